@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs the tools the run and test commands need, only when they are missing.
+# Idempotent: on a machine that has everything it returns in well under a second.
+# Source it and call the `ensure_*` functions, or run it to ensure everything.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export PATH="$HOME/.cargo/bin:$PATH"
+
+WASM_PACK_VERSION="0.15.1"
+TRUNK_VERSION="0.21.14"
+
+log() { echo "[tools] $*" >&2; }
+
+# The wasm-bindgen CLI must match the library version exactly; read it from Cargo.lock.
+wasm_bindgen_version() {
+  awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' "$ROOT/Cargo.lock"
+}
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+ensure_wasm_target() {
+  rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown && return
+  log "adding rust target wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown >&2
+}
+
+ensure_chromium() {
+  if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then return; fi
+  log "installing chromium and chromium-driver from apt"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >&2
+}
+
+# `cargo install` only when the installed binary does not print the wanted version.
+cargo_install_pinned() { # crate version binary [extra args]
+  local crate="$1" version="$2" bin="$3"; shift 3
+  if command -v "$bin" >/dev/null && "$bin" --version 2>/dev/null | grep -q "$version"; then return; fi
+  log "cargo install $crate $version (takes a few minutes, once)"
+  cargo install --quiet "$crate" --version "$version" --locked "$@" >&2
+}
+
+ensure_wasm_bindgen() { cargo_install_pinned wasm-bindgen-cli "$(wasm_bindgen_version)" wasm-bindgen; }
+ensure_wasm_pack() { cargo_install_pinned wasm-pack "$WASM_PACK_VERSION" wasm-pack; }
+ensure_trunk() { cargo_install_pinned trunk "$TRUNK_VERSION" trunk; }
+
+ensure_browser_test_tools() {
+  ensure_wasm_target
+  ensure_chromium
+  ensure_wasm_bindgen
+  ensure_wasm_pack
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  ensure_browser_test_tools
+  ensure_trunk
+fi
