@@ -39,7 +39,10 @@ cargo_install_pinned() { # crate version binary [extra args]
   local crate="$1" version="$2" bin="$3"; shift 3
   if command -v "$bin" >/dev/null && "$bin" --version 2>/dev/null | grep -q "$version"; then return; fi
   log "cargo install $crate $version (takes a few minutes, once)"
-  cargo install --quiet "$crate" --version "$version" --locked "$@" >&2
+  # --locked first for reproducibility; some lock files name a crate version the registry no
+  # longer serves (wasm-bindgen-cli 0.2.130 does), so fall back to a fresh resolution.
+  cargo install --quiet "$crate" --version "$version" --locked "$@" >&2 ||
+    cargo install --quiet "$crate" --version "$version" "$@" >&2
 }
 
 ensure_wasm_bindgen() { cargo_install_pinned wasm-bindgen-cli "$(wasm_bindgen_version)" wasm-bindgen; }

@@ -4,8 +4,20 @@
 //!
 //! - [`protocol`]: the wire format, shared with the server stub.
 //! - [`core`]: the sans-IO connection state machine (no clock, socket or browser API).
+//! - [`WsClientV2`]: runs the core over an [`Io`] driver; `web` (wasm32) is the browser's.
 //! - [`TopicManager`]: handler registry with `#[must_use]` guards and re-entrant dispatch.
-//! - `WsClientV2` and [`AppState`] (wasm32 only): the web-sys driver that runs the core.
+//! - [`AppState`]: the shared handle holding both.
 
+mod app_state;
+mod client;
 pub mod core;
+mod listeners;
 pub mod protocol;
+mod topic_manager;
+#[cfg(target_arch = "wasm32")]
+pub mod web;
+
+pub use app_state::AppState;
+pub use client::{Io, WeakClient, WsClientV2};
+pub use listeners::ListenerGuard;
+pub use topic_manager::{Subscription, TopicManager};

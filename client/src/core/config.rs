@@ -1,0 +1,110 @@
+//! Settings of the connection, with the defaults the issue tracker's users expect.
+
+use std::fmt;
+
+use super::backoff::BackoffConfig;
+use super::time::Millis;
+
+/// Produces the token for each connection attempt; `None` connects without one.
+pub type TokenProvider = Box<dyn FnMut() -> Option<String>>;
+
+/// Connection settings. Build with [`Config::new`] and adjust the public fields.
+pub struct Config {
+    /// `ws://` or `wss://` URL of `/api/ws/v2`, without the token.
+    pub url: String,
+    /// Called on every connection attempt; its token is appended as `?token=`.
+    pub token: TokenProvider,
+    /// Reconnect delays.
+    pub backoff: BackoffConfig,
+    /// How long a socket must stay open before the retry counter resets.
+    pub stable_after: Millis,
+    /// How often the client pings.
+    pub ping_interval: Millis,
+    /// How long past a ping interval the client waits for any frame before declaring the
+    /// connection dead.
+    pub pong_timeout: Millis,
+    /// How long a socket may take to open.
+    pub connect_timeout: Millis,
+    /// A timer that fires this much later than scheduled means the machine slept or the tab
+    /// was throttled: liveness is checked at once.
+    pub wake_threshold: Millis,
+    /// How many frames `send` queues while no socket is open.
+    pub outbox_capacity: usize,
+    /// How long a `request` waits for its reply.
+    pub request_timeout: Millis,
+    /// The largest frame the server accepts; larger subscribes are split, larger sends refused.
+    pub max_frame_bytes: usize,
+    /// Weight of the newest RTT sample in the moving average, in (0, 1].
+    pub rtt_ewma_alpha: f64,
+}
+
+impl Config {
+    /// Defaults: backoff 500 ms to 30 s, stable after 5 s, ping every 25 s, pong timeout 10 s,
+    /// connect timeout 10 s, outbox 256 frames, requests time out after 10 s, frames up to 64 KiB.
+    pub fn new(url: impl Into<String>) -> Config {
+        Config {
+            url: url.into(),
+            token: Box::new(|| None),
+            backoff: BackoffConfig::default(),
+            stable_after: Millis::secs(5),
+            ping_interval: Millis::secs(25),
+            pong_timeout: Millis::secs(10),
+            connect_timeout: Millis::secs(10),
+            wake_threshold: Millis::secs(5),
+            outbox_capacity: 256,
+            request_timeout: Millis::secs(10),
+            max_frame_bytes: 64 * 1024,
+            rtt_ewma_alpha: 0.2,
+        }
+    }
+
+    /// Sets the token provider.
+    pub fn with_token(mut self, token: impl FnMut() -> Option<String> + 'static) -> Config {
+        self.token = Box::new(token);
+        self
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The token provider is deliberately not printed.
+        f.debug_struct("Config")
+            .field("url", &self.url)
+            .field("backoff", &self.backoff)
+            .field("stable_after", &self.stable_after)
+            .field("ping_interval", &self.ping_interval)
+            .field("pong_timeout", &self.pong_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("outbox_capacity", &self.outbox_capacity)
+            .field("request_timeout", &self.request_timeout)
+            .field("max_frame_bytes", &self.max_frame_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Appends `token` to `url` as a percent-encoded `token` query parameter.
+pub fn url_with_token(url: &str, token: Option<&str>) -> String {
+    let Some(token) = token else { return url.to_owned() };
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let mut out = format!("{url}{sep}token=");
+    for b in token.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_is_appended_and_encoded() {
+        assert_eq!(url_with_token("ws://h/api/ws/v2", Some("a.b-c")), "ws://h/api/ws/v2?token=a.b-c");
+        assert_eq!(url_with_token("ws://h/x?y=1", Some("a b&")), "ws://h/x?y=1&token=a%20b%26");
+        assert_eq!(url_with_token("ws://h/x", None), "ws://h/x");
+    }
+}

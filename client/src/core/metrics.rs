@@ -1,0 +1,108 @@
+//! Counters the core keeps, and the snapshot the app reads for its health panel.
+
+use super::state::ConnectionState;
+use super::time::{Instant, Millis};
+use super::topics::StatusCounts;
+
+/// Running counters, updated by the connection.
+#[derive(Clone, Debug, Default)]
+pub struct Counters {
+    /// Frames received.
+    pub frames_in: u64,
+    /// Frames sent.
+    pub frames_out: u64,
+    /// Bytes received (UTF-8 length of text frames).
+    pub bytes_in: u64,
+    /// Bytes sent.
+    pub bytes_out: u64,
+    /// Sockets opened after the first one.
+    pub reconnects: u64,
+    /// Events dropped because their `seq` was already delivered.
+    pub duplicates_dropped: u64,
+    /// Frames that could not be decoded.
+    pub malformed_frames: u64,
+    /// Events delivered to handlers.
+    pub events_delivered: u64,
+    /// Events for topics nobody holds any more.
+    pub events_unrouted: u64,
+    /// Events whose `seq` skipped ahead (the server lost some).
+    pub seq_gaps: u64,
+    /// Sockets declared dead for silence.
+    pub dead_connections: u64,
+}
+
+/// Round-trip time from ping/pong.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Rtt {
+    /// The latest sample.
+    pub last: Option<Millis>,
+    /// Exponentially weighted moving average, in milliseconds.
+    pub ewma: Option<f64>,
+}
+
+impl Rtt {
+    /// Adds a sample with weight `alpha`.
+    pub fn record(&mut self, sample: Millis, alpha: f64) {
+        self.last = Some(sample);
+        let s = sample.0 as f64;
+        self.ewma = Some(match self.ewma {
+            None => s,
+            Some(avg) => avg + alpha * (s - avg),
+        });
+    }
+}
+
+/// A point-in-time view of the connection's health.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Metrics {
+    /// The state.
+    pub state: ConnectionState,
+    /// Round-trip time.
+    pub rtt: Rtt,
+    /// Frames received.
+    pub frames_in: u64,
+    /// Frames sent.
+    pub frames_out: u64,
+    /// Bytes received.
+    pub bytes_in: u64,
+    /// Bytes sent.
+    pub bytes_out: u64,
+    /// Sockets opened after the first one.
+    pub reconnects: u64,
+    /// Duplicate events dropped by `seq`.
+    pub duplicates_dropped: u64,
+    /// Malformed frames dropped.
+    pub malformed_frames: u64,
+    /// Events delivered to handlers.
+    pub events_delivered: u64,
+    /// Sockets declared dead for silence.
+    pub dead_connections: u64,
+    /// How long the current socket has been open.
+    pub uptime: Option<Millis>,
+    /// Held topics by status.
+    pub subscriptions: StatusCounts,
+    /// Frames waiting in the outbox.
+    pub outbox_len: usize,
+    /// Requests waiting for replies.
+    pub pending_requests: usize,
+}
+
+impl Metrics {
+    pub(crate) fn uptime_since(opened_at: Option<Instant>, now: Instant) -> Option<Millis> {
+        opened_at.map(|t| now - t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ewma_weights_the_newest_sample() {
+        let mut rtt = Rtt::default();
+        rtt.record(Millis(100), 0.2);
+        rtt.record(Millis(200), 0.2);
+        assert_eq!(rtt.last, Some(Millis(200)));
+        assert!((rtt.ewma.unwrap() - 120.0).abs() < 1e-9);
+    }
+}

@@ -1,0 +1,105 @@
+//! Who is calling: HS256 JWTs whose `sub` is the decimal user id, plus the fixed dev token.
+//! Tokens are verified here and nowhere else, and never written to any log.
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::clock::now_secs;
+use crate::config::{DEV_TOKEN, DEV_USER};
+
+/// A user id. Users are implicit: any numeric `sub` is a user.
+pub type UserId = u64;
+
+/// The claims the stub reads and mints.
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    /// The user id, in canonical decimal.
+    sub: String,
+    /// Expiry, seconds since the Unix epoch.
+    exp: u64,
+}
+
+/// Verifies and mints tokens with one secret.
+#[derive(Clone)]
+pub struct Authenticator {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    accept_dev_token: bool,
+}
+
+impl Authenticator {
+    /// An authenticator for `secret`; with `accept_dev_token`, [`DEV_TOKEN`] is user 1.
+    pub fn new(secret: &str, accept_dev_token: bool) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        Authenticator {
+            encoding: EncodingKey::from_secret(secret.as_bytes()),
+            decoding: DecodingKey::from_secret(secret.as_bytes()),
+            validation,
+            accept_dev_token,
+        }
+    }
+
+    /// The user a token stands for, or `None` if it is invalid or expired.
+    pub fn verify(&self, token: &str) -> Option<UserId> {
+        if self.accept_dev_token && token == DEV_TOKEN {
+            return Some(DEV_USER);
+        }
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
+        parse_user_id(&data.claims.sub)
+    }
+
+    /// A token for `user` that expires `exp_secs` from now (negative: already expired).
+    pub fn mint(&self, user: UserId, exp_secs: i64) -> Option<String> {
+        let exp = now_secs().saturating_add_signed(exp_secs);
+        let claims = Claims { sub: user.to_string(), exp };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).ok()
+    }
+}
+
+/// Parses a user id in canonical decimal: digits only, no sign, no leading zero.
+fn parse_user_id(s: &str) -> Option<UserId> {
+    let canonical = !s.is_empty()
+        && s.bytes().all(|b| b.is_ascii_digit())
+        && (s == "0" || !s.starts_with('0'));
+    canonical.then(|| s.parse().ok()).flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minted_tokens_verify() {
+        let auth = Authenticator::new("s", false);
+        let token = auth.mint(42, 60).expect("mints");
+        assert_eq!(auth.verify(&token), Some(42));
+    }
+
+    #[test]
+    fn expired_wrong_secret_and_garbage_are_refused() {
+        let auth = Authenticator::new("s", false);
+        let expired = auth.mint(42, -5).expect("mints");
+        assert_eq!(auth.verify(&expired), None);
+        let other = Authenticator::new("t", false).mint(42, 60).expect("mints");
+        assert_eq!(auth.verify(&other), None);
+        assert_eq!(auth.verify(""), None);
+        assert_eq!(auth.verify("a.b.c"), None);
+    }
+
+    #[test]
+    fn dev_token_only_in_dev_mode() {
+        assert_eq!(Authenticator::new("s", true).verify(DEV_TOKEN), Some(DEV_USER));
+        assert_eq!(Authenticator::new("s", false).verify(DEV_TOKEN), None);
+    }
+
+    #[test]
+    fn user_ids_are_canonical() {
+        assert_eq!(parse_user_id("7"), Some(7));
+        assert_eq!(parse_user_id("07"), None);
+        assert_eq!(parse_user_id("+7"), None);
+        assert_eq!(parse_user_id("x"), None);
+    }
+}

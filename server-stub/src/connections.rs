@@ -1,0 +1,85 @@
+//! The registry of open connections, so that test control and shutdown can reach every one
+//! of them: close with a code, abort, go half-open, or inject a raw frame.
+
+use axum::extract::ws::Utf8Bytes;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use crate::outbox::{ConnId, Outbox};
+
+/// Every open connection, by id.
+#[derive(Debug)]
+pub struct Connections {
+    open: Mutex<HashMap<ConnId, Outbox>>,
+    next_id: AtomicU64,
+}
+
+impl Default for Connections {
+    fn default() -> Self {
+        Connections { open: Mutex::default(), next_id: AtomicU64::new(1) }
+    }
+}
+
+impl Connections {
+    /// A fresh connection id.
+    pub fn next_id(&self) -> ConnId {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Adds a connection.
+    pub fn insert(&self, outbox: Outbox) {
+        self.lock().insert(outbox.id(), outbox);
+    }
+
+    /// Removes a connection.
+    pub fn remove(&self, id: ConnId) {
+        self.lock().remove(&id);
+    }
+
+    /// How many connections are registered.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Asks every connection to close with `code`; returns how many were asked.
+    pub fn close_all(&self, code: u16, reason: &str) -> usize {
+        self.for_each(|o| {
+            o.signal().close(code, reason);
+        })
+    }
+
+    /// Drops every connection without a close frame; returns how many.
+    pub fn abort_all(&self) -> usize {
+        self.for_each(|o| {
+            o.signal().abort();
+        })
+    }
+
+    /// Makes every connection open now half-open; returns how many.
+    pub fn half_open_all(&self) -> usize {
+        self.for_each(|o| o.signal().go_half_open())
+    }
+
+    /// Queues a raw text frame on every connection; returns how many.
+    pub fn send_all(&self, text: &Utf8Bytes) -> usize {
+        self.for_each(|o| {
+            o.deliver_frame(text.clone());
+        })
+    }
+
+    fn for_each(&self, f: impl Fn(&Outbox)) -> usize {
+        let open = self.lock();
+        open.values().for_each(f);
+        open.len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ConnId, Outbox>> {
+        self.open.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}

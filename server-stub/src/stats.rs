@@ -1,0 +1,205 @@
+//! Counters behind `GET /api/stats`: connections, frames, drops and close codes, in total and
+//! per user so that concurrent tests can each watch their own user.
+
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Mutex;
+
+use crate::auth::UserId;
+
+/// Counters of one user.
+#[derive(Clone, Copy, Debug, Default)]
+struct UserCounters {
+    connections_opened: u64,
+    connections_open: u64,
+    subscriptions: u64,
+    subscribe_frames_in: u64,
+}
+
+/// Why a connection was dropped by the server's limits.
+#[derive(Clone, Copy, Debug)]
+pub enum DropReason {
+    /// Its outbound queue overflowed.
+    SlowConsumer,
+    /// It sent frames faster than the token bucket allows.
+    Flood,
+    /// It sent a frame over the size limit.
+    TooBig,
+}
+
+/// Every counter of the server.
+#[derive(Debug, Default)]
+pub struct Stats {
+    connections_opened_total: AtomicU64,
+    connections_open: AtomicU64,
+    connection_attempts_total: AtomicU64,
+    rejected_unauthorized: AtomicU64,
+    rejected_refused: AtomicU64,
+    rejected_origin: AtomicU64,
+    frames_in: AtomicU64,
+    frames_out: AtomicU64,
+    subscribe_frames_in: AtomicU64,
+    drop_slow_consumer: AtomicU64,
+    drop_flood: AtomicU64,
+    drop_too_big: AtomicU64,
+    closes: Mutex<BTreeMap<u16, u64>>,
+    client_closes: Mutex<BTreeMap<u16, u64>>,
+    per_user: Mutex<BTreeMap<UserId, UserCounters>>,
+}
+
+impl Stats {
+    /// A WebSocket upgrade was attempted (whatever became of it).
+    pub fn connection_attempted(&self) {
+        self.connection_attempts_total.fetch_add(1, Relaxed);
+    }
+
+    /// An upgrade carried no valid token.
+    pub fn rejected_unauthorized(&self) {
+        self.rejected_unauthorized.fetch_add(1, Relaxed);
+    }
+
+    /// An upgrade was refused with 503 (test control, restart, shutdown).
+    pub fn rejected_refused(&self) {
+        self.rejected_refused.fetch_add(1, Relaxed);
+    }
+
+    /// An upgrade came from a forbidden origin.
+    pub fn rejected_origin(&self) {
+        self.rejected_origin.fetch_add(1, Relaxed);
+    }
+
+    /// An authenticated connection opened.
+    pub fn connection_opened(&self, user: UserId) {
+        self.connections_opened_total.fetch_add(1, Relaxed);
+        self.connections_open.fetch_add(1, Relaxed);
+        self.with_user(user, |u| {
+            u.connections_opened += 1;
+            u.connections_open += 1;
+        });
+    }
+
+    /// An authenticated connection ended.
+    pub fn connection_closed(&self, user: UserId) {
+        self.connections_open.fetch_sub(1, Relaxed);
+        self.with_user(user, |u| u.connections_open = u.connections_open.saturating_sub(1));
+    }
+
+    /// A data frame arrived.
+    pub fn frame_in(&self) {
+        self.frames_in.fetch_add(1, Relaxed);
+    }
+
+    /// A data frame was written to a socket.
+    pub fn frame_out(&self) {
+        self.frames_out.fetch_add(1, Relaxed);
+    }
+
+    /// A well-formed `subscribe` arrived.
+    pub fn subscribe_frame_in(&self, user: UserId) {
+        self.subscribe_frames_in.fetch_add(1, Relaxed);
+        self.with_user(user, |u| u.subscribe_frames_in += 1);
+    }
+
+    /// The number of topics a user holds changed by `delta`.
+    pub fn subscriptions_changed(&self, user: UserId, delta: i64) {
+        self.with_user(user, |u| u.subscriptions = u.subscriptions.saturating_add_signed(delta));
+    }
+
+    /// A connection was dropped by a limit.
+    pub fn dropped(&self, why: DropReason) {
+        let counter = match why {
+            DropReason::SlowConsumer => &self.drop_slow_consumer,
+            DropReason::Flood => &self.drop_flood,
+            DropReason::TooBig => &self.drop_too_big,
+        };
+        counter.fetch_add(1, Relaxed);
+    }
+
+    /// The server sent a close frame with `code`.
+    pub fn closed_with(&self, code: u16) {
+        bump(&self.closes, code);
+    }
+
+    /// A client sent a close frame with `code`.
+    pub fn client_closed_with(&self, code: u16) {
+        bump(&self.client_closes, code);
+    }
+
+    /// The `/api/stats` document; `subscribers` counts the connections of each topic.
+    pub fn to_json(&self, subscribers: BTreeMap<String, usize>) -> Value {
+        json!({
+            "connections_opened_total": self.connections_opened_total.load(Relaxed),
+            "connections_open": self.connections_open.load(Relaxed),
+            "connection_attempts_total": self.connection_attempts_total.load(Relaxed),
+            "rejected_unauthorized": self.rejected_unauthorized.load(Relaxed),
+            "rejected_refused": self.rejected_refused.load(Relaxed),
+            "rejected_origin": self.rejected_origin.load(Relaxed),
+            "subscribers": subscribers,
+            "frames_in": self.frames_in.load(Relaxed),
+            "frames_out": self.frames_out.load(Relaxed),
+            "subscribe_frames_in": self.subscribe_frames_in.load(Relaxed),
+            "drops": {
+                "slow_consumer": self.drop_slow_consumer.load(Relaxed),
+                "flood": self.drop_flood.load(Relaxed),
+                "too_big": self.drop_too_big.load(Relaxed),
+            },
+            "closes": codes_json(&self.closes),
+            "client_closes": codes_json(&self.client_closes),
+            "per_user": self.per_user_json(),
+        })
+    }
+
+    fn per_user_json(&self) -> Value {
+        let users = self.per_user.lock().unwrap_or_else(|e| e.into_inner());
+        let map: Map<String, Value> = users
+            .iter()
+            .map(|(id, u)| {
+                let counters = json!({
+                    "connections_opened": u.connections_opened,
+                    "connections_open": u.connections_open,
+                    "subscriptions": u.subscriptions,
+                    "subscribe_frames_in": u.subscribe_frames_in,
+                });
+                (id.to_string(), counters)
+            })
+            .collect();
+        Value::Object(map)
+    }
+
+    fn with_user(&self, user: UserId, f: impl FnOnce(&mut UserCounters)) {
+        let mut users = self.per_user.lock().unwrap_or_else(|e| e.into_inner());
+        f(users.entry(user).or_default());
+    }
+}
+
+fn bump(codes: &Mutex<BTreeMap<u16, u64>>, code: u16) {
+    let mut codes = codes.lock().unwrap_or_else(|e| e.into_inner());
+    *codes.entry(code).or_default() += 1;
+}
+
+fn codes_json(codes: &Mutex<BTreeMap<u16, u64>>) -> Value {
+    let codes = codes.lock().unwrap_or_else(|e| e.into_inner());
+    let map: Map<String, Value> = codes.iter().map(|(code, n)| (code.to_string(), json!(n))).collect();
+    Value::Object(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_per_user_and_codes() {
+        let stats = Stats::default();
+        stats.connection_opened(3);
+        stats.subscriptions_changed(3, 2);
+        stats.subscriptions_changed(3, -1);
+        stats.closed_with(1008);
+        stats.connection_closed(3);
+        let json = stats.to_json(BTreeMap::new());
+        assert_eq!(json["connections_opened_total"], 1);
+        assert_eq!(json["connections_open"], 0);
+        assert_eq!(json["per_user"]["3"]["subscriptions"], 1);
+        assert_eq!(json["closes"]["1008"], 1);
+    }
+}
