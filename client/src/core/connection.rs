@@ -206,11 +206,11 @@ impl Connection {
     /// reported.
     pub fn handle_close(&mut self, _now: Instant) {
         self.wanted = false;
-        self.drop_socket(CloseCode::NORMAL, "client closed");
-        self.deadlines = Deadlines::default();
         for id in self.requests.take_all() {
             self.outputs.push_back(Output::RequestDone { id, result: Err(RequestError::Closed) });
         }
+        self.drop_socket(CloseCode::NORMAL, "client closed");
+        self.deadlines = Deadlines::default();
         let discarded = self.outbox.drain().count();
         if discarded > 0 {
             self.outputs.push_back(Output::Error(ClientError::OutboxDiscarded(discarded)));
@@ -513,7 +513,8 @@ impl Connection {
         let silent_ms = self.last_frame_at.map_or(0, |t| (now - t).0);
         self.counters.dead_connections += 1;
         self.outputs.push_back(Output::Error(ClientError::DeadConnection { silent_ms }));
-        self.start_attempt(now);
+        self.drop_socket(CloseCode::CLIENT_DEAD_CONNECTION, "heartbeat timeout");
+        self.attempt_or_wait_offline(now);
     }
 
     fn send_ping(&mut self, now: Instant) {
