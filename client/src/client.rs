@@ -15,8 +15,8 @@ use std::rc::{Rc, Weak};
 use futures_channel::oneshot;
 
 use crate::core::{
-    ClientError, Config, Connection, ConnectionState, Instant, Metrics, Output, RequestError, RequestId, SendError,
-    SocketId, TopicEvent, TopicStatus,
+    ClientError, Config, Connection, ConnectionState, Instant, Metrics, Output, RequestError,
+    RequestId, SendError, SocketId, TopicEvent, TopicStatus,
 };
 use crate::listeners::{ListenerGuard, Listeners};
 use crate::protocol::{ClientFrame, ServerFrame, Topic};
@@ -40,12 +40,15 @@ pub trait Io {
 
 type Reply = Result<Rc<ServerFrame>, RequestError>;
 
+/// Where delivered events go: the topic manager's dispatch.
+pub(crate) type EventSink = Rc<dyn Fn(&TopicEvent)>;
+
 struct Shared {
     core: RefCell<Connection>,
     io: Box<dyn Io>,
     pumping: Cell<bool>,
     armed: Cell<Option<Instant>>,
-    sink: RefCell<Option<Rc<dyn Fn(&TopicEvent)>>>,
+    sink: RefCell<Option<EventSink>>,
     replies: RefCell<HashMap<RequestId, oneshot::Sender<Reply>>>,
     state_listeners: Listeners<ConnectionState>,
     error_listeners: Listeners<ClientError>,
@@ -71,7 +74,11 @@ impl WeakClient {
 impl WsClientV2 {
     /// A client in `Idle` whose I/O is performed by the `Io` that `make_io` builds. `seed` feeds
     /// the backoff jitter. Call [`WsClientV2::connect`] to start.
-    pub fn with_io(config: Config, seed: u64, make_io: impl FnOnce(WeakClient) -> Box<dyn Io>) -> WsClientV2 {
+    pub fn with_io(
+        config: Config,
+        seed: u64,
+        make_io: impl FnOnce(WeakClient) -> Box<dyn Io>,
+    ) -> WsClientV2 {
         let shared = Rc::new_cyclic(|weak| Shared {
             core: RefCell::new(Connection::new(config, seed)),
             io: make_io(WeakClient(weak.clone())),
@@ -135,7 +142,11 @@ impl WsClientV2 {
         match output {
             Output::OpenSocket { socket, url } => s.io.open(socket, &url),
             Output::Send { socket, text } => s.io.send(socket, &text),
-            Output::CloseSocket { socket, code, reason } => s.io.close(socket, code.0, reason),
+            Output::CloseSocket {
+                socket,
+                code,
+                reason,
+            } => s.io.close(socket, code.0, reason),
             Output::ScheduleFlush => s.io.schedule_flush(),
             Output::Deliver(event) => {
                 let sink = s.sink.borrow().clone();
@@ -190,7 +201,12 @@ impl WsClientV2 {
 
     /// Every held topic with its status.
     pub fn topic_statuses(&self) -> Vec<(Topic, TopicStatus)> {
-        self.shared.core.borrow().topic_statuses().map(|(t, s)| (t.clone(), s.clone())).collect()
+        self.shared
+            .core
+            .borrow()
+            .topic_statuses()
+            .map(|(t, s)| (t.clone(), s.clone()))
+            .collect()
     }
 
     /// How many sockets the client has opened in total.
@@ -206,7 +222,11 @@ impl WsClientV2 {
     /// Sends a frame and waits for the reply with the same `req_id`.
     pub async fn request(&self, frame: ClientFrame) -> Result<Rc<ServerFrame>, RequestError> {
         let rx = {
-            let id = self.shared.core.borrow_mut().request(frame, self.shared.io.now());
+            let id = self
+                .shared
+                .core
+                .borrow_mut()
+                .request(frame, self.shared.io.now());
             let id = id.map_err(RequestError::NotSent)?;
             let (tx, rx) = oneshot::channel();
             self.shared.replies.borrow_mut().insert(id, tx);
@@ -251,7 +271,7 @@ impl WsClientV2 {
         self.drive(|c, _| c.unsubscribe(topic));
     }
 
-    pub(crate) fn set_event_sink(&self, sink: Option<Rc<dyn Fn(&TopicEvent)>>) {
+    pub(crate) fn set_event_sink(&self, sink: Option<EventSink>) {
         *self.shared.sink.borrow_mut() = sink;
     }
 
@@ -290,7 +310,13 @@ impl WsClientV2 {
 
     /// The browser went online (`true`) or offline (`false`).
     pub fn handle_online(&self, online: bool) {
-        self.drive(|c, now| if online { c.handle_online(now) } else { c.handle_offline(now) });
+        self.drive(|c, now| {
+            if online {
+                c.handle_online(now)
+            } else {
+                c.handle_offline(now)
+            }
+        });
     }
 
     /// The page became visible (`true`) or hidden.

@@ -17,7 +17,11 @@ struct Entry<A: ?Sized> {
 
 impl<A: ?Sized> Clone for Entry<A> {
     fn clone(&self) -> Self {
-        Entry { id: self.id, alive: self.alive.clone(), callback: self.callback.clone() }
+        Entry {
+            id: self.id,
+            alive: self.alive.clone(),
+            callback: self.callback.clone(),
+        }
     }
 }
 
@@ -29,7 +33,10 @@ pub(crate) struct Listeners<A: ?Sized> {
 
 impl<A: ?Sized> Default for Listeners<A> {
     fn default() -> Self {
-        Listeners { entries: RefCell::new(Vec::new()), next_id: Cell::new(0) }
+        Listeners {
+            entries: RefCell::new(Vec::new()),
+            next_id: Cell::new(0),
+        }
     }
 }
 
@@ -38,14 +45,20 @@ impl<A: ?Sized> Listeners<A> {
     pub(crate) fn add(&self, callback: Rc<dyn Fn(&A)>) -> u64 {
         let id = self.next_id.get() + 1;
         self.next_id.set(id);
-        self.entries.borrow_mut().push(Entry { id, alive: Rc::new(Cell::new(true)), callback });
+        self.entries.borrow_mut().push(Entry {
+            id,
+            alive: Rc::new(Cell::new(true)),
+            callback,
+        });
         id
     }
 
     /// Removes a callback. Returns false if it was already gone.
     pub(crate) fn remove(&self, id: u64) -> bool {
         let mut entries = self.entries.borrow_mut();
-        let Some(pos) = entries.iter().position(|e| e.id == id) else { return false };
+        let Some(pos) = entries.iter().position(|e| e.id == id) else {
+            return false;
+        };
         let entry = entries.remove(pos);
         entry.alive.set(false);
         true
@@ -80,7 +93,9 @@ pub struct ListenerGuard {
 
 impl ListenerGuard {
     pub(crate) fn new(remove: impl FnOnce() + 'static) -> ListenerGuard {
-        ListenerGuard { remove: Some(Box::new(remove)) }
+        ListenerGuard {
+            remove: Some(Box::new(remove)),
+        }
     }
 }
 

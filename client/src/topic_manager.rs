@@ -42,13 +42,18 @@ impl TopicManager {
     /// A manager delivering the events of `client`. One client has one manager: creating
     /// another replaces the first as the client's event sink.
     pub fn new(client: WsClientV2) -> TopicManager {
-        let inner = Rc::new(Inner { client, handlers: RefCell::new(BTreeMap::new()) });
+        let inner = Rc::new(Inner {
+            client,
+            handlers: RefCell::new(BTreeMap::new()),
+        });
         let weak = Rc::downgrade(&inner);
-        inner.client.set_event_sink(Some(Rc::new(move |event: &TopicEvent| {
-            if let Some(inner) = weak.upgrade() {
-                inner.dispatch(event);
-            }
-        })));
+        inner
+            .client
+            .set_event_sink(Some(Rc::new(move |event: &TopicEvent| {
+                if let Some(inner) = weak.upgrade() {
+                    inner.dispatch(event);
+                }
+            })));
         TopicManager { inner }
     }
 
@@ -60,10 +65,20 @@ impl TopicManager {
     /// Calls `handler` with every event on `topic` until the returned guard is dropped.
     /// Works in any state: before the socket opens the subscription is queued.
     pub fn subscribe(&self, topic: Topic, handler: impl Fn(&TopicEvent) + 'static) -> Subscription {
-        let listeners = self.inner.handlers.borrow_mut().entry(topic.clone()).or_default().clone();
+        let listeners = self
+            .inner
+            .handlers
+            .borrow_mut()
+            .entry(topic.clone())
+            .or_default()
+            .clone();
         let id = listeners.add(Rc::new(handler));
         self.inner.client.subscribe_topic(&topic);
-        Subscription { manager: Rc::downgrade(&self.inner), topic, id }
+        Subscription {
+            manager: Rc::downgrade(&self.inner),
+            topic,
+            id,
+        }
     }
 
     /// The status of a topic with at least one handler.
@@ -73,7 +88,11 @@ impl TopicManager {
 
     /// How many handlers are registered on `topic`.
     pub fn handler_count(&self, topic: &Topic) -> usize {
-        self.inner.handlers.borrow().get(topic).map_or(0, |l| l.len())
+        self.inner
+            .handlers
+            .borrow()
+            .get(topic)
+            .map_or(0, |l| l.len())
     }
 
     /// How many handlers are registered in total (for leak checks).
@@ -98,7 +117,9 @@ impl Inner {
     fn remove(&self, topic: &Topic, id: u64) {
         let removed = {
             let mut handlers = self.handlers.borrow_mut();
-            let Some(listeners) = handlers.get(topic) else { return };
+            let Some(listeners) = handlers.get(topic) else {
+                return;
+            };
             let removed = listeners.remove(id);
             if listeners.is_empty() {
                 handlers.remove(topic);

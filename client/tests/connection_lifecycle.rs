@@ -23,16 +23,24 @@ fn connect_opens_one_socket_and_reports_states() {
     h.connect_and_open();
     assert_eq!(h.state(), ConnectionState::Open);
     assert_eq!(h.opened_sockets().len(), 1);
-    assert_eq!(*h.states.borrow(), [ConnectionState::Connecting, ConnectionState::Open]);
+    assert_eq!(
+        *h.states.borrow(),
+        [ConnectionState::Connecting, ConnectionState::Open]
+    );
     h.client().connect();
-    assert_eq!(h.opened_sockets().len(), 1, "connect() while open does nothing");
+    assert_eq!(
+        h.opened_sockets().len(),
+        1,
+        "connect() while open does nothing"
+    );
 }
 
 #[test]
 fn close_code_table() {
     // (code, held topics?, expected state after the close)
     let retry = |s: ConnectionState| matches!(s, ConnectionState::Reconnecting { .. });
-    let cases: [(u16, bool, fn(ConnectionState) -> bool); 12] = [
+    type Expect = fn(ConnectionState) -> bool;
+    let cases: [(u16, bool, Expect); 12] = [
         (4401, true, |s| s == ConnectionState::AuthFailed),
         (4403, true, retry),
         (1000, true, retry),
@@ -58,13 +66,19 @@ fn close_code_table() {
             }
         });
         h.server_closes(code);
-        assert!(expect(h.state()), "close {code} (held {held}) gave {:?}", h.state());
+        assert!(
+            expect(h.state()),
+            "close {code} (held {held}) gave {:?}",
+            h.state()
+        );
         let reported = if matches!(code, 1008 | 1009) { 1 } else { 0 };
         assert_eq!(errors.get(), reported, "close {code} reports");
         h.advance(60_000);
         let sockets = h.opened_sockets().len();
         match h.state() {
-            ConnectionState::AuthFailed | ConnectionState::Idle => assert_eq!(sockets, 1, "close {code}: no retry"),
+            ConnectionState::AuthFailed | ConnectionState::Idle => {
+                assert_eq!(sockets, 1, "close {code}: no retry")
+            }
             _ => assert!(sockets >= 2, "close {code}: retried"),
         }
     }
@@ -107,7 +121,11 @@ fn attempt_counter_resets_only_after_a_stable_period() {
     h.open();
     h.advance_alive(2_500); // stable
     h.server_closes(1006);
-    assert_eq!(reconnecting(&h).0, 1, "a stable connection resets the counter");
+    assert_eq!(
+        reconnecting(&h).0,
+        1,
+        "a stable connection resets the counter"
+    );
 }
 
 #[test]
@@ -180,9 +198,16 @@ fn offline_while_open_checks_liveness_instead_of_dropping_a_working_socket() {
     h.take_new_calls();
     h.client().handle_online(false);
     assert_eq!(h.state(), ConnectionState::Open);
-    assert!(matches!(h.take_sent()[0].msg, tether::protocol::ClientMessage::Ping(_)));
+    assert!(matches!(
+        h.take_sent()[0].msg,
+        tether::protocol::ClientMessage::Ping(_)
+    ));
     h.advance(500);
-    assert_eq!(h.state(), ConnectionState::Offline, "it died silently: no retry while offline");
+    assert_eq!(
+        h.state(),
+        ConnectionState::Offline,
+        "it died silently: no retry while offline"
+    );
 }
 
 #[test]
@@ -211,11 +236,18 @@ fn pageshow_from_bfcache_checks_liveness() {
     h.client().handle_pageshow(false);
     assert!(h.take_sent().is_empty());
     h.client().handle_pageshow(true);
-    assert!(matches!(h.take_sent()[0].msg, tether::protocol::ClientMessage::Ping(_)));
+    assert!(matches!(
+        h.take_sent()[0].msg,
+        tether::protocol::ClientMessage::Ping(_)
+    ));
     h.advance(499);
     assert_eq!(h.state(), ConnectionState::Open);
     h.advance(1);
-    assert_eq!(h.state(), ConnectionState::Connecting, "no answer within the pong timeout: replaced");
+    assert_eq!(
+        h.state(),
+        ConnectionState::Connecting,
+        "no answer within the pong timeout: replaced"
+    );
 }
 
 #[test]

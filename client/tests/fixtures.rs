@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use tether::protocol::{ClientFrame, ClientMessage, Frame, Message, ServerFrame, ServerMessage};
 
 fn fixtures(direction: &str) -> Vec<(String, String)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures").join(direction);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures")
+        .join(direction);
     let mut out: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|entry| {
@@ -18,7 +20,11 @@ fn fixtures(direction: &str) -> Vec<(String, String)> {
     out
 }
 
-fn round_trip<M: Message + std::fmt::Debug>(direction: &str, kinds: &[&str], is_unknown: fn(&M) -> bool) {
+fn round_trip<M: Message + std::fmt::Debug>(
+    direction: &str,
+    kinds: &[&str],
+    is_unknown: fn(&M) -> bool,
+) {
     let files = fixtures(direction);
     let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
     for kind in kinds {
@@ -32,24 +38,34 @@ fn round_trip<M: Message + std::fmt::Debug>(direction: &str, kinds: &[&str], is_
         let encoded: serde_json::Value = serde_json::from_str(&frame.encode()).unwrap();
         assert_eq!(encoded, original, "{name} does not round-trip");
     }
-    assert_eq!(files.len(), kinds.len(), "{direction}: a fixture for an unknown type");
+    assert_eq!(
+        files.len(),
+        kinds.len(),
+        "{direction}: a fixture for an unknown type"
+    );
 }
 
 #[test]
 fn server_fixtures_round_trip() {
-    round_trip::<ServerMessage>("server", ServerMessage::KINDS, |m| matches!(m, ServerMessage::Unknown { .. }));
+    round_trip::<ServerMessage>("server", ServerMessage::KINDS, |m| {
+        matches!(m, ServerMessage::Unknown { .. })
+    });
 }
 
 #[test]
 fn client_fixtures_round_trip() {
-    round_trip::<ClientMessage>("client", ClientMessage::KINDS, |m| matches!(m, ClientMessage::Unknown { .. }));
+    round_trip::<ClientMessage>("client", ClientMessage::KINDS, |m| {
+        matches!(m, ClientMessage::Unknown { .. })
+    });
 }
 
 #[test]
 fn resource_events_carry_seq_and_control_frames_do_not() {
     for (name, text) in fixtures("server") {
         let frame = ServerFrame::decode(&text).unwrap();
-        let resource = frame.topic.as_deref().is_some_and(|t| t.starts_with("agent:") || t.starts_with("thread:") || t.starts_with("user:"));
+        let resource = frame.topic.as_deref().is_some_and(|t| {
+            t.starts_with("agent:") || t.starts_with("thread:") || t.starts_with("user:")
+        });
         let snapshot_or_control = matches!(
             frame.msg,
             ServerMessage::AgentState(_) | ServerMessage::ResyncRequired(_)

@@ -52,7 +52,9 @@ fn silence_for_ping_interval_plus_pong_timeout_replaces_the_socket() {
     let first = h.socket();
     let errors = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
     let sink = errors.clone();
-    let _g = h.client().on_error(move |e| sink.borrow_mut().push(e.clone()));
+    let _g = h
+        .client()
+        .on_error(move |e| sink.borrow_mut().push(e.clone()));
     // Frames keep it alive.
     for _ in 0..5 {
         h.advance(1_400);
@@ -66,13 +68,19 @@ fn silence_for_ping_interval_plus_pong_timeout_replaces_the_socket() {
     assert!(h.calls().contains(&Call::Close(first, 4000)));
     assert_ne!(h.socket(), first, "a new socket replaces the dead one");
     assert_eq!(h.state(), ConnectionState::Connecting);
-    assert_eq!(*errors.borrow(), [ClientError::DeadConnection { silent_ms: 1_500 }]);
+    assert_eq!(
+        *errors.borrow(),
+        [ClientError::DeadConnection { silent_ms: 1_500 }]
+    );
     // The dead socket's late events are ignored: no duplicate state changes, no sends on it.
     h.client().handle_socket_message(first, &agent_event(1, 2));
     h.client().handle_socket_closed(first, 1006, "");
     assert_eq!(h.state(), ConnectionState::Connecting);
     h.open();
-    assert!(h.calls().iter().all(|c| !matches!(c, Call::Send(s, _) if *s == first && false)));
+    assert!(h
+        .calls()
+        .iter()
+        .all(|c| !matches!(c, Call::Send(s, _) if *s == first && false)));
     assert_eq!(h.client().metrics().dead_connections, 1);
 }
 
@@ -84,11 +92,17 @@ fn nothing_is_ever_sent_on_a_replaced_socket() {
     h.advance(1_500); // dead
     h.open();
     h.take_new_calls();
-    h.client().send(tether::protocol::ClientFrame::new(ClientMessage::Pong(Default::default()))).unwrap();
+    h.client()
+        .send(tether::protocol::ClientFrame::new(ClientMessage::Pong(
+            Default::default(),
+        )))
+        .unwrap();
     h.advance(5_000);
     let after: Vec<_> = h.take_new_calls();
     assert!(after.iter().any(|c| matches!(c, Call::Send(_, _))));
-    assert!(after.iter().all(|c| !matches!(c, Call::Send(s, _) if *s == first)));
+    assert!(after
+        .iter()
+        .all(|c| !matches!(c, Call::Send(s, _) if *s == first)));
 }
 
 #[test]
@@ -99,9 +113,16 @@ fn a_late_timer_means_sleep_and_checks_liveness_at_once() {
     h.take_new_calls();
     // The machine sleeps for a minute: the ping timer fires 59 s late.
     h.sleep(60_000);
-    assert_eq!(h.state(), ConnectionState::Open, "not declared dead without a chance to answer");
+    assert_eq!(
+        h.state(),
+        ConnectionState::Open,
+        "not declared dead without a chance to answer"
+    );
     let sent = h.take_sent();
-    assert!(matches!(sent[..], [ref f] if matches!(f.msg, ClientMessage::Ping(_))), "{sent:?}");
+    assert!(
+        matches!(sent[..], [ref f] if matches!(f.msg, ClientMessage::Ping(_))),
+        "{sent:?}"
+    );
     // It answers: alive.
     h.advance(100);
     h.server_sends(r#"{"v":1,"type":"ping","topic":null,"req_id":null,"ts":0,"data":{}}"#);

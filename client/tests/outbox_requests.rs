@@ -12,13 +12,20 @@ use tether::protocol::model::SendMessage;
 use tether::protocol::{ClientFrame, ClientMessage, Message};
 
 fn chat(n: u64) -> ClientFrame {
-    ClientFrame::new(ClientMessage::SendMessage(SendMessage { thread_id: 1, content: format!("m{n}") })).with_topic("thread:1")
+    ClientFrame::new(ClientMessage::SendMessage(SendMessage {
+        thread_id: 1,
+        content: format!("m{n}"),
+    }))
+    .with_topic("thread:1")
 }
 
 /// Polls a future once with a no-op waker (enough for futures completed by synchronous calls).
 fn poll_once<F: std::future::Future>(fut: &mut std::pin::Pin<Box<F>>) -> Option<F::Output> {
     let waker = std::task::Waker::noop();
-    match fut.as_mut().poll(&mut std::task::Context::from_waker(waker)) {
+    match fut
+        .as_mut()
+        .poll(&mut std::task::Context::from_waker(waker))
+    {
         std::task::Poll::Ready(v) => Some(v),
         std::task::Poll::Pending => None,
     }
@@ -36,8 +43,16 @@ fn sends_while_disconnected_queue_up_to_the_bound_then_error() {
     assert_eq!(h.client().send(chat(3)), Err(SendError::OutboxFull(3)));
     assert_eq!(h.client().metrics().outbox_len, 3);
     h.connect_and_open();
-    let kinds: Vec<String> = h.take_sent().iter().map(|f| f.msg.kind().to_owned()).collect();
-    assert_eq!(kinds, ["subscribe", "send_message", "send_message", "send_message"], "resubscribe first, then in order");
+    let kinds: Vec<String> = h
+        .take_sent()
+        .iter()
+        .map(|f| f.msg.kind().to_owned())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["subscribe", "send_message", "send_message", "send_message"],
+        "resubscribe first, then in order"
+    );
     assert_eq!(h.client().metrics().outbox_len, 0);
 }
 
@@ -45,7 +60,10 @@ fn sends_while_disconnected_queue_up_to_the_bound_then_error() {
 fn a_frame_over_the_limit_is_refused_not_sent() {
     let mut h = Harness::new(config());
     h.connect_and_open();
-    let big = ClientFrame::new(ClientMessage::SendMessage(SendMessage { thread_id: 1, content: "x".repeat(70_000) }));
+    let big = ClientFrame::new(ClientMessage::SendMessage(SendMessage {
+        thread_id: 1,
+        content: "x".repeat(70_000),
+    }));
     assert!(matches!(h.client().send(big), Err(SendError::TooLarge(_))));
     assert!(h.take_sent().is_empty());
 }
@@ -56,7 +74,9 @@ fn close_discards_the_outbox_and_reports_it() {
     h.client().send(chat(1)).unwrap();
     let errors = Rc::new(RefCell::new(Vec::new()));
     let sink = errors.clone();
-    let _g = h.client().on_error(move |e| sink.borrow_mut().push(e.to_string()));
+    let _g = h
+        .client()
+        .on_error(move |e| sink.borrow_mut().push(e.to_string()));
     h.client().close();
     assert_eq!(*errors.borrow(), ["1 queued frames discarded by close()"]);
     assert_eq!(h.client().send(chat(2)), Err(SendError::Closed));
@@ -73,7 +93,10 @@ fn a_request_resolves_with_the_reply_matching_its_req_id() {
     let req_id = h.take_sent()[0].req_id.clone().unwrap();
     h.server_sends(&serde_json::json!({"v":1,"type":"thread_message","topic":"thread:1","req_id":"r999","ts":0,"seq":1,
         "data":{"id":1,"thread_id":1,"role":"user","content":"other","created_at":0}}).to_string());
-    assert!(poll_once(&mut fut).is_none(), "another req_id does not resolve it");
+    assert!(
+        poll_once(&mut fut).is_none(),
+        "another req_id does not resolve it"
+    );
     h.server_sends(&serde_json::json!({"v":1,"type":"thread_message","topic":"thread:1","req_id":req_id,"ts":0,"seq":2,
         "data":{"id":2,"thread_id":1,"role":"user","content":"m1","created_at":0}}).to_string());
     let reply = poll_once(&mut fut).expect("resolved").unwrap();
@@ -89,11 +112,17 @@ fn a_request_answered_by_an_error_frame_fails_with_it() {
     let mut fut = Box::pin(async move { client.request(chat(1)).await });
     assert!(poll_once(&mut fut).is_none());
     let req_id = h.take_sent()[0].req_id.clone().unwrap();
-    h.server_sends(&serde_json::json!({"v":1,"type":"error","topic":null,"req_id":req_id,"ts":0,
-        "data":{"error":"FORBIDDEN","details":"not your thread"}}).to_string());
+    h.server_sends(
+        &serde_json::json!({"v":1,"type":"error","topic":null,"req_id":req_id,"ts":0,
+        "data":{"error":"FORBIDDEN","details":"not your thread"}})
+        .to_string(),
+    );
     assert_eq!(
         poll_once(&mut fut).unwrap(),
-        Err(RequestError::Server { error: "FORBIDDEN".into(), details: "not your thread".into() })
+        Err(RequestError::Server {
+            error: "FORBIDDEN".into(),
+            details: "not your thread".into()
+        })
     );
 }
 
@@ -119,7 +148,10 @@ fn a_request_fails_with_disconnected_when_its_socket_closes() {
     let mut fut = Box::pin(async move { client.request(chat(1)).await });
     assert!(poll_once(&mut fut).is_none());
     h.server_closes(1006);
-    assert_eq!(poll_once(&mut fut).unwrap(), Err(RequestError::Disconnected));
+    assert_eq!(
+        poll_once(&mut fut).unwrap(),
+        Err(RequestError::Disconnected)
+    );
 }
 
 #[test]
@@ -130,9 +162,15 @@ fn a_queued_request_survives_until_sent_and_answered() {
     assert!(poll_once(&mut fut).is_none());
     h.connect_and_open();
     let req_id = h.take_sent()[0].req_id.clone().unwrap();
-    h.server_sends(&serde_json::json!({"v":1,"type":"error","topic":null,"req_id":req_id,"ts":0,
-        "data":{"error":"NOT_FOUND","details":""}}).to_string());
-    assert!(matches!(poll_once(&mut fut).unwrap(), Err(RequestError::Server { .. })));
+    h.server_sends(
+        &serde_json::json!({"v":1,"type":"error","topic":null,"req_id":req_id,"ts":0,
+        "data":{"error":"NOT_FOUND","details":""}})
+        .to_string(),
+    );
+    assert!(matches!(
+        poll_once(&mut fut).unwrap(),
+        Err(RequestError::Server { .. })
+    ));
 }
 
 #[test]

@@ -28,12 +28,18 @@ fn a_handler_may_subscribe_during_dispatch() {
     let (added2, late2) = (added.clone(), late_calls.clone());
     let _s = h.app.topics.subscribe(topic("agent:1"), move |_| {
         let late = late2.clone();
-        added2.borrow_mut().push(topics.subscribe(topic("agent:1"), move |_| *late.borrow_mut() += 1));
+        added2
+            .borrow_mut()
+            .push(topics.subscribe(topic("agent:1"), move |_| *late.borrow_mut() += 1));
         let _ = topics.subscribe(topic("agent:2"), |_| {}); // dropped at once
     });
     open_with_ack(&mut h, &["agent:1"]);
     h.event(1, 1);
-    assert_eq!(*late_calls.borrow(), 0, "a handler added during dispatch waits for the next event");
+    assert_eq!(
+        *late_calls.borrow(),
+        0,
+        "a handler added during dispatch waits for the next event"
+    );
     h.event(1, 2);
     assert_eq!(*late_calls.borrow(), 1);
     assert_eq!(h.app.topics.handler_count(&topic("agent:1")), 3);
@@ -68,10 +74,18 @@ fn a_handler_dropped_by_another_during_dispatch_is_not_called() {
         slot2.borrow_mut().take();
     });
     let vc = victim_calls.clone();
-    *victim_slot.borrow_mut() = Some(h.app.topics.subscribe(topic("agent:1"), move |_| *vc.borrow_mut() += 1));
+    *victim_slot.borrow_mut() = Some(
+        h.app
+            .topics
+            .subscribe(topic("agent:1"), move |_| *vc.borrow_mut() += 1),
+    );
     open_with_ack(&mut h, &["agent:1"]);
     h.event(1, 1);
-    assert_eq!(*victim_calls.borrow(), 0, "dropped before its turn: never called");
+    assert_eq!(
+        *victim_calls.borrow(),
+        0,
+        "dropped before its turn: never called"
+    );
 }
 
 #[test]
@@ -79,7 +93,9 @@ fn a_handler_may_send_and_the_frame_goes_out_after_it_returns() {
     let mut h = Harness::new(config());
     let client = h.client().clone();
     let _s = h.app.topics.subscribe(topic("agent:1"), move |_| {
-        client.send(ClientFrame::new(ClientMessage::Pong(Default::default()))).unwrap();
+        client
+            .send(ClientFrame::new(ClientMessage::Pong(Default::default())))
+            .unwrap();
     });
     open_with_ack(&mut h, &["agent:1"]);
     h.take_new_calls();
@@ -94,16 +110,27 @@ fn a_handler_may_close_the_client() {
     let mut h = Harness::new(config());
     let client = h.client().clone();
     let after_close = Rc::new(RefCell::new(0));
-    let _closer = h.app.topics.subscribe(topic("agent:1"), move |_| client.close());
+    let _closer = h
+        .app
+        .topics
+        .subscribe(topic("agent:1"), move |_| client.close());
     let ac = after_close.clone();
-    let _other = h.app.topics.subscribe(topic("agent:1"), move |_| *ac.borrow_mut() += 1);
+    let _other = h
+        .app
+        .topics
+        .subscribe(topic("agent:1"), move |_| *ac.borrow_mut() += 1);
     open_with_ack(&mut h, &["agent:1"]);
     h.event(1, 1);
     assert_eq!(h.state(), ConnectionState::Closed);
-    h.client().handle_socket_message(h.socket(), &agent_event(1, 2));
+    h.client()
+        .handle_socket_message(h.socket(), &agent_event(1, 2));
     h.advance(100_000);
     assert_eq!(h.opened_sockets().len(), 1);
-    assert_eq!(*after_close.borrow(), 1, "the current event finishes its dispatch; nothing after");
+    assert_eq!(
+        *after_close.borrow(),
+        1,
+        "the current event finishes its dispatch; nothing after"
+    );
 }
 
 #[test]
@@ -115,12 +142,17 @@ fn a_state_listener_may_call_back_into_the_client() {
     let keep2 = keep.clone();
     let _g = h.client().on_state_change(move |s| {
         if *s == ConnectionState::Open {
-            keep2.borrow_mut().push(topics.subscribe(topic("agent:5"), |_| {}));
+            keep2
+                .borrow_mut()
+                .push(topics.subscribe(topic("agent:5"), |_| {}));
             let _ = client.send(ClientFrame::new(ClientMessage::Pong(Default::default())));
             let _ = client.metrics();
         }
     });
     h.connect_and_open();
     let sent = h.take_sent();
-    assert_eq!(sent.iter().map(|f| f.msg.kind()).collect::<Vec<_>>(), ["subscribe", "pong"]);
+    assert_eq!(
+        sent.iter().map(|f| f.msg.kind()).collect::<Vec<_>>(),
+        ["subscribe", "pong"]
+    );
 }

@@ -30,7 +30,10 @@ fn changes_in_one_tick_coalesce_into_one_frame() {
     let subs: Vec<_> = (1..=50).map(|i| h.record(&format!("agent:{i}"))).collect();
     let (gone, _) = h.record("thread:9");
     drop(gone); // subscribed and dropped in the same tick: never on the wire
-    assert!(h.take_sent().is_empty(), "nothing goes out before the end of the tick");
+    assert!(
+        h.take_sent().is_empty(),
+        "nothing goes out before the end of the tick"
+    );
     h.end_tick();
     let sent = h.take_sent();
     assert_eq!(sent.len(), 1);
@@ -56,17 +59,26 @@ fn unsubscribe_goes_out_only_with_the_last_handler() {
     h.end_tick();
     assert!(h.take_sent().is_empty());
     h.event(1, 1);
-    assert_eq!(*seen.borrow(), [Some(1)], "the remaining handler still receives");
+    assert_eq!(
+        *seen.borrow(),
+        [Some(1)],
+        "the remaining handler still receives"
+    );
     drop(second);
     h.end_tick();
-    assert!(matches!(&h.take_sent()[..], [f] if matches!(&f.msg, ClientMessage::Unsubscribe(u) if u.topics == ["agent:1"])));
+    assert!(
+        matches!(&h.take_sent()[..], [f] if matches!(&f.msg, ClientMessage::Unsubscribe(u) if u.topics == ["agent:1"]))
+    );
     assert_eq!(h.app.topics.total_handlers(), 0);
 }
 
 #[test]
 fn every_reopen_resubscribes_all_topics_in_one_frame_with_since() {
     let mut h = Harness::new(config());
-    let subs: Vec<_> = ["agent:1", "agent:2", "thread:3"].iter().map(|t| h.record(t)).collect();
+    let subs: Vec<_> = ["agent:1", "agent:2", "thread:3"]
+        .iter()
+        .map(|t| h.record(t))
+        .collect();
     h.connect_and_open();
     let (_, _, mid) = subscribe_parts(&h.take_sent()[0]);
     h.ack(&mid, &[("agent:1", 10), ("agent:2", 0), ("thread:3", 5)]);
@@ -93,7 +105,9 @@ fn a_huge_resubscribe_is_split_only_to_stay_under_the_frame_limit() {
     let mut cfg = config();
     cfg.max_frame_bytes = 4096;
     let mut h = Harness::new(cfg);
-    let subs: Vec<_> = (1..=1000u64).map(|i| h.record(&format!("agent:{i}"))).collect();
+    let subs: Vec<_> = (1..=1000u64)
+        .map(|i| h.record(&format!("agent:{i}")))
+        .collect();
     h.connect_and_open();
     let sent = h.take_sent();
     assert!(sent.len() > 1);
@@ -109,7 +123,9 @@ fn a_huge_resubscribe_is_split_only_to_stay_under_the_frame_limit() {
 #[test]
 fn thousand_topics_fit_one_frame_at_the_default_limit() {
     let mut h = Harness::new(config());
-    let subs: Vec<_> = (1..=1000u64).map(|i| h.record(&format!("agent:{i}"))).collect();
+    let subs: Vec<_> = (1..=1000u64)
+        .map(|i| h.record(&format!("agent:{i}")))
+        .collect();
     h.connect_and_open();
     assert_eq!(h.take_sent().len(), 1);
     drop(subs);
@@ -134,22 +150,41 @@ fn statuses_follow_ack_and_error_and_reset_on_reconnect() {
     let mut h = Harness::new(config());
     let (_a, _) = h.record("agent:1");
     let (_b, b_seen) = h.record("agent:2");
-    assert_eq!(h.app.topics.status(&topic("agent:1")), Some(TopicStatus::Pending));
+    assert_eq!(
+        h.app.topics.status(&topic("agent:1")),
+        Some(TopicStatus::Pending)
+    );
     h.connect_and_open();
     let (_, _, mid) = subscribe_parts(&h.take_sent()[0]);
-    h.server_sends(&serde_json::json!({"v":1,"type":"subscribe_error","topic":null,"req_id":null,"ts":0,
-        "data":{"message_id":mid,"topic":"agent:2","error":"not yours","error_code":"FORBIDDEN"}}).to_string());
+    h.server_sends(
+        &serde_json::json!({"v":1,"type":"subscribe_error","topic":null,"req_id":null,"ts":0,
+        "data":{"message_id":mid,"topic":"agent:2","error":"not yours","error_code":"FORBIDDEN"}})
+        .to_string(),
+    );
     h.ack(&mid, &[("agent:1", 0)]);
-    assert_eq!(h.app.topics.status(&topic("agent:1")), Some(TopicStatus::Active));
+    assert_eq!(
+        h.app.topics.status(&topic("agent:1")),
+        Some(TopicStatus::Active)
+    );
     assert_eq!(
         h.app.topics.status(&topic("agent:2")),
-        Some(TopicStatus::Failed { code: "FORBIDDEN".into(), error: "not yours".into() })
+        Some(TopicStatus::Failed {
+            code: "FORBIDDEN".into(),
+            error: "not yours".into()
+        })
     );
-    assert_eq!(b_seen.borrow().len(), 1, "the refused topic's handlers are told");
+    assert_eq!(
+        b_seen.borrow().len(),
+        1,
+        "the refused topic's handlers are told"
+    );
     let counts = h.client().metrics().subscriptions;
     assert_eq!((counts.pending, counts.active, counts.failed), (0, 1, 1));
     h.server_closes(1006);
-    assert_eq!(h.app.topics.status(&topic("agent:1")), Some(TopicStatus::Pending));
+    assert_eq!(
+        h.app.topics.status(&topic("agent:1")),
+        Some(TopicStatus::Pending)
+    );
 }
 
 #[test]
@@ -157,7 +192,9 @@ fn resync_required_reaches_handlers_and_moves_the_baseline() {
     let mut h = Harness::new(config());
     let kinds = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
     let sink = kinds.clone();
-    let _s = h.app.topics.subscribe(topic("agent:1"), move |e| sink.borrow_mut().push(e.frame.msg.clone()));
+    let _s = h.app.topics.subscribe(topic("agent:1"), move |e| {
+        sink.borrow_mut().push(e.frame.msg.clone())
+    });
     h.connect_and_open();
     let (_, _, mid) = subscribe_parts(&h.take_sent()[0]);
     h.ack(&mid, &[("agent:1", 10)]);
@@ -166,8 +203,14 @@ fn resync_required_reaches_handlers_and_moves_the_baseline() {
     h.event(1, 2001);
     let kinds = kinds.borrow();
     assert_eq!(kinds.len(), 2);
-    assert!(matches!(kinds[0], tether::protocol::ServerMessage::ResyncRequired(_)));
-    assert!(matches!(kinds[1], tether::protocol::ServerMessage::AgentUpdated(_)));
+    assert!(matches!(
+        kinds[0],
+        tether::protocol::ServerMessage::ResyncRequired(_)
+    ));
+    assert!(matches!(
+        kinds[1],
+        tether::protocol::ServerMessage::AgentUpdated(_)
+    ));
 }
 
 #[test]
@@ -175,7 +218,9 @@ fn a_server_that_lost_its_history_triggers_a_resync() {
     let mut h = Harness::new(config());
     let kinds = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
     let sink = kinds.clone();
-    let _s = h.app.topics.subscribe(topic("agent:1"), move |e| sink.borrow_mut().push(e.frame.msg.kind().to_owned()));
+    let _s = h.app.topics.subscribe(topic("agent:1"), move |e| {
+        sink.borrow_mut().push(e.frame.msg.kind().to_owned())
+    });
     h.connect_and_open();
     let (_, _, mid) = subscribe_parts(&h.take_sent()[0]);
     h.ack(&mid, &[("agent:1", 50)]);
@@ -199,13 +244,24 @@ fn malformed_frames_are_counted_reported_and_survived() {
     let errors = std::rc::Rc::new(std::cell::Cell::new(0));
     let count = errors.clone();
     let _g = h.client().on_error(move |_| count.set(count.get() + 1));
-    for bad in ["{", "null", r#"{"v":9,"type":"x"}"#, r#"{"v":1,"type":"agent_updated","topic":"agent:1","data":{"id":"x"}}"#] {
+    for bad in [
+        "{",
+        "null",
+        r#"{"v":9,"type":"x"}"#,
+        r#"{"v":1,"type":"agent_updated","topic":"agent:1","data":{"id":"x"}}"#,
+    ] {
         h.server_sends(bad);
     }
-    h.server_sends(r#"{"v":1,"type":"from_the_future","topic":"agent:1","req_id":null,"ts":0,"data":{"x":1}}"#);
+    h.server_sends(
+        r#"{"v":1,"type":"from_the_future","topic":"agent:1","req_id":null,"ts":0,"data":{"x":1}}"#,
+    );
     h.event(1, 1);
     assert_eq!(h.client().metrics().malformed_frames, 4);
     assert_eq!(errors.get(), 4);
-    assert_eq!(seen.borrow().len(), 2, "the unknown type and the valid event are delivered");
+    assert_eq!(
+        seen.borrow().len(),
+        2,
+        "the unknown type and the valid event are delivered"
+    );
     assert_eq!(h.state(), tether::core::ConnectionState::Open);
 }

@@ -16,7 +16,10 @@ pub struct BackoffConfig {
 
 impl Default for BackoffConfig {
     fn default() -> Self {
-        BackoffConfig { base: Millis(500), cap: Millis::secs(30) }
+        BackoffConfig {
+            base: Millis(500),
+            cap: Millis::secs(30),
+        }
     }
 }
 
@@ -65,8 +68,15 @@ mod tests {
     fn ceilings_double_up_to_the_cap() {
         let b = Backoff::new(BackoffConfig::default());
         let ceilings: Vec<u64> = (1..=9).map(|n| b.ceiling(n).0).collect();
-        assert_eq!(ceilings, [500, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]);
-        assert_eq!(b.ceiling(10_000).0, 30_000, "huge attempt numbers neither overflow nor panic");
+        assert_eq!(
+            ceilings,
+            [500, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]
+        );
+        assert_eq!(
+            b.ceiling(10_000).0,
+            30_000,
+            "huge attempt numbers neither overflow nor panic"
+        );
     }
 
     #[test]

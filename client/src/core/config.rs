@@ -84,7 +84,9 @@ impl fmt::Debug for Config {
 
 /// Appends `token` to `url` as a percent-encoded `token` query parameter.
 pub fn url_with_token(url: &str, token: Option<&str>) -> String {
-    let Some(token) = token else { return url.to_owned() };
+    let Some(token) = token else {
+        return url.to_owned();
+    };
     let sep = if url.contains('?') { '&' } else { '?' };
     let mut out = format!("{url}{sep}token=");
     for b in token.bytes() {
@@ -103,8 +105,14 @@ mod tests {
 
     #[test]
     fn token_is_appended_and_encoded() {
-        assert_eq!(url_with_token("ws://h/api/ws/v2", Some("a.b-c")), "ws://h/api/ws/v2?token=a.b-c");
-        assert_eq!(url_with_token("ws://h/x?y=1", Some("a b&")), "ws://h/x?y=1&token=a%20b%26");
+        assert_eq!(
+            url_with_token("ws://h/api/ws/v2", Some("a.b-c")),
+            "ws://h/api/ws/v2?token=a.b-c"
+        );
+        assert_eq!(
+            url_with_token("ws://h/x?y=1", Some("a b&")),
+            "ws://h/x?y=1&token=a%20b%26"
+        );
         assert_eq!(url_with_token("ws://h/x", None), "ws://h/x");
     }
 }

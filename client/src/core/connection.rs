@@ -116,10 +116,17 @@ impl Connection {
     /// When to call [`Connection::handle_timeout`] next; `None` cancels the timer.
     pub fn poll_timeout(&mut self) -> Option<Instant> {
         let d = &self.deadlines;
-        self.armed = [d.retry, d.connect, d.stable, d.ping, d.liveness, self.requests.next_deadline()]
-            .into_iter()
-            .flatten()
-            .min();
+        self.armed = [
+            d.retry,
+            d.connect,
+            d.stable,
+            d.ping,
+            d.liveness,
+            self.requests.next_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         self.armed
     }
 
@@ -187,7 +194,10 @@ impl Connection {
     /// The app wants to be connected.
     pub fn handle_connect(&mut self, now: Instant) {
         self.wanted = true;
-        if matches!(self.state, ConnectionState::Idle | ConnectionState::Closed | ConnectionState::AuthFailed) {
+        if matches!(
+            self.state,
+            ConnectionState::Idle | ConnectionState::Closed | ConnectionState::AuthFailed
+        ) {
             self.attempt_or_wait_offline(now);
         }
     }
@@ -207,13 +217,17 @@ impl Connection {
     pub fn handle_close(&mut self, _now: Instant) {
         self.wanted = false;
         for id in self.requests.take_all() {
-            self.outputs.push_back(Output::RequestDone { id, result: Err(RequestError::Closed) });
+            self.outputs.push_back(Output::RequestDone {
+                id,
+                result: Err(RequestError::Closed),
+            });
         }
         self.drop_socket(CloseCode::NORMAL, "client closed");
         self.deadlines = Deadlines::default();
         let discarded = self.outbox.drain().count();
         if discarded > 0 {
-            self.outputs.push_back(Output::Error(ClientError::OutboxDiscarded(discarded)));
+            self.outputs
+                .push_back(Output::Error(ClientError::OutboxDiscarded(discarded)));
         }
         self.set_state(ConnectionState::Closed);
     }
@@ -265,7 +279,11 @@ impl Connection {
 
     /// The driver's socket opened.
     pub fn handle_socket_opened(&mut self, socket: SocketId, now: Instant) {
-        let Some(current) = self.socket.as_mut().filter(|s| s.id == socket && s.opened_at.is_none()) else {
+        let Some(current) = self
+            .socket
+            .as_mut()
+            .filter(|s| s.id == socket && s.opened_at.is_none())
+        else {
             return;
         };
         current.opened_at = Some(now);
@@ -292,7 +310,13 @@ impl Connection {
     }
 
     /// The driver's socket closed with `code` (1006 when it dropped without a close frame).
-    pub fn handle_socket_closed(&mut self, socket: SocketId, code: u16, reason: &str, now: Instant) {
+    pub fn handle_socket_closed(
+        &mut self,
+        socket: SocketId,
+        code: u16,
+        reason: &str,
+        now: Instant,
+    ) {
         if self.current_socket() != Some(socket) {
             return;
         }
@@ -307,7 +331,11 @@ impl Connection {
             return;
         }
         if code.is_reportable() {
-            self.outputs.push_back(Output::Error(ClientError::ServerClosed { code: code.0, reason: reason.to_owned() }));
+            self.outputs
+                .push_back(Output::Error(ClientError::ServerClosed {
+                    code: code.0,
+                    reason: reason.to_owned(),
+                }));
         }
         if code == CloseCode::NORMAL && !self.has_work() {
             self.set_state(ConnectionState::Idle);
@@ -322,7 +350,11 @@ impl Connection {
 
     /// A text frame arrived.
     pub fn handle_socket_message(&mut self, socket: SocketId, text: &str, now: Instant) {
-        if !self.socket.as_ref().is_some_and(|s| s.id == socket && s.opened_at.is_some()) {
+        if !self
+            .socket
+            .as_ref()
+            .is_some_and(|s| s.id == socket && s.opened_at.is_some())
+        {
             return;
         }
         self.counters.frames_in += 1;
@@ -333,7 +365,8 @@ impl Connection {
             Ok(frame) => self.route(Rc::new(frame), now),
             Err(e) => {
                 self.counters.malformed_frames += 1;
-                self.outputs.push_back(Output::Error(ClientError::Malformed(e)));
+                self.outputs
+                    .push_back(Output::Error(ClientError::Malformed(e)));
             }
         }
     }
@@ -343,7 +376,11 @@ impl Connection {
     /// The timer fired. A timer that fired far later than armed means the machine slept or the
     /// tab was throttled: liveness is checked at once and a pending retry happens now.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if self.armed.take().is_some_and(|due| now >= due + self.cfg.wake_threshold) {
+        if self
+            .armed
+            .take()
+            .is_some_and(|due| now >= due + self.cfg.wake_threshold)
+        {
             self.on_wake(now);
         }
         if due(self.deadlines.retry, now) {
@@ -366,7 +403,10 @@ impl Connection {
             self.deadlines.ping = Some(now + self.cfg.ping_interval);
         }
         for id in self.requests.expired(now) {
-            self.outputs.push_back(Output::RequestDone { id, result: Err(RequestError::Timeout) });
+            self.outputs.push_back(Output::RequestDone {
+                id,
+                result: Err(RequestError::Timeout),
+            });
         }
     }
 
@@ -401,7 +441,9 @@ impl Connection {
         }
         match self.state {
             ConnectionState::Reconnecting { .. } => self.start_attempt(now),
-            ConnectionState::Open if self.silent_for_a_ping_interval(now) => self.check_liveness(now),
+            ConnectionState::Open if self.silent_for_a_ping_interval(now) => {
+                self.check_liveness(now)
+            }
             _ => {}
         }
     }
@@ -420,7 +462,8 @@ impl Connection {
     }
 
     fn silent_for_a_ping_interval(&self, now: Instant) -> bool {
-        self.last_frame_at.is_none_or(|t| now - t >= self.cfg.ping_interval)
+        self.last_frame_at
+            .is_none_or(|t| now - t >= self.cfg.ping_interval)
     }
 
     fn set_state(&mut self, to: ConnectionState) {
@@ -458,10 +501,14 @@ impl Connection {
         let id = SocketId(self.sockets_opened);
         let token = (self.cfg.token)();
         let url = url_with_token(&self.cfg.url, token.as_deref());
-        self.socket = Some(Socket { id, opened_at: None });
+        self.socket = Some(Socket {
+            id,
+            opened_at: None,
+        });
         self.deadlines.retry = None;
         self.deadlines.connect = Some(now + self.cfg.connect_timeout);
-        self.outputs.push_back(Output::OpenSocket { socket: id, url });
+        self.outputs
+            .push_back(Output::OpenSocket { socket: id, url });
         self.set_state(ConnectionState::Connecting);
     }
 
@@ -472,13 +519,20 @@ impl Connection {
         }
         let retry_at = now + self.backoff.next_delay(&mut self.rng);
         self.deadlines.retry = Some(retry_at);
-        self.set_state(ConnectionState::Reconnecting { attempt: self.backoff.attempt(), retry_at });
+        self.set_state(ConnectionState::Reconnecting {
+            attempt: self.backoff.attempt(),
+            retry_at,
+        });
     }
 
     /// Closes the current socket, if any, and forgets it: its later events are ignored.
     fn drop_socket(&mut self, code: CloseCode, reason: &'static str) {
         if let Some(socket) = self.current_socket() {
-            self.outputs.push_back(Output::CloseSocket { socket, code, reason });
+            self.outputs.push_back(Output::CloseSocket {
+                socket,
+                code,
+                reason,
+            });
             self.forget_socket(socket);
         }
     }
@@ -488,7 +542,10 @@ impl Connection {
         self.deadlines.clear_socket_timers();
         self.topics.reset_server_view();
         for id in self.requests.lost_with(socket) {
-            self.outputs.push_back(Output::RequestDone { id, result: Err(RequestError::Disconnected) });
+            self.outputs.push_back(Output::RequestDone {
+                id,
+                result: Err(RequestError::Disconnected),
+            });
         }
     }
 
@@ -512,7 +569,8 @@ impl Connection {
     fn declare_dead(&mut self, now: Instant) {
         let silent_ms = self.last_frame_at.map_or(0, |t| (now - t).0);
         self.counters.dead_connections += 1;
-        self.outputs.push_back(Output::Error(ClientError::DeadConnection { silent_ms }));
+        self.outputs
+            .push_back(Output::Error(ClientError::DeadConnection { silent_ms }));
         self.drop_socket(CloseCode::CLIENT_DEAD_CONNECTION, "heartbeat timeout");
         self.attempt_or_wait_offline(now);
     }
@@ -525,7 +583,12 @@ impl Connection {
         self.write(frame.encode());
     }
 
-    fn submit(&mut self, frame: ClientFrame, request: Option<RequestId>, now: Instant) -> Result<(), SendError> {
+    fn submit(
+        &mut self,
+        frame: ClientFrame,
+        request: Option<RequestId>,
+        now: Instant,
+    ) -> Result<(), SendError> {
         if self.state == ConnectionState::Closed {
             return Err(SendError::Closed);
         }
@@ -551,11 +614,16 @@ impl Connection {
     }
 
     fn current_open_socket(&self) -> Option<SocketId> {
-        self.socket.as_ref().filter(|s| s.opened_at.is_some()).map(|s| s.id)
+        self.socket
+            .as_ref()
+            .filter(|s| s.opened_at.is_some())
+            .map(|s| s.id)
     }
 
     fn write(&mut self, text: String) {
-        let Some(socket) = self.current_open_socket() else { return };
+        let Some(socket) = self.current_open_socket() else {
+            return;
+        };
         self.counters.frames_out += 1;
         self.counters.bytes_out += text.len() as u64;
         self.outputs.push_back(Output::Send { socket, text });
@@ -576,7 +644,13 @@ impl Connection {
         if !changes.unsubscribe.is_empty() {
             let message_id = self.next_message_id();
             let topics = changes.unsubscribe.iter().map(Topic::to_string).collect();
-            self.write(ClientFrame::new(ClientMessage::Unsubscribe(Unsubscribe { topics, message_id })).encode());
+            self.write(
+                ClientFrame::new(ClientMessage::Unsubscribe(Unsubscribe {
+                    topics,
+                    message_id,
+                }))
+                .encode(),
+            );
         }
         for chunk in split_by_size(changes.subscribe, self.cfg.max_frame_bytes) {
             let message_id = self.next_message_id();
@@ -590,24 +664,43 @@ impl Connection {
                 topics.push(name);
             }
             let since = (!since.is_empty()).then_some(since);
-            self.write(ClientFrame::new(ClientMessage::Subscribe(Subscribe { topics, message_id, since })).encode());
+            self.write(
+                ClientFrame::new(ClientMessage::Subscribe(Subscribe {
+                    topics,
+                    message_id,
+                    since,
+                }))
+                .encode(),
+            );
         }
     }
 
     fn route(&mut self, frame: Rc<ServerFrame>, now: Instant) {
         let answered_request = self.finish_request(&frame);
         match &frame.msg {
-            ServerMessage::Ping(_) => self.write(ClientFrame::new(ClientMessage::Pong(Empty {})).with_ts(now.0).encode()),
+            ServerMessage::Ping(_) => self.write(
+                ClientFrame::new(ClientMessage::Pong(Empty {}))
+                    .with_ts(now.0)
+                    .encode(),
+            ),
             ServerMessage::Pong(ts) => {
                 if frame.req_id.as_deref().is_some_and(|r| r.starts_with('p')) {
-                    self.rtt.record(now - Instant(ts.timestamp), self.cfg.rtt_ewma_alpha);
+                    self.rtt
+                        .record(now - Instant(ts.timestamp), self.cfg.rtt_ewma_alpha);
                 }
             }
             ServerMessage::SubscribeAck(ack) => {
                 for name in &ack.topics {
-                    let Ok(topic) = name.parse::<Topic>() else { continue };
-                    if let Some(seq) = self.topics.acknowledge(&topic, ack.seqs.get(name).copied()) {
-                        let resync = ServerFrame::new(ServerMessage::ResyncRequired(ResyncRequired { topic: name.clone(), seq }))
+                    let Ok(topic) = name.parse::<Topic>() else {
+                        continue;
+                    };
+                    if let Some(seq) = self.topics.acknowledge(&topic, ack.seqs.get(name).copied())
+                    {
+                        let resync =
+                            ServerFrame::new(ServerMessage::ResyncRequired(ResyncRequired {
+                                topic: name.clone(),
+                                seq,
+                            }))
                             .with_topic(name.clone())
                             .with_ts(now.0);
                         self.deliver(topic, Rc::new(resync));
@@ -624,7 +717,10 @@ impl Connection {
             }
             ServerMessage::UnsubscribeSuccess(_) => {}
             ServerMessage::Error(e) if !answered_request => {
-                self.outputs.push_back(Output::Error(ClientError::Server { error: e.error.clone(), details: e.details.clone() }));
+                self.outputs.push_back(Output::Error(ClientError::Server {
+                    error: e.error.clone(),
+                    details: e.details.clone(),
+                }));
             }
             ServerMessage::ResyncRequired(r) => {
                 let name = frame.topic.as_deref().unwrap_or(&r.topic);
@@ -641,12 +737,17 @@ impl Connection {
 
     /// Resolves the request this frame answers, if any. Returns true if it did.
     fn finish_request(&mut self, frame: &Rc<ServerFrame>) -> bool {
-        let Some(id) = frame.req_id.as_deref().and_then(Requests::parse_wire_id) else { return false };
+        let Some(id) = frame.req_id.as_deref().and_then(Requests::parse_wire_id) else {
+            return false;
+        };
         if !self.requests.finish(id) {
             return false;
         }
         let result = match &frame.msg {
-            ServerMessage::Error(e) => Err(RequestError::Server { error: e.error.clone(), details: e.details.clone() }),
+            ServerMessage::Error(e) => Err(RequestError::Server {
+                error: e.error.clone(),
+                details: e.details.clone(),
+            }),
             _ => Ok(frame.clone()),
         };
         self.outputs.push_back(Output::RequestDone { id, result });
@@ -675,7 +776,8 @@ impl Connection {
 
     fn deliver(&mut self, topic: Topic, frame: Rc<ServerFrame>) {
         self.counters.events_delivered += 1;
-        self.outputs.push_back(Output::Deliver(TopicEvent { topic, frame }));
+        self.outputs
+            .push_back(Output::Deliver(TopicEvent { topic, frame }));
     }
 }
 
@@ -685,7 +787,10 @@ fn due(deadline: Option<Instant>, now: Instant) -> bool {
 
 /// Splits topics into chunks whose `subscribe` frame stays under `max_bytes`. The estimate is
 /// conservative: each topic costs its name twice (list and `since`) plus punctuation and digits.
-fn split_by_size(topics: Vec<(Topic, Option<u64>)>, max_bytes: usize) -> Vec<Vec<(Topic, Option<u64>)>> {
+fn split_by_size(
+    topics: Vec<(Topic, Option<u64>)>,
+    max_bytes: usize,
+) -> Vec<Vec<(Topic, Option<u64>)>> {
     const ENVELOPE: usize = 160;
     let budget = max_bytes.saturating_sub(ENVELOPE).max(1);
     let mut chunks = Vec::new();

@@ -148,7 +148,11 @@ impl fmt::Debug for Output {
                 write!(f, "OpenSocket({socket:?}, {base}?…)")
             }
             Output::Send { socket, text } => write!(f, "Send({socket:?}, {text})"),
-            Output::CloseSocket { socket, code, reason } => write!(f, "CloseSocket({socket:?}, {}, {reason})", code.0),
+            Output::CloseSocket {
+                socket,
+                code,
+                reason,
+            } => write!(f, "CloseSocket({socket:?}, {}, {reason})", code.0),
             Output::ScheduleFlush => f.write_str("ScheduleFlush"),
             Output::Deliver(e) => write!(f, "Deliver({}, {:?})", e.topic, e.frame.msg),
             Output::StateChanged(s) => write!(f, "StateChanged({s:?})"),

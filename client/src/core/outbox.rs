@@ -23,7 +23,10 @@ pub struct Outbox {
 impl Outbox {
     /// An empty outbox holding up to `capacity` frames.
     pub fn new(capacity: usize) -> Outbox {
-        Outbox { frames: VecDeque::new(), capacity }
+        Outbox {
+            frames: VecDeque::new(),
+            capacity,
+        }
     }
 
     /// Queues a frame, or refuses it when full: nothing is ever dropped silently.
@@ -59,9 +62,20 @@ mod tests {
     fn refuses_past_capacity_and_keeps_order() {
         let mut outbox = Outbox::new(2);
         for text in ["a", "b"] {
-            outbox.push(Queued { text: text.into(), request: None }).unwrap();
+            outbox
+                .push(Queued {
+                    text: text.into(),
+                    request: None,
+                })
+                .unwrap();
         }
-        assert_eq!(outbox.push(Queued { text: "c".into(), request: None }), Err(SendError::OutboxFull(2)));
+        assert_eq!(
+            outbox.push(Queued {
+                text: "c".into(),
+                request: None
+            }),
+            Err(SendError::OutboxFull(2))
+        );
         let order: Vec<String> = outbox.drain().map(|q| q.text).collect();
         assert_eq!(order, ["a", "b"]);
         assert!(outbox.is_empty());

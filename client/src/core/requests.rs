@@ -24,7 +24,13 @@ impl Requests {
     pub fn start(&mut self, deadline: Instant) -> RequestId {
         self.next += 1;
         let id = RequestId(self.next);
-        self.pending.insert(id, Pending { deadline, sent_on: None });
+        self.pending.insert(
+            id,
+            Pending {
+                deadline,
+                sent_on: None,
+            },
+        );
         id
     }
 
@@ -81,7 +87,12 @@ impl Requests {
     }
 
     fn take_where(&mut self, pred: impl Fn(&Pending) -> bool) -> Vec<RequestId> {
-        let ids: Vec<RequestId> = self.pending.iter().filter(|(_, p)| pred(p)).map(|(id, _)| *id).collect();
+        let ids: Vec<RequestId> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| pred(p))
+            .map(|(id, _)| *id)
+            .collect();
         for id in &ids {
             self.pending.remove(id);
         }

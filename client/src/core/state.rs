@@ -60,12 +60,12 @@ impl ConnectionState {
     /// Whether the core may move from `self` to `to`. Used by property tests as an invariant.
     pub fn can_become(self, to: ConnectionState) -> bool {
         use ConnectionState::*;
-        match (self, to) {
-            (_, Closed) | (_, Offline) | (_, Connecting) => true,
-            (Connecting, Open) => true,
-            (Connecting | Open, Reconnecting { .. } | AuthFailed) => true,
-            (Open, Idle) => true,
-            _ => false,
-        }
+        matches!(
+            (self, to),
+            (_, Closed | Offline | Connecting)
+                | (Connecting, Open)
+                | (Connecting | Open, Reconnecting { .. } | AuthFailed)
+                | (Open, Idle)
+        )
     }
 }

@@ -88,7 +88,9 @@ impl TopicTable {
 
     /// One holder fewer. Returns true if the table now has changes to flush.
     pub fn release(&mut self, topic: &Topic) -> bool {
-        let Some(entry) = self.entries.get_mut(topic) else { return false };
+        let Some(entry) = self.entries.get_mut(topic) else {
+            return false;
+        };
         entry.refs = entry.refs.saturating_sub(1);
         let now_unheld = entry.refs == 0;
         self.mark_if(now_unheld)
@@ -116,7 +118,10 @@ impl TopicTable {
 
     /// The status of a held topic.
     pub fn status(&self, topic: &Topic) -> Option<&TopicStatus> {
-        self.entries.get(topic).filter(|e| e.refs > 0).map(|e| &e.status)
+        self.entries
+            .get(topic)
+            .filter(|e| e.refs > 0)
+            .map(|e| &e.status)
     }
 
     /// The last `seq` delivered on `topic`.
@@ -126,7 +131,10 @@ impl TopicTable {
 
     /// Every held topic with its status.
     pub fn statuses(&self) -> impl Iterator<Item = (&Topic, &TopicStatus)> {
-        self.entries.iter().filter(|(_, e)| e.refs > 0).map(|(t, e)| (t, &e.status))
+        self.entries
+            .iter()
+            .filter(|(_, e)| e.refs > 0)
+            .map(|(t, e)| (t, &e.status))
     }
 
     /// Held topics counted by status.
@@ -145,20 +153,21 @@ impl TopicTable {
     /// The coalesced changes since the last flush; marks them as told to the server.
     pub fn take_changes(&mut self) -> Changes {
         let mut changes = Changes::default();
-        self.entries.retain(|topic, e| match (e.refs > 0, e.on_server) {
-            (true, false) => {
-                e.on_server = true;
-                e.status = TopicStatus::Pending;
-                changes.subscribe.push((topic.clone(), e.last_seq));
-                true
-            }
-            (false, true) => {
-                changes.unsubscribe.push(topic.clone());
-                false
-            }
-            (false, false) => false,
-            (true, true) => true,
-        });
+        self.entries
+            .retain(|topic, e| match (e.refs > 0, e.on_server) {
+                (true, false) => {
+                    e.on_server = true;
+                    e.status = TopicStatus::Pending;
+                    changes.subscribe.push((topic.clone(), e.last_seq));
+                    true
+                }
+                (false, true) => {
+                    changes.unsubscribe.push(topic.clone());
+                    false
+                }
+                (false, false) => false,
+                (true, true) => true,
+            });
         self.dirty = false;
         changes
     }
@@ -176,7 +185,10 @@ impl TopicTable {
     /// Applies a `subscribe_ack` entry. Returns `Some(seq)` when the server's `seq` went backwards
     /// (its history was lost): the caller must tell the topic's handlers to resync.
     pub fn acknowledge(&mut self, topic: &Topic, server_seq: Option<u64>) -> Option<u64> {
-        let e = self.entries.get_mut(topic).filter(|e| e.on_server && e.refs > 0)?;
+        let e = self
+            .entries
+            .get_mut(topic)
+            .filter(|e| e.on_server && e.refs > 0)?;
         e.status = TopicStatus::Active;
         let server_seq = server_seq?;
         match e.last_seq {
@@ -195,7 +207,10 @@ impl TopicTable {
     /// Applies a `subscribe_error`.
     pub fn fail(&mut self, topic: &Topic, code: &str, error: &str) {
         if let Some(e) = self.entries.get_mut(topic).filter(|e| e.on_server) {
-            e.status = TopicStatus::Failed { code: code.to_owned(), error: error.to_owned() };
+            e.status = TopicStatus::Failed {
+                code: code.to_owned(),
+                error: error.to_owned(),
+            };
         }
     }
 
@@ -234,7 +249,10 @@ mod tests {
     fn reference_counting_sends_one_subscribe_and_one_unsubscribe() {
         let mut table = TopicTable::default();
         assert!(table.acquire(&t("agent:1")));
-        assert!(!table.acquire(&t("agent:1")), "a second holder changes nothing on the wire");
+        assert!(
+            !table.acquire(&t("agent:1")),
+            "a second holder changes nothing on the wire"
+        );
         assert_eq!(table.take_changes().subscribe, vec![(t("agent:1"), None)]);
         assert!(!table.release(&t("agent:1")));
         assert_eq!(table.take_changes(), Changes::default());
@@ -271,7 +289,10 @@ mod tests {
         table.take_changes();
         table.acknowledge(&t("agent:1"), Some(50));
         table.reset_server_view();
-        assert_eq!(table.take_changes().subscribe, vec![(t("agent:1"), Some(50))]);
+        assert_eq!(
+            table.take_changes().subscribe,
+            vec![(t("agent:1"), Some(50))]
+        );
         assert_eq!(table.acknowledge(&t("agent:1"), Some(3)), Some(3));
         assert_eq!(table.last_seq(&t("agent:1")), Some(3));
     }

@@ -53,7 +53,13 @@ pub struct Frame<M> {
 impl<M> Frame<M> {
     /// A frame with no topic, request id or seq.
     pub fn new(msg: M) -> Self {
-        Frame { topic: None, req_id: None, ts: 0, seq: None, msg }
+        Frame {
+            topic: None,
+            req_id: None,
+            ts: 0,
+            seq: None,
+            msg,
+        }
     }
 
     /// Sets the topic.
@@ -130,7 +136,13 @@ impl<M: Message> Frame<M> {
             return Err(DecodeError::Version(env.v));
         }
         let msg = M::decode_data(&env.kind, env.data)?;
-        Ok(Frame { topic: env.topic, req_id: env.req_id, ts: env.ts, seq: env.seq, msg })
+        Ok(Frame {
+            topic: env.topic,
+            req_id: env.req_id,
+            ts: env.ts,
+            seq: env.seq,
+            msg,
+        })
     }
 
     /// Encodes the frame as JSON text.
@@ -149,9 +161,15 @@ impl<M: Message> Frame<M> {
     }
 }
 
-fn decode_as<T: for<'de> Deserialize<'de>>(kind: &str, data: Option<&RawValue>) -> Result<T, DecodeError> {
+fn decode_as<T: for<'de> Deserialize<'de>>(
+    kind: &str,
+    data: Option<&RawValue>,
+) -> Result<T, DecodeError> {
     let text = data.map_or("{}", RawValue::get);
-    serde_json::from_str(text).map_err(|e| DecodeError::Data { kind: kind.to_owned(), error: e.to_string() })
+    serde_json::from_str(text).map_err(|e| DecodeError::Data {
+        kind: kind.to_owned(),
+        error: e.to_string(),
+    })
 }
 
 fn encode_as<T: Serialize>(data: &T) -> Box<RawValue> {
@@ -293,9 +311,17 @@ mod tests {
 
     #[test]
     fn unknown_server_type_is_kept_whole() {
-        let f = ServerFrame::decode(r#"{"v":1,"type":"presence","topic":"system","req_id":null,"ts":5,"data":{"n":3}}"#)
-            .unwrap();
-        assert_eq!(f.msg, ServerMessage::Unknown { kind: "presence".into(), data: serde_json::json!({"n":3}) });
+        let f = ServerFrame::decode(
+            r#"{"v":1,"type":"presence","topic":"system","req_id":null,"ts":5,"data":{"n":3}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            f.msg,
+            ServerMessage::Unknown {
+                kind: "presence".into(),
+                data: serde_json::json!({"n":3})
+            }
+        );
         assert_eq!(ServerFrame::decode(&f.encode()).unwrap(), f);
     }
 
@@ -307,9 +333,18 @@ mod tests {
 
     #[test]
     fn bad_inputs_give_typed_errors() {
-        assert!(matches!(ServerFrame::decode("not json"), Err(DecodeError::Envelope(_))));
-        assert!(matches!(ServerFrame::decode(r#"{"type":"ping"}"#), Err(DecodeError::Envelope(_))));
-        assert_eq!(ServerFrame::decode(r#"{"v":2,"type":"ping","data":{}}"#), Err(DecodeError::Version(2)));
+        assert!(matches!(
+            ServerFrame::decode("not json"),
+            Err(DecodeError::Envelope(_))
+        ));
+        assert!(matches!(
+            ServerFrame::decode(r#"{"type":"ping"}"#),
+            Err(DecodeError::Envelope(_))
+        ));
+        assert_eq!(
+            ServerFrame::decode(r#"{"v":2,"type":"ping","data":{}}"#),
+            Err(DecodeError::Version(2))
+        );
         assert!(matches!(
             ServerFrame::decode(r#"{"v":1,"type":"pong","data":{"timestamp":"x"}}"#),
             Err(DecodeError::Data { .. })
@@ -318,7 +353,10 @@ mod tests {
 
     #[test]
     fn seq_is_optional_and_ignored_when_absent() {
-        let f = ServerFrame::decode(r#"{"v":1,"type":"ping","topic":null,"req_id":null,"ts":1,"data":{}}"#).unwrap();
+        let f = ServerFrame::decode(
+            r#"{"v":1,"type":"ping","topic":null,"req_id":null,"ts":1,"data":{}}"#,
+        )
+        .unwrap();
         assert_eq!(f.seq, None);
         assert!(!f.encode().contains("seq"));
     }

@@ -8,5 +8,7 @@ pub mod model;
 mod topic;
 
 pub use close_code::CloseCode;
-pub use frame::{ClientFrame, ClientMessage, DecodeError, Frame, Message, ServerFrame, ServerMessage, VERSION};
+pub use frame::{
+    ClientFrame, ClientMessage, DecodeError, Frame, Message, ServerFrame, ServerMessage, VERSION,
+};
 pub use topic::{EmptyTopic, Topic};

@@ -38,9 +38,8 @@ impl fmt::Display for Topic {
 
 /// Parses a canonical decimal id: digits only, no sign, no leading zero (except "0").
 fn canonical_id(s: &str) -> Option<u64> {
-    let canonical = !s.is_empty()
-        && s.bytes().all(|b| b.is_ascii_digit())
-        && (s == "0" || !s.starts_with('0'));
+    let canonical =
+        !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
     canonical.then(|| s.parse().ok()).flatten()
 }
 
@@ -87,7 +86,14 @@ mod tests {
 
     #[test]
     fn non_canonical_ids_stay_raw_so_display_round_trips() {
-        for s in ["agent:07", "agent:", "agent:-1", "agent:1x", "room:1", "agent:99999999999999999999"] {
+        for s in [
+            "agent:07",
+            "agent:",
+            "agent:-1",
+            "agent:1x",
+            "room:1",
+            "agent:99999999999999999999",
+        ] {
             let t: Topic = s.parse().unwrap();
             assert!(matches!(t, Topic::Raw(_)), "{s} -> {t:?}");
             assert_eq!(t.to_string(), s);

@@ -33,10 +33,16 @@ impl Io for FakeIo {
         Instant(self.0.now.get())
     }
     fn open(&self, socket: SocketId, url: &str) {
-        self.0.calls.borrow_mut().push(Call::Open(socket, url.to_owned()));
+        self.0
+            .calls
+            .borrow_mut()
+            .push(Call::Open(socket, url.to_owned()));
     }
     fn send(&self, socket: SocketId, text: &str) {
-        self.0.calls.borrow_mut().push(Call::Send(socket, text.to_owned()));
+        self.0
+            .calls
+            .borrow_mut()
+            .push(Call::Send(socket, text.to_owned()));
     }
     fn close(&self, socket: SocketId, code: u16, _reason: &str) {
         self.0.calls.borrow_mut().push(Call::Close(socket, code));
@@ -81,8 +87,16 @@ impl Harness {
         let app = AppState::new(client);
         let states = Rc::new(RefCell::new(Vec::new()));
         let sink = states.clone();
-        let guard = app.client.on_state_change(move |s| sink.borrow_mut().push(*s));
-        Harness { world, app, states, _state_guard: guard, read: 0 }
+        let guard = app
+            .client
+            .on_state_change(move |s| sink.borrow_mut().push(*s));
+        Harness {
+            world,
+            app,
+            states,
+            _state_guard: guard,
+            read: 0,
+        }
     }
 
     pub fn client(&self) -> &WsClientV2 {
@@ -117,7 +131,9 @@ impl Harness {
         let end = self.now() + ms;
         while self.now() + 400 <= end {
             self.advance(400);
-            self.server_sends(r#"{"v":1,"type":"ping","topic":null,"req_id":null,"ts":0,"data":{}}"#);
+            self.server_sends(
+                r#"{"v":1,"type":"ping","topic":null,"req_id":null,"ts":0,"data":{}}"#,
+            );
         }
         self.advance(end - self.now());
     }
@@ -153,7 +169,9 @@ impl Harness {
         self.take_new_calls()
             .into_iter()
             .filter_map(|c| match c {
-                Call::Send(_, text) => Some(ClientFrame::decode(&text).expect("client sent a valid frame")),
+                Call::Send(_, text) => {
+                    Some(ClientFrame::decode(&text).expect("client sent a valid frame"))
+                }
                 _ => None,
             })
             .collect()
@@ -161,11 +179,30 @@ impl Harness {
 
     /// The sockets opened and not closed by the client, in order.
     pub fn opened_sockets(&self) -> Vec<SocketId> {
-        self.calls().iter().filter_map(|c| if let Call::Open(s, _) = c { Some(*s) } else { None }).collect()
+        self.calls()
+            .iter()
+            .filter_map(|c| {
+                if let Call::Open(s, _) = c {
+                    Some(*s)
+                } else {
+                    None
+                }
+            })
+            .collect()
     }
 
     pub fn last_url(&self) -> String {
-        self.calls().iter().rev().find_map(|c| if let Call::Open(_, u) = c { Some(u.clone()) } else { None }).unwrap()
+        self.calls()
+            .iter()
+            .rev()
+            .find_map(|c| {
+                if let Call::Open(_, u) = c {
+                    Some(u.clone())
+                } else {
+                    None
+                }
+            })
+            .unwrap()
     }
 
     pub fn socket(&self) -> SocketId {
@@ -186,7 +223,9 @@ impl Harness {
 
     /// The server closes the latest socket.
     pub fn server_closes(&self, code: u16) {
-        self.app.client.handle_socket_closed(self.socket(), code, "test");
+        self.app
+            .client
+            .handle_socket_closed(self.socket(), code, "test");
         self.end_tick();
     }
 
@@ -199,8 +238,10 @@ impl Harness {
     /// The server acknowledges every topic of the latest `subscribe` with the given seqs.
     pub fn ack(&self, message_id: &str, topics: &[(&str, u64)]) {
         let names: Vec<_> = topics.iter().map(|(t, _)| *t).collect();
-        let seqs: serde_json::Map<String, serde_json::Value> =
-            topics.iter().map(|(t, s)| (t.to_string(), (*s).into())).collect();
+        let seqs: serde_json::Map<String, serde_json::Value> = topics
+            .iter()
+            .map(|(t, s)| (t.to_string(), (*s).into()))
+            .collect();
         self.server_sends(
             &serde_json::json!({"v":1,"type":"subscribe_ack","topic":null,"req_id":null,"ts":0,
                 "data":{"message_id":message_id,"topics":names,"seqs":seqs}})
@@ -217,7 +258,12 @@ impl Harness {
     pub fn record(&self, topic: &str) -> (Subscription, Rc<RefCell<Vec<Option<u64>>>>) {
         let seen = Rc::new(RefCell::new(Vec::new()));
         let sink = seen.clone();
-        let sub = self.app.topics.subscribe(topic.parse().unwrap(), move |e: &TopicEvent| sink.borrow_mut().push(e.frame.seq));
+        let sub = self
+            .app
+            .topics
+            .subscribe(topic.parse().unwrap(), move |e: &TopicEvent| {
+                sink.borrow_mut().push(e.frame.seq)
+            });
         (sub, seen)
     }
 
@@ -233,7 +279,13 @@ pub fn agent_event(agent: u64, seq: u64) -> String {
 }
 
 /// The topics and `since` of a subscribe frame.
-pub fn subscribe_parts(frame: &ClientFrame) -> (Vec<String>, Option<std::collections::BTreeMap<String, u64>>, String) {
+pub fn subscribe_parts(
+    frame: &ClientFrame,
+) -> (
+    Vec<String>,
+    Option<std::collections::BTreeMap<String, u64>>,
+    String,
+) {
     match &frame.msg {
         ClientMessage::Subscribe(s) => (s.topics.clone(), s.since.clone(), s.message_id.clone()),
         other => panic!("expected subscribe, got {other:?}"),
