@@ -78,8 +78,13 @@ fn silence_for_ping_interval_plus_pong_timeout_replaces_the_socket() {
     assert_eq!(h.state(), ConnectionState::Connecting);
     h.open();
     let calls = h.calls();
-    let closed_at = calls.iter().position(|c| *c == Call::Close(first, 4000)).unwrap();
-    assert!(calls[closed_at..].iter().all(|c| !matches!(c, Call::Send(s, _) if *s == first)));
+    let closed_at = calls
+        .iter()
+        .position(|c| *c == Call::Close(first, 4000))
+        .unwrap();
+    assert!(calls[closed_at..]
+        .iter()
+        .all(|c| !matches!(c, Call::Send(s, _) if *s == first)));
     assert_eq!(h.client().metrics().dead_connections, 1);
 }
 

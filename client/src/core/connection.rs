@@ -337,7 +337,7 @@ impl Connection {
                     reason: reason.to_owned(),
                 }));
         }
-        if code == CloseCode::NORMAL && !self.has_work() {
+        if code == CloseCode::NORMAL && opened_at.is_some() && !self.has_work() {
             self.set_state(ConnectionState::Idle);
             return;
         }

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The test command: every test in the workspace. Installs missing tools first (scripts/tools.sh),
+# then: formatting, lints (native and wasm32), the native tests of every crate, and the browser
+# tests in headless Chromium against a live stub on 127.0.0.1. Ends with "N passed, M failed".
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+source scripts/tools.sh
+source scripts/stub.sh
+
+step() { echo; echo "==> $*"; }
+LOGS="$(mktemp -d)"
+trap 'stop_stub' EXIT
+
+step "tools"
+ensure_browser_test_tools
+
+step "format"
+cargo fmt --all -- --check
+
+step "lint (native and wasm32)"
+cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy -p tether -p tether-tests --target wasm32-unknown-unknown --all-targets -- -D warnings
+
+step "native tests"
+cargo test --workspace 2>&1 | tee "$LOGS/native.log"
+
+step "browser tests (headless Chromium, live stub)"
+cargo build -p tether-stub --bin server-stub
+start_stub --port 0 --test-control --dev
+echo "stub at $STUB_URL"
+(cd tests && TETHER_STUB_URL="$STUB_URL" wasm-pack test --headless --chrome) 2>&1 | tee "$LOGS/browser.log"
+
+count() { # file → "passed failed" summed over every cargo-style result line
+  grep -E '^test result: ' "$1" | sed -E 's/.* ([0-9]+) passed; ([0-9]+) failed.*/\1 \2/' |
+    awk '{p+=$1; f+=$2} END {print p+0, f+0}'
+}
+read -r np nf <<<"$(count "$LOGS/native.log")"
+read -r bp bf <<<"$(count "$LOGS/browser.log")"
+echo
+echo "native: $np passed, $nf failed; browser: $bp passed, $bf failed"
+echo "$((np + bp)) passed, $((nf + bf)) failed"
+[ "$((nf + bf))" -eq 0 ] && [ "$bp" -gt 0 ] && [ "$np" -gt 0 ]
