@@ -20,7 +20,8 @@ cargo fmt --all -- --check
 
 step "lint (native and wasm32)"
 cargo clippy --workspace --all-targets -- -D warnings
-cargo clippy -p tether -p tether-tests --target wasm32-unknown-unknown --all-targets -- -D warnings
+cargo clippy -p tether --lib --examples --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p tether-tests --tests --target wasm32-unknown-unknown -- -D warnings
 
 step "native tests"
 cargo test --workspace 2>&1 | tee "$LOGS/native.log"

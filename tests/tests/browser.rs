@@ -19,32 +19,55 @@ use wasm_bindgen_test::*;
 wasm_bindgen_test_configure!(run_in_browser);
 
 fn stub() -> &'static str {
-    option_env!("TETHER_STUB_URL").expect("TETHER_STUB_URL must name the running stub at compile time")
+    match option_env!("TETHER_STUB_URL") {
+        Some(url) => url,
+        None => panic!(
+            "TETHER_STUB_URL must name the running stub at compile time (scripts/test.sh sets it)"
+        ),
+    }
 }
 
 async fn post(path: &str) -> Value {
     let url = format!("{}{path}", stub());
-    let resp = gloo_net::http::Request::post(&url).send().await.unwrap_or_else(|e| panic!("POST {path}: {e}"));
+    let resp = gloo_net::http::Request::post(&url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("POST {path}: {e}"));
     assert!(resp.ok(), "POST {path}: HTTP {}", resp.status());
     resp.json().await.unwrap()
 }
 
 async fn stats() -> Value {
     let url = format!("{}/api/stats", stub());
-    gloo_net::http::Request::get(&url).send().await.unwrap().json().await.unwrap()
+    gloo_net::http::Request::get(&url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 async fn user_stat(user: u64, key: &str) -> u64 {
-    stats().await["per_user"][user.to_string()][key].as_u64().unwrap_or(0)
+    stats().await["per_user"][user.to_string()][key]
+        .as_u64()
+        .unwrap_or(0)
 }
 
 async fn token_for(user: u64) -> String {
-    post(&format!("/api/test/token?sub={user}&exp_secs=3600")).await["token"].as_str().unwrap().to_owned()
+    post(&format!("/api/test/token?sub={user}&exp_secs=3600")).await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 async fn seed_agents(user: u64, n: usize) -> Vec<u64> {
     let ids = post(&format!("/api/test/seed?owner={user}&agents={n}")).await["ids"].clone();
-    ids.as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect()
+    ids.as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect()
 }
 
 /// Waits up to `ms` for `cond`, polling every 20 ms.
@@ -59,7 +82,8 @@ async fn wait_for(what: &str, ms: u32, cond: impl Fn() -> bool) {
 
 fn config(token: Rc<RefCell<String>>) -> Config {
     let ws = stub().replacen("http", "ws", 1);
-    let mut cfg = Config::new(format!("{ws}/api/ws/v2")).with_token(move || Some(token.borrow().clone()));
+    let mut cfg =
+        Config::new(format!("{ws}/api/ws/v2")).with_token(move || Some(token.borrow().clone()));
     cfg.backoff.base = Millis(100);
     cfg.backoff.cap = Millis(1_000);
     cfg
@@ -79,13 +103,18 @@ fn record(app: &AppState, topic: Topic) -> (Subscription, Seen) {
     let sink = seen.clone();
     let sub = app.topics.subscribe(topic, move |e: &TopicEvent| {
         use tether::protocol::Message;
-        sink.borrow_mut().push((e.frame.msg.kind().to_owned(), e.frame.seq));
+        sink.borrow_mut()
+            .push((e.frame.msg.kind().to_owned(), e.frame.seq));
     });
     (sub, seen)
 }
 
 fn seqs_of(seen: &Seen, kind: &str) -> Vec<u64> {
-    seen.borrow().iter().filter(|(k, _)| k == kind).filter_map(|(_, s)| *s).collect()
+    seen.borrow()
+        .iter()
+        .filter(|(k, _)| k == kind)
+        .filter_map(|(_, s)| *s)
+        .collect()
 }
 
 #[wasm_bindgen_test]
@@ -95,13 +124,31 @@ async fn connects_subscribes_and_receives() {
     let app = app_for(user, |_| {}).await;
     let topic = Topic::Agent(agent);
     let (_sub, seen) = record(&app, topic.clone());
-    wait_for("open", 5_000, || app.client.state() == ConnectionState::Open).await;
-    wait_for("ack", 5_000, || app.topics.status(&topic) == Some(TopicStatus::Active)).await;
-    wait_for("snapshot", 5_000, || seen.borrow().iter().any(|(k, _)| k == "agent_state")).await;
-    let published = post(&format!("/api/test/publish?topic=agent:{agent}&count=5&rate=0")).await;
+    wait_for("open", 5_000, || {
+        app.client.state() == ConnectionState::Open
+    })
+    .await;
+    wait_for("ack", 5_000, || {
+        app.topics.status(&topic) == Some(TopicStatus::Active)
+    })
+    .await;
+    wait_for("snapshot", 5_000, || {
+        seen.borrow().iter().any(|(k, _)| k == "agent_state")
+    })
+    .await;
+    let published = post(&format!(
+        "/api/test/publish?topic=agent:{agent}&count=5&rate=0"
+    ))
+    .await;
     let first = published["first_seq"].as_u64().unwrap();
-    wait_for("5 events", 5_000, || seqs_of(&seen, "agent_updated").len() == 5).await;
-    assert_eq!(seqs_of(&seen, "agent_updated"), (first..first + 5).collect::<Vec<_>>());
+    wait_for("5 events", 5_000, || {
+        seqs_of(&seen, "agent_updated").len() == 5
+    })
+    .await;
+    assert_eq!(
+        seqs_of(&seen, "agent_updated"),
+        (first..first + 5).collect::<Vec<_>>()
+    );
     assert_eq!(user_stat(user, "connections_opened").await, 1);
     app.client.close();
 }
@@ -113,15 +160,33 @@ async fn after_a_drop_every_missed_event_arrives_once_and_in_order() {
     let app = app_for(user, |_| {}).await;
     let topic = Topic::Agent(agent);
     let (_sub, seen) = record(&app, topic.clone());
-    wait_for("ack", 5_000, || app.topics.status(&topic) == Some(TopicStatus::Active)).await;
-    post(&format!("/api/test/publish?topic=agent:{agent}&count=10&rate=0")).await;
-    wait_for("10 events", 5_000, || seqs_of(&seen, "agent_updated").len() == 10).await;
+    wait_for("ack", 5_000, || {
+        app.topics.status(&topic) == Some(TopicStatus::Active)
+    })
+    .await;
+    post(&format!(
+        "/api/test/publish?topic=agent:{agent}&count=10&rate=0"
+    ))
+    .await;
+    wait_for("10 events", 5_000, || {
+        seqs_of(&seen, "agent_updated").len() == 10
+    })
+    .await;
     // The server goes down: every socket dropped, reconnects refused for a while.
     post("/api/test/refuse?ms=1500").await;
     post("/api/test/drop").await;
-    wait_for("the drop to be seen", 5_000, || app.client.state() != ConnectionState::Open).await;
-    post(&format!("/api/test/publish?topic=agent:{agent}&count=20&rate=0")).await;
-    wait_for("30 events", 15_000, || seqs_of(&seen, "agent_updated").len() >= 30).await;
+    wait_for("the drop to be seen", 5_000, || {
+        app.client.state() != ConnectionState::Open
+    })
+    .await;
+    post(&format!(
+        "/api/test/publish?topic=agent:{agent}&count=20&rate=0"
+    ))
+    .await;
+    wait_for("30 events", 15_000, || {
+        seqs_of(&seen, "agent_updated").len() >= 30
+    })
+    .await;
     TimeoutFuture::new(300).await; // any straggler duplicate would arrive now
     let got = seqs_of(&seen, "agent_updated");
     let expected: Vec<u64> = (got[0]..got[0] + 30).collect();
@@ -143,19 +208,33 @@ async fn a_half_open_server_is_detected_and_the_socket_replaced() {
     .await;
     let topic = Topic::Agent(agent);
     let (_sub, seen) = record(&app, topic.clone());
-    wait_for("ack", 5_000, || app.topics.status(&topic) == Some(TopicStatus::Active)).await;
+    wait_for("ack", 5_000, || {
+        app.topics.status(&topic) == Some(TopicStatus::Active)
+    })
+    .await;
     let started = js_sys::Date::now();
     post("/api/test/half-open").await;
     let budget = (ping + pong) as u32 + 2_000;
-    wait_for("a replacement socket", budget, || app.client.sockets_opened() == 2 && app.client.state() == ConnectionState::Open)
-        .await;
+    wait_for("a replacement socket", budget, || {
+        app.client.sockets_opened() == 2 && app.client.state() == ConnectionState::Open
+    })
+    .await;
     let took = js_sys::Date::now() - started;
     assert!(took <= f64::from(budget), "replaced after {took} ms");
     assert_eq!(app.client.metrics().dead_connections, 1);
-    wait_for("resubscribed", 5_000, || app.topics.status(&topic) == Some(TopicStatus::Active)).await;
+    wait_for("resubscribed", 5_000, || {
+        app.topics.status(&topic) == Some(TopicStatus::Active)
+    })
+    .await;
     let before = seqs_of(&seen, "agent_updated").len();
-    post(&format!("/api/test/publish?topic=agent:{agent}&count=3&rate=0")).await;
-    wait_for("events on the new socket", 5_000, || seqs_of(&seen, "agent_updated").len() == before + 3).await;
+    post(&format!(
+        "/api/test/publish?topic=agent:{agent}&count=3&rate=0"
+    ))
+    .await;
+    wait_for("events on the new socket", 5_000, || {
+        seqs_of(&seen, "agent_updated").len() == before + 3
+    })
+    .await;
     app.client.close();
 }
 
@@ -165,7 +244,10 @@ async fn a_bad_token_gives_auth_failed_without_a_retry_storm() {
     let attempts_before = stats().await["rejected_unauthorized"].as_u64().unwrap();
     let token = Rc::new(RefCell::new("not-a-jwt".to_owned()));
     let app = AppState::connect(config(token.clone()));
-    wait_for("AuthFailed", 5_000, || app.client.state() == ConnectionState::AuthFailed).await;
+    wait_for("AuthFailed", 5_000, || {
+        app.client.state() == ConnectionState::AuthFailed
+    })
+    .await;
     TimeoutFuture::new(2_000).await; // backoff base is 100 ms: a retry loop would show by now
     let rejected = stats().await["rejected_unauthorized"].as_u64().unwrap() - attempts_before;
     assert_eq!(rejected, 1, "exactly one attempt with the bad token");
@@ -173,7 +255,10 @@ async fn a_bad_token_gives_auth_failed_without_a_retry_storm() {
     // The app refreshes its token and reconnects.
     *token.borrow_mut() = token_for(user).await;
     app.client.reconnect();
-    wait_for("open with the fresh token", 5_000, || app.client.state() == ConnectionState::Open).await;
+    wait_for("open with the fresh token", 5_000, || {
+        app.client.state() == ConnectionState::Open
+    })
+    .await;
     assert_eq!(user_stat(user, "connections_opened").await, 1);
     app.client.close();
 }
@@ -183,14 +268,28 @@ async fn a_thousand_topics_resubscribe_in_one_frame() {
     let user = 105;
     let ids = seed_agents(user, 1000).await;
     let app = app_for(user, |_| {}).await;
-    let subs: Vec<(Subscription, Seen)> = ids.iter().map(|id| record(&app, Topic::Agent(*id))).collect();
+    let subs: Vec<(Subscription, Seen)> = ids
+        .iter()
+        .map(|id| record(&app, Topic::Agent(*id)))
+        .collect();
     let all_active = || app.client.metrics().subscriptions.active == 1000;
     wait_for("1000 acks", 10_000, all_active).await;
-    assert_eq!(user_stat(user, "subscribe_frames_in").await, 1, "one frame on first connect");
+    assert_eq!(
+        user_stat(user, "subscribe_frames_in").await,
+        1,
+        "one frame on first connect"
+    );
     post("/api/test/drop").await;
-    wait_for("the drop to be seen", 5_000, || app.client.state() != ConnectionState::Open).await;
+    wait_for("the drop to be seen", 5_000, || {
+        app.client.state() != ConnectionState::Open
+    })
+    .await;
     wait_for("1000 acks again", 10_000, all_active).await;
-    assert_eq!(user_stat(user, "subscribe_frames_in").await, 2, "one more frame for all 1000 on reconnect");
+    assert_eq!(
+        user_stat(user, "subscribe_frames_in").await,
+        2,
+        "one more frame for all 1000 on reconnect"
+    );
     assert_eq!(user_stat(user, "subscriptions").await, 1000);
     drop(subs);
     app.client.close();
@@ -202,7 +301,10 @@ async fn after_close_the_stub_sees_no_further_connection_attempts() {
     let agent = seed_agents(user, 1).await[0];
     let app = app_for(user, |_| {}).await;
     let (_sub, _) = record(&app, Topic::Agent(agent));
-    wait_for("open", 5_000, || app.client.state() == ConnectionState::Open).await;
+    wait_for("open", 5_000, || {
+        app.client.state() == ConnectionState::Open
+    })
+    .await;
     app.client.close();
     assert_eq!(app.client.state(), ConnectionState::Closed);
     TimeoutFuture::new(2_500).await; // longer than the whole backoff cap
@@ -218,11 +320,23 @@ async fn a_malformed_frame_is_counted_and_the_client_keeps_working() {
     let app = app_for(user, |_| {}).await;
     let topic = Topic::Agent(agent);
     let (_sub, seen) = record(&app, topic.clone());
-    wait_for("ack", 5_000, || app.topics.status(&topic) == Some(TopicStatus::Active)).await;
+    wait_for("ack", 5_000, || {
+        app.topics.status(&topic) == Some(TopicStatus::Active)
+    })
+    .await;
     post("/api/test/malformed").await;
-    wait_for("the malformed frame", 5_000, || app.client.metrics().malformed_frames == 1).await;
-    post(&format!("/api/test/publish?topic=agent:{agent}&count=2&rate=0")).await;
-    wait_for("events after it", 5_000, || seqs_of(&seen, "agent_updated").len() == 2).await;
+    wait_for("the malformed frame", 5_000, || {
+        app.client.metrics().malformed_frames == 1
+    })
+    .await;
+    post(&format!(
+        "/api/test/publish?topic=agent:{agent}&count=2&rate=0"
+    ))
+    .await;
+    wait_for("events after it", 5_000, || {
+        seqs_of(&seen, "agent_updated").len() == 2
+    })
+    .await;
     assert_eq!(app.client.state(), ConnectionState::Open);
     assert_eq!(app.client.sockets_opened(), 1);
     app.client.close();
