@@ -341,3 +341,50 @@ async fn a_malformed_frame_is_counted_and_the_client_keeps_working() {
     assert_eq!(app.client.sockets_opened(), 1);
     app.client.close();
 }
+
+#[wasm_bindgen_test]
+async fn a_relative_url_resolves_against_the_page_origin() {
+    let origin = web_sys_origin();
+    let expected = format!("{}/api/ws/v2", origin.replacen("http", "ws", 1));
+    assert_eq!(tether::web::resolve_url("/api/ws/v2"), expected);
+    assert_eq!(
+        tether::web::resolve_url("wss://example.test/x"),
+        "wss://example.test/x"
+    );
+    assert_eq!(
+        tether::web::resolve_url("https://example.test/x"),
+        "wss://example.test/x"
+    );
+}
+
+fn web_sys_origin() -> String {
+    js_sys::eval("location.origin")
+        .unwrap()
+        .as_string()
+        .unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn dropping_the_app_state_closes_its_socket() {
+    let user = 108;
+    let agent = seed_agents(user, 1).await[0];
+    let app = app_for(user, |_| {}).await;
+    let (sub, _) = record(&app, Topic::Agent(agent));
+    wait_for("open", 5_000, || {
+        app.client.state() == ConnectionState::Open
+    })
+    .await;
+    assert_eq!(user_stat(user, "connections_open").await, 1);
+    drop(sub);
+    drop(app);
+    let mut open = 1;
+    for _ in 0..100 {
+        open = user_stat(user, "connections_open").await;
+        if open == 0 {
+            break;
+        }
+        TimeoutFuture::new(20).await;
+    }
+    assert_eq!(open, 0, "the stub still sees the socket open");
+    assert_eq!(user_stat(user, "connections_opened").await, 1);
+}
