@@ -38,20 +38,28 @@ impl Denial {
 }
 
 /// The agent `id`, if `user` owns it.
-pub fn agent<'s>(store: &'s Store, user: UserId, id: u64) -> Result<&'s Agent, Denial> {
-    let agent = store.agent(id).ok_or_else(|| Denial::NotFound(format!("no agent {id}")))?;
+pub fn agent(store: &Store, user: UserId, id: u64) -> Result<&Agent, Denial> {
+    let agent = store
+        .agent(id)
+        .ok_or_else(|| Denial::NotFound(format!("no agent {id}")))?;
     if agent.owner_id != user {
-        return Err(Denial::Forbidden(format!("agent {id} belongs to another user")));
+        return Err(Denial::Forbidden(format!(
+            "agent {id} belongs to another user"
+        )));
     }
     Ok(agent)
 }
 
 /// The thread `id`, if `user` owns its agent.
-pub fn thread<'s>(store: &'s Store, user: UserId, id: u64) -> Result<&'s Thread, Denial> {
-    let thread = store.thread(id).ok_or_else(|| Denial::NotFound(format!("no thread {id}")))?;
+pub fn thread(store: &Store, user: UserId, id: u64) -> Result<&Thread, Denial> {
+    let thread = store
+        .thread(id)
+        .ok_or_else(|| Denial::NotFound(format!("no thread {id}")))?;
     match store.agent(thread.agent_id) {
         Some(agent) if agent.owner_id == user => Ok(thread),
-        Some(_) => Err(Denial::Forbidden(format!("thread {id} belongs to another user"))),
+        Some(_) => Err(Denial::Forbidden(format!(
+            "thread {id} belongs to another user"
+        ))),
         None => Err(Denial::NotFound(format!("no thread {id}"))),
     }
 }
@@ -64,7 +72,9 @@ pub fn topic(store: &Store, user: UserId, name: &str) -> Result<Topic, Denial> {
         Topic::Agent(id) => agent(store, user, id).map(|_| topic),
         Topic::Thread(id) => thread(store, user, id).map(|_| topic),
         Topic::User(id) if id == user => Ok(topic),
-        Topic::User(id) => Err(Denial::Forbidden(format!("user:{id} is another user's topic"))),
+        Topic::User(id) => Err(Denial::Forbidden(format!(
+            "user:{id} is another user's topic"
+        ))),
         Topic::System => Ok(topic),
         Topic::Raw(_) => Err(invalid()),
     }
@@ -78,16 +88,35 @@ mod tests {
     fn topic_rules() {
         let store = Store::seeded(0);
         assert_eq!(topic(&store, 1, "agent:1"), Ok(Topic::Agent(1)));
-        assert_eq!(topic(&store, 1, "agent:2").map_err(|d| d.code()), Err("FORBIDDEN"));
-        assert_eq!(topic(&store, 1, "agent:99").map_err(|d| d.code()), Err("NOT_FOUND"));
+        assert_eq!(
+            topic(&store, 1, "agent:2").map_err(|d| d.code()),
+            Err("FORBIDDEN")
+        );
+        assert_eq!(
+            topic(&store, 1, "agent:99").map_err(|d| d.code()),
+            Err("NOT_FOUND")
+        );
         assert_eq!(topic(&store, 1, "thread:10"), Ok(Topic::Thread(10)));
-        assert_eq!(topic(&store, 1, "thread:11").map_err(|d| d.code()), Err("FORBIDDEN"));
-        assert_eq!(topic(&store, 1, "thread:99").map_err(|d| d.code()), Err("NOT_FOUND"));
+        assert_eq!(
+            topic(&store, 1, "thread:11").map_err(|d| d.code()),
+            Err("FORBIDDEN")
+        );
+        assert_eq!(
+            topic(&store, 1, "thread:99").map_err(|d| d.code()),
+            Err("NOT_FOUND")
+        );
         assert_eq!(topic(&store, 1, "user:1"), Ok(Topic::User(1)));
-        assert_eq!(topic(&store, 1, "user:2").map_err(|d| d.code()), Err("FORBIDDEN"));
+        assert_eq!(
+            topic(&store, 1, "user:2").map_err(|d| d.code()),
+            Err("FORBIDDEN")
+        );
         assert_eq!(topic(&store, 7, "system"), Ok(Topic::System));
         for bad in ["", "room:1", "agent:01", "agent:-1", "Agent:1"] {
-            assert_eq!(topic(&store, 1, bad).map_err(|d| d.code()), Err("INVALID_TOPIC"), "{bad:?}");
+            assert_eq!(
+                topic(&store, 1, bad).map_err(|d| d.code()),
+                Err("INVALID_TOPIC"),
+                "{bad:?}"
+            );
         }
     }
 }

@@ -54,16 +54,26 @@ impl Authenticator {
     /// A token for `user` that expires `exp_secs` from now (negative: already expired).
     pub fn mint(&self, user: UserId, exp_secs: i64) -> Option<String> {
         let exp = now_secs().saturating_add_signed(exp_secs);
-        let claims = Claims { sub: user.to_string(), exp };
+        let claims = Claims {
+            sub: user.to_string(),
+            exp,
+        };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).ok()
+    }
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("accept_dev_token", &self.accept_dev_token)
+            .finish_non_exhaustive()
     }
 }
 
 /// Parses a user id in canonical decimal: digits only, no sign, no leading zero.
 fn parse_user_id(s: &str) -> Option<UserId> {
-    let canonical = !s.is_empty()
-        && s.bytes().all(|b| b.is_ascii_digit())
-        && (s == "0" || !s.starts_with('0'));
+    let canonical =
+        !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
     canonical.then(|| s.parse().ok()).flatten()
 }
 
@@ -91,7 +101,10 @@ mod tests {
 
     #[test]
     fn dev_token_only_in_dev_mode() {
-        assert_eq!(Authenticator::new("s", true).verify(DEV_TOKEN), Some(DEV_USER));
+        assert_eq!(
+            Authenticator::new("s", true).verify(DEV_TOKEN),
+            Some(DEV_USER)
+        );
         assert_eq!(Authenticator::new("s", false).verify(DEV_TOKEN), None);
     }
 

@@ -17,7 +17,11 @@ pub const DEV_USER: u64 = 1;
 
 /// How the stub runs. Parsed from the command line by the `server-stub` binary.
 #[derive(Clone, Debug, Parser)]
-#[command(name = "server-stub", about = "The reference /api/ws/v2 server", version)]
+#[command(
+    name = "server-stub",
+    about = "The reference /api/ws/v2 server",
+    version
+)]
 pub struct Config {
     /// Address to listen on (loopback by default).
     #[arg(long, default_value = "127.0.0.1")]
@@ -172,7 +176,10 @@ mod tests {
             "0",
         ])
         .expect("valid arguments");
-        assert_eq!(c.allowed_origins, ["https://a.example", "https://b.example"]);
+        assert_eq!(
+            c.allowed_origins,
+            ["https://a.example", "https://b.example"]
+        );
         assert_eq!(c.port, 0);
     }
 }

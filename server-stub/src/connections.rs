@@ -17,7 +17,10 @@ pub struct Connections {
 
 impl Default for Connections {
     fn default() -> Self {
-        Connections { open: Mutex::default(), next_id: AtomicU64::new(1) }
+        Connections {
+            open: Mutex::default(),
+            next_id: AtomicU64::new(1),
+        }
     }
 }
 

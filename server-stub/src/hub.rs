@@ -54,13 +54,19 @@ pub struct Hub {
 impl Hub {
     /// A hub keeping the last `replay_capacity` events of each topic.
     pub fn new(replay_capacity: usize) -> Self {
-        Hub { topics: Mutex::default(), replay_capacity }
+        Hub {
+            topics: Mutex::default(),
+            replay_capacity,
+        }
     }
 
     /// Takes the hub's lock.
     pub fn lock(&self) -> HubGuard<'_> {
         let topics = self.topics.lock().unwrap_or_else(|e| e.into_inner());
-        HubGuard { topics, replay_capacity: self.replay_capacity }
+        HubGuard {
+            topics,
+            replay_capacity: self.replay_capacity,
+        }
     }
 
     /// Publishes one event; returns its `seq`.
@@ -104,14 +110,21 @@ impl HubGuard<'_> {
         log.seq += 1;
         let seq = log.seq;
         let ts = if frame.ts == 0 { now_ms() } else { frame.ts };
-        let text = Utf8Bytes::from(frame.with_topic(topic.to_string()).with_seq(seq).with_ts(ts).encode());
+        let text = Utf8Bytes::from(
+            frame
+                .with_topic(topic.to_string())
+                .with_seq(seq)
+                .with_ts(ts)
+                .encode(),
+        );
         if self.replay_capacity > 0 {
             log.recent.push_back(text.clone());
             while log.recent.len() > self.replay_capacity {
                 log.recent.pop_front();
             }
         }
-        log.subscribers.retain(|_, outbox| outbox.deliver_frame(text.clone()) != Delivery::Gone);
+        log.subscribers
+            .retain(|_, outbox| outbox.deliver_frame(text.clone()) != Delivery::Gone);
         if let Some(echo) = echo.filter(|o| !log.subscribers.contains_key(&o.id())) {
             echo.deliver_frame(text);
         }
@@ -125,7 +138,9 @@ impl HubGuard<'_> {
         log.subscribers.insert(outbox.id(), outbox.clone());
         let catchup = match since {
             None => Catchup::Snapshot,
-            Some(since) => log.events_after(since).map_or(Catchup::Resync, Catchup::Replay),
+            Some(since) => log
+                .events_after(since)
+                .map_or(Catchup::Resync, Catchup::Replay),
         };
         (log.seq, catchup)
     }
@@ -152,7 +167,10 @@ mod tests {
     }
 
     fn seqs(frames: &[Utf8Bytes]) -> Vec<u64> {
-        frames.iter().map(|t| ServerFrame::decode(t).expect("valid").seq.expect("has seq")).collect()
+        frames
+            .iter()
+            .map(|t| ServerFrame::decode(t).expect("valid").seq.expect("has seq"))
+            .collect()
     }
 
     #[test]
@@ -183,7 +201,9 @@ mod tests {
         hub.lock().join(&topic, &member, None);
         hub.lock().publish(&topic, event(), Some(&sender));
         hub.lock().publish(&topic, event(), Some(&member));
-        let got = |rx: &mut tokio::sync::mpsc::Receiver<Outbound>| std::iter::from_fn(|| rx.try_recv().ok()).count();
+        let got = |rx: &mut tokio::sync::mpsc::Receiver<Outbound>| {
+            std::iter::from_fn(|| rx.try_recv().ok()).count()
+        };
         assert_eq!(got(&mut member_rx), 2);
         assert_eq!(got(&mut sender_rx), 1);
         assert_eq!(hub.subscriber_counts()["thread:10"], 1);

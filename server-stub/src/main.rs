@@ -1,1 +1,73 @@
-fn main() {}
+//! The `server-stub` binary: parses the command line, binds, prints `listening on
+//! http://ADDR` as its only line on stdout, and serves until SIGINT or SIGTERM.
+
+use clap::Parser;
+use std::io::Write;
+use std::process::ExitCode;
+use tokio::net::TcpListener;
+
+use tether_stub::Config;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = Config::parse();
+    // Installed before the address is printed, so that a SIGTERM sent as soon as a script
+    // reads it already shuts down gracefully.
+    let shutdown = match shutdown_signal() {
+        Ok(shutdown) => shutdown,
+        Err(e) => return fail(&format!("cannot install signal handlers: {e}")),
+    };
+    let listener = match TcpListener::bind((config.host.as_str(), config.port)).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            return fail(&format!(
+                "cannot listen on {}:{}: {e}",
+                config.host, config.port
+            ))
+        }
+    };
+    if let Err(e) = announce(&listener) {
+        return fail(&e.to_string());
+    }
+    match tether_stub::serve(config, listener, shutdown).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e.to_string()),
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("server-stub: {message}");
+    ExitCode::FAILURE
+}
+
+/// Prints the bound address, so that scripts and tests can read the port.
+fn announce(listener: &TcpListener) -> std::io::Result<()> {
+    let addr = listener.local_addr()?;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "listening on http://{addr}")?;
+    stdout.flush()
+}
+
+/// Installs the handlers now; the future resolves on SIGINT or SIGTERM.
+#[cfg(unix)]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    })
+}
+
+/// Resolves on Ctrl-C.
+#[cfg(not(unix))]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    })
+}

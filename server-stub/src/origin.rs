@@ -11,7 +11,12 @@ pub struct OriginPolicy {
 impl OriginPolicy {
     /// Loopback plus `extra` (compared exactly, without a trailing slash).
     pub fn new(extra: &[String]) -> Self {
-        OriginPolicy { extra: extra.iter().map(|o| o.trim_end_matches('/').to_owned()).collect() }
+        OriginPolicy {
+            extra: extra
+                .iter()
+                .map(|o| o.trim_end_matches('/').to_owned())
+                .collect(),
+        }
     }
 
     /// Whether `origin` (an `Origin` header value) is allowed.
@@ -22,19 +27,30 @@ impl OriginPolicy {
 
 /// `scheme://host[:port]` with an http(s) scheme and a loopback host.
 fn is_loopback(origin: &str) -> bool {
-    let Some(authority) = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://")) else {
+    let Some(authority) = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+    else {
         return false;
     };
     let (host, port) = split_port(authority);
-    let port_ok = port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
     port_ok && matches!(host, "127.0.0.1" | "localhost" | "[::1]")
 }
 
 /// Splits `host:port`, minding bracketed IPv6 hosts.
 fn split_port(authority: &str) -> (&str, Option<&str>) {
-    let host_end = if authority.starts_with('[') { authority.find(']').map_or(authority.len(), |i| i + 1) } else { 0 };
+    let host_end = if authority.starts_with('[') {
+        authority.find(']').map_or(authority.len(), |i| i + 1)
+    } else {
+        0
+    };
     match authority[host_end..].rfind(':') {
-        Some(i) => (&authority[..host_end + i], Some(&authority[host_end + i + 1..])),
+        Some(i) => (
+            &authority[..host_end + i],
+            Some(&authority[host_end + i + 1..]),
+        ),
         None => (authority, None),
     }
 }
@@ -46,7 +62,13 @@ mod tests {
     #[test]
     fn loopback_is_always_allowed() {
         let policy = OriginPolicy::default();
-        for ok in ["http://127.0.0.1:8080", "http://localhost:3000", "http://localhost", "http://[::1]:9", "https://localhost:1"] {
+        for ok in [
+            "http://127.0.0.1:8080",
+            "http://localhost:3000",
+            "http://localhost",
+            "http://[::1]:9",
+            "https://localhost:1",
+        ] {
             assert!(policy.allows(ok), "{ok}");
         }
         for bad in [

@@ -50,7 +50,10 @@ pub struct CloseSignal {
 impl CloseSignal {
     /// Asks for a close frame with `code`. True if this is the first request.
     pub fn close(&self, code: u16, reason: &str) -> bool {
-        self.request(Ending::Close { code, reason: reason.into() })
+        self.request(Ending::Close {
+            code,
+            reason: reason.into(),
+        })
     }
 
     /// Asks for the socket to be dropped without a close frame. True if this is the first request.
@@ -75,7 +78,10 @@ impl CloseSignal {
 
     /// The requested ending, if any.
     pub fn ending(&self) -> Option<Ending> {
-        self.ending.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.ending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// From now on the connection sends nothing and enforces no idle timeout.
@@ -112,9 +118,20 @@ pub struct Outbox {
 
 impl Outbox {
     /// A queue of `capacity` items for connection `id` of `user`, and its receiving end.
-    pub fn new(id: ConnId, user: UserId, capacity: usize, stats: Arc<Stats>) -> (Self, mpsc::Receiver<Outbound>) {
+    pub fn new(
+        id: ConnId,
+        user: UserId,
+        capacity: usize,
+        stats: Arc<Stats>,
+    ) -> (Self, mpsc::Receiver<Outbound>) {
         let (tx, rx) = mpsc::channel(capacity.max(1));
-        let outbox = Outbox { id, user, tx, signal: Arc::new(CloseSignal::default()), stats };
+        let outbox = Outbox {
+            id,
+            user,
+            tx,
+            signal: Arc::new(CloseSignal::default()),
+            stats,
+        };
         (outbox, rx)
     }
 
@@ -164,8 +181,17 @@ mod tests {
         assert_eq!(outbox.deliver_frame("a".into()), Delivery::Queued);
         assert_eq!(outbox.deliver_frame("b".into()), Delivery::Overflowed);
         assert_eq!(outbox.deliver_frame("c".into()), Delivery::Overflowed);
-        assert_eq!(outbox.signal().ending(), Some(Ending::Close { code: 1008, reason: "slow consumer".into() }));
-        assert_eq!(stats.to_json(Default::default())["drops"]["slow_consumer"], 1);
+        assert_eq!(
+            outbox.signal().ending(),
+            Some(Ending::Close {
+                code: 1008,
+                reason: "slow consumer".into()
+            })
+        );
+        assert_eq!(
+            stats.to_json(Default::default())["drops"]["slow_consumer"],
+            1
+        );
     }
 
     #[test]

@@ -16,7 +16,12 @@ impl TokenBucket {
     /// A full bucket.
     pub fn new(burst: u32, per_sec: u32, now: Instant) -> Self {
         let capacity = f64::from(burst);
-        TokenBucket { capacity, per_sec: f64::from(per_sec), tokens: capacity, last: now }
+        TokenBucket {
+            capacity,
+            per_sec: f64::from(per_sec),
+            tokens: capacity,
+            last: now,
+        }
     }
 
     /// Takes one token; false when the bucket is empty.

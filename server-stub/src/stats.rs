@@ -82,7 +82,9 @@ impl Stats {
     /// An authenticated connection ended.
     pub fn connection_closed(&self, user: UserId) {
         self.connections_open.fetch_sub(1, Relaxed);
-        self.with_user(user, |u| u.connections_open = u.connections_open.saturating_sub(1));
+        self.with_user(user, |u| {
+            u.connections_open = u.connections_open.saturating_sub(1)
+        });
     }
 
     /// A data frame arrived.
@@ -103,7 +105,9 @@ impl Stats {
 
     /// The number of topics a user holds changed by `delta`.
     pub fn subscriptions_changed(&self, user: UserId, delta: i64) {
-        self.with_user(user, |u| u.subscriptions = u.subscriptions.saturating_add_signed(delta));
+        self.with_user(user, |u| {
+            u.subscriptions = u.subscriptions.saturating_add_signed(delta)
+        });
     }
 
     /// A connection was dropped by a limit.
@@ -180,7 +184,10 @@ fn bump(codes: &Mutex<BTreeMap<u16, u64>>, code: u16) {
 
 fn codes_json(codes: &Mutex<BTreeMap<u16, u64>>) -> Value {
     let codes = codes.lock().unwrap_or_else(|e| e.into_inner());
-    let map: Map<String, Value> = codes.iter().map(|(code, n)| (code.to_string(), json!(n))).collect();
+    let map: Map<String, Value> = codes
+        .iter()
+        .map(|(code, n)| (code.to_string(), json!(n)))
+        .collect();
     Value::Object(map)
 }
 

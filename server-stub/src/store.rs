@@ -35,7 +35,13 @@ pub struct DeletedAgent {
 impl Store {
     /// The demo data: agents 1 and 3 of user 1, agent 2 of user 2, one thread each.
     pub fn seeded(now: u64) -> Self {
-        let mut store = Store { next_agent_id: 1, next_thread_id: 10, next_message_id: 100, next_run_id: 1, ..Store::default() };
+        let mut store = Store {
+            next_agent_id: 1,
+            next_thread_id: 10,
+            next_message_id: 100,
+            next_run_id: 1,
+            ..Store::default()
+        };
         let seeds = [(1, "Researcher"), (2, "Planner"), (1, "Coder")];
         for (owner, name) in seeds {
             let agent = store.create_agent(owner, name.into(), now);
@@ -54,7 +60,11 @@ impl Store {
 
     /// The agents of `owner`, by id.
     pub fn agents_of(&self, owner: UserId) -> Vec<Agent> {
-        self.agents.values().filter(|a| a.owner_id == owner).cloned().collect()
+        self.agents
+            .values()
+            .filter(|a| a.owner_id == owner)
+            .cloned()
+            .collect()
     }
 
     /// Every agent id, for the simulator.
@@ -65,13 +75,26 @@ impl Store {
     /// Creates an idle agent.
     pub fn create_agent(&mut self, owner: UserId, name: String, now: u64) -> Agent {
         let id = take_id(&mut self.next_agent_id);
-        let agent = Agent { id, owner_id: owner, name, status: IDLE.into(), created_at: now, updated_at: now };
+        let agent = Agent {
+            id,
+            owner_id: owner,
+            name,
+            status: IDLE.into(),
+            created_at: now,
+            updated_at: now,
+        };
         self.agents.insert(id, agent.clone());
         agent
     }
 
     /// Changes an agent's name and/or status; `None` if it does not exist.
-    pub fn update_agent(&mut self, id: u64, name: Option<String>, status: Option<String>, now: u64) -> Option<Agent> {
+    pub fn update_agent(
+        &mut self,
+        id: u64,
+        name: Option<String>,
+        status: Option<String>,
+        now: u64,
+    ) -> Option<Agent> {
         let agent = self.agents.get_mut(&id)?;
         if let Some(name) = name {
             agent.name = name;
@@ -86,7 +109,12 @@ impl Store {
     /// Deletes an agent with its threads and their messages.
     pub fn delete_agent(&mut self, id: u64) -> Option<DeletedAgent> {
         let agent = self.agents.remove(&id)?;
-        let thread_ids: Vec<u64> = self.threads.values().filter(|t| t.agent_id == id).map(|t| t.id).collect();
+        let thread_ids: Vec<u64> = self
+            .threads
+            .values()
+            .filter(|t| t.agent_id == id)
+            .map(|t| t.id)
+            .collect();
         for thread_id in &thread_ids {
             self.threads.remove(thread_id);
             self.messages.remove(thread_id);
@@ -113,9 +141,27 @@ impl Store {
     pub fn create_thread(&mut self, agent_id: u64, title: String, now: u64) -> Option<Thread> {
         self.agents.get(&agent_id)?;
         let id = take_id(&mut self.next_thread_id);
-        let thread = Thread { id, agent_id, title, created_at: now };
+        let thread = Thread {
+            id,
+            agent_id,
+            title,
+            created_at: now,
+        };
         self.threads.insert(id, thread.clone());
         Some(thread)
+    }
+
+    /// Renames a thread; `None` if it does not exist.
+    pub fn update_thread(&mut self, id: u64, title: String) -> Option<Thread> {
+        let thread = self.threads.get_mut(&id)?;
+        thread.title = title;
+        Some(thread.clone())
+    }
+
+    /// Deletes a thread and its messages.
+    pub fn delete_thread(&mut self, id: u64) -> Option<Thread> {
+        self.messages.remove(&id);
+        self.threads.remove(&id)
     }
 
     /// The history of a thread, oldest first.
@@ -124,7 +170,13 @@ impl Store {
     }
 
     /// Appends a message with a new id to an existing thread.
-    pub fn add_message(&mut self, thread_id: u64, role: &str, content: String, now: u64) -> Option<ChatMessage> {
+    pub fn add_message(
+        &mut self,
+        thread_id: u64,
+        role: &str,
+        content: String,
+        now: u64,
+    ) -> Option<ChatMessage> {
         let id = self.reserve_message_id();
         self.add_message_with_id(id, thread_id, role, content, now)
     }
@@ -139,8 +191,17 @@ impl Store {
         now: u64,
     ) -> Option<ChatMessage> {
         self.threads.get(&thread_id)?;
-        let message = ChatMessage { id, thread_id, role: role.into(), content, created_at: now };
-        self.messages.entry(thread_id).or_default().push(message.clone());
+        let message = ChatMessage {
+            id,
+            thread_id,
+            role: role.into(),
+            content,
+            created_at: now,
+        };
+        self.messages
+            .entry(thread_id)
+            .or_default()
+            .push(message.clone());
         Some(message)
     }
 
@@ -169,8 +230,14 @@ mod tests {
     #[test]
     fn seed_has_agents_for_two_users() {
         let store = Store::seeded(5);
-        assert_eq!(store.agents_of(1).iter().map(|a| a.id).collect::<Vec<_>>(), [1, 3]);
-        assert_eq!(store.agents_of(2).iter().map(|a| a.id).collect::<Vec<_>>(), [2]);
+        assert_eq!(
+            store.agents_of(1).iter().map(|a| a.id).collect::<Vec<_>>(),
+            [1, 3]
+        );
+        assert_eq!(
+            store.agents_of(2).iter().map(|a| a.id).collect::<Vec<_>>(),
+            [2]
+        );
         assert_eq!(store.threads_of(1, None).len(), 2);
         assert_eq!(store.messages(10).len(), 1);
     }

@@ -1,0 +1,52 @@
+//! Errors of the HTTP endpoints, answered as JSON `{"error": CODE, "details": "…"}`.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use crate::access::Denial;
+
+/// An HTTP error.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ApiError {
+    /// No valid token: 401.
+    Unauthorized,
+    /// Another user's resource: 403.
+    Forbidden(String),
+    /// No such resource or route: 404.
+    NotFound(String),
+    /// The request does not make sense: 400.
+    BadRequest(String),
+}
+
+impl From<Denial> for ApiError {
+    fn from(denial: Denial) -> Self {
+        match denial {
+            Denial::Forbidden(m) => ApiError::Forbidden(m),
+            Denial::NotFound(m) => ApiError::NotFound(m),
+            Denial::InvalidTopic(m) => ApiError::BadRequest(m),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, details) = match self {
+            ApiError::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHORIZED",
+                "missing, invalid or expired token".into(),
+            ),
+            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, "FORBIDDEN", m),
+            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "NOT_FOUND", m),
+            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, "BAD_REQUEST", m),
+        };
+        (status, Json(json!({ "error": code, "details": details }))).into_response()
+    }
+}
+
+/// A 404 for a path under `/api` that does not exist.
+pub async fn no_such_route() -> ApiError {
+    ApiError::NotFound("no such endpoint".into())
+}

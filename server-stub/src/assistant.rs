@@ -1,0 +1,107 @@
+//! The simulated assistant: answers a user message with a reply streamed token by token
+//! (`stream_start`, `stream_chunk`s, `stream_end`), then keeps the finished message in the
+//! thread's history.
+
+use tether::protocol::model::{StreamChunk, StreamEnd, StreamStart};
+use tether::protocol::{Frame, ServerMessage, Topic};
+
+use crate::clock::now_ms;
+use crate::state::AppState;
+
+/// The `chunk_type` of the streamed tokens.
+pub const ASSISTANT_TOKEN: &str = "assistant_token";
+
+/// Starts streaming a reply to `prompt` on `thread:{thread_id}`.
+pub fn spawn_reply(state: &AppState, thread_id: u64, prompt: &str) {
+    let state = state.clone();
+    let text = reply_to(prompt);
+    tokio::spawn(async move {
+        tokio::select! {
+            () = state.shutdown.cancelled() => {}
+            () = stream(&state, thread_id, text) => {}
+        }
+    });
+}
+
+/// The canned answer.
+pub fn reply_to(prompt: &str) -> String {
+    let words = prompt.split_whitespace().count();
+    format!("You wrote {words} word(s). This is the simulated agent, streaming its answer one token at a time.")
+}
+
+/// Splits text into tokens of a word and its trailing space.
+pub fn tokens(text: &str) -> Vec<&str> {
+    text.split_inclusive(' ').collect()
+}
+
+async fn stream(state: &AppState, thread_id: u64, text: String) {
+    let topic = Topic::Thread(thread_id);
+    let Some(message_id) = start(state, &topic, thread_id) else {
+        return;
+    };
+    for token in tokens(&text) {
+        tokio::time::sleep(state.config.stream_chunk()).await;
+        let chunk = StreamChunk {
+            thread_id,
+            message_id,
+            content: token.into(),
+            chunk_type: ASSISTANT_TOKEN.into(),
+        };
+        if !publish_if_thread_exists(state, &topic, ServerMessage::StreamChunk(chunk)) {
+            return;
+        }
+    }
+    tokio::time::sleep(state.config.stream_chunk()).await;
+    state.commit(|store, hub| {
+        if store
+            .add_message_with_id(message_id, thread_id, "assistant", text, now_ms())
+            .is_some()
+        {
+            let end = StreamEnd {
+                thread_id,
+                message_id,
+            };
+            hub.publish(&topic, Frame::new(ServerMessage::StreamEnd(end)), None);
+        }
+    });
+}
+
+/// Reserves the reply's message id and publishes `stream_start`.
+fn start(state: &AppState, topic: &Topic, thread_id: u64) -> Option<u64> {
+    state.commit(|store, hub| {
+        store.thread(thread_id)?;
+        let message_id = store.reserve_message_id();
+        let start = StreamStart {
+            thread_id,
+            message_id,
+        };
+        hub.publish(topic, Frame::new(ServerMessage::StreamStart(start)), None);
+        Some(message_id)
+    })
+}
+
+fn publish_if_thread_exists(state: &AppState, topic: &Topic, msg: ServerMessage) -> bool {
+    let Topic::Thread(thread_id) = topic else {
+        return false;
+    };
+    state.commit(|store, hub| {
+        let exists = store.thread(*thread_id).is_some();
+        if exists {
+            hub.publish(topic, Frame::new(msg), None);
+        }
+        exists
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_rebuild_the_text() {
+        let text = reply_to("hello there");
+        assert!(text.contains("2 word(s)"));
+        assert_eq!(tokens(&text).concat(), text);
+        assert!(tokens(&text).len() > 3);
+    }
+}

@@ -1,0 +1,65 @@
+//! `GET /api/ws/v2`: the WebSocket upgrade. Refused upgrades get HTTP 503, forbidden origins
+//! HTTP 403; a missing, invalid or expired token is accepted and then closed with 4401, so
+//! that browsers can see the code. Valid sockets are handed to `connection`.
+
+use axum::extract::ws::{rejection::WebSocketUpgradeRejection, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::header::ORIGIN;
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use crate::connection;
+use crate::rest_auth::query_token;
+use crate::state::AppState;
+
+/// Messages and frames up to this size are read whole, so that the connection can answer an
+/// oversized one (over `max_frame_bytes`) with a 1009 close itself.
+const READ_LIMIT: usize = 16 * 1024 * 1024;
+
+/// Handles an upgrade request.
+pub async fn upgrade(
+    State(state): State<AppState>,
+    parts: Parts,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(rejection) => return rejection.into_response(),
+    };
+    state.stats.connection_attempted();
+    if !state.admission.admits() {
+        state.stats.rejected_refused();
+        let body = json!({ "error": "UNAVAILABLE", "details": "not accepting connections now" });
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+    }
+    if !origin_allowed(&state, &parts) {
+        state.stats.rejected_origin();
+        let body = json!({ "error": "FORBIDDEN", "details": "origin not allowed" });
+        return (StatusCode::FORBIDDEN, Json(body)).into_response();
+    }
+    let user = query_token(&parts).and_then(|token| state.auth.verify(&token));
+    if user.is_none() {
+        state.stats.rejected_unauthorized();
+    }
+    let task = state.tasks.token();
+    ws.max_message_size(READ_LIMIT)
+        .max_frame_size(READ_LIMIT)
+        .on_upgrade(move |socket| async move {
+            let _task = task;
+            match user {
+                Some(user) => connection::run(socket, state, user).await,
+                None => connection::reject_unauthorized(socket, &state).await,
+            }
+        })
+}
+
+/// No `Origin` header, or an allowed one.
+fn origin_allowed(state: &AppState, parts: &Parts) -> bool {
+    parts
+        .headers
+        .get(ORIGIN)
+        .is_none_or(|origin| origin.to_str().is_ok_and(|o| state.origins.allows(o)))
+}

@@ -1,0 +1,263 @@
+//! Each test-control endpoint: drop, close, half-open, malformed, publish, refuse, restart,
+//! token and seed.
+
+mod common;
+
+use common::{End, Stub};
+use std::time::Duration;
+use tether::protocol::ServerMessage;
+use tokio_tungstenite::tungstenite::Error as WsError;
+
+#[tokio::test]
+async fn drop_aborts_every_socket_without_a_close_frame() {
+    let stub = Stub::start().await;
+    let mut a = stub.connect(1).await;
+    let mut b = stub.connect(2).await;
+    stub.wait_open(2).await;
+    assert_eq!(stub.control("drop").await["dropped"], 2);
+    assert_eq!(a.end(false).await, End::Dropped);
+    assert_eq!(b.end(false).await, End::Dropped);
+    stub.wait_open(0).await;
+    stub.connect(1).await.assert_nothing_pending().await;
+}
+
+#[tokio::test]
+async fn close_sends_the_given_code_and_reason() {
+    let stub = Stub::start().await;
+    let mut client = stub.connect(1).await;
+    stub.wait_open(1).await;
+    assert_eq!(
+        stub.control("close?code=4000&reason=test%20close").await["closed"],
+        1
+    );
+    assert_eq!(
+        client.end(false).await,
+        End::Closed(4000, "test close".into())
+    );
+    let (status, _) = stub
+        .request(
+            reqwest::Method::POST,
+            "/api/test/close?code=1006",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(
+        status,
+        reqwest::StatusCode::BAD_REQUEST,
+        "1006 is never sent"
+    );
+    assert_eq!(stub.wait_open(0).await["closes"]["4000"], 1);
+}
+
+#[tokio::test]
+async fn half_open_sockets_go_silent_but_new_ones_are_normal() {
+    let stub = Stub::start_with(|c| {
+        c.ping_interval_ms = 50;
+        c.idle_timeout_ms = 200;
+    })
+    .await;
+    let mut stale = stub.connect(1).await;
+    stale.subscribe_ok(&["agent:1"]).await;
+    stub.wait_open(1).await;
+    assert_eq!(stub.control("half-open").await["half_open"], 1);
+    // Whatever was in flight before the switch may still arrive; then nothing more.
+    while tokio::time::timeout(Duration::from_millis(20), stale.next_raw())
+        .await
+        .is_ok()
+    {}
+    stale.ping("unanswered", 1).await;
+    stub.control("publish?topic=agent:1&count=3").await;
+    stale.assert_silent_for(Duration::from_millis(400)).await;
+
+    let mut fresh = stub.connect(1).await;
+    fresh.subscribe_ok(&["agent:1"]).await;
+    fresh.ping("answered", 2).await;
+    let mut got_pong = false;
+    while !got_pong {
+        got_pong = matches!(fresh.recv().await.msg, ServerMessage::Pong(_));
+    }
+    assert_eq!(
+        stub.stats().await["connections_open"],
+        2,
+        "half-open sockets are not idled out"
+    );
+}
+
+#[tokio::test]
+async fn malformed_sends_a_broken_frame_and_the_socket_stays_usable() {
+    let stub = Stub::start().await;
+    let mut client = stub.connect(1).await;
+    stub.wait_open(1).await;
+    assert_eq!(stub.control("malformed").await["sent"], 1);
+    let text = client.recv_text().await;
+    assert_eq!(text, r#"{"v":1,"type":"#);
+    assert!(tether::protocol::ServerFrame::decode(&text).is_err());
+    client.assert_nothing_pending().await;
+}
+
+#[tokio::test]
+async fn publish_sends_padded_events_and_reports_their_seqs() {
+    let stub = Stub::start().await;
+    let mut client = stub.connect(1).await;
+    client.subscribe_ok(&["agent:1", "thread:10"]).await;
+    let answer = stub
+        .control("publish?topic=agent:1&count=3&size=1000")
+        .await;
+    assert_eq!(
+        (answer["first_seq"].as_u64(), answer["last_seq"].as_u64()),
+        (Some(1), Some(3))
+    );
+    for seq in 1..=3 {
+        let frame = client.recv().await;
+        assert_eq!(frame.seq, Some(seq));
+        assert!(
+            matches!(frame.msg, ServerMessage::AgentUpdated(ref a) if a.name.len() == 1000 && a.id == 1)
+        );
+    }
+    stub.control("publish?topic=thread:10&count=2&rate=100")
+        .await;
+    for seq in 1..=2 {
+        let frame = client.recv().await;
+        assert_eq!(
+            (frame.topic.as_deref(), frame.seq),
+            (Some("thread:10"), Some(seq))
+        );
+        assert!(matches!(frame.msg, ServerMessage::StreamChunk(_)));
+    }
+    stub.control("publish?topic=thread:10&kind=agent_updated")
+        .await;
+    assert!(matches!(
+        client.recv().await.msg,
+        ServerMessage::AgentUpdated(_)
+    ));
+    for bad in [
+        "publish?topic=room:1",
+        "publish?topic=agent:1&kind=nonsense",
+        "publish",
+    ] {
+        let (status, _) = stub
+            .request(
+                reqwest::Method::POST,
+                &format!("/api/test/{bad}"),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(status, reqwest::StatusCode::BAD_REQUEST, "{bad}");
+    }
+}
+
+async fn expect_refused(stub: &Stub) {
+    match stub.connect_token(&stub.token(1)).await {
+        Err(WsError::Http(response)) => assert_eq!(response.status(), 503),
+        other => panic!("expected HTTP 503, got {:?}", other.map(|_| ())),
+    }
+}
+
+/// Retries until an upgrade is accepted again.
+async fn connect_when_back(stub: &Stub) -> common::Client {
+    let deadline = tokio::time::Instant::now() + common::TIMEOUT;
+    loop {
+        if let Ok(client) = stub.connect_token(&stub.token(1)).await {
+            return client;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never accepted again"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn refuse_answers_503_for_a_while() {
+    let stub = Stub::start().await;
+    let mut open = stub.connect(1).await;
+    stub.control("refuse?ms=300").await;
+    expect_refused(&stub).await;
+    open.assert_nothing_pending().await;
+    connect_when_back(&stub)
+        .await
+        .assert_nothing_pending()
+        .await;
+    let stats = stub.stats().await;
+    assert!(stats["rejected_refused"].as_u64() >= Some(1));
+    assert_eq!(
+        stats["connection_attempts_total"].as_u64(),
+        stats["rejected_refused"].as_u64().map(|r| r + 2)
+    );
+}
+
+#[tokio::test]
+async fn restart_closes_with_1012_and_refuses_for_a_while() {
+    let stub = Stub::start().await;
+    let mut client = stub.connect(1).await;
+    stub.wait_open(1).await;
+    stub.control("restart?down_ms=300").await;
+    assert_eq!(
+        client.end(false).await,
+        End::Closed(1012, "server restarting".into())
+    );
+    expect_refused(&stub).await;
+    connect_when_back(&stub)
+        .await
+        .assert_nothing_pending()
+        .await;
+}
+
+#[tokio::test]
+async fn token_mints_valid_and_expired_tokens() {
+    let stub = Stub::start().await;
+    let valid = stub.control("token?sub=9&exp_secs=60").await["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let mut client = stub.connect_token(&valid).await.expect("connects");
+    client.subscribe_ok(&["user:9"]).await;
+    let expired = stub.control("token?sub=9&exp_secs=-1").await["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let mut rejected = stub.connect_token(&expired).await.expect("upgrade");
+    assert_eq!(rejected.close_code().await, 4401);
+}
+
+#[tokio::test]
+async fn seed_creates_agents_and_threads_for_a_user() {
+    let stub = Stub::start().await;
+    let mut watcher = stub.connect(7).await;
+    watcher.subscribe_ok(&["user:7"]).await;
+    let seeded = stub.control("seed?owner=7&agents=2&threads=1").await;
+    let ids: Vec<u64> = seeded["ids"]
+        .as_array()
+        .expect("ids")
+        .iter()
+        .filter_map(|v| v.as_u64())
+        .collect();
+    let thread_ids: Vec<u64> = seeded["thread_ids"]
+        .as_array()
+        .expect("ids")
+        .iter()
+        .filter_map(|v| v.as_u64())
+        .collect();
+    assert_eq!((ids.len(), thread_ids.len()), (2, 2));
+    for id in &ids {
+        assert!(
+            matches!(watcher.recv().await.msg, ServerMessage::AgentCreated(ref a) if a.id == *id && a.owner_id == 7)
+        );
+    }
+    let topics: Vec<String> = ids
+        .iter()
+        .map(|id| format!("agent:{id}"))
+        .chain(thread_ids.iter().map(|id| format!("thread:{id}")))
+        .collect();
+    let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
+    watcher.subscribe_ok(&topics).await;
+    assert_eq!(
+        stub.get("/api/agents", 7).await["agents"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+}

@@ -1,0 +1,452 @@
+//! The REST API: answers, and the events each change publishes; the simulator's streamed
+//! reply; stats, health, CORS, unknown routes and static files with SPA fallback.
+
+mod common;
+
+use common::{seqs, Client, Stub};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use tether::protocol::{ServerFrame, ServerMessage};
+
+async fn recv_n(client: &mut Client, n: usize) -> Vec<ServerFrame> {
+    let mut frames = Vec::with_capacity(n);
+    for _ in 0..n {
+        frames.push(client.recv().await);
+    }
+    frames
+}
+
+#[tokio::test]
+async fn agents_crud_publishes_its_events() {
+    let stub = Stub::start().await;
+    let mut client = stub.connect(1).await;
+    client.subscribe_ok(&["user:1"]).await;
+
+    let (status, agent) = stub
+        .request(
+            Method::POST,
+            "/api/agents",
+            Some(1),
+            Some(json!({"name": "Summariser"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(
+        (
+            agent["name"].as_str(),
+            agent["owner_id"].as_u64(),
+            agent["status"].as_str()
+        ),
+        (Some("Summariser"), Some(1), Some("idle"))
+    );
+    let id = agent["id"].as_u64().expect("id");
+    let created = client.recv().await;
+    assert_eq!(
+        (created.topic.as_deref(), created.seq),
+        (Some("user:1"), Some(1))
+    );
+    assert!(matches!(created.msg, ServerMessage::AgentCreated(ref a) if a.id == id));
+
+    let listed = stub.get("/api/agents", 1).await;
+    assert_eq!(listed["seq"], 1);
+    assert!(listed["agents"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .any(|a| a["id"] == id));
+    assert_eq!(
+        stub.get(&format!("/api/agents/{id}"), 1).await["name"],
+        "Summariser"
+    );
+
+    let topic = format!("agent:{id}");
+    client.subscribe_ok(&[topic.as_str()]).await;
+    let (status, changed) = stub
+        .request(
+            Method::PATCH,
+            &format!("/api/agents/{id}"),
+            Some(1),
+            Some(json!({"name": "S2", "status": "error"})),
+        )
+        .await;
+    assert_eq!(
+        (status, changed["status"].as_str()),
+        (StatusCode::OK, Some("error"))
+    );
+    let updated = client.recv().await;
+    assert!(
+        matches!(updated.msg, ServerMessage::AgentUpdated(ref a) if a.name == "S2" && a.status == "error")
+    );
+
+    let (status, _) = stub
+        .request(
+            Method::POST,
+            "/api/threads",
+            Some(1),
+            Some(json!({"agent_id": id, "title": "T"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let ServerMessage::ThreadCreated(thread) = client.recv().await.msg else {
+        panic!("expected thread_created")
+    };
+
+    let (status, _) = stub
+        .request(Method::DELETE, &format!("/api/agents/{id}"), Some(1), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let frames = recv_n(&mut client, 2).await;
+    let topics: Vec<_> = frames
+        .iter()
+        .map(|f| f.topic.clone().expect("topic"))
+        .collect();
+    assert_eq!(topics, [topic.clone(), "user:1".into()]);
+    assert!(frames
+        .iter()
+        .all(|f| matches!(f.msg, ServerMessage::AgentDeleted(ref d) if d.id == id)));
+    let (status, _) = stub
+        .request(
+            Method::GET,
+            &format!("/api/threads/{}/messages", thread.id),
+            Some(1),
+            None,
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "the agent's threads went with it"
+    );
+    let (status, _) = stub
+        .request(Method::GET, &format!("/api/agents/{id}"), Some(1), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_run_reports_progress_and_status_changes() {
+    let stub = Stub::start().await;
+    let mut client = stub.connect(1).await;
+    client.subscribe_ok(&["agent:1"]).await;
+    let (status, run) = stub
+        .request(Method::POST, "/api/agents/1/run", Some(1), None)
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let run_id = run["run_id"].as_u64().expect("run id");
+    let frames = recv_n(&mut client, 7).await;
+    assert_eq!(seqs(&frames), (1..=7).collect::<Vec<_>>());
+    let mut steps = Vec::new();
+    for frame in &frames {
+        match &frame.msg {
+            ServerMessage::AgentUpdated(agent) => steps.push(format!("agent {}", agent.status)),
+            ServerMessage::RunUpdate(update) => {
+                assert_eq!((update.agent_id, update.run_id), (1, run_id));
+                steps.push(format!("{} {}", update.status, update.progress));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let expected = [
+        "agent running",
+        "queued 0",
+        "running 25",
+        "running 50",
+        "running 75",
+        "succeeded 100",
+        "agent idle",
+    ];
+    assert_eq!(steps, expected);
+}
+
+#[tokio::test]
+async fn threads_list_create_rename_and_delete() {
+    let stub = Stub::start().await;
+    let all = stub.get("/api/threads", 1).await;
+    let ids: Vec<_> = all["threads"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|t| t["id"].as_u64().expect("id"))
+        .collect();
+    assert_eq!(ids, [10, 12]);
+    let of_agent_1 = stub.get("/api/threads?agent_id=1", 1).await;
+    assert_eq!(of_agent_1["threads"].as_array().expect("array").len(), 1);
+    let (status, _) = stub
+        .request(Method::GET, "/api/threads?agent_id=abc", Some(1), None)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    let mut client = stub.connect(1).await;
+    client.subscribe_ok(&["agent:1"]).await;
+    let (_, thread) = stub
+        .request(
+            Method::POST,
+            "/api/threads",
+            Some(1),
+            Some(json!({"agent_id": 1, "title": "New chat"})),
+        )
+        .await;
+    let event = client.recv().await;
+    assert_eq!(event.topic.as_deref(), Some("agent:1"));
+    assert!(
+        matches!(event.msg, ServerMessage::ThreadCreated(ref t) if t.title == "New chat" && Some(t.id) == thread["id"].as_u64())
+    );
+
+    let topic = format!("thread:{}", thread["id"]);
+    client.subscribe_ok(&[topic.as_str()]).await;
+    let path = format!("/api/threads/{}", thread["id"]);
+    let (status, renamed) = stub
+        .request(
+            Method::PATCH,
+            &path,
+            Some(1),
+            Some(json!({"title": "Renamed chat"})),
+        )
+        .await;
+    assert_eq!(
+        (status, renamed["title"].as_str()),
+        (StatusCode::OK, Some("Renamed chat"))
+    );
+    assert!(
+        matches!(client.recv().await.msg, ServerMessage::ThreadUpdated(ref t) if t.title == "Renamed chat")
+    );
+    let (status, _) = stub.request(Method::DELETE, &path, Some(1), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let deleted = client.recv().await;
+    assert_eq!(
+        (deleted.topic.as_deref(), deleted.seq),
+        (Some(topic.as_str()), Some(2))
+    );
+    assert!(matches!(deleted.msg, ServerMessage::ThreadDeleted(_)));
+}
+
+#[tokio::test]
+async fn posting_a_message_publishes_it_and_the_history_has_its_seq() {
+    let stub = Stub::start().await;
+    let mut client = stub.connect(1).await;
+    client.subscribe_ok(&["thread:10"]).await;
+    let before = stub.get("/api/threads/10/messages", 1).await;
+    assert_eq!(
+        (
+            before["seq"].as_u64(),
+            before["messages"].as_array().map(Vec::len)
+        ),
+        (Some(0), Some(1))
+    );
+    let (status, message) = stub
+        .request(
+            Method::POST,
+            "/api/threads/10/messages",
+            Some(1),
+            Some(json!({"content": "Hi"})),
+        )
+        .await;
+    assert_eq!(
+        (status, message["role"].as_str()),
+        (StatusCode::CREATED, Some("user"))
+    );
+    let event = client.recv().await;
+    assert_eq!((event.seq, event.req_id.clone()), (Some(1), None));
+    assert!(matches!(event.msg, ServerMessage::ThreadMessage(ref m) if m.content == "Hi"));
+    client.assert_nothing_pending().await;
+    let after = stub.get("/api/threads/10/messages", 1).await;
+    assert_eq!(after["seq"], 1);
+    assert_eq!(
+        after["messages"]
+            .as_array()
+            .expect("array")
+            .last()
+            .expect("last")["content"],
+        "Hi"
+    );
+    let (status, _) = stub
+        .request(
+            Method::POST,
+            "/api/threads/10/messages",
+            Some(1),
+            Some(json!({"text": "?"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn with_the_simulator_a_reply_streams_token_by_token() {
+    let stub = Stub::start_with(|c| {
+        c.simulate = true;
+        c.simulate_interval_ms = 3_600_000;
+    })
+    .await;
+    let mut client = stub.connect(1).await;
+    client.subscribe_ok(&["thread:10"]).await;
+    stub.request(
+        Method::POST,
+        "/api/threads/10/messages",
+        Some(1),
+        Some(json!({"content": "tell me more"})),
+    )
+    .await;
+    assert!(matches!(
+        client.recv().await.msg,
+        ServerMessage::ThreadMessage(_)
+    ));
+    let ServerMessage::StreamStart(start) = client.recv().await.msg else {
+        panic!("expected stream_start")
+    };
+    let mut text = String::new();
+    let mut chunks = 0;
+    let end = loop {
+        let frame = client.recv().await;
+        match frame.msg {
+            ServerMessage::StreamChunk(chunk) => {
+                assert_eq!(
+                    (chunk.message_id, chunk.chunk_type.as_str()),
+                    (start.message_id, "assistant_token")
+                );
+                text.push_str(&chunk.content);
+                chunks += 1;
+            }
+            ServerMessage::StreamEnd(end) => break (end, frame.seq.expect("seq")),
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    assert!(chunks > 3);
+    assert_eq!(end.0.message_id, start.message_id);
+    let history = stub.get("/api/threads/10/messages", 1).await;
+    assert_eq!(history["seq"], end.1);
+    let last = history["messages"]
+        .as_array()
+        .expect("array")
+        .last()
+        .cloned()
+        .expect("a message");
+    assert_eq!(
+        (
+            last["id"].as_u64(),
+            last["role"].as_str(),
+            last["content"].as_str()
+        ),
+        (
+            Some(start.message_id),
+            Some("assistant"),
+            Some(text.as_str())
+        )
+    );
+}
+
+#[tokio::test]
+async fn health_stats_and_unknown_routes() {
+    let stub = Stub::start().await;
+    let (status, health) = stub.request(Method::GET, "/api/health", None, None).await;
+    assert_eq!((status, health), (StatusCode::OK, json!({"ok": true})));
+    let mut client = stub.connect(4).await;
+    client.subscribe_ok(&["system"]).await;
+    client.assert_nothing_pending().await;
+    let stats = stub.stats().await;
+    for key in [
+        "connections_opened_total",
+        "connections_open",
+        "connection_attempts_total",
+        "rejected_unauthorized",
+        "rejected_refused",
+        "frames_in",
+        "frames_out",
+        "subscribe_frames_in",
+    ] {
+        assert!(stats[key].is_u64(), "{key} in {stats}");
+    }
+    assert_eq!(
+        (
+            stats["connections_opened_total"].as_u64(),
+            stats["connections_open"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        (stats["frames_in"].as_u64(), stats["frames_out"].as_u64()),
+        (Some(2), Some(2))
+    );
+    assert_eq!(stats["subscribers"], json!({"system": 1}));
+    assert_eq!(
+        stats["drops"],
+        json!({"slow_consumer": 0, "flood": 0, "too_big": 0})
+    );
+    assert!(stats["closes"].is_object());
+    assert_eq!(
+        stats["per_user"]["4"],
+        json!({"connections_opened": 1, "connections_open": 1, "subscriptions": 1, "subscribe_frames_in": 1})
+    );
+    let (status, body) = stub
+        .request(Method::GET, "/api/nothing/here", None, None)
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("NOT_FOUND"))
+    );
+    let (status, _) = stub
+        .request(Method::POST, "/api/test/drop", None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "test control is on in tests");
+    let plain = Stub::start_with(|c| c.test_control = false).await;
+    let (status, _) = plain
+        .request(Method::POST, "/api/test/drop", None, None)
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "test control is off by default"
+    );
+}
+
+#[tokio::test]
+async fn cors_allows_loopback_origins_only() {
+    let stub = Stub::start().await;
+    let preflight = |origin: &'static str| {
+        stub.http
+            .request(Method::OPTIONS, stub.url("/api/agents"))
+            .header("origin", origin)
+            .header("access-control-request-method", "PATCH")
+            .header(
+                "access-control-request-headers",
+                "authorization,content-type",
+            )
+            .send()
+    };
+    let allowed = preflight("http://localhost:5173").await.expect("http");
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "http://localhost:5173"
+    );
+    let refused = preflight("https://evil.example").await.expect("http");
+    assert!(refused
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
+}
+
+#[tokio::test]
+async fn static_files_with_spa_fallback() {
+    let dir = std::env::temp_dir().join(format!("tether-stub-static-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(dir.join("index.html"), "<!doctype html>app").expect("index");
+    std::fs::write(dir.join("app.js"), "console.log(1)").expect("js");
+    let static_dir = dir.clone();
+    let stub = Stub::start_with(move |c| c.static_dir = static_dir).await;
+    for (path, body) in [
+        ("/", "<!doctype html>app"),
+        ("/app.js", "console.log(1)"),
+        ("/agents/7", "<!doctype html>app"),
+    ] {
+        let response = stub.http.get(stub.url(path)).send().await.expect("http");
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert_eq!(response.text().await.expect("text"), body, "{path}");
+    }
+    let (status, body): (StatusCode, Value) =
+        stub.request(Method::GET, "/api/unknown", None, None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("NOT_FOUND")),
+        "API 404s do not fall back"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
