@@ -86,7 +86,7 @@ fn every_reopen_resubscribes_all_topics_in_one_frame_with_since() {
     h.event(1, 12);
     for round in 0..3 {
         h.server_closes(1012);
-        h.advance(30_000);
+        h.until_retry();
         h.open();
         let sent = h.take_sent();
         assert_eq!(sent.len(), 1, "round {round}: {sent:?}");
@@ -225,7 +225,7 @@ fn a_server_that_lost_its_history_triggers_a_resync() {
     let (_, _, mid) = subscribe_parts(&h.take_sent()[0]);
     h.ack(&mid, &[("agent:1", 50)]);
     h.server_closes(1012);
-    h.advance(10_000);
+    h.until_retry();
     h.open();
     let (_, since, mid) = subscribe_parts(&h.take_sent()[0]);
     assert_eq!(since.unwrap()["agent:1"], 50);

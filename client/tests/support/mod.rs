@@ -126,6 +126,14 @@ impl Harness {
         self.world.now.set(end);
     }
 
+    /// While `Reconnecting`, moves the clock to the retry so that a new socket is opening.
+    pub fn until_retry(&self) {
+        if let ConnectionState::Reconnecting { retry_at, .. } = self.state() {
+            self.advance(retry_at.0 - self.now());
+        }
+        assert_eq!(self.state(), ConnectionState::Connecting);
+    }
+
     /// Moves the clock forward while the server pings every 400 ms, keeping the socket alive.
     pub fn advance_alive(&self, ms: u64) {
         let end = self.now() + ms;
