@@ -14,6 +14,7 @@ pub mod core;
 mod listeners;
 pub mod protocol;
 mod topic_manager;
+pub mod views;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
 
