@@ -7,12 +7,18 @@
 //! - [`WsClientV2`]: runs the core over an [`Io`] driver; `web` (wasm32) is the browser's.
 //! - [`TopicManager`]: handler registry with `#[must_use]` guards and re-entrant dispatch.
 //! - [`AppState`]: the shared handle holding both.
+//! - `views`: the per-view managers (`DashboardWsManager`, `ChatViewWsManager`).
+//! - `hooks` and `rest` (feature `yew`, wasm32): `WsProvider` and the Yew hooks.
 
 mod app_state;
 mod client;
 pub mod core;
+#[cfg(all(target_arch = "wasm32", feature = "yew"))]
+pub mod hooks;
 mod listeners;
 pub mod protocol;
+#[cfg(all(target_arch = "wasm32", feature = "yew"))]
+pub mod rest;
 mod topic_manager;
 pub mod views;
 #[cfg(target_arch = "wasm32")]

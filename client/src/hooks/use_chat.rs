@@ -1,0 +1,78 @@
+//! `use_chat`: one thread's conversation, loaded over REST and kept live by a
+//! [`ChatViewWsManager`]. Changing `thread_id` swaps the manager: the new thread's events are
+//! buffered until its history arrives, so nothing is lost or shown twice.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use yew::platform::spawn_local;
+use yew::prelude::*;
+
+use super::use_ws;
+use crate::rest::Api;
+use crate::views::{ChatModel, ChatViewWsManager};
+
+/// What [`use_chat`] returns.
+#[derive(Clone, PartialEq)]
+pub struct UseChat {
+    /// The conversation.
+    pub model: ChatModel,
+    /// The last REST error, if any.
+    pub error: Option<String>,
+    /// Sends a message (optimistically shown as pending).
+    pub send: Callback<String>,
+}
+
+type Slot = Rc<RefCell<Option<Rc<ChatViewWsManager>>>>;
+
+fn load(api: Api, manager: Rc<ChatViewWsManager>, error: UseStateHandle<Option<String>>) {
+    spawn_local(async move {
+        match api.history(manager.thread_id()).await {
+            Ok(h) => {
+                manager.load_history(h.messages, h.seq);
+                error.set(None);
+            }
+            Err(e) => error.set(Some(e.to_string())),
+        }
+    });
+}
+
+/// The live conversation of `thread_id`.
+#[hook]
+pub fn use_chat(thread_id: u64) -> UseChat {
+    let ws = use_ws();
+    let update = use_force_update();
+    let error = use_state(|| None::<String>);
+    let slot: Slot = use_mut_ref(|| None);
+    {
+        let (ws, slot, error) = (ws.clone(), slot.clone(), error.clone());
+        use_effect_with(thread_id, move |id| {
+            let manager = Rc::new(ChatViewWsManager::mount(&ws.app.topics, *id, move || {
+                update.force_update()
+            }));
+            *slot.borrow_mut() = Some(manager.clone());
+            load(ws.api.clone(), manager, error);
+            move || {
+                slot.borrow_mut().take();
+            }
+        });
+    }
+    let manager = slot.borrow().clone();
+    if let Some(m) = manager.as_ref().filter(|m| m.is_stale()) {
+        load(ws.api.clone(), m.clone(), error.clone());
+    }
+    let send = {
+        let slot = slot.clone();
+        Callback::from(move |content: String| {
+            let manager = slot.borrow().clone();
+            if let Some(manager) = manager {
+                spawn_local(async move { manager.send(content).await });
+            }
+        })
+    };
+    UseChat {
+        model: manager.map(|m| m.model()).unwrap_or_default(),
+        error: (*error).clone(),
+        send,
+    }
+}
