@@ -58,7 +58,7 @@ pub fn use_chat(thread_id: u64) -> UseChat {
         });
     }
     let manager = slot.borrow().clone();
-    if let Some(m) = manager.as_ref().filter(|m| m.is_stale()) {
+    if let Some(m) = manager.as_ref().filter(|m| m.take_stale()) {
         load(ws.api.clone(), m.clone(), error.clone());
     }
     let send = {

@@ -83,7 +83,7 @@ pub fn use_dashboard() -> UseDashboard {
         });
     }
     let manager = slot.borrow().clone();
-    if let Some(m) = manager.as_ref().filter(|m| m.is_stale()) {
+    if let Some(m) = manager.as_ref().filter(|m| m.take_stale()) {
         load(ws.api.clone(), m.clone(), error.clone());
     }
     UseDashboard {

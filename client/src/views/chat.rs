@@ -256,6 +256,11 @@ impl ChatViewWsManager {
         self.inner.stale.get()
     }
 
+    /// Like `is_stale`, and clears the flag: the caller is reloading.
+    pub fn take_stale(&self) -> bool {
+        self.inner.stale.replace(false)
+    }
+
     /// A copy of the model.
     pub fn model(&self) -> ChatModel {
         self.inner.model.borrow().clone()

@@ -173,6 +173,11 @@ impl DashboardWsManager {
         (self.inner.on_change)();
     }
 
+    /// Like `is_stale`, and clears the flag: the caller is reloading.
+    pub fn take_stale(&self) -> bool {
+        self.inner.stale.replace(false)
+    }
+
     /// A copy of the model.
     pub fn model(&self) -> DashboardModel {
         self.inner.model.borrow().clone()

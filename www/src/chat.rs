@@ -1,0 +1,138 @@
+//! The chat view: the agent's threads, the selected thread's messages with streaming replies,
+//! and an input box. The thread's handler lives only while the view is mounted (`use_chat`).
+
+use tether::hooks::{use_chat, use_ws};
+use tether::protocol::model::Thread;
+use tether::views::{ChatEntry, Delivery};
+use web_sys::HtmlInputElement;
+use yew::platform::spawn_local;
+use yew::prelude::*;
+
+use crate::app::View;
+use crate::header::OfflineBanner;
+
+/// Props of [`ChatView`].
+#[derive(Properties, PartialEq)]
+pub struct ChatViewProps {
+    /// The agent whose threads are shown.
+    pub agent: u64,
+    /// Goes back to the dashboard.
+    pub back: Callback<View>,
+}
+
+/// The agent's threads and the selected conversation.
+#[component]
+pub fn ChatView(props: &ChatViewProps) -> Html {
+    let ws = use_ws();
+    let threads = use_state(|| None::<Result<Vec<Thread>, String>>);
+    let selected = use_state(|| None::<u64>);
+    {
+        let (api, threads, selected) = (ws.api.clone(), threads.clone(), selected.clone());
+        use_effect_with(props.agent, move |agent| {
+            let agent = *agent;
+            spawn_local(async move {
+                let mut result = api.threads(agent).await.map_err(|e| e.to_string());
+                if let Ok(list) = &mut result {
+                    if list.is_empty() {
+                        if let Ok(t) = api.create_thread(agent, "First chat").await {
+                            list.push(t);
+                        }
+                    }
+                    selected.set(list.first().map(|t| t.id));
+                }
+                threads.set(Some(result));
+            });
+        });
+    }
+    let list = match &*threads {
+        None => html! { <p class="muted" data-testid="loading">{ "Loading threads…" }</p> },
+        Some(Err(e)) => html! { <p class="error" role="alert">{ e }</p> },
+        Some(Ok(list)) => html! {
+            <ul class="threads" data-testid="threads">
+                { for list.iter().map(|t| {
+                    let (id, selected) = (t.id, selected.clone());
+                    let class = if Some(id) == *selected { "active" } else { "" };
+                    html! { <li key={id}><button class={class} data-testid="thread" onclick={move |_| selected.set(Some(id))}>{ &t.title }</button></li> }
+                }) }
+            </ul>
+        },
+    };
+    let back = props.back.clone();
+    html! {
+        <section class="view chat" data-testid="chat">
+            <OfflineBanner />
+            <aside>
+                <button class="link" onclick={move |_| back.emit(View::Dashboard)}>{ "← Agents" }</button>
+                <h2>{ format!("Agent {}", props.agent) }</h2>
+                { list }
+            </aside>
+            if let Some(thread) = *selected {
+                <Conversation {thread} />
+            } else {
+                <div class="conversation empty">{ "Pick a thread." }</div>
+            }
+        </section>
+    }
+}
+
+/// Props of [`Conversation`].
+#[derive(Properties, PartialEq)]
+pub struct ConversationProps {
+    /// The thread shown.
+    pub thread: u64,
+}
+
+/// One thread's messages and the input box.
+#[component]
+pub fn Conversation(props: &ConversationProps) -> Html {
+    let chat = use_chat(props.thread);
+    let input = use_node_ref();
+    let submit = {
+        let (input, send) = (input.clone(), chat.send.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            if let Some(el) = input.cast::<HtmlInputElement>() {
+                let text = el.value().trim().to_owned();
+                if !text.is_empty() {
+                    send.emit(text);
+                    el.set_value("");
+                }
+            }
+        })
+    };
+    let entries = chat.model.entries();
+    let body = if !chat.model.is_loaded() && chat.error.is_none() {
+        html! { <p class="muted" data-testid="loading">{ "Loading messages…" }</p> }
+    } else if entries.is_empty() {
+        html! { <p class="empty" data-testid="empty">{ "No messages yet. Say hello." }</p> }
+    } else {
+        html! { <ol class="messages" data-testid="messages">{ for entries.iter().map(message) }</ol> }
+    };
+    html! {
+        <div class="conversation">
+            if let Some(e) = &chat.error { <p class="error" role="alert">{ e }</p> }
+            { body }
+            <form class="composer" onsubmit={submit}>
+                <input ref={input} data-testid="chat-input" placeholder="Message the agent" aria-label="Message" maxlength="4000" />
+                <button type="submit" data-testid="chat-send">{ "Send" }</button>
+            </form>
+        </div>
+    }
+}
+
+fn message(e: &ChatEntry) -> Html {
+    let (state, note) = match &e.delivery {
+        Delivery::Pending => ("pending", html! { <small>{ "sending…" }</small> }),
+        Delivery::Failed(why) => (
+            "failed",
+            html! { <small>{ format!("not sent: {why}") }</small> },
+        ),
+        Delivery::Streaming => ("streaming", html! { <small class="cursor">{ "▍" }</small> }),
+        Delivery::Confirmed => ("confirmed", html! {}),
+    };
+    html! {
+        <li class={classes!("msg", e.role.clone(), state)} data-testid="message" data-role={e.role.clone()} data-delivery={state}>
+            <p>{ &e.content }</p>{ note }
+        </li>
+    }
+}

@@ -1,0 +1,85 @@
+//! The dashboard view: the agents table with live status and run progress, and create, delete
+//! and run buttons. Its handlers live only while it is mounted (`use_dashboard`).
+
+use tether::hooks::use_dashboard;
+use tether::views::AgentRow;
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+use crate::app::View;
+use crate::header::OfflineBanner;
+
+/// Props of [`Dashboard`].
+#[derive(Properties, PartialEq)]
+pub struct DashboardProps {
+    /// Opens the chat with an agent.
+    pub open_chat: Callback<View>,
+}
+
+/// The agents table.
+#[component]
+pub fn Dashboard(props: &DashboardProps) -> Html {
+    let dash = use_dashboard();
+    let input = use_node_ref();
+    let create = {
+        let (input, create) = (input.clone(), dash.create.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            if let Some(el) = input.cast::<HtmlInputElement>() {
+                let name = el.value().trim().to_owned();
+                if !name.is_empty() {
+                    create.emit(name);
+                    el.set_value("");
+                }
+            }
+        })
+    };
+    let rows: Vec<&AgentRow> = dash.model.agents().collect();
+    let body = if !dash.model.is_loaded() && dash.error.is_none() {
+        html! { <p class="muted" data-testid="loading">{ "Loading agents…" }</p> }
+    } else if rows.is_empty() && dash.model.is_loaded() {
+        html! { <p class="empty" data-testid="empty">{ "No agents yet. Create one above." }</p> }
+    } else {
+        html! {
+            <table class="agents" data-testid="agents">
+                <thead><tr><th>{ "Agent" }</th><th>{ "Status" }</th><th>{ "Run" }</th><th></th></tr></thead>
+                <tbody>{ for rows.iter().map(|row| agent_row(row, &dash, &props.open_chat)) }</tbody>
+            </table>
+        }
+    };
+    html! {
+        <section class="view" data-testid="dashboard">
+            <OfflineBanner />
+            <form class="create" onsubmit={create}>
+                <input ref={input} data-testid="new-agent-name" placeholder="New agent name" aria-label="New agent name" maxlength="60" />
+                <button type="submit" data-testid="create-agent">{ "Create" }</button>
+            </form>
+            if let Some(e) = &dash.error { <p class="error" role="alert">{ e }</p> }
+            { body }
+        </section>
+    }
+}
+
+fn agent_row(
+    row: &AgentRow,
+    dash: &tether::hooks::UseDashboard,
+    open_chat: &Callback<View>,
+) -> Html {
+    let id = row.agent.id;
+    let (run, delete, chat) = (dash.run.clone(), dash.delete.clone(), open_chat.clone());
+    let progress = row.run.as_ref().map_or(html! { <span class="muted">{ "–" }</span> }, |r| {
+        html! { <span class="progress"><span style={format!("width:{}%", r.progress.min(100))} /><em>{ format!("{} {}%", r.status, r.progress) }</em></span> }
+    });
+    html! {
+        <tr key={id} data-testid="agent-row" data-agent={id.to_string()}>
+            <td class="name">{ &row.agent.name }</td>
+            <td><span class={classes!("status", row.agent.status.clone())}>{ &row.agent.status }</span></td>
+            <td>{ progress }</td>
+            <td class="actions">
+                <button onclick={move |_| run.emit(id)}>{ "Run" }</button>
+                <button onclick={move |_| chat.emit(View::Chat { agent: id })}>{ "Chat" }</button>
+                <button class="danger" onclick={move |_| delete.emit(id)} aria-label="Delete">{ "Delete" }</button>
+            </td>
+        </tr>
+    }
+}

@@ -1,0 +1,151 @@
+//! The header: a connection badge (state and RTT) and a health panel with a latency sparkline,
+//! messages per second, reconnects and the subscriptions with their status.
+
+use std::collections::VecDeque;
+
+use tether::core::{ConnectionState, TopicStatus};
+use tether::hooks::{use_connection, use_ws};
+use yew::prelude::*;
+
+const SAMPLES: usize = 60;
+
+/// One second's sample for the health panel.
+#[derive(Clone, Copy, Default)]
+struct Sample {
+    rtt_ms: Option<f64>,
+    frames_in: u64,
+}
+
+/// The header with the badge and the health panel.
+#[component]
+pub fn Header() -> Html {
+    let conn = use_connection();
+    let ws = use_ws();
+    let history = use_mut_ref(VecDeque::<Sample>::new);
+    {
+        let mut h = history.borrow_mut();
+        let now = Sample {
+            rtt_ms: conn.metrics.rtt.last.map(|m| m.0 as f64),
+            frames_in: conn.metrics.frames_in,
+        };
+        h.push_back(now);
+        while h.len() > SAMPLES {
+            h.pop_front();
+        }
+    }
+    let open = use_state(|| false);
+    let toggle = {
+        let open = open.clone();
+        Callback::from(move |_| open.set(!*open))
+    };
+    let h = history.borrow();
+    let rate = per_second(&h);
+    let rtt = conn
+        .metrics
+        .rtt
+        .ewma
+        .map_or("–".to_owned(), |r| format!("{r:.0} ms"));
+    let state = conn.state;
+    let topics = ws.app.client.topic_statuses();
+    html! {
+        <header class="header">
+            <span class="brand">{ "tether" }</span>
+            <button class={classes!("badge", state_class(state))} data-testid="conn-badge" data-state={state.name()}
+                    onclick={toggle} title="Connection health">
+                <span class="dot" />
+                { label(state) }
+                <span class="rtt">{ rtt.clone() }</span>
+            </button>
+            if *open {
+                <section class="health" data-testid="health-panel">
+                    <div class="metric"><span>{ "Latency" }</span>{ sparkline(&h) }<b>{ rtt }</b></div>
+                    <div class="metric"><span>{ "Messages/s" }</span><b>{ format!("{rate:.1}") }</b></div>
+                    <div class="metric"><span>{ "Reconnects" }</span><b>{ conn.metrics.reconnects }</b></div>
+                    <div class="metric"><span>{ "Duplicates dropped" }</span><b>{ conn.metrics.duplicates_dropped }</b></div>
+                    <div class="subs">
+                        <span>{ format!("Subscriptions ({})", topics.len()) }</span>
+                        <ul>
+                            { for topics.iter().map(|(t, s)| html! {
+                                <li class={status_class(s)}>{ t.to_string() }<em>{ status_label(s) }</em></li>
+                            }) }
+                        </ul>
+                    </div>
+                </section>
+            }
+        </header>
+    }
+}
+
+fn per_second(h: &VecDeque<Sample>) -> f64 {
+    match (h.front(), h.back()) {
+        (Some(a), Some(b)) if h.len() > 1 => {
+            (b.frames_in - a.frames_in) as f64 / (h.len() - 1) as f64
+        }
+        _ => 0.0,
+    }
+}
+
+/// An inline SVG polyline of the RTT samples.
+fn sparkline(h: &VecDeque<Sample>) -> Html {
+    let values: Vec<f64> = h.iter().filter_map(|s| s.rtt_ms).collect();
+    let max = values.iter().copied().fold(1.0, f64::max);
+    let step = 120.0 / (SAMPLES - 1) as f64;
+    let points: Vec<String> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| format!("{:.1},{:.1}", i as f64 * step, 28.0 - v / max * 26.0))
+        .collect();
+    html! {
+        <svg class="spark" viewBox="0 0 120 30" width="120" height="30" role="img" aria-label="latency">
+            <polyline points={points.join(" ")} fill="none" stroke="currentColor" stroke-width="1.5" />
+        </svg>
+    }
+}
+
+fn label(state: ConnectionState) -> String {
+    match state {
+        ConnectionState::Open => "Live".into(),
+        ConnectionState::Connecting => "Connecting…".into(),
+        ConnectionState::Reconnecting { attempt, .. } => format!("Reconnecting (try {attempt})"),
+        ConnectionState::Offline => "Offline".into(),
+        ConnectionState::AuthFailed => "Signed out".into(),
+        ConnectionState::Closed => "Closed".into(),
+        ConnectionState::Idle => "Idle".into(),
+    }
+}
+
+fn state_class(state: ConnectionState) -> &'static str {
+    match state {
+        ConnectionState::Open => "ok",
+        ConnectionState::Connecting
+        | ConnectionState::Reconnecting { .. }
+        | ConnectionState::Idle => "warn",
+        _ => "bad",
+    }
+}
+
+fn status_class(s: &TopicStatus) -> &'static str {
+    match s {
+        TopicStatus::Active => "ok",
+        TopicStatus::Pending => "warn",
+        TopicStatus::Failed { .. } => "bad",
+    }
+}
+
+fn status_label(s: &TopicStatus) -> String {
+    match s {
+        TopicStatus::Active => "active".into(),
+        TopicStatus::Pending => "pending".into(),
+        TopicStatus::Failed { code, .. } => code.to_lowercase(),
+    }
+}
+
+/// A banner shown while the connection is not live, so stale data is never mistaken for live.
+#[component]
+pub fn OfflineBanner() -> Html {
+    let conn = use_connection();
+    if conn.state.is_open() {
+        return html! {};
+    }
+    html! { <div class="banner" data-testid="disconnected">{ format!("{} — showing the last data received; it updates when the connection is back.", label(conn.state)) }</div> }
+}

@@ -1,0 +1,20 @@
+//! The demo app: a dashboard of agents and a chat with them, over the one socket that
+//! `tether::AppState` holds for the whole app. Views only register handlers.
+
+#[cfg(target_arch = "wasm32")]
+mod app;
+#[cfg(target_arch = "wasm32")]
+mod chat;
+#[cfg(target_arch = "wasm32")]
+mod dashboard;
+#[cfg(target_arch = "wasm32")]
+mod header;
+
+#[cfg(target_arch = "wasm32")]
+fn main() {
+    yew::Renderer::<app::App>::new().render();
+}
+
+/// The app only runs in the browser; natively there is nothing to do.
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {}
