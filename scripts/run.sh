@@ -1,15 +1,37 @@
 #!/usr/bin/env bash
-# The run command: builds and starts the server stub with the simulator on, on 127.0.0.1, and
-# prints the URL to open. Ctrl-C stops it (the stub closes its sockets with 1001).
+# The run command: starts the server stub (simulator on) on 127.0.0.1:8787 and the Yew app with
+# `trunk serve` on 127.0.0.1:8080, which proxies /api (REST and the WebSocket) to the stub, and
+# prints the URL to open. Ctrl-C stops both. Installs missing tools first (scripts/tools.sh).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-PORT="${PORT:-8787}"
+source scripts/tools.sh
+source scripts/stub.sh
+APP_PORT="${APP_PORT:-8080}"
+STUB_PORT=8787 # Trunk.toml's proxies point here
 
+ensure_wasm_target
+ensure_wasm_bindgen
+ensure_trunk
 cargo build --quiet -p tether-stub --bin server-stub
+TRUNK_PID=""
+cleanup() {
+  [ -n "$TRUNK_PID" ] && kill "$TRUNK_PID" 2>/dev/null
+  stop_stub
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+start_stub --port "$STUB_PORT" --simulate --dev
+echo "stub running at $STUB_URL (token: dev-token); building the app…"
+# Trunk.toml proxies /api/ws/v2 (WebSocket) and /api/ (REST) to 127.0.0.1:8787.
+trunk serve --address 127.0.0.1 --port "$APP_PORT" &
+TRUNK_PID=$!
+until curl -sf -o /dev/null "http://127.0.0.1:$APP_PORT/"; do
+  kill -0 "$TRUNK_PID" 2>/dev/null || { echo "trunk serve exited" >&2; exit 1; }
+  sleep 0.5
+done
 echo
-echo "  Stub:  http://127.0.0.1:$PORT/   (token: dev-token)"
-echo "  Stats: http://127.0.0.1:$PORT/api/stats"
-echo "  WS:    ws://127.0.0.1:$PORT/api/ws/v2?token=dev-token"
+echo "  Open http://127.0.0.1:$APP_PORT/   (the app; /api is proxied to the stub)"
+echo "  Stub stats: $STUB_URL/api/stats"
 echo
-exec "$ROOT/target/debug/server-stub" --host 127.0.0.1 --port "$PORT" --simulate --dev
+wait "$TRUNK_PID"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The test command: every test in the workspace. Installs missing tools first (scripts/tools.sh),
-# then: formatting, lints (native and wasm32), the native tests of every crate, and the browser
-# tests in headless Chromium against a live stub on 127.0.0.1. Ends with "N passed, M failed".
+# then: formatting, lints (native and wasm32), the production build of the app (Trunk), the
+# native tests of every crate (including the end-to-end test of the built app in headless
+# Chromium), and the browser tests of the client against a live stub on 127.0.0.1.
+# Ends with "N passed, M failed".
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -14,6 +16,7 @@ trap 'stop_stub' EXIT
 
 step "tools"
 ensure_browser_test_tools
+ensure_trunk
 
 step "format"
 cargo fmt --all -- --check
@@ -21,9 +24,14 @@ cargo fmt --all -- --check
 step "lint (native and wasm32)"
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p tether --lib --examples --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p tether --lib --features yew --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p tether-www --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p tether-tests --tests --target wasm32-unknown-unknown -- -D warnings
 
-step "native tests"
+step "production build of the app (www/dist, served by the stub in the end-to-end test)"
+trunk build --release
+
+step "native tests (with the end-to-end test in headless Chromium)"
 cargo test --workspace 2>&1 | tee "$LOGS/native.log"
 
 step "browser tests (headless Chromium, live stub)"

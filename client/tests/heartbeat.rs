@@ -160,3 +160,19 @@ fn a_late_timer_while_reconnecting_retries_now() {
     h.sleep(retry_at - h.now() + 10_000);
     assert_eq!(h.opened_sockets().len(), before + 1);
 }
+
+#[test]
+fn pings_on_open_so_the_rtt_is_known_at_once() {
+    let mut cfg = config();
+    cfg.ping_on_open = true;
+    let mut h = Harness::new(cfg);
+    h.connect_and_open();
+    let sent = h.take_sent();
+    let ping = sent
+        .iter()
+        .find(|f| matches!(f.msg, ClientMessage::Ping(_)))
+        .expect("a ping on open");
+    h.advance(15);
+    h.server_sends(&pong_for(ping.req_id.as_deref().unwrap(), h.now() - 15));
+    assert_eq!(h.client().metrics().rtt.last, Some(Millis(15)));
+}

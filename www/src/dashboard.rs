@@ -75,11 +75,11 @@ fn agent_row(
             <td class="name">{ &row.agent.name }</td>
             <td><span class={classes!("status", row.agent.status.clone())}>{ &row.agent.status }</span></td>
             <td>{ progress }</td>
-            <td class="actions">
+            <td><div class="actions">
                 <button onclick={move |_| run.emit(id)}>{ "Run" }</button>
                 <button onclick={move |_| chat.emit(View::Chat { agent: id })}>{ "Chat" }</button>
                 <button class="danger" onclick={move |_| delete.emit(id)} aria-label="Delete">{ "Delete" }</button>
-            </td>
+            </div></td>
         </tr>
     }
 }

@@ -9,9 +9,10 @@ use yew::prelude::*;
 
 const SAMPLES: usize = 60;
 
-/// One second's sample for the health panel.
+/// One sample for the health panel, taken at most once a second.
 #[derive(Clone, Copy, Default)]
 struct Sample {
+    at_ms: f64,
     rtt_ms: Option<f64>,
     frames_in: u64,
 }
@@ -24,11 +25,15 @@ pub fn Header() -> Html {
     let history = use_mut_ref(VecDeque::<Sample>::new);
     {
         let mut h = history.borrow_mut();
-        let now = Sample {
-            rtt_ms: conn.metrics.rtt.last.map(|m| m.0 as f64),
-            frames_in: conn.metrics.frames_in,
-        };
-        h.push_back(now);
+        let at_ms = js_sys::Date::now();
+        if h.back().is_none_or(|last| at_ms - last.at_ms >= 1_000.0) {
+            let rtt_ms = conn.metrics.rtt.last.map(|m| m.0 as f64);
+            h.push_back(Sample {
+                at_ms,
+                rtt_ms,
+                frames_in: conn.metrics.frames_in,
+            });
+        }
         while h.len() > SAMPLES {
             h.pop_front();
         }

@@ -20,6 +20,9 @@ pub struct Config {
     pub stable_after: Millis,
     /// How often the client pings.
     pub ping_interval: Millis,
+    /// Ping as soon as a socket opens, so the RTT is known at once rather than after a
+    /// ping interval.
+    pub ping_on_open: bool,
     /// How long past a ping interval the client waits for any frame before declaring the
     /// connection dead.
     pub pong_timeout: Millis,
@@ -39,7 +42,8 @@ pub struct Config {
 }
 
 impl Config {
-    /// Defaults: backoff 500 ms to 30 s, stable after 5 s, ping every 25 s, pong timeout 10 s,
+    /// Defaults: backoff 500 ms to 30 s, stable after 5 s, ping on open and every 25 s, pong
+    /// timeout 10 s,
     /// connect timeout 10 s, outbox 256 frames, requests time out after 10 s, frames up to 64 KiB.
     pub fn new(url: impl Into<String>) -> Config {
         Config {
@@ -48,6 +52,7 @@ impl Config {
             backoff: BackoffConfig::default(),
             stable_after: Millis::secs(5),
             ping_interval: Millis::secs(25),
+            ping_on_open: true,
             pong_timeout: Millis::secs(10),
             connect_timeout: Millis::secs(10),
             wake_threshold: Millis::secs(5),

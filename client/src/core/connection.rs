@@ -307,6 +307,9 @@ impl Connection {
             }
             self.write(q.text);
         }
+        if self.cfg.ping_on_open {
+            self.send_ping(now);
+        }
     }
 
     /// The driver's socket closed with `code` (1006 when it dropped without a close frame).

@@ -75,6 +75,7 @@ pub fn config() -> Config {
     c.connect_timeout = Millis(3_000);
     c.request_timeout = Millis(1_500);
     c.wake_threshold = Millis(2_000);
+    c.ping_on_open = false; // tests count frames; `heartbeat.rs` covers the ping on open
     c
 }
 
