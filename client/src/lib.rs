@@ -9,12 +9,15 @@
 //! - [`AppState`]: the shared handle holding both.
 //! - `views`: the per-view managers (`DashboardWsManager`, `ChatViewWsManager`).
 //! - `hooks` and `rest` (feature `yew`, wasm32): `WsProvider` and the Yew hooks.
+//! - `native` (feature `native`): a tokio driver for native programs and load tests.
 
 mod app_state;
 mod client;
 pub mod core;
 #[cfg(all(target_arch = "wasm32", feature = "yew"))]
 pub mod hooks;
+#[cfg(all(not(target_arch = "wasm32"), feature = "native"))]
+pub mod native;
 mod listeners;
 pub mod protocol;
 #[cfg(all(target_arch = "wasm32", feature = "yew"))]

@@ -1,1 +1,14 @@
-//! Cross-crate tests live in `tests/`; this library is empty.
+//! Shared scenarios for the cross-crate tests and the `chaos` command (native only):
+//!
+//! - [`chaos`]: views mount and unmount on a native client while the stub publishes and a seeded
+//!   schedule injects faults; every view must see every event of its lifetime exactly once, in
+//!   order.
+//! - [`herd`]: many native clients reconnecting after a stub restart, as a histogram.
+//! - [`stub`]: an in-process stub and its HTTP control API.
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod chaos;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod herd;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod stub;
