@@ -1,0 +1,41 @@
+//! Property tests of the client's frame decoder: golden server frames with bytes cut, swapped or
+//! replaced never panic the decoder or an open connection fed with them, and the connection stays
+//! open. PROPTEST_CASES overrides the count (the `chaos` command runs a longer fuzz).
+
+mod support;
+
+use proptest::prelude::*;
+use support::*;
+use tether::core::ConnectionState;
+use tether::protocol::ServerFrame;
+
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn fixtures() -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/server");
+    std::fs::read_dir(dir).unwrap().map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap()).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(1_000), ..ProptestConfig::default() })]
+
+    #[test]
+    fn mutated_server_frames_never_break_the_client(picks in prop::collection::vec((0usize..64, 0usize..400, 0usize..40, "\\PC{0,8}"), 1..8)) {
+        let all = fixtures();
+        let mut h = Harness::new(config());
+        let (_sub, _) = h.record("agent:1");
+        h.connect_and_open();
+        for (pick, at, len, with) in picks {
+            let mut chars: Vec<char> = all[pick % all.len()].chars().collect();
+            let at = at.min(chars.len());
+            let end = (at + len).min(chars.len());
+            chars.splice(at..end, with.chars());
+            let text: String = chars.into_iter().collect();
+            let _ = ServerFrame::decode(&text);
+            h.server_sends(&text);
+        }
+        prop_assert_eq!(h.state(), ConnectionState::Open);
+    }
+}

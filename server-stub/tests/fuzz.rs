@@ -1,0 +1,39 @@
+//! Property tests of the stub's inbound decoder: arbitrary text, and golden frames with bytes
+//! cut, swapped or replaced, never panic; whatever does not decode is a typed protocol error.
+
+use proptest::prelude::*;
+
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn fixtures() -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/client");
+    std::fs::read_dir(dir).unwrap().map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap()).collect()
+}
+
+proptest! {
+    // PROPTEST_CASES overrides the count (the `chaos` command runs a longer fuzz).
+    #![proptest_config(ProptestConfig { cases: cases(2_000), ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_text_never_panics(text in "\\PC{0,300}") {
+        let _ = tether_stub::inbound::decode(&text);
+    }
+
+    #[test]
+    fn mutated_golden_frames_never_panic(pick in 0usize..64, at in 0usize..400, len in 0usize..40, with in "\\PC{0,8}") {
+        let all = fixtures();
+        let base = &all[pick % all.len()];
+        let mut bytes: Vec<char> = base.chars().collect();
+        let at = at.min(bytes.len());
+        let end = (at + len).min(bytes.len());
+        bytes.splice(at..end, with.chars());
+        let mutated: String = bytes.into_iter().collect();
+        let described = match tether_stub::inbound::decode(&mutated) {
+            Ok(frame) => frame.encode(),
+            Err(e) => format!("{e:?}"),
+        };
+        prop_assert!(!described.is_empty());
+    }
+}
