@@ -16,9 +16,9 @@ mod client;
 pub mod core;
 #[cfg(all(target_arch = "wasm32", feature = "yew"))]
 pub mod hooks;
+mod listeners;
 #[cfg(all(not(target_arch = "wasm32"), feature = "native"))]
 pub mod native;
-mod listeners;
 pub mod protocol;
 #[cfg(all(target_arch = "wasm32", feature = "yew"))]
 pub mod rest;

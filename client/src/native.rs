@@ -60,7 +60,9 @@ struct NativeIo {
 
 /// Milliseconds since the Unix epoch.
 fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 impl Io for NativeIo {
@@ -71,7 +73,8 @@ impl Io for NativeIo {
     fn open(&self, socket: SocketId, url: &str) {
         self.opened_at.borrow_mut().push(self.now());
         let (tx, rx) = mpsc::unbounded_channel();
-        let task = tokio::task::spawn_local(run_socket(socket, url.to_owned(), rx, self.events.clone()));
+        let task =
+            tokio::task::spawn_local(run_socket(socket, url.to_owned(), rx, self.events.clone()));
         self.sockets.borrow_mut().insert(socket, (tx, task));
     }
 
@@ -185,11 +188,15 @@ impl Driver {
     /// Runs until the client is dropped.
     pub async fn run(mut self) {
         while let Some(event) = self.events.recv().await {
-            let Some(client) = self.client.upgrade() else { return };
+            let Some(client) = self.client.upgrade() else {
+                return;
+            };
             match event {
                 DriverEvent::Opened(id) => client.handle_socket_opened(id),
                 DriverEvent::Message(id, text) => client.handle_socket_message(id, &text),
-                DriverEvent::Closed(id, code, reason) => client.handle_socket_closed(id, code, &reason),
+                DriverEvent::Closed(id, code, reason) => {
+                    client.handle_socket_closed(id, code, &reason)
+                }
                 DriverEvent::Timer(generation) => {
                     if generation == (self.generation)() {
                         client.handle_timeout();
@@ -245,8 +252,17 @@ pub fn client(config: Config, seed: u64) -> (WsClientV2, Driver, DriverProbe) {
     };
     let probe = DriverProbe(Rc::new(move || {
         view.with(|io| DriverStats {
-            sockets: io.sockets.borrow().values().filter(|(_, t)| !t.is_finished()).count(),
-            timers: io.timer.borrow().as_ref().map_or(0, |t| usize::from(!t.is_finished())),
+            sockets: io
+                .sockets
+                .borrow()
+                .values()
+                .filter(|(_, t)| !t.is_finished())
+                .count(),
+            timers: io
+                .timer
+                .borrow()
+                .as_ref()
+                .map_or(0, |t| usize::from(!t.is_finished())),
             opened_at: io.opened_at.borrow().clone(),
         })
         .unwrap_or_default()

@@ -36,12 +36,24 @@ pub struct ChaosConfig {
 impl ChaosConfig {
     /// The reduced run of the test command.
     pub fn reduced(seed: u64) -> ChaosConfig {
-        ChaosConfig { seed, topics: 50, faults: 40, steps_per_fault: 5, step: Duration::from_millis(50) }
+        ChaosConfig {
+            seed,
+            topics: 50,
+            faults: 40,
+            steps_per_fault: 5,
+            step: Duration::from_millis(50),
+        }
     }
 
     /// The full run of the `chaos` command.
     pub fn full(seed: u64) -> ChaosConfig {
-        ChaosConfig { seed, topics: 50, faults: 240, steps_per_fault: 5, step: Duration::from_millis(50) }
+        ChaosConfig {
+            seed,
+            topics: 50,
+            faults: 240,
+            steps_per_fault: 5,
+            step: Duration::from_millis(50),
+        }
     }
 }
 
@@ -108,11 +120,28 @@ impl ChaosReport {
 
 impl fmt::Display for ChaosReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kinds: Vec<String> = self.faults.iter().map(|(k, n)| format!("{k} {n}")).collect();
-        writeln!(f, "faults injected: {} ({})", self.total_faults(), kinds.join(", "))?;
+        let kinds: Vec<String> = self
+            .faults
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        writeln!(
+            f,
+            "faults injected: {} ({})",
+            self.total_faults(),
+            kinds.join(", ")
+        )?;
         writeln!(f, "events published: {}", self.published)?;
-        writeln!(f, "events delivered: {} over {} view lifetimes", self.delivered, self.lifetimes)?;
-        writeln!(f, "lost: {}  duplicated: {}  reordered: {}  resyncs: {}", self.lost, self.duplicated, self.reordered, self.resyncs)?;
+        writeln!(
+            f,
+            "events delivered: {} over {} view lifetimes",
+            self.delivered, self.lifetimes
+        )?;
+        writeln!(
+            f,
+            "lost: {}  duplicated: {}  reordered: {}  resyncs: {}",
+            self.lost, self.duplicated, self.reordered, self.resyncs
+        )?;
         writeln!(
             f,
             "end: client {} on {} socket(s) (stub sees {}); {} sockets opened in all",
@@ -145,7 +174,10 @@ pub async fn run(cfg: &ChaosConfig) -> ChaosReport {
     })
     .await;
     let agents = stub.seed(USER, cfg.topics).await;
-    let topics: Vec<String> = agents.iter().map(|id| Topic::Agent(*id).to_string()).collect();
+    let topics: Vec<String> = agents
+        .iter()
+        .map(|id| Topic::Agent(*id).to_string())
+        .collect();
     let token = stub.token(USER).await;
 
     let mut config = Config::new(stub.ws_url()).with_token(move || Some(token.clone()));
@@ -189,17 +221,31 @@ pub async fn run(cfg: &ChaosConfig) -> ChaosReport {
     }
 
     // Quiet down: the client reconnects; one more event on every topic must reach every view.
-    wait_until(Duration::from_secs(20), || app.client.state() == ConnectionState::Open).await;
-    wait_until(Duration::from_secs(20), || app.client.metrics().subscriptions.pending == 0).await;
+    wait_until(Duration::from_secs(20), || {
+        app.client.state() == ConnectionState::Open
+    })
+    .await;
+    wait_until(Duration::from_secs(20), || {
+        app.client.metrics().subscriptions.pending == 0
+    })
+    .await;
     for (t, name) in topics.iter().enumerate() {
         last_seq.insert(t, stub.publish(name, 1).await);
         report.published += 1;
     }
-    let done = || views.iter().all(|v| v.seen.borrow().last() == last_seq.get(&v.topic));
+    let done = || {
+        views
+            .iter()
+            .all(|v| v.seen.borrow().last() == last_seq.get(&v.topic))
+    };
     wait_until(Duration::from_secs(20), done).await;
 
     for v in views.iter().chain(retired.iter()) {
-        let end = v.sub.is_some().then(|| last_seq.get(&v.topic).copied()).flatten();
+        let end = v
+            .sub
+            .is_some()
+            .then(|| last_seq.get(&v.topic).copied())
+            .flatten();
         check(&v.seen.borrow(), end, &mut report);
         report.resyncs += *v.resyncs.borrow();
         report.lifetimes += 1;
@@ -215,7 +261,9 @@ pub async fn run(cfg: &ChaosConfig) -> ChaosReport {
     }
     report.leaked_handlers = app.topics.total_handlers();
     let unsubscribed = Instant::now();
-    while user_stat(&stub, "subscriptions").await > 0 && unsubscribed.elapsed() < Duration::from_secs(5) {
+    while user_stat(&stub, "subscriptions").await > 0
+        && unsubscribed.elapsed() < Duration::from_secs(5)
+    {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     report.leaked_subscriptions = user_stat(&stub, "subscriptions").await;
@@ -235,12 +283,19 @@ fn mount(app: &AppState, t: usize, topics: &[String]) -> View {
     let resyncs = Rc::new(RefCell::new(0));
     let (s, r) = (seen.clone(), resyncs.clone());
     let topic: Topic = topics[t].parse().expect("a topic");
-    let sub = app.topics.subscribe(topic, move |e: &TopicEvent| match (&e.frame.msg, e.frame.seq) {
-        (ServerMessage::ResyncRequired(_), _) => *r.borrow_mut() += 1,
-        (_, Some(seq)) => s.borrow_mut().push(seq),
-        _ => {}
+    let sub = app.topics.subscribe(topic, move |e: &TopicEvent| {
+        match (&e.frame.msg, e.frame.seq) {
+            (ServerMessage::ResyncRequired(_), _) => *r.borrow_mut() += 1,
+            (_, Some(seq)) => s.borrow_mut().push(seq),
+            _ => {}
+        }
     });
-    View { topic: t, seen, resyncs, sub: Some(sub) }
+    View {
+        topic: t,
+        seen,
+        resyncs,
+        sub: Some(sub),
+    }
 }
 
 /// Injects one fault, chosen by `rng`; returns its name.
@@ -265,7 +320,8 @@ async fn inject(stub: &Stub, rng: &mut Rng) -> String {
         }
         n => {
             let code = [1001, 1011, 1012, 4408][(n - 4) as usize];
-            stub.control(&format!("close?code={code}&reason=chaos")).await;
+            stub.control(&format!("close?code={code}&reason=chaos"))
+                .await;
             format!("close {code}")
         }
     }
@@ -290,7 +346,9 @@ fn check(seen: &[u64], end: Option<u64>, report: &mut ChaosReport) {
 }
 
 async fn user_stat(stub: &Stub, key: &str) -> u64 {
-    stub.stats().await["per_user"][USER.to_string()][key].as_u64().unwrap_or(0)
+    stub.stats().await["per_user"][USER.to_string()][key]
+        .as_u64()
+        .unwrap_or(0)
 }
 
 async fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) {

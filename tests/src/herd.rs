@@ -29,9 +29,20 @@ impl HerdReport {
 
 impl fmt::Display for HerdReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "reconnect attempts per 100 ms after a restart of the stub, {} clients:", self.clients)?;
+        writeln!(
+            f,
+            "reconnect attempts per 100 ms after a restart of the stub, {} clients:",
+            self.clients
+        )?;
         for (i, n) in self.buckets.iter().enumerate() {
-            writeln!(f, "  {:>5}-{:<5} ms {:>4} {}", i * 100, (i + 1) * 100, n, "#".repeat(n.div_ceil(2)))?;
+            writeln!(
+                f,
+                "  {:>5}-{:<5} ms {:>4} {}",
+                i * 100,
+                (i + 1) * 100,
+                n,
+                "#".repeat(n.div_ceil(2))
+            )?;
         }
         write!(
             f,
@@ -60,7 +71,9 @@ pub async fn run(clients: usize, down_ms: u64) -> HerdReport {
         all.push((client, probe));
     }
     let open = |all: &[(tether::WsClientV2, tether::native::DriverProbe)]| {
-        all.iter().filter(|(c, _)| c.state() == ConnectionState::Open).count()
+        all.iter()
+            .filter(|(c, _)| c.state() == ConnectionState::Open)
+            .count()
     };
     wait(Duration::from_secs(30), || open(&all) == clients).await;
     let before: Vec<usize> = all.iter().map(|(_, p)| p.stats().opened_at.len()).collect();
@@ -68,7 +81,9 @@ pub async fn run(clients: usize, down_ms: u64) -> HerdReport {
     stub.control(&format!("restart?down_ms={down_ms}")).await;
     // Every client must have noticed the restart (opened a new socket) and be open again.
     let reconnected = |all: &[(tether::WsClientV2, tether::native::DriverProbe)]| {
-        all.iter().zip(&before).all(|((c, p), n)| p.stats().opened_at.len() > *n && c.state() == ConnectionState::Open)
+        all.iter()
+            .zip(&before)
+            .all(|((c, p), n)| p.stats().opened_at.len() > *n && c.state() == ConnectionState::Open)
     };
     wait(Duration::from_secs(60), || reconnected(&all)).await;
 
@@ -86,11 +101,17 @@ pub async fn run(clients: usize, down_ms: u64) -> HerdReport {
     for (c, _) in &all {
         c.close();
     }
-    HerdReport { clients, buckets, reopened }
+    HerdReport {
+        clients,
+        buckets,
+        reopened,
+    }
 }
 
 fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 async fn wait(limit: Duration, cond: impl Fn() -> bool) {

@@ -8,7 +8,9 @@ use tether_tests::herd;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn under_faults_every_view_sees_every_event_once_and_in_order() {
-    let report = tokio::task::LocalSet::new().run_until(async { chaos::run(&ChaosConfig::reduced(7)).await }).await;
+    let report = tokio::task::LocalSet::new()
+        .run_until(async { chaos::run(&ChaosConfig::reduced(7)).await })
+        .await;
     println!("{report}");
     assert!(report.total_faults() >= 40);
     assert!(report.published > 100 && report.delivered > 100, "{report}");
@@ -17,7 +19,9 @@ async fn under_faults_every_view_sees_every_event_once_and_in_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jitter_spreads_a_herd_of_reconnects() {
-    let report = tokio::task::LocalSet::new().run_until(herd::run(100, 300)).await;
+    let report = tokio::task::LocalSet::new()
+        .run_until(herd::run(100, 300))
+        .await;
     println!("{report}");
     assert_eq!(report.reopened, 100);
     // Without jitter all 100 would retry in one bucket; full jitter spreads the first retry over

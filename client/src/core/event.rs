@@ -161,3 +161,31 @@ impl fmt::Debug for Output {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::{Config, Connection, Instant};
+
+    #[test]
+    fn the_token_never_appears_in_debug_output() {
+        let secret = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0.signature-part";
+        let cfg = Config::new("ws://h/api/ws/v2").with_token(move || Some(secret.to_owned()));
+        assert!(!format!("{cfg:?}").contains("signature-part"));
+        let mut core = Connection::new(cfg, 1);
+        core.handle_connect(Instant(0));
+        let mut printed = String::new();
+        let mut url = None;
+        while let Some(out) = core.poll_output() {
+            if let Output::OpenSocket { url: u, .. } = &out {
+                url = Some(u.clone());
+            }
+            printed.push_str(&format!("{out:?}"));
+        }
+        assert!(
+            url.unwrap().contains("signature-part"),
+            "the socket does get the token"
+        );
+        assert!(!printed.contains("signature-part"), "{printed}");
+    }
+}
