@@ -49,6 +49,17 @@ ensure_wasm_bindgen() { cargo_install_pinned wasm-bindgen-cli "$(wasm_bindgen_ve
 ensure_wasm_pack() { cargo_install_pinned wasm-pack "$WASM_PACK_VERSION" wasm-pack; }
 ensure_trunk() { cargo_install_pinned trunk "$TRUNK_VERSION" trunk; }
 
+# binaryen's wasm-opt, recent enough for today's Rust wasm (Debian's is too old): from npm, into
+# the git-ignored .tools/ of the repository.
+BINARYEN_VERSION="132.0.0"
+WASM_OPT="$ROOT/.tools/node_modules/.bin/wasm-opt"
+ensure_wasm_opt() {
+  if [ -x "$WASM_OPT" ] && "$WASM_OPT" --version 2>/dev/null | grep -q "version ${BINARYEN_VERSION%%.*}"; then return; fi
+  log "installing binaryen $BINARYEN_VERSION (wasm-opt) from npm into .tools/"
+  mkdir -p "$ROOT/.tools"
+  (cd "$ROOT/.tools" && npm install --no-audit --no-fund --silent "binaryen@$BINARYEN_VERSION" >&2)
+}
+
 ensure_browser_test_tools() {
   ensure_wasm_target
   ensure_chromium

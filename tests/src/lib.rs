@@ -5,6 +5,7 @@
 //!   order.
 //! - [`herd`]: many native clients reconnecting after a stub restart, as a histogram.
 //! - [`stub`]: an in-process stub and its HTTP control API.
+//! - `web` (wasm32): the same control API from the browser, for the browser tests and benches.
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod chaos;
@@ -12,3 +13,5 @@ pub mod chaos;
 pub mod herd;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod stub;
+#[cfg(target_arch = "wasm32")]
+pub mod web;

@@ -10,91 +10,13 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use gloo_timers::future::TimeoutFuture;
-use serde_json::Value;
-use tether::core::{Config, ConnectionState, Millis, TopicEvent, TopicStatus};
+use tether::core::{ConnectionState, Millis, TopicEvent, TopicStatus};
 use tether::protocol::Topic;
 use tether::{AppState, Subscription};
+use tether_tests::web::{app_for, config, post, seed_agents, stats, token_for, user_stat, wait_for};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-fn stub() -> &'static str {
-    match option_env!("TETHER_STUB_URL") {
-        Some(url) => url,
-        None => panic!(
-            "TETHER_STUB_URL must name the running stub at compile time (scripts/test.sh sets it)"
-        ),
-    }
-}
-
-async fn post(path: &str) -> Value {
-    let url = format!("{}{path}", stub());
-    let resp = gloo_net::http::Request::post(&url)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("POST {path}: {e}"));
-    assert!(resp.ok(), "POST {path}: HTTP {}", resp.status());
-    resp.json().await.unwrap()
-}
-
-async fn stats() -> Value {
-    let url = format!("{}/api/stats", stub());
-    gloo_net::http::Request::get(&url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-async fn user_stat(user: u64, key: &str) -> u64 {
-    stats().await["per_user"][user.to_string()][key]
-        .as_u64()
-        .unwrap_or(0)
-}
-
-async fn token_for(user: u64) -> String {
-    post(&format!("/api/test/token?sub={user}&exp_secs=3600")).await["token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-async fn seed_agents(user: u64, n: usize) -> Vec<u64> {
-    let ids = post(&format!("/api/test/seed?owner={user}&agents={n}")).await["ids"].clone();
-    ids.as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_u64().unwrap())
-        .collect()
-}
-
-/// Waits up to `ms` for `cond`, polling every 20 ms.
-async fn wait_for(what: &str, ms: u32, cond: impl Fn() -> bool) {
-    let mut waited = 0;
-    while !cond() {
-        assert!(waited < ms, "timed out after {ms} ms waiting for {what}");
-        TimeoutFuture::new(20).await;
-        waited += 20;
-    }
-}
-
-fn config(token: Rc<RefCell<String>>) -> Config {
-    let ws = stub().replacen("http", "ws", 1);
-    let mut cfg =
-        Config::new(format!("{ws}/api/ws/v2")).with_token(move || Some(token.borrow().clone()));
-    cfg.backoff.base = Millis(100);
-    cfg.backoff.cap = Millis(1_000);
-    cfg
-}
-
-async fn app_for(user: u64, tune: impl FnOnce(&mut Config)) -> Rc<AppState> {
-    let token = Rc::new(RefCell::new(token_for(user).await));
-    let mut cfg = config(token);
-    tune(&mut cfg);
-    AppState::connect(cfg)
-}
 
 type Seen = Rc<RefCell<Vec<(String, Option<u64>)>>>;
 

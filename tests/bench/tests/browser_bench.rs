@@ -1,0 +1,332 @@
+//! Browser benchmarks for the `bench` command (scripts/bench.sh), run in headless Chromium with
+//! `wasm-pack test --release`. Each prints one `BENCH|name|value|baseline|unit|note` line; the
+//! script collects them into BENCHMARKS.md. Baselines run in the same page, on the same stub.
+
+#![cfg(target_arch = "wasm32")]
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use gloo_timers::future::TimeoutFuture;
+use js_sys::{Function, Promise, Reflect};
+use tether::core::{ConnectionState, TopicEvent};
+use tether::protocol::{ServerMessage, Topic};
+use tether::views::{ChatViewWsManager, DashboardWsManager};
+use tether_tests::web::{app_for, post, seed_agents, token_for, user_stat, wait_for, ws_url};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn report(name: &str, value: f64, baseline: f64, unit: &str, note: &str) {
+    console_log!("BENCH|{name}|{value:.1}|{baseline:.1}|{unit}|{note}");
+}
+
+fn now() -> f64 {
+    js_sys::eval("performance.now()").unwrap().as_f64().unwrap()
+}
+
+/// The hand-written baseline: `WebSocket` + `JSON.parse` + a `Map` from topic to handlers.
+/// Resolves, once subscribed, to `{ finished: Promise<ms>, latencies: number[], ws }`.
+const RAW_CLIENT: &str = r#"
+return new Promise((ready) => {
+  const ws = new WebSocket(url);
+  const handlers = new Map();
+  const latencies = [];
+  let count = 0, t0 = 0, done;
+  const finished = new Promise((r) => (done = r));
+  const onEvent = (m) => {
+    count++;
+    if (count === 1) t0 = performance.now();
+    latencies.push(Date.now() - m.ts);
+    if (count === n) done(performance.now() - t0);
+  };
+  for (const t of topics) handlers.set(t, [onEvent]);
+  let acks = 0;
+  ws.onmessage = (e) => {
+    const m = JSON.parse(e.data);
+    if (m.type === 'subscribe_ack') { acks += m.data.topics.length; if (acks === topics.length) ready({ finished, latencies, ws }); return; }
+    if (m.seq === undefined) return;
+    const hs = handlers.get(m.topic);
+    if (hs) for (const h of hs) h(m);
+  };
+  ws.onopen = () => {
+    if (perTopic) topics.forEach((t, i) => ws.send(JSON.stringify({v:1,type:'subscribe',topic:null,req_id:null,ts:Date.now(),data:{topics:[t],message_id:'b'+i}})));
+    else ws.send(JSON.stringify({v:1,type:'subscribe',topic:null,req_id:null,ts:Date.now(),data:{topics,message_id:'b'}}));
+  };
+});
+"#;
+
+/// Opens the raw baseline client; returns (finished promise, latencies array, socket).
+async fn raw_client(user: u64, topics: &[String], n: u32, per_topic: bool) -> (Promise, js_sys::Array, JsValue) {
+    let f = Function::new_with_args("url, topics, n, perTopic", RAW_CLIENT);
+    let url = format!("{}?token={}", ws_url(), token_for(user).await);
+    let list: js_sys::Array = topics.iter().map(|t| JsValue::from_str(t)).collect();
+    let args = js_sys::Array::of4(&url.into(), &list, &n.into(), &per_topic.into());
+    let ready: Promise = f.apply(&JsValue::NULL, &args).unwrap().dyn_into().unwrap();
+    let handle = within(60_000, JsFuture::from(ready)).await.expect("the raw client subscribed").unwrap();
+    let get = |k: &str| Reflect::get(&handle, &k.into()).unwrap();
+    (get("finished").dyn_into().unwrap(), get("latencies").dyn_into().unwrap(), get("ws"))
+}
+
+/// `fut`, or `None` after `ms`.
+async fn within<F: std::future::Future>(ms: u32, fut: F) -> Option<F::Output> {
+    use futures::FutureExt;
+    futures::select! {
+        out = Box::pin(fut).fuse() => Some(out),
+        _ = TimeoutFuture::new(ms).fuse() => None,
+    }
+}
+
+fn close_raw(ws: &JsValue) {
+    let close: Function = Reflect::get(ws, &"close".into()).unwrap().dyn_into().unwrap();
+    let _ = close.call0(ws);
+}
+
+/// Publishes `per_topic` events, about 200 B each, on every topic at once.
+async fn publish_all(topics: &[String], per_topic: u32, rate: u32) {
+    let calls = topics.iter().map(|t| post_owned(format!("/api/test/publish?topic={t}&count={per_topic}&rate={rate}&size=120")));
+    futures::future::join_all(calls).await;
+}
+
+async fn post_owned(path: String) -> serde_json::Value {
+    post(&path).await
+}
+
+async fn topics_for(user: u64, agents: usize, threads: usize) -> Vec<String> {
+    let seeded = post(&format!("/api/test/seed?owner={user}&agents={agents}&threads={threads}")).await;
+    let ids = |k: &str| seeded[k].as_array().cloned().unwrap_or_default().into_iter().filter_map(|v| v.as_u64()).collect::<Vec<_>>();
+    let mut topics: Vec<String> = ids("ids").into_iter().map(|id| Topic::Agent(id).to_string()).collect();
+    topics.extend(ids("thread_ids").into_iter().take(threads).map(|id| Topic::Thread(id).to_string()));
+    topics
+}
+
+#[wasm_bindgen_test]
+async fn b1_dispatch_throughput() {
+    const N: u32 = 200_000;
+    let user = 201;
+    let topics = topics_for(user, 5, 5).await;
+    assert_eq!(topics.len(), 10, "{topics:?}");
+    let per_topic = N / topics.len() as u32;
+
+    // The client: typed handlers on 10 topics.
+    let app = app_for(user, |_| {}).await;
+    let count = Rc::new(Cell::new(0u32));
+    let (first, last) = (Rc::new(Cell::new(0.0)), Rc::new(Cell::new(0.0)));
+    let subs: Vec<_> = topics
+        .iter()
+        .map(|t| {
+            let (count, first, last) = (count.clone(), first.clone(), last.clone());
+            app.topics.subscribe(t.parse().unwrap(), move |e: &TopicEvent| {
+                let typed = matches!(e.frame.msg, ServerMessage::AgentUpdated(_) | ServerMessage::StreamChunk(_));
+                if typed && e.frame.seq.is_some() {
+                    let n = count.get() + 1;
+                    count.set(n);
+                    if n == 1 {
+                        first.set(now());
+                    }
+                    if n == N {
+                        last.set(now());
+                    }
+                }
+            })
+        })
+        .collect();
+    wait_for("acks", 10_000, || app.client.metrics().subscriptions.active == 10).await;
+    publish_all(&topics, per_topic, 0).await;
+    wait_for("200k events", 300_000, || count.get() == N).await;
+    let client_rate = f64::from(N) / ((last.get() - first.get()) / 1000.0);
+    assert_eq!(app.client.metrics().duplicates_dropped, 0);
+    drop(subs);
+    app.client.close();
+
+    // The raw JavaScript baseline over the same kind of frames.
+    let (finished, _, ws) = raw_client(user, &topics, N, false).await;
+    publish_all(&topics, per_topic, 0).await;
+    let ms = within(300_000, JsFuture::from(finished)).await.expect("the baseline finished").unwrap().as_f64().unwrap();
+    close_raw(&ws);
+    let raw_rate = f64::from(N) / (ms / 1000.0);
+    report("B1 dispatch throughput (200k events, 10 topics)", client_rate, raw_rate, "events/s", "baseline: raw JS WebSocket + JSON.parse + Map");
+}
+
+#[wasm_bindgen_test]
+async fn b3_resubscribe_latency() {
+    let user = 203;
+    let ids = seed_agents(user, 1000).await;
+    let topics: Vec<String> = ids.iter().map(|id| Topic::Agent(*id).to_string()).collect();
+    let app = app_for(user, |_| {}).await;
+    let replayed_at = Rc::new(Cell::new(0.0));
+    let subs: Vec<_> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let at = replayed_at.clone();
+            app.topics.subscribe(Topic::Agent(*id), move |e: &TopicEvent| {
+                if i == 0 && e.frame.seq.is_some() && at.get() == 0.0 {
+                    at.set(now());
+                }
+            })
+        })
+        .collect();
+    wait_for("1000 acks", 20_000, || app.client.metrics().subscriptions.active == 1000).await;
+    let opened_at = Rc::new(Cell::new(0.0));
+    let o = opened_at.clone();
+    let _g = app.client.on_state_change(move |s| {
+        if *s == ConnectionState::Open {
+            o.set(now());
+        }
+    });
+    let frames_before = app.client.metrics().frames_out;
+    post("/api/test/refuse?ms=300").await;
+    post("/api/test/drop").await;
+    post(&format!("/api/test/publish?topic={}&count=1&rate=0", topics[0])).await;
+    wait_for("reopen", 20_000, || opened_at.get() > 0.0).await;
+    let mut acked_at = now();
+    let deadline = acked_at + 20_000.0;
+    while app.client.metrics().subscriptions.active < 1000 {
+        assert!(now() < deadline, "acks did not arrive");
+        TimeoutFuture::new(0).await;
+        acked_at = now();
+    }
+    wait_for("the replayed event", 10_000, || replayed_at.get() > 0.0).await;
+    let latency = acked_at.max(replayed_at.get()) - opened_at.get();
+    let frames = app.client.metrics().frames_out - frames_before;
+    drop(subs);
+    app.client.close();
+
+    // Baseline: a naive client sending one subscribe per topic.
+    let t0 = now();
+    let (_, _, ws) = raw_client(user, &topics, 1, true).await;
+    let naive = now() - t0;
+    close_raw(&ws);
+    report("B3 resubscribe 1000 topics (open to all acks + replay)", latency, naive, "ms", &format!("client sent {frames} frames (one subscribe, the rest heartbeat pings); baseline: raw JS, 1000 subscribe frames, connect included"));
+}
+
+fn heap() -> f64 {
+    js_sys::eval("performance.memory ? performance.memory.usedJSHeapSize : 0").unwrap().as_f64().unwrap_or(0.0)
+}
+
+#[wasm_bindgen_test]
+async fn b4_leak_soak() {
+    const CYCLES: usize = 10_000;
+    let user = 204;
+    let agents = seed_agents(user, 3).await;
+    let thread = post(&format!("/api/test/seed?owner={user}&agents=1&threads=1")).await["thread_ids"][0].as_u64().unwrap();
+    let app = app_for(user, |_| {}).await;
+    wait_for("open", 5_000, || app.client.state() == ConnectionState::Open).await;
+    let handlers_before = app.topics.total_handlers();
+    let subs_before = user_stat(user, "subscriptions").await;
+    let heap_before = heap();
+    let agent_list: Vec<_> = agents
+        .iter()
+        .map(|id| tether::protocol::model::Agent { id: *id, owner_id: user, name: "a".into(), status: "idle".into(), created_at: 0, updated_at: 0 })
+        .collect();
+    for i in 0..CYCLES {
+        let dash = DashboardWsManager::mount(&app.topics, user, || {});
+        dash.load(agent_list.clone());
+        let chat = ChatViewWsManager::mount(&app.topics, thread, || {});
+        let topic = app.topics.subscribe(Topic::Agent(agents[i % agents.len()]), |_| {});
+        drop((dash, chat, topic));
+        if i % 500 == 0 {
+            TimeoutFuture::new(0).await; // let flushes run, as between real renders
+        }
+    }
+    TimeoutFuture::new(500).await;
+    let handlers_after = app.topics.total_handlers();
+    let subs_after = user_stat(user, "subscriptions").await;
+    let heap_after = heap();
+    let m = app.client.metrics();
+    report("B4 leak soak: live handlers after 10k mount/unmount", handlers_after as f64, handlers_before as f64, "handlers", "baseline: before");
+    report("B4 leak soak: stub subscriptions", subs_after as f64, subs_before as f64, "topics", "baseline: before");
+    report("B4 leak soak: pending requests + outbox", (m.pending_requests + m.outbox_len) as f64, 0.0, "items", "the client has one timer (heartbeat) by construction");
+    report("B4 leak soak: JS heap", heap_after / 1024.0, heap_before / 1024.0, "KiB", "performance.memory.usedJSHeapSize");
+    app.client.close();
+}
+
+#[wasm_bindgen_test]
+async fn b5_end_to_end_latency() {
+    const N: u32 = 5_000;
+    let user = 205;
+    let topics = topics_for(user, 1, 0).await;
+    let app = app_for(user, |_| {}).await;
+    let latencies = Rc::new(RefCell::new(Vec::new()));
+    let l = latencies.clone();
+    let _sub = app.topics.subscribe(topics[0].parse().unwrap(), move |e: &TopicEvent| {
+        if e.frame.seq.is_some() {
+            l.borrow_mut().push(js_sys::Date::now() - e.frame.ts as f64);
+        }
+    });
+    wait_for("ack", 10_000, || app.client.metrics().subscriptions.active == 1).await;
+    publish_all(&topics, N, 1_000).await;
+    wait_for("all events", 10_000, || latencies.borrow().len() == N as usize).await;
+    app.client.close();
+    // The baseline alone on the page, over the same schedule.
+    let (finished, raw, ws) = raw_client(user, &topics, N, false).await;
+    publish_all(&topics, N, 1_000).await;
+    within(60_000, JsFuture::from(finished)).await.expect("the baseline finished").unwrap();
+    close_raw(&ws);
+    let pct = |mut v: Vec<f64>, p: f64| {
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        v[((v.len() as f64 - 1.0) * p) as usize]
+    };
+    let raw: Vec<f64> = raw.iter().map(|v| v.as_f64().unwrap()).collect();
+    let ours = latencies.borrow().clone();
+    report("B5 publish-to-handler latency p50 at 1000 events/s", pct(ours.clone(), 0.5), pct(raw.clone(), 0.5), "ms", "baseline: raw JS client, same schedule, run after");
+    report("B5 publish-to-handler latency p99 at 1000 events/s", pct(ours, 0.99), pct(raw, 0.99), "ms", "clock resolution 1 ms");
+}
+
+/// Where B1's time goes, per event: copying the frame from JS into wasm, decoding it, and the
+/// core's admission plus dispatch to a handler. Same page, same frames, measured one part at a
+/// time over 200k events.
+#[wasm_bindgen_test]
+async fn b1_breakdown() {
+    use tether::core::{Config, Connection, Instant, Output, SocketId};
+    use tether::protocol::ServerFrame;
+    const N: usize = 200_000;
+    let frames: Vec<String> = (1..=N as u64)
+        .map(|seq| {
+            format!(
+                r#"{{"v":1,"type":"agent_updated","topic":"agent:1","req_id":null,"ts":1767225600000,"seq":{seq},"data":{{"id":1,"owner_id":1,"name":"Researcher","status":"running","created_at":1767225000000,"updated_at":1767225600000,"note":"xxxxxxxxxxxxxxxxxxxxxxxx"}}}}"#
+            )
+        })
+        .collect();
+    let bytes = frames[0].len();
+    let js: Vec<JsValue> = frames.iter().map(|f| JsValue::from_str(f)).collect();
+
+    let t0 = now();
+    let mut total = 0;
+    for v in &js {
+        total += v.as_string().map_or(0, |s| s.len());
+    }
+    let copy = (now() - t0) * 1000.0 / N as f64;
+    assert!(total > 0);
+
+    let t0 = now();
+    for f in &frames {
+        assert!(ServerFrame::decode(f).is_ok());
+    }
+    let parse = (now() - t0) * 1000.0 / N as f64;
+
+    let mut core = Connection::new(Config::new("ws://bench"), 1);
+    core.handle_connect(Instant(0));
+    core.handle_socket_opened(SocketId(1), Instant(0));
+    core.subscribe(&Topic::Agent(1), Instant(0));
+    while core.poll_output().is_some() {}
+    let delivered = Cell::new(0);
+    let handler = |_: &TopicEvent| delivered.set(delivered.get() + 1);
+    let t0 = now();
+    for f in &frames {
+        core.handle_socket_message(SocketId(1), f, Instant(0));
+        while let Some(out) = core.poll_output() {
+            if let Output::Deliver(e) = out {
+                handler(&e);
+            }
+        }
+    }
+    let full = (now() - t0) * 1000.0 / N as f64;
+    assert_eq!(delivered.get(), N);
+    report("B1 breakdown: copy JS string into wasm", copy, full + copy, "us/event", &format!("{bytes} B frames; baseline: the whole path"));
+    report("B1 breakdown: decode (serde_json, typed)", parse, full + copy, "us/event", "baseline: the whole path");
+    report("B1 breakdown: decode + seq check + dispatch (core)", full, full + copy, "us/event", "baseline: the whole path");
+}
