@@ -17,7 +17,7 @@ cargo build --quiet --release -p tether-stub --bin server-stub
 STUB_BIN="$ROOT/target/release/server-stub" start_stub --port 0 --test-control --dev \
   --queue-capacity 400000 --rate-burst 5000 --rate-per-sec 5000
 (cd tests/bench && WASM_BINDGEN_TEST_TIMEOUT=600 TETHER_STUB_URL="$STUB_URL" \
-  wasm-pack --quiet test --release --headless --chrome --test browser_bench -- --nocapture) 2>&1 |
+  wasm-pack test --release --headless --chrome --test browser_bench -- --nocapture) 2>&1 |
   grep '^BENCH|' | tee -a "$LINES" >/dev/null
 stop_stub
 
@@ -39,7 +39,7 @@ cargo build --quiet --profile wasm-release --target wasm32-unknown-unknown -p te
 size_of "whole www app (Yew)" target/wasm32-unknown-unknown/wasm-release/tether-www.wasm
 
 echo "==> B6: stub fan-out with native clients"
-cargo run --quiet --release -p tether-bench --bin fanout | tee /dev/stderr | grep '^BENCH|' >>"$LINES"
+cargo run --quiet --release -p tether-bench --bin fanout | grep '^BENCH|' >>"$LINES"
 
 echo
 printf '%-58s %12s %12s %8s  %s\n' benchmark value baseline ratio units

@@ -26,7 +26,7 @@ cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p tether --lib --examples --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p tether --lib --features yew --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p tether-www --target wasm32-unknown-unknown -- -D warnings
-cargo clippy -p tether-tests --tests --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p tether-tests -p tether-bench --tests --target wasm32-unknown-unknown -- -D warnings
 
 step "production build of the app (www/dist, served by the stub in the end-to-end test)"
 trunk build --release

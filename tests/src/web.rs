@@ -13,14 +13,19 @@ use tether::AppState;
 pub fn stub() -> &'static str {
     match option_env!("TETHER_STUB_URL") {
         Some(url) => url,
-        None => panic!("TETHER_STUB_URL must name the running stub at compile time (scripts/test.sh sets it)"),
+        None => panic!(
+            "TETHER_STUB_URL must name the running stub at compile time (scripts/test.sh sets it)"
+        ),
     }
 }
 
 /// `POST` to the stub; panics unless it answers 2xx.
 pub async fn post(path: &str) -> Value {
     let url = format!("{}{path}", stub());
-    let resp = gloo_net::http::Request::post(&url).send().await.unwrap_or_else(|e| panic!("POST {path}: {e}"));
+    let resp = gloo_net::http::Request::post(&url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("POST {path}: {e}"));
     assert!(resp.ok(), "POST {path}: HTTP {}", resp.status());
     resp.json().await.unwrap_or(Value::Null)
 }
@@ -28,23 +33,38 @@ pub async fn post(path: &str) -> Value {
 /// `GET /api/stats`.
 pub async fn stats() -> Value {
     let url = format!("{}/api/stats", stub());
-    gloo_net::http::Request::get(&url).send().await.unwrap().json().await.unwrap()
+    gloo_net::http::Request::get(&url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 /// One of `per_user[user]`'s counters.
 pub async fn user_stat(user: u64, key: &str) -> u64 {
-    stats().await["per_user"][user.to_string()][key].as_u64().unwrap_or(0)
+    stats().await["per_user"][user.to_string()][key]
+        .as_u64()
+        .unwrap_or(0)
 }
 
 /// A fresh token for `user`.
 pub async fn token_for(user: u64) -> String {
-    post(&format!("/api/test/token?sub={user}&exp_secs=3600")).await["token"].as_str().unwrap().to_owned()
+    post(&format!("/api/test/token?sub={user}&exp_secs=3600")).await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 /// Creates `n` agents for `user`; returns their ids.
 pub async fn seed_agents(user: u64, n: usize) -> Vec<u64> {
     let ids = post(&format!("/api/test/seed?owner={user}&agents={n}")).await["ids"].clone();
-    ids.as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect()
+    ids.as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect()
 }
 
 /// Waits up to `ms` for `cond`, polling every 20 ms; panics naming `what` on time-out.

@@ -13,7 +13,9 @@ use gloo_timers::future::TimeoutFuture;
 use tether::core::{ConnectionState, Millis, TopicEvent, TopicStatus};
 use tether::protocol::Topic;
 use tether::{AppState, Subscription};
-use tether_tests::web::{app_for, config, post, seed_agents, stats, token_for, user_stat, wait_for};
+use tether_tests::web::{
+    app_for, config, post, seed_agents, stats, token_for, user_stat, wait_for,
+};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);

@@ -59,15 +59,27 @@ return new Promise((ready) => {
 "#;
 
 /// Opens the raw baseline client; returns (finished promise, latencies array, socket).
-async fn raw_client(user: u64, topics: &[String], n: u32, per_topic: bool) -> (Promise, js_sys::Array, JsValue) {
+async fn raw_client(
+    user: u64,
+    topics: &[String],
+    n: u32,
+    per_topic: bool,
+) -> (Promise, js_sys::Array, JsValue) {
     let f = Function::new_with_args("url, topics, n, perTopic", RAW_CLIENT);
     let url = format!("{}?token={}", ws_url(), token_for(user).await);
     let list: js_sys::Array = topics.iter().map(|t| JsValue::from_str(t)).collect();
     let args = js_sys::Array::of4(&url.into(), &list, &n.into(), &per_topic.into());
     let ready: Promise = f.apply(&JsValue::NULL, &args).unwrap().dyn_into().unwrap();
-    let handle = within(60_000, JsFuture::from(ready)).await.expect("the raw client subscribed").unwrap();
+    let handle = within(60_000, JsFuture::from(ready))
+        .await
+        .expect("the raw client subscribed")
+        .unwrap();
     let get = |k: &str| Reflect::get(&handle, &k.into()).unwrap();
-    (get("finished").dyn_into().unwrap(), get("latencies").dyn_into().unwrap(), get("ws"))
+    (
+        get("finished").dyn_into().unwrap(),
+        get("latencies").dyn_into().unwrap(),
+        get("ws"),
+    )
 }
 
 /// `fut`, or `None` after `ms`.
@@ -80,13 +92,20 @@ async fn within<F: std::future::Future>(ms: u32, fut: F) -> Option<F::Output> {
 }
 
 fn close_raw(ws: &JsValue) {
-    let close: Function = Reflect::get(ws, &"close".into()).unwrap().dyn_into().unwrap();
+    let close: Function = Reflect::get(ws, &"close".into())
+        .unwrap()
+        .dyn_into()
+        .unwrap();
     let _ = close.call0(ws);
 }
 
 /// Publishes `per_topic` events, about 200 B each, on every topic at once.
 async fn publish_all(topics: &[String], per_topic: u32, rate: u32) {
-    let calls = topics.iter().map(|t| post_owned(format!("/api/test/publish?topic={t}&count={per_topic}&rate={rate}&size=120")));
+    let calls = topics.iter().map(|t| {
+        post_owned(format!(
+            "/api/test/publish?topic={t}&count={per_topic}&rate={rate}&size=120"
+        ))
+    });
     futures::future::join_all(calls).await;
 }
 
@@ -95,10 +114,29 @@ async fn post_owned(path: String) -> serde_json::Value {
 }
 
 async fn topics_for(user: u64, agents: usize, threads: usize) -> Vec<String> {
-    let seeded = post(&format!("/api/test/seed?owner={user}&agents={agents}&threads={threads}")).await;
-    let ids = |k: &str| seeded[k].as_array().cloned().unwrap_or_default().into_iter().filter_map(|v| v.as_u64()).collect::<Vec<_>>();
-    let mut topics: Vec<String> = ids("ids").into_iter().map(|id| Topic::Agent(id).to_string()).collect();
-    topics.extend(ids("thread_ids").into_iter().take(threads).map(|id| Topic::Thread(id).to_string()));
+    let seeded = post(&format!(
+        "/api/test/seed?owner={user}&agents={agents}&threads={threads}"
+    ))
+    .await;
+    let ids = |k: &str| {
+        seeded[k]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|v| v.as_u64())
+            .collect::<Vec<_>>()
+    };
+    let mut topics: Vec<String> = ids("ids")
+        .into_iter()
+        .map(|id| Topic::Agent(id).to_string())
+        .collect();
+    topics.extend(
+        ids("thread_ids")
+            .into_iter()
+            .take(threads)
+            .map(|id| Topic::Thread(id).to_string()),
+    );
     topics
 }
 
@@ -118,22 +156,29 @@ async fn b1_dispatch_throughput() {
         .iter()
         .map(|t| {
             let (count, first, last) = (count.clone(), first.clone(), last.clone());
-            app.topics.subscribe(t.parse().unwrap(), move |e: &TopicEvent| {
-                let typed = matches!(e.frame.msg, ServerMessage::AgentUpdated(_) | ServerMessage::StreamChunk(_));
-                if typed && e.frame.seq.is_some() {
-                    let n = count.get() + 1;
-                    count.set(n);
-                    if n == 1 {
-                        first.set(now());
+            app.topics
+                .subscribe(t.parse().unwrap(), move |e: &TopicEvent| {
+                    let typed = matches!(
+                        e.frame.msg,
+                        ServerMessage::AgentUpdated(_) | ServerMessage::StreamChunk(_)
+                    );
+                    if typed && e.frame.seq.is_some() {
+                        let n = count.get() + 1;
+                        count.set(n);
+                        if n == 1 {
+                            first.set(now());
+                        }
+                        if n == N {
+                            last.set(now());
+                        }
                     }
-                    if n == N {
-                        last.set(now());
-                    }
-                }
-            })
+                })
         })
         .collect();
-    wait_for("acks", 10_000, || app.client.metrics().subscriptions.active == 10).await;
+    wait_for("acks", 10_000, || {
+        app.client.metrics().subscriptions.active == 10
+    })
+    .await;
     publish_all(&topics, per_topic, 0).await;
     wait_for("200k events", 300_000, || count.get() == N).await;
     let client_rate = f64::from(N) / ((last.get() - first.get()) / 1000.0);
@@ -144,10 +189,21 @@ async fn b1_dispatch_throughput() {
     // The raw JavaScript baseline over the same kind of frames.
     let (finished, _, ws) = raw_client(user, &topics, N, false).await;
     publish_all(&topics, per_topic, 0).await;
-    let ms = within(300_000, JsFuture::from(finished)).await.expect("the baseline finished").unwrap().as_f64().unwrap();
+    let ms = within(300_000, JsFuture::from(finished))
+        .await
+        .expect("the baseline finished")
+        .unwrap()
+        .as_f64()
+        .unwrap();
     close_raw(&ws);
     let raw_rate = f64::from(N) / (ms / 1000.0);
-    report("B1 dispatch throughput (200k events, 10 topics)", client_rate, raw_rate, "events/s", "baseline: raw JS WebSocket + JSON.parse + Map");
+    report(
+        "B1 dispatch throughput (200k events, 10 topics)",
+        client_rate,
+        raw_rate,
+        "events/s",
+        "baseline: raw JS WebSocket + JSON.parse + Map",
+    );
 }
 
 #[wasm_bindgen_test]
@@ -162,14 +218,18 @@ async fn b3_resubscribe_latency() {
         .enumerate()
         .map(|(i, id)| {
             let at = replayed_at.clone();
-            app.topics.subscribe(Topic::Agent(*id), move |e: &TopicEvent| {
-                if i == 0 && e.frame.seq.is_some() && at.get() == 0.0 {
-                    at.set(now());
-                }
-            })
+            app.topics
+                .subscribe(Topic::Agent(*id), move |e: &TopicEvent| {
+                    if i == 0 && e.frame.seq.is_some() && at.get() == 0.0 {
+                        at.set(now());
+                    }
+                })
         })
         .collect();
-    wait_for("1000 acks", 20_000, || app.client.metrics().subscriptions.active == 1000).await;
+    wait_for("1000 acks", 20_000, || {
+        app.client.metrics().subscriptions.active == 1000
+    })
+    .await;
     let opened_at = Rc::new(Cell::new(0.0));
     let o = opened_at.clone();
     let _g = app.client.on_state_change(move |s| {
@@ -180,7 +240,11 @@ async fn b3_resubscribe_latency() {
     let frames_before = app.client.metrics().frames_out;
     post("/api/test/refuse?ms=300").await;
     post("/api/test/drop").await;
-    post(&format!("/api/test/publish?topic={}&count=1&rate=0", topics[0])).await;
+    post(&format!(
+        "/api/test/publish?topic={}&count=1&rate=0",
+        topics[0]
+    ))
+    .await;
     wait_for("reopen", 20_000, || opened_at.get() > 0.0).await;
     let mut acked_at = now();
     let deadline = acked_at + 20_000.0;
@@ -204,7 +268,10 @@ async fn b3_resubscribe_latency() {
 }
 
 fn heap() -> f64 {
-    js_sys::eval("performance.memory ? performance.memory.usedJSHeapSize : 0").unwrap().as_f64().unwrap_or(0.0)
+    js_sys::eval("performance.memory ? performance.memory.usedJSHeapSize : 0")
+        .unwrap()
+        .as_f64()
+        .unwrap_or(0.0)
 }
 
 #[wasm_bindgen_test]
@@ -212,21 +279,36 @@ async fn b4_leak_soak() {
     const CYCLES: usize = 10_000;
     let user = 204;
     let agents = seed_agents(user, 3).await;
-    let thread = post(&format!("/api/test/seed?owner={user}&agents=1&threads=1")).await["thread_ids"][0].as_u64().unwrap();
+    let thread = post(&format!("/api/test/seed?owner={user}&agents=1&threads=1")).await
+        ["thread_ids"][0]
+        .as_u64()
+        .unwrap();
     let app = app_for(user, |_| {}).await;
-    wait_for("open", 5_000, || app.client.state() == ConnectionState::Open).await;
+    wait_for("open", 5_000, || {
+        app.client.state() == ConnectionState::Open
+    })
+    .await;
     let handlers_before = app.topics.total_handlers();
     let subs_before = user_stat(user, "subscriptions").await;
     let heap_before = heap();
     let agent_list: Vec<_> = agents
         .iter()
-        .map(|id| tether::protocol::model::Agent { id: *id, owner_id: user, name: "a".into(), status: "idle".into(), created_at: 0, updated_at: 0 })
+        .map(|id| tether::protocol::model::Agent {
+            id: *id,
+            owner_id: user,
+            name: "a".into(),
+            status: "idle".into(),
+            created_at: 0,
+            updated_at: 0,
+        })
         .collect();
     for i in 0..CYCLES {
         let dash = DashboardWsManager::mount(&app.topics, user, || {});
         dash.load(agent_list.clone());
         let chat = ChatViewWsManager::mount(&app.topics, thread, || {});
-        let topic = app.topics.subscribe(Topic::Agent(agents[i % agents.len()]), |_| {});
+        let topic = app
+            .topics
+            .subscribe(Topic::Agent(agents[i % agents.len()]), |_| {});
         drop((dash, chat, topic));
         if i % 500 == 0 {
             TimeoutFuture::new(0).await; // let flushes run, as between real renders
@@ -237,10 +319,34 @@ async fn b4_leak_soak() {
     let subs_after = user_stat(user, "subscriptions").await;
     let heap_after = heap();
     let m = app.client.metrics();
-    report("B4 leak soak: live handlers after 10k mount/unmount", handlers_after as f64, handlers_before as f64, "handlers", "baseline: before");
-    report("B4 leak soak: stub subscriptions", subs_after as f64, subs_before as f64, "topics", "baseline: before");
-    report("B4 leak soak: pending requests + outbox", (m.pending_requests + m.outbox_len) as f64, 0.0, "items", "the client has one timer (heartbeat) by construction");
-    report("B4 leak soak: JS heap", heap_after / 1024.0, heap_before / 1024.0, "KiB", "performance.memory.usedJSHeapSize");
+    report(
+        "B4 leak soak: live handlers after 10k mount/unmount",
+        handlers_after as f64,
+        handlers_before as f64,
+        "handlers",
+        "baseline: before",
+    );
+    report(
+        "B4 leak soak: stub subscriptions",
+        subs_after as f64,
+        subs_before as f64,
+        "topics",
+        "baseline: before",
+    );
+    report(
+        "B4 leak soak: pending requests + outbox",
+        (m.pending_requests + m.outbox_len) as f64,
+        0.0,
+        "items",
+        "the client has one timer (heartbeat) by construction",
+    );
+    report(
+        "B4 leak soak: JS heap",
+        heap_after / 1024.0,
+        heap_before / 1024.0,
+        "KiB",
+        "performance.memory.usedJSHeapSize",
+    );
     app.client.close();
 }
 
@@ -252,19 +358,30 @@ async fn b5_end_to_end_latency() {
     let app = app_for(user, |_| {}).await;
     let latencies = Rc::new(RefCell::new(Vec::new()));
     let l = latencies.clone();
-    let _sub = app.topics.subscribe(topics[0].parse().unwrap(), move |e: &TopicEvent| {
-        if e.frame.seq.is_some() {
-            l.borrow_mut().push(js_sys::Date::now() - e.frame.ts as f64);
-        }
-    });
-    wait_for("ack", 10_000, || app.client.metrics().subscriptions.active == 1).await;
+    let _sub = app
+        .topics
+        .subscribe(topics[0].parse().unwrap(), move |e: &TopicEvent| {
+            if e.frame.seq.is_some() {
+                l.borrow_mut().push(js_sys::Date::now() - e.frame.ts as f64);
+            }
+        });
+    wait_for("ack", 10_000, || {
+        app.client.metrics().subscriptions.active == 1
+    })
+    .await;
     publish_all(&topics, N, 1_000).await;
-    wait_for("all events", 10_000, || latencies.borrow().len() == N as usize).await;
+    wait_for("all events", 10_000, || {
+        latencies.borrow().len() == N as usize
+    })
+    .await;
     app.client.close();
     // The baseline alone on the page, over the same schedule.
     let (finished, raw, ws) = raw_client(user, &topics, N, false).await;
     publish_all(&topics, N, 1_000).await;
-    within(60_000, JsFuture::from(finished)).await.expect("the baseline finished").unwrap();
+    within(60_000, JsFuture::from(finished))
+        .await
+        .expect("the baseline finished")
+        .unwrap();
     close_raw(&ws);
     let pct = |mut v: Vec<f64>, p: f64| {
         v.sort_by(|a, b| a.partial_cmp(b).unwrap());
@@ -272,8 +389,20 @@ async fn b5_end_to_end_latency() {
     };
     let raw: Vec<f64> = raw.iter().map(|v| v.as_f64().unwrap()).collect();
     let ours = latencies.borrow().clone();
-    report("B5 publish-to-handler latency p50 at 1000 events/s", pct(ours.clone(), 0.5), pct(raw.clone(), 0.5), "ms", "baseline: raw JS client, same schedule, run after");
-    report("B5 publish-to-handler latency p99 at 1000 events/s", pct(ours, 0.99), pct(raw, 0.99), "ms", "clock resolution 1 ms");
+    report(
+        "B5 publish-to-handler latency p50 at 1000 events/s",
+        pct(ours.clone(), 0.5),
+        pct(raw.clone(), 0.5),
+        "ms",
+        "baseline: raw JS client, same schedule, run after",
+    );
+    report(
+        "B5 publish-to-handler latency p99 at 1000 events/s",
+        pct(ours, 0.99),
+        pct(raw, 0.99),
+        "ms",
+        "clock resolution 1 ms",
+    );
 }
 
 /// Where B1's time goes, per event: copying the frame from JS into wasm, decoding it, and the
@@ -326,7 +455,25 @@ async fn b1_breakdown() {
     }
     let full = (now() - t0) * 1000.0 / N as f64;
     assert_eq!(delivered.get(), N);
-    report("B1 breakdown: copy JS string into wasm", copy, full + copy, "us/event", &format!("{bytes} B frames; baseline: the whole path"));
-    report("B1 breakdown: decode (serde_json, typed)", parse, full + copy, "us/event", "baseline: the whole path");
-    report("B1 breakdown: decode + seq check + dispatch (core)", full, full + copy, "us/event", "baseline: the whole path");
+    report(
+        "B1 breakdown: copy JS string into wasm",
+        copy,
+        full + copy,
+        "us/event",
+        &format!("{bytes} B frames; baseline: the whole path"),
+    );
+    report(
+        "B1 breakdown: decode (serde_json, typed)",
+        parse,
+        full + copy,
+        "us/event",
+        "baseline: the whole path",
+    );
+    report(
+        "B1 breakdown: decode + seq check + dispatch (core)",
+        full,
+        full + copy,
+        "us/event",
+        "baseline: the whole path",
+    );
 }
