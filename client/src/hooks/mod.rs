@@ -2,6 +2,7 @@
 //! in context, and one hook per file reads it. Every hook releases what it registered when its
 //! component unmounts.
 
+mod owned;
 mod provider;
 mod use_chat;
 mod use_connection;

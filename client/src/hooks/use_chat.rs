@@ -2,12 +2,12 @@
 //! [`ChatViewWsManager`]. Changing `thread_id` swaps the manager: the new thread's events are
 //! buffered until its history arrives, so nothing is lost or shown twice.
 
-use std::cell::RefCell;
 use std::rc::Rc;
 
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
+use super::owned::use_owned;
 use super::use_ws;
 use crate::rest::Api;
 use crate::views::{ChatModel, ChatViewWsManager};
@@ -23,11 +23,17 @@ pub struct UseChat {
     pub send: Callback<String>,
 }
 
-type Slot = Rc<RefCell<Option<Rc<ChatViewWsManager>>>>;
-
+/// Loads the history into the manager, if it is still mounted when the answer comes: the
+/// request holds only a weak reference, so an unmounted view's handler is gone at once.
 fn load(api: Api, manager: Rc<ChatViewWsManager>, error: UseStateHandle<Option<String>>) {
+    let thread_id = manager.thread_id();
+    let manager = Rc::downgrade(&manager);
     spawn_local(async move {
-        match api.history(manager.thread_id()).await {
+        let result = api.history(thread_id).await;
+        let Some(manager) = manager.upgrade() else {
+            return;
+        };
+        match result {
             Ok(h) => {
                 manager.load_history(h.messages, h.seq);
                 error.set(None);
@@ -43,28 +49,26 @@ pub fn use_chat(thread_id: u64) -> UseChat {
     let ws = use_ws();
     let update = use_force_update();
     let error = use_state(|| None::<String>);
-    let slot: Slot = use_mut_ref(|| None);
+    let slot = use_owned::<Rc<ChatViewWsManager>>();
     {
         let (ws, slot, error) = (ws.clone(), slot.clone(), error.clone());
         use_effect_with(thread_id, move |id| {
             let manager = Rc::new(ChatViewWsManager::mount(&ws.app.topics, *id, move || {
                 update.force_update()
             }));
-            *slot.borrow_mut() = Some(manager.clone());
+            slot.set(|| manager.clone());
             load(ws.api.clone(), manager, error);
-            move || {
-                slot.borrow_mut().take();
-            }
+            move || slot.clear()
         });
     }
-    let manager = slot.borrow().clone();
+    let manager = slot.with(Rc::clone);
     if let Some(m) = manager.as_ref().filter(|m| m.take_stale()) {
         load(ws.api.clone(), m.clone(), error.clone());
     }
     let send = {
         let slot = slot.clone();
         Callback::from(move |content: String| {
-            let manager = slot.borrow().clone();
+            let manager = slot.with(Rc::clone);
             if let Some(manager) = manager {
                 spawn_local(async move { manager.send(content).await });
             }

@@ -4,8 +4,10 @@
 use gloo_timers::callback::Interval;
 use yew::prelude::*;
 
+use super::owned::use_owned;
 use super::use_ws;
 use crate::core::{ConnectionState, Metrics};
+use crate::ListenerGuard;
 
 /// What [`use_connection`] returns.
 #[derive(Clone, Debug, PartialEq)]
@@ -21,16 +23,16 @@ pub struct UseConnection {
 pub fn use_connection() -> UseConnection {
     let ws = use_ws();
     let update = use_force_update();
+    let owned = use_owned::<(ListenerGuard, Interval)>();
     {
         let client = ws.app.client.clone();
         use_effect_with((), move |_| {
-            let on_state = update.clone();
-            let guard = client.on_state_change(move |_| on_state.force_update());
-            let tick = Interval::new(1_000, move || update.force_update());
-            move || {
-                drop(guard);
-                drop(tick);
-            }
+            owned.set(|| {
+                let on_state = update.clone();
+                let guard = client.on_state_change(move |_| on_state.force_update());
+                (guard, Interval::new(1_000, move || update.force_update()))
+            });
+            move || owned.clear()
         });
     }
     UseConnection {

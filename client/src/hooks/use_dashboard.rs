@@ -1,12 +1,12 @@
 //! `use_dashboard`: the user's agents, loaded over REST and kept live by a
 //! [`DashboardWsManager`] for as long as the component is mounted.
 
-use std::cell::RefCell;
 use std::rc::Rc;
 
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
+use super::owned::use_owned;
 use super::use_ws;
 use crate::rest::{Api, ApiError};
 use crate::views::{DashboardModel, DashboardWsManager};
@@ -26,11 +26,16 @@ pub struct UseDashboard {
     pub run: Callback<u64>,
 }
 
-type Slot = Rc<RefCell<Option<Rc<DashboardWsManager>>>>;
-
+/// Loads the REST list into the manager, if it is still mounted when the answer comes: the
+/// request holds only a weak reference, so an unmounted view's handlers are gone at once.
 fn load(api: Api, manager: Rc<DashboardWsManager>, error: UseStateHandle<Option<String>>) {
+    let manager = Rc::downgrade(&manager);
     spawn_local(async move {
-        match api.agents().await {
+        let result = api.agents().await;
+        let Some(manager) = manager.upgrade() else {
+            return;
+        };
+        match result {
             Ok(agents) => {
                 manager.load(agents);
                 error.set(None);
@@ -66,7 +71,7 @@ pub fn use_dashboard() -> UseDashboard {
     let ws = use_ws();
     let update = use_force_update();
     let error = use_state(|| None::<String>);
-    let slot: Slot = use_mut_ref(|| None);
+    let slot = use_owned::<Rc<DashboardWsManager>>();
     {
         let (ws, slot, error) = (ws.clone(), slot.clone(), error.clone());
         use_effect_with(ws.user, move |user| {
@@ -75,14 +80,12 @@ pub fn use_dashboard() -> UseDashboard {
                 *user,
                 move || update.force_update(),
             ));
-            *slot.borrow_mut() = Some(manager.clone());
+            slot.set(|| manager.clone());
             load(ws.api.clone(), manager, error);
-            move || {
-                slot.borrow_mut().take();
-            }
+            move || slot.clear()
         });
     }
-    let manager = slot.borrow().clone();
+    let manager = slot.with(Rc::clone);
     if let Some(m) = manager.as_ref().filter(|m| m.take_stale()) {
         load(ws.api.clone(), m.clone(), error.clone());
     }

@@ -11,7 +11,6 @@ use gloo_timers::future::TimeoutFuture;
 use js_sys::{Function, Promise, Reflect};
 use tether::core::{ConnectionState, TopicEvent};
 use tether::protocol::{ServerMessage, Topic};
-use tether::views::{ChatViewWsManager, DashboardWsManager};
 use tether_tests::web::{app_for, post, seed_agents, token_for, user_stat, wait_for, ws_url};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -267,64 +266,168 @@ async fn b3_resubscribe_latency() {
     report("B3 resubscribe 1000 topics (open to all acks + replay)", latency, naive, "ms", &format!("client sent {frames} frames (one subscribe, the rest heartbeat pings); baseline: raw JS, 1000 subscribe frames, connect included"));
 }
 
+/// The JS heap in use after a forced collection (webdriver.json starts Chromium with
+/// `--js-flags=--expose-gc --enable-precise-memory-info`).
 fn heap() -> f64 {
-    js_sys::eval("performance.memory ? performance.memory.usedJSHeapSize : 0")
+    js_sys::eval("(typeof gc === 'function' && gc(), performance.memory ? performance.memory.usedJSHeapSize : 0)")
         .unwrap()
         .as_f64()
         .unwrap_or(0.0)
 }
 
+mod soak {
+    //! The components B4 mounts and unmounts: the dashboard and chat hooks, `use_topic` and
+    //! `use_connection`, under a `WsProvider`.
+
+    use tether::hooks::{
+        use_chat, use_connection, use_dashboard, use_topic, WsContext, WsProvider,
+    };
+    use tether::protocol::Topic;
+    use yew::prelude::*;
+
+    #[derive(Properties, PartialEq)]
+    pub struct SoakProps {
+        pub context: WsContext,
+        pub thread: u64,
+        pub agent: u64,
+    }
+
+    #[component]
+    fn Dashboard() -> Html {
+        let d = use_dashboard();
+        html! { <p>{ d.model.agents().count() }</p> }
+    }
+
+    #[component]
+    fn Chat(props: &SoakProps) -> Html {
+        let c = use_chat(props.thread);
+        html! { <p>{ c.model.entries().len() }</p> }
+    }
+
+    #[component]
+    fn TopicView(props: &SoakProps) -> Html {
+        use_topic(Topic::Agent(props.agent), Callback::from(|_| ()));
+        html! { <p>{ "topic" }</p> }
+    }
+
+    #[component]
+    fn Badge() -> Html {
+        let c = use_connection();
+        html! { <p>{ c.state.name() }</p> }
+    }
+
+    /// The root: shows [`Soak`] while `on`; the bench flips `on` through `control`.
+    #[derive(Properties)]
+    pub struct RootProps {
+        pub soak: SoakProps,
+        pub control: std::rc::Rc<std::cell::RefCell<Option<Callback<bool>>>>,
+    }
+
+    impl PartialEq for RootProps {
+        fn eq(&self, other: &Self) -> bool {
+            self.soak == other.soak && std::rc::Rc::ptr_eq(&self.control, &other.control)
+        }
+    }
+
+    #[component]
+    pub fn Root(props: &RootProps) -> Html {
+        let on = use_state(|| false);
+        let setter = on.clone();
+        *props.control.borrow_mut() = Some(Callback::from(move |v: bool| setter.set(v)));
+        let s = &props.soak;
+        html! {
+            if *on { <Soak context={s.context.clone()} thread={s.thread} agent={s.agent} /> }
+        }
+    }
+
+    #[component]
+    pub fn Soak(props: &SoakProps) -> Html {
+        html! {
+            <WsProvider context={props.context.clone()}>
+                <Dashboard />
+                <Chat context={props.context.clone()} thread={props.thread} agent={props.agent} />
+                <TopicView context={props.context.clone()} thread={props.thread} agent={props.agent} />
+                <Badge />
+            </WsProvider>
+        }
+    }
+}
+
+/// Lets microtasks (Yew's scheduler, effects) run.
+async fn yield_now() {
+    for _ in 0..3 {
+        JsFuture::from(Promise::resolve(&JsValue::NULL))
+            .await
+            .unwrap();
+    }
+}
+
 #[wasm_bindgen_test]
 async fn b4_leak_soak() {
+    use tether::hooks::WsContext;
+    use tether::rest::Api;
     const CYCLES: usize = 10_000;
     let user = 204;
-    let agents = seed_agents(user, 3).await;
-    let thread = post(&format!("/api/test/seed?owner={user}&agents=1&threads=1")).await
-        ["thread_ids"][0]
-        .as_u64()
-        .unwrap();
+    let seeded = post(&format!("/api/test/seed?owner={user}&agents=3&threads=1")).await;
+    let agent = seeded["ids"][0].as_u64().unwrap();
+    let thread = seeded["thread_ids"][0].as_u64().unwrap();
+    let token = token_for(user).await;
     let app = app_for(user, |_| {}).await;
     wait_for("open", 5_000, || {
         app.client.state() == ConnectionState::Open
     })
     .await;
+    let context = WsContext {
+        app: app.clone(),
+        api: Api::new(tether_tests::web::stub(), token),
+        user,
+    };
+    let root = web_sys::window()
+        .unwrap()
+        .document()
+        .unwrap()
+        .create_element("div")
+        .unwrap();
     let handlers_before = app.topics.total_handlers();
+    let listeners_before = app.client.listener_count();
     let subs_before = user_stat(user, "subscriptions").await;
     let heap_before = heap();
-    let agent_list: Vec<_> = agents
-        .iter()
-        .map(|id| tether::protocol::model::Agent {
-            id: *id,
-            owner_id: user,
-            name: "a".into(),
-            status: "idle".into(),
-            created_at: 0,
-            updated_at: 0,
-        })
-        .collect();
+    let control = Rc::new(RefCell::new(None::<yew::Callback<bool>>));
+    let props = soak::RootProps {
+        soak: soak::SoakProps {
+            context: context.clone(),
+            thread,
+            agent,
+        },
+        control: control.clone(),
+    };
+    let handle = yew::Renderer::<soak::Root>::with_root_and_props(root.clone(), props).render();
+    wait_for("the root to render", 5_000, || control.borrow().is_some()).await;
+    let flip = |v: bool| control.borrow().clone().expect("rendered").emit(v);
+    let started = now();
     for i in 0..CYCLES {
-        let dash = DashboardWsManager::mount(&app.topics, user, || {});
-        dash.load(agent_list.clone());
-        let chat = ChatViewWsManager::mount(&app.topics, thread, || {});
-        let topic = app
-            .topics
-            .subscribe(Topic::Agent(agents[i % agents.len()]), |_| {});
-        drop((dash, chat, topic));
-        if i % 500 == 0 {
-            TimeoutFuture::new(0).await; // let flushes run, as between real renders
+        flip(true);
+        yield_now().await; // mounted: effects subscribe
+        flip(false);
+        yield_now().await; // unmounted, often before a fetch or a socket event came in
+        if i % 200 == 0 {
+            TimeoutFuture::new(0).await; // let socket and fetch events in, as between real renders
         }
     }
-    TimeoutFuture::new(500).await;
+    let seconds = (now() - started) / 1000.0;
+    TimeoutFuture::new(2_000).await; // in-flight fetches finish; their results find no view
     let handlers_after = app.topics.total_handlers();
+    let listeners_after = app.client.listener_count();
     let subs_after = user_stat(user, "subscriptions").await;
     let heap_after = heap();
-    let m = app.client.metrics();
+    handle.destroy();
+    let note = format!("{CYCLES} mount/unmount cycles of Yew components using use_dashboard, use_chat, use_topic and use_connection in {seconds:.0} s; baseline: before");
     report(
-        "B4 leak soak: live handlers after 10k mount/unmount",
+        "B4 leak soak: live handlers",
         handlers_after as f64,
         handlers_before as f64,
         "handlers",
-        "baseline: before",
+        &note,
     );
     report(
         "B4 leak soak: stub subscriptions",
@@ -333,19 +436,13 @@ async fn b4_leak_soak() {
         "topics",
         "baseline: before",
     );
-    report(
-        "B4 leak soak: pending requests + outbox",
-        (m.pending_requests + m.outbox_len) as f64,
-        0.0,
-        "items",
-        "the client has one timer (heartbeat) by construction",
-    );
+    report("B4 leak soak: state listeners and their timers (use_connection's interval)", listeners_after as f64, listeners_before as f64, "listeners", "each use_connection holds one listener and one interval, dropped together; baseline: before");
     report(
         "B4 leak soak: JS heap",
         heap_after / 1024.0,
         heap_before / 1024.0,
         "KiB",
-        "performance.memory.usedJSHeapSize",
+        "performance.memory.usedJSHeapSize after a forced GC",
     );
     app.client.close();
 }
