@@ -261,7 +261,7 @@ fn metrics_count_reconnects_and_uptime() {
     h.advance(delay);
     h.open();
     let m = h.client().metrics();
-    assert_eq!(m.reconnects, 1);
+    assert_eq!(m.counters.reconnects, 1);
     assert_eq!(m.state, ConnectionState::Open);
     assert_eq!(m.uptime, Some(Millis(0)));
 }

@@ -85,7 +85,7 @@ fn silence_for_ping_interval_plus_pong_timeout_replaces_the_socket() {
     assert!(calls[closed_at..]
         .iter()
         .all(|c| !matches!(c, Call::Send(s, _) if *s == first)));
-    assert_eq!(h.client().metrics().dead_connections, 1);
+    assert_eq!(h.client().metrics().counters.dead_connections, 1);
 }
 
 #[test]

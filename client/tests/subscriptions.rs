@@ -142,7 +142,7 @@ fn duplicates_by_seq_are_dropped_and_counted() {
         h.event(1, seq);
     }
     assert_eq!(*seen.borrow(), [Some(5), Some(6), Some(7)]);
-    assert_eq!(h.client().metrics().duplicates_dropped, 4);
+    assert_eq!(h.client().metrics().counters.duplicates_dropped, 4);
 }
 
 #[test]
@@ -256,7 +256,7 @@ fn malformed_frames_are_counted_reported_and_survived() {
         r#"{"v":1,"type":"from_the_future","topic":"agent:1","req_id":null,"ts":0,"data":{"x":1}}"#,
     );
     h.event(1, 1);
-    assert_eq!(h.client().metrics().malformed_frames, 4);
+    assert_eq!(h.client().metrics().counters.malformed_frames, 4);
     assert_eq!(errors.get(), 4);
     assert_eq!(
         seen.borrow().len(),

@@ -115,7 +115,7 @@ async fn after_a_drop_every_missed_event_arrives_once_and_in_order() {
     let got = seqs_of(&seen, "agent_updated");
     let expected: Vec<u64> = (got[0]..got[0] + 30).collect();
     assert_eq!(got, expected, "every event exactly once, in order");
-    assert!(app.client.metrics().reconnects >= 1);
+    assert!(app.client.metrics().counters.reconnects >= 1);
     assert_eq!(app.client.state(), ConnectionState::Open);
     app.client.close();
 }
@@ -145,7 +145,7 @@ async fn a_half_open_server_is_detected_and_the_socket_replaced() {
     .await;
     let took = js_sys::Date::now() - started;
     assert!(took <= f64::from(budget), "replaced after {took} ms");
-    assert_eq!(app.client.metrics().dead_connections, 1);
+    assert_eq!(app.client.metrics().counters.dead_connections, 1);
     wait_for("resubscribed", 5_000, || {
         app.topics.status(&topic) == Some(TopicStatus::Active)
     })
@@ -250,7 +250,7 @@ async fn a_malformed_frame_is_counted_and_the_client_keeps_working() {
     .await;
     post("/api/test/malformed").await;
     wait_for("the malformed frame", 5_000, || {
-        app.client.metrics().malformed_frames == 1
+        app.client.metrics().counters.malformed_frames == 1
     })
     .await;
     post(&format!(

@@ -31,7 +31,7 @@ pub fn Header() -> Html {
             h.push_back(Sample {
                 at_ms,
                 rtt_ms,
-                frames_in: conn.metrics.frames_in,
+                frames_in: conn.metrics.counters.frames_in,
             });
         }
         while h.len() > SAMPLES {
@@ -65,8 +65,8 @@ pub fn Header() -> Html {
                 <section class="health" data-testid="health-panel">
                     <div class="metric"><span>{ "Latency" }</span>{ sparkline(&h) }<b>{ rtt }</b></div>
                     <div class="metric"><span>{ "Messages/s" }</span><b>{ format!("{rate:.1}") }</b></div>
-                    <div class="metric"><span>{ "Reconnects" }</span><b>{ conn.metrics.reconnects }</b></div>
-                    <div class="metric"><span>{ "Duplicates dropped" }</span><b>{ conn.metrics.duplicates_dropped }</b></div>
+                    <div class="metric"><span>{ "Reconnects" }</span><b>{ conn.metrics.counters.reconnects }</b></div>
+                    <div class="metric"><span>{ "Duplicates dropped" }</span><b>{ conn.metrics.counters.duplicates_dropped }</b></div>
                     <div class="subs">
                         <span>{ format!("Subscriptions ({})", topics.len()) }</span>
                         <ul>

@@ -154,29 +154,15 @@ impl Connection {
 
     /// A snapshot of the counters.
     pub fn metrics(&self, now: Instant) -> Metrics {
-        let c = &self.counters;
         Metrics {
             state: self.state,
             rtt: self.rtt,
-            frames_in: c.frames_in,
-            frames_out: c.frames_out,
-            bytes_in: c.bytes_in,
-            bytes_out: c.bytes_out,
-            reconnects: c.reconnects,
-            duplicates_dropped: c.duplicates_dropped,
-            malformed_frames: c.malformed_frames,
-            events_delivered: c.events_delivered,
-            dead_connections: c.dead_connections,
+            counters: self.counters.clone(),
             uptime: Metrics::uptime_since(self.socket.as_ref().and_then(|s| s.opened_at), now),
             subscriptions: self.topics.counts(),
             outbox_len: self.outbox.len(),
             pending_requests: self.requests.len(),
         }
-    }
-
-    /// The raw counters, including the ones the snapshot leaves out.
-    pub fn counters(&self) -> &Counters {
-        &self.counters
     }
 
     /// How many sockets this connection has asked the driver to open.

@@ -5,7 +5,7 @@ use super::time::{Instant, Millis};
 use super::topics::StatusCounts;
 
 /// Running counters, updated by the connection.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Counters {
     /// Frames received.
     pub frames_in: u64,
@@ -59,24 +59,8 @@ pub struct Metrics {
     pub state: ConnectionState,
     /// Round-trip time.
     pub rtt: Rtt,
-    /// Frames received.
-    pub frames_in: u64,
-    /// Frames sent.
-    pub frames_out: u64,
-    /// Bytes received.
-    pub bytes_in: u64,
-    /// Bytes sent.
-    pub bytes_out: u64,
-    /// Sockets opened after the first one.
-    pub reconnects: u64,
-    /// Duplicate events dropped by `seq`.
-    pub duplicates_dropped: u64,
-    /// Malformed frames dropped.
-    pub malformed_frames: u64,
-    /// Events delivered to handlers.
-    pub events_delivered: u64,
-    /// Sockets declared dead for silence.
-    pub dead_connections: u64,
+    /// Frames, bytes, reconnects, duplicates, malformed frames, deliveries.
+    pub counters: Counters,
     /// How long the current socket has been open.
     pub uptime: Option<Millis>,
     /// Held topics by status.

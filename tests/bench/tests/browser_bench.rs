@@ -181,7 +181,7 @@ async fn b1_dispatch_throughput() {
     publish_all(&topics, per_topic, 0).await;
     wait_for("200k events", 300_000, || count.get() == N).await;
     let client_rate = f64::from(N) / ((last.get() - first.get()) / 1000.0);
-    assert_eq!(app.client.metrics().duplicates_dropped, 0);
+    assert_eq!(app.client.metrics().counters.duplicates_dropped, 0);
     drop(subs);
     app.client.close();
 
@@ -236,7 +236,7 @@ async fn b3_resubscribe_latency() {
             o.set(now());
         }
     });
-    let frames_before = app.client.metrics().frames_out;
+    let frames_before = app.client.metrics().counters.frames_out;
     post("/api/test/refuse?ms=300").await;
     post("/api/test/drop").await;
     post(&format!(
@@ -254,7 +254,7 @@ async fn b3_resubscribe_latency() {
     }
     wait_for("the replayed event", 10_000, || replayed_at.get() > 0.0).await;
     let latency = acked_at.max(replayed_at.get()) - opened_at.get();
-    let frames = app.client.metrics().frames_out - frames_before;
+    let frames = app.client.metrics().counters.frames_out - frames_before;
     drop(subs);
     app.client.close();
 
