@@ -1,6 +1,6 @@
 //! Test control, mounted only with `--test-control`: `POST /api/test/*` endpoints that break
-//! connections on purpose (drop, close, half-open, malformed frame, refuse, restart), publish
-//! bursts of events, mint tokens and seed data.
+//! connections on purpose (drop, close, half-open, malformed frame, refuse, restart), repeat
+//! recent events (duplicate), publish bursts of events, mint tokens and seed data.
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -37,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/test/close", post(close_all))
         .route("/api/test/half-open", post(half_open))
         .route("/api/test/malformed", post(malformed))
+        .route("/api/test/duplicate", post(duplicate))
         .route("/api/test/publish", post(publish))
         .route("/api/test/refuse", post(refuse))
         .route("/api/test/restart", post(restart))
@@ -96,6 +97,23 @@ async fn half_open(State(state): State<AppState>) -> Json<Value> {
 
 async fn malformed(State(state): State<AppState>) -> Json<Value> {
     Json(json!({ "sent": state.connections.send_all(&MALFORMED_FRAME.into()) }))
+}
+
+#[derive(Deserialize)]
+struct DuplicateParams {
+    #[serde(default = "one")]
+    last: u64,
+}
+
+/// Sends the `last` buffered events of every topic again to its subscribers, seqs unchanged.
+async fn duplicate(
+    State(state): State<AppState>,
+    query: Result<Query<DuplicateParams>, QueryRejection>,
+) -> ApiResult {
+    let last = usize::try_from(params(query)?.last).unwrap_or(usize::MAX);
+    Ok(Json(
+        json!({ "redelivered": state.hub.lock().redeliver(last) }),
+    ))
 }
 
 #[derive(Deserialize)]

@@ -145,6 +145,23 @@ impl HubGuard<'_> {
         (log.seq, catchup)
     }
 
+    /// Sends the last `count` buffered events of every topic again to its current subscribers,
+    /// as an at-least-once server would after a failover; returns how many frames were queued.
+    pub fn redeliver(&mut self, count: usize) -> usize {
+        let mut queued = 0;
+        for log in self.topics.values() {
+            let skip = log.recent.len().saturating_sub(count);
+            for text in log.recent.iter().skip(skip) {
+                for outbox in log.subscribers.values() {
+                    if outbox.deliver_frame(text.clone()) != Delivery::Gone {
+                        queued += 1;
+                    }
+                }
+            }
+        }
+        queued
+    }
+
     /// Removes a subscriber from a topic.
     pub fn leave(&mut self, topic: &Topic, conn: ConnId) {
         if let Some(log) = self.topics.get_mut(topic) {

@@ -1,5 +1,5 @@
-//! Each test-control endpoint: drop, close, half-open, malformed, publish, refuse, restart,
-//! token and seed.
+//! Each test-control endpoint: drop, close, half-open, malformed, duplicate, publish, refuse,
+//! restart, token and seed.
 
 mod common;
 
@@ -94,6 +94,28 @@ async fn malformed_sends_a_broken_frame_and_the_socket_stays_usable() {
     assert_eq!(text, r#"{"v":1,"type":"#);
     assert!(tether::protocol::ServerFrame::decode(&text).is_err());
     client.assert_nothing_pending().await;
+}
+
+#[tokio::test]
+async fn duplicate_repeats_the_last_events_of_each_topic_to_its_subscribers() {
+    let stub = Stub::start().await;
+    let mut member = stub.connect(1).await;
+    let mut other = stub.connect(2).await;
+    member.subscribe_ok(&["agent:1"]).await;
+    other.subscribe_ok(&["agent:2"]).await;
+    stub.control("publish?topic=agent:1&count=3").await;
+    let mut seen = Vec::new();
+    for i in 0..5 {
+        if i == 3 {
+            assert_eq!(stub.control("duplicate?last=2").await["redelivered"], 2);
+        }
+        let frame = member.recv_event().await;
+        assert_eq!(frame.topic.as_deref(), Some("agent:1"));
+        seen.push(frame.seq);
+    }
+    assert_eq!(seen, [Some(1), Some(2), Some(3), Some(2), Some(3)]);
+    member.assert_nothing_pending().await;
+    other.assert_nothing_pending().await;
 }
 
 #[tokio::test]

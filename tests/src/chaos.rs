@@ -74,6 +74,8 @@ pub struct ChaosReport {
     pub reordered: u64,
     /// View lifetimes checked.
     pub lifetimes: usize,
+    /// Repeated frames the client dropped by `seq` before any handler saw them.
+    pub duplicates_dropped: u64,
     /// Resyncs delivered (the replay window was exceeded).
     pub resyncs: u64,
     /// Sockets the client opened.
@@ -141,6 +143,11 @@ impl fmt::Display for ChaosReport {
             f,
             "lost: {}  duplicated: {}  reordered: {}  resyncs: {}",
             self.lost, self.duplicated, self.reordered, self.resyncs
+        )?;
+        writeln!(
+            f,
+            "repeated frames the client dropped by seq: {}",
+            self.duplicates_dropped
         )?;
         writeln!(
             f,
@@ -251,6 +258,7 @@ pub async fn run(cfg: &ChaosConfig) -> ChaosReport {
         report.lifetimes += 1;
     }
 
+    report.duplicates_dropped = app.client.metrics().counters.duplicates_dropped;
     report.final_state = app.client.state().name().to_owned();
     report.sockets_opened = app.client.sockets_opened();
     report.driver_sockets = probe.stats().sockets;
@@ -300,7 +308,7 @@ fn mount(app: &AppState, t: usize, topics: &[String]) -> View {
 
 /// Injects one fault, chosen by `rng`; returns its name.
 async fn inject(stub: &Stub, rng: &mut Rng) -> String {
-    match rng.up_to(7) {
+    match rng.up_to(8) {
         0 => {
             stub.control("drop").await;
             "drop".into()
@@ -318,8 +326,13 @@ async fn inject(stub: &Stub, rng: &mut Rng) -> String {
             stub.control("malformed").await;
             "malformed".into()
         }
+        4 => {
+            let last = 1 + rng.up_to(3);
+            stub.control(&format!("duplicate?last={last}")).await;
+            "duplicate".into()
+        }
         n => {
-            let code = [1001, 1011, 1012, 4408][(n - 4) as usize];
+            let code = [1001, 1011, 1012, 4408][(n - 5) as usize];
             stub.control(&format!("close?code={code}&reason=chaos"))
                 .await;
             format!("close {code}")

@@ -367,7 +367,7 @@ async fn a_short_chaos_run_in_the_browser_loses_and_repeats_nothing() {
         }
         if step % 3 == 2 {
             faults += 1;
-            match rng.below(6) {
+            match rng.below(7) {
                 0 => post("/api/test/drop").await,
                 1 => post("/api/test/half-open").await,
                 2 => {
@@ -378,7 +378,8 @@ async fn a_short_chaos_run_in_the_browser_loses_and_repeats_nothing() {
                     .await
                 }
                 3 => post("/api/test/malformed").await,
-                4 => post("/api/test/close?code=1011&reason=chaos").await,
+                4 => post(&format!("/api/test/duplicate?last={}", 1 + rng.below(3))).await,
+                5 => post("/api/test/close?code=1011&reason=chaos").await,
                 _ => post("/api/test/close?code=4408&reason=chaos").await,
             };
         }
@@ -423,8 +424,9 @@ async fn a_short_chaos_run_in_the_browser_loses_and_repeats_nothing() {
             }
         }
     }
+    let dropped = app.client.metrics().counters.duplicates_dropped;
     web_sys_log(&format!(
-        "browser chaos: {faults} faults, {delivered} deliveries over {} views; lost {lost}, duplicated {duplicated}, reordered {reordered}",
+        "browser chaos: {faults} faults, {delivered} deliveries over {} views; lost {lost}, duplicated {duplicated}, reordered {reordered}; repeated frames dropped by seq {dropped}",
         views.len()
     ));
     assert_eq!((lost, duplicated, reordered), (0, 0, 0));

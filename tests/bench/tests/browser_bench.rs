@@ -4,8 +4,10 @@
 
 #![cfg(target_arch = "wasm32")]
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use gloo_timers::future::TimeoutFuture;
 use js_sys::{Function, Promise, Reflect};
@@ -17,6 +19,45 @@ use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
+
+/// The global allocator of this test binary: the system one, counting live bytes, so B4 can
+/// read the Rust heap inside wasm memory (which `performance.memory` does not see).
+struct CountingAllocator;
+
+static LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is forwarded unchanged to `System`; only a counter is added.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            LIVE_BYTES.fetch_add(layout.size(), Ordering::Relaxed);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            LIVE_BYTES.fetch_add(new_size, Ordering::Relaxed);
+            LIVE_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+/// Bytes the Rust code of this page holds on its heap now.
+fn rust_heap() -> f64 {
+    LIVE_BYTES.load(Ordering::Relaxed) as f64
+}
 
 fn report(name: &str, value: f64, baseline: f64, unit: &str, note: &str) {
     console_log!("BENCH|{name}|{value:.1}|{baseline:.1}|{unit}|{note}");
@@ -316,16 +357,20 @@ mod soak {
         html! { <p>{ c.state.name() }</p> }
     }
 
-    /// The root: shows [`Soak`] while `on`; the bench flips `on` through `control`.
+    /// The root: shows [`Soak`] (or [`Plain`] when `plain`) while `on`; the bench flips `on`
+    /// through `control`.
     #[derive(Properties)]
     pub struct RootProps {
         pub soak: SoakProps,
+        pub plain: bool,
         pub control: std::rc::Rc<std::cell::RefCell<Option<Callback<bool>>>>,
     }
 
     impl PartialEq for RootProps {
         fn eq(&self, other: &Self) -> bool {
-            self.soak == other.soak && std::rc::Rc::ptr_eq(&self.control, &other.control)
+            self.soak == other.soak
+                && self.plain == other.plain
+                && std::rc::Rc::ptr_eq(&self.control, &other.control)
         }
     }
 
@@ -336,8 +381,33 @@ mod soak {
         *props.control.borrow_mut() = Some(Callback::from(move |v: bool| setter.set(v)));
         let s = &props.soak;
         html! {
-            if *on { <Soak context={s.context.clone()} thread={s.thread} agent={s.agent} /> }
+            if !*on {}
+            else if props.plain { <Plain /> }
+            else { <Soak context={s.context.clone()} thread={s.thread} agent={s.agent} /> }
         }
+    }
+
+    /// The heap baseline: a tree of the same shape made of plain Yew components (a context
+    /// provider, state, an effect with a cleanup) and no tether.
+    #[component]
+    pub fn Plain() -> Html {
+        html! {
+            <ContextProvider<u64> context={7}>
+                <PlainLeaf /><PlainLeaf /><PlainLeaf /><PlainLeaf />
+            </ContextProvider<u64>>
+        }
+    }
+
+    #[component]
+    fn PlainLeaf() -> Html {
+        let value = use_context::<u64>().unwrap_or_default();
+        let state = use_state(|| 0u64);
+        let set = state.clone();
+        use_effect_with(value, move |v| {
+            set.set(*v);
+            move || drop(set)
+        });
+        html! { <p>{ *state }</p> }
     }
 
     #[component]
@@ -362,50 +432,25 @@ async fn yield_now() {
     }
 }
 
-#[wasm_bindgen_test]
-async fn b4_leak_soak() {
-    use tether::hooks::WsContext;
-    use tether::rest::Api;
-    const CYCLES: usize = 10_000;
-    let user = 204;
-    let seeded = post(&format!("/api/test/seed?owner={user}&agents=3&threads=1")).await;
-    let agent = seeded["ids"][0].as_u64().unwrap();
-    let thread = seeded["thread_ids"][0].as_u64().unwrap();
-    let token = token_for(user).await;
-    let app = app_for(user, |_| {}).await;
-    wait_for("open", 5_000, || {
-        app.client.state() == ConnectionState::Open
-    })
-    .await;
-    let context = WsContext {
-        app: app.clone(),
-        api: Api::new(tether_tests::web::stub(), token),
-        user,
-    };
+/// Renders a [`soak::Root`] and mounts and unmounts its child `cycles` times; returns seconds.
+async fn soak_cycles(soak: soak::SoakProps, plain: bool, cycles: usize) -> f64 {
     let root = web_sys::window()
         .unwrap()
         .document()
         .unwrap()
         .create_element("div")
         .unwrap();
-    let handlers_before = app.topics.total_handlers();
-    let listeners_before = app.client.listener_count();
-    let subs_before = user_stat(user, "subscriptions").await;
-    let heap_before = heap();
     let control = Rc::new(RefCell::new(None::<yew::Callback<bool>>));
     let props = soak::RootProps {
-        soak: soak::SoakProps {
-            context: context.clone(),
-            thread,
-            agent,
-        },
+        soak,
+        plain,
         control: control.clone(),
     };
-    let handle = yew::Renderer::<soak::Root>::with_root_and_props(root.clone(), props).render();
+    let handle = yew::Renderer::<soak::Root>::with_root_and_props(root, props).render();
     wait_for("the root to render", 5_000, || control.borrow().is_some()).await;
     let flip = |v: bool| control.borrow().clone().expect("rendered").emit(v);
     let started = now();
-    for i in 0..CYCLES {
+    for i in 0..cycles {
         flip(true);
         yield_now().await; // mounted: effects subscribe
         flip(false);
@@ -416,11 +461,53 @@ async fn b4_leak_soak() {
     }
     let seconds = (now() - started) / 1000.0;
     TimeoutFuture::new(2_000).await; // in-flight fetches finish; their results find no view
+    handle.destroy();
+    yield_now().await;
+    seconds
+}
+
+#[wasm_bindgen_test]
+async fn b4_leak_soak() {
+    use tether::hooks::WsContext;
+    use tether::rest::Api;
+    const CYCLES: usize = 10_000;
+    const WARM_UP: usize = 200;
+    let user = 204;
+    let seeded = post(&format!("/api/test/seed?owner={user}&agents=3&threads=1")).await;
+    let agent = seeded["ids"][0].as_u64().unwrap();
+    let thread = seeded["thread_ids"][0].as_u64().unwrap();
+    let token = token_for(user).await;
+    let app = app_for(user, |_| {}).await;
+    wait_for("open", 5_000, || {
+        app.client.state() == ConnectionState::Open
+    })
+    .await;
+    let soak = || soak::SoakProps {
+        context: WsContext {
+            app: app.clone(),
+            api: Api::new(tether_tests::web::stub(), token.clone()),
+            user,
+        },
+        thread,
+        agent,
+    };
+    // Both trees once briefly, so one-time costs (Yew's and ours) land before any reading.
+    soak_cycles(soak(), true, WARM_UP).await;
+    soak_cycles(soak(), false, WARM_UP).await;
+
+    let (plain_before, plain_rust_before) = (heap(), rust_heap());
+    soak_cycles(soak(), true, CYCLES).await;
+    let (plain_after, plain_rust_after) = (heap(), rust_heap());
+
+    let handlers_before = app.topics.total_handlers();
+    let listeners_before = app.client.listener_count();
+    let subs_before = user_stat(user, "subscriptions").await;
+    let (heap_before, rust_before) = (heap(), rust_heap());
+    let seconds = soak_cycles(soak(), false, CYCLES).await;
     let handlers_after = app.topics.total_handlers();
     let listeners_after = app.client.listener_count();
     let subs_after = user_stat(user, "subscriptions").await;
-    let heap_after = heap();
-    handle.destroy();
+    let (heap_after, rust_after) = (heap(), rust_heap());
     let note = format!("{CYCLES} mount/unmount cycles of Yew components using use_dashboard, use_chat, use_topic and use_connection in {seconds:.0} s; baseline: before");
     report(
         "B4 leak soak: live handlers",
@@ -442,7 +529,29 @@ async fn b4_leak_soak() {
         heap_after / 1024.0,
         heap_before / 1024.0,
         "KiB",
-        "performance.memory.usedJSHeapSize after a forced GC",
+        "performance.memory.usedJSHeapSize after a forced GC; baseline: before",
+    );
+    let per_cycle = |before: f64, after: f64| (after - before) / CYCLES as f64;
+    report(
+        "B4 leak soak: JS heap growth per cycle",
+        per_cycle(heap_before, heap_after),
+        per_cycle(plain_before, plain_after),
+        "B/cycle",
+        "baseline: the same cycles of a tree of plain Yew components (context provider, state, effect), no tether",
+    );
+    report(
+        "B4 leak soak: Rust heap in wasm memory",
+        rust_after / 1024.0,
+        rust_before / 1024.0,
+        "KiB",
+        "live bytes counted by this page's global allocator; baseline: before",
+    );
+    report(
+        "B4 leak soak: Rust heap growth per cycle",
+        per_cycle(rust_before, rust_after),
+        per_cycle(plain_rust_before, plain_rust_after),
+        "B/cycle",
+        "baseline: the plain Yew tree above",
     );
     app.client.close();
 }
@@ -491,7 +600,7 @@ async fn b5_end_to_end_latency() {
         pct(ours.clone(), 0.5),
         pct(raw.clone(), 0.5),
         "ms",
-        "baseline: raw JS client, same schedule, run after",
+        "baseline: raw JS client, same schedule, run after; ts has 1 ms resolution, so 0 means under 1 ms",
     );
     report(
         "B5 publish-to-handler latency p99 at 1000 events/s",
