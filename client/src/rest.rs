@@ -4,6 +4,7 @@
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use web_sys::{AbortController, AbortSignal};
 
 use crate::protocol::model::{Agent, ChatMessage, Thread};
 
@@ -24,6 +25,9 @@ pub enum ApiError {
     /// The body was not what the API promises.
     #[error("unexpected response: {0}")]
     Body(String),
+    /// The call's [`AbortOnDrop`] guard was dropped (its view unmounted) before it finished.
+    #[error("aborted")]
+    Aborted,
 }
 
 /// Where the API is and who calls it.
@@ -31,6 +35,23 @@ pub enum ApiError {
 pub struct Api {
     base: String,
     token: String,
+    signal: Option<AbortSignal>,
+}
+
+/// Aborts, when dropped, every call still running on the [`Api`] that
+/// [`Api::abortable`] returned with it. A view keeps one for its loads, so that unmounting it
+/// cancels them instead of leaving requests (and what they hold) queued behind the browser's
+/// connection limit.
+#[must_use = "the calls are aborted when this guard is dropped"]
+#[derive(Debug)]
+pub struct AbortOnDrop(Option<AbortController>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(controller) = &self.0 {
+            controller.abort();
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -58,7 +79,23 @@ impl Api {
         Api {
             base: base.into(),
             token: token.into(),
+            signal: None,
         }
+    }
+
+    /// This API, with its calls aborted when the returned guard is dropped. (If the browser
+    /// has no `AbortController`, the calls simply run to the end.)
+    pub fn abortable(&self) -> (Api, AbortOnDrop) {
+        let controller = AbortController::new().ok();
+        let api = Api {
+            signal: controller.as_ref().map(AbortController::signal),
+            ..self.clone()
+        };
+        (api, AbortOnDrop(controller))
+    }
+
+    fn aborted(&self) -> bool {
+        self.signal.as_ref().is_some_and(AbortSignal::aborted)
     }
 
     fn auth(&self, req: RequestBuilder) -> RequestBuilder {
@@ -70,7 +107,7 @@ impl Api {
         req: RequestBuilder,
         body: Option<serde_json::Value>,
     ) -> Result<Response, ApiError> {
-        let req = self.auth(req);
+        let req = self.auth(req).abort_signal(self.signal.as_ref());
         let sent = match body {
             Some(body) => {
                 req.json(&body)
@@ -80,7 +117,7 @@ impl Api {
             }
             None => req.send().await,
         };
-        let resp = sent.map_err(|e| ApiError::Network(e.to_string()))?;
+        let resp = sent.map_err(|e| self.failure(ApiError::Network(e.to_string())))?;
         if resp.ok() {
             return Ok(resp);
         }
@@ -97,7 +134,18 @@ impl Api {
         body: Option<serde_json::Value>,
     ) -> Result<T, ApiError> {
         let resp = self.send(req, body).await?;
-        resp.json().await.map_err(|e| ApiError::Body(e.to_string()))
+        resp.json()
+            .await
+            .map_err(|e| self.failure(ApiError::Body(e.to_string())))
+    }
+
+    /// `error`, or [`ApiError::Aborted`] if the call failed because it was aborted.
+    fn failure(&self, error: ApiError) -> ApiError {
+        if self.aborted() {
+            ApiError::Aborted
+        } else {
+            error
+        }
     }
 
     fn url(&self, path: &str) -> String {

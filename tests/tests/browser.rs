@@ -366,22 +366,23 @@ async fn a_short_chaos_run_in_the_browser_loses_and_repeats_nothing() {
             _ => {}
         }
         if step % 3 == 2 {
-            faults += 1;
-            match rng.below(7) {
-                0 => post("/api/test/drop").await,
-                1 => post("/api/test/half-open").await,
-                2 => {
+            // Every kind in turn, with random parameters.
+            match faults % 7 {
+                0 => post(&format!("/api/test/duplicate?last={}", 1 + rng.below(3))).await,
+                1 => post("/api/test/drop").await,
+                2 => post("/api/test/half-open").await,
+                3 => {
                     post(&format!(
                         "/api/test/restart?down_ms={}",
                         50 + rng.below(400)
                     ))
                     .await
                 }
-                3 => post("/api/test/malformed").await,
-                4 => post(&format!("/api/test/duplicate?last={}", 1 + rng.below(3))).await,
+                4 => post("/api/test/malformed").await,
                 5 => post("/api/test/close?code=1011&reason=chaos").await,
                 _ => post("/api/test/close?code=4408&reason=chaos").await,
             };
+            faults += 1;
         }
         TimeoutFuture::new(40).await;
     }
@@ -431,10 +432,36 @@ async fn a_short_chaos_run_in_the_browser_loses_and_repeats_nothing() {
     ));
     assert_eq!((lost, duplicated, reordered), (0, 0, 0));
     assert!(faults >= 20 && delivered > 50);
+    assert!(dropped > 0, "the repeated events reached the client");
     assert_eq!(app.client.state(), ConnectionState::Open);
     assert_eq!(user_stat(user, "connections_open").await, 1);
     drop(views);
     app.client.close();
+}
+
+#[wasm_bindgen_test]
+async fn dropping_the_abort_guard_aborts_running_rest_calls() {
+    use tether::rest::{Api, ApiError};
+    let user = 110;
+    seed_agents(user, 2).await;
+    let api = Api::new(tether_tests::web::stub(), token_for(user).await);
+    let (abortable, guard) = api.abortable();
+    let result = Rc::new(RefCell::new(None));
+    let sink = result.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        *sink.borrow_mut() = Some(abortable.agents().await.map(|a| a.len()));
+    });
+    TimeoutFuture::new(0).await; // the request is on its way
+    drop(guard);
+    wait_for("the aborted call to end", 5_000, || {
+        result.borrow().is_some()
+    })
+    .await;
+    assert_eq!(result.borrow_mut().take(), Some(Err(ApiError::Aborted)));
+    // The plain API is not affected, and an abortable one whose guard lives completes.
+    assert_eq!(api.agents().await.map(|a| a.len()), Ok(2));
+    let (kept, _guard) = api.abortable();
+    assert_eq!(kept.agents().await.map(|a| a.len()), Ok(2));
 }
 
 fn web_sys_log(msg: &str) {

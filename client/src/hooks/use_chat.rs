@@ -9,7 +9,7 @@ use yew::prelude::*;
 
 use super::owned::use_owned;
 use super::use_ws;
-use crate::rest::Api;
+use crate::rest::{AbortOnDrop, Api, ApiError};
 use crate::views::{ChatModel, ChatViewWsManager};
 
 /// What [`use_chat`] returns.
@@ -24,8 +24,14 @@ pub struct UseChat {
 }
 
 /// Loads the history into the manager, if it is still mounted when the answer comes: the
-/// request holds only a weak reference, so an unmounted view's handler is gone at once.
-fn load(api: Api, manager: Rc<ChatViewWsManager>, error: UseStateHandle<Option<String>>) {
+/// request holds only a weak reference, so an unmounted view's handler is gone at once, and
+/// dropping the returned guard aborts the request.
+fn load(
+    api: &Api,
+    manager: Rc<ChatViewWsManager>,
+    error: UseStateHandle<Option<String>>,
+) -> AbortOnDrop {
+    let (api, abort) = api.abortable();
     let thread_id = manager.thread_id();
     let manager = Rc::downgrade(&manager);
     spawn_local(async move {
@@ -38,9 +44,11 @@ fn load(api: Api, manager: Rc<ChatViewWsManager>, error: UseStateHandle<Option<S
                 manager.load_history(h.messages, h.seq);
                 error.set(None);
             }
+            Err(ApiError::Aborted) => {}
             Err(e) => error.set(Some(e.to_string())),
         }
     });
+    abort
 }
 
 /// The live conversation of `thread_id`.
@@ -50,20 +58,26 @@ pub fn use_chat(thread_id: u64) -> UseChat {
     let update = use_force_update();
     let error = use_state(|| None::<String>);
     let slot = use_owned::<Rc<ChatViewWsManager>>();
+    let loading = use_owned::<AbortOnDrop>();
     {
-        let (ws, slot, error) = (ws.clone(), slot.clone(), error.clone());
+        let (ws, slot, loading, error) = (ws.clone(), slot.clone(), loading.clone(), error.clone());
         use_effect_with(thread_id, move |id| {
             let manager = Rc::new(ChatViewWsManager::mount(&ws.app.topics, *id, move || {
                 update.force_update()
             }));
             slot.set(|| manager.clone());
-            load(ws.api.clone(), manager, error);
-            move || slot.clear()
+            let pending = load(&ws.api, manager, error);
+            loading.set(|| pending);
+            move || {
+                loading.clear();
+                slot.clear();
+            }
         });
     }
     let manager = slot.with(Rc::clone);
     if let Some(m) = manager.as_ref().filter(|m| m.take_stale()) {
-        load(ws.api.clone(), m.clone(), error.clone());
+        let pending = load(&ws.api, m.clone(), error.clone());
+        loading.set(|| pending); // replaces, and so aborts, an older load
     }
     let send = {
         let slot = slot.clone();

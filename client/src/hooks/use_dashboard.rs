@@ -8,7 +8,7 @@ use yew::prelude::*;
 
 use super::owned::use_owned;
 use super::use_ws;
-use crate::rest::{Api, ApiError};
+use crate::rest::{AbortOnDrop, Api, ApiError};
 use crate::views::{DashboardModel, DashboardWsManager};
 
 /// What [`use_dashboard`] returns.
@@ -27,8 +27,14 @@ pub struct UseDashboard {
 }
 
 /// Loads the REST list into the manager, if it is still mounted when the answer comes: the
-/// request holds only a weak reference, so an unmounted view's handlers are gone at once.
-fn load(api: Api, manager: Rc<DashboardWsManager>, error: UseStateHandle<Option<String>>) {
+/// request holds only a weak reference, so an unmounted view's handlers are gone at once, and
+/// dropping the returned guard aborts the request.
+fn load(
+    api: &Api,
+    manager: Rc<DashboardWsManager>,
+    error: UseStateHandle<Option<String>>,
+) -> AbortOnDrop {
+    let (api, abort) = api.abortable();
     let manager = Rc::downgrade(&manager);
     spawn_local(async move {
         let result = api.agents().await;
@@ -40,9 +46,11 @@ fn load(api: Api, manager: Rc<DashboardWsManager>, error: UseStateHandle<Option<
                 manager.load(agents);
                 error.set(None);
             }
+            Err(ApiError::Aborted) => {}
             Err(e) => error.set(Some(e.to_string())),
         }
     });
+    abort
 }
 
 /// A callback running a REST call and reporting its error, if any.
@@ -72,8 +80,9 @@ pub fn use_dashboard() -> UseDashboard {
     let update = use_force_update();
     let error = use_state(|| None::<String>);
     let slot = use_owned::<Rc<DashboardWsManager>>();
+    let loading = use_owned::<AbortOnDrop>();
     {
-        let (ws, slot, error) = (ws.clone(), slot.clone(), error.clone());
+        let (ws, slot, loading, error) = (ws.clone(), slot.clone(), loading.clone(), error.clone());
         use_effect_with(ws.user, move |user| {
             let manager = Rc::new(DashboardWsManager::mount(
                 &ws.app.topics,
@@ -81,13 +90,18 @@ pub fn use_dashboard() -> UseDashboard {
                 move || update.force_update(),
             ));
             slot.set(|| manager.clone());
-            load(ws.api.clone(), manager, error);
-            move || slot.clear()
+            let pending = load(&ws.api, manager, error);
+            loading.set(|| pending);
+            move || {
+                loading.clear();
+                slot.clear();
+            }
         });
     }
     let manager = slot.with(Rc::clone);
     if let Some(m) = manager.as_ref().filter(|m| m.take_stale()) {
-        load(ws.api.clone(), m.clone(), error.clone());
+        let pending = load(&ws.api, m.clone(), error.clone());
+        loading.set(|| pending); // replaces, and so aborts, an older load
     }
     UseDashboard {
         model: manager.map(|m| m.model()).unwrap_or_default(),

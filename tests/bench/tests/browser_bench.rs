@@ -331,6 +331,35 @@ mod soak {
         pub context: WsContext,
         pub thread: u64,
         pub agent: u64,
+        /// Which components [`Soak`] mounts.
+        pub part: Part,
+    }
+
+    /// All four soak components, or one of them alone.
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    pub enum Part {
+        All,
+        Dashboard,
+        Chat,
+        Topic,
+        Connection,
+    }
+
+    impl Part {
+        /// The hook a single part exercises.
+        pub fn hook(self) -> &'static str {
+            match self {
+                Part::All => "all hooks",
+                Part::Dashboard => "use_dashboard",
+                Part::Chat => "use_chat",
+                Part::Topic => "use_topic",
+                Part::Connection => "use_connection",
+            }
+        }
+
+        fn shows(self, part: Part) -> bool {
+            self == Part::All || self == part
+        }
     }
 
     #[component]
@@ -383,7 +412,7 @@ mod soak {
         html! {
             if !*on {}
             else if props.plain { <Plain /> }
-            else { <Soak context={s.context.clone()} thread={s.thread} agent={s.agent} /> }
+            else { <Soak context={s.context.clone()} thread={s.thread} agent={s.agent} part={s.part} /> }
         }
     }
 
@@ -414,10 +443,14 @@ mod soak {
     pub fn Soak(props: &SoakProps) -> Html {
         html! {
             <WsProvider context={props.context.clone()}>
-                <Dashboard />
-                <Chat context={props.context.clone()} thread={props.thread} agent={props.agent} />
-                <TopicView context={props.context.clone()} thread={props.thread} agent={props.agent} />
-                <Badge />
+                if props.part.shows(Part::Dashboard) { <Dashboard /> }
+                if props.part.shows(Part::Chat) {
+                    <Chat context={props.context.clone()} thread={props.thread} agent={props.agent} part={Part::Chat} />
+                }
+                if props.part.shows(Part::Topic) {
+                    <TopicView context={props.context.clone()} thread={props.thread} agent={props.agent} part={Part::Topic} />
+                }
+                if props.part.shows(Part::Connection) { <Badge /> }
             </WsProvider>
         }
     }
@@ -482,7 +515,7 @@ async fn b4_leak_soak() {
         app.client.state() == ConnectionState::Open
     })
     .await;
-    let soak = || soak::SoakProps {
+    let soak_part = |part| soak::SoakProps {
         context: WsContext {
             app: app.clone(),
             api: Api::new(tether_tests::web::stub(), token.clone()),
@@ -490,7 +523,9 @@ async fn b4_leak_soak() {
         },
         thread,
         agent,
+        part,
     };
+    let soak = || soak_part(soak::Part::All);
     // Both trees once briefly, so one-time costs (Yew's and ours) land before any reading.
     soak_cycles(soak(), true, WARM_UP).await;
     soak_cycles(soak(), false, WARM_UP).await;
@@ -553,6 +588,35 @@ async fn b4_leak_soak() {
         "B/cycle",
         "baseline: the plain Yew tree above",
     );
+    // Each hook alone, to tell which one holds on to what.
+    const PART_CYCLES: usize = 2_000;
+    let plain = per_cycle(
+        plain_before + plain_rust_before,
+        plain_after + plain_rust_after,
+    );
+    for part in [
+        soak::Part::Dashboard,
+        soak::Part::Chat,
+        soak::Part::Topic,
+        soak::Part::Connection,
+    ] {
+        soak_cycles(soak_part(part), false, WARM_UP).await;
+        let (js, rust) = (heap(), rust_heap());
+        soak_cycles(soak_part(part), false, PART_CYCLES).await;
+        let (js_grew, rust_grew) = (heap() - js, rust_heap() - rust);
+        let cycles = PART_CYCLES as f64;
+        report(
+            &format!("B4 leak soak: heap growth per cycle, {} alone", part.hook()),
+            (js_grew + rust_grew) / cycles,
+            plain,
+            "B/cycle",
+            &format!(
+                "{PART_CYCLES} cycles: JS heap {:.1} + Rust heap {:.1} B/cycle; baseline: the plain Yew tree, JS + Rust",
+                js_grew / cycles,
+                rust_grew / cycles
+            ),
+        );
+    }
     app.client.close();
 }
 
