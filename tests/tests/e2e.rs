@@ -179,6 +179,24 @@ async fn wait_xpath(c: &Client, xpath: &str) -> fantoccini::elements::Element {
         .unwrap_or_else(|e| panic!("waiting for {xpath}: {e}"))
 }
 
+/// The `points` of the health panel's sparkline, once it has any.
+async fn sparkline_points(c: &Client) -> String {
+    let start = Instant::now();
+    loop {
+        let line = c
+            .find(Locator::Css(
+                "[data-testid=health-panel] svg.spark polyline",
+            ))
+            .await
+            .expect("the health panel has a sparkline");
+        let points = line.attr("points").await.unwrap().unwrap_or_default();
+        if !points.is_empty() || start.elapsed() > WAIT {
+            return points;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn screenshot(c: &Client, name: &str) {
     let dir = workspace().join("target/e2e");
     std::fs::create_dir_all(&dir).unwrap();
@@ -274,6 +292,17 @@ async fn the_app_keeps_one_socket_across_views_and_works_end_to_end() {
     wait_for(&c, "[data-testid=agent-row]").await;
     click(&c, "[data-testid=conn-badge]").await;
     wait_for(&c, "[data-testid=health-panel]").await;
+    // The latency sparkline spans the panel's width (the RTT is measured on open).
+    let points = sparkline_points(&c).await;
+    let xs: Vec<&str> = points
+        .split_whitespace()
+        .filter_map(|p| p.split(',').next())
+        .collect();
+    assert_eq!(
+        (xs.first(), xs.last()),
+        (Some(&"0.0"), Some(&"120.0")),
+        "sparkline points: {points:?}"
+    );
     screenshot(&c, "dashboard-390.png").await;
     assert_eq!(stats(&stub).await["connections_opened_total"], 1);
     c.close().await.unwrap();

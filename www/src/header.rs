@@ -5,6 +5,8 @@ use std::collections::VecDeque;
 
 use tether::core::{ConnectionState, TopicStatus};
 use tether::hooks::{use_connection, use_ws};
+
+use crate::sparkline::{spark_points, SPARK_H, SPARK_W};
 use yew::prelude::*;
 
 const SAMPLES: usize = 60;
@@ -90,19 +92,20 @@ fn per_second(h: &VecDeque<Sample>) -> f64 {
     }
 }
 
-/// An inline SVG polyline of the RTT samples.
+/// An inline SVG polyline of the RTT samples, with a dot on the latest.
 fn sparkline(h: &VecDeque<Sample>) -> Html {
     let values: Vec<f64> = h.iter().filter_map(|s| s.rtt_ms).collect();
-    let max = values.iter().copied().fold(1.0, f64::max);
-    let step = 120.0 / (SAMPLES - 1) as f64;
-    let points: Vec<String> = values
+    let points = spark_points(&values);
+    let last = points.last().copied();
+    let points: Vec<String> = points
         .iter()
-        .enumerate()
-        .map(|(i, v)| format!("{:.1},{:.1}", i as f64 * step, 28.0 - v / max * 26.0))
+        .map(|(x, y)| format!("{x:.1},{y:.1}"))
         .collect();
     html! {
-        <svg class="spark" viewBox="0 0 120 30" width="120" height="30" role="img" aria-label="latency">
+        <svg class="spark" viewBox={format!("0 0 {SPARK_W} {SPARK_H}")} width="120" height="30" role="img"
+             aria-label={format!("latency, {} samples", values.len())}>
             <polyline points={points.join(" ")} fill="none" stroke="currentColor" stroke-width="1.5" />
+            if let Some((x, y)) = last { <circle cx={format!("{x:.1}")} cy={format!("{y:.1}")} r="2" fill="currentColor" /> }
         </svg>
     }
 }

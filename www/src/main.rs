@@ -9,6 +9,8 @@ mod chat;
 mod dashboard;
 #[cfg(target_arch = "wasm32")]
 mod header;
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+mod sparkline;
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
