@@ -261,6 +261,12 @@ async fn the_app_keeps_one_socket_across_views_and_works_end_to_end() {
     // 4. Chat: the message is confirmed and the streamed reply arrives.
     click(&c, "[data-testid=nav-chat]").await;
     wait_for(&c, "[data-testid=chat-input]").await;
+    // The thread list is headed by the agent's name, not its id.
+    wait_xpath(
+        &c,
+        "//h2[@data-testid='chat-agent'][normalize-space()='Researcher']",
+    )
+    .await;
     c.find(Locator::Css("[data-testid=chat-input]"))
         .await
         .unwrap()

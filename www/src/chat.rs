@@ -3,6 +3,7 @@
 
 use tether::hooks::{use_chat, use_ws};
 use tether::protocol::model::Thread;
+use tether::rest::ApiError;
 use tether::views::{ChatEntry, Delivery};
 use web_sys::HtmlInputElement;
 use yew::platform::spawn_local;
@@ -25,23 +26,41 @@ pub struct ChatViewProps {
 pub fn ChatView(props: &ChatViewProps) -> Html {
     let ws = use_ws();
     let threads = use_state(|| None::<Result<Vec<Thread>, String>>);
+    let name = use_state(|| None::<String>);
     let selected = use_state(|| None::<u64>);
     {
-        let (api, threads, selected) = (ws.api.clone(), threads.clone(), selected.clone());
+        let (api, threads, name, selected) = (
+            ws.api.clone(),
+            threads.clone(),
+            name.clone(),
+            selected.clone(),
+        );
         use_effect_with(props.agent, move |agent| {
             let agent = *agent;
+            name.set(None);
+            // Unmounting (or switching agents) drops the guard and aborts what is in flight.
+            let (api, abort) = api.abortable();
             spawn_local(async move {
-                let mut result = api.threads(agent).await.map_err(|e| e.to_string());
+                let mut result = api.threads(agent).await;
                 if let Ok(list) = &mut result {
                     if list.is_empty() {
                         if let Ok(t) = api.create_thread(agent, "First chat").await {
                             list.push(t);
                         }
                     }
+                }
+                if matches!(result, Err(ApiError::Aborted)) {
+                    return;
+                }
+                if let Ok(agents) = api.agents().await {
+                    name.set(agents.into_iter().find(|a| a.id == agent).map(|a| a.name));
+                }
+                if let Ok(list) = &result {
                     selected.set(list.first().map(|t| t.id));
                 }
-                threads.set(Some(result));
+                threads.set(Some(result.map_err(|e| e.to_string())));
             });
+            move || drop(abort)
         });
     }
     let list = match &*threads {
@@ -63,7 +82,7 @@ pub fn ChatView(props: &ChatViewProps) -> Html {
             <OfflineBanner />
             <aside>
                 <button class="link" onclick={move |_| back.emit(View::Dashboard)}>{ "← Agents" }</button>
-                <h2>{ format!("Agent {}", props.agent) }</h2>
+                <h2 data-testid="chat-agent">{ name.as_deref().map_or_else(|| format!("Agent {}", props.agent), str::to_owned) }</h2>
                 { list }
             </aside>
             if let Some(thread) = *selected {
