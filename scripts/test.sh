@@ -32,13 +32,17 @@ step "production build of the app (www/dist, served by the stub in the end-to-en
 trunk build --release
 
 step "native tests (with the end-to-end test in headless Chromium)"
-cargo test --workspace 2>&1 | tee "$LOGS/native.log"
+# --show-output prints what passing tests wrote: only the reduced chaos run and the herd
+# report, with their counts (faults, events, lost, duplicated, reordered, the histogram).
+cargo test --workspace -- --show-output 2>&1 | tee "$LOGS/native.log"
 
 step "browser tests (headless Chromium, live stub)"
 cargo build -p tether-stub --bin server-stub
 start_stub --port 0 --test-control --dev
 echo "stub at $STUB_URL"
-(cd tests && TETHER_STUB_URL="$STUB_URL" wasm-pack test --headless --chrome) 2>&1 | tee "$LOGS/browser.log"
+# --nocapture shows the one line the browser chaos run logs with its counts.
+(cd tests && TETHER_STUB_URL="$STUB_URL" wasm-pack test --headless --chrome -- --nocapture) 2>&1 |
+  tee "$LOGS/browser.log"
 
 count() { # file → "passed failed" summed over every cargo-style result line
   grep -E '^test result: ' "$1" | sed -E 's/.* ([0-9]+) passed; ([0-9]+) failed.*/\1 \2/' |

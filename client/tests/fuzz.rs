@@ -9,13 +9,6 @@ use support::*;
 use tether::core::ConnectionState;
 use tether::protocol::ServerFrame;
 
-fn cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn fixtures() -> Vec<String> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/server");
     std::fs::read_dir(dir)
@@ -25,7 +18,7 @@ fn fixtures() -> Vec<String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(1_000), ..ProptestConfig::default() })]
+    #![proptest_config(proptest_config(1_000))]
 
     #[test]
     fn mutated_server_frames_never_break_the_client(picks in prop::collection::vec((0usize..64, 0usize..400, 0usize..40, "\\PC{0,8}"), 1..8)) {

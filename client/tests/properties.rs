@@ -73,13 +73,6 @@ struct Tracked {
     dropped: Rc<Cell<bool>>,
 }
 
-fn cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 /// Drops guard number `i` (modulo the count), marking it dropped first.
 fn drop_some(guards: &std::rc::Weak<RefCell<Vec<Tracked>>>, i: usize) {
     let Some(guards) = guards.upgrade() else {
@@ -204,7 +197,7 @@ fn open_sockets(h: &Harness, server_closed: &BTreeSet<SocketId>) -> usize {
 
 proptest! {
     // PROPTEST_CASES overrides the count (the `chaos` command runs a longer fuzz).
-    #![proptest_config(ProptestConfig { cases: cases(512), ..ProptestConfig::default() })]
+    #![proptest_config(proptest_config(512))]
 
     #[test]
     fn random_inputs_keep_the_invariants(inputs in prop::collection::vec(input(), 1..200)) {

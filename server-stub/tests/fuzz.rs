@@ -3,11 +3,21 @@
 
 use proptest::prelude::*;
 
-fn cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+/// The proptest configuration of the stub's fuzz tests: `default_cases` cases unless
+/// `PROPTEST_CASES` says otherwise (the `chaos` command runs a longer fuzz), and failing cases
+/// saved beside the test file (`<test>.proptest-regressions`, to commit) and re-run first.
+/// Proptest's default location looks for a `lib.rs` above the file, which `tests/` has not.
+fn proptest_config(default_cases: u32) -> proptest::test_runner::Config {
+    proptest::test_runner::Config {
+        cases: std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default_cases),
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"),
+        )),
+        ..proptest::test_runner::Config::default()
+    }
 }
 
 fn fixtures() -> Vec<String> {
@@ -20,7 +30,7 @@ fn fixtures() -> Vec<String> {
 
 proptest! {
     // PROPTEST_CASES overrides the count (the `chaos` command runs a longer fuzz).
-    #![proptest_config(ProptestConfig { cases: cases(2_000), ..ProptestConfig::default() })]
+    #![proptest_config(proptest_config(2_000))]
 
     #[test]
     fn arbitrary_text_never_panics(text in "\\PC{0,300}") {

@@ -304,3 +304,20 @@ pub fn subscribe_parts(
 pub fn topic(s: &str) -> Topic {
     s.parse().unwrap()
 }
+
+/// The proptest configuration of this crate's property tests: `default_cases` cases unless
+/// `PROPTEST_CASES` says otherwise (the `chaos` command runs a longer fuzz), and failing cases
+/// saved beside the test file (`<test>.proptest-regressions`, to commit) and re-run first.
+/// Proptest's default location looks for a `lib.rs` above the file, which `tests/` has not.
+pub fn proptest_config(default_cases: u32) -> proptest::test_runner::Config {
+    proptest::test_runner::Config {
+        cases: std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default_cases),
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"),
+        )),
+        ..proptest::test_runner::Config::default()
+    }
+}
