@@ -6,7 +6,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use web_sys::{AbortController, AbortSignal};
 
-use crate::protocol::model::{Agent, ChatMessage, Thread};
+use crate::protocol::model::{Agent, ChatMessage, ErrorData, Thread};
 
 /// Why a REST call failed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -19,7 +19,7 @@ pub enum ApiError {
     Status {
         /// The status code.
         status: u16,
-        /// The server's explanation.
+        /// The server's explanation (its JSON error's `details`, else the body as sent).
         details: String,
     },
     /// The body was not what the API promises.
@@ -121,7 +121,9 @@ impl Api {
         if resp.ok() {
             return Ok(resp);
         }
-        let details = resp.text().await.unwrap_or_default();
+        // The stub answers `{"error": CODE, "details": "…"}`; show the explanation, not the JSON.
+        let body = resp.text().await.unwrap_or_default();
+        let details = serde_json::from_str::<ErrorData>(&body).map_or(body, |e| e.details);
         Err(ApiError::Status {
             status: resp.status(),
             details,

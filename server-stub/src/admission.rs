@@ -20,6 +20,11 @@ impl Admission {
         *slot = Some(slot.map_or(until, |earlier| earlier.max(until)));
     }
 
+    /// Ends any refusal now (not a `close`): the simulated restart is over early.
+    pub fn admit_now(&self) {
+        *self.refuse_until.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
     /// Refuses every new connection from now on.
     pub fn close(&self) {
         self.closed.store(true, Ordering::Relaxed);
@@ -40,7 +45,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn refusal_expires_and_close_is_final() {
+    fn refusal_expires_or_ends_early_and_close_is_final() {
         let door = Admission::default();
         assert!(door.admits());
         door.refuse_for(Duration::from_secs(60));
@@ -48,7 +53,11 @@ mod tests {
         let door = Admission::default();
         door.refuse_for(Duration::ZERO);
         assert!(door.admits());
+        door.refuse_for(Duration::from_secs(60));
+        door.admit_now();
+        assert!(door.admits());
         door.close();
+        door.admit_now();
         assert!(!door.admits());
     }
 }

@@ -1,6 +1,7 @@
 //! Test control, mounted only with `--test-control`: `POST /api/test/*` endpoints that break
-//! connections on purpose (drop, close, half-open, malformed frame, refuse, restart), repeat
-//! recent events (duplicate), publish bursts of events, mint tokens and seed data.
+//! connections on purpose (drop, close, half-open, malformed frame, refuse, restart), end a
+//! refusal early (admit), repeat recent events (duplicate), publish bursts of events, mint tokens
+//! and seed data.
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -40,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/test/duplicate", post(duplicate))
         .route("/api/test/publish", post(publish))
         .route("/api/test/refuse", post(refuse))
+        .route("/api/test/admit", post(admit))
         .route("/api/test/restart", post(restart))
         .route("/api/test/token", post(token))
         .route("/api/test/seed", post(seed))
@@ -234,6 +236,12 @@ async fn refuse(
     let ms = params(query)?.ms;
     state.admission.refuse_for(Duration::from_millis(ms));
     Ok(Json(json!({ "refused_ms": ms })))
+}
+
+/// Ends a refusal (or a restart's down time) now.
+async fn admit(State(state): State<AppState>) -> ApiResult {
+    state.admission.admit_now();
+    Ok(Json(json!({ "admitting": true })))
 }
 
 #[derive(Deserialize)]

@@ -1,5 +1,5 @@
 //! Each test-control endpoint: drop, close, half-open, malformed, duplicate, publish, refuse,
-//! restart, token and seed.
+//! admit, restart, token and seed.
 
 mod common;
 
@@ -209,6 +209,15 @@ async fn refuse_answers_503_for_a_while() {
         stats["connection_attempts_total"].as_u64(),
         stats["rejected_refused"].as_u64().map(|r| r + 2)
     );
+}
+
+#[tokio::test]
+async fn admit_ends_a_refusal_early() {
+    let stub = Stub::start().await;
+    stub.control("restart?down_ms=60000").await;
+    expect_refused(&stub).await;
+    stub.control("admit").await;
+    stub.connect(1).await.assert_nothing_pending().await;
 }
 
 #[tokio::test]

@@ -1,8 +1,9 @@
 //! End to end: the production build of `www/` (run `trunk build --release` first; the test
 //! command does), served by an in-process stub on 127.0.0.1, driven in headless Chromium through
 //! ChromeDriver. It switches views 20 times, creates an agent, chats, and checks through
-//! `/api/stats` that the app held exactly one WebSocket and leaked no subscription. Screenshots
-//! of each view, at 1280 and 390 px wide, go to `target/e2e/`.
+//! `/api/stats` that the app held exactly one WebSocket and leaked no subscription. A second test
+//! walks the states besides the happy path: empty, reconnecting (with "Retry now") and signed
+//! out. Screenshots of each view and state go to `target/e2e/`.
 
 #![cfg(not(target_arch = "wasm32"))]
 
@@ -33,13 +34,17 @@ fn free_port() -> u16 {
 }
 
 async fn start_stub() -> String {
+    start_stub_with(|_| {}).await
+}
+
+async fn start_stub_with(tweak: impl FnOnce(&mut Config)) -> String {
     let dist = workspace().join("www/dist");
     assert!(
         dist.join("index.html").exists(),
         "{} has no build: run `trunk build --release` (scripts/test.sh does)",
         dist.display()
     );
-    let config = Config {
+    let mut config = Config {
         port: 0,
         dev: true,
         simulate: true,
@@ -48,6 +53,7 @@ async fn start_stub() -> String {
         simulate_interval_ms: 60_000, // quiet: this test counts subscriptions, not statuses
         ..Config::default()
     };
+    tweak(&mut config);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(tether_stub::serve(config, listener, std::future::pending()));
@@ -109,6 +115,28 @@ async fn api(stub: &str, path: &str) -> Value {
         .await
         .unwrap()
         .json()
+        .await
+        .unwrap()
+}
+
+/// `POST /api/test/{path}` (test control).
+async fn control(stub: &str, path: &str) -> Value {
+    let http = reqwest::Client::new();
+    let resp = http
+        .post(format!("{stub}/api/test/{path}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{path}: {}", resp.status());
+    resp.json().await.unwrap()
+}
+
+async fn text(c: &Client, css: &str) -> String {
+    wait_for(c, css).await;
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
         .await
         .unwrap()
 }
@@ -311,5 +339,87 @@ async fn the_app_keeps_one_socket_across_views_and_works_end_to_end() {
     );
     screenshot(&c, "dashboard-390.png").await;
     assert_eq!(stats(&stub).await["connections_opened_total"], 1);
+    c.close().await.unwrap();
+}
+
+/// The states besides the happy path, as a user meets them: a new user with no agents (an empty
+/// dashboard, and a Chat tab that says so), the stub restarting (the banner counts down to the
+/// next automatic try, and "Retry now" reconnects at once), and a refused token (signed out,
+/// with the REST error in words).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_designs_its_empty_reconnecting_and_signed_out_states() {
+    let stub = start_stub_with(|c| c.test_control = true).await;
+    let (_driver, webdriver) = start_chromedriver().await;
+    let c = browser(&webdriver).await;
+
+    // Empty: user 77 has no agents; the Chat tab does not open someone else's agent.
+    let token = control(&stub, "token?sub=77&exp_secs=3600").await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    c.goto(&format!("{stub}/?token={token}&user=77"))
+        .await
+        .unwrap();
+    wait_for(&c, "[data-testid=conn-badge][data-state=open]").await;
+    wait_for(&c, "[data-testid=empty]").await;
+    click(&c, "[data-testid=nav-chat]").await;
+    wait_for(&c, "[data-testid=no-agents]").await;
+    screenshot(&c, "empty-chat-1280.png").await;
+    click(&c, "[data-testid=nav-dashboard]").await;
+
+    // Reconnecting: the stub restarts and refuses connections. Once the next automatic try is
+    // at least 6 s away, it takes connections again and "Retry now" must reconnect well before
+    // that try was due.
+    control(&stub, "restart?down_ms=60000").await;
+    let started = Instant::now();
+    let retry_in = loop {
+        if let Ok(button) = c.find(Locator::Css("[data-testid=retry-now]")).await {
+            let secs = button.attr("data-retry-in").await.ok().flatten();
+            if let Some(secs) = secs.and_then(|s| s.parse::<u64>().ok()) {
+                if secs >= 6 {
+                    break secs;
+                }
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(50),
+            "the backoff never reached a 6 s wait"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let banner = text(&c, "[data-testid=disconnected]").await;
+    assert!(
+        banner.contains(&format!("next try in {retry_in} s")),
+        "{banner}"
+    );
+    screenshot(&c, "reconnecting-1280.png").await;
+    control(&stub, "admit").await;
+    let clicked = Instant::now();
+    click(&c, "[data-testid=retry-now]").await;
+    wait_for(&c, "[data-testid=conn-badge][data-state=open]").await;
+    assert!(
+        clicked.elapsed() < Duration::from_secs(3),
+        "Retry now took {:?}; the automatic try was {retry_in} s away",
+        clicked.elapsed()
+    );
+    assert!(c
+        .find(Locator::Css("[data-testid=disconnected]"))
+        .await
+        .is_err());
+
+    // Signed out: a refused token is final, and the banner and the REST error say so in words.
+    c.goto(&format!("{stub}/?token=wrong")).await.unwrap();
+    wait_for(&c, "[data-testid=conn-badge][data-state=auth_failed]").await;
+    let banner = text(&c, "[data-testid=disconnected]").await;
+    assert!(
+        banner.contains("Sign in again") && !banner.contains("connection is back"),
+        "{banner}"
+    );
+    let error = text(&c, "[role=alert]").await;
+    assert!(
+        error.contains("missing, invalid or expired token") && !error.contains('{'),
+        "{error}"
+    );
+    screenshot(&c, "signed-out-1280.png").await;
     c.close().await.unwrap();
 }

@@ -9,7 +9,7 @@ use tether::rest::Api;
 use tether::AppState;
 use yew::prelude::*;
 
-use crate::chat::ChatView;
+use crate::chat::{ChatView, FirstAgent};
 use crate::dashboard::Dashboard;
 use crate::header::Header;
 
@@ -20,8 +20,8 @@ pub enum View {
     Dashboard,
     /// The chat with one agent.
     Chat {
-        /// The agent.
-        agent: u64,
+        /// The agent; `None` until one is chosen, which opens the user's first agent.
+        agent: Option<u64>,
     },
 }
 
@@ -56,7 +56,8 @@ pub fn App() -> Html {
     };
     let body = match *view {
         View::Dashboard => html! { <Dashboard open_chat={navigate.clone()} /> },
-        View::Chat { agent } => html! { <ChatView {agent} back={navigate.clone()} /> },
+        View::Chat { agent: Some(agent) } => html! { <ChatView {agent} back={navigate.clone()} /> },
+        View::Chat { agent: None } => html! { <FirstAgent navigate={navigate.clone()} /> },
     };
     let tab = |target: View, label: &'static str, id: &'static str| {
         let navigate = navigate.clone();
@@ -68,9 +69,9 @@ pub fn App() -> Html {
         };
         html! { <button class={active} data-testid={id} onclick={move |_| navigate.emit(target)}>{ label }</button> }
     };
-    let last_agent = use_mut_ref(|| 1u64);
-    if let View::Chat { agent } = *view {
-        *last_agent.borrow_mut() = agent;
+    let last_agent = use_mut_ref(|| None::<u64>);
+    if let View::Chat { agent: Some(agent) } = *view {
+        *last_agent.borrow_mut() = Some(agent);
     }
     let chat_target = View::Chat {
         agent: *last_agent.borrow(),

@@ -94,6 +94,55 @@ pub fn ChatView(props: &ChatViewProps) -> Html {
     }
 }
 
+/// Props of [`FirstAgent`].
+#[derive(Properties, PartialEq)]
+pub struct FirstAgentProps {
+    /// Opens the chat of the agent found, or the dashboard.
+    pub navigate: Callback<View>,
+}
+
+/// The Chat tab before any agent was chosen: opens the user's first agent, or says there is
+/// none yet.
+#[component]
+pub fn FirstAgent(props: &FirstAgentProps) -> Html {
+    let ws = use_ws();
+    let empty = use_state(|| None::<Result<(), String>>);
+    {
+        let (api, empty, navigate) = (ws.api.clone(), empty.clone(), props.navigate.clone());
+        use_effect_with((), move |_| {
+            let (api, abort) = api.abortable();
+            spawn_local(async move {
+                match api.agents().await {
+                    Ok(agents) => match agents.first() {
+                        Some(a) => navigate.emit(View::Chat { agent: Some(a.id) }),
+                        None => empty.set(Some(Ok(()))),
+                    },
+                    Err(ApiError::Aborted) => {}
+                    Err(e) => empty.set(Some(Err(e.to_string()))),
+                }
+            });
+            move || drop(abort)
+        });
+    }
+    let navigate = props.navigate.clone();
+    let body = match &*empty {
+        None => html! { <p class="muted" data-testid="loading">{ "Loading agents…" }</p> },
+        Some(Err(e)) => html! { <p class="error" role="alert">{ e }</p> },
+        Some(Ok(())) => html! {
+            <div class="empty" data-testid="no-agents">
+                <p>{ "No agents yet, so nobody to chat with. Create one on the dashboard." }</p>
+                <button onclick={move |_| navigate.emit(View::Dashboard)}>{ "Go to the dashboard" }</button>
+            </div>
+        },
+    };
+    html! {
+        <section class="view" data-testid="chat">
+            <OfflineBanner />
+            { body }
+        </section>
+    }
+}
+
 /// Props of [`Conversation`].
 #[derive(Properties, PartialEq)]
 pub struct ConversationProps {

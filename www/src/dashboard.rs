@@ -77,7 +77,7 @@ fn agent_row(
             <td>{ progress }</td>
             <td><div class="actions">
                 <button onclick={move |_| run.emit(id)}>{ "Run" }</button>
-                <button onclick={move |_| chat.emit(View::Chat { agent: id })}>{ "Chat" }</button>
+                <button onclick={move |_| chat.emit(View::Chat { agent: Some(id) })}>{ "Chat" }</button>
                 <button class="danger" onclick={move |_| delete.emit(id)} aria-label="Delete">{ "Delete" }</button>
             </div></td>
         </tr>

@@ -3,10 +3,11 @@
 
 use std::collections::VecDeque;
 
-use tether::core::{ConnectionState, TopicStatus};
+use tether::core::{ConnectionState, Instant, TopicStatus};
 use tether::hooks::{use_connection, use_ws};
 
 use crate::sparkline::{spark_points, SPARK_H, SPARK_W};
+use crate::status_text::{banner, label, retry_in_secs};
 use yew::prelude::*;
 
 const SAMPLES: usize = 60;
@@ -110,18 +111,6 @@ fn sparkline(h: &VecDeque<Sample>) -> Html {
     }
 }
 
-fn label(state: ConnectionState) -> String {
-    match state {
-        ConnectionState::Open => "Live".into(),
-        ConnectionState::Connecting => "Connecting…".into(),
-        ConnectionState::Reconnecting { attempt, .. } => format!("Reconnecting (try {attempt})"),
-        ConnectionState::Offline => "Offline".into(),
-        ConnectionState::AuthFailed => "Signed out".into(),
-        ConnectionState::Closed => "Closed".into(),
-        ConnectionState::Idle => "Idle".into(),
-    }
-}
-
 fn state_class(state: ConnectionState) -> &'static str {
     match state {
         ConnectionState::Open => "ok",
@@ -149,11 +138,26 @@ fn status_label(s: &TopicStatus) -> String {
 }
 
 /// A banner shown while the connection is not live, so stale data is never mistaken for live.
+/// While a retry is scheduled it counts down to it and offers to retry now.
 #[component]
 pub fn OfflineBanner() -> Html {
+    let ws = use_ws();
     let conn = use_connection();
-    if conn.state.is_open() {
+    let now = Instant(js_sys::Date::now() as u64);
+    let Some(text) = banner(conn.state, now) else {
         return html! {};
+    };
+    let retry = retry_in_secs(conn.state, now).map(|secs| {
+        let client = ws.app.client.clone();
+        html! {
+            <button data-testid="retry-now" data-retry-in={secs.to_string()}
+                    onclick={move |_| client.reconnect()}>{ "Retry now" }</button>
+        }
+    });
+    html! {
+        <div class="banner" data-testid="disconnected" role="status">
+            <span>{ text }</span>
+            { for retry }
+        </div>
     }
-    html! { <div class="banner" data-testid="disconnected">{ format!("{} — showing the last data received; it updates when the connection is back.", label(conn.state)) }</div> }
 }

@@ -11,6 +11,8 @@ mod dashboard;
 mod header;
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 mod sparkline;
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+mod status_text;
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
