@@ -40,8 +40,9 @@ step "browser tests (headless Chromium, live stub)"
 cargo build -p tether-stub --bin server-stub
 start_stub --port 0 --test-control --dev
 echo "stub at $STUB_URL"
-# --nocapture shows the one line the browser chaos run logs with its counts.
-(cd tests && TETHER_STUB_URL="$STUB_URL" wasm-pack test --headless --chrome -- --nocapture) 2>&1 |
+# --nocapture shows the one line the browser chaos run logs with its counts. wasm-pack passes
+# what follows its first `--` to `cargo build`, and what follows a second one to the runner.
+(cd tests && TETHER_STUB_URL="$STUB_URL" wasm-pack test --headless --chrome -- -- --nocapture) 2>&1 |
   tee "$LOGS/browser.log"
 
 count() { # file → "passed failed" summed over every cargo-style result line
