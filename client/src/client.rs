@@ -1,87 +1,63 @@
-//! `WsClientV2`: the app's single socket. It owns the sans-IO [`Connection`] and an [`Io`]
-//! that performs what the core asks for (the web-sys driver in the browser, a fake in tests).
+//! `WsClientV2`: the app's single socket, as the app sees it. It owns the sans-IO
+//! [`Connection`] and the [`Io`] that performs what the core asks for.
 //!
-//! Every input (a socket event, a timer, an app call) updates the core and then *pumps* its
-//! outputs: I/O goes to the `Io`, events to the topic manager, state changes and errors to
-//! listeners, request results to their futures. The pump is not re-entrant: a callback that
-//! calls back into the client (subscribe, send, close, …) only queues outputs in the core, and
-//! the running pump performs them after the callback returns. The core is never borrowed while
-//! app code runs, so no call from a handler can hit a `RefCell` borrow panic.
+//! Every input (an app call, or a driver's report through its
+//! [`DriverHandle`](crate::driver::DriverHandle)) updates the core and then *pumps* its outputs:
+//! I/O goes to the `Io`, events to the topic manager, state changes and errors to listeners,
+//! request results to their futures, and the token provider is asked for each new socket. The
+//! pump is not re-entrant: a callback that calls back into the client (subscribe, send, close,
+//! …) only queues outputs in the core, and the running pump performs them after the callback
+//! returns.
+//!
+//! **Architecture Invariant:** no app code runs while the core is borrowed. Handlers, listeners
+//! and the token provider may call any method of the client.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 
 use futures_channel::oneshot;
 
 use crate::core::{
-    ClientError, Config, Connection, ConnectionState, Instant, Metrics, Output, RequestError,
-    RequestId, SendError, SocketId, TopicEvent, TopicStatus,
+    url_with_token, ClientError, Config, Connection, ConnectionState, Instant, Metrics, Output,
+    RequestError, RequestId, SendError, TokenProvider, TopicEvent, TopicStatus,
 };
+use crate::driver::{DriverHandle, Io};
 use crate::listeners::{ListenerGuard, Listeners};
-use crate::protocol::{ClientFrame, ServerFrame, Topic};
+use crate::protocol::{Envelope, Topic};
 
-/// What a driver must be able to do. Calls must not synchronously call back into the client.
-pub trait Io {
-    /// The time now, in milliseconds (the browser's `Date.now()`).
-    fn now(&self) -> Instant;
-    /// Opens a socket; report its events with the client's `handle_socket_*` methods.
-    fn open(&self, socket: SocketId, url: &str);
-    /// Sends a text frame on an open socket.
-    fn send(&self, socket: SocketId, text: &str);
-    /// Closes a socket and stops reporting its events.
-    fn close(&self, socket: SocketId, code: u16, reason: &str);
-    /// Arms the single timer (replacing any armed one) or, with `None`, cancels it. When it
-    /// fires, call [`WsClientV2::handle_timeout`].
-    fn set_timer(&self, at: Option<Instant>);
-    /// Calls [`WsClientV2::flush`] at the end of the current tick (a microtask in the browser).
-    fn schedule_flush(&self);
-}
-
-type Reply = Result<Rc<ServerFrame>, RequestError>;
+type Reply = Result<Rc<Envelope>, RequestError>;
 
 /// Where delivered events go: the topic manager's dispatch.
 pub(crate) type EventSink = Rc<dyn Fn(&TopicEvent)>;
 
-struct Shared {
+pub(crate) struct Shared {
     core: RefCell<Connection>,
     io: Box<dyn Io>,
+    token: RefCell<TokenProvider>,
     pumping: Cell<bool>,
-    armed: Cell<Option<Instant>>,
+    pub(crate) armed: Cell<Option<Instant>>,
     sink: RefCell<Option<EventSink>>,
     replies: RefCell<HashMap<RequestId, oneshot::Sender<Reply>>>,
     state_listeners: Listeners<ConnectionState>,
     error_listeners: Listeners<ClientError>,
 }
 
-/// The app's single WebSocket client. Cheap to clone: clones share one connection.
+/// The app's single WebSocket client. Cheap to clone: clones share one connection. Get it from
+/// [`AppState`](crate::AppState).
 #[derive(Clone)]
 pub struct WsClientV2 {
-    shared: Rc<Shared>,
-}
-
-/// A weak handle, for drivers' callbacks: it does not keep the client alive.
-#[derive(Clone)]
-pub struct WeakClient(Weak<Shared>);
-
-impl WeakClient {
-    /// The client, if it is still alive.
-    pub fn upgrade(&self) -> Option<WsClientV2> {
-        self.0.upgrade().map(|shared| WsClientV2 { shared })
-    }
+    pub(crate) shared: Rc<Shared>,
 }
 
 impl WsClientV2 {
-    /// A client in `Idle` whose I/O is performed by the `Io` that `make_io` builds. `seed` feeds
-    /// the backoff jitter. Call [`WsClientV2::connect`] to start.
-    pub fn with_io(
-        config: Config,
-        seed: u64,
-        make_io: impl FnOnce(WeakClient) -> Box<dyn Io>,
-    ) -> WsClientV2 {
-        let shared = Rc::new_cyclic(|weak| Shared {
+    /// A client in `Idle` whose I/O `io` performs. `seed` feeds the backoff jitter.
+    pub(crate) fn new(mut config: Config, seed: u64, io: Box<dyn Io>) -> WsClientV2 {
+        let token = std::mem::replace(&mut config.token, Box::new(|| None));
+        let shared = Rc::new(Shared {
             core: RefCell::new(Connection::new(config, seed)),
-            io: make_io(WeakClient(weak.clone())),
+            io,
+            token: RefCell::new(token),
             pumping: Cell::new(false),
             armed: Cell::new(None),
             sink: RefCell::new(None),
@@ -92,13 +68,13 @@ impl WsClientV2 {
         WsClientV2 { shared }
     }
 
-    /// A weak handle to this client.
-    pub fn downgrade(&self) -> WeakClient {
-        WeakClient(Rc::downgrade(&self.shared))
+    /// The handle a driver reports through.
+    pub(crate) fn driver_handle(&self) -> DriverHandle {
+        DriverHandle(Rc::downgrade(&self.shared))
     }
 
     /// Runs `f` on the core with the time now, then performs its outputs.
-    fn drive<R>(&self, f: impl FnOnce(&mut Connection, Instant) -> R) -> R {
+    pub(crate) fn drive<R>(&self, f: impl FnOnce(&mut Connection, Instant) -> R) -> R {
         let now = self.shared.io.now();
         let r = f(&mut self.shared.core.borrow_mut(), now);
         self.pump();
@@ -124,10 +100,8 @@ impl WsClientV2 {
                 None => {
                     let at = s.core.borrow_mut().poll_timeout();
                     if s.armed.replace(at) != at {
-                        s.io.set_timer(at);
+                        s.io.set_timer(at, &self.driver_handle());
                     }
-                    // A timer callback can't re-enter, but check once more for outputs queued
-                    // by `set_timer` implementations that call back synchronously.
                     if s.core.borrow().has_outputs() {
                         continue;
                     }
@@ -137,17 +111,22 @@ impl WsClientV2 {
         }
     }
 
+    /// Performs one output. The core is not borrowed here: app code may call back.
     fn perform(&self, output: Output) {
         let s = &self.shared;
         match output {
-            Output::OpenSocket { socket, url } => s.io.open(socket, &url),
+            Output::OpenSocket { socket, url } => {
+                let token = (s.token.borrow_mut())();
+                let url = url_with_token(&url, token.as_deref());
+                s.io.open(socket, &url, &self.driver_handle());
+            }
             Output::Send { socket, text } => s.io.send(socket, &text),
             Output::CloseSocket {
                 socket,
                 code,
                 reason,
-            } => s.io.close(socket, code.0, reason),
-            Output::ScheduleFlush => s.io.schedule_flush(),
+            } => s.io.close(socket, code, reason),
+            Output::ScheduleFlush => s.io.schedule_flush(&self.driver_handle()),
             Output::Deliver(event) => {
                 let sink = s.sink.borrow().clone();
                 if let Some(sink) = sink {
@@ -177,8 +156,8 @@ impl WsClientV2 {
         self.drive(|c, now| c.handle_close(now));
     }
 
-    /// Replaces the socket now, asking the token provider again. Use after refreshing a token
-    /// that got `AuthFailed`.
+    /// Replaces the socket now, asking the token provider again and resetting the backoff. Use
+    /// after refreshing a token that got `AuthFailed`, or for a "Retry now" button.
     pub fn reconnect(&self) {
         self.drive(|c, now| c.handle_reconnect(now));
     }
@@ -190,8 +169,12 @@ impl WsClientV2 {
 
     /// A snapshot of the connection's health.
     pub fn metrics(&self) -> Metrics {
-        let now = self.shared.io.now();
-        self.shared.core.borrow().metrics(now)
+        self.shared.core.borrow().metrics()
+    }
+
+    /// The driver's clock, for countdowns such as `retry_at - now()`.
+    pub fn now(&self) -> Instant {
+        self.shared.io.now()
     }
 
     /// The status of a held topic.
@@ -214,13 +197,14 @@ impl WsClientV2 {
         self.shared.core.borrow().sockets_opened()
     }
 
-    /// Sends a frame now, or queues it until the socket opens.
-    pub fn send(&self, frame: ClientFrame) -> Result<(), SendError> {
+    /// Sends a frame now, or queues it until a socket is back (for up to the queue timeout).
+    pub fn send(&self, frame: Envelope) -> Result<(), SendError> {
         self.drive(|c, now| c.send(frame, now))
     }
 
-    /// Sends a frame and waits for the reply with the same `req_id`.
-    pub async fn request(&self, frame: ClientFrame) -> Result<Rc<ServerFrame>, RequestError> {
+    /// Sends a frame with a fresh `req_id` and waits for the reply that echoes it. While
+    /// disconnected it waits in the outbox first; every error says whether it was sent.
+    pub async fn request(&self, frame: Envelope) -> Result<Rc<Envelope>, RequestError> {
         let rx = {
             let id = self
                 .shared
@@ -271,61 +255,13 @@ impl WsClientV2 {
         self.drive(|c, _| c.unsubscribe(topic));
     }
 
-    pub(crate) fn set_event_sink(&self, sink: Option<EventSink>) {
-        *self.shared.sink.borrow_mut() = sink;
+    pub(crate) fn set_event_sink(&self, sink: EventSink) {
+        *self.shared.sink.borrow_mut() = Some(sink);
     }
+}
 
-    // ---- driver inputs -------------------------------------------------------------------
-
-    /// A socket opened.
-    pub fn handle_socket_opened(&self, socket: SocketId) {
-        self.drive(|c, now| c.handle_socket_opened(socket, now));
-    }
-
-    /// A socket closed.
-    pub fn handle_socket_closed(&self, socket: SocketId, code: u16, reason: &str) {
-        self.drive(|c, now| c.handle_socket_closed(socket, code, reason, now));
-    }
-
-    /// A socket reported an error.
-    pub fn handle_socket_error(&self, socket: SocketId) {
-        self.drive(|c, now| c.handle_socket_error(socket, now));
-    }
-
-    /// A text frame arrived.
-    pub fn handle_socket_message(&self, socket: SocketId, text: &str) {
-        self.drive(|c, now| c.handle_socket_message(socket, text, now));
-    }
-
-    /// The armed timer fired.
-    pub fn handle_timeout(&self) {
-        self.shared.armed.set(None);
-        self.drive(|c, now| c.handle_timeout(now));
-    }
-
-    /// End of tick: send coalesced subscription changes.
-    pub fn flush(&self) {
-        self.drive(|c, now| c.handle_flush(now));
-    }
-
-    /// The browser went online (`true`) or offline (`false`).
-    pub fn handle_online(&self, online: bool) {
-        self.drive(|c, now| {
-            if online {
-                c.handle_online(now)
-            } else {
-                c.handle_offline(now)
-            }
-        });
-    }
-
-    /// The page became visible (`true`) or hidden.
-    pub fn handle_visibility(&self, visible: bool) {
-        self.drive(|c, now| c.handle_visibility(visible, now));
-    }
-
-    /// `pageshow`; `persisted` when restored from the back/forward cache.
-    pub fn handle_pageshow(&self, persisted: bool) {
-        self.drive(|c, now| c.handle_pageshow(persisted, now));
+impl std::fmt::Debug for WsClientV2 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "WsClientV2({:?})", self.state())
     }
 }

@@ -1,9 +1,11 @@
-//! A tokio driver (feature `native`, not wasm32): runs a [`WsClientV2`] on tokio-tungstenite
-//! sockets and tokio timers, for native programs, load tests and the chaos test.
+//! A tokio driver (feature `native`, not wasm32): runs the client on tokio-tungstenite sockets
+//! and tokio timers, for native programs, load tests and the chaos test.
 //!
 //! The client is single-threaded (`Rc`), so everything runs on a `tokio::task::LocalSet`. The
 //! socket and timer tasks never call the client: they post [`DriverEvent`]s to a channel that
-//! [`Driver::run`] drains, which keeps every call into the client on one stack at a time.
+//! [`Driver::run`] drains, which keeps every call into the client on one stack at a time. A
+//! handshake the server refuses with an HTTP status is reported as such, so 401 and 403 end in
+//! `AuthFailed` rather than a retry loop.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -15,24 +17,28 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WsCloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-use crate::client::{Io, WeakClient, WsClientV2};
 use crate::core::{Config, Instant, SocketId};
+use crate::driver::{DriverHandle, Io};
+use crate::protocol::CloseCode;
+use crate::AppState;
 
 /// What the socket and timer tasks report.
 #[derive(Debug)]
 enum DriverEvent {
     Opened(SocketId),
-    Message(SocketId, String),
-    Closed(SocketId, u16, String),
+    Text(SocketId, String),
+    Binary(SocketId, Vec<u8>),
+    Closed(SocketId, CloseCode, String),
+    Refused(SocketId, u16),
     Timer(u64),
     Flush,
 }
 
 enum Command {
     Send(String),
-    Close(u16, String),
+    Close(CloseCode, String),
 }
 
 /// Counts the driver's resources, for leak checks.
@@ -49,12 +55,13 @@ pub struct DriverStats {
 /// Each open socket's command channel and task.
 type SocketTasks = HashMap<SocketId, (mpsc::UnboundedSender<Command>, JoinHandle<()>)>;
 
+/// The tokio implementation of [`Io`].
 struct NativeIo {
     events: mpsc::UnboundedSender<DriverEvent>,
     sockets: RefCell<SocketTasks>,
     timer: RefCell<Option<JoinHandle<()>>>,
     timer_generation: Cell<u64>,
-    flush_scheduled: Rc<Cell<bool>>,
+    flush_scheduled: Cell<bool>,
     opened_at: RefCell<Vec<Instant>>,
 }
 
@@ -65,12 +72,12 @@ fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-impl Io for NativeIo {
+impl Io for Rc<NativeIo> {
     fn now(&self) -> Instant {
         Instant(now_ms())
     }
 
-    fn open(&self, socket: SocketId, url: &str) {
+    fn open(&self, socket: SocketId, url: &str, _: &DriverHandle) {
         self.opened_at.borrow_mut().push(self.now());
         let (tx, rx) = mpsc::unbounded_channel();
         let task =
@@ -84,14 +91,14 @@ impl Io for NativeIo {
         }
     }
 
-    fn close(&self, socket: SocketId, code: u16, reason: &str) {
+    fn close(&self, socket: SocketId, code: CloseCode, reason: &str) {
         if let Some((tx, _)) = self.sockets.borrow_mut().remove(&socket) {
             // The task sends the close frame and ends; it reports nothing the core still wants.
             let _ = tx.send(Command::Close(code, reason.to_owned()));
         }
     }
 
-    fn set_timer(&self, at: Option<Instant>) {
+    fn set_timer(&self, at: Option<Instant>, _: &DriverHandle) {
         if let Some(old) = self.timer.borrow_mut().take() {
             old.abort();
         }
@@ -106,7 +113,7 @@ impl Io for NativeIo {
         }));
     }
 
-    fn schedule_flush(&self) {
+    fn schedule_flush(&self, _: &DriverHandle) {
         if !self.flush_scheduled.replace(true) {
             let _ = self.events.send(DriverEvent::Flush);
         }
@@ -132,8 +139,16 @@ async fn run_socket(
 ) {
     let mut ws = match tokio_tungstenite::connect_async(url.as_str()).await {
         Ok((ws, _)) => ws,
+        Err(WsError::Http(response)) => {
+            let _ = events.send(DriverEvent::Refused(id, response.status().as_u16()));
+            return;
+        }
         Err(_) => {
-            let _ = events.send(DriverEvent::Closed(id, 1006, "connect failed".into()));
+            let _ = events.send(DriverEvent::Closed(
+                id,
+                CloseCode::ABNORMAL,
+                "connect failed".into(),
+            ));
             return;
         }
     };
@@ -143,12 +158,12 @@ async fn run_socket(
             command = commands.recv() => match command {
                 Some(Command::Send(text)) => {
                     if ws.send(Message::text(text)).await.is_err() {
-                        let _ = events.send(DriverEvent::Closed(id, 1006, "send failed".into()));
+                        let _ = events.send(DriverEvent::Closed(id, CloseCode::ABNORMAL, "send failed".into()));
                         return;
                     }
                 }
                 Some(Command::Close(code, reason)) => {
-                    let frame = CloseFrame { code: WsCloseCode::from(code), reason: reason.into() };
+                    let frame = CloseFrame { code: WsCloseCode::from(code.0), reason: reason.into() };
                     let _ = tokio::time::timeout(std::time::Duration::from_secs(1), ws.close(Some(frame))).await;
                     return;
                 }
@@ -156,19 +171,21 @@ async fn run_socket(
             },
             incoming = ws.next() => match incoming {
                 Some(Ok(Message::Text(text))) => {
-                    let _ = events.send(DriverEvent::Message(id, text.to_string()));
+                    let _ = events.send(DriverEvent::Text(id, text.to_string()));
                 }
-                Some(Ok(Message::Binary(_))) => {
-                    let _ = events.send(DriverEvent::Message(id, "<binary frame>".into()));
+                Some(Ok(Message::Binary(bytes))) => {
+                    let _ = events.send(DriverEvent::Binary(id, bytes.to_vec()));
                 }
                 Some(Ok(Message::Close(frame))) => {
-                    let (code, reason) = frame.map_or((1005, String::new()), |f| (u16::from(f.code), f.reason.to_string()));
+                    let (code, reason) = frame.map_or((CloseCode::NO_STATUS, String::new()), |f| {
+                        (CloseCode(u16::from(f.code)), f.reason.to_string())
+                    });
                     let _ = events.send(DriverEvent::Closed(id, code, reason));
                     return;
                 }
                 Some(Ok(_)) => {}
                 Some(Err(_)) | None => {
-                    let _ = events.send(DriverEvent::Closed(id, 1006, String::new()));
+                    let _ = events.send(DriverEvent::Closed(id, CloseCode::ABNORMAL, String::new()));
                     return;
                 }
             },
@@ -178,33 +195,33 @@ async fn run_socket(
 
 /// Delivers the driver's events to its client. Run it on the same `LocalSet` as the client.
 pub struct Driver {
-    client: WeakClient,
+    handle: DriverHandle,
+    io: std::rc::Weak<NativeIo>,
     events: mpsc::UnboundedReceiver<DriverEvent>,
-    flush_scheduled: Rc<Cell<bool>>,
-    generation: Rc<dyn Fn() -> u64>,
 }
 
 impl Driver {
     /// Runs until the client is dropped.
     pub async fn run(mut self) {
         while let Some(event) = self.events.recv().await {
-            let Some(client) = self.client.upgrade() else {
+            let Some(io) = self.io.upgrade() else {
                 return;
             };
+            let d = &self.handle;
             match event {
-                DriverEvent::Opened(id) => client.handle_socket_opened(id),
-                DriverEvent::Message(id, text) => client.handle_socket_message(id, &text),
-                DriverEvent::Closed(id, code, reason) => {
-                    client.handle_socket_closed(id, code, &reason)
-                }
+                DriverEvent::Opened(id) => d.handle_socket_opened(id),
+                DriverEvent::Text(id, text) => d.handle_socket_message(id, &text),
+                DriverEvent::Binary(id, bytes) => d.handle_socket_binary(id, &bytes),
+                DriverEvent::Closed(id, code, reason) => d.handle_socket_closed(id, code, &reason),
+                DriverEvent::Refused(id, status) => d.handle_socket_refused(id, status),
                 DriverEvent::Timer(generation) => {
-                    if generation == (self.generation)() {
-                        client.handle_timeout();
+                    if generation == io.timer_generation.get() {
+                        d.handle_timeout();
                     }
                 }
                 DriverEvent::Flush => {
-                    self.flush_scheduled.set(false);
-                    client.flush();
+                    io.flush_scheduled.set(false);
+                    d.handle_flush();
                 }
             }
         }
@@ -213,91 +230,52 @@ impl Driver {
 
 /// A handle to the driver's resource counts.
 #[derive(Clone)]
-pub struct DriverProbe(Rc<dyn Fn() -> DriverStats>);
+pub struct DriverProbe(std::rc::Weak<NativeIo>);
 
 impl DriverProbe {
-    /// The counts now.
+    /// The counts now (all zero once the client is gone).
     pub fn stats(&self) -> DriverStats {
-        (self.0)()
+        let Some(io) = self.0.upgrade() else {
+            return DriverStats::default();
+        };
+        let sockets = io
+            .sockets
+            .borrow()
+            .values()
+            .filter(|(_, t)| !t.is_finished())
+            .count();
+        let timers = io
+            .timer
+            .borrow()
+            .as_ref()
+            .map_or(0, |t| usize::from(!t.is_finished()));
+        let opened_at = io.opened_at.borrow().clone();
+        DriverStats {
+            sockets,
+            timers,
+            opened_at,
+        }
     }
 }
 
-/// A client on tokio sockets and timers, its driver (spawn `driver.run()` on the same
-/// `LocalSet`), and a probe of the driver's resources. Call `connect()` to start.
-pub fn client(config: Config, seed: u64) -> (WsClientV2, Driver, DriverProbe) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let flush_scheduled = Rc::new(Cell::new(false));
-    let shared_io: Rc<RefCell<Option<Rc<NativeIoView>>>> = Rc::default();
-    let slot = shared_io.clone();
-    let flush = flush_scheduled.clone();
-    let client = WsClientV2::with_io(config, seed, move |_| {
-        let io = Rc::new(NativeIo {
-            events: tx,
-            sockets: RefCell::default(),
-            timer: RefCell::new(None),
-            timer_generation: Cell::new(0),
-            flush_scheduled: flush,
-            opened_at: RefCell::new(Vec::new()),
-        });
-        *slot.borrow_mut() = Some(Rc::new(NativeIoView(Rc::downgrade(&io))));
-        Box::new(SharedIo(io))
+/// An app state on tokio sockets and timers (not yet connected: call `client.connect()`), its
+/// driver (spawn `driver.run()` on the same `LocalSet`), and a probe of the driver's resources.
+pub fn app(config: Config, seed: u64) -> (Rc<AppState>, Driver, DriverProbe) {
+    let (tx, events) = mpsc::unbounded_channel();
+    let io = Rc::new(NativeIo {
+        events: tx,
+        sockets: RefCell::default(),
+        timer: RefCell::new(None),
+        timer_generation: Cell::new(0),
+        flush_scheduled: Cell::new(false),
+        opened_at: RefCell::new(Vec::new()),
     });
-    let view = shared_io.borrow().clone().expect("the io was built");
-    let gen_view = view.clone();
+    let probe = DriverProbe(Rc::downgrade(&io));
+    let (state, handle) = AppState::with_io(config, seed, Box::new(io.clone()));
     let driver = Driver {
-        client: client.downgrade(),
-        events: rx,
-        flush_scheduled,
-        generation: Rc::new(move || gen_view.with(|io| io.timer_generation.get()).unwrap_or(0)),
+        handle,
+        io: Rc::downgrade(&io),
+        events,
     };
-    let probe = DriverProbe(Rc::new(move || {
-        view.with(|io| DriverStats {
-            sockets: io
-                .sockets
-                .borrow()
-                .values()
-                .filter(|(_, t)| !t.is_finished())
-                .count(),
-            timers: io
-                .timer
-                .borrow()
-                .as_ref()
-                .map_or(0, |t| usize::from(!t.is_finished())),
-            opened_at: io.opened_at.borrow().clone(),
-        })
-        .unwrap_or_default()
-    }));
-    (client, driver, probe)
-}
-
-/// The `Io` the client owns; the driver and the probe only look through weak views.
-struct SharedIo(Rc<NativeIo>);
-
-impl Io for SharedIo {
-    fn now(&self) -> Instant {
-        self.0.now()
-    }
-    fn open(&self, socket: SocketId, url: &str) {
-        self.0.open(socket, url)
-    }
-    fn send(&self, socket: SocketId, text: &str) {
-        self.0.send(socket, text)
-    }
-    fn close(&self, socket: SocketId, code: u16, reason: &str) {
-        self.0.close(socket, code, reason)
-    }
-    fn set_timer(&self, at: Option<Instant>) {
-        self.0.set_timer(at)
-    }
-    fn schedule_flush(&self) {
-        self.0.schedule_flush()
-    }
-}
-
-struct NativeIoView(std::rc::Weak<NativeIo>);
-
-impl NativeIoView {
-    fn with<R>(&self, f: impl FnOnce(&NativeIo) -> R) -> Option<R> {
-        self.0.upgrade().map(|io| f(&io))
-    }
+    (state, driver, probe)
 }

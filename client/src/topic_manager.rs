@@ -3,27 +3,40 @@
 //! `subscribe` goes out with a topic's first handler and the wire `unsubscribe` with its last
 //! (the core counts references and coalesces changes made in one tick into one frame).
 //!
+//! Each handler first receives [`TopicEvent::Subscribed`], once, when its subscription takes
+//! effect (at once if the topic is already active): its view starts there. Then it receives
+//! every event after that point, exactly once and in order, plus `ResyncRequired` and
+//! `Refused` when they happen.
+//!
 //! Dispatch semantics, for handlers that change subscriptions while an event is delivered:
 //! - the handlers of a topic are those registered when the event arrives;
 //! - a handler dropped during dispatch (its own guard or another's) is not called after that;
 //! - a handler added during dispatch first receives the next event;
 //! - `send`, `close` and `subscribe` from a handler take effect after the handler returns.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
 
 use crate::client::WsClientV2;
 use crate::core::{TopicEvent, TopicStatus};
-use crate::listeners::Listeners;
 use crate::protocol::Topic;
+
+/// One registered handler.
+struct Handler {
+    id: u64,
+    alive: Cell<bool>,
+    subscribed: Cell<bool>,
+    callback: Box<dyn Fn(&TopicEvent)>,
+}
 
 struct Inner {
     client: WsClientV2,
-    handlers: RefCell<BTreeMap<Topic, Rc<Listeners<TopicEvent>>>>,
+    handlers: RefCell<BTreeMap<Topic, Vec<Rc<Handler>>>>,
+    next_id: Cell<u64>,
 }
 
-/// The topic manager the app keeps in its `AppState`. Cheap to clone.
+/// The topic manager the app keeps in its [`AppState`](crate::AppState). Cheap to clone.
 #[derive(Clone)]
 pub struct TopicManager {
     inner: Rc<Inner>,
@@ -39,40 +52,43 @@ pub struct Subscription {
 }
 
 impl TopicManager {
-    /// A manager delivering the events of `client`. One client has one manager: creating
-    /// another replaces the first as the client's event sink.
-    pub fn new(client: WsClientV2) -> TopicManager {
+    /// The manager of `client`'s events. Only `AppState` creates one: a client has exactly one.
+    pub(crate) fn new(client: WsClientV2) -> TopicManager {
         let inner = Rc::new(Inner {
             client,
             handlers: RefCell::new(BTreeMap::new()),
+            next_id: Cell::new(0),
         });
         let weak = Rc::downgrade(&inner);
-        inner
-            .client
-            .set_event_sink(Some(Rc::new(move |event: &TopicEvent| {
-                if let Some(inner) = weak.upgrade() {
-                    inner.dispatch(event);
-                }
-            })));
+        inner.client.set_event_sink(Rc::new(move |event: &TopicEvent| {
+            if let Some(inner) = weak.upgrade() {
+                inner.dispatch(event);
+            }
+        }));
         TopicManager { inner }
-    }
-
-    /// The client this manager routes for.
-    pub fn client(&self) -> &WsClientV2 {
-        &self.inner.client
     }
 
     /// Calls `handler` with every event on `topic` until the returned guard is dropped.
     /// Works in any state: before the socket opens the subscription is queued.
-    pub fn subscribe(&self, topic: Topic, handler: impl Fn(&TopicEvent) + 'static) -> Subscription {
-        let listeners = self
-            .inner
+    pub fn subscribe(
+        &self,
+        topic: impl Into<Topic>,
+        handler: impl Fn(&TopicEvent) + 'static,
+    ) -> Subscription {
+        let topic = topic.into();
+        let id = self.inner.next_id.get() + 1;
+        self.inner.next_id.set(id);
+        self.inner
             .handlers
             .borrow_mut()
             .entry(topic.clone())
             .or_default()
-            .clone();
-        let id = listeners.add(Rc::new(handler));
+            .push(Rc::new(Handler {
+                id,
+                alive: Cell::new(true),
+                subscribed: Cell::new(false),
+                callback: Box::new(handler),
+            }));
         self.inner.client.subscribe_topic(&topic);
         Subscription {
             manager: Rc::downgrade(&self.inner),
@@ -88,16 +104,12 @@ impl TopicManager {
 
     /// How many handlers are registered on `topic`.
     pub fn handler_count(&self, topic: &Topic) -> usize {
-        self.inner
-            .handlers
-            .borrow()
-            .get(topic)
-            .map_or(0, |l| l.len())
+        self.inner.handlers.borrow().get(topic).map_or(0, Vec::len)
     }
 
     /// How many handlers are registered in total (for leak checks).
     pub fn total_handlers(&self) -> usize {
-        self.inner.handlers.borrow().values().map(|l| l.len()).sum()
+        self.inner.handlers.borrow().values().map(Vec::len).sum()
     }
 
     /// The topics with at least one handler.
@@ -108,27 +120,34 @@ impl TopicManager {
 
 impl Inner {
     fn dispatch(&self, event: &TopicEvent) {
-        let listeners = self.handlers.borrow().get(&event.topic).cloned();
-        if let Some(listeners) = listeners {
-            listeners.notify(event);
+        let snapshot = self.handlers.borrow().get(event.topic()).cloned();
+        let only_new = matches!(event, TopicEvent::Subscribed { .. });
+        for handler in snapshot.into_iter().flatten() {
+            if !handler.alive.get() || (only_new && handler.subscribed.replace(true)) {
+                continue;
+            }
+            (handler.callback)(event);
         }
     }
 
     fn remove(&self, topic: &Topic, id: u64) {
         let removed = {
             let mut handlers = self.handlers.borrow_mut();
-            let Some(listeners) = handlers.get(topic) else {
+            let Some(list) = handlers.get_mut(topic) else {
                 return;
             };
-            let removed = listeners.remove(id);
-            if listeners.is_empty() {
+            let Some(pos) = list.iter().position(|h| h.id == id) else {
+                return;
+            };
+            let handler = list.remove(pos);
+            handler.alive.set(false);
+            if list.is_empty() {
                 handlers.remove(topic);
             }
-            removed
+            handler
         };
-        if removed {
-            self.client.unsubscribe_topic(topic);
-        }
+        self.client.unsubscribe_topic(topic);
+        drop(removed); // after the borrow: the callback's captures may call back
     }
 }
 

@@ -1,11 +1,12 @@
-//! The browser driver (wasm32 only): runs a [`WsClientV2`] on `web_sys::WebSocket`, one
-//! gloo-timers `Timeout`, a microtask for end-of-tick flushes, and the window's `online`,
-//! `offline`, `pageshow` and the document's `visibilitychange` listeners.
+//! The browser driver (wasm32 only): runs the client on `web_sys::WebSocket`, one gloo-timers
+//! `Timeout`, a microtask for end-of-tick flushes, and the window's `online`, `offline`,
+//! `pageshow` and the document's `visibilitychange` listeners.
 //!
 //! Every callback is owned by [`WebIo`] and removed when it is dropped; nothing is leaked with
 //! `forget`. A socket's listeners are detached as soon as the core is done with it; since that
 //! can happen inside one of the socket's own callbacks, detached sockets are parked and freed in
-//! a later microtask rather than while their callback runs.
+//! a later microtask rather than while their callback runs. Binary frames arrive as
+//! `ArrayBuffer`s and are handed over as bytes.
 
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
@@ -13,10 +14,11 @@ use std::rc::{Rc, Weak};
 use gloo_events::EventListener;
 use gloo_timers::callback::Timeout;
 use wasm_bindgen::JsCast;
-use web_sys::{CloseEvent, MessageEvent, PageTransitionEvent, WebSocket};
+use web_sys::{BinaryType, CloseEvent, MessageEvent, PageTransitionEvent, WebSocket};
 
-use crate::client::{Io, WeakClient, WsClientV2};
 use crate::core::{Config, Instant, SocketId};
+use crate::driver::{DriverHandle, Io};
+use crate::protocol::CloseCode;
 use crate::AppState;
 
 /// One browser socket and its four listeners.
@@ -68,11 +70,10 @@ impl Sockets {
 
 /// The web-sys implementation of [`Io`].
 pub struct WebIo {
-    client: WeakClient,
     sockets: Rc<Sockets>,
     timer: RefCell<Option<Timeout>>,
     flush_scheduled: Rc<Cell<bool>>,
-    _window_listeners: Vec<EventListener>,
+    window_listeners: RefCell<Vec<EventListener>>,
 }
 
 /// Makes a relative URL such as `/api/ws/v2` absolute, with `ws://` or `wss://` from the page's
@@ -98,117 +99,117 @@ pub fn resolve_url(url: &str) -> String {
     format!("{scheme}://{host}{slash}{url}")
 }
 
-/// A client on the browser's WebSocket, not yet connected. A relative `config.url` is resolved
-/// against the page's origin.
-pub fn client(mut config: Config) -> WsClientV2 {
-    config.url = resolve_url(&config.url);
-    let seed = (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64;
-    WsClientV2::with_io(config, seed, |weak| Box::new(WebIo::new(weak)))
-}
-
 impl AppState {
-    /// The app's state on the browser's WebSocket, connecting at once.
-    pub fn connect(config: Config) -> Rc<AppState> {
-        let state = AppState::new(client(config));
+    /// The app's state on the browser's WebSocket, connecting at once. A relative
+    /// `config.url` is resolved against the page's origin. Call it once per app (a Yew app
+    /// lets `hooks::WsProvider` do it).
+    pub fn connect(mut config: Config) -> Rc<AppState> {
+        config.url = resolve_url(&config.url);
+        let seed = (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64;
+        let io = Rc::new(WebIo::new());
+        let (state, driver) = AppState::with_io(config, seed, Box::new(SharedWebIo(io.clone())));
+        io.listen_to_window(&driver);
         state.client.connect();
         state
     }
 }
 
-/// Calls `f` with the client, if it is still alive.
-fn with_client(weak: &WeakClient, f: impl FnOnce(&WsClientV2)) {
-    if let Some(client) = weak.upgrade() {
-        f(&client);
-    }
-}
+/// The `Io` the client owns; the window listeners are attached once the handle exists.
+struct SharedWebIo(Rc<WebIo>);
 
 impl WebIo {
-    fn new(client: WeakClient) -> WebIo {
-        let mut window_listeners = Vec::new();
-        if let Some(window) = web_sys::window() {
-            let c = client.clone();
-            window_listeners.push(EventListener::new(&window, "online", move |_| {
-                with_client(&c, |c| c.handle_online(true))
-            }));
-            let c = client.clone();
-            window_listeners.push(EventListener::new(&window, "offline", move |_| {
-                with_client(&c, |c| c.handle_online(false))
-            }));
-            let c = client.clone();
-            window_listeners.push(EventListener::new(&window, "pageshow", move |e| {
-                let persisted = e
-                    .dyn_ref::<PageTransitionEvent>()
-                    .is_some_and(|e| e.persisted());
-                with_client(&c, |c| c.handle_pageshow(persisted));
-            }));
-            if let Some(document) = window.document() {
-                let c = client.clone();
-                let doc = document.clone();
-                window_listeners.push(EventListener::new(
-                    &document,
-                    "visibilitychange",
-                    move |_| {
-                        let visible = doc.visibility_state() == web_sys::VisibilityState::Visible;
-                        with_client(&c, |c| c.handle_visibility(visible));
-                    },
-                ));
-            }
-        }
+    fn new() -> WebIo {
         WebIo {
-            client,
             sockets: Rc::new(Sockets::default()),
             timer: RefCell::new(None),
             flush_scheduled: Rc::new(Cell::new(false)),
-            _window_listeners: window_listeners,
+            window_listeners: RefCell::new(Vec::new()),
         }
     }
 
-    fn listen(&self, ws: &WebSocket, id: SocketId) -> [EventListener; 4] {
-        let c = self.client.clone();
-        let open = EventListener::new(ws, "open", move |_| {
-            with_client(&c, |c| c.handle_socket_opened(id))
-        });
-        let c = self.client.clone();
+    fn listen_to_window(&self, driver: &DriverHandle) {
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        let mut listeners = Vec::new();
+        let d = driver.clone();
+        listeners.push(EventListener::new(&window, "online", move |_| {
+            d.handle_online()
+        }));
+        let d = driver.clone();
+        listeners.push(EventListener::new(&window, "offline", move |_| {
+            d.handle_offline()
+        }));
+        let d = driver.clone();
+        listeners.push(EventListener::new(&window, "pageshow", move |e| {
+            let persisted = e
+                .dyn_ref::<PageTransitionEvent>()
+                .is_some_and(|e| e.persisted());
+            d.handle_pageshow(persisted);
+        }));
+        if let Some(document) = window.document() {
+            let d = driver.clone();
+            let doc = document.clone();
+            listeners.push(EventListener::new(
+                &document,
+                "visibilitychange",
+                move |_| {
+                    d.handle_visibility(
+                        doc.visibility_state() == web_sys::VisibilityState::Visible,
+                    )
+                },
+            ));
+        }
+        *self.window_listeners.borrow_mut() = listeners;
+    }
+
+    fn listen(&self, ws: &WebSocket, id: SocketId, driver: &DriverHandle) -> [EventListener; 4] {
+        let d = driver.clone();
+        let open = EventListener::new(ws, "open", move |_| d.handle_socket_opened(id));
+        let d = driver.clone();
         let message = EventListener::new(ws, "message", move |e| {
             let Some(e) = e.dyn_ref::<MessageEvent>() else {
                 return;
             };
-            // Text frames only; a binary frame is reported to the core as a malformed one.
-            let text = e
-                .data()
-                .as_string()
-                .unwrap_or_else(|| "<binary frame>".to_owned());
-            with_client(&c, |c| c.handle_socket_message(id, &text));
+            let data = e.data();
+            match data.as_string() {
+                Some(text) => d.handle_socket_message(id, &text),
+                None => {
+                    let bytes = js_sys::Uint8Array::new(&data).to_vec();
+                    d.handle_socket_binary(id, &bytes);
+                }
+            }
         });
-        let c = self.client.clone();
-        let error = EventListener::new(ws, "error", move |_| {
-            with_client(&c, |c| c.handle_socket_error(id))
-        });
-        let c = self.client.clone();
+        let d = driver.clone();
+        let error = EventListener::new(ws, "error", move |_| d.handle_socket_error(id));
+        let d = driver.clone();
         let sockets: Weak<Sockets> = Rc::downgrade(&self.sockets);
         let close = EventListener::new(ws, "close", move |e| {
             let (code, reason) = e
                 .dyn_ref::<CloseEvent>()
-                .map_or((1006, String::new()), |e| (e.code(), e.reason()));
+                .map_or((CloseCode::ABNORMAL.0, String::new()), |e| {
+                    (e.code(), e.reason())
+                });
             if let Some(sockets) = sockets.upgrade() {
                 sockets.park(id);
             }
-            with_client(&c, |c| c.handle_socket_closed(id, code, &reason));
+            d.handle_socket_closed(id, CloseCode(code), &reason);
         });
         [open, message, error, close]
     }
 }
 
-impl Io for WebIo {
+impl Io for SharedWebIo {
     fn now(&self) -> Instant {
         Instant(js_sys::Date::now() as u64)
     }
 
-    fn open(&self, socket: SocketId, url: &str) {
+    fn open(&self, socket: SocketId, url: &str, driver: &DriverHandle) {
         match WebSocket::new(url) {
             Ok(ws) => {
-                let listeners = self.listen(&ws, socket);
-                self.sockets.live.borrow_mut().push(LiveSocket {
+                ws.set_binary_type(BinaryType::Arraybuffer);
+                let listeners = self.0.listen(&ws, socket, driver);
+                self.0.sockets.live.borrow_mut().push(LiveSocket {
                     id: socket,
                     ws,
                     _listeners: listeners,
@@ -216,52 +217,50 @@ impl Io for WebIo {
             }
             Err(_) => {
                 // A URL the browser refuses: report it as a failed attempt, asynchronously.
-                let c = self.client.clone();
+                let d = driver.clone();
                 wasm_bindgen_futures::spawn_local(async move {
-                    with_client(&c, |c| c.handle_socket_closed(socket, 1006, "invalid url"));
+                    d.handle_socket_closed(socket, CloseCode::ABNORMAL, "invalid url");
                 });
             }
         }
     }
 
     fn send(&self, socket: SocketId, text: &str) {
-        if let Some(s) = self.sockets.live.borrow().iter().find(|s| s.id == socket) {
+        if let Some(s) = self.0.sockets.live.borrow().iter().find(|s| s.id == socket) {
             // Throws only while CONNECTING, which the core never sends in.
             let _ = s.ws.send_with_str(text);
         }
     }
 
-    fn close(&self, socket: SocketId, code: u16, reason: &str) {
-        if let Some(s) = self.sockets.live.borrow().iter().find(|s| s.id == socket) {
-            let _ = s.ws.close_with_code_and_reason(code, reason);
+    fn close(&self, socket: SocketId, code: CloseCode, reason: &str) {
+        if let Some(s) = self.0.sockets.live.borrow().iter().find(|s| s.id == socket) {
+            let _ = s.ws.close_with_code_and_reason(code.0, reason);
         }
-        self.sockets.park(socket);
+        self.0.sockets.park(socket);
     }
 
-    fn set_timer(&self, at: Option<Instant>) {
+    fn set_timer(&self, at: Option<Instant>, driver: &DriverHandle) {
         let timeout = at.map(|at| {
             let delay = at.0.saturating_sub(self.now().0).min(i32::MAX as u64) as u32;
-            let c = self.client.clone();
+            let d = driver.clone();
             // The callback only queues the work, so replacing this Timeout from inside the
             // work never drops a closure while it runs.
             Timeout::new(delay, move || {
-                wasm_bindgen_futures::spawn_local(async move {
-                    with_client(&c, WsClientV2::handle_timeout)
-                });
+                wasm_bindgen_futures::spawn_local(async move { d.handle_timeout() });
             })
         });
-        *self.timer.borrow_mut() = timeout; // Dropping the previous Timeout cancels it.
+        *self.0.timer.borrow_mut() = timeout; // Dropping the previous Timeout cancels it.
     }
 
-    fn schedule_flush(&self) {
-        if self.flush_scheduled.replace(true) {
+    fn schedule_flush(&self, driver: &DriverHandle) {
+        if self.0.flush_scheduled.replace(true) {
             return;
         }
-        let c = self.client.clone();
-        let flag = self.flush_scheduled.clone();
+        let d = driver.clone();
+        let flag = self.0.flush_scheduled.clone();
         wasm_bindgen_futures::spawn_local(async move {
             flag.set(false);
-            with_client(&c, WsClientV2::flush);
+            d.handle_flush();
         });
     }
 }

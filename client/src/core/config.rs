@@ -5,35 +5,43 @@ use std::fmt;
 use super::backoff::BackoffConfig;
 use super::time::Millis;
 
-/// Produces the token for each connection attempt; `None` connects without one.
+/// Produces the token for each connection attempt; `None` connects without one. It runs
+/// outside the client's state, so it may read the client (its state, its metrics).
 pub type TokenProvider = Box<dyn FnMut() -> Option<String>>;
 
 /// Connection settings. Build with [`Config::new`] and adjust the public fields.
 pub struct Config {
-    /// `ws://` or `wss://` URL of `/api/ws/v2`, without the token.
+    /// `ws://` or `wss://` URL of the endpoint, without the token: tether's stub serves
+    /// `/api/ws/v2`, the origin backend `/api/ws`. In the browser a relative URL is resolved
+    /// against the page.
     pub url: String,
     /// Called on every connection attempt; its token is appended as `?token=`.
     pub token: TokenProvider,
+    /// Ask the server for tether's extensions (acknowledgements, `seq`, replay) by adding
+    /// `tether=1` to the URL. A server that ignores it still works: the client then activates
+    /// topics when a ping sent after their `subscribe` is answered, and reports that missed
+    /// events are not replayed.
+    pub extensions: bool,
     /// Reconnect delays.
     pub backoff: BackoffConfig,
-    /// How long a socket must stay open before the retry counter resets.
+    /// How long a socket must stay up before its close resets the backoff.
     pub stable_after: Millis,
     /// How often the client pings.
     pub ping_interval: Millis,
-    /// Ping as soon as a socket opens, so the RTT is known at once rather than after a
-    /// ping interval.
-    pub ping_on_open: bool,
     /// How long past a ping interval the client waits for any frame before declaring the
     /// connection dead.
     pub pong_timeout: Millis,
-    /// How long a socket may take to open.
+    /// How long a socket may take to open and deliver its first frame.
     pub connect_timeout: Millis,
     /// A timer that fires this much later than scheduled means the machine slept or the tab
     /// was throttled: liveness is checked at once.
     pub wake_threshold: Millis,
-    /// How many frames `send` queues while no socket is open.
+    /// How many frames `send` and `request` queue while no socket can take them.
     pub outbox_capacity: usize,
-    /// How long a `request` waits for its reply.
+    /// How long a queued frame waits for the connection to come back before it is dropped
+    /// unsent (a `request` then fails with `Expired`).
+    pub queue_timeout: Millis,
+    /// How long a sent `request` waits for its reply.
     pub request_timeout: Millis,
     /// The largest frame the server accepts; larger subscribes are split, larger sends refused.
     pub max_frame_bytes: usize,
@@ -42,21 +50,22 @@ pub struct Config {
 }
 
 impl Config {
-    /// Defaults: backoff 500 ms to 30 s, stable after 5 s, ping on open and every 25 s, pong
-    /// timeout 10 s,
-    /// connect timeout 10 s, outbox 256 frames, requests time out after 10 s, frames up to 64 KiB.
+    /// Defaults: extensions asked for, backoff 500 ms to 30 s, stable after 5 s, a ping on open
+    /// and every 25 s, pong timeout 10 s, connect timeout 10 s, outbox 256 frames for up to
+    /// 30 s, requests answered within 10 s, frames up to 64 KiB.
     pub fn new(url: impl Into<String>) -> Config {
         Config {
             url: url.into(),
             token: Box::new(|| None),
+            extensions: true,
             backoff: BackoffConfig::default(),
             stable_after: Millis::secs(5),
             ping_interval: Millis::secs(25),
-            ping_on_open: true,
             pong_timeout: Millis::secs(10),
             connect_timeout: Millis::secs(10),
             wake_threshold: Millis::secs(5),
             outbox_capacity: 256,
+            queue_timeout: Millis::secs(30),
             request_timeout: Millis::secs(10),
             max_frame_bytes: 64 * 1024,
             rtt_ewma_alpha: 0.2,
@@ -68,6 +77,15 @@ impl Config {
         self.token = Box::new(token);
         self
     }
+
+    /// The URL a new socket opens, without the token.
+    pub(crate) fn socket_url(&self) -> String {
+        if self.extensions {
+            with_query(&self.url, "tether", "1")
+        } else {
+            self.url.clone()
+        }
+    }
 }
 
 impl fmt::Debug for Config {
@@ -75,26 +93,25 @@ impl fmt::Debug for Config {
         // The token provider is deliberately not printed.
         f.debug_struct("Config")
             .field("url", &self.url)
+            .field("extensions", &self.extensions)
             .field("backoff", &self.backoff)
             .field("stable_after", &self.stable_after)
             .field("ping_interval", &self.ping_interval)
             .field("pong_timeout", &self.pong_timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("outbox_capacity", &self.outbox_capacity)
+            .field("queue_timeout", &self.queue_timeout)
             .field("request_timeout", &self.request_timeout)
             .field("max_frame_bytes", &self.max_frame_bytes)
             .finish_non_exhaustive()
     }
 }
 
-/// Appends `token` to `url` as a percent-encoded `token` query parameter.
-pub fn url_with_token(url: &str, token: Option<&str>) -> String {
-    let Some(token) = token else {
-        return url.to_owned();
-    };
+/// Appends `key=value` to `url`'s query, percent-encoding the value.
+pub fn with_query(url: &str, key: &str, value: &str) -> String {
     let sep = if url.contains('?') { '&' } else { '?' };
-    let mut out = format!("{url}{sep}token=");
-    for b in token.bytes() {
+    let mut out = format!("{url}{sep}{key}=");
+    for b in value.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
             out.push(char::from(b));
         } else {
@@ -102,6 +119,14 @@ pub fn url_with_token(url: &str, token: Option<&str>) -> String {
         }
     }
     out
+}
+
+/// Appends `token`, if any, to `url` as a percent-encoded `token` query parameter.
+pub fn url_with_token(url: &str, token: Option<&str>) -> String {
+    match token {
+        Some(token) => with_query(url, "token", token),
+        None => url.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -119,5 +144,13 @@ mod tests {
             "ws://h/x?y=1&token=a%20b%26"
         );
         assert_eq!(url_with_token("ws://h/x", None), "ws://h/x");
+    }
+
+    #[test]
+    fn extensions_are_asked_for_in_the_url_unless_turned_off() {
+        let mut c = Config::new("ws://h/api/ws");
+        assert_eq!(c.socket_url(), "ws://h/api/ws?tether=1");
+        c.extensions = false;
+        assert_eq!(c.socket_url(), "ws://h/api/ws");
     }
 }

@@ -4,8 +4,11 @@
 use std::fmt;
 use std::rc::Rc;
 
+use serde::de::DeserializeOwned;
+
 use super::state::ConnectionState;
-use crate::protocol::{CloseCode, DecodeError, ServerFrame, Topic};
+use super::time::Millis;
+use crate::protocol::{CloseCode, DecodeError, Envelope, Message, Topic};
 
 /// Identifies one socket. Events from a socket that is no longer current are ignored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -15,30 +18,96 @@ pub struct SocketId(pub u64);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RequestId(pub u64);
 
-/// A server event routed to a topic's handlers. Cheap to clone.
+/// What a topic's handlers receive. Cheap to clone.
 #[derive(Clone, Debug, PartialEq)]
-pub struct TopicEvent {
-    /// The topic it arrived on.
-    pub topic: Topic,
-    /// The whole frame.
-    pub frame: Rc<ServerFrame>,
+pub enum TopicEvent {
+    /// The subscription took effect. Every event after `seq` follows, exactly once and in
+    /// order; `None` when the server does not number its events. A handler receives this once,
+    /// first: its view starts here.
+    Subscribed {
+        /// The topic.
+        topic: Topic,
+        /// The last event before this handler's first.
+        seq: Option<u64>,
+    },
+    /// An event published on the topic.
+    Message(Rc<Envelope>),
+    /// Events were missed that will not be replayed: the replay window was exceeded, the
+    /// server lost its history, or it offers no replay and the connection dropped. Refetch the
+    /// topic's state; live events continue after `seq` when it is known.
+    ResyncRequired {
+        /// The topic.
+        topic: Topic,
+        /// The server's `seq` now, if it numbers events.
+        seq: Option<u64>,
+    },
+    /// The server refused the topic. It is retried on the next connection.
+    Refused {
+        /// The topic.
+        topic: Topic,
+        /// `NOT_FOUND`, `FORBIDDEN`, `INVALID_TOPIC`, `LIMIT`, … (a sentence from the origin).
+        code: String,
+        /// The explanation.
+        error: String,
+    },
 }
 
-/// Why a request failed.
+impl TopicEvent {
+    /// The topic.
+    pub fn topic(&self) -> &Topic {
+        match self {
+            TopicEvent::Subscribed { topic, .. }
+            | TopicEvent::ResyncRequired { topic, .. }
+            | TopicEvent::Refused { topic, .. } => topic,
+            TopicEvent::Message(m) => &m.topic,
+        }
+    }
+
+    /// The published event, if this is one.
+    pub fn message(&self) -> Option<&Envelope> {
+        match self {
+            TopicEvent::Message(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The event's `data` as `T`: `None` if this is not an event, an error if it is not a `T`.
+    pub fn data<T: DeserializeOwned>(&self) -> Option<Result<T, DecodeError>> {
+        self.message().map(Envelope::data)
+    }
+
+    /// The event decoded as a [`Message`] enum: `None` if this is not an event.
+    pub fn decode<M: Message>(&self) -> Option<Result<M, DecodeError>> {
+        self.message().map(Envelope::decode_as)
+    }
+}
+
+/// Why a request failed. Each says whether the frame reached the server.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RequestError {
-    /// No reply within the request timeout.
-    #[error("request timed out")]
-    Timeout,
-    /// The socket it was sent on closed before the reply came.
-    #[error("disconnected before the reply")]
+    /// It could not be queued at all.
+    #[error("not sent: {0}")]
+    NotSent(SendError),
+    /// It waited in the outbox while disconnected, and the connection did not come back in
+    /// time. It was never sent.
+    #[error("not sent: still disconnected after {} s", .waited.0 / 1000)]
+    Expired {
+        /// How long it waited.
+        waited: Millis,
+    },
+    /// It was sent, but no reply came in time. The server may have acted on it.
+    #[error("sent, but no reply within {} s", .after.0 / 1000)]
+    Timeout {
+        /// The reply timeout.
+        after: Millis,
+    },
+    /// It was sent, and the connection dropped before the reply. The server may have acted
+    /// on it.
+    #[error("sent, but the connection dropped before the reply")]
     Disconnected,
     /// The app closed the client.
     #[error("the client was closed")]
     Closed,
-    /// It could not be sent or queued.
-    #[error("not sent: {0}")]
-    NotSent(SendError),
     /// The server answered with an `error` frame.
     #[error("server error {error}: {details}")]
     Server {
@@ -69,11 +138,17 @@ pub enum ClientError {
     /// A frame that could not be decoded was dropped.
     #[error("dropped a malformed frame: {0}")]
     Malformed(DecodeError),
-    /// The server closed with a code that means this client misbehaved (1008, 1009).
+    /// A binary frame that is not UTF-8 text was dropped: the protocol is JSON text.
+    #[error("dropped a binary frame of {len} bytes that is not UTF-8 text")]
+    UnsupportedBinary {
+        /// Its length.
+        len: usize,
+    },
+    /// The server closed with a code that means this client misbehaved or fell behind.
     #[error("server closed with {code}: {reason}")]
     ServerClosed {
         /// The close code.
-        code: u16,
+        code: CloseCode,
         /// The close reason.
         reason: String,
     },
@@ -91,6 +166,10 @@ pub enum ClientError {
         /// How long nothing arrived.
         silent_ms: u64,
     },
+    /// `send`s that waited in the outbox while disconnected longer than the queue timeout were
+    /// dropped unsent.
+    #[error("{0} queued frames expired unsent")]
+    OutboxExpired(usize),
     /// `close()` discarded frames that were still queued.
     #[error("{0} queued frames discarded by close()")]
     OutboxDiscarded(usize),
@@ -99,11 +178,11 @@ pub enum ClientError {
 /// One thing for the driver to do or report.
 #[derive(Clone, PartialEq)]
 pub enum Output {
-    /// Open a socket to `url` (which may carry the token: never log it).
+    /// Open a socket to `url`. The shell appends the token from the app's provider.
     OpenSocket {
         /// The new socket.
         socket: SocketId,
-        /// Where to connect.
+        /// Where to connect, without the token.
         url: String,
     },
     /// Send a text frame.
@@ -133,7 +212,7 @@ pub enum Output {
         /// Which request.
         id: RequestId,
         /// The reply frame, or why there is none.
-        result: Result<Rc<ServerFrame>, RequestError>,
+        result: Result<Rc<Envelope>, RequestError>,
     },
     /// Something went wrong but the client goes on.
     Error(ClientError),
@@ -142,50 +221,18 @@ pub enum Output {
 impl fmt::Debug for Output {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            // The URL may carry the token: print only where it goes.
-            Output::OpenSocket { socket, url } => {
-                let base = url.split('?').next().unwrap_or_default();
-                write!(f, "OpenSocket({socket:?}, {base}?…)")
-            }
+            Output::OpenSocket { socket, url } => write!(f, "OpenSocket({socket:?}, {url})"),
             Output::Send { socket, text } => write!(f, "Send({socket:?}, {text})"),
             Output::CloseSocket {
                 socket,
                 code,
                 reason,
-            } => write!(f, "CloseSocket({socket:?}, {}, {reason})", code.0),
+            } => write!(f, "CloseSocket({socket:?}, {code}, {reason})"),
             Output::ScheduleFlush => f.write_str("ScheduleFlush"),
-            Output::Deliver(e) => write!(f, "Deliver({}, {:?})", e.topic, e.frame.msg),
+            Output::Deliver(e) => write!(f, "Deliver({e:?})"),
             Output::StateChanged(s) => write!(f, "StateChanged({s:?})"),
             Output::RequestDone { id, result } => write!(f, "RequestDone({id:?}, {result:?})"),
             Output::Error(e) => write!(f, "Error({e})"),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::core::{Config, Connection, Instant};
-
-    #[test]
-    fn the_token_never_appears_in_debug_output() {
-        let secret = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0.signature-part";
-        let cfg = Config::new("ws://h/api/ws/v2").with_token(move || Some(secret.to_owned()));
-        assert!(!format!("{cfg:?}").contains("signature-part"));
-        let mut core = Connection::new(cfg, 1);
-        core.handle_connect(Instant(0));
-        let mut printed = String::new();
-        let mut url = None;
-        while let Some(out) = core.poll_output() {
-            if let Output::OpenSocket { url: u, .. } = &out {
-                url = Some(u.clone());
-            }
-            printed.push_str(&format!("{out:?}"));
-        }
-        assert!(
-            url.unwrap().contains("signature-part"),
-            "the socket does get the token"
-        );
-        assert!(!printed.contains("signature-part"), "{printed}");
     }
 }

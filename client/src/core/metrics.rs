@@ -15,20 +15,39 @@ pub struct Counters {
     pub bytes_in: u64,
     /// Bytes sent.
     pub bytes_out: u64,
-    /// Sockets opened after the first one.
+    /// Sockets that proved themselves after the first one did.
     pub reconnects: u64,
+    /// Sockets that closed before proving themselves (a proxy accepting and dropping, a server
+    /// refusing): failed attempts, not reconnects.
+    pub unproven_sockets: u64,
     /// Events dropped because their `seq` was already delivered.
     pub duplicates_dropped: u64,
-    /// Frames that could not be decoded.
+    /// Frames that could not be decoded (or binary frames that were not text).
     pub malformed_frames: u64,
     /// Events delivered to handlers.
     pub events_delivered: u64,
-    /// Events for topics nobody holds any more.
+    /// Events for topics nobody holds (any more).
     pub events_unrouted: u64,
     /// Events whose `seq` skipped ahead (the server lost some).
     pub seq_gaps: u64,
     /// Sockets declared dead for silence.
     pub dead_connections: u64,
+    /// Resyncs delivered to handlers.
+    pub resyncs: u64,
+}
+
+/// Whether the server replays the events a client missed while disconnected.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Replay {
+    /// Not known yet: no subscription has been answered on this server.
+    #[default]
+    Unknown,
+    /// The server acknowledges subscriptions and replays from `since` (tether's extensions):
+    /// events sent during a gap arrive after the reconnect.
+    Offered,
+    /// The server neither acknowledges nor replays (the origin's contract): events sent during
+    /// a gap are not recovered; handlers get `ResyncRequired` and views reload instead.
+    NotOffered,
 }
 
 /// Round-trip time from ping/pong.
@@ -52,7 +71,8 @@ impl Rtt {
     }
 }
 
-/// A point-in-time view of the connection's health.
+/// A point-in-time view of the connection's health. Equal snapshots mean nothing shown
+/// changed, so a view can re-render only on change.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Metrics {
     /// The state.
@@ -61,19 +81,22 @@ pub struct Metrics {
     pub rtt: Rtt,
     /// Frames, bytes, reconnects, duplicates, malformed frames, deliveries.
     pub counters: Counters,
-    /// How long the current socket has been open.
-    pub uptime: Option<Millis>,
+    /// When the current socket proved itself.
+    pub connected_since: Option<Instant>,
     /// Held topics by status.
     pub subscriptions: StatusCounts,
     /// Frames waiting in the outbox.
     pub outbox_len: usize,
     /// Requests waiting for replies.
     pub pending_requests: usize,
+    /// Whether the server replays missed events.
+    pub replay: Replay,
 }
 
 impl Metrics {
-    pub(crate) fn uptime_since(opened_at: Option<Instant>, now: Instant) -> Option<Millis> {
-        opened_at.map(|t| now - t)
+    /// How long the current socket has been up at `now`.
+    pub fn uptime(&self, now: Instant) -> Option<Millis> {
+        self.connected_since.map(|t| now - t)
     }
 }
 

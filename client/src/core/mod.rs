@@ -1,9 +1,13 @@
-//! The sans-IO core: a pure state machine with no clock, socket or browser API.
+//! The sans-IO core: a pure state machine with no clock, socket, browser API or app code.
 //!
 //! Bytes, clock ticks and browser events go in through [`Connection`]'s `handle_*` methods;
 //! frames to send, sockets to open or close, timers, delivered events and state changes come
 //! out of [`Connection::poll_output`] and [`Connection::poll_timeout`]. A driver (the web-sys
-//! one in `WsClientV2`, or a fake in tests) performs the I/O.
+//! one in the browser, the tokio one natively, or a fake in tests) performs the I/O.
+//!
+//! **Architecture Invariant:** nothing in `core` reads a clock, touches a socket or calls a
+//! closure it was given; [`reconnect::decide`] is the only place that decides whether and when
+//! a socket opens again.
 
 mod backoff;
 mod config;
@@ -11,18 +15,21 @@ mod connection;
 mod event;
 mod metrics;
 mod outbox;
+pub mod reconnect;
 mod requests;
 mod rng;
 mod state;
 mod time;
+mod timers;
 mod topics;
 
 pub use backoff::{Backoff, BackoffConfig};
-pub use config::{url_with_token, Config, TokenProvider};
+pub use config::{url_with_token, with_query, Config, TokenProvider};
 pub use connection::Connection;
 pub use event::{ClientError, Output, RequestError, RequestId, SendError, SocketId, TopicEvent};
-pub use metrics::{Counters, Metrics, Rtt};
+pub use metrics::{Counters, Metrics, Replay, Rtt};
 pub use rng::Rng;
 pub use state::ConnectionState;
 pub use time::{Instant, Millis};
+pub use timers::Timer;
 pub use topics::{StatusCounts, TopicStatus};

@@ -1,16 +1,20 @@
-//! Frames the app sent while no socket was open, bounded, flushed in order after the resubscribe.
+//! Frames the app sent while no socket could take them: bounded in count, each waiting at most
+//! until its deadline, flushed in order once a socket has proved itself.
 
 use std::collections::VecDeque;
 
 use super::event::{RequestId, SendError};
+use super::time::Instant;
 
-/// A queued frame, and the request it belongs to, if any.
+/// A queued frame, the request it belongs to (if any), and when it gives up.
 #[derive(Debug)]
 pub struct Queued {
     /// The encoded frame.
     pub text: String,
     /// The request waiting for its reply.
     pub request: Option<RequestId>,
+    /// Past this, the frame is dropped unsent and reported.
+    pub deadline: Instant,
 }
 
 /// A bounded FIFO of encoded frames.
@@ -43,6 +47,19 @@ impl Outbox {
         self.frames.drain(..)
     }
 
+    /// Removes and returns the frames whose deadline passed, oldest first.
+    pub fn expire(&mut self, now: Instant) -> Vec<Queued> {
+        let (expired, kept): (Vec<Queued>, Vec<Queued>) =
+            self.frames.drain(..).partition(|q| q.deadline <= now);
+        self.frames = kept.into();
+        expired
+    }
+
+    /// The earliest deadline.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.frames.iter().map(|q| q.deadline).min()
+    }
+
     /// How many frames wait.
     pub fn len(&self) -> usize {
         self.frames.len()
@@ -58,26 +75,27 @@ impl Outbox {
 mod tests {
     use super::*;
 
+    fn q(text: &str, deadline: u64) -> Queued {
+        Queued {
+            text: text.into(),
+            request: None,
+            deadline: Instant(deadline),
+        }
+    }
+
     #[test]
     fn refuses_past_capacity_and_keeps_order() {
-        let mut outbox = Outbox::new(2);
-        for text in ["a", "b"] {
-            outbox
-                .push(Queued {
-                    text: text.into(),
-                    request: None,
-                })
-                .unwrap();
+        let mut outbox = Outbox::new(3);
+        for (text, deadline) in [("a", 10), ("b", 5), ("c", 20)] {
+            outbox.push(q(text, deadline)).unwrap();
         }
-        assert_eq!(
-            outbox.push(Queued {
-                text: "c".into(),
-                request: None
-            }),
-            Err(SendError::OutboxFull(2))
-        );
+        assert_eq!(outbox.push(q("d", 1)), Err(SendError::OutboxFull(3)));
+        assert_eq!(outbox.next_deadline(), Some(Instant(5)));
+        let expired: Vec<String> = outbox.expire(Instant(10)).into_iter().map(|q| q.text).collect();
+        assert_eq!(expired, ["a", "b"]);
+        outbox.push(q("e", 30)).unwrap();
         let order: Vec<String> = outbox.drain().map(|q| q.text).collect();
-        assert_eq!(order, ["a", "b"]);
+        assert_eq!(order, ["c", "e"]);
         assert!(outbox.is_empty());
     }
 }

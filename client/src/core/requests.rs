@@ -1,5 +1,6 @@
-//! Requests in flight: matched to replies by `req_id`, failed by timeout or by the loss of the
-//! socket they were sent on.
+//! Requests in flight: matched to replies by `req_id`, failed by their deadline or by the loss
+//! of the socket they were sent on. A request waiting in the outbox has no deadline here: the
+//! outbox's own deadline covers it until it is sent.
 
 use std::collections::BTreeMap;
 
@@ -8,7 +9,8 @@ use super::time::Instant;
 
 #[derive(Debug)]
 struct Pending {
-    deadline: Instant,
+    /// The reply is due by then (set when sent).
+    deadline: Option<Instant>,
     sent_on: Option<SocketId>,
 }
 
@@ -20,38 +22,44 @@ pub struct Requests {
 }
 
 impl Requests {
-    /// Registers a new request and returns its id.
-    pub fn start(&mut self, deadline: Instant) -> RequestId {
+    /// Registers a new request, not yet sent, and returns its id.
+    pub fn start(&mut self) -> RequestId {
         self.next += 1;
         let id = RequestId(self.next);
         self.pending.insert(
             id,
             Pending {
-                deadline,
+                deadline: None,
                 sent_on: None,
             },
         );
         id
     }
 
-    /// The wire `req_id` of a request.
+    /// The wire `req_id` of a request: `r` and its number.
     pub fn wire_id(id: RequestId) -> String {
         format!("r{}", id.0)
     }
 
-    /// Parses a wire `req_id` back into a request id.
+    /// Parses a wire `req_id` of this client's requests: `r` and a canonical decimal. Other ids
+    /// (`p7` for pings, `s3` echoed by a server, `r01`) are not requests.
     pub fn parse_wire_id(req_id: &str) -> Option<RequestId> {
-        req_id.strip_prefix('r')?.parse().ok().map(RequestId)
+        let digits = req_id.strip_prefix('r')?;
+        let canonical = !digits.is_empty()
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && !digits.starts_with('0');
+        canonical.then(|| digits.parse().ok().map(RequestId)).flatten()
     }
 
-    /// Records that the request went out on `socket`.
-    pub fn mark_sent(&mut self, id: RequestId, socket: SocketId) {
+    /// Records that the request went out on `socket`; its reply is due by `deadline`.
+    pub fn mark_sent(&mut self, id: RequestId, socket: SocketId, deadline: Instant) {
         if let Some(p) = self.pending.get_mut(&id) {
             p.sent_on = Some(socket);
+            p.deadline = Some(deadline);
         }
     }
 
-    /// Removes a request that got its reply; false if it is unknown (already done).
+    /// Removes a request; false if it is unknown (already finished).
     pub fn finish(&mut self, id: RequestId) -> bool {
         self.pending.remove(&id).is_some()
     }
@@ -61,9 +69,9 @@ impl Requests {
         self.take_where(|p| p.sent_on == Some(socket))
     }
 
-    /// Removes and returns the requests whose deadline passed.
+    /// Removes and returns the sent requests whose reply is overdue.
     pub fn expired(&mut self, now: Instant) -> Vec<RequestId> {
-        self.take_where(|p| p.deadline <= now)
+        self.take_where(|p| p.deadline.is_some_and(|d| d <= now))
     }
 
     /// Removes and returns every request.
@@ -71,9 +79,9 @@ impl Requests {
         self.take_where(|_| true)
     }
 
-    /// The earliest deadline.
+    /// The earliest reply deadline.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.pending.values().map(|p| p.deadline).min()
+        self.pending.values().filter_map(|p| p.deadline).min()
     }
 
     /// How many requests wait.
@@ -97,5 +105,35 @@ impl Requests {
             self.pending.remove(id);
         }
         ids
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_canonical_r_ids_are_requests() {
+        assert_eq!(Requests::parse_wire_id("r12"), Some(RequestId(12)));
+        for other in ["p12", "s1", "r", "r01", "r-1", "r1x", "", "R1", "r99999999999999999999"] {
+            assert_eq!(Requests::parse_wire_id(other), None, "{other:?}");
+        }
+        assert_eq!(Requests::wire_id(RequestId(7)), "r7");
+    }
+
+    #[test]
+    fn a_request_finishes_once_and_times_out_only_after_it_was_sent() {
+        let mut r = Requests::default();
+        let (a, b) = (r.start(), r.start());
+        assert_ne!(a, b);
+        assert_eq!(r.next_deadline(), None, "queued requests have no reply deadline");
+        r.mark_sent(a, SocketId(1), Instant(100));
+        assert_eq!(r.expired(Instant(99)), []);
+        assert_eq!(r.expired(Instant(100)), [a]);
+        assert!(!r.finish(a), "an expired request cannot finish again");
+        r.mark_sent(b, SocketId(2), Instant(500));
+        assert_eq!(r.lost_with(SocketId(1)), []);
+        assert_eq!(r.lost_with(SocketId(2)), [b]);
+        assert!(r.is_empty());
     }
 }

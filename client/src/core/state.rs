@@ -1,12 +1,15 @@
 //! The observable connection state, and which transitions between states are valid.
 //!
 //! ```text
-//!            connect()                 opened
-//!   Idle ───────────────▶ Connecting ─────────▶ Open
-//!    ▲                      │   ▲               │ │
-//!    │ 1000, nothing held   │   │ retry_at      │ │ closed / dead
-//!    └──────────────────────┼───┼───────────────┘ ▼
+//!            connect()                 first frame
+//!   Idle ───────────────▶ Connecting ──────────────▶ Open
+//!    ▲                      │   ▲                    │ │
+//!    │ 1000, nothing held   │   │ retry_at           │ │ closed / dead
+//!    └──────────────────────┼───┼────────────────────┘ ▼
 //!                           └──▶ Reconnecting{attempt, retry_at}
+//!   A socket is Open only once it has proved itself by delivering a frame (the answer to the
+//!   ping sent on open, at the latest): a proxy that accepts and then drops the socket never
+//!   shows Open.
 //!   Offline: the browser is offline; no retry loop until `online`.
 //!   AuthFailed: closed with 4401; waits for `reconnect()` with a fresh token.
 //!   Closed: the app called `close()`; nothing reconnects until `connect()`.
@@ -19,9 +22,9 @@ use super::time::Instant;
 pub enum ConnectionState {
     /// Not started, or nothing to do (the server closed normally while nothing was held).
     Idle,
-    /// A socket is opening.
+    /// A socket is opening, or open but not yet proved by a frame from the server.
     Connecting,
-    /// The socket is open and subscriptions are live.
+    /// The socket has delivered a frame: subscriptions are live and queued sends go out.
     Open,
     /// Waiting for `retry_at` before retry number `attempt`.
     Reconnecting {
@@ -64,8 +67,53 @@ impl ConnectionState {
             (self, to),
             (_, Closed | Offline | Connecting)
                 | (Connecting, Open)
-                | (Connecting | Open, Reconnecting { .. } | AuthFailed)
-                | (Open, Idle)
+                | (Connecting | Open, Reconnecting { .. } | AuthFailed | Idle)
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ConnectionState::*;
+    use super::*;
+
+    const RECONNECTING: ConnectionState = Reconnecting {
+        attempt: 1,
+        retry_at: Instant(0),
+    };
+
+    #[test]
+    fn only_the_drawn_transitions_are_valid() {
+        let all = [
+            Idle,
+            Connecting,
+            Open,
+            RECONNECTING,
+            Offline,
+            AuthFailed,
+            Closed,
+        ];
+        let valid: Vec<(ConnectionState, ConnectionState)> = all
+            .iter()
+            .flat_map(|&a| all.iter().map(move |&b| (a, b)))
+            .filter(|&(a, b)| a != b && a.can_become(b))
+            .collect();
+        for (from, to) in [
+            (Idle, Open),
+            (RECONNECTING, Open),
+            (Offline, Open),
+            (Idle, RECONNECTING),
+            (Offline, AuthFailed),
+            (AuthFailed, Open),
+            (Closed, Idle),
+            (RECONNECTING, Idle),
+        ] {
+            assert!(!from.can_become(to), "{from:?} -> {to:?} must be refused");
+        }
+        assert!(Connecting.can_become(Open));
+        assert!(Open.can_become(RECONNECTING));
+        assert!(Connecting.can_become(AuthFailed));
+        // Every state may close, go offline or start connecting; a handful more are drawn.
+        assert_eq!(valid.len(), 7 * 3 - 3 + 1 + 6);
     }
 }

@@ -1,5 +1,6 @@
 //! The table of topics the app holds: a reference count per topic, its status, the last `seq`
-//! delivered, and whether the current socket's server knows about it.
+//! delivered, whether the current socket's server was told about it, and whether it was ever
+//! active (a later activation without replay must then resync).
 //!
 //! Changes are not sent one by one. [`TopicTable::take_changes`] diffs what the app holds against
 //! what the server has been told and returns one coalesced set of topics to subscribe (with
@@ -13,13 +14,14 @@ use crate::protocol::Topic;
 /// The status of one topic.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TopicStatus {
-    /// Not yet acknowledged on the current socket (or no socket is open).
+    /// Not yet active on the current socket (or no socket is open).
     Pending,
-    /// Acknowledged by `subscribe_ack`.
+    /// The server confirmed it: by `subscribe_ack`, or, from a server without acks, by
+    /// answering a ping sent after the `subscribe`.
     Active,
-    /// Refused by `subscribe_error`; retried on the next connection.
+    /// Refused by the server; retried on the next connection.
     Failed {
-        /// `NOT_FOUND`, `FORBIDDEN`, `INVALID_TOPIC`, `LIMIT`, …
+        /// `NOT_FOUND`, `FORBIDDEN`, `INVALID_TOPIC`, `LIMIT`, … (the origin sends a sentence).
         code: String,
         /// The server's explanation.
         error: String,
@@ -32,6 +34,7 @@ struct Entry {
     status: TopicStatus,
     last_seq: Option<u64>,
     on_server: bool,
+    ever_active: bool,
 }
 
 /// What a flush must send.
@@ -46,20 +49,38 @@ pub struct Changes {
 /// What to do with an event that carries a `seq`.
 #[derive(Debug, PartialEq, Eq)]
 pub enum SeqVerdict {
-    /// Deliver it.
-    Deliver,
+    /// Deliver it; `gap` when its `seq` skipped ahead of the last one delivered.
+    Deliver {
+        /// It skipped at least one `seq`.
+        gap: bool,
+    },
     /// At or below the last delivered `seq`: drop as a duplicate.
     Duplicate,
     /// Nobody holds the topic (it was just dropped): discard.
     NotHeld,
 }
 
+/// What an activation means for the topic's handlers.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Activation {
+    /// Not held, or not subscribed on this socket: ignore.
+    Ignored,
+    /// Active; events after `seq` follow.
+    Active {
+        /// The last `seq` delivered (or the server's, for a new topic).
+        seq: Option<u64>,
+        /// Events may have been missed that will not be replayed: the handlers must resync,
+        /// from `seq` when known.
+        resync: bool,
+    },
+}
+
 /// Counts of held topics by status.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StatusCounts {
-    /// Waiting for an acknowledgement.
+    /// Waiting for the server.
     pub pending: usize,
-    /// Acknowledged.
+    /// Confirmed.
     pub active: usize,
     /// Refused.
     pub failed: usize,
@@ -80,25 +101,23 @@ impl TopicTable {
             status: TopicStatus::Pending,
             last_seq: None,
             on_server: false,
+            ever_active: false,
         });
         entry.refs += 1;
         let first = entry.refs == 1;
-        self.mark_if(first)
+        self.dirty |= first;
+        first
     }
 
     /// One holder fewer. Returns true if the table now has changes to flush.
     pub fn release(&mut self, topic: &Topic) -> bool {
-        let Some(entry) = self.entries.get_mut(topic) else {
+        let Some(entry) = self.entries.get_mut(topic).filter(|e| e.refs > 0) else {
             return false;
         };
-        entry.refs = entry.refs.saturating_sub(1);
+        entry.refs -= 1;
         let now_unheld = entry.refs == 0;
-        self.mark_if(now_unheld)
-    }
-
-    fn mark_if(&mut self, changed: bool) -> bool {
-        self.dirty |= changed;
-        changed
+        self.dirty |= now_unheld;
+        now_unheld
     }
 
     /// True if a flush would send something.
@@ -118,10 +137,7 @@ impl TopicTable {
 
     /// The status of a held topic.
     pub fn status(&self, topic: &Topic) -> Option<&TopicStatus> {
-        self.entries
-            .get(topic)
-            .filter(|e| e.refs > 0)
-            .map(|e| &e.status)
+        self.held(topic).map(|e| &e.status)
     }
 
     /// The last `seq` delivered on `topic`.
@@ -182,36 +198,59 @@ impl TopicTable {
         self.dirty = !self.entries.is_empty();
     }
 
-    /// Applies a `subscribe_ack` entry. Returns `Some(seq)` when the server's `seq` went backwards
-    /// (its history was lost): the caller must tell the topic's handlers to resync.
-    pub fn acknowledge(&mut self, topic: &Topic, server_seq: Option<u64>) -> Option<u64> {
-        let e = self
-            .entries
-            .get_mut(topic)
-            .filter(|e| e.on_server && e.refs > 0)?;
+    /// Applies a `subscribe_ack` entry with the server's current `seq`. A server `seq` below
+    /// the last one delivered means the server lost its history: the handlers resync from it.
+    pub fn acknowledge(&mut self, topic: &Topic, server_seq: Option<u64>) -> Activation {
+        let Some(e) = self.subscribed(topic) else {
+            return Activation::Ignored;
+        };
         e.status = TopicStatus::Active;
-        let server_seq = server_seq?;
-        match e.last_seq {
-            None => {
-                e.last_seq = Some(server_seq);
-                None
+        e.ever_active = true;
+        let resync = match (e.last_seq, server_seq) {
+            (Some(last), Some(server)) if server < last => {
+                e.last_seq = Some(server);
+                true
             }
-            Some(last) if server_seq < last => {
-                e.last_seq = Some(server_seq);
-                Some(server_seq)
+            (None, Some(server)) => {
+                e.last_seq = Some(server);
+                false
             }
-            Some(_) => None,
+            _ => false,
+        };
+        Activation::Active {
+            seq: e.last_seq,
+            resync,
         }
     }
 
-    /// Applies a `subscribe_error`.
-    pub fn fail(&mut self, topic: &Topic, code: &str, error: &str) {
-        if let Some(e) = self.entries.get_mut(topic).filter(|e| e.on_server) {
-            e.status = TopicStatus::Failed {
-                code: code.to_owned(),
-                error: error.to_owned(),
-            };
+    /// Activates a topic on a server that neither acknowledges nor replays: if it was active
+    /// on an earlier socket, the events of the gap are gone and the handlers must resync.
+    pub fn activate_without_replay(&mut self, topic: &Topic) -> Activation {
+        let Some(e) = self.subscribed(topic) else {
+            return Activation::Ignored;
+        };
+        if e.status != TopicStatus::Pending {
+            return Activation::Ignored;
         }
+        let resync = e.ever_active;
+        e.status = TopicStatus::Active;
+        e.ever_active = true;
+        Activation::Active {
+            seq: e.last_seq,
+            resync,
+        }
+    }
+
+    /// Applies a refusal. Returns false if the topic is not held or not subscribed.
+    pub fn fail(&mut self, topic: &Topic, code: &str, error: &str) -> bool {
+        let Some(e) = self.subscribed(topic) else {
+            return false;
+        };
+        e.status = TopicStatus::Failed {
+            code: code.to_owned(),
+            error: error.to_owned(),
+        };
+        true
     }
 
     /// Decides whether an event with `seq` on `topic` is delivered, and records it if so.
@@ -221,19 +260,35 @@ impl TopicTable {
         };
         match (seq, e.last_seq) {
             (Some(s), Some(last)) if s <= last => SeqVerdict::Duplicate,
-            (Some(s), _) => {
+            (Some(s), last) => {
                 e.last_seq = Some(s);
-                SeqVerdict::Deliver
+                SeqVerdict::Deliver {
+                    gap: last.is_some_and(|l| s > l + 1),
+                }
             }
-            (None, _) => SeqVerdict::Deliver,
+            (None, _) => SeqVerdict::Deliver { gap: false },
         }
     }
 
-    /// After `resync_required`: live events continue after `seq`.
-    pub fn resync(&mut self, topic: &Topic, seq: u64) {
-        if let Some(e) = self.entries.get_mut(topic) {
-            e.last_seq = Some(seq);
+    /// After `resync_required`: live events continue after `seq`. Returns false if not held.
+    pub fn resync(&mut self, topic: &Topic, seq: Option<u64>) -> bool {
+        let Some(e) = self.entries.get_mut(topic).filter(|e| e.refs > 0) else {
+            return false;
+        };
+        if seq.is_some() {
+            e.last_seq = seq;
         }
+        true
+    }
+
+    fn held(&self, topic: &Topic) -> Option<&Entry> {
+        self.entries.get(topic).filter(|e| e.refs > 0)
+    }
+
+    fn subscribed(&mut self, topic: &Topic) -> Option<&mut Entry> {
+        self.entries
+            .get_mut(topic)
+            .filter(|e| e.on_server && e.refs > 0)
     }
 }
 
@@ -242,7 +297,7 @@ mod tests {
     use super::*;
 
     fn t(s: &str) -> Topic {
-        s.parse().unwrap()
+        Topic::from(s)
     }
 
     #[test]
@@ -259,6 +314,7 @@ mod tests {
         assert!(table.release(&t("agent:1")));
         assert_eq!(table.take_changes().unsubscribe, vec![t("agent:1")]);
         assert_eq!(table.refs(&t("agent:1")), 0);
+        assert!(!table.release(&t("agent:1")), "an extra release is harmless");
     }
 
     #[test]
@@ -270,30 +326,74 @@ mod tests {
     }
 
     #[test]
-    fn duplicates_by_seq_are_dropped() {
+    fn duplicates_and_gaps_by_seq() {
         let mut table = TopicTable::default();
         table.acquire(&t("agent:1"));
         table.take_changes();
-        assert_eq!(table.acknowledge(&t("agent:1"), Some(10)), None);
+        table.acknowledge(&t("agent:1"), Some(10));
         assert_eq!(table.admit(&t("agent:1"), Some(10)), SeqVerdict::Duplicate);
-        assert_eq!(table.admit(&t("agent:1"), Some(11)), SeqVerdict::Deliver);
-        assert_eq!(table.admit(&t("agent:1"), Some(11)), SeqVerdict::Duplicate);
-        assert_eq!(table.admit(&t("agent:1"), None), SeqVerdict::Deliver);
+        assert_eq!(
+            table.admit(&t("agent:1"), Some(11)),
+            SeqVerdict::Deliver { gap: false }
+        );
+        assert_eq!(
+            table.admit(&t("agent:1"), Some(13)),
+            SeqVerdict::Deliver { gap: true }
+        );
+        assert_eq!(table.admit(&t("agent:1"), Some(12)), SeqVerdict::Duplicate);
+        assert_eq!(
+            table.admit(&t("agent:1"), None),
+            SeqVerdict::Deliver { gap: false }
+        );
         assert_eq!(table.admit(&t("agent:2"), Some(1)), SeqVerdict::NotHeld);
     }
 
     #[test]
-    fn a_server_whose_seq_went_backwards_asks_for_a_resync() {
+    fn only_a_server_seq_below_ours_asks_for_a_resync() {
         let mut table = TopicTable::default();
         table.acquire(&t("agent:1"));
         table.take_changes();
         table.acknowledge(&t("agent:1"), Some(50));
-        table.reset_server_view();
+        for (server, resync, after) in [(50, false, 50), (70, false, 50), (3, true, 3)] {
+            table.reset_server_view();
+            let since = table.take_changes().subscribe;
+            assert_eq!(since, vec![(t("agent:1"), Some(if resync { 50 } else { after }))]);
+            assert_eq!(
+                table.acknowledge(&t("agent:1"), Some(server)),
+                Activation::Active {
+                    seq: Some(after),
+                    resync
+                },
+                "server at {server}"
+            );
+        }
+    }
+
+    #[test]
+    fn without_replay_only_a_reactivation_resyncs() {
+        let mut table = TopicTable::default();
+        table.acquire(&t("agent:1"));
+        table.take_changes();
         assert_eq!(
-            table.take_changes().subscribe,
-            vec![(t("agent:1"), Some(50))]
+            table.activate_without_replay(&t("agent:1")),
+            Activation::Active {
+                seq: None,
+                resync: false
+            }
         );
-        assert_eq!(table.acknowledge(&t("agent:1"), Some(3)), Some(3));
-        assert_eq!(table.last_seq(&t("agent:1")), Some(3));
+        assert_eq!(
+            table.activate_without_replay(&t("agent:1")),
+            Activation::Ignored,
+            "already active"
+        );
+        table.reset_server_view();
+        table.take_changes();
+        assert_eq!(
+            table.activate_without_replay(&t("agent:1")),
+            Activation::Active {
+                seq: None,
+                resync: true
+            }
+        );
     }
 }

@@ -1,14 +1,16 @@
-//! The `/api/ws/v2` wire protocol, shared by the client and the server stub: topics, the
-//! envelope, every message type of both directions, and the close codes. PROTOCOL.md at the
-//! repository root documents it; `fixtures/` holds one golden frame per message type.
+//! The wire protocol, open to any app's messages: the "envelope v1" frame, topic names, the
+//! protocol's own control messages (subscriptions, heartbeats, errors) and close codes.
+//! PROTOCOL.md at the repository root documents it, and `fixtures/` pins it with golden frames.
+//!
+//! App payloads are not modelled here. A handler decodes an event's `data` into its own type
+//! with [`Envelope::data`]; the origin backend's messages live in `tether::agents`.
 
 mod close_code;
-mod frame;
-pub mod model;
+pub mod control;
+mod envelope;
 mod topic;
 
 pub use close_code::CloseCode;
-pub use frame::{
-    ClientFrame, ClientMessage, DecodeError, Frame, Message, ServerFrame, ServerMessage, VERSION,
-};
-pub use topic::{EmptyTopic, Topic};
+pub use control::Control;
+pub use envelope::{DecodeError, EncodeError, Envelope, Message, VERSION};
+pub use topic::{Topic, SYSTEM};

@@ -1,74 +1,122 @@
-//! Typed topic names: `agent:{id}`, `thread:{id}`, `user:{id}`, `system`, and raw strings for
-//! anything else. `Display` and `FromStr` round-trip exactly: `s.parse::<Topic>()?.to_string() == s`.
+//! Topic names. A topic is whatever string the server routes events by; tether gives no name a
+//! special meaning except `system`, where connection-level frames travel. The constructors
+//! [`Topic::agent`], [`Topic::thread`] and [`Topic::user`] are conveniences for the origin
+//! backend's `kind:{id}` names, and [`Topic::resource`] splits such a name again.
 
 use std::fmt;
-use std::str::FromStr;
+use std::sync::Arc;
 
-/// A subscription topic.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Topic {
-    /// `agent:{id}`: events about one agent.
-    Agent(u64),
-    /// `thread:{id}`: messages and streams of one chat thread.
-    Thread(u64),
-    /// `user:{id}`: per-user events such as a newly created agent.
-    User(u64),
-    /// `system`: broadcast announcements.
-    System,
-    /// Any other topic, kept verbatim. Servers answer unknown ones with `subscribe_error`.
-    Raw(String),
-}
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// The error of parsing an empty topic name.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("a topic name must not be empty")]
-pub struct EmptyTopic;
+/// A topic name. Cheap to clone; compares, orders and hashes as its string.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Topic(Arc<str>);
 
-impl fmt::Display for Topic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Topic::Agent(id) => write!(f, "agent:{id}"),
-            Topic::Thread(id) => write!(f, "thread:{id}"),
-            Topic::User(id) => write!(f, "user:{id}"),
-            Topic::System => f.write_str("system"),
-            Topic::Raw(s) => f.write_str(s),
-        }
+/// The topic of connection-level frames (`ping`, `pong`, `error`, `subscribe`, …).
+pub const SYSTEM: &str = "system";
+
+impl Topic {
+    /// A topic with any name.
+    pub fn new(name: impl AsRef<str>) -> Topic {
+        Topic(Arc::from(name.as_ref()))
+    }
+
+    /// `system`, the topic of connection-level frames.
+    pub fn system() -> Topic {
+        Topic::new(SYSTEM)
+    }
+
+    /// `agent:{id}`.
+    pub fn agent(id: u64) -> Topic {
+        Topic::new(format!("agent:{id}"))
+    }
+
+    /// `thread:{id}`.
+    pub fn thread(id: u64) -> Topic {
+        Topic::new(format!("thread:{id}"))
+    }
+
+    /// `user:{id}`.
+    pub fn user(id: u64) -> Topic {
+        Topic::new(format!("user:{id}"))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// True for `system`.
+    pub fn is_system(&self) -> bool {
+        &*self.0 == SYSTEM
+    }
+
+    /// Splits a `kind:{id}` name whose id is a canonical decimal (digits only, no sign, no
+    /// leading zero): `agent:7` gives `("agent", 7)`; `agent:07`, `agent:` and `room` give `None`.
+    pub fn resource(&self) -> Option<(&str, u64)> {
+        let (kind, id) = self.0.split_once(':')?;
+        Some((kind, canonical_id(id)?))
     }
 }
 
-/// Parses a canonical decimal id: digits only, no sign, no leading zero (except "0").
+/// Parses a canonical decimal id.
 fn canonical_id(s: &str) -> Option<u64> {
     let canonical =
         !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
     canonical.then(|| s.parse().ok()).flatten()
 }
 
-impl FromStr for Topic {
-    type Err = EmptyTopic;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s.is_empty() {
-            return Err(EmptyTopic);
-        }
-        if s == "system" {
-            return Ok(Topic::System);
-        }
-        let typed = s.split_once(':').and_then(|(kind, id)| {
-            let id = canonical_id(id)?;
-            match kind {
-                "agent" => Some(Topic::Agent(id)),
-                "thread" => Some(Topic::Thread(id)),
-                "user" => Some(Topic::User(id)),
-                _ => None,
-            }
-        });
-        Ok(typed.unwrap_or_else(|| Topic::Raw(s.to_owned())))
+impl fmt::Display for Topic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
     }
 }
 
-impl From<Topic> for String {
-    fn from(t: Topic) -> String {
-        t.to_string()
+impl fmt::Debug for Topic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", &*self.0)
+    }
+}
+
+impl From<&str> for Topic {
+    fn from(name: &str) -> Topic {
+        Topic::new(name)
+    }
+}
+
+impl From<String> for Topic {
+    fn from(name: String) -> Topic {
+        Topic(Arc::from(name))
+    }
+}
+
+impl From<&Topic> for Topic {
+    fn from(topic: &Topic) -> Topic {
+        topic.clone()
+    }
+}
+
+impl AsRef<str> for Topic {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for Topic {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Serialize for Topic {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Topic {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Topic, D::Error> {
+        String::deserialize(d).map(Topic::from)
     }
 }
 
@@ -77,35 +125,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_typed_topics() {
-        assert_eq!("agent:7".parse(), Ok(Topic::Agent(7)));
-        assert_eq!("thread:0".parse(), Ok(Topic::Thread(0)));
-        assert_eq!("user:42".parse(), Ok(Topic::User(42)));
-        assert_eq!("system".parse(), Ok(Topic::System));
+    fn constructors_spell_the_origin_names() {
+        assert_eq!(Topic::agent(7).as_str(), "agent:7");
+        assert_eq!(Topic::thread(0).to_string(), "thread:0");
+        assert_eq!(Topic::user(42), Topic::from("user:42"));
+        assert!(Topic::system().is_system());
     }
 
     #[test]
-    fn non_canonical_ids_stay_raw_so_display_round_trips() {
+    fn only_canonical_ids_split() {
+        assert_eq!(Topic::agent(7).resource(), Some(("agent", 7)));
+        assert_eq!(Topic::from("room:12").resource(), Some(("room", 12)));
         for s in [
             "agent:07",
             "agent:",
             "agent:-1",
             "agent:1x",
-            "room:1",
+            "room",
             "agent:99999999999999999999",
         ] {
-            let t: Topic = s.parse().unwrap();
-            assert!(matches!(t, Topic::Raw(_)), "{s} -> {t:?}");
-            assert_eq!(t.to_string(), s);
+            assert_eq!(Topic::from(s).resource(), None, "{s}");
         }
-        assert_eq!("".parse::<Topic>(), Err(EmptyTopic));
     }
 
-    proptest::proptest! {
-        #[test]
-        fn display_inverts_from_str(s in "\\PC{1,24}") {
-            let t: Topic = s.parse().unwrap();
-            proptest::prop_assert_eq!(t.to_string(), s);
-        }
+    #[test]
+    fn serializes_as_its_name() {
+        let t: Topic = serde_json::from_str(r#""ticker:BTC""#).unwrap();
+        assert_eq!(t.as_str(), "ticker:BTC");
+        assert_eq!(serde_json::to_string(&t).unwrap(), r#""ticker:BTC""#);
     }
 }

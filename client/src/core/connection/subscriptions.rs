@@ -1,0 +1,236 @@
+//! Subscriptions on the wire: the topic table's coalesced changes go out at the end of a tick,
+//! and the server's answers make topics active or refused.
+//!
+//! A server with tether's extensions answers a `subscribe` with `subscribe_ack` (and
+//! `subscribe_error` per refused topic). A server without them (the origin's contract) answers
+//! nothing, so the client sends a ping after the `subscribe`: servers handle a connection's
+//! frames in order, so the `pong` proves the `subscribe` was handled. **A topic becomes active
+//! at its acknowledgement, or, from a server without acknowledgements, at the first event on it
+//! or the `pong` to the first ping sent after its `subscribe`, whichever comes first.** Once a
+//! server is known to send no acknowledgements, each topic gets a `subscribe` of its own, so
+//! that an `error` echoing its `message_id` names the refused topic.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use super::Connection;
+use crate::core::event::TopicEvent;
+use crate::core::time::Instant;
+use crate::core::topics::Activation;
+use crate::protocol::control::{ErrorData, SubscribeAck, Unsubscribe};
+use crate::protocol::{control, Control, Topic};
+
+/// A `subscribe` the server has not confirmed yet.
+#[derive(Debug)]
+pub(super) struct Unconfirmed {
+    message_id: String,
+    topics: Vec<Topic>,
+    /// The id of the first ping sent after it: that ping's `pong` passes it.
+    barrier: u64,
+}
+
+impl Connection {
+    /// Sends what changed in the topic table, if a socket is open, and a barrier ping if the
+    /// server may not acknowledge.
+    pub(super) fn flush_topics(&mut self, now: Instant) {
+        if self.write_topic_changes(now) {
+            self.send_ping(now);
+        }
+    }
+
+    /// Sends at most one `unsubscribe` and the `subscribe`s for what changed. Returns true if
+    /// a barrier ping should follow (the server was not seen acknowledging).
+    pub(super) fn write_topic_changes(&mut self, now: Instant) -> bool {
+        if self.open_socket().is_none() || !self.topics.is_dirty() {
+            return false;
+        }
+        let changes = self.topics.take_changes();
+        if !changes.unsubscribe.is_empty() {
+            let message_id = Some(self.next_message_id());
+            let frame = Control::Unsubscribe(Unsubscribe {
+                topics: changes.unsubscribe,
+                message_id,
+            });
+            self.write_control(&frame, None, now);
+        }
+        if changes.subscribe.is_empty() {
+            return false;
+        }
+        let acks = self.socket.as_ref().and_then(|s| s.acks);
+        let chunks = if acks == Some(false) {
+            changes.subscribe.into_iter().map(|t| vec![t]).collect()
+        } else {
+            split_by_size(changes.subscribe, self.cfg.max_frame_bytes)
+        };
+        let barrier = self.next_ping_id + 1;
+        for chunk in chunks {
+            let message_id = self.next_message_id();
+            let since: BTreeMap<Topic, u64> = chunk
+                .iter()
+                .filter_map(|(t, seq)| seq.map(|s| (t.clone(), s)))
+                .collect();
+            let topics: Vec<Topic> = chunk.into_iter().map(|(t, _)| t).collect();
+            let frame = Control::Subscribe(control::Subscribe {
+                topics: topics.clone(),
+                message_id: Some(message_id.clone()),
+                since: (!since.is_empty()).then_some(since),
+            });
+            self.write_control(&frame, None, now);
+            if let Some(socket) = self.socket.as_mut() {
+                socket.unconfirmed.push_back(Unconfirmed {
+                    message_id,
+                    topics,
+                    barrier,
+                });
+            }
+        }
+        acks != Some(true)
+    }
+
+    /// `subscribe_ack`: the server speaks tether's extensions; its topics are active.
+    pub(super) fn on_ack(&mut self, ack: SubscribeAck) {
+        self.server_acks = Some(true);
+        if let Some(socket) = self.socket.as_mut() {
+            socket.acks = Some(true);
+            if let Some(mid) = &ack.message_id {
+                socket.unconfirmed.retain(|u| &u.message_id != mid);
+            }
+        }
+        for topic in ack.topics {
+            let seq = ack.seqs.get(&topic).copied();
+            let activation = self.topics.acknowledge(&topic, seq);
+            self.announce(topic, activation);
+        }
+    }
+
+    /// `subscribe_error`: one topic was refused.
+    pub(super) fn on_refused(&mut self, topic: Topic, code: String, error: String) {
+        if self.topics.fail(&topic, &code, &error) {
+            self.deliver(TopicEvent::Refused { topic, code, error });
+        }
+    }
+
+    /// The `pong` to ping `ping_id` arrived: every `subscribe` sent before that ping and still
+    /// unconfirmed was handled without an acknowledgement.
+    pub(super) fn on_barrier_passed(&mut self, ping_id: u64) {
+        let Some(socket) = self.socket.as_mut() else {
+            return;
+        };
+        let (passed, kept): (VecDeque<Unconfirmed>, VecDeque<Unconfirmed>) =
+            std::mem::take(&mut socket.unconfirmed)
+                .into_iter()
+                .partition(|u| u.barrier <= ping_id);
+        socket.unconfirmed = kept;
+        if passed.is_empty() {
+            return;
+        }
+        socket.acks = Some(false);
+        self.server_acks = Some(false);
+        for topic in passed.into_iter().flat_map(|u| u.topics) {
+            self.activate_without_ack(topic);
+        }
+    }
+
+    /// An event arrived on `topic`: from a server without acknowledgements that means its
+    /// `subscribe` was handled.
+    pub(super) fn on_event_before_ack(&mut self, topic: &Topic) {
+        let Some(socket) = self.socket.as_mut() else {
+            return;
+        };
+        if socket.acks == Some(true) {
+            return;
+        }
+        let Some(pos) = socket.unconfirmed.iter().position(|u| u.topics.contains(topic)) else {
+            return;
+        };
+        socket.unconfirmed[pos].topics.retain(|t| t != topic);
+        if socket.unconfirmed[pos].topics.is_empty() {
+            socket.unconfirmed.remove(pos);
+        }
+        socket.acks = Some(false);
+        self.server_acks = Some(false);
+        self.activate_without_ack(topic.clone());
+    }
+
+    /// An `error` that answers no request: from a server without acknowledgements, one that
+    /// names (by `req_id` or `details.message_id`) a single-topic `subscribe` refuses that
+    /// topic. Returns false if it names none.
+    pub(super) fn on_subscribe_refused_by_error(
+        &mut self,
+        req_id: Option<&str>,
+        error: &ErrorData,
+    ) -> bool {
+        let named = error
+            .details
+            .as_ref()
+            .and_then(|d| d.get("message_id"))
+            .and_then(|m| m.as_str())
+            .or(req_id);
+        let Some(named) = named else {
+            return false;
+        };
+        let Some(socket) = self.socket.as_mut().filter(|s| s.acks != Some(true)) else {
+            return false;
+        };
+        let Some(pos) = socket
+            .unconfirmed
+            .iter()
+            .position(|u| u.message_id == named && u.topics.len() == 1)
+        else {
+            return false;
+        };
+        let refused = socket.unconfirmed.remove(pos).expect("found above");
+        let topic = refused.topics.into_iter().next().expect("one topic");
+        self.on_refused(topic, error.error.clone(), error.explanation().to_owned());
+        true
+    }
+
+    fn activate_without_ack(&mut self, topic: Topic) {
+        let activation = self.topics.activate_without_replay(&topic);
+        self.announce(topic, activation);
+    }
+
+    /// Tells a topic's handlers it is active, and to resync if events were lost.
+    fn announce(&mut self, topic: Topic, activation: Activation) {
+        if let Activation::Active { seq, resync } = activation {
+            self.deliver(TopicEvent::Subscribed {
+                topic: topic.clone(),
+                seq,
+            });
+            if resync {
+                self.deliver(TopicEvent::ResyncRequired { topic, seq });
+            }
+        }
+    }
+
+    fn next_message_id(&mut self) -> String {
+        self.next_message_id += 1;
+        format!("s{}", self.next_message_id)
+    }
+}
+
+/// Splits topics into chunks whose `subscribe` frame stays under `max_bytes`. The estimate is
+/// conservative: each topic costs its name twice (list and `since`) plus punctuation and digits.
+fn split_by_size(
+    topics: Vec<(Topic, Option<u64>)>,
+    max_bytes: usize,
+) -> Vec<Vec<(Topic, Option<u64>)>> {
+    const ENVELOPE: usize = 160;
+    let budget = max_bytes.saturating_sub(ENVELOPE).max(1);
+    let mut chunks = Vec::new();
+    let mut chunk = Vec::new();
+    let mut size = 0;
+    for (topic, seq) in topics {
+        let name_len = topic.as_str().len();
+        let cost = name_len + 3 + seq.map_or(0, |_| name_len + 24);
+        if !chunk.is_empty() && size + cost > budget {
+            chunks.push(std::mem::take(&mut chunk));
+            size = 0;
+        }
+        size += cost;
+        chunk.push((topic, seq));
+    }
+    if !chunk.is_empty() {
+        chunks.push(chunk);
+    }
+    chunks
+}

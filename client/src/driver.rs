@@ -1,0 +1,112 @@
+//! The driver's side of the client: the [`Io`] a driver implements (sockets, one timer, an
+//! end-of-tick flush, the clock) and the [`DriverHandle`] through which it reports what
+//! happened. Apps never see either: they hold a [`WsClientV2`](crate::WsClientV2).
+//!
+//! The browser's driver is `tether::web`, the tokio one `tether::native`; tests use a fake with a
+//! manual clock. A driver gets a handle with every call that may need to report back later.
+
+use std::rc::Weak;
+
+use crate::client::{Shared, WsClientV2};
+use crate::core::{Connection, Instant, SocketId};
+use crate::protocol::CloseCode;
+
+/// What a driver must be able to do. No call may synchronously call back into the client:
+/// report through the handle later (a microtask, a task, a callback).
+pub trait Io {
+    /// The time now, in milliseconds since the Unix epoch.
+    fn now(&self) -> Instant;
+    /// Opens a socket to `url` (which carries the token: never log it) and reports its events
+    /// through `driver`.
+    fn open(&self, socket: SocketId, url: &str, driver: &DriverHandle);
+    /// Sends a text frame on an open socket.
+    fn send(&self, socket: SocketId, text: &str);
+    /// Closes a socket and stops reporting its events.
+    fn close(&self, socket: SocketId, code: CloseCode, reason: &str);
+    /// Arms the single timer (replacing any armed one) or, with `None`, cancels it. When it
+    /// fires, call [`DriverHandle::handle_timeout`].
+    fn set_timer(&self, at: Option<Instant>, driver: &DriverHandle);
+    /// Calls [`DriverHandle::handle_flush`] at the end of the current tick.
+    fn schedule_flush(&self, driver: &DriverHandle);
+}
+
+/// Reports a driver's events to its client. Weak: it does not keep the client alive, and every
+/// call on a dropped client does nothing. The names match the core's `handle_*` inputs.
+#[derive(Clone)]
+pub struct DriverHandle(pub(crate) Weak<Shared>);
+
+impl DriverHandle {
+    fn drive(&self, f: impl FnOnce(&mut Connection, Instant)) {
+        if let Some(shared) = self.0.upgrade() {
+            WsClientV2 { shared }.drive(f);
+        }
+    }
+
+    /// True while the client lives.
+    pub fn is_alive(&self) -> bool {
+        self.0.strong_count() > 0
+    }
+
+    /// A socket opened.
+    pub fn handle_socket_opened(&self, socket: SocketId) {
+        self.drive(|c, now| c.handle_socket_opened(socket, now));
+    }
+
+    /// A socket closed (1006 when it dropped without a close frame).
+    pub fn handle_socket_closed(&self, socket: SocketId, code: CloseCode, reason: &str) {
+        self.drive(|c, now| c.handle_socket_closed(socket, code, reason, now));
+    }
+
+    /// The server refused a socket's handshake with an HTTP status.
+    pub fn handle_socket_refused(&self, socket: SocketId, status: u16) {
+        self.drive(|c, now| c.handle_socket_refused(socket, status, now));
+    }
+
+    /// A socket reported an error.
+    pub fn handle_socket_error(&self, socket: SocketId) {
+        self.drive(|c, now| c.handle_socket_error(socket, now));
+    }
+
+    /// A text frame arrived.
+    pub fn handle_socket_message(&self, socket: SocketId, text: &str) {
+        self.drive(|c, now| c.handle_socket_message(socket, text, now));
+    }
+
+    /// A binary frame arrived.
+    pub fn handle_socket_binary(&self, socket: SocketId, bytes: &[u8]) {
+        self.drive(|c, now| c.handle_socket_binary(socket, bytes, now));
+    }
+
+    /// The armed timer fired.
+    pub fn handle_timeout(&self) {
+        if let Some(shared) = self.0.upgrade() {
+            shared.armed.set(None);
+            WsClientV2 { shared }.drive(|c, now| c.handle_timeout(now));
+        }
+    }
+
+    /// The end of the tick a flush was scheduled in.
+    pub fn handle_flush(&self) {
+        self.drive(|c, now| c.handle_flush(now));
+    }
+
+    /// The browser went online.
+    pub fn handle_online(&self) {
+        self.drive(|c, now| c.handle_online(now));
+    }
+
+    /// The browser went offline.
+    pub fn handle_offline(&self) {
+        self.drive(|c, now| c.handle_offline(now));
+    }
+
+    /// The page became visible (`true`) or hidden.
+    pub fn handle_visibility(&self, visible: bool) {
+        self.drive(|c, now| c.handle_visibility(visible, now));
+    }
+
+    /// `pageshow`; `persisted` when restored from the back/forward cache.
+    pub fn handle_pageshow(&self, persisted: bool) {
+        self.drive(|c, now| c.handle_pageshow(persisted, now));
+    }
+}
