@@ -1,4 +1,4 @@
-//! Property tests of the client's frame decoder: golden server frames with bytes cut, swapped or
+//! Property tests of the client's frame decoders: golden server frames of both shapes with bytes cut, swapped or
 //! replaced never panic the decoder or an open connection fed with them, and the connection stays
 //! open. PROPTEST_CASES overrides the count (the `chaos` command runs a longer fuzz).
 
@@ -7,13 +7,16 @@ mod support;
 use proptest::prelude::*;
 use support::*;
 use tether::core::ConnectionState;
-use tether::protocol::ServerFrame;
+use tether::protocol::{Control, Envelope};
+use tether::agents::AgentsMessage;
 
 fn fixtures() -> Vec<String> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/server");
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+    ["server", "origin"]
+        .iter()
+        .flat_map(|d| {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures").join(d);
+            std::fs::read_dir(dir).unwrap().map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        })
         .collect()
 }
 
@@ -32,7 +35,10 @@ proptest! {
             let end = (at + len).min(chars.len());
             chars.splice(at..end, with.chars());
             let text: String = chars.into_iter().collect();
-            let _ = ServerFrame::decode(&text);
+            if let Ok(envelope) = Envelope::decode(&text) {
+                let _ = Control::parse(&envelope);
+                let _ = envelope.decode_as::<AgentsMessage>();
+            }
             h.server_sends(&text);
         }
         prop_assert_eq!(h.state(), ConnectionState::Open);

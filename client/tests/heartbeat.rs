@@ -5,10 +5,16 @@ mod support;
 
 use support::*;
 use tether::core::{ClientError, ConnectionState, Millis};
-use tether::protocol::ClientMessage;
+use tether::protocol::control::Heartbeat;
 
-fn pong_for(req_id: &str, timestamp: u64) -> String {
-    serde_json::json!({"v":1,"type":"pong","topic":null,"req_id":req_id,"ts":0,"data":{"timestamp":timestamp}}).to_string()
+fn ping_of(frames: &[tether::Envelope]) -> (String, u64) {
+    match frames {
+        [f] if f.kind == "ping" => {
+            let data: Heartbeat = f.data().unwrap();
+            (f.req_id.clone().unwrap(), data.timestamp.unwrap())
+        }
+        other => panic!("expected one ping, got {other:?}"),
+    }
 }
 
 #[test]
@@ -19,20 +25,24 @@ fn pings_every_interval_and_measures_rtt() {
     h.advance(999);
     assert!(h.take_sent().is_empty());
     h.advance(1);
-    let sent = h.take_sent();
-    let (req_id, ts) = match &sent[..] {
-        [f] => match &f.msg {
-            ClientMessage::Ping(p) => (f.req_id.clone().unwrap(), p.timestamp),
-            other => panic!("{other:?}"),
-        },
-        other => panic!("{other:?}"),
-    };
+    let (req_id, ts) = ping_of(&h.take_sent());
     assert_eq!(ts, h.now());
     h.advance(40);
-    h.server_sends(&pong_for(&req_id, ts));
+    h.server_sends(&pong_for(&req_id, 12345)); // the echoed timestamp is not trusted
     let rtt = h.client().metrics().rtt;
     assert_eq!(rtt.last, Some(Millis(40)));
-    assert_eq!(rtt.ewma, Some(40.0));
+    assert_eq!(rtt.ewma, Some(8.0), "0 ms on open, then 40 ms at weight 0.2");
+}
+
+#[test]
+fn pings_on_open_so_the_rtt_is_known_at_once() {
+    let mut h = Harness::new(config());
+    h.client().connect();
+    h.open_raw();
+    let (req_id, _) = ping_of(&h.take_sent());
+    h.advance(15);
+    h.server_sends(&pong_for(&req_id, 0));
+    assert_eq!(h.client().metrics().rtt.last, Some(Millis(15)));
 }
 
 #[test]
@@ -40,8 +50,11 @@ fn answers_server_pings_with_pong() {
     let mut h = Harness::new(config());
     h.connect_and_open();
     h.take_new_calls();
-    h.server_sends(r#"{"v":1,"type":"ping","topic":null,"req_id":null,"ts":0,"data":{}}"#);
-    assert!(matches!(h.take_sent()[..], [ref f] if matches!(f.msg, ClientMessage::Pong(_))));
+    h.server_sends(r#"{"v":1,"type":"ping","topic":"system","ts":0,"data":{"timestamp":77}}"#);
+    let sent = h.take_sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].kind, "pong");
+    assert_eq!(sent[0].data.get(), r#"{"timestamp":77}"#, "the server's timestamp is echoed");
 }
 
 #[test]
@@ -56,9 +69,9 @@ fn silence_for_ping_interval_plus_pong_timeout_replaces_the_socket() {
         .client()
         .on_error(move |e| sink.borrow_mut().push(e.clone()));
     // Frames keep it alive.
-    for _ in 0..5 {
+    for seq in 1..=5 {
         h.advance(1_400);
-        h.event(1, 1);
+        h.event(1, seq);
     }
     assert_eq!(h.socket(), first);
     // Silence: dead after 1000 + 500 ms.
@@ -68,24 +81,44 @@ fn silence_for_ping_interval_plus_pong_timeout_replaces_the_socket() {
     assert!(h.calls().contains(&Call::Close(first, 4000)));
     assert_ne!(h.socket(), first, "a new socket replaces the dead one");
     assert_eq!(h.state(), ConnectionState::Connecting);
-    assert_eq!(
-        *errors.borrow(),
-        [ClientError::DeadConnection { silent_ms: 1_500 }]
-    );
+    assert_eq!(*errors.borrow(), [ClientError::DeadConnection { silent_ms: 1_500 }]);
     // The dead socket's late events are ignored: no duplicate state changes, no sends on it.
-    h.client().handle_socket_message(first, &agent_event(1, 2));
-    h.client().handle_socket_closed(first, 1006, "");
+    h.driver.handle_socket_message(first, &agent_event(1, 6));
+    h.driver
+        .handle_socket_closed(first, tether::protocol::CloseCode::ABNORMAL, "");
     assert_eq!(h.state(), ConnectionState::Connecting);
     h.open();
     let calls = h.calls();
-    let closed_at = calls
-        .iter()
-        .position(|c| *c == Call::Close(first, 4000))
-        .unwrap();
+    let closed_at = calls.iter().position(|c| *c == Call::Close(first, 4000)).unwrap();
     assert!(calls[closed_at..]
         .iter()
         .all(|c| !matches!(c, Call::Send(s, _) if *s == first)));
     assert_eq!(h.client().metrics().counters.dead_connections, 1);
+}
+
+#[test]
+fn events_and_opens_from_a_replaced_socket_change_nothing() {
+    let mut h = Harness::new(config());
+    let (_s, seen) = h.record("agent:1");
+    h.connect_and_open();
+    let first = h.socket();
+    h.client().reconnect();
+    let second = h.socket();
+    assert_ne!(first, second);
+    h.open();
+    let before = h.client().metrics();
+    h.driver.handle_socket_opened(first);
+    h.driver.handle_socket_message(first, &agent_event(1, 50));
+    h.driver
+        .handle_socket_binary(first, agent_event(1, 51).as_bytes());
+    h.driver.handle_socket_refused(first, 401);
+    h.driver
+        .handle_socket_closed(first, tether::protocol::CloseCode::UNAUTHORIZED, "");
+    assert_eq!(h.state(), ConnectionState::Open);
+    assert!(seen.borrow().is_empty(), "{:?}", seen.borrow());
+    let after = h.client().metrics();
+    assert_eq!(after.counters, before.counters);
+    assert_eq!(h.socket(), second);
 }
 
 #[test]
@@ -96,11 +129,7 @@ fn nothing_is_ever_sent_on_a_replaced_socket() {
     h.advance(1_500); // dead
     h.open();
     h.take_new_calls();
-    h.client()
-        .send(tether::protocol::ClientFrame::new(ClientMessage::Pong(
-            Default::default(),
-        )))
-        .unwrap();
+    h.client().send(chat(1)).unwrap();
     h.advance(5_000);
     let after: Vec<_> = h.take_new_calls();
     assert!(after.iter().any(|c| matches!(c, Call::Send(_, _))));
@@ -122,14 +151,10 @@ fn a_late_timer_means_sleep_and_checks_liveness_at_once() {
         ConnectionState::Open,
         "not declared dead without a chance to answer"
     );
-    let sent = h.take_sent();
-    assert!(
-        matches!(sent[..], [ref f] if matches!(f.msg, ClientMessage::Ping(_))),
-        "{sent:?}"
-    );
+    ping_of(&h.take_sent());
     // It answers: alive.
     h.advance(100);
-    h.server_sends(r#"{"v":1,"type":"ping","topic":null,"req_id":null,"ts":0,"data":{}}"#);
+    h.server_sends(r#"{"v":1,"type":"ping","topic":"system","ts":0,"data":{}}"#);
     h.advance(400);
     assert_eq!(h.socket(), first);
     assert_eq!(h.state(), ConnectionState::Open);
@@ -137,12 +162,13 @@ fn a_late_timer_means_sleep_and_checks_liveness_at_once() {
 
 #[test]
 fn after_sleep_a_dead_socket_is_replaced_within_the_pong_timeout() {
-    let h = Harness::new(config());
-    let mut h = h;
+    let mut h = Harness::new(config());
     h.connect_and_open();
     let first = h.socket();
     h.sleep(60_000);
-    h.advance(500);
+    h.advance(499);
+    assert_eq!(h.socket(), first);
+    h.advance(1);
     assert_ne!(h.socket(), first);
 }
 
@@ -159,20 +185,4 @@ fn a_late_timer_while_reconnecting_retries_now() {
     let retry_at = h.timer().unwrap().0;
     h.sleep(retry_at - h.now() + 10_000);
     assert_eq!(h.opened_sockets().len(), before + 1);
-}
-
-#[test]
-fn pings_on_open_so_the_rtt_is_known_at_once() {
-    let mut cfg = config();
-    cfg.ping_on_open = true;
-    let mut h = Harness::new(cfg);
-    h.connect_and_open();
-    let sent = h.take_sent();
-    let ping = sent
-        .iter()
-        .find(|f| matches!(f.msg, ClientMessage::Ping(_)))
-        .expect("a ping on open");
-    h.advance(15);
-    h.server_sends(&pong_for(ping.req_id.as_deref().unwrap(), h.now() - 15));
-    assert_eq!(h.client().metrics().rtt.last, Some(Millis(15)));
 }

@@ -1,5 +1,6 @@
-//! The bounded outbox and requests: queueing while disconnected, overflow errors, flushing in
-//! order after the resubscribe, and request replies, timeouts and disconnects.
+//! The bounded outbox and requests: queueing while disconnected (up to the queue timeout),
+//! overflow errors, flushing in order once a socket is proved, and request replies, timeouts,
+//! expiry and disconnects, each error saying whether the frame was sent.
 
 mod support;
 
@@ -7,28 +8,19 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use support::*;
-use tether::core::{RequestError, SendError};
-use tether::protocol::model::SendMessage;
-use tether::protocol::{ClientFrame, ClientMessage, Message};
+use tether::core::{ClientError, Millis, RequestError, SendError};
+use tether::protocol::Topic;
+use tether::Envelope;
 
-fn chat(n: u64) -> ClientFrame {
-    ClientFrame::new(ClientMessage::SendMessage(SendMessage {
-        thread_id: 1,
-        content: format!("m{n}"),
-    }))
-    .with_topic("thread:1")
+fn reply(req_id: &str, kind: &str, data: serde_json::Value) -> String {
+    serde_json::json!({"v":1,"type":kind,"topic":"thread:1","req_id":req_id,"ts":0,"data":data})
+        .to_string()
 }
 
-/// Polls a future once with a no-op waker (enough for futures completed by synchronous calls).
-fn poll_once<F: std::future::Future>(fut: &mut std::pin::Pin<Box<F>>) -> Option<F::Output> {
-    let waker = std::task::Waker::noop();
-    match fut
-        .as_mut()
-        .poll(&mut std::task::Context::from_waker(waker))
-    {
-        std::task::Poll::Ready(v) => Some(v),
-        std::task::Poll::Pending => None,
-    }
+fn error_reply(req_id: &str, error: &str, details: &str) -> String {
+    serde_json::json!({"v":1,"type":"error","topic":"system","req_id":req_id,"ts":0,
+        "data":{"error":error,"details":{"message":details}}})
+    .to_string()
 }
 
 #[test]
@@ -43,27 +35,43 @@ fn sends_while_disconnected_queue_up_to_the_bound_then_error() {
     assert_eq!(h.client().send(chat(3)), Err(SendError::OutboxFull(3)));
     assert_eq!(h.client().metrics().outbox_len, 3);
     h.connect_and_open();
-    let kinds: Vec<String> = h
-        .take_sent()
+    let sent = h.take_sent_app();
+    let order: Vec<String> = sent
         .iter()
-        .map(|f| f.msg.kind().to_owned())
+        .map(|f| match f.kind.as_str() {
+            "send_message" => f.data::<serde_json::Value>().unwrap()["content"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+            other => other.to_owned(),
+        })
         .collect();
-    assert_eq!(
-        kinds,
-        ["subscribe", "send_message", "send_message", "send_message"],
-        "resubscribe first, then in order"
-    );
+    assert_eq!(order, ["subscribe", "m0", "m1", "m2"], "resubscribe first, then in order");
     assert_eq!(h.client().metrics().outbox_len, 0);
+}
+
+#[test]
+fn sends_are_stamped_with_the_clock() {
+    let mut h = Harness::new(config());
+    h.connect_and_open();
+    h.take_new_calls();
+    h.advance(123);
+    h.client().send(chat(1)).unwrap();
+    let sent = h.take_sent();
+    assert_eq!(sent[0].ts, h.now());
 }
 
 #[test]
 fn a_frame_over_the_limit_is_refused_not_sent() {
     let mut h = Harness::new(config());
     h.connect_and_open();
-    let big = ClientFrame::new(ClientMessage::SendMessage(SendMessage {
-        thread_id: 1,
-        content: "x".repeat(70_000),
-    }));
+    h.take_new_calls();
+    let big = Envelope::new(
+        "send_message",
+        Topic::thread(1),
+        &serde_json::json!({"thread_id": 1, "content": "x".repeat(70_000)}),
+    )
+    .unwrap();
     assert!(matches!(h.client().send(big), Err(SendError::TooLarge(_))));
     assert!(h.take_sent().is_empty());
 }
@@ -83,6 +91,32 @@ fn close_discards_the_outbox_and_reports_it() {
 }
 
 #[test]
+fn a_queued_send_expires_unsent_after_the_queue_timeout() {
+    let mut h = Harness::new(config());
+    let errors = Rc::new(RefCell::new(Vec::new()));
+    let sink = errors.clone();
+    let _g = h
+        .client()
+        .on_error(move |e| sink.borrow_mut().push(e.clone()));
+    h.client().connect();
+    h.client().send(chat(1)).unwrap();
+    h.advance(1_000);
+    h.client().send(chat(2)).unwrap();
+    h.advance(2_999);
+    assert!(errors.borrow().is_empty());
+    h.advance(1);
+    assert_eq!(*errors.borrow(), [ClientError::OutboxExpired(1)]);
+    h.open();
+    let contents: Vec<String> = h
+        .take_sent_app()
+        .iter()
+        .filter(|f| f.kind == "send_message")
+        .map(|f| f.data::<serde_json::Value>().unwrap()["content"].to_string())
+        .collect();
+    assert_eq!(contents, ["\"m2\""], "only the one that had not expired");
+}
+
+#[test]
 fn a_request_resolves_with_the_reply_matching_its_req_id() {
     let mut h = Harness::new(config());
     h.connect_and_open();
@@ -91,32 +125,30 @@ fn a_request_resolves_with_the_reply_matching_its_req_id() {
     let mut fut = Box::pin(async move { client.request(chat(1)).await });
     assert!(poll_once(&mut fut).is_none());
     let req_id = h.take_sent()[0].req_id.clone().unwrap();
-    h.server_sends(&serde_json::json!({"v":1,"type":"thread_message","topic":"thread:1","req_id":"r999","ts":0,"seq":1,
-        "data":{"id":1,"thread_id":1,"role":"user","content":"other","created_at":0}}).to_string());
-    assert!(
-        poll_once(&mut fut).is_none(),
-        "another req_id does not resolve it"
-    );
-    h.server_sends(&serde_json::json!({"v":1,"type":"thread_message","topic":"thread:1","req_id":req_id,"ts":0,"seq":2,
-        "data":{"id":2,"thread_id":1,"role":"user","content":"m1","created_at":0}}).to_string());
-    let reply = poll_once(&mut fut).expect("resolved").unwrap();
-    assert_eq!(reply.seq, Some(2));
+    for other in ["r999", "p1", "s1", "r01", &format!("{req_id}0")] {
+        h.server_sends(&reply(other, "thread_message", serde_json::json!({})));
+        assert!(poll_once(&mut fut).is_none(), "{other} does not resolve it");
+    }
+    h.server_sends(&reply(&req_id, "thread_message", serde_json::json!({"id": 2})));
+    let got = poll_once(&mut fut).expect("resolved").unwrap();
+    assert_eq!(got.data.get(), r#"{"id":2}"#);
 }
 
 #[test]
-fn a_request_answered_by_an_error_frame_fails_with_it() {
+fn a_request_answered_by_an_error_frame_fails_with_it_once() {
     let mut h = Harness::new(config());
     h.connect_and_open();
     h.take_new_calls();
+    let errors = Rc::new(RefCell::new(Vec::new()));
+    let sink = errors.clone();
+    let _g = h
+        .client()
+        .on_error(move |e| sink.borrow_mut().push(e.clone()));
     let client = h.client().clone();
     let mut fut = Box::pin(async move { client.request(chat(1)).await });
     assert!(poll_once(&mut fut).is_none());
     let req_id = h.take_sent()[0].req_id.clone().unwrap();
-    h.server_sends(
-        &serde_json::json!({"v":1,"type":"error","topic":null,"req_id":req_id,"ts":0,
-        "data":{"error":"FORBIDDEN","details":"not your thread"}})
-        .to_string(),
-    );
+    h.server_sends(&error_reply(&req_id, "FORBIDDEN", "not your thread"));
     assert_eq!(
         poll_once(&mut fut).unwrap(),
         Err(RequestError::Server {
@@ -124,20 +156,102 @@ fn a_request_answered_by_an_error_frame_fails_with_it() {
             details: "not your thread".into()
         })
     );
+    assert!(errors.borrow().is_empty(), "an error that answers a request is not also reported");
+    // A second, late answer for the same request settles nothing and is reported once.
+    h.server_sends(&error_reply(&req_id, "FORBIDDEN", "again"));
+    assert_eq!(errors.borrow().len(), 1);
 }
 
 #[test]
-fn a_request_times_out() {
+fn a_late_reply_after_a_timeout_is_not_swallowed() {
     let mut h = Harness::new(config());
     h.connect_and_open();
+    h.take_new_calls();
+    let errors = Rc::new(RefCell::new(Vec::new()));
+    let sink = errors.clone();
+    let _g = h
+        .client()
+        .on_error(move |e| sink.borrow_mut().push(e.clone()));
     let client = h.client().clone();
     let mut fut = Box::pin(async move { client.request(chat(1)).await });
     assert!(poll_once(&mut fut).is_none());
+    let req_id = h.take_sent()[0].req_id.clone().unwrap();
+    h.advance_alive(1_500);
+    assert_eq!(
+        poll_once(&mut fut).unwrap(),
+        Err(RequestError::Timeout {
+            after: Millis(1_500)
+        })
+    );
+    h.server_sends(&error_reply(&req_id, "NOT_FOUND", "late"));
+    assert_eq!(
+        *errors.borrow(),
+        [ClientError::Server {
+            error: "NOT_FOUND".into(),
+            details: "late".into()
+        }]
+    );
+}
+
+#[test]
+fn request_ids_never_collide() {
+    let mut h = Harness::new(config());
+    h.connect_and_open();
+    h.take_new_calls();
+    let futs: Vec<_> = (0..50)
+        .map(|n| {
+            let client = h.client().clone();
+            let mut f = Box::pin(async move { client.request(chat(n)).await });
+            assert!(poll_once(&mut f).is_none());
+            f
+        })
+        .collect();
+    let ids: std::collections::BTreeSet<String> =
+        h.take_sent().into_iter().filter_map(|f| f.req_id).collect();
+    assert_eq!(ids.len(), 50);
+    drop(futs);
+}
+
+#[test]
+fn a_sent_request_times_out_from_when_it_was_sent() {
+    let mut h = Harness::new(config());
+    let client = h.client().clone();
+    let mut fut = Box::pin(async move { client.request(chat(1)).await });
+    assert!(poll_once(&mut fut).is_none());
+    h.client().connect();
+    h.advance(1_000); // waited in the outbox
+    h.open();
     h.advance_alive(1_499);
+    assert!(poll_once(&mut fut).is_none(), "1.5 s from the send, not from the call");
+    h.advance(1);
+    assert_eq!(
+        poll_once(&mut fut).unwrap(),
+        Err(RequestError::Timeout {
+            after: Millis(1_500)
+        })
+    );
+    assert_eq!(h.client().metrics().pending_requests, 0);
+}
+
+#[test]
+fn a_request_queued_while_disconnected_expires_unsent() {
+    let h = Harness::new(config());
+    let client = h.client().clone();
+    let mut fut = Box::pin(async move { client.request(chat(1)).await });
+    assert!(poll_once(&mut fut).is_none());
+    h.client().connect();
+    h.advance(3_999);
     assert!(poll_once(&mut fut).is_none());
     h.advance(1);
-    assert_eq!(poll_once(&mut fut).unwrap(), Err(RequestError::Timeout));
-    assert_eq!(h.client().metrics().pending_requests, 0);
+    let err = poll_once(&mut fut).unwrap().unwrap_err();
+    assert_eq!(
+        err,
+        RequestError::Expired {
+            waited: Millis(4_000)
+        }
+    );
+    assert_eq!(err.to_string(), "not sent: still disconnected after 4 s");
+    assert_eq!(h.client().metrics().outbox_len, 0);
 }
 
 #[test]
@@ -148,10 +262,9 @@ fn a_request_fails_with_disconnected_when_its_socket_closes() {
     let mut fut = Box::pin(async move { client.request(chat(1)).await });
     assert!(poll_once(&mut fut).is_none());
     h.server_closes(1006);
-    assert_eq!(
-        poll_once(&mut fut).unwrap(),
-        Err(RequestError::Disconnected)
-    );
+    let err = poll_once(&mut fut).unwrap().unwrap_err();
+    assert_eq!(err, RequestError::Disconnected);
+    assert!(err.to_string().starts_with("sent, but"));
 }
 
 #[test]
@@ -161,12 +274,13 @@ fn a_queued_request_survives_until_sent_and_answered() {
     let mut fut = Box::pin(async move { client.request(chat(1)).await });
     assert!(poll_once(&mut fut).is_none());
     h.connect_and_open();
-    let req_id = h.take_sent()[0].req_id.clone().unwrap();
-    h.server_sends(
-        &serde_json::json!({"v":1,"type":"error","topic":null,"req_id":req_id,"ts":0,
-        "data":{"error":"NOT_FOUND","details":""}})
-        .to_string(),
-    );
+    let req_id = h
+        .take_sent()
+        .into_iter()
+        .find(|f| f.kind == "send_message")
+        .and_then(|f| f.req_id)
+        .unwrap();
+    h.server_sends(&error_reply(&req_id, "NOT_FOUND", ""));
     assert!(matches!(
         poll_once(&mut fut).unwrap(),
         Err(RequestError::Server { .. })

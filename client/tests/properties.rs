@@ -11,7 +11,7 @@ use std::rc::Rc;
 use proptest::prelude::*;
 use support::*;
 use tether::core::{ConnectionState, SocketId};
-use tether::protocol::{ClientFrame, ClientMessage};
+use tether::protocol::CloseCode;
 use tether::Subscription;
 
 #[derive(Clone, Debug)]
@@ -21,6 +21,7 @@ enum Input {
     Reconnect,
     Opened,
     Closed(u16),
+    Refused(u16),
     Message(u8),
     Advance(u16),
     Sleep(u32),
@@ -40,6 +41,7 @@ fn input() -> impl Strategy<Value = Input> {
         1 => Just(Input::Reconnect),
         4 => Just(Input::Opened),
         3 => prop::sample::select(vec![1000u16, 1001, 1006, 1008, 1009, 1011, 1012, 4401, 4403, 4408]).prop_map(Input::Closed),
+        1 => prop::sample::select(vec![401u16, 403, 500]).prop_map(Input::Refused),
         12 => any::<u8>().prop_map(Input::Message),
         4 => (0u16..800).prop_map(Input::Advance),
         1 => (0u16..5_000).prop_map(Input::Advance),
@@ -57,12 +59,13 @@ fn input() -> impl Strategy<Value = Input> {
 fn frame(n: u8) -> String {
     let topic = n % 4;
     match n % 8 {
-        0 => r#"{"v":1,"type":"ping","topic":null,"req_id":null,"ts":0,"data":{}}"#.to_owned(),
+        0 => r#"{"v":1,"type":"ping","topic":"system","ts":0,"data":{}}"#.to_owned(),
         1 => "{not json".to_owned(),
-        2 => format!(r#"{{"v":1,"type":"subscribe_ack","topic":null,"req_id":null,"ts":0,"data":{{"message_id":"s1","topics":["agent:{topic}"],"seqs":{{"agent:{topic}":{n}}}}}}}"#),
-        3 => format!(r#"{{"v":1,"type":"resync_required","topic":"agent:{topic}","req_id":null,"ts":0,"data":{{"topic":"agent:{topic}","seq":{n}}}}}"#),
-        4 => format!(r#"{{"v":1,"type":"subscribe_error","topic":null,"req_id":null,"ts":0,"data":{{"message_id":"s1","topic":"agent:{topic}","error":"no","error_code":"FORBIDDEN"}}}}"#),
-        5 => r#"{"v":1,"type":"error","topic":null,"req_id":"r1","ts":0,"data":{"error":"X","details":""}}"#.to_owned(),
+        2 => format!(r#"{{"v":1,"type":"subscribe_ack","topic":"system","ts":0,"data":{{"message_id":"s1","topics":["agent:{topic}"],"seqs":{{"agent:{topic}":{n}}}}}}}"#),
+        3 => format!(r#"{{"v":1,"type":"resync_required","topic":"agent:{topic}","ts":0,"data":{{"topic":"agent:{topic}","seq":{n}}}}}"#),
+        4 => format!(r#"{{"v":1,"type":"subscribe_error","topic":"system","ts":0,"data":{{"message_id":"s1","topic":"agent:{topic}","error":"no","error_code":"FORBIDDEN"}}}}"#),
+        5 => r#"{"v":1,"type":"error","topic":"system","req_id":"r1","ts":0,"data":{"error":"X","details":{}}}"#.to_owned(),
+        6 if n % 16 == 6 => format!(r#"{{"v":1,"type":"pong","topic":"system","req_id":"p{}","ts":0,"data":{{}}}}"#, n / 16),
         _ => agent_event(u64::from(topic), u64::from(n)),
     }
 }
@@ -103,25 +106,32 @@ fn run(inputs: Vec<Input>) {
             Input::Reconnect => h.client().reconnect(),
             Input::Opened => {
                 if let Some(s) = h.opened_sockets().last() {
-                    h.client().handle_socket_opened(*s);
+                    h.driver.handle_socket_opened(*s);
                 }
             }
             Input::Closed(code) => {
                 if let Some(s) = h.opened_sockets().last() {
                     server_closed.insert(*s);
-                    h.client().handle_socket_closed(*s, code, "");
+                    h.driver.handle_socket_closed(*s, CloseCode(code), "");
+                }
+            }
+            Input::Refused(status) => {
+                if let Some(s) = h.opened_sockets().last() {
+                    server_closed.insert(*s);
+                    h.driver.handle_socket_refused(*s, status);
                 }
             }
             Input::Message(n) => {
                 if let Some(s) = h.opened_sockets().last() {
-                    h.client().handle_socket_message(*s, &frame(n));
+                    h.driver.handle_socket_message(*s, &frame(n));
                 }
             }
             Input::Advance(ms) => h.advance(u64::from(ms)),
             Input::Sleep(ms) => h.sleep(u64::from(ms)),
-            Input::Online(on) => h.client().handle_online(on),
-            Input::Visible(v) => h.client().handle_visibility(v),
-            Input::PageShow(p) => h.client().handle_pageshow(p),
+            Input::Online(true) => h.driver.handle_online(),
+            Input::Online(false) => h.driver.handle_offline(),
+            Input::Visible(v) => h.driver.handle_visibility(v),
+            Input::PageShow(p) => h.driver.handle_pageshow(p),
             Input::Subscribe(t) => {
                 let dropped = Rc::new(Cell::new(false));
                 let (d, v) = (dropped.clone(), violations.clone());
@@ -130,7 +140,7 @@ fn run(inputs: Vec<Input>) {
                 let guard = h
                     .app
                     .topics
-                    .subscribe(topic(&format!("agent:{t}")), move |_| {
+                    .subscribe(format!("agent:{t}"), move |_| {
                         if d.get() {
                             v.set(v.get() + 1);
                         }
@@ -147,9 +157,7 @@ fn run(inputs: Vec<Input>) {
             }
             Input::DropGuard(i) => drop_some(&Rc::downgrade(&guards), usize::from(i)),
             Input::Send => {
-                let _ = h
-                    .client()
-                    .send(ClientFrame::new(ClientMessage::Pong(Default::default())));
+                let _ = h.client().send(chat(0));
             }
             Input::EndTick => h.end_tick(),
         }

@@ -1,11 +1,12 @@
 //! Topic subscriptions on a fake clock: queueing before the socket opens, coalescing, reference
-//! counting, resubscribing in one frame with `since`, duplicate drops, statuses and resyncs.
+//! counting, resubscribing in one frame with `since`, duplicate drops, `Subscribed` once per
+//! handler, statuses and resyncs.
 
 mod support;
 
 use support::*;
 use tether::core::TopicStatus;
-use tether::protocol::ClientMessage;
+use tether::protocol::{Control, Envelope};
 
 #[test]
 fn subscribing_before_connect_is_queued_and_sent_on_open() {
@@ -14,9 +15,14 @@ fn subscribing_before_connect_is_queued_and_sent_on_open() {
     let (_b, _) = h.record("thread:2");
     h.end_tick();
     assert!(h.take_sent().is_empty());
-    h.connect_and_open();
+    h.client().connect();
+    h.open_raw();
     let sent = h.take_sent();
-    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(
+        sent.iter().map(|f| f.kind.as_str()).collect::<Vec<_>>(),
+        ["subscribe", "ping"],
+        "one subscribe, then the ping that proves the socket"
+    );
     let (topics, since, _) = subscribe_parts(&sent[0]);
     assert_eq!(topics, ["agent:1", "thread:2"]);
     assert_eq!(since, None);
@@ -30,12 +36,9 @@ fn changes_in_one_tick_coalesce_into_one_frame() {
     let subs: Vec<_> = (1..=50).map(|i| h.record(&format!("agent:{i}"))).collect();
     let (gone, _) = h.record("thread:9");
     drop(gone); // subscribed and dropped in the same tick: never on the wire
-    assert!(
-        h.take_sent().is_empty(),
-        "nothing goes out before the end of the tick"
-    );
+    assert!(h.take_sent().is_empty(), "nothing goes out before the end of the tick");
     h.end_tick();
-    let sent = h.take_sent();
+    let sent = h.take_sent_app();
     assert_eq!(sent.len(), 1);
     let (topics, _, _) = subscribe_parts(&sent[0]);
     assert_eq!(topics.len(), 50);
@@ -44,30 +47,30 @@ fn changes_in_one_tick_coalesce_into_one_frame() {
     h.end_tick();
     let sent = h.take_sent();
     assert_eq!(sent.len(), 1);
-    assert!(matches!(&sent[0].msg, ClientMessage::Unsubscribe(u) if u.topics.len() == 50));
+    assert!(
+        matches!(Control::parse(&sent[0]), Some(Ok(Control::Unsubscribe(u))) if u.topics.len() == 50)
+    );
 }
 
 #[test]
 fn unsubscribe_goes_out_only_with_the_last_handler() {
     let mut h = Harness::new(config());
     h.connect_and_open();
+    h.take_new_calls();
     let (first, _) = h.record("agent:1");
     let (second, seen) = h.record("agent:1");
     h.end_tick();
-    assert_eq!(h.take_sent().len(), 1, "one subscribe for two handlers");
+    assert_eq!(h.take_sent_app().len(), 1, "one subscribe for two handlers");
     drop(first);
     h.end_tick();
     assert!(h.take_sent().is_empty());
     h.event(1, 1);
-    assert_eq!(
-        *seen.borrow(),
-        [Some(1)],
-        "the remaining handler still receives"
-    );
+    assert_eq!(*seen.borrow(), [Some(1)], "the remaining handler still receives");
     drop(second);
     h.end_tick();
+    let sent = h.take_sent();
     assert!(
-        matches!(&h.take_sent()[..], [f] if matches!(&f.msg, ClientMessage::Unsubscribe(u) if u.topics == ["agent:1"]))
+        matches!(&sent[..], [f] if matches!(Control::parse(f), Some(Ok(Control::Unsubscribe(u))) if u.topics == [topic("agent:1")]))
     );
     assert_eq!(h.app.topics.total_handlers(), 0);
 }
@@ -79,8 +82,9 @@ fn every_reopen_resubscribes_all_topics_in_one_frame_with_since() {
         .iter()
         .map(|t| h.record(t))
         .collect();
-    h.connect_and_open();
-    let (_, _, mid) = subscribe_parts(&h.take_sent()[0]);
+    h.client().connect();
+    h.open_raw();
+    let (_, _, mid) = first_subscribe(&h.take_sent());
     h.ack(&mid, &[("agent:1", 10), ("agent:2", 0), ("thread:3", 5)]);
     h.event(1, 11);
     h.event(1, 12);
@@ -88,7 +92,7 @@ fn every_reopen_resubscribes_all_topics_in_one_frame_with_since() {
         h.server_closes(1012);
         h.until_retry();
         h.open();
-        let sent = h.take_sent();
+        let sent = h.take_sent_app();
         assert_eq!(sent.len(), 1, "round {round}: {sent:?}");
         let (topics, since, _) = subscribe_parts(&sent[0]);
         assert_eq!(topics, ["agent:1", "agent:2", "thread:3"]);
@@ -109,7 +113,7 @@ fn a_huge_resubscribe_is_split_only_to_stay_under_the_frame_limit() {
         .map(|i| h.record(&format!("agent:{i}")))
         .collect();
     h.connect_and_open();
-    let sent = h.take_sent();
+    let sent = h.take_sent_app();
     assert!(sent.len() > 1);
     let mut all = Vec::new();
     for f in &sent {
@@ -127,45 +131,75 @@ fn thousand_topics_fit_one_frame_at_the_default_limit() {
         .map(|i| h.record(&format!("agent:{i}")))
         .collect();
     h.connect_and_open();
-    assert_eq!(h.take_sent().len(), 1);
+    assert_eq!(h.take_sent_app().len(), 1);
     drop(subs);
 }
 
 #[test]
-fn duplicates_by_seq_are_dropped_and_counted() {
+fn duplicates_by_seq_are_dropped_and_gaps_counted() {
     let mut h = Harness::new(config());
     let (_s, seen) = h.record("agent:1");
-    h.connect_and_open();
-    let (_, _, mid) = subscribe_parts(&h.take_sent()[0]);
+    h.client().connect();
+    h.open_raw();
+    let (_, _, mid) = first_subscribe(&h.take_sent());
     h.ack(&mid, &[("agent:1", 4)]);
-    for seq in [3, 4, 5, 5, 6, 2, 7] {
+    for seq in [3, 4, 5, 5, 6, 2, 9, 8, 10] {
         h.event(1, seq);
     }
-    assert_eq!(*seen.borrow(), [Some(5), Some(6), Some(7)]);
-    assert_eq!(h.client().metrics().counters.duplicates_dropped, 4);
+    assert_eq!(*seen.borrow(), [Some(5), Some(6), Some(9), Some(10)]);
+    let c = h.client().metrics().counters;
+    assert_eq!(c.duplicates_dropped, 5);
+    assert_eq!(c.seq_gaps, 1, "6 -> 9 skipped two");
+    assert_eq!(c.events_delivered, 4);
+}
+
+#[test]
+fn each_handler_is_told_subscribed_once_first_with_its_start_point() {
+    let mut h = Harness::new(config());
+    let (_a, a) = h.record_all("agent:1");
+    h.client().connect();
+    h.open_raw();
+    let (_, _, mid) = first_subscribe(&h.take_sent());
+    h.ack(&mid, &[("agent:1", 7)]);
+    h.event(1, 8);
+    let (_b, b) = h.record_all("agent:1"); // joins an active topic
+    h.event(1, 9);
+    h.server_closes(1006);
+    h.until_retry();
+    h.open(); // resubscribed from 9: acknowledged again
+    h.event(1, 10);
+    assert_eq!(*a.borrow(), ["subscribed@7", "agent_updated@8", "agent_updated@9", "agent_updated@10"]);
+    assert_eq!(*b.borrow(), ["subscribed@8", "agent_updated@9", "agent_updated@10"]);
+}
+
+#[test]
+fn a_handler_added_back_in_the_tick_its_topic_was_dropped_is_told_subscribed() {
+    let mut h = Harness::new(config());
+    let (a, _) = h.record("agent:1");
+    h.connect_and_open();
+    drop(a);
+    let (_b, b) = h.record_all("agent:1"); // same tick: nothing goes on the wire
+    h.end_tick();
+    assert!(h.take_sent_app().iter().all(|f| f.kind != "unsubscribe"));
+    assert_eq!(*b.borrow(), ["subscribed@0"]);
 }
 
 #[test]
 fn statuses_follow_ack_and_error_and_reset_on_reconnect() {
     let mut h = Harness::new(config());
     let (_a, _) = h.record("agent:1");
-    let (_b, b_seen) = h.record("agent:2");
-    assert_eq!(
-        h.app.topics.status(&topic("agent:1")),
-        Some(TopicStatus::Pending)
-    );
-    h.connect_and_open();
-    let (_, _, mid) = subscribe_parts(&h.take_sent()[0]);
+    let (_b, b_seen) = h.record_all("agent:2");
+    assert_eq!(h.app.topics.status(&topic("agent:1")), Some(TopicStatus::Pending));
+    h.client().connect();
+    h.open_raw();
+    let (_, _, mid) = first_subscribe(&h.take_sent());
     h.server_sends(
-        &serde_json::json!({"v":1,"type":"subscribe_error","topic":null,"req_id":null,"ts":0,
+        &serde_json::json!({"v":1,"type":"subscribe_error","topic":"system","ts":0,
         "data":{"message_id":mid,"topic":"agent:2","error":"not yours","error_code":"FORBIDDEN"}})
         .to_string(),
     );
     h.ack(&mid, &[("agent:1", 0)]);
-    assert_eq!(
-        h.app.topics.status(&topic("agent:1")),
-        Some(TopicStatus::Active)
-    );
+    assert_eq!(h.app.topics.status(&topic("agent:1")), Some(TopicStatus::Active));
     assert_eq!(
         h.app.topics.status(&topic("agent:2")),
         Some(TopicStatus::Failed {
@@ -173,68 +207,47 @@ fn statuses_follow_ack_and_error_and_reset_on_reconnect() {
             error: "not yours".into()
         })
     );
-    assert_eq!(
-        b_seen.borrow().len(),
-        1,
-        "the refused topic's handlers are told"
-    );
+    assert_eq!(*b_seen.borrow(), ["refused:FORBIDDEN"]);
     let counts = h.client().metrics().subscriptions;
     assert_eq!((counts.pending, counts.active, counts.failed), (0, 1, 1));
     h.server_closes(1006);
-    assert_eq!(
-        h.app.topics.status(&topic("agent:1")),
-        Some(TopicStatus::Pending)
-    );
+    assert_eq!(h.app.topics.status(&topic("agent:1")), Some(TopicStatus::Pending));
 }
 
 #[test]
 fn resync_required_reaches_handlers_and_moves_the_baseline() {
     let mut h = Harness::new(config());
-    let kinds = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
-    let sink = kinds.clone();
-    let _s = h.app.topics.subscribe(topic("agent:1"), move |e| {
-        sink.borrow_mut().push(e.frame.msg.clone())
-    });
-    h.connect_and_open();
-    let (_, _, mid) = subscribe_parts(&h.take_sent()[0]);
+    let (_s, seen) = h.record_all("agent:1");
+    h.client().connect();
+    h.open_raw();
+    let (_, _, mid) = first_subscribe(&h.take_sent());
     h.ack(&mid, &[("agent:1", 10)]);
-    h.server_sends(r#"{"v":1,"type":"resync_required","topic":"agent:1","req_id":null,"ts":0,"data":{"topic":"agent:1","seq":2000}}"#);
+    h.server_sends(r#"{"v":1,"type":"resync_required","topic":"agent:1","ts":0,"data":{"topic":"agent:1","seq":2000}}"#);
     h.event(1, 1999);
     h.event(1, 2001);
-    let kinds = kinds.borrow();
-    assert_eq!(kinds.len(), 2);
-    assert!(matches!(
-        kinds[0],
-        tether::protocol::ServerMessage::ResyncRequired(_)
-    ));
-    assert!(matches!(
-        kinds[1],
-        tether::protocol::ServerMessage::AgentUpdated(_)
-    ));
+    assert_eq!(*seen.borrow(), ["subscribed@10", "resync@2000", "agent_updated@2001"]);
+    assert_eq!(h.client().metrics().counters.resyncs, 1);
 }
 
 #[test]
-fn a_server_that_lost_its_history_triggers_a_resync() {
-    let mut h = Harness::new(config());
-    let kinds = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
-    let sink = kinds.clone();
-    let _s = h.app.topics.subscribe(topic("agent:1"), move |e| {
-        sink.borrow_mut().push(e.frame.msg.kind().to_owned())
-    });
-    h.connect_and_open();
-    let (_, _, mid) = subscribe_parts(&h.take_sent()[0]);
-    h.ack(&mid, &[("agent:1", 50)]);
-    h.server_closes(1012);
-    h.until_retry();
-    h.open();
-    let (_, since, mid) = subscribe_parts(&h.take_sent()[0]);
-    assert_eq!(since.unwrap()["agent:1"], 50);
-    h.ack(&mid, &[("agent:1", 3)]); // the server restarted empty
-    h.event(1, 4);
-    assert_eq!(*kinds.borrow(), ["resync_required", "agent_updated"]);
+fn only_a_server_whose_seq_went_backwards_triggers_a_resync() {
+    for (server_seq, resync) in [(50, false), (60, false), (3, true)] {
+        let mut h = Harness::new(config());
+        let (_s, seen) = h.record_all("agent:1");
+        h.client().connect();
+        h.open_raw();
+        let (_, _, mid) = first_subscribe(&h.take_sent());
+        h.ack(&mid, &[("agent:1", 50)]);
+        h.server_closes(1012);
+        h.until_retry();
+        h.open_raw();
+        let (_, since, mid) = first_subscribe(&h.take_sent());
+        assert_eq!(since.unwrap()["agent:1"], 50);
+        h.ack(&mid, &[("agent:1", server_seq)]);
+        let resyncs = seen.borrow().iter().filter(|e| e.starts_with("resync")).count();
+        assert_eq!(resyncs, usize::from(resync), "server at {server_seq}: {:?}", seen.borrow());
+    }
 }
-
-use tether::protocol::Message as _;
 
 #[test]
 fn malformed_frames_are_counted_reported_and_survived() {
@@ -248,20 +261,29 @@ fn malformed_frames_are_counted_reported_and_survived() {
         "{",
         "null",
         r#"{"v":9,"type":"x"}"#,
-        r#"{"v":1,"type":"agent_updated","topic":"agent:1","data":{"id":"x"}}"#,
+        r#"{"v":"1","type":"x"}"#,
+        r#"{"v":1,"type":"subscribe_ack","topic":"system","data":{"topics":5}}"#,
     ] {
         h.server_sends(bad);
     }
-    h.server_sends(
-        r#"{"v":1,"type":"from_the_future","topic":"agent:1","req_id":null,"ts":0,"data":{"x":1}}"#,
-    );
-    h.event(1, 1);
-    assert_eq!(h.client().metrics().counters.malformed_frames, 4);
-    assert_eq!(errors.get(), 4);
+    h.driver.handle_socket_binary(h.socket(), &[0xff, 0xfe, 0x00]);
+    h.server_sends(r#"{"v":1,"type":"from_the_future","topic":"agent:1","ts":0,"data":{"x":1}}"#);
+    h.driver.handle_socket_binary(h.socket(), agent_event(1, 1).as_bytes());
+    assert_eq!(h.client().metrics().counters.malformed_frames, 6);
+    assert_eq!(errors.get(), 6);
     assert_eq!(
-        seen.borrow().len(),
-        2,
-        "the unknown type and the valid event are delivered"
+        *seen.borrow(),
+        [None, Some(1)],
+        "an unknown type and a UTF-8 binary frame are delivered, not malformed"
     );
     assert_eq!(h.state(), tether::core::ConnectionState::Open);
+}
+
+#[test]
+fn events_for_topics_nobody_holds_are_counted_not_delivered() {
+    let mut h = Harness::new(config());
+    h.connect_and_open();
+    h.event(7, 1);
+    assert_eq!(h.client().metrics().counters.events_unrouted, 1);
+    let _unused: Envelope = chat(0);
 }

@@ -83,7 +83,9 @@ impl Connection {
                 });
             }
         }
-        acks != Some(true)
+        // A server already seen acknowledging is trusted to do so again; otherwise a ping
+        // follows (the next periodic ping would pass the barrier too, only later).
+        acks != Some(true) && self.server_acks != Some(true)
     }
 
     /// `subscribe_ack`: the server speaks tether's extensions; its topics are active.

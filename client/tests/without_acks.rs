@@ -1,0 +1,127 @@
+//! Against a server that speaks only the origin's contract: no `subscribe_ack`, no `seq`, no
+//! replay. Topics become active at a documented point, refusals arrive as `error` frames,
+//! reconnects resubscribe and tell handlers to resync, and the metrics say replay is not
+//! offered. All on a fake clock, with the test playing an origin-style server.
+
+mod support;
+
+use support::*;
+use tether::core::{ConnectionState, Replay, TopicStatus};
+
+/// Answers the latest ping the client sent, as an origin server does (echoing its `req_id`).
+fn answer_ping(h: &mut Harness, sent: &[tether::Envelope]) {
+    let ping = sent.iter().rev().find(|f| f.kind == "ping").expect("a ping was sent");
+    h.server_sends(&pong_for(ping.req_id.as_deref().unwrap(), 0));
+}
+
+fn origin_event(topic: &str) -> String {
+    serde_json::json!({"v":1,"type":"agent_updated","topic":topic,"ts":0,"data":{"id":1,"status":"running"}})
+        .to_string()
+}
+
+#[test]
+fn topics_become_active_when_the_ping_after_their_subscribe_is_answered() {
+    let mut h = Harness::new(config());
+    let (_s, seen) = h.record_all("agent:1");
+    h.client().connect();
+    h.open_raw();
+    let sent = h.take_sent();
+    assert_eq!(h.app.topics.status(&topic("agent:1")), Some(TopicStatus::Pending));
+    answer_ping(&mut h, &sent);
+    assert_eq!(h.state(), ConnectionState::Open);
+    assert_eq!(h.app.topics.status(&topic("agent:1")), Some(TopicStatus::Active));
+    assert_eq!(h.client().metrics().replay, Replay::NotOffered);
+    h.server_sends(&origin_event("agent:1"));
+    h.server_sends(&origin_event("agent:1"));
+    assert_eq!(*seen.borrow(), ["subscribed@-", "agent_updated@-", "agent_updated@-"]);
+}
+
+#[test]
+fn an_event_before_the_pong_activates_its_topic_first() {
+    let mut h = Harness::new(config());
+    let (_s, seen) = h.record_all("agent:1");
+    h.client().connect();
+    h.open_raw();
+    // The origin sends an agent's snapshot right after the subscribe, before the pong.
+    h.server_sends(
+        r#"{"v":1,"type":"agent_state","topic":"agent:1","req_id":"s1","ts":0,"data":{"id":1,"name":"R"}}"#,
+    );
+    assert_eq!(*seen.borrow(), ["subscribed@-", "agent_state@-"]);
+    assert_eq!(h.client().metrics().replay, Replay::NotOffered);
+}
+
+#[test]
+fn once_known_each_topic_gets_its_own_subscribe_so_an_error_names_it() {
+    let mut h = Harness::new(config());
+    h.client().connect();
+    h.open_raw();
+    let sent = h.take_sent();
+    answer_ping(&mut h, &sent); // no subscribe yet: nothing learned
+    let (_a, a) = h.record_all("agent:1");
+    h.end_tick();
+    let sent = h.take_sent();
+    assert_eq!(sent.iter().map(|f| f.kind.as_str()).collect::<Vec<_>>(), ["subscribe", "ping"]);
+    answer_ping(&mut h, &sent); // passes: the server does not acknowledge
+    assert_eq!(*a.borrow(), ["subscribed@-"]);
+    let (_b, b) = h.record_all("agent:5");
+    let (_c, c) = h.record_all("agent:6");
+    h.end_tick();
+    let sent = h.take_sent();
+    let subscribes: Vec<_> = sent.iter().filter(|f| f.kind == "subscribe").collect();
+    assert_eq!(subscribes.len(), 2, "one topic per subscribe: {sent:?}");
+    let (topics, _, mid) = subscribe_parts(subscribes[0]);
+    assert_eq!(topics, ["agent:5"]);
+    h.server_sends(
+        &serde_json::json!({"v":1,"type":"error","topic":"system","req_id":mid,"ts":0,
+            "data":{"error":"Agent 5 not found","details":{"message_id":mid}}})
+        .to_string(),
+    );
+    answer_ping(&mut h, &sent);
+    assert_eq!(*b.borrow(), ["refused:Agent 5 not found"]);
+    assert_eq!(*c.borrow(), ["subscribed@-"]);
+    assert!(matches!(
+        h.app.topics.status(&topic("agent:5")),
+        Some(TopicStatus::Failed { .. })
+    ));
+}
+
+#[test]
+fn a_reconnect_resubscribes_and_tells_handlers_what_was_not_replayed() {
+    let mut h = Harness::new(config());
+    let (_s, seen) = h.record_all("agent:1");
+    h.client().connect();
+    h.open_raw();
+    let sent = h.take_sent();
+    answer_ping(&mut h, &sent);
+    h.server_closes(1006);
+    h.until_retry();
+    h.open_raw();
+    let sent = h.take_sent();
+    let (topics, since, _) = first_subscribe(&sent);
+    assert_eq!(topics, ["agent:1"], "reconnects resubscribe");
+    assert_eq!(since, None, "no seq was ever seen: no since");
+    answer_ping(&mut h, &sent);
+    assert_eq!(*seen.borrow(), ["subscribed@-", "resync@-"]);
+    assert_eq!(h.client().metrics().counters.resyncs, 1);
+}
+
+#[test]
+fn heartbeats_keep_the_socket_open_and_server_pings_are_answered_in_its_format() {
+    let mut h = Harness::new(config());
+    h.client().connect();
+    h.open_raw();
+    let sent = h.take_sent();
+    answer_ping(&mut h, &sent);
+    for _ in 0..20 {
+        h.advance(1_000);
+        let sent = h.take_sent();
+        answer_ping(&mut h, &sent);
+        h.server_sends(r#"{"v":1,"type":"ping","topic":"system","ts":0,"data":{}}"#);
+        let pong = h.take_sent();
+        assert_eq!(pong.len(), 1);
+        assert_eq!((pong[0].kind.as_str(), pong[0].topic.as_str()), ("pong", "system"));
+        assert_eq!(pong[0].data.get(), "{}");
+    }
+    assert_eq!(h.opened_sockets().len(), 1);
+    assert_eq!(h.state(), ConnectionState::Open);
+}
