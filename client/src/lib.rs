@@ -13,6 +13,7 @@ pub mod driver;
 #[cfg(not(target_arch = "wasm32"))]
 mod inert;
 mod listeners;
+pub mod live;
 #[cfg(all(not(target_arch = "wasm32"), feature = "native"))]
 pub mod native;
 pub mod protocol;

@@ -79,10 +79,6 @@ impl<A: ?Sized> Listeners<A> {
         self.entries.borrow().len()
     }
 
-    /// True if none are.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.entries.borrow().is_empty()
-    }
 }
 
 /// Removes a callback when dropped. Returned by `on_state_change` and `on_error`.

@@ -97,6 +97,11 @@ impl TopicManager {
         }
     }
 
+    /// The client this manager routes for.
+    pub fn client(&self) -> &WsClientV2 {
+        &self.inner.client
+    }
+
     /// The status of a topic with at least one handler.
     pub fn status(&self, topic: &Topic) -> Option<TopicStatus> {
         self.inner.client.topic_status(topic)

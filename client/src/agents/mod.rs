@@ -1,10 +1,14 @@
 //! The origin backend's agents platform on tether: its messages, the dashboard and chat
 //! managers, and (with `yew`) their REST client and hooks. It is built only on tether's public
-//! API, as any app's module would be.
+//! API, as any app's module would be: the first user of that API, not part of its foundations.
 
+pub mod chat;
+pub mod dashboard;
 pub mod messages;
 pub mod model;
 pub mod time;
 
+pub use chat::{ChatEntry, ChatModel, ChatViewWsManager, Delivery};
+pub use dashboard::{AgentRow, DashboardModel, DashboardWsManager, Membership};
 pub use messages::AgentsMessage;
 pub use time::Timestamp;

@@ -58,11 +58,6 @@ impl TimerTable {
         self.0[timer.index()] = None;
     }
 
-    /// When `timer` fires.
-    pub fn get(&self, timer: Timer) -> Option<Instant> {
-        self.0[timer.index()]
-    }
-
     /// The earliest deadline.
     pub fn next(&self) -> Option<Instant> {
         self.0.iter().flatten().min().copied()

@@ -126,6 +126,7 @@ impl TopicTable {
     }
 
     /// The number of holders of `topic`.
+    #[cfg(test)]
     pub fn refs(&self, topic: &Topic) -> u32 {
         self.entries.get(topic).map_or(0, |e| e.refs)
     }
