@@ -1,6 +1,6 @@
 //! The driver's side of the client: the [`Io`] a driver implements (sockets, one timer, an
 //! end-of-tick flush, the clock) and the [`DriverHandle`] through which it reports what
-//! happened. Apps never see either: they hold a [`WsClientV2`](crate::WsClientV2).
+//! happened. Apps never see either: they hold a [`WsClientV2`].
 //!
 //! The browser's driver is `tether::web`, the tokio one `tether::native`; tests use a fake with a
 //! manual clock. A driver gets a handle with every call that may need to report back later.

@@ -78,7 +78,6 @@ impl<A: ?Sized> Listeners<A> {
     pub(crate) fn len(&self) -> usize {
         self.entries.borrow().len()
     }
-
 }
 
 /// Removes a callback when dropped. Returned by `on_state_change` and `on_error`.

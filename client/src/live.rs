@@ -162,7 +162,7 @@ mod tests {
         assert_eq!(gate.held(), 2);
         let after = gate.loaded(ticket, Some(7)).unwrap();
         assert_eq!(seqs(&after), [Some(8)], "6 is in the snapshot");
-        assert!(matches!(gate.on_event(&event(Some(8))), GateStep::Wait));
+        assert!(matches!(gate.on_event(&event(Some(7))), GateStep::Wait));
         assert!(matches!(gate.on_event(&event(Some(9))), GateStep::Apply(_)));
     }
 

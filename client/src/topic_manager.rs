@@ -60,11 +60,13 @@ impl TopicManager {
             next_id: Cell::new(0),
         });
         let weak = Rc::downgrade(&inner);
-        inner.client.set_event_sink(Rc::new(move |event: &TopicEvent| {
-            if let Some(inner) = weak.upgrade() {
-                inner.dispatch(event);
-            }
-        }));
+        inner
+            .client
+            .set_event_sink(Rc::new(move |event: &TopicEvent| {
+                if let Some(inner) = weak.upgrade() {
+                    inner.dispatch(event);
+                }
+            }));
         TopicManager { inner }
     }
 

@@ -154,9 +154,7 @@ impl WebIo {
                 &document,
                 "visibilitychange",
                 move |_| {
-                    d.handle_visibility(
-                        doc.visibility_state() == web_sys::VisibilityState::Visible,
-                    )
+                    d.handle_visibility(doc.visibility_state() == web_sys::VisibilityState::Visible)
                 },
             ));
         }

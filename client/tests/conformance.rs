@@ -21,7 +21,10 @@ fn fixture_texts(direction: &str) -> Vec<(String, String)> {
         .unwrap()
         .map(|e| {
             let p = e.unwrap().path();
-            (p.file_stem().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(p).unwrap())
+            (
+                p.file_stem().unwrap().to_string_lossy().into_owned(),
+                std::fs::read_to_string(p).unwrap(),
+            )
         })
         .collect();
     out.sort();
@@ -64,7 +67,10 @@ fn every_frame_kind_in_both_directions_conforms_to_the_origin_contract() {
     let mut client_kinds = BTreeSet::new();
     let mut frames = 0;
     let captured = scripted_session();
-    for text in captured.iter().chain(fixture_texts("client").iter().map(|(_, t)| t)) {
+    for text in captured
+        .iter()
+        .chain(fixture_texts("client").iter().map(|(_, t)| t))
+    {
         assert_conforms(&client, text);
         client_kinds.insert(Envelope::decode(text).unwrap().kind);
         frames += 1;
@@ -112,10 +118,19 @@ fn the_schema_refuses_what_the_old_client_sent() {
     let server = contract_validator("server");
     for (name, text) in fixture_texts("server") {
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();
-        if ["subscribe_ack", "subscribe_error", "resync_required", "agent_updated", "thread_message"]
-            .contains(&name.as_str())
+        if [
+            "subscribe_ack",
+            "subscribe_error",
+            "resync_required",
+            "agent_updated",
+            "thread_message",
+        ]
+        .contains(&name.as_str())
         {
-            assert!(!server.is_valid(&value), "{name}: an extension or tether's own shape");
+            assert!(
+                !server.is_valid(&value),
+                "{name}: an extension or tether's own shape"
+            );
         }
     }
 }

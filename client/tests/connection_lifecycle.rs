@@ -31,7 +31,11 @@ fn connect_opens_one_socket_and_reports_states() {
         [ConnectionState::Connecting, ConnectionState::Open]
     );
     h.client().connect();
-    assert_eq!(h.opened_sockets().len(), 1, "connect() while open does nothing");
+    assert_eq!(
+        h.opened_sockets().len(),
+        1,
+        "connect() while open does nothing"
+    );
 }
 
 #[test]
@@ -40,7 +44,11 @@ fn a_socket_is_open_only_once_the_server_has_said_something() {
     h.client().connect();
     h.open_raw();
     assert_eq!(h.state(), ConnectionState::Connecting, "open but unproved");
-    assert_eq!(h.take_sent_kinds(), ["ping"], "the ping whose answer proves it");
+    assert_eq!(
+        h.take_sent_kinds(),
+        ["ping"],
+        "the ping whose answer proves it"
+    );
     h.server_sends(r#"{"v":1,"type":"ping","topic":"system","ts":0,"data":{}}"#);
     assert_eq!(h.state(), ConnectionState::Open, "any frame proves it");
 }
@@ -74,7 +82,10 @@ fn a_proxy_that_accepts_and_drops_shows_no_open_and_counts_no_reconnect() {
     let m = h.client().metrics();
     assert_eq!(m.counters.reconnects, 0);
     assert_eq!(m.counters.unproven_sockets, 5);
-    assert_eq!(m.outbox_len, 1, "the queued send was never put on an unproved socket");
+    assert_eq!(
+        m.outbox_len, 1,
+        "the queued send was never put on an unproved socket"
+    );
     let sent_on_unproved: Vec<String> = h
         .all_sent_texts()
         .into_iter()
@@ -118,7 +129,11 @@ fn close_codes_as_the_client_sees_them() {
             }
         });
         h.server_closes(code);
-        assert!(expect(h.state()), "close {code} (held {held}) gave {:?}", h.state());
+        assert!(
+            expect(h.state()),
+            "close {code} (held {held}) gave {:?}",
+            h.state()
+        );
         let reported = if matches!(code, 1008 | 1009) { 1 } else { 0 };
         assert_eq!(errors.get(), reported, "close {code} reports");
         h.advance(60_000);
@@ -143,7 +158,10 @@ fn a_handshake_refused_with_401_or_403_is_final_and_other_statuses_retry() {
             h.advance(120_000);
             assert_eq!(h.opened_sockets().len(), 1, "{status}: no retry storm");
         } else {
-            assert!(matches!(h.state(), ConnectionState::Reconnecting { .. }), "{status}");
+            assert!(
+                matches!(h.state(), ConnectionState::Reconnecting { .. }),
+                "{status}"
+            );
         }
     }
 }
@@ -183,7 +201,11 @@ fn attempt_counter_resets_only_after_a_stable_period() {
     h.open();
     h.advance_alive(2_500); // stable
     h.server_closes(1006);
-    assert_eq!(reconnecting(&h).0, 1, "a stable connection resets the counter");
+    assert_eq!(
+        reconnecting(&h).0,
+        1,
+        "a stable connection resets the counter"
+    );
 }
 
 #[test]
@@ -335,14 +357,21 @@ fn becoming_visible_after_a_silent_interval_checks_liveness() {
     h.connect_and_open();
     h.take_new_calls();
     h.driver.handle_visibility(true);
-    assert!(h.take_sent().is_empty(), "just heard from: nothing to check");
+    assert!(
+        h.take_sent().is_empty(),
+        "just heard from: nothing to check"
+    );
     h.sleep_without_timer(1_000);
     h.driver.handle_visibility(true);
     assert_eq!(h.take_sent_kinds(), ["ping"]);
     h.advance(499);
     assert_eq!(h.state(), ConnectionState::Open);
     h.advance(1);
-    assert_eq!(h.state(), ConnectionState::Connecting, "no answer: replaced");
+    assert_eq!(
+        h.state(),
+        ConnectionState::Connecting,
+        "no answer: replaced"
+    );
 }
 
 #[test]

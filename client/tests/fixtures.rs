@@ -70,7 +70,11 @@ fn tethers_own_fixtures_round_trip_through_their_types() {
         for (name, text) in fixtures(direction) {
             let envelope = Envelope::decode(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(envelope.kind, name);
-            assert_eq!(json(&envelope.encode()), json(&text), "{name}: the envelope");
+            assert_eq!(
+                json(&envelope.encode()),
+                json(&text),
+                "{name}: the envelope"
+            );
             assert_eq!(
                 typed_data(&envelope),
                 json(envelope.data.get()),
@@ -102,14 +106,21 @@ fn every_origin_message_decodes_into_a_typed_value() {
 fn origin_shapes_decode_to_the_same_values_as_ours() {
     let decode = |dir: &str, name: &str| {
         let (_, text) = fixtures(dir).into_iter().find(|(n, _)| n == name).unwrap();
-        Envelope::decode(&text).unwrap().decode_as::<AgentsMessage>().unwrap()
+        Envelope::decode(&text)
+            .unwrap()
+            .decode_as::<AgentsMessage>()
+            .unwrap()
     };
-    let (AgentsMessage::ThreadMessage(ours), AgentsMessage::ThreadMessage(origin)) =
-        (decode("server", "thread_message"), decode("origin", "thread_message"))
-    else {
+    let (AgentsMessage::ThreadMessage(ours), AgentsMessage::ThreadMessage(origin)) = (
+        decode("server", "thread_message"),
+        decode("origin", "thread_message"),
+    ) else {
         panic!("thread_message")
     };
-    assert_eq!(ours, origin, "flat and nested, ms and ISO-8601, read the same");
+    assert_eq!(
+        ours, origin,
+        "flat and nested, ms and ISO-8601, read the same"
+    );
     assert_eq!(
         origin,
         ChatMessage {
@@ -127,10 +138,18 @@ fn origin_shapes_decode_to_the_same_values_as_ours() {
     let AgentsMessage::RunUpdate(run) = decode("origin", "run_update") else {
         panic!("run_update")
     };
-    assert_eq!((run.id, run.status.as_str(), run.duration_ms), (9, "success", Some(5000)));
+    assert_eq!(
+        (run.id, run.status.as_str(), run.duration_ms),
+        (9, "success", Some(5000))
+    );
     assert!(run.is_finished());
-    assert!(matches!(decode("origin", "agent_event"), AgentsMessage::AgentUpdated(_)));
-    assert!(matches!(decode("origin", "thread_event"), AgentsMessage::ThreadUpdated(t) if t.id == 11));
+    assert!(matches!(
+        decode("origin", "agent_event"),
+        AgentsMessage::AgentUpdated(_)
+    ));
+    assert!(
+        matches!(decode("origin", "thread_event"), AgentsMessage::ThreadUpdated(t) if t.id == 11)
+    );
 }
 
 #[test]

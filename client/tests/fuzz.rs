@@ -6,16 +6,20 @@ mod support;
 
 use proptest::prelude::*;
 use support::*;
+use tether::agents::AgentsMessage;
 use tether::core::ConnectionState;
 use tether::protocol::{Control, Envelope};
-use tether::agents::AgentsMessage;
 
 fn fixtures() -> Vec<String> {
     ["server", "origin"]
         .iter()
         .flat_map(|d| {
-            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures").join(d);
-            std::fs::read_dir(dir).unwrap().map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../fixtures")
+                .join(d);
+            std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
         })
         .collect()
 }

@@ -31,7 +31,11 @@ fn pings_every_interval_and_measures_rtt() {
     h.server_sends(&pong_for(&req_id, 12345)); // the echoed timestamp is not trusted
     let rtt = h.client().metrics().rtt;
     assert_eq!(rtt.last, Some(Millis(40)));
-    assert_eq!(rtt.ewma, Some(8.0), "0 ms on open, then 40 ms at weight 0.2");
+    assert_eq!(
+        rtt.ewma,
+        Some(8.0),
+        "0 ms on open, then 40 ms at weight 0.2"
+    );
 }
 
 #[test]
@@ -54,7 +58,11 @@ fn answers_server_pings_with_pong() {
     let sent = h.take_sent();
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].kind, "pong");
-    assert_eq!(sent[0].data.get(), r#"{"timestamp":77}"#, "the server's timestamp is echoed");
+    assert_eq!(
+        sent[0].data.get(),
+        r#"{"timestamp":77}"#,
+        "the server's timestamp is echoed"
+    );
 }
 
 #[test]
@@ -81,7 +89,10 @@ fn silence_for_ping_interval_plus_pong_timeout_replaces_the_socket() {
     assert!(h.calls().contains(&Call::Close(first, 4000)));
     assert_ne!(h.socket(), first, "a new socket replaces the dead one");
     assert_eq!(h.state(), ConnectionState::Connecting);
-    assert_eq!(*errors.borrow(), [ClientError::DeadConnection { silent_ms: 1_500 }]);
+    assert_eq!(
+        *errors.borrow(),
+        [ClientError::DeadConnection { silent_ms: 1_500 }]
+    );
     // The dead socket's late events are ignored: no duplicate state changes, no sends on it.
     h.driver.handle_socket_message(first, &agent_event(1, 6));
     h.driver
@@ -89,7 +100,10 @@ fn silence_for_ping_interval_plus_pong_timeout_replaces_the_socket() {
     assert_eq!(h.state(), ConnectionState::Connecting);
     h.open();
     let calls = h.calls();
-    let closed_at = calls.iter().position(|c| *c == Call::Close(first, 4000)).unwrap();
+    let closed_at = calls
+        .iter()
+        .position(|c| *c == Call::Close(first, 4000))
+        .unwrap();
     assert!(calls[closed_at..]
         .iter()
         .all(|c| !matches!(c, Call::Send(s, _) if *s == first)));

@@ -46,7 +46,11 @@ fn sends_while_disconnected_queue_up_to_the_bound_then_error() {
             other => other.to_owned(),
         })
         .collect();
-    assert_eq!(order, ["subscribe", "m0", "m1", "m2"], "resubscribe first, then in order");
+    assert_eq!(
+        order,
+        ["subscribe", "m0", "m1", "m2"],
+        "resubscribe first, then in order"
+    );
     assert_eq!(h.client().metrics().outbox_len, 0);
 }
 
@@ -129,7 +133,11 @@ fn a_request_resolves_with_the_reply_matching_its_req_id() {
         h.server_sends(&reply(other, "thread_message", serde_json::json!({})));
         assert!(poll_once(&mut fut).is_none(), "{other} does not resolve it");
     }
-    h.server_sends(&reply(&req_id, "thread_message", serde_json::json!({"id": 2})));
+    h.server_sends(&reply(
+        &req_id,
+        "thread_message",
+        serde_json::json!({"id": 2}),
+    ));
     let got = poll_once(&mut fut).expect("resolved").unwrap();
     assert_eq!(got.data.get(), r#"{"id":2}"#);
 }
@@ -156,7 +164,10 @@ fn a_request_answered_by_an_error_frame_fails_with_it_once() {
             details: "not your thread".into()
         })
     );
-    assert!(errors.borrow().is_empty(), "an error that answers a request is not also reported");
+    assert!(
+        errors.borrow().is_empty(),
+        "an error that answers a request is not also reported"
+    );
     // A second, late answer for the same request settles nothing and is reported once.
     h.server_sends(&error_reply(&req_id, "FORBIDDEN", "again"));
     assert_eq!(errors.borrow().len(), 1);
@@ -214,7 +225,7 @@ fn request_ids_never_collide() {
 
 #[test]
 fn a_sent_request_times_out_from_when_it_was_sent() {
-    let mut h = Harness::new(config());
+    let h = Harness::new(config());
     let client = h.client().clone();
     let mut fut = Box::pin(async move { client.request(chat(1)).await });
     assert!(poll_once(&mut fut).is_none());
@@ -222,7 +233,10 @@ fn a_sent_request_times_out_from_when_it_was_sent() {
     h.advance(1_000); // waited in the outbox
     h.open();
     h.advance_alive(1_499);
-    assert!(poll_once(&mut fut).is_none(), "1.5 s from the send, not from the call");
+    assert!(
+        poll_once(&mut fut).is_none(),
+        "1.5 s from the send, not from the call"
+    );
     h.advance(1);
     assert_eq!(
         poll_once(&mut fut).unwrap(),

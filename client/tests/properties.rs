@@ -137,19 +137,16 @@ fn run(inputs: Vec<Input>) {
                 let (d, v) = (dropped.clone(), violations.clone());
                 let all = Rc::downgrade(&guards);
                 let calls = Cell::new(0usize);
-                let guard = h
-                    .app
-                    .topics
-                    .subscribe(format!("agent:{t}"), move |_| {
-                        if d.get() {
-                            v.set(v.get() + 1);
-                        }
-                        // Every other call, drop some guard (maybe this one) during dispatch.
-                        calls.set(calls.get() + 1);
-                        if (calls.get() + usize::from(t)) % 2 == 0 {
-                            drop_some(&all, usize::from(t) + calls.get());
-                        }
-                    });
+                let guard = h.app.topics.subscribe(format!("agent:{t}"), move |_| {
+                    if d.get() {
+                        v.set(v.get() + 1);
+                    }
+                    // Every other call, drop some guard (maybe this one) during dispatch.
+                    calls.set(calls.get() + 1);
+                    if (calls.get() + usize::from(t)) % 2 == 0 {
+                        drop_some(&all, usize::from(t) + calls.get());
+                    }
+                });
                 guards.borrow_mut().push(Tracked {
                     guard: Some(guard),
                     dropped,

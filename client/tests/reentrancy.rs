@@ -83,15 +83,11 @@ fn a_handler_dropped_by_another_during_dispatch_is_not_called() {
         }
     });
     let vc = victim_calls.clone();
-    *victim_slot.borrow_mut() = Some(
-        h.app
-            .topics
-            .subscribe(topic("agent:1"), move |e| {
-                if e.message().is_some() {
-                    *vc.borrow_mut() += 1
-                }
-            }),
-    );
+    *victim_slot.borrow_mut() = Some(h.app.topics.subscribe(topic("agent:1"), move |e| {
+        if e.message().is_some() {
+            *vc.borrow_mut() += 1
+        }
+    }));
     open_with_ack(&mut h, &["agent:1"]);
     h.event(1, 1);
     assert_eq!(
@@ -134,7 +130,8 @@ fn a_handler_may_close_the_client() {
     open_with_ack(&mut h, &["agent:1"]);
     h.event(1, 1);
     assert_eq!(h.state(), ConnectionState::Closed);
-    h.driver.handle_socket_message(h.socket(), &agent_event(1, 2));
+    h.driver
+        .handle_socket_message(h.socket(), &agent_event(1, 2));
     h.advance(100_000);
     assert_eq!(h.opened_sockets().len(), 1);
     assert_eq!(

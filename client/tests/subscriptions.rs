@@ -36,7 +36,10 @@ fn changes_in_one_tick_coalesce_into_one_frame() {
     let subs: Vec<_> = (1..=50).map(|i| h.record(&format!("agent:{i}"))).collect();
     let (gone, _) = h.record("thread:9");
     drop(gone); // subscribed and dropped in the same tick: never on the wire
-    assert!(h.take_sent().is_empty(), "nothing goes out before the end of the tick");
+    assert!(
+        h.take_sent().is_empty(),
+        "nothing goes out before the end of the tick"
+    );
     h.end_tick();
     let sent = h.take_sent_app();
     assert_eq!(sent.len(), 1);
@@ -65,7 +68,11 @@ fn unsubscribe_goes_out_only_with_the_last_handler() {
     h.end_tick();
     assert!(h.take_sent().is_empty());
     h.event(1, 1);
-    assert_eq!(*seen.borrow(), [Some(1)], "the remaining handler still receives");
+    assert_eq!(
+        *seen.borrow(),
+        [Some(1)],
+        "the remaining handler still receives"
+    );
     drop(second);
     h.end_tick();
     let sent = h.take_sent();
@@ -168,8 +175,19 @@ fn each_handler_is_told_subscribed_once_first_with_its_start_point() {
     h.until_retry();
     h.open(); // resubscribed from 9: acknowledged again
     h.event(1, 10);
-    assert_eq!(*a.borrow(), ["subscribed@7", "agent_updated@8", "agent_updated@9", "agent_updated@10"]);
-    assert_eq!(*b.borrow(), ["subscribed@8", "agent_updated@9", "agent_updated@10"]);
+    assert_eq!(
+        *a.borrow(),
+        [
+            "subscribed@7",
+            "agent_updated@8",
+            "agent_updated@9",
+            "agent_updated@10"
+        ]
+    );
+    assert_eq!(
+        *b.borrow(),
+        ["subscribed@8", "agent_updated@9", "agent_updated@10"]
+    );
 }
 
 #[test]
@@ -189,7 +207,10 @@ fn statuses_follow_ack_and_error_and_reset_on_reconnect() {
     let mut h = Harness::new(config());
     let (_a, _) = h.record("agent:1");
     let (_b, b_seen) = h.record_all("agent:2");
-    assert_eq!(h.app.topics.status(&topic("agent:1")), Some(TopicStatus::Pending));
+    assert_eq!(
+        h.app.topics.status(&topic("agent:1")),
+        Some(TopicStatus::Pending)
+    );
     h.client().connect();
     h.open_raw();
     let (_, _, mid) = first_subscribe(&h.take_sent());
@@ -199,7 +220,10 @@ fn statuses_follow_ack_and_error_and_reset_on_reconnect() {
         .to_string(),
     );
     h.ack(&mid, &[("agent:1", 0)]);
-    assert_eq!(h.app.topics.status(&topic("agent:1")), Some(TopicStatus::Active));
+    assert_eq!(
+        h.app.topics.status(&topic("agent:1")),
+        Some(TopicStatus::Active)
+    );
     assert_eq!(
         h.app.topics.status(&topic("agent:2")),
         Some(TopicStatus::Failed {
@@ -211,7 +235,10 @@ fn statuses_follow_ack_and_error_and_reset_on_reconnect() {
     let counts = h.client().metrics().subscriptions;
     assert_eq!((counts.pending, counts.active, counts.failed), (0, 1, 1));
     h.server_closes(1006);
-    assert_eq!(h.app.topics.status(&topic("agent:1")), Some(TopicStatus::Pending));
+    assert_eq!(
+        h.app.topics.status(&topic("agent:1")),
+        Some(TopicStatus::Pending)
+    );
 }
 
 #[test]
@@ -225,7 +252,10 @@ fn resync_required_reaches_handlers_and_moves_the_baseline() {
     h.server_sends(r#"{"v":1,"type":"resync_required","topic":"agent:1","ts":0,"data":{"topic":"agent:1","seq":2000}}"#);
     h.event(1, 1999);
     h.event(1, 2001);
-    assert_eq!(*seen.borrow(), ["subscribed@10", "resync@2000", "agent_updated@2001"]);
+    assert_eq!(
+        *seen.borrow(),
+        ["subscribed@10", "resync@2000", "agent_updated@2001"]
+    );
     assert_eq!(h.client().metrics().counters.resyncs, 1);
 }
 
@@ -244,8 +274,17 @@ fn only_a_server_whose_seq_went_backwards_triggers_a_resync() {
         let (_, since, mid) = first_subscribe(&h.take_sent());
         assert_eq!(since.unwrap()["agent:1"], 50);
         h.ack(&mid, &[("agent:1", server_seq)]);
-        let resyncs = seen.borrow().iter().filter(|e| e.starts_with("resync")).count();
-        assert_eq!(resyncs, usize::from(resync), "server at {server_seq}: {:?}", seen.borrow());
+        let resyncs = seen
+            .borrow()
+            .iter()
+            .filter(|e| e.starts_with("resync"))
+            .count();
+        assert_eq!(
+            resyncs,
+            usize::from(resync),
+            "server at {server_seq}: {:?}",
+            seen.borrow()
+        );
     }
 }
 
@@ -266,9 +305,11 @@ fn malformed_frames_are_counted_reported_and_survived() {
     ] {
         h.server_sends(bad);
     }
-    h.driver.handle_socket_binary(h.socket(), &[0xff, 0xfe, 0x00]);
+    h.driver
+        .handle_socket_binary(h.socket(), &[0xff, 0xfe, 0x00]);
     h.server_sends(r#"{"v":1,"type":"from_the_future","topic":"agent:1","ts":0,"data":{"x":1}}"#);
-    h.driver.handle_socket_binary(h.socket(), agent_event(1, 1).as_bytes());
+    h.driver
+        .handle_socket_binary(h.socket(), agent_event(1, 1).as_bytes());
     assert_eq!(h.client().metrics().counters.malformed_frames, 6);
     assert_eq!(errors.get(), 6);
     assert_eq!(

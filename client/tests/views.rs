@@ -29,8 +29,14 @@ fn topics_of(frames: &[Envelope]) -> Vec<(String, Vec<String>)> {
     frames
         .iter()
         .filter_map(|f| match Control::parse(f) {
-            Some(Ok(Control::Subscribe(s))) => Some(("subscribe".into(), s.topics.iter().map(|t| t.to_string()).collect())),
-            Some(Ok(Control::Unsubscribe(u))) => Some(("unsubscribe".into(), u.topics.iter().map(|t| t.to_string()).collect())),
+            Some(Ok(Control::Subscribe(s))) => Some((
+                "subscribe".into(),
+                s.topics.iter().map(|t| t.to_string()).collect(),
+            )),
+            Some(Ok(Control::Unsubscribe(u))) => Some((
+                "unsubscribe".into(),
+                u.topics.iter().map(|t| t.to_string()).collect(),
+            )),
             _ => None,
         })
         .collect()
@@ -52,39 +58,75 @@ fn the_dashboard_follows_agents_as_they_come_and_go() {
     let (tickets, load) = loads();
     let dash = DashboardWsManager::mount(&h.app.topics, 1, move || c.set(c.get() + 1), load);
     h.end_tick();
-    assert_eq!(topics_of(&h.take_sent()), [("subscribe".into(), vec!["user:1".into()])]);
-    assert!(tickets.borrow().is_empty(), "no list before user:1 is active");
+    assert_eq!(
+        topics_of(&h.take_sent()),
+        [("subscribe".into(), vec!["user:1".into()])]
+    );
+    assert!(
+        tickets.borrow().is_empty(),
+        "no list before user:1 is active"
+    );
     h.ack("s1", &[("user:1", 0)]);
     let ticket = tickets.borrow()[0];
-    dash.load_agents(ticket, vec![agent(1, "idle", 1), agent(2, "idle", 1)], Some(0));
+    dash.load_agents(
+        ticket,
+        vec![agent(1, "idle", 1), agent(2, "idle", 1)],
+        Some(0),
+    );
     h.end_tick();
     assert_eq!(
         topics_of(&h.take_sent()),
         [("subscribe".into(), vec!["agent:1".into(), "agent:2".into()])]
     );
-    send_json(&h, json!({"v":1,"type":"agent_created","topic":"user:1","ts":0,"seq":1,
-        "data":{"id":3,"owner_id":1,"name":"new","status":"idle"}}));
+    send_json(
+        &h,
+        json!({"v":1,"type":"agent_created","topic":"user:1","ts":0,"seq":1,
+        "data":{"id":3,"owner_id":1,"name":"new","status":"idle"}}),
+    );
     h.end_tick();
-    assert_eq!(topics_of(&h.take_sent()), [("subscribe".into(), vec!["agent:3".into()])]);
-    send_json(&h, json!({"v":1,"type":"run_update","topic":"agent:1","ts":0,"seq":1,
-        "data":{"id":7,"agent_id":1,"status":"running","progress":50}}));
-    send_json(&h, json!({"v":1,"type":"agent_updated","topic":"agent:1","ts":0,"seq":2,
-        "data":{"id":1,"status":"running","updated_at":9}}));
-    send_json(&h, json!({"v":1,"type":"agent_deleted","topic":"agent:2","ts":0,"seq":1,"data":{"id":2}}));
+    assert_eq!(
+        topics_of(&h.take_sent()),
+        [("subscribe".into(), vec!["agent:3".into()])]
+    );
+    send_json(
+        &h,
+        json!({"v":1,"type":"run_update","topic":"agent:1","ts":0,"seq":1,
+        "data":{"id":7,"agent_id":1,"status":"running","progress":50}}),
+    );
+    send_json(
+        &h,
+        json!({"v":1,"type":"agent_updated","topic":"agent:1","ts":0,"seq":2,
+        "data":{"id":1,"status":"running","updated_at":9}}),
+    );
+    send_json(
+        &h,
+        json!({"v":1,"type":"agent_deleted","topic":"agent:2","ts":0,"seq":1,"data":{"id":2}}),
+    );
     h.end_tick();
-    assert_eq!(topics_of(&h.take_sent()), [("unsubscribe".into(), vec!["agent:2".into()])]);
+    assert_eq!(
+        topics_of(&h.take_sent()),
+        [("unsubscribe".into(), vec!["agent:2".into()])]
+    );
     let model = dash.model();
     let ids: Vec<u64> = model.agents().map(|r| r.agent.id).collect();
     assert_eq!(ids, [1, 3]);
     let one = &model.agent(1).unwrap();
     assert_eq!(one.agent.status.as_deref(), Some("running"));
-    assert_eq!(one.agent.name.as_deref(), Some("a1"), "a partial update keeps the name");
+    assert_eq!(
+        one.agent.name.as_deref(),
+        Some("a1"),
+        "a partial update keeps the name"
+    );
     assert_eq!(one.run.as_ref().unwrap().progress, Some(50));
     assert_eq!(dash.subscribed_agents(), [1, 3]);
     assert!(changes.get() >= 5);
     drop(dash);
     h.end_tick();
-    assert_eq!(h.app.topics.total_handlers(), 0, "unmount drops every handler");
+    assert_eq!(
+        h.app.topics.total_handlers(),
+        0,
+        "unmount drops every handler"
+    );
     let sent = topics_of(&h.take_sent());
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].0, "unsubscribe");
@@ -95,7 +137,10 @@ fn a_stale_rest_list_does_not_undo_a_newer_live_update() {
     let mut model = tether::agents::DashboardModel::default();
     model.load(vec![agent(1, "running", 10)]);
     model.load(vec![agent(1, "idle", 5)]);
-    assert_eq!(model.agent(1).unwrap().agent.status.as_deref(), Some("running"));
+    assert_eq!(
+        model.agent(1).unwrap().agent.status.as_deref(),
+        Some("running")
+    );
 }
 
 fn msg(id: u64, role: &str, content: &str) -> ChatMessage {
@@ -118,7 +163,11 @@ fn thread_message(seq: u64, id: u64, content: &str, req_id: Option<&str>) -> ser
 }
 
 fn contents(chat: &ChatViewWsManager) -> Vec<String> {
-    chat.model().entries().iter().map(|e| e.content.clone()).collect()
+    chat.model()
+        .entries()
+        .iter()
+        .map(|e| e.content.clone())
+        .collect()
 }
 
 /// Mounts a chat on thread 10 and acknowledges its topic at `seq`; returns it with its ticket.
@@ -141,11 +190,18 @@ fn events_during_the_history_load_are_neither_lost_nor_doubled() {
     send_json(&h, thread_message(6, 106, "in history too", None));
     send_json(&h, thread_message(7, 107, "after history", None));
     assert_eq!(chat.load_state(), LoadState::Loading);
-    chat.load_history(ticket, vec![msg(105, "user", "old"), msg(106, "user", "in history too")], Some(6));
+    chat.load_history(
+        ticket,
+        vec![msg(105, "user", "old"), msg(106, "user", "in history too")],
+        Some(6),
+    );
     assert_eq!(contents(&chat), ["old", "in history too", "after history"]);
     send_json(&h, thread_message(7, 107, "after history", None)); // a duplicate by seq
     send_json(&h, thread_message(8, 108, "live", None));
-    assert_eq!(contents(&chat), ["old", "in history too", "after history", "live"]);
+    assert_eq!(
+        contents(&chat),
+        ["old", "in history too", "after history", "live"]
+    );
 }
 
 #[test]
@@ -156,7 +212,10 @@ fn a_chat_mounted_offline_loses_nothing_posted_before_the_reconnect() {
     let (tickets, load) = loads();
     let chat = ChatViewWsManager::mount(&h.app.topics, 10, || {}, load);
     h.end_tick();
-    assert!(tickets.borrow().is_empty(), "no history while the subscription cannot take effect");
+    assert!(
+        tickets.borrow().is_empty(),
+        "no history while the subscription cannot take effect"
+    );
     // Messages 1..=3 are posted while the client is away; the server's thread is at seq 3.
     h.until_retry();
     h.open_raw();
@@ -168,7 +227,12 @@ fn a_chat_mounted_offline_loses_nothing_posted_before_the_reconnect() {
     // The history is read after the subscription took effect: it holds 1..=4.
     chat.load_history(
         ticket,
-        vec![msg(101, "user", "a"), msg(102, "user", "b"), msg(103, "user", "c"), msg(104, "user", "while loading")],
+        vec![
+            msg(101, "user", "a"),
+            msg(102, "user", "b"),
+            msg(103, "user", "c"),
+            msg(104, "user", "while loading"),
+        ],
         Some(4),
     );
     send_json(&h, thread_message(5, 105, "live", None));
@@ -182,9 +246,7 @@ fn a_streamed_reply_grows_one_assistant_message_in_either_shape() {
         h.connect_and_open();
         let (chat, ticket) = mounted_chat(&mut h, 0);
         chat.load_history(ticket, vec![], Some(0));
-        let stream = |seq: u64, kind: &str, data: serde_json::Value| {
-            json!({"v":1,"type":kind,"topic":"thread:10","ts":0,"seq":seq,"data":data})
-        };
+        let stream = |seq: u64, kind: &str, data: serde_json::Value| json!({"v":1,"type":kind,"topic":"thread:10","ts":0,"seq":seq,"data":data});
         let id = |v: serde_json::Value| {
             if origin {
                 let mut v = v;
@@ -194,16 +256,41 @@ fn a_streamed_reply_grows_one_assistant_message_in_either_shape() {
                 v
             }
         };
-        send_json(&h, stream(1, "stream_start", id(json!({"thread_id":10,"message_id":200}))));
+        send_json(
+            &h,
+            stream(
+                1,
+                "stream_start",
+                id(json!({"thread_id":10,"message_id":200})),
+            ),
+        );
         if origin {
-            send_json(&h, stream(2, "assistant_id", json!({"thread_id":10,"message_id":200})));
+            send_json(
+                &h,
+                stream(2, "assistant_id", json!({"thread_id":10,"message_id":200})),
+            );
         }
         for (i, token) in ["Hel", "lo", "!"].iter().enumerate() {
-            send_json(&h, stream(3 + i as u64, "stream_chunk",
-                id(json!({"thread_id":10,"message_id":200,"content":token,"chunk_type":"assistant_token"}))));
+            send_json(
+                &h,
+                stream(
+                    3 + i as u64,
+                    "stream_chunk",
+                    id(
+                        json!({"thread_id":10,"message_id":200,"content":token,"chunk_type":"assistant_token"}),
+                    ),
+                ),
+            );
             assert_eq!(chat.model().entries()[0].delivery, Delivery::Streaming);
         }
-        send_json(&h, stream(6, "stream_end", id(json!({"thread_id":10,"message_id":200}))));
+        send_json(
+            &h,
+            stream(
+                6,
+                "stream_end",
+                id(json!({"thread_id":10,"message_id":200})),
+            ),
+        );
         let model = chat.model();
         assert_eq!(model.entries().len(), 1, "origin {origin}");
         assert_eq!(model.entries()[0].id, Some(200));
@@ -224,7 +311,13 @@ fn an_optimistic_send_is_pending_then_confirmed_once() {
     let mut fut = Box::pin(async move { c.send("hi there".into()).await });
     assert!(poll_once(&mut fut).is_none());
     assert_eq!(chat.model().entries()[0].delivery, Delivery::Pending);
-    let req_id = h.take_sent().into_iter().find(|f| f.kind == "send_message").unwrap().req_id.unwrap();
+    let req_id = h
+        .take_sent()
+        .into_iter()
+        .find(|f| f.kind == "send_message")
+        .unwrap()
+        .req_id
+        .unwrap();
     send_json(&h, thread_message(1, 300, "hi there", Some(&req_id)));
     assert!(poll_once(&mut fut).is_some());
     let model = chat.model();
@@ -244,12 +337,23 @@ fn a_message_typed_offline_waits_and_is_sent_once_on_reconnect() {
     let c = chat.clone();
     let mut fut = Box::pin(async move { c.send("typed offline".into()).await });
     assert!(poll_once(&mut fut).is_none());
-    assert_eq!(chat.model().entries()[0].delivery, Delivery::Pending, "not failed at once");
+    assert_eq!(
+        chat.model().entries()[0].delivery,
+        Delivery::Pending,
+        "not failed at once"
+    );
     h.until_retry();
     h.open();
-    let sends: Vec<Envelope> = h.take_sent().into_iter().filter(|f| f.kind == "send_message").collect();
+    let sends: Vec<Envelope> = h
+        .take_sent()
+        .into_iter()
+        .filter(|f| f.kind == "send_message")
+        .collect();
     assert_eq!(sends.len(), 1);
-    send_json(&h, thread_message(1, 301, "typed offline", sends[0].req_id.as_deref()));
+    send_json(
+        &h,
+        thread_message(1, 301, "typed offline", sends[0].req_id.as_deref()),
+    );
     assert!(poll_once(&mut fut).is_some());
     assert_eq!(chat.model().entries()[0].delivery, Delivery::Confirmed);
 }
@@ -264,9 +368,18 @@ fn a_failed_send_says_why_and_can_be_retried() {
     let c = chat.clone();
     let mut fut = Box::pin(async move { c.send("nope".into()).await });
     assert!(poll_once(&mut fut).is_none());
-    let req_id = h.take_sent().into_iter().find(|f| f.kind == "send_message").unwrap().req_id.unwrap();
-    send_json(&h, json!({"v":1,"type":"error","topic":"system","req_id":req_id,"ts":0,
-        "data":{"error":"FORBIDDEN","details":{"message":"not your thread"}}}));
+    let req_id = h
+        .take_sent()
+        .into_iter()
+        .find(|f| f.kind == "send_message")
+        .unwrap()
+        .req_id
+        .unwrap();
+    send_json(
+        &h,
+        json!({"v":1,"type":"error","topic":"system","req_id":req_id,"ts":0,
+        "data":{"error":"FORBIDDEN","details":{"message":"not your thread"}}}),
+    );
     assert!(poll_once(&mut fut).is_some());
     let entry = chat.model().entries()[0].clone();
     assert_eq!(entry.delivery, Delivery::Failed("not your thread".into()));
@@ -276,7 +389,13 @@ fn a_failed_send_says_why_and_can_be_retried() {
     let mut fut = Box::pin(async move { c.retry(local).await });
     assert!(poll_once(&mut fut).is_none());
     assert_eq!(chat.model().entries()[0].delivery, Delivery::Pending);
-    let req_id = h.take_sent().into_iter().find(|f| f.kind == "send_message").unwrap().req_id.unwrap();
+    let req_id = h
+        .take_sent()
+        .into_iter()
+        .find(|f| f.kind == "send_message")
+        .unwrap()
+        .req_id
+        .unwrap();
     send_json(&h, thread_message(1, 302, "nope", Some(&req_id)));
     assert!(poll_once(&mut fut).is_some());
     assert_eq!(chat.model().entries().len(), 1);
@@ -316,11 +435,18 @@ fn resync_required_reloads_the_history_and_holds_events_until_then() {
     let (_, _, mid) = first_subscribe(&h.take_sent());
     h.ack(&mid, &[("thread:10", 0)]);
     chat.load_history(tickets.borrow()[0], vec![], Some(0));
-    send_json(&h, json!({"v":1,"type":"resync_required","topic":"thread:10","ts":0,"data":{"topic":"thread:10","seq":50}}));
+    send_json(
+        &h,
+        json!({"v":1,"type":"resync_required","topic":"thread:10","ts":0,"data":{"topic":"thread:10","seq":50}}),
+    );
     assert_eq!(chat.load_state(), LoadState::Loading);
     assert_eq!(tickets.borrow().len(), 2, "a second load");
     send_json(&h, thread_message(51, 151, "new", None));
-    chat.load_history(tickets.borrow()[1], vec![msg(150, "user", "refetched")], Some(50));
+    chat.load_history(
+        tickets.borrow()[1],
+        vec![msg(150, "user", "refetched")],
+        Some(50),
+    );
     assert_eq!(chat.load_state(), LoadState::Live);
     assert_eq!(contents(&chat), ["refetched", "new"]);
 }

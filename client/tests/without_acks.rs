@@ -10,7 +10,11 @@ use tether::core::{ConnectionState, Replay, TopicStatus};
 
 /// Answers the latest ping the client sent, as an origin server does (echoing its `req_id`).
 fn answer_ping(h: &mut Harness, sent: &[tether::Envelope]) {
-    let ping = sent.iter().rev().find(|f| f.kind == "ping").expect("a ping was sent");
+    let ping = sent
+        .iter()
+        .rev()
+        .find(|f| f.kind == "ping")
+        .expect("a ping was sent");
     h.server_sends(&pong_for(ping.req_id.as_deref().unwrap(), 0));
 }
 
@@ -26,19 +30,28 @@ fn topics_become_active_when_the_ping_after_their_subscribe_is_answered() {
     h.client().connect();
     h.open_raw();
     let sent = h.take_sent();
-    assert_eq!(h.app.topics.status(&topic("agent:1")), Some(TopicStatus::Pending));
+    assert_eq!(
+        h.app.topics.status(&topic("agent:1")),
+        Some(TopicStatus::Pending)
+    );
     answer_ping(&mut h, &sent);
     assert_eq!(h.state(), ConnectionState::Open);
-    assert_eq!(h.app.topics.status(&topic("agent:1")), Some(TopicStatus::Active));
+    assert_eq!(
+        h.app.topics.status(&topic("agent:1")),
+        Some(TopicStatus::Active)
+    );
     assert_eq!(h.client().metrics().replay, Replay::NotOffered);
     h.server_sends(&origin_event("agent:1"));
     h.server_sends(&origin_event("agent:1"));
-    assert_eq!(*seen.borrow(), ["subscribed@-", "agent_updated@-", "agent_updated@-"]);
+    assert_eq!(
+        *seen.borrow(),
+        ["subscribed@-", "agent_updated@-", "agent_updated@-"]
+    );
 }
 
 #[test]
 fn an_event_before_the_pong_activates_its_topic_first() {
-    let mut h = Harness::new(config());
+    let h = Harness::new(config());
     let (_s, seen) = h.record_all("agent:1");
     h.client().connect();
     h.open_raw();
@@ -60,7 +73,10 @@ fn once_known_each_topic_gets_its_own_subscribe_so_an_error_names_it() {
     let (_a, a) = h.record_all("agent:1");
     h.end_tick();
     let sent = h.take_sent();
-    assert_eq!(sent.iter().map(|f| f.kind.as_str()).collect::<Vec<_>>(), ["subscribe", "ping"]);
+    assert_eq!(
+        sent.iter().map(|f| f.kind.as_str()).collect::<Vec<_>>(),
+        ["subscribe", "ping"]
+    );
     answer_ping(&mut h, &sent); // passes: the server does not acknowledge
     assert_eq!(*a.borrow(), ["subscribed@-"]);
     let (_b, b) = h.record_all("agent:5");
@@ -119,7 +135,10 @@ fn heartbeats_keep_the_socket_open_and_server_pings_are_answered_in_its_format()
         h.server_sends(r#"{"v":1,"type":"ping","topic":"system","ts":0,"data":{}}"#);
         let pong = h.take_sent();
         assert_eq!(pong.len(), 1);
-        assert_eq!((pong[0].kind.as_str(), pong[0].topic.as_str()), ("pong", "system"));
+        assert_eq!(
+            (pong[0].kind.as_str(), pong[0].topic.as_str()),
+            ("pong", "system")
+        );
         assert_eq!(pong[0].data.get(), "{}");
     }
     assert_eq!(h.opened_sockets().len(), 1);

@@ -4,8 +4,12 @@
 
 pub mod chat;
 pub mod dashboard;
+#[cfg(feature = "yew")]
+pub mod hooks;
 pub mod messages;
 pub mod model;
+#[cfg(feature = "yew")]
+pub mod rest;
 pub mod time;
 
 pub use chat::{ChatEntry, ChatModel, ChatViewWsManager, Delivery};

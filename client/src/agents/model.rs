@@ -334,9 +334,10 @@ mod tests {
 
     #[test]
     fn runs_and_threads_take_either_id_name() {
-        let a: RunUpdate =
-            serde_json::from_str(r#"{"run_id":9,"agent_id":1,"status":"succeeded","progress":100}"#)
-                .unwrap();
+        let a: RunUpdate = serde_json::from_str(
+            r#"{"run_id":9,"agent_id":1,"status":"succeeded","progress":100}"#,
+        )
+        .unwrap();
         let b: RunUpdate =
             serde_json::from_str(r#"{"id":9,"agent_id":1,"status":"success"}"#).unwrap();
         assert_eq!((a.id, b.id), (9, 9));

@@ -54,7 +54,11 @@ impl Timestamp {
                         return None;
                     }
                     let millis: i64 = (0..3)
-                        .map(|k| b.get(i + 1 + k).filter(|_| k < digits).map_or(0, |c| c - b'0'))
+                        .map(|k| {
+                            b.get(i + 1 + k)
+                                .filter(|_| k < digits)
+                                .map_or(0, |c| c - b'0')
+                        })
                         .fold(0, |acc, d| acc * 10 + i64::from(d));
                     ms += millis;
                     i += 1 + digits;
@@ -192,7 +196,10 @@ mod tests {
             let iso = Timestamp(ms).to_iso();
             assert_eq!(Timestamp::parse_iso(&iso), Some(Timestamp(ms)), "{iso}");
         }
-        assert_eq!(Timestamp(1_767_225_600_123).to_iso(), "2026-01-01T00:00:00.123Z");
+        assert_eq!(
+            Timestamp(1_767_225_600_123).to_iso(),
+            "2026-01-01T00:00:00.123Z"
+        );
     }
 
     #[test]

@@ -91,7 +91,11 @@ mod tests {
         }
         assert_eq!(outbox.push(q("d", 1)), Err(SendError::OutboxFull(3)));
         assert_eq!(outbox.next_deadline(), Some(Instant(5)));
-        let expired: Vec<String> = outbox.expire(Instant(10)).into_iter().map(|q| q.text).collect();
+        let expired: Vec<String> = outbox
+            .expire(Instant(10))
+            .into_iter()
+            .map(|q| q.text)
+            .collect();
         assert_eq!(expired, ["a", "b"]);
         outbox.push(q("e", 30)).unwrap();
         let order: Vec<String> = outbox.drain().map(|q| q.text).collect();

@@ -156,9 +156,7 @@ pub fn decide(trigger: &Trigger, ctx: &Context) -> Next {
             code: CloseCode::UNAUTHORIZED,
             ..
         }
-        | Trigger::Refused {
-            status: 401 | 403,
-        } => Next::AuthFailed,
+        | Trigger::Refused { status: 401 | 403 } => Next::AuthFailed,
         Trigger::Closed {
             code: CloseCode::NORMAL,
             proven_for: Some(_),
@@ -172,9 +170,7 @@ pub fn decide(trigger: &Trigger, ctx: &Context) -> Next {
             reset: false,
         },
         Trigger::Dead => Next::WaitForOnline,
-        Trigger::WentOffline
-            if matches!(ctx.state, S::Connecting) || waiting_to_retry =>
-        {
+        Trigger::WentOffline if matches!(ctx.state, S::Connecting) || waiting_to_retry => {
             Next::WaitForOnline
         }
         Trigger::CameOnline if ctx.state == S::Offline => Next::Now {

@@ -48,7 +48,9 @@ impl Requests {
         let canonical = !digits.is_empty()
             && digits.bytes().all(|b| b.is_ascii_digit())
             && !digits.starts_with('0');
-        canonical.then(|| digits.parse().ok().map(RequestId)).flatten()
+        canonical
+            .then(|| digits.parse().ok().map(RequestId))
+            .flatten()
     }
 
     /// Records that the request went out on `socket`; its reply is due by `deadline`.
@@ -115,7 +117,17 @@ mod tests {
     #[test]
     fn only_canonical_r_ids_are_requests() {
         assert_eq!(Requests::parse_wire_id("r12"), Some(RequestId(12)));
-        for other in ["p12", "s1", "r", "r01", "r-1", "r1x", "", "R1", "r99999999999999999999"] {
+        for other in [
+            "p12",
+            "s1",
+            "r",
+            "r01",
+            "r-1",
+            "r1x",
+            "",
+            "R1",
+            "r99999999999999999999",
+        ] {
             assert_eq!(Requests::parse_wire_id(other), None, "{other:?}");
         }
         assert_eq!(Requests::wire_id(RequestId(7)), "r7");
@@ -126,7 +138,11 @@ mod tests {
         let mut r = Requests::default();
         let (a, b) = (r.start(), r.start());
         assert_ne!(a, b);
-        assert_eq!(r.next_deadline(), None, "queued requests have no reply deadline");
+        assert_eq!(
+            r.next_deadline(),
+            None,
+            "queued requests have no reply deadline"
+        );
         r.mark_sent(a, SocketId(1), Instant(100));
         assert_eq!(r.expired(Instant(99)), []);
         assert_eq!(r.expired(Instant(100)), [a]);

@@ -315,7 +315,10 @@ mod tests {
         assert!(table.release(&t("agent:1")));
         assert_eq!(table.take_changes().unsubscribe, vec![t("agent:1")]);
         assert_eq!(table.refs(&t("agent:1")), 0);
-        assert!(!table.release(&t("agent:1")), "an extra release is harmless");
+        assert!(
+            !table.release(&t("agent:1")),
+            "an extra release is harmless"
+        );
     }
 
     #[test]
@@ -358,7 +361,10 @@ mod tests {
         for (server, resync, after) in [(50, false, 50), (70, false, 50), (3, true, 3)] {
             table.reset_server_view();
             let since = table.take_changes().subscribe;
-            assert_eq!(since, vec![(t("agent:1"), Some(if resync { 50 } else { after }))]);
+            assert_eq!(
+                since,
+                vec![(t("agent:1"), Some(if resync { 50 } else { after }))]
+            );
             assert_eq!(
                 table.acknowledge(&t("agent:1"), Some(server)),
                 Activation::Active {

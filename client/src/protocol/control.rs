@@ -285,8 +285,10 @@ mod tests {
 
     #[test]
     fn app_events_are_not_control() {
-        let e = Envelope::decode(r#"{"v":1,"type":"agent_updated","topic":"agent:1","ts":0,"data":{}}"#)
-            .unwrap();
+        let e = Envelope::decode(
+            r#"{"v":1,"type":"agent_updated","topic":"agent:1","ts":0,"data":{}}"#,
+        )
+        .unwrap();
         assert!(Control::parse(&e).is_none());
     }
 
@@ -300,8 +302,14 @@ mod tests {
             }
         };
         assert_eq!(explain(r#"{"error":"E","details":"why"}"#), "why");
-        assert_eq!(explain(r#"{"error":"E","details":{"message":"why"}}"#), "why");
-        assert_eq!(explain(r#"{"error":"E","details":{"message_id":"s1"}}"#), "E");
+        assert_eq!(
+            explain(r#"{"error":"E","details":{"message":"why"}}"#),
+            "why"
+        );
+        assert_eq!(
+            explain(r#"{"error":"E","details":{"message_id":"s1"}}"#),
+            "E"
+        );
         assert_eq!(explain(r#"{"error":"E","details":null}"#), "E");
         assert_eq!(explain(r#"{"error":"E"}"#), "E");
     }

@@ -214,8 +214,8 @@ mod tests {
 
     #[test]
     fn connection_level_frames_read_as_system_and_encode_as_it() {
-        let e = Envelope::decode(r#"{"v":1,"type":"ping","topic":null,"req_id":null,"ts":5}"#)
-            .unwrap();
+        let e =
+            Envelope::decode(r#"{"v":1,"type":"ping","topic":null,"req_id":null,"ts":5}"#).unwrap();
         assert!(e.topic.is_system());
         assert_eq!(e.data.get(), "{}");
         assert_eq!(
@@ -226,10 +226,14 @@ mod tests {
 
     #[test]
     fn req_id_and_seq_appear_only_when_set() {
-        let e = Envelope::new("send_message", Topic::thread(1), &serde_json::json!({"x": 1}))
-            .unwrap()
-            .with_req_id("r1")
-            .with_ts(9);
+        let e = Envelope::new(
+            "send_message",
+            Topic::thread(1),
+            &serde_json::json!({"x": 1}),
+        )
+        .unwrap()
+        .with_req_id("r1")
+        .with_ts(9);
         assert_eq!(
             e.encode(),
             r#"{"v":1,"type":"send_message","topic":"thread:1","req_id":"r1","ts":9,"data":{"x":1}}"#
@@ -241,7 +245,10 @@ mod tests {
     fn bad_inputs_give_typed_errors() {
         let err = |t: &str| Envelope::decode(t).unwrap_err();
         assert!(matches!(err("not json"), DecodeError::Envelope(_)));
-        assert!(matches!(err(r#"{"type":"ping"}"#), DecodeError::Envelope(_)));
+        assert!(matches!(
+            err(r#"{"type":"ping"}"#),
+            DecodeError::Envelope(_)
+        ));
         assert!(matches!(err(r#"{"v":1}"#), DecodeError::Envelope(_)));
         assert!(matches!(
             err(r#"{"v":1,"type":"x","topic":5}"#),

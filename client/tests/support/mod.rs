@@ -412,7 +412,9 @@ pub fn subscribe_parts(frame: &Envelope) -> (Vec<String>, Option<BTreeMap<String
 }
 
 /// The first subscribe among `frames`.
-pub fn first_subscribe(frames: &[Envelope]) -> (Vec<String>, Option<BTreeMap<String, u64>>, String) {
+pub fn first_subscribe(
+    frames: &[Envelope],
+) -> (Vec<String>, Option<BTreeMap<String, u64>>, String) {
     subscribe_parts(
         frames
             .iter()

@@ -71,7 +71,8 @@ impl Connection {
         if self.proven_socket().is_some() {
             self.send_ping(now);
             self.timers.set(Timer::Ping, now + self.cfg.ping_interval);
-            self.timers.set(Timer::Liveness, now + self.cfg.pong_timeout);
+            self.timers
+                .set(Timer::Liveness, now + self.cfg.pong_timeout);
         }
     }
 
@@ -95,4 +96,3 @@ impl Connection {
         self.decide_and_apply(Trigger::Dead, now);
     }
 }
-

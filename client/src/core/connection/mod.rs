@@ -191,10 +191,11 @@ impl Connection {
         }
         if self.topics.status(topic) == Some(&TopicStatus::Active) {
             let seq = self.topics.last_seq(topic);
-            self.outputs.push_back(Output::Deliver(TopicEvent::Subscribed {
-                topic: topic.clone(),
-                seq,
-            }));
+            self.outputs
+                .push_back(Output::Deliver(TopicEvent::Subscribed {
+                    topic: topic.clone(),
+                    seq,
+                }));
         }
     }
 
@@ -271,6 +272,7 @@ impl Connection {
     fn sync_queue_timers(&mut self) {
         self.timers
             .set_opt(Timer::Requests, self.requests.next_deadline());
-        self.timers.set_opt(Timer::Outbox, self.outbox.next_deadline());
+        self.timers
+            .set_opt(Timer::Outbox, self.outbox.next_deadline());
     }
 }

@@ -109,11 +109,7 @@ impl Connection {
     /// Settles the request this frame answers, if any: an `error` fails it, anything else is
     /// its reply. Returns true if it did. Each request settles once.
     fn finish_request(&mut self, envelope: &Rc<Envelope>) -> bool {
-        let Some(id) = envelope
-            .req_id
-            .as_deref()
-            .and_then(Requests::parse_wire_id)
-        else {
+        let Some(id) = envelope.req_id.as_deref().and_then(Requests::parse_wire_id) else {
             return false;
         };
         if !self.requests.finish(id) {

@@ -89,7 +89,12 @@ impl Connection {
     }
 
     /// Writes a control frame, stamped with `now`.
-    pub(super) fn write_control(&mut self, control: &Control, req_id: Option<String>, now: Instant) {
+    pub(super) fn write_control(
+        &mut self,
+        control: &Control,
+        req_id: Option<String>,
+        now: Instant,
+    ) {
         let mut envelope = control.to_envelope().with_ts(now.0);
         envelope.req_id = req_id;
         self.write(envelope.encode());

@@ -141,7 +141,11 @@ impl Connection {
         if socket.acks == Some(true) {
             return;
         }
-        let Some(pos) = socket.unconfirmed.iter().position(|u| u.topics.contains(topic)) else {
+        let Some(pos) = socket
+            .unconfirmed
+            .iter()
+            .position(|u| u.topics.contains(topic))
+        else {
             return;
         };
         socket.unconfirmed[pos].topics.retain(|t| t != topic);
