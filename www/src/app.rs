@@ -1,12 +1,8 @@
-//! The root: creates the app's one `AppState` (and so its one socket), provides it, and
-//! switches between the dashboard and the chat without touching the socket.
+//! The root: `WsProvider` creates the app's one `AppState` (and so its one socket), and the
+//! root switches between the dashboard and the chat without touching the socket.
 
-use std::rc::Rc;
-
-use tether::core::Config;
-use tether::hooks::{WsContext, WsProvider};
-use tether::rest::Api;
-use tether::AppState;
+use tether::agents::hooks::AgentsProvider;
+use tether::hooks::WsProvider;
 use yew::prelude::*;
 
 use crate::chat::{ChatView, FirstAgent};
@@ -33,22 +29,27 @@ fn query(name: &str) -> Option<String> {
         .get(name)
 }
 
-fn context() -> WsContext {
-    let token = query("token").unwrap_or_else(|| "dev-token".to_owned());
-    let user = query("user").and_then(|u| u.parse().ok()).unwrap_or(1);
-    let provider_token = token.clone();
-    let config = Config::new("/api/ws/v2").with_token(move || Some(provider_token.clone()));
-    WsContext {
-        app: AppState::connect(config),
-        api: Api::new("", token),
-        user,
+/// Who signs in and where the socket is: `?token=`, `?user=` and `?ws=` (the endpoint:
+/// `/api/ws/v2` for tether's stub, `/api/ws` for an origin-contract server).
+#[derive(PartialEq)]
+struct Session {
+    url: AttrValue,
+    token: AttrValue,
+    user: u64,
+}
+
+fn session() -> Session {
+    Session {
+        url: query("ws").unwrap_or_else(|| "/api/ws/v2".to_owned()).into(),
+        token: query("token").unwrap_or_else(|| "dev-token".to_owned()).into(),
+        user: query("user").and_then(|u| u.parse().ok()).unwrap_or(1),
     }
 }
 
 /// The app.
 #[component]
 pub fn App() -> Html {
-    let ws = use_memo((), |_| context());
+    let session = use_memo((), |_| session());
     let view = use_state(|| View::Dashboard);
     let navigate = {
         let view = view.clone();
@@ -77,15 +78,17 @@ pub fn App() -> Html {
         agent: *last_agent.borrow(),
     };
     html! {
-        <WsProvider context={Rc::unwrap_or_clone(ws)}>
-            <div class="shell">
-                <Header />
-                <nav class="tabs">
-                    { tab(View::Dashboard, "Dashboard", "nav-dashboard") }
-                    { tab(chat_target, "Chat", "nav-chat") }
-                </nav>
-                <main>{ body }</main>
-            </div>
+        <WsProvider url={session.url.clone()} token={Some(session.token.clone())}>
+            <AgentsProvider user={session.user}>
+                <div class="shell">
+                    <Header />
+                    <nav class="tabs">
+                        { tab(View::Dashboard, "Dashboard", "nav-dashboard") }
+                        { tab(chat_target, "Chat", "nav-chat") }
+                    </nav>
+                    <main>{ body }</main>
+                </div>
+            </AgentsProvider>
         </WsProvider>
     }
 }

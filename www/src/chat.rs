@@ -1,10 +1,12 @@
 //! The chat view: the agent's threads, the selected thread's messages with streaming replies,
 //! and an input box. The thread's handler lives only while the view is mounted (`use_chat`).
 
-use tether::hooks::{use_chat, use_ws};
-use tether::protocol::model::Thread;
-use tether::rest::ApiError;
-use tether::views::{ChatEntry, Delivery};
+use tether::agents::hooks::{use_agents, use_chat};
+use tether::agents::model::Thread;
+use tether::agents::rest::ApiError;
+use tether::agents::{ChatEntry, Delivery};
+use tether::hooks::use_connection;
+use tether::ConnectionState;
 use web_sys::HtmlInputElement;
 use yew::platform::spawn_local;
 use yew::prelude::*;
@@ -24,13 +26,13 @@ pub struct ChatViewProps {
 /// The agent's threads and the selected conversation.
 #[component]
 pub fn ChatView(props: &ChatViewProps) -> Html {
-    let ws = use_ws();
+    let agents = use_agents();
     let threads = use_state(|| None::<Result<Vec<Thread>, String>>);
     let name = use_state(|| None::<String>);
     let selected = use_state(|| None::<u64>);
     {
         let (api, threads, name, selected) = (
-            ws.api.clone(),
+            agents.api.clone(),
             threads.clone(),
             name.clone(),
             selected.clone(),
@@ -52,8 +54,9 @@ pub fn ChatView(props: &ChatViewProps) -> Html {
                 if matches!(result, Err(ApiError::Aborted)) {
                     return;
                 }
-                if let Ok(agents) = api.agents().await {
-                    name.set(agents.into_iter().find(|a| a.id == agent).map(|a| a.name));
+                if let Ok(list) = api.agents().await {
+                    let found = list.agents.into_iter().find(|a| a.id == agent);
+                    name.set(found.map(|a| a.display_name()));
                 }
                 if let Ok(list) = &result {
                     selected.set(list.first().map(|t| t.id));
@@ -71,7 +74,8 @@ pub fn ChatView(props: &ChatViewProps) -> Html {
                 { for list.iter().map(|t| {
                     let (id, selected) = (t.id, selected.clone());
                     let class = if Some(id) == *selected { "active" } else { "" };
-                    html! { <li key={id}><button class={class} data-testid="thread" onclick={move |_| selected.set(Some(id))}>{ &t.title }</button></li> }
+                    let title = t.title.clone().unwrap_or_else(|| format!("Thread {id}"));
+                    html! { <li key={id}><button class={class} data-testid="thread" onclick={move |_| selected.set(Some(id))}>{ title }</button></li> }
                 }) }
             </ul>
         },
@@ -105,15 +109,15 @@ pub struct FirstAgentProps {
 /// none yet.
 #[component]
 pub fn FirstAgent(props: &FirstAgentProps) -> Html {
-    let ws = use_ws();
+    let agents = use_agents();
     let empty = use_state(|| None::<Result<(), String>>);
     {
-        let (api, empty, navigate) = (ws.api.clone(), empty.clone(), props.navigate.clone());
+        let (api, empty, navigate) = (agents.api.clone(), empty.clone(), props.navigate.clone());
         use_effect_with((), move |_| {
             let (api, abort) = api.abortable();
             spawn_local(async move {
                 match api.agents().await {
-                    Ok(agents) => match agents.first() {
+                    Ok(list) => match list.agents.first() {
                         Some(a) => navigate.emit(View::Chat { agent: Some(a.id) }),
                         None => empty.set(Some(Ok(()))),
                     },
@@ -154,6 +158,7 @@ pub struct ConversationProps {
 #[component]
 pub fn Conversation(props: &ConversationProps) -> Html {
     let chat = use_chat(props.thread);
+    let online = use_connection() == ConnectionState::Open;
     let input = use_node_ref();
     let submit = {
         let (input, send) = (input.clone(), chat.send.clone());
@@ -169,12 +174,12 @@ pub fn Conversation(props: &ConversationProps) -> Html {
         })
     };
     let entries = chat.model.entries();
-    let body = if !chat.model.is_loaded() && chat.error.is_none() {
+    let body = if chat.loading && !chat.model.is_loaded() && chat.error.is_none() {
         html! { <p class="muted" data-testid="loading">{ "Loading messages…" }</p> }
     } else if entries.is_empty() {
         html! { <p class="empty" data-testid="empty">{ "No messages yet. Say hello." }</p> }
     } else {
-        html! { <ol class="messages" data-testid="messages">{ for entries.iter().map(message) }</ol> }
+        html! { <ol class="messages" data-testid="messages">{ for entries.iter().map(|e| message(e, online, &chat.retry)) }</ol> }
     };
     html! {
         <div class="conversation">
@@ -188,13 +193,28 @@ pub fn Conversation(props: &ConversationProps) -> Html {
     }
 }
 
-fn message(e: &ChatEntry) -> Html {
+/// One message. A pending one says whether it is on its way or waits for the connection; a
+/// failed one says what happened (sent or not) and offers to retry.
+fn message(e: &ChatEntry, online: bool, retry: &Callback<u64>) -> Html {
     let (state, note) = match &e.delivery {
-        Delivery::Pending => ("pending", html! { <small>{ "sending…" }</small> }),
-        Delivery::Failed(why) => (
-            "failed",
-            html! { <small>{ format!("not sent: {why}") }</small> },
+        Delivery::Pending if online => ("pending", html! { <small>{ "sending…" }</small> }),
+        Delivery::Pending => (
+            "queued",
+            html! { <small data-testid="queued">{ "will send when reconnected" }</small> },
         ),
+        Delivery::Failed(why) => {
+            let retry = retry.clone();
+            let local = e.local_id;
+            let onclick = move |_| {
+                if let Some(local) = local {
+                    retry.emit(local)
+                }
+            };
+            (
+                "failed",
+                html! { <small>{ why }<button class="link" data-testid="retry-send" {onclick}>{ "Retry" }</button></small> },
+            )
+        }
         Delivery::Streaming => ("streaming", html! { <small class="cursor">{ "▍" }</small> }),
         Delivery::Confirmed => ("confirmed", html! {}),
     };

@@ -1,8 +1,8 @@
 //! The dashboard view: the agents table with live status and run progress, and create, delete
 //! and run buttons. Its handlers live only while it is mounted (`use_dashboard`).
 
-use tether::hooks::use_dashboard;
-use tether::views::AgentRow;
+use tether::agents::hooks::{use_dashboard, UseDashboard};
+use tether::agents::AgentRow;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -35,7 +35,7 @@ pub fn Dashboard(props: &DashboardProps) -> Html {
         })
     };
     let rows: Vec<&AgentRow> = dash.model.agents().collect();
-    let body = if !dash.model.is_loaded() && dash.error.is_none() {
+    let body = if dash.loading && !dash.model.is_loaded() && dash.error.is_none() {
         html! { <p class="muted" data-testid="loading">{ "Loading agents…" }</p> }
     } else if rows.is_empty() && dash.model.is_loaded() {
         html! { <p class="empty" data-testid="empty">{ "No agents yet. Create one above." }</p> }
@@ -62,18 +62,20 @@ pub fn Dashboard(props: &DashboardProps) -> Html {
 
 fn agent_row(
     row: &AgentRow,
-    dash: &tether::hooks::UseDashboard,
+    dash: &UseDashboard,
     open_chat: &Callback<View>,
 ) -> Html {
     let id = row.agent.id;
     let (run, delete, chat) = (dash.run.clone(), dash.delete.clone(), open_chat.clone());
     let progress = row.run.as_ref().map_or(html! { <span class="muted">{ "–" }</span> }, |r| {
-        html! { <span class="progress"><span style={format!("width:{}%", r.progress.min(100))} /><em>{ format!("{} {}%", r.status, r.progress) }</em></span> }
+        let percent = r.progress.unwrap_or(if r.is_finished() { 100 } else { 0 }).min(100);
+        html! { <span class="progress"><span style={format!("width:{percent}%")} /><em>{ format!("{} {percent}%", r.status) }</em></span> }
     });
+    let status = row.agent.status.clone().unwrap_or_default();
     html! {
         <tr key={id} data-testid="agent-row" data-agent={id.to_string()}>
-            <td class="name">{ &row.agent.name }</td>
-            <td><span class={classes!("status", row.agent.status.clone())}>{ &row.agent.status }</span></td>
+            <td class="name">{ row.agent.display_name() }</td>
+            <td><span class={classes!("status", status.clone())}>{ status }</span></td>
             <td>{ progress }</td>
             <td><div class="actions">
                 <button onclick={move |_| run.emit(id)}>{ "Run" }</button>

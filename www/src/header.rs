@@ -3,8 +3,9 @@
 
 use std::collections::VecDeque;
 
-use tether::core::{ConnectionState, Instant, TopicStatus};
-use tether::hooks::{use_connection, use_ws};
+use gloo_timers::callback::Interval;
+use tether::core::{ConnectionState, Instant, Replay, TopicStatus};
+use tether::hooks::{use_connection, use_metrics, use_ws};
 
 use crate::sparkline::{spark_points, SPARK_H, SPARK_W};
 use crate::status_text::{banner, label, retry_in_secs};
@@ -23,18 +24,18 @@ struct Sample {
 /// The header with the badge and the health panel.
 #[component]
 pub fn Header() -> Html {
-    let conn = use_connection();
+    let metrics = use_metrics(1_000);
     let ws = use_ws();
     let history = use_mut_ref(VecDeque::<Sample>::new);
     {
         let mut h = history.borrow_mut();
         let at_ms = js_sys::Date::now();
         if h.back().is_none_or(|last| at_ms - last.at_ms >= 1_000.0) {
-            let rtt_ms = conn.metrics.rtt.last.map(|m| m.0 as f64);
+            let rtt_ms = metrics.rtt.last.map(|m| m.0 as f64);
             h.push_back(Sample {
                 at_ms,
                 rtt_ms,
-                frames_in: conn.metrics.counters.frames_in,
+                frames_in: metrics.counters.frames_in,
             });
         }
         while h.len() > SAMPLES {
@@ -48,12 +49,11 @@ pub fn Header() -> Html {
     };
     let h = history.borrow();
     let rate = per_second(&h);
-    let rtt = conn
-        .metrics
+    let rtt = metrics
         .rtt
         .ewma
         .map_or("–".to_owned(), |r| format!("{r:.0} ms"));
-    let state = conn.state;
+    let state = metrics.state;
     let topics = ws.app.client.topic_statuses();
     html! {
         <header class="header">
@@ -68,8 +68,11 @@ pub fn Header() -> Html {
                 <section class="health" data-testid="health-panel">
                     <div class="metric"><span>{ "Latency" }</span>{ sparkline(&h) }<b>{ rtt }</b></div>
                     <div class="metric"><span>{ "Messages/s" }</span><b>{ format!("{rate:.1}") }</b></div>
-                    <div class="metric"><span>{ "Reconnects" }</span><b>{ conn.metrics.counters.reconnects }</b></div>
-                    <div class="metric"><span>{ "Duplicates dropped" }</span><b>{ conn.metrics.counters.duplicates_dropped }</b></div>
+                    <div class="metric"><span>{ "Reconnects" }</span><b>{ metrics.counters.reconnects }</b></div>
+                    <div class="metric"><span>{ "Duplicates dropped" }</span><b>{ metrics.counters.duplicates_dropped }</b></div>
+                    <div class="metric replay" data-testid="replay" data-replay={replay_name(metrics.replay)}>
+                        <span>{ "Replay" }</span><b>{ replay_text(metrics.replay) }</b>
+                    </div>
                     <div class="subs">
                         <span>{ format!("Subscriptions ({})", topics.len()) }</span>
                         <ul>
@@ -81,6 +84,26 @@ pub fn Header() -> Html {
                 </section>
             }
         </header>
+    }
+}
+
+fn replay_name(replay: Replay) -> &'static str {
+    match replay {
+        Replay::Unknown => "unknown",
+        Replay::Offered => "offered",
+        Replay::NotOffered => "not-offered",
+    }
+}
+
+/// What the panel says about replay: whether events sent during a gap come back.
+fn replay_text(replay: Replay) -> &'static str {
+    match replay {
+        Replay::Unknown => "not known yet",
+        Replay::Offered => "offered: events sent while disconnected arrive after the reconnect",
+        Replay::NotOffered => {
+            "not offered by this server: events sent while disconnected are not recovered; \
+             views reload instead"
+        }
     }
 }
 
@@ -142,12 +165,13 @@ fn status_label(s: &TopicStatus) -> String {
 #[component]
 pub fn OfflineBanner() -> Html {
     let ws = use_ws();
-    let conn = use_connection();
+    let state = use_connection();
+    use_countdown(matches!(state, ConnectionState::Reconnecting { .. }));
     let now = Instant(js_sys::Date::now() as u64);
-    let Some(text) = banner(conn.state, now) else {
+    let Some(text) = banner(state, now) else {
         return html! {};
     };
-    let retry = retry_in_secs(conn.state, now).map(|secs| {
+    let retry = retry_in_secs(state, now).map(|secs| {
         let client = ws.app.client.clone();
         html! {
             <button data-testid="retry-now" data-retry-in={secs.to_string()}
@@ -160,4 +184,15 @@ pub fn OfflineBanner() -> Html {
             { for retry }
         </div>
     }
+}
+
+/// Re-renders once a second while `ticking` (a countdown is shown), and not otherwise.
+#[hook]
+fn use_countdown(ticking: bool) {
+    let update = use_force_update();
+    let interval = use_mut_ref(|| None::<Interval>);
+    use_effect_with(ticking, move |ticking| {
+        *interval.borrow_mut() = ticking.then(|| Interval::new(1_000, move || update.force_update()));
+        move || drop(interval.borrow_mut().take())
+    });
 }
