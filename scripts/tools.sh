@@ -31,7 +31,7 @@ ensure_chromium() {
   if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then return; fi
   log "installing chromium and chromium-driver from apt"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >&2
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
 }
 
 # `cargo install` only when the installed binary does not print the wanted version.
@@ -39,10 +39,25 @@ cargo_install_pinned() { # crate version binary [extra args]
   local crate="$1" version="$2" bin="$3"; shift 3
   if command -v "$bin" >/dev/null && "$bin" --version 2>/dev/null | grep -q "$version"; then return; fi
   log "cargo install $crate $version (takes a few minutes, once)"
-  # --locked first for reproducibility; some lock files name a crate version the registry no
-  # longer serves (wasm-bindgen-cli 0.2.130 does), so fall back to a fresh resolution.
-  cargo install --quiet "$crate" --version "$version" --locked "$@" >&2 ||
-    cargo install --quiet "$crate" --version "$version" "$@" >&2
+  # --locked first for reproducibility. Some lock files name a crate version the registry no
+  # longer serves (wasm-bindgen-cli 0.2.130's does), so cargo refuses it; that is expected, and
+  # the fallback resolves fresh versions. Cargo's own refusal is kept out of sight unless the
+  # fallback fails too.
+  local first_try
+  first_try="$(mktemp)"
+  if cargo install --quiet "$crate" --version "$version" --locked "$@" 2>"$first_try"; then
+    rm -f "$first_try"
+    return
+  fi
+  log "$crate $version: its lock file cannot be used as published (expected for some crates);"
+  log "installing it with freshly resolved dependencies instead, which is fine"
+  if ! cargo install --quiet "$crate" --version "$version" "$@" >&2; then
+    log "the locked attempt had said:"
+    cat "$first_try" >&2
+    rm -f "$first_try"
+    return 1
+  fi
+  rm -f "$first_try"
 }
 
 ensure_wasm_bindgen() { cargo_install_pinned wasm-bindgen-cli "$(wasm_bindgen_version)" wasm-bindgen; }
