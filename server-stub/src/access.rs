@@ -2,10 +2,10 @@
 //! the thread's agent, `user:{id}` to that user, and `system` to everyone. The same rules
 //! guard REST and `send_message`.
 
-use tether::protocol::model::{error_code, Agent, Thread};
 use tether::protocol::Topic;
 
 use crate::auth::UserId;
+use crate::records::{AgentRecord, ThreadRecord};
 use crate::store::Store;
 
 /// Why a user may not use a topic or resource.
@@ -17,28 +17,34 @@ pub enum Denial {
     Forbidden(String),
     /// Not a topic name this server knows.
     InvalidTopic(String),
+    /// The connection already holds as many topics as it may.
+    Limit(String),
 }
 
 impl Denial {
-    /// The protocol's code: `NOT_FOUND`, `FORBIDDEN` or `INVALID_TOPIC`.
+    /// The protocol's code: `NOT_FOUND`, `FORBIDDEN`, `INVALID_TOPIC` or `LIMIT`.
     pub fn code(&self) -> &'static str {
         match self {
-            Denial::NotFound(_) => error_code::NOT_FOUND,
-            Denial::Forbidden(_) => error_code::FORBIDDEN,
-            Denial::InvalidTopic(_) => error_code::INVALID_TOPIC,
+            Denial::NotFound(_) => "NOT_FOUND",
+            Denial::Forbidden(_) => "FORBIDDEN",
+            Denial::InvalidTopic(_) => "INVALID_TOPIC",
+            Denial::Limit(_) => "LIMIT",
         }
     }
 
     /// A human-readable reason.
     pub fn message(&self) -> &str {
         match self {
-            Denial::NotFound(m) | Denial::Forbidden(m) | Denial::InvalidTopic(m) => m,
+            Denial::NotFound(m)
+            | Denial::Forbidden(m)
+            | Denial::InvalidTopic(m)
+            | Denial::Limit(m) => m,
         }
     }
 }
 
 /// The agent `id`, if `user` owns it.
-pub fn agent(store: &Store, user: UserId, id: u64) -> Result<&Agent, Denial> {
+pub fn agent(store: &Store, user: UserId, id: u64) -> Result<&AgentRecord, Denial> {
     let agent = store
         .agent(id)
         .ok_or_else(|| Denial::NotFound(format!("no agent {id}")))?;
@@ -51,7 +57,7 @@ pub fn agent(store: &Store, user: UserId, id: u64) -> Result<&Agent, Denial> {
 }
 
 /// The thread `id`, if `user` owns its agent.
-pub fn thread(store: &Store, user: UserId, id: u64) -> Result<&Thread, Denial> {
+pub fn thread(store: &Store, user: UserId, id: u64) -> Result<&ThreadRecord, Denial> {
     let thread = store
         .thread(id)
         .ok_or_else(|| Denial::NotFound(format!("no thread {id}")))?;
@@ -64,19 +70,28 @@ pub fn thread(store: &Store, user: UserId, id: u64) -> Result<&Thread, Denial> {
     }
 }
 
-/// The parsed topic, if `user` may subscribe to it.
-pub fn topic(store: &Store, user: UserId, name: &str) -> Result<Topic, Denial> {
-    let invalid = || Denial::InvalidTopic(format!("unknown topic {name:?}"));
-    let topic: Topic = name.parse().map_err(|_| invalid())?;
-    match topic {
-        Topic::Agent(id) => agent(store, user, id).map(|_| topic),
-        Topic::Thread(id) => thread(store, user, id).map(|_| topic),
-        Topic::User(id) if id == user => Ok(topic),
-        Topic::User(id) => Err(Denial::Forbidden(format!(
+/// Whether the server knows a topic by that name: `system`, or `agent:`, `thread:` or
+/// `user:` with a canonical id.
+pub fn is_known_topic(topic: &Topic) -> bool {
+    topic.is_system() || matches!(topic.resource(), Some(("agent" | "thread" | "user", _)))
+}
+
+/// Whether `user` may subscribe to `topic`.
+pub fn topic(store: &Store, user: UserId, topic: &Topic) -> Result<(), Denial> {
+    if topic.is_system() {
+        return Ok(());
+    }
+    match topic.resource() {
+        Some(("agent", id)) => agent(store, user, id).map(|_| ()),
+        Some(("thread", id)) => thread(store, user, id).map(|_| ()),
+        Some(("user", id)) if id == user => Ok(()),
+        Some(("user", id)) => Err(Denial::Forbidden(format!(
             "user:{id} is another user's topic"
         ))),
-        Topic::System => Ok(topic),
-        Topic::Raw(_) => Err(invalid()),
+        _ => Err(Denial::InvalidTopic(format!(
+            "unknown topic {:?}",
+            topic.as_str()
+        ))),
     }
 }
 
@@ -87,36 +102,20 @@ mod tests {
     #[test]
     fn topic_rules() {
         let store = Store::seeded(0);
-        assert_eq!(topic(&store, 1, "agent:1"), Ok(Topic::Agent(1)));
-        assert_eq!(
-            topic(&store, 1, "agent:2").map_err(|d| d.code()),
-            Err("FORBIDDEN")
-        );
-        assert_eq!(
-            topic(&store, 1, "agent:99").map_err(|d| d.code()),
-            Err("NOT_FOUND")
-        );
-        assert_eq!(topic(&store, 1, "thread:10"), Ok(Topic::Thread(10)));
-        assert_eq!(
-            topic(&store, 1, "thread:11").map_err(|d| d.code()),
-            Err("FORBIDDEN")
-        );
-        assert_eq!(
-            topic(&store, 1, "thread:99").map_err(|d| d.code()),
-            Err("NOT_FOUND")
-        );
-        assert_eq!(topic(&store, 1, "user:1"), Ok(Topic::User(1)));
-        assert_eq!(
-            topic(&store, 1, "user:2").map_err(|d| d.code()),
-            Err("FORBIDDEN")
-        );
-        assert_eq!(topic(&store, 7, "system"), Ok(Topic::System));
-        for bad in ["", "room:1", "agent:01", "agent:-1", "Agent:1"] {
-            assert_eq!(
-                topic(&store, 1, bad).map_err(|d| d.code()),
-                Err("INVALID_TOPIC"),
-                "{bad:?}"
-            );
+        let check =
+            |user, name: &str| topic(&store, user, &Topic::from(name)).map_err(|d| d.code());
+        assert_eq!(check(1, "agent:1"), Ok(()));
+        assert_eq!(check(1, "agent:2"), Err("FORBIDDEN"));
+        assert_eq!(check(1, "agent:99"), Err("NOT_FOUND"));
+        assert_eq!(check(1, "thread:10"), Ok(()));
+        assert_eq!(check(1, "thread:11"), Err("FORBIDDEN"));
+        assert_eq!(check(1, "thread:99"), Err("NOT_FOUND"));
+        assert_eq!(check(1, "user:1"), Ok(()));
+        assert_eq!(check(1, "user:2"), Err("FORBIDDEN"));
+        assert_eq!(check(7, "system"), Ok(()));
+        for bad in ["", "room:1", "agent:01", "agent:-1", "Agent:1", "agent:1:2"] {
+            assert_eq!(check(1, bad), Err("INVALID_TOPIC"), "{bad:?}");
+            assert!(!is_known_topic(&Topic::from(bad)), "{bad:?}");
         }
     }
 }

@@ -25,7 +25,7 @@ impl From<Denial> for ApiError {
         match denial {
             Denial::Forbidden(m) => ApiError::Forbidden(m),
             Denial::NotFound(m) => ApiError::NotFound(m),
-            Denial::InvalidTopic(m) => ApiError::BadRequest(m),
+            Denial::InvalidTopic(m) | Denial::Limit(m) => ApiError::BadRequest(m),
         }
     }
 }

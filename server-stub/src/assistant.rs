@@ -1,12 +1,13 @@
 //! The simulated assistant: answers a user message with a reply streamed token by token
-//! (`stream_start`, `stream_chunk`s, `stream_end`), then keeps the finished message in the
-//! thread's history.
+//! (`stream_start`, in the origin profile `assistant_id`, `stream_chunk`s, `stream_end`), then
+//! keeps the finished message in the thread's history.
 
-use tether::protocol::model::{StreamChunk, StreamEnd, StreamStart};
-use tether::protocol::{Frame, ServerMessage, Topic};
+use tether::protocol::Topic;
 
 use crate::clock::now_ms;
+use crate::records::ChunkRecord;
 use crate::state::AppState;
+use crate::wire::DomainEvent;
 
 /// The `chunk_type` of the streamed tokens.
 pub const ASSISTANT_TOKEN: &str = "assistant_token";
@@ -35,19 +36,19 @@ pub fn tokens(text: &str) -> Vec<&str> {
 }
 
 async fn stream(state: &AppState, thread_id: u64, text: String) {
-    let topic = Topic::Thread(thread_id);
+    let topic = Topic::thread(thread_id);
     let Some(message_id) = start(state, &topic, thread_id) else {
         return;
     };
     for token in tokens(&text) {
         tokio::time::sleep(state.config.stream_chunk()).await;
-        let chunk = StreamChunk {
+        let chunk = ChunkRecord {
             thread_id,
-            message_id,
-            content: token.into(),
+            message_id: Some(message_id),
             chunk_type: ASSISTANT_TOKEN.into(),
+            content: token.into(),
         };
-        if !publish_if_thread_exists(state, &topic, ServerMessage::StreamChunk(chunk)) {
+        if !publish_if_thread_exists(state, &topic, thread_id, &DomainEvent::StreamChunk(&chunk)) {
             return;
         }
     }
@@ -57,37 +58,49 @@ async fn stream(state: &AppState, thread_id: u64, text: String) {
             .add_message_with_id(message_id, thread_id, "assistant", text, now_ms())
             .is_some()
         {
-            let end = StreamEnd {
+            let end = DomainEvent::StreamEnd {
                 thread_id,
                 message_id,
             };
-            hub.publish(&topic, Frame::new(ServerMessage::StreamEnd(end)), None);
+            hub.announce(&topic, &end);
         }
     });
 }
 
-/// Reserves the reply's message id and publishes `stream_start`.
+/// Reserves the reply's message id and announces the stream (`stream_start`, and in the origin
+/// profile `assistant_id`).
 fn start(state: &AppState, topic: &Topic, thread_id: u64) -> Option<u64> {
     state.commit(|store, hub| {
         store.thread(thread_id)?;
         let message_id = store.reserve_message_id();
-        let start = StreamStart {
-            thread_id,
-            message_id,
-        };
-        hub.publish(topic, Frame::new(ServerMessage::StreamStart(start)), None);
+        hub.announce(
+            topic,
+            &DomainEvent::StreamStart {
+                thread_id,
+                message_id,
+            },
+        );
+        hub.announce(
+            topic,
+            &DomainEvent::AssistantId {
+                thread_id,
+                message_id,
+            },
+        );
         Some(message_id)
     })
 }
 
-fn publish_if_thread_exists(state: &AppState, topic: &Topic, msg: ServerMessage) -> bool {
-    let Topic::Thread(thread_id) = topic else {
-        return false;
-    };
+fn publish_if_thread_exists(
+    state: &AppState,
+    topic: &Topic,
+    thread_id: u64,
+    event: &DomainEvent<'_>,
+) -> bool {
     state.commit(|store, hub| {
-        let exists = store.thread(*thread_id).is_some();
+        let exists = store.thread(thread_id).is_some();
         if exists {
-            hub.publish(topic, Frame::new(msg), None);
+            hub.announce(topic, event);
         }
         exists
     })

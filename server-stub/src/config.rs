@@ -15,11 +15,25 @@ pub const DEV_TOKEN: &str = "dev-token";
 /// The user the dev token authenticates as.
 pub const DEV_USER: u64 = 1;
 
+/// Which server the stub behaves like.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Profile {
+    /// tether's reference server: the default data shapes (`fixtures/server/`), and tether's
+    /// extensions (acknowledgements, `seq`, replay, `resync_required`) for connections that ask
+    /// for them with `tether=1` in the WebSocket URL.
+    #[default]
+    Tether,
+    /// A stand-in for the origin backend: its data shapes (`fixtures/origin/`), no extensions
+    /// whatever the URL says, refusals as `error` frames, `agent_state` echoing the subscribe's
+    /// `message_id`, bad tokens refused with HTTP 401 at the upgrade, and no `seq` in REST.
+    Origin,
+}
+
 /// How the stub runs. Parsed from the command line by the `server-stub` binary.
 #[derive(Clone, Debug, Parser)]
 #[command(
     name = "server-stub",
-    about = "The reference /api/ws/v2 server",
+    about = "tether's reference server for /api/ws/v2 and /api/ws, in the tether or the origin profile",
     version
 )]
 pub struct Config {
@@ -29,6 +43,10 @@ pub struct Config {
     /// Port to listen on; 0 picks a free one.
     #[arg(long, default_value_t = 8787)]
     pub port: u16,
+    /// Which server to behave like: `tether` (extensions on request) or `origin` (the origin
+    /// backend's shapes and behaviour, no extensions).
+    #[arg(long, value_enum, default_value_t = Profile::Tether)]
+    pub profile: Profile,
     /// Make the demo alive: flip agent statuses and stream assistant replies.
     #[arg(long)]
     pub simulate: bool,
@@ -47,7 +65,7 @@ pub struct Config {
     /// Close with 4408 when nothing arrived for this long, in milliseconds.
     #[arg(long, default_value_t = 60_000)]
     pub idle_timeout_ms: u64,
-    /// Events kept per topic for replay.
+    /// Events kept per topic for replay (and for the `duplicate` and `reorder` faults).
     #[arg(long, default_value_t = 1000)]
     pub replay_capacity: usize,
     /// Topics one connection may hold.
@@ -90,6 +108,7 @@ impl Default for Config {
         Config {
             host: "127.0.0.1".into(),
             port: 8787,
+            profile: Profile::Tether,
             simulate: false,
             test_control: false,
             dev: false,
@@ -162,6 +181,7 @@ mod tests {
         assert_eq!(parsed.rate_burst, default.rate_burst);
         assert_eq!(parsed.rate_per_sec, default.rate_per_sec);
         assert_eq!(parsed.static_dir, default.static_dir);
+        assert_eq!(parsed.profile, default.profile);
     }
 
     #[test]
@@ -181,5 +201,9 @@ mod tests {
             ["https://a.example", "https://b.example"]
         );
         assert_eq!(c.port, 0);
+        let origin = Config::try_parse_from(["server-stub", "--profile", "origin"])
+            .expect("valid arguments");
+        assert_eq!(origin.profile, Profile::Origin);
+        assert!(Config::try_parse_from(["server-stub", "--profile", "other"]).is_err());
     }
 }

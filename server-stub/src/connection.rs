@@ -10,16 +10,17 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::time::{interval_at, sleep_until, Instant as TokioInstant, MissedTickBehavior};
 
-use tether::protocol::model::Empty;
-use tether::protocol::{CloseCode, ServerMessage};
+use tether::protocol::control::Heartbeat;
+use tether::protocol::{CloseCode, Control};
 
 use crate::auth::UserId;
 use crate::inbound;
 use crate::outbox::{CloseSignal, Ending, Outbound, Outbox};
 use crate::rate_limit::TokenBucket;
-use crate::session::{encode_now, Session};
+use crate::session::Session;
 use crate::state::AppState;
 use crate::stats::DropReason;
+use crate::wire;
 
 /// Frames queued after the first one that are written before a flush.
 const WRITE_BATCH: usize = 64;
@@ -54,10 +55,17 @@ struct Connection {
     last_heard: TokioInstant,
 }
 
-/// Serves an authenticated socket of `user` until it ends.
-pub async fn run(socket: WebSocket, state: AppState, user: UserId) {
+/// Serves an authenticated socket of `user` until it ends; `extended` when it gets tether's
+/// extensions.
+pub async fn run(socket: WebSocket, state: AppState, user: UserId, extended: bool) {
     let id = state.connections.next_id();
-    let (outbox, queue) = Outbox::new(id, user, state.config.queue_capacity, state.stats.clone());
+    let (outbox, queue) = Outbox::new(
+        id,
+        user,
+        state.config.queue_capacity,
+        extended,
+        state.stats.clone(),
+    );
     state.connections.insert(outbox.clone());
     state.stats.connection_opened(user);
     if state.shutdown.is_cancelled() {
@@ -148,8 +156,8 @@ impl Connection {
         if self.signal.is_half_open() {
             return None;
         }
-        let ping = encode_now(ServerMessage::Ping(Empty {}), None);
-        self.write(vec![ping.into()]).await
+        let ping = wire::control_frame(&Control::Ping(Heartbeat::default()), None);
+        self.write(vec![ping]).await
     }
 
     /// Writes frames (counting them) and flushes; gives up when the connection is asked to end.

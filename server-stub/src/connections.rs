@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
+use crate::auth::UserId;
 use crate::outbox::{ConnId, Outbox};
 
 /// Every open connection, by id.
@@ -52,34 +53,43 @@ impl Connections {
 
     /// Asks every connection to close with `code`; returns how many were asked.
     pub fn close_all(&self, code: u16, reason: &str) -> usize {
-        self.for_each(|o| {
+        self.close(None, code, reason)
+    }
+
+    /// Asks the connections of `user` (or all) to close with `code`; returns how many.
+    pub fn close(&self, user: Option<UserId>, code: u16, reason: &str) -> usize {
+        self.for_each(user, |o| {
             o.signal().close(code, reason);
         })
     }
 
-    /// Drops every connection without a close frame; returns how many.
-    pub fn abort_all(&self) -> usize {
-        self.for_each(|o| {
+    /// Drops the connections of `user` (or all) without a close frame; returns how many.
+    pub fn abort(&self, user: Option<UserId>) -> usize {
+        self.for_each(user, |o| {
             o.signal().abort();
         })
     }
 
-    /// Makes every connection open now half-open; returns how many.
-    pub fn half_open_all(&self) -> usize {
-        self.for_each(|o| o.signal().go_half_open())
+    /// Makes the connections of `user` (or all) half-open; returns how many.
+    pub fn half_open(&self, user: Option<UserId>) -> usize {
+        self.for_each(user, |o| o.signal().go_half_open())
     }
 
-    /// Queues a raw text frame on every connection; returns how many.
-    pub fn send_all(&self, text: &Utf8Bytes) -> usize {
-        self.for_each(|o| {
+    /// Queues a raw text frame on the connections of `user` (or all); returns how many.
+    pub fn send(&self, user: Option<UserId>, text: &Utf8Bytes) -> usize {
+        self.for_each(user, |o| {
             o.deliver_frame(text.clone());
         })
     }
 
-    fn for_each(&self, f: impl Fn(&Outbox)) -> usize {
+    fn for_each(&self, user: Option<UserId>, f: impl Fn(&Outbox)) -> usize {
         let open = self.lock();
-        open.values().for_each(f);
-        open.len()
+        let mut hit = 0;
+        for outbox in open.values().filter(|o| user.is_none_or(|u| o.user() == u)) {
+            f(outbox);
+            hit += 1;
+        }
+        hit
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ConnId, Outbox>> {

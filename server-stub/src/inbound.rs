@@ -2,12 +2,17 @@
 //! `error` frame (`MALFORMED`, `UNSUPPORTED_VERSION`, `UNKNOWN_TYPE` or `INVALID_DATA`) and the
 //! connection stays up.
 
-use tether::protocol::model::{ErrorData, SendMessage, Timestamp};
-use tether::protocol::{ClientFrame, ClientMessage, DecodeError, ServerMessage, Topic};
+use tether::agents::model::SendMessage;
+use tether::protocol::control::{ErrorData, Heartbeat, Subscribe, Unsubscribe};
+use tether::protocol::{Control, DecodeError, Envelope, Topic};
 
 use crate::chat;
+use crate::clock::now_ms;
 use crate::session::Session;
 use crate::subscription;
+
+/// The `type` of a chat message a client posts.
+pub const SEND_MESSAGE: &str = "send_message";
 
 /// The `error` codes of frames the server cannot use.
 pub mod code {
@@ -45,9 +50,59 @@ impl From<DecodeError> for ProtocolError {
     }
 }
 
+/// A client frame the server understood.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClientFrame {
+    /// The envelope, with its raw `data`.
+    pub envelope: Envelope,
+    /// What it asks for.
+    pub msg: ClientMessage,
+}
+
+impl ClientFrame {
+    /// The frame as JSON text again.
+    pub fn encode(&self) -> String {
+        self.envelope.encode()
+    }
+}
+
+/// What a client may send.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ClientMessage {
+    /// `subscribe`.
+    Subscribe(Subscribe),
+    /// `unsubscribe`.
+    Unsubscribe(Unsubscribe),
+    /// `ping`, answered with `pong`.
+    Ping(Heartbeat),
+    /// `pong`, the answer to the server's `ping`.
+    Pong(Heartbeat),
+    /// `send_message`.
+    SendMessage(SendMessage),
+}
+
 /// Decodes one text frame from a client.
 pub fn decode(text: &str) -> Result<ClientFrame, ProtocolError> {
-    ClientFrame::decode(text).map_err(ProtocolError::from)
+    let envelope = Envelope::decode(text)?;
+    let msg = match Control::parse(&envelope) {
+        Some(Ok(Control::Subscribe(s))) => ClientMessage::Subscribe(s),
+        Some(Ok(Control::Unsubscribe(u))) => ClientMessage::Unsubscribe(u),
+        Some(Ok(Control::Ping(h))) => ClientMessage::Ping(h),
+        Some(Ok(Control::Pong(h))) => ClientMessage::Pong(h),
+        Some(Ok(other)) => {
+            return Err(ProtocolError {
+                code: code::UNKNOWN_TYPE,
+                details: format!("{:?} is sent by servers, not clients", other.kind()),
+            })
+        }
+        Some(Err(e)) => return Err(e.into()),
+        // The data of a chat message is read from `data`, as the origin's contract describes.
+        // The origin's own handler reads `thread_id` and `content` from the top level of the
+        // frame instead, a deviation from its contract; the stub follows the contract.
+        None if envelope.kind == SEND_MESSAGE => ClientMessage::SendMessage(envelope.data()?),
+        None => return Err(DecodeError::UnknownType(envelope.kind.clone()).into()),
+    };
+    Ok(ClientFrame { envelope, msg })
 }
 
 /// Handles one text frame.
@@ -68,22 +123,19 @@ pub fn handle_binary(session: &mut Session) {
 }
 
 fn dispatch(session: &mut Session, frame: ClientFrame) {
-    match frame.msg {
+    let ClientFrame { envelope, msg } = frame;
+    match msg {
         ClientMessage::Subscribe(request) => subscription::subscribe(session, request),
         ClientMessage::Unsubscribe(request) => subscription::unsubscribe(session, request),
-        ClientMessage::Ping(Timestamp { timestamp }) => {
-            session.reply(ServerMessage::Pong(Timestamp { timestamp }), frame.req_id);
+        ClientMessage::Ping(Heartbeat { timestamp }) => {
+            let pong = Heartbeat {
+                timestamp: timestamp.or_else(|| Some(now_ms())),
+            };
+            session.reply(&Control::Pong(pong), envelope.req_id);
         }
         ClientMessage::Pong(_) => {}
         ClientMessage::SendMessage(request) => {
-            send_message(session, frame.topic, frame.req_id, request)
-        }
-        ClientMessage::Unknown { kind, .. } => {
-            let error = ProtocolError {
-                code: code::UNKNOWN_TYPE,
-                details: format!("unknown message type {kind:?}"),
-            };
-            send_error(session, error, frame.req_id);
+            send_message(session, &envelope.topic, envelope.req_id, request)
         }
     }
 }
@@ -91,12 +143,12 @@ fn dispatch(session: &mut Session, frame: ClientFrame) {
 /// Posts the message; the reply is the published `thread_message`, or an `error`.
 fn send_message(
     session: &mut Session,
-    topic: Option<String>,
+    topic: &Topic,
     req_id: Option<String>,
     request: SendMessage,
 ) {
-    let expected = Topic::Thread(request.thread_id).to_string();
-    if topic.as_deref().is_some_and(|t| t != expected) {
+    let expected = Topic::thread(request.thread_id);
+    if !topic.is_system() && *topic != expected {
         let details = format!(
             "topic must be {expected} for thread_id {}",
             request.thread_id
@@ -128,11 +180,8 @@ fn send_message(
 }
 
 fn send_error(session: &Session, error: ProtocolError, req_id: Option<String>) {
-    let data = ErrorData {
-        error: error.code.into(),
-        details: error.details,
-    };
-    session.reply(ServerMessage::Error(data), req_id);
+    let data = ErrorData::new(error.code, error.details);
+    session.reply(&Control::Error(data), req_id);
 }
 
 /// The `req_id` of a frame that did not decode, if it is JSON with a string `req_id`.
@@ -160,6 +209,14 @@ mod tests {
         );
         assert_eq!(
             code_of(r#"{"v":1,"type":"ping","data":{"timestamp":"x"}}"#),
+            Err(code::INVALID_DATA)
+        );
+        assert_eq!(
+            code_of(r#"{"v":1,"type":"subscribe_ack","data":{}}"#),
+            Err(code::UNKNOWN_TYPE)
+        );
+        assert_eq!(
+            code_of(r#"{"v":1,"type":"send_message","data":{"thread_id":1}}"#),
             Err(code::INVALID_DATA)
         );
         assert_eq!(

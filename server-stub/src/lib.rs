@@ -1,7 +1,9 @@
 //! # tether-stub
 //!
 //! The reference server of the `/api/ws/v2` protocol (PROTOCOL.md at the repository root): a
-//! real axum/tokio server for the tests and the demo app. [`app`] builds the router for some
+//! real axum/tokio server for the tests and the demo app. It speaks in one of two profiles
+//! ([`config::Profile`]): tether's, with its extensions for connections that ask, or the
+//! origin backend's. The WebSocket is served at both `/api/ws/v2` and `/api/ws`. [`app`] builds the router for some
 //! [`AppState`]; [`serve`] runs it on a listener until a shutdown future resolves, then
 //! closes every socket with 1001.
 
@@ -21,6 +23,7 @@ pub mod inbound;
 pub mod origin;
 pub mod outbox;
 pub mod rate_limit;
+pub mod records;
 pub mod rest;
 pub mod rest_auth;
 pub mod runs;
@@ -31,6 +34,7 @@ pub mod stats;
 pub mod store;
 pub mod subscription;
 pub mod upgrade;
+pub mod wire;
 
 use axum::routing::{any, get};
 use axum::Router;
@@ -40,7 +44,7 @@ use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::services::{ServeDir, ServeFile};
 
-pub use config::Config;
+pub use config::{Config, Profile};
 pub use state::AppState;
 
 /// How long shutdown waits for sockets to finish their closing handshake.
@@ -50,6 +54,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 pub fn app(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/api/ws/v2", get(upgrade::upgrade))
+        .route("/api/ws", get(upgrade::upgrade))
         .merge(rest::router());
     if state.config.test_control {
         router = router.merge(control::router());

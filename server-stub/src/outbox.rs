@@ -1,6 +1,7 @@
 //! One connection as the rest of the server sees it: a bounded queue of encoded frames, filled
-//! with `try_send` so that no publisher ever waits, and a [`CloseSignal`] that asks the
-//! connection to end. A full queue closes that connection with 1008 (slow consumer).
+//! with `try_send` so that no publisher ever waits, whether the connection speaks tether's
+//! extensions, and a [`CloseSignal`] that asks the connection to end. A full queue closes that
+//! connection with 1008 (slow consumer).
 
 use axum::extract::ws::Utf8Bytes;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,6 +11,7 @@ use tokio::sync::mpsc::error::TrySendError;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::UserId;
+use crate::hub::Published;
 use crate::stats::{DropReason, Stats};
 use tether::protocol::CloseCode;
 
@@ -111,23 +113,27 @@ pub enum Delivery {
 pub struct Outbox {
     id: ConnId,
     user: UserId,
+    extended: bool,
     tx: mpsc::Sender<Outbound>,
     signal: Arc<CloseSignal>,
     stats: Arc<Stats>,
 }
 
 impl Outbox {
-    /// A queue of `capacity` items for connection `id` of `user`, and its receiving end.
+    /// A queue of `capacity` items for connection `id` of `user`, and its receiving end;
+    /// `extended` when the connection gets tether's extensions.
     pub fn new(
         id: ConnId,
         user: UserId,
         capacity: usize,
+        extended: bool,
         stats: Arc<Stats>,
     ) -> (Self, mpsc::Receiver<Outbound>) {
         let (tx, rx) = mpsc::channel(capacity.max(1));
         let outbox = Outbox {
             id,
             user,
+            extended,
             tx,
             signal: Arc::new(CloseSignal::default()),
             stats,
@@ -145,6 +151,11 @@ impl Outbox {
         self.user
     }
 
+    /// Whether it gets tether's extensions (`seq`, acknowledgements, replay).
+    pub fn extended(&self) -> bool {
+        self.extended
+    }
+
     /// Its close signal.
     pub fn signal(&self) -> &Arc<CloseSignal> {
         &self.signal
@@ -153,6 +164,11 @@ impl Outbox {
     /// Queues one frame without waiting.
     pub fn deliver_frame(&self, frame: Utf8Bytes) -> Delivery {
         self.deliver(Outbound::Frame(frame))
+    }
+
+    /// Queues a published event, with or without its `seq` as the connection speaks.
+    pub fn deliver_event(&self, event: &Published) -> Delivery {
+        self.deliver_frame(event.text_for(self.extended))
     }
 
     /// Queues an item without waiting; a full queue closes the connection with 1008.
@@ -177,7 +193,7 @@ mod tests {
     #[test]
     fn overflow_closes_once_with_1008() {
         let stats = Arc::new(Stats::default());
-        let (outbox, _rx) = Outbox::new(1, 1, 1, stats.clone());
+        let (outbox, _rx) = Outbox::new(1, 1, 1, true, stats.clone());
         assert_eq!(outbox.deliver_frame("a".into()), Delivery::Queued);
         assert_eq!(outbox.deliver_frame("b".into()), Delivery::Overflowed);
         assert_eq!(outbox.deliver_frame("c".into()), Delivery::Overflowed);
@@ -204,7 +220,7 @@ mod tests {
 
     #[test]
     fn closed_queue_is_gone() {
-        let (outbox, rx) = Outbox::new(1, 1, 4, Arc::new(Stats::default()));
+        let (outbox, rx) = Outbox::new(1, 1, 4, true, Arc::new(Stats::default()));
         drop(rx);
         assert_eq!(outbox.deliver_frame("a".into()), Delivery::Gone);
     }

@@ -1,7 +1,9 @@
 //! The REST API of PROTOCOL.md, plus `GET /api/agents/{id}` and `PATCH`/`DELETE
 //! /api/threads/{id}` (which publish `thread_updated` and `thread_deleted`). Every change is
 //! made with [`AppState::commit`] and publishes its events in the same step; another user's
-//! resource gives 403 and an unknown id 404.
+//! resource gives 403 and an unknown id 404. Records are answered in the tether profile's
+//! shapes in both profiles; the lists carry their topic's `seq` in the tether profile only (the
+//! origin has no `seq`).
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -11,16 +13,19 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use tether::protocol::model::{AgentDeleted, ThreadDeleted};
-use tether::protocol::{Frame, ServerMessage, Topic};
+use tether::protocol::Topic;
 
 use crate::access;
 use crate::api_error::ApiError;
 use crate::chat;
 use crate::clock::now_ms;
+use crate::config::Profile;
+use crate::records::Trigger;
 use crate::rest_auth::AuthUser;
 use crate::runs;
 use crate::state::AppState;
+use crate::wire::tether::{agent as agent_json, message as message_json, thread as thread_json};
+use crate::wire::DomainEvent;
 
 /// A JSON answer or an [`ApiError`].
 type ApiResult<T = Json<Value>> = Result<T, ApiError>;
@@ -91,11 +96,20 @@ fn body<T>(body: Result<Json<T>, JsonRejection>) -> ApiResult<T> {
         .map_err(|e| ApiError::BadRequest(e.body_text()))
 }
 
+/// Adds `"seq": seq` to a list answer, in the tether profile.
+fn with_seq(state: &AppState, mut answer: Value, seq: u64) -> Value {
+    if state.config.profile == Profile::Tether {
+        answer["seq"] = json!(seq);
+    }
+    answer
+}
+
 /// `{"agents": [...], "seq": n}`, `seq` being that of `user:{id}`.
 async fn list_agents(State(state): State<AppState>, AuthUser(user): AuthUser) -> Json<Value> {
     let (agents, seq) =
-        state.commit(|store, hub| (store.agents_of(user), hub.seq(&Topic::User(user))));
-    Json(json!({ "agents": agents, "seq": seq }))
+        state.commit(|store, hub| (store.agents_of(user), hub.seq(&Topic::user(user))));
+    let agents: Vec<_> = agents.iter().map(agent_json).collect();
+    Json(with_seq(&state, json!({ "agents": agents }), seq))
 }
 
 async fn get_agent(
@@ -105,7 +119,7 @@ async fn get_agent(
 ) -> ApiResult {
     let id = parse_id(&id)?;
     let agent = state.read(|store| access::agent(store, user, id).cloned())?;
-    Ok(Json(json!(agent)))
+    Ok(Json(json!(agent_json(&agent))))
 }
 
 async fn create_agent(
@@ -116,14 +130,10 @@ async fn create_agent(
     let name = body(new)?.name;
     let agent = state.commit(|store, hub| {
         let agent = store.create_agent(user, name, now_ms());
-        hub.publish(
-            &Topic::User(user),
-            Frame::new(ServerMessage::AgentCreated(agent.clone())),
-            None,
-        );
+        hub.announce(&Topic::user(user), &DomainEvent::AgentCreated(&agent));
         agent
     });
-    Ok((StatusCode::CREATED, Json(json!(agent))))
+    Ok((StatusCode::CREATED, Json(json!(agent_json(&agent)))))
 }
 
 async fn update_agent(
@@ -136,16 +146,16 @@ async fn update_agent(
     let change = body(change)?;
     let agent = state.commit(|store, hub| {
         access::agent(store, user, id)?;
-        let agent = store.update_agent(id, change.name, change.status, now_ms());
-        let agent = agent.ok_or_else(|| ApiError::NotFound(format!("no agent {id}")))?;
-        hub.publish(
-            &Topic::Agent(id),
-            Frame::new(ServerMessage::AgentUpdated(agent.clone())),
-            None,
+        let updated = store.update_agent(id, change.name, change.status, now_ms());
+        let (agent, change) =
+            updated.ok_or_else(|| ApiError::NotFound(format!("no agent {id}")))?;
+        hub.announce(
+            &Topic::agent(id),
+            &DomainEvent::AgentUpdated(&agent, change),
         );
         Ok::<_, ApiError>(agent)
     })?;
-    Ok(Json(json!(agent)))
+    Ok(Json(json!(agent_json(&agent))))
 }
 
 /// Deletes an agent and its threads, announcing each.
@@ -161,12 +171,14 @@ async fn delete_agent(
             .delete_agent(id)
             .ok_or_else(|| ApiError::NotFound(format!("no agent {id}")))?;
         for thread_id in deleted.thread_ids {
-            let gone = ServerMessage::ThreadDeleted(ThreadDeleted { id: thread_id });
-            hub.publish(&Topic::Thread(thread_id), Frame::new(gone), None);
+            hub.announce(
+                &Topic::thread(thread_id),
+                &DomainEvent::ThreadDeleted(thread_id),
+            );
         }
-        let gone = ServerMessage::AgentDeleted(AgentDeleted { id });
-        hub.publish(&Topic::Agent(id), Frame::new(gone.clone()), None);
-        hub.publish(&Topic::User(deleted.agent.owner_id), Frame::new(gone), None);
+        let gone = DomainEvent::AgentDeleted(id);
+        hub.announce(&Topic::agent(id), &gone);
+        hub.announce(&Topic::user(deleted.agent.owner_id), &gone);
         Ok::<_, ApiError>(())
     })?;
     Ok(Json(json!({ "id": id })))
@@ -179,8 +191,8 @@ async fn run_agent(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let id = parse_id(&id)?;
     state.read(|store| access::agent(store, user, id).map(|_| ()))?;
-    let run_id =
-        runs::start(&state, id).ok_or_else(|| ApiError::NotFound(format!("no agent {id}")))?;
+    let run_id = runs::start(&state, id, Trigger::Manual)
+        .ok_or_else(|| ApiError::NotFound(format!("no agent {id}")))?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({ "agent_id": id, "run_id": run_id })),
@@ -203,6 +215,7 @@ async fn list_threads(
         }
         Ok::<_, ApiError>(store.threads_of(user, agent_id))
     })?;
+    let threads: Vec<_> = threads.iter().map(thread_json).collect();
     Ok(Json(json!({ "threads": threads })))
 }
 
@@ -217,14 +230,13 @@ async fn create_thread(
         let thread = store.create_thread(new.agent_id, new.title, now_ms());
         let thread =
             thread.ok_or_else(|| ApiError::NotFound(format!("no agent {}", new.agent_id)))?;
-        hub.publish(
-            &Topic::Agent(new.agent_id),
-            Frame::new(ServerMessage::ThreadCreated(thread.clone())),
-            None,
+        hub.announce(
+            &Topic::agent(new.agent_id),
+            &DomainEvent::ThreadCreated(&thread),
         );
         Ok::<_, ApiError>(thread)
     })?;
-    Ok((StatusCode::CREATED, Json(json!(thread))))
+    Ok((StatusCode::CREATED, Json(json!(thread_json(&thread)))))
 }
 
 async fn update_thread(
@@ -238,16 +250,12 @@ async fn update_thread(
     let thread = state.commit(|store, hub| {
         access::thread(store, user, id)?;
         let thread = store
-            .update_thread(id, title)
+            .update_thread(id, title, now_ms())
             .ok_or_else(|| ApiError::NotFound(format!("no thread {id}")))?;
-        hub.publish(
-            &Topic::Thread(id),
-            Frame::new(ServerMessage::ThreadUpdated(thread.clone())),
-            None,
-        );
+        hub.announce(&Topic::thread(id), &DomainEvent::ThreadUpdated(&thread));
         Ok::<_, ApiError>(thread)
     })?;
-    Ok(Json(json!(thread)))
+    Ok(Json(json!(thread_json(&thread))))
 }
 
 async fn delete_thread(
@@ -261,11 +269,7 @@ async fn delete_thread(
         store
             .delete_thread(id)
             .ok_or_else(|| ApiError::NotFound(format!("no thread {id}")))?;
-        hub.publish(
-            &Topic::Thread(id),
-            Frame::new(ServerMessage::ThreadDeleted(ThreadDeleted { id })),
-            None,
-        );
+        hub.announce(&Topic::thread(id), &DomainEvent::ThreadDeleted(id));
         Ok::<_, ApiError>(())
     })?;
     Ok(Json(json!({ "id": id })))
@@ -280,9 +284,10 @@ async fn list_messages(
     let id = parse_id(&id)?;
     let (messages, seq) = state.commit(|store, hub| {
         access::thread(store, user, id)?;
-        Ok::<_, ApiError>((store.messages(id), hub.seq(&Topic::Thread(id))))
+        Ok::<_, ApiError>((store.messages(id), hub.seq(&Topic::thread(id))))
     })?;
-    Ok(Json(json!({ "messages": messages, "seq": seq })))
+    let messages: Vec<_> = messages.iter().map(message_json).collect();
+    Ok(Json(with_seq(&state, json!({ "messages": messages }), seq)))
 }
 
 async fn post_message(
@@ -294,7 +299,7 @@ async fn post_message(
     let id = parse_id(&id)?;
     let content = body(new)?.content;
     let message = chat::post_user_message(&state, user, id, content, None, None)?;
-    Ok((StatusCode::CREATED, Json(json!(message))))
+    Ok((StatusCode::CREATED, Json(json!(message_json(&message)))))
 }
 
 async fn stats(State(state): State<AppState>) -> Json<Value> {

@@ -1,13 +1,15 @@
-//! Agent runs, started by `POST /api/agents/{id}/run`: the agent turns `running`, a few
-//! `run_update`s report progress, and the agent turns `idle` again.
+//! Agent runs, started by `POST /api/agents/{id}/run` or the simulator: the agent turns
+//! `running`, `run_update`s report the run `queued`, `running` at 25, 50 and 75 percent, then
+//! `success`, and the agent turns `idle` again.
 
-use tether::protocol::model::RunUpdate;
-use tether::protocol::{Frame, ServerMessage, Topic};
+use tether::protocol::Topic;
 
 use crate::clock::now_ms;
 use crate::hub::HubGuard;
+use crate::records::{RunRecord, RunStatus, Trigger};
 use crate::state::AppState;
 use crate::store::{Store, IDLE};
+use crate::wire::DomainEvent;
 
 /// The status of a running agent.
 pub const RUNNING: &str = "running";
@@ -16,38 +18,63 @@ pub const RUNNING: &str = "running";
 const STEPS: [u8; 3] = [25, 50, 75];
 
 /// Starts a run of an existing agent; returns its run id, or `None` if the agent is gone.
-pub fn start(state: &AppState, agent_id: u64) -> Option<u64> {
-    let run_id = state.commit(|store, hub| {
+pub fn start(state: &AppState, agent_id: u64, trigger: Trigger) -> Option<u64> {
+    let run = state.commit(|store, hub| {
         store.agent(agent_id)?;
-        let run_id = store.reserve_run_id();
-        set_status(store, hub, agent_id, RUNNING);
-        publish_update(hub, agent_id, run_id, "queued", 0);
-        Some(run_id)
+        let run = RunRecord {
+            id: store.reserve_run_id(),
+            agent_id,
+            thread_id: None,
+            status: RunStatus::Queued,
+            progress: 0,
+            trigger,
+            started_at: None,
+            finished_at: None,
+            error: None,
+        };
+        if let Some((agent, change)) = store.agent_run_started(agent_id, RUNNING, now_ms()) {
+            hub.announce(
+                &Topic::agent(agent_id),
+                &DomainEvent::AgentUpdated(&agent, change),
+            );
+        }
+        hub.announce(&Topic::agent(agent_id), &DomainEvent::RunUpdate(&run));
+        Some(run)
     })?;
+    let run_id = run.id;
     let task_state = state.clone();
     tokio::spawn(async move {
         tokio::select! {
             () = task_state.shutdown.cancelled() => {}
-            () = progress(&task_state, agent_id, run_id) => {}
+            () = progress(&task_state, run) => {}
         }
     });
     Some(run_id)
 }
 
-async fn progress(state: &AppState, agent_id: u64, run_id: u64) {
+async fn progress(state: &AppState, mut run: RunRecord) {
+    let agent_id = run.agent_id;
     for percent in STEPS {
         tokio::time::sleep(state.config.run_step()).await;
-        if !step(state, agent_id, |_, hub| {
-            publish_update(hub, agent_id, run_id, RUNNING, percent)
-        }) {
+        run.status = RunStatus::Running;
+        run.progress = percent;
+        run.started_at.get_or_insert_with(now_ms);
+        if !step(state, agent_id, |_, hub| announce(hub, &run)) {
             return;
         }
     }
     tokio::time::sleep(state.config.run_step()).await;
+    run.status = RunStatus::Success;
+    run.progress = 100;
+    run.finished_at = Some(now_ms());
     step(state, agent_id, |store, hub| {
-        publish_update(hub, agent_id, run_id, "succeeded", 100);
+        announce(hub, &run);
         set_status(store, hub, agent_id, IDLE);
     });
+}
+
+fn announce(hub: &mut HubGuard<'_>, run: &RunRecord) {
+    hub.announce(&Topic::agent(run.agent_id), &DomainEvent::RunUpdate(run));
 }
 
 /// Runs `f` if the agent still exists; false when it was deleted.
@@ -63,25 +90,11 @@ fn step(state: &AppState, agent_id: u64, f: impl FnOnce(&mut Store, &mut HubGuar
 
 /// Changes an agent's status and publishes `agent_updated`.
 pub fn set_status(store: &mut Store, hub: &mut HubGuard<'_>, agent_id: u64, status: &str) {
-    if let Some(agent) = store.update_agent(agent_id, None, Some(status.into()), now_ms()) {
-        hub.publish(
-            &Topic::Agent(agent_id),
-            Frame::new(ServerMessage::AgentUpdated(agent)),
-            None,
+    if let Some((agent, change)) = store.update_agent(agent_id, None, Some(status.into()), now_ms())
+    {
+        hub.announce(
+            &Topic::agent(agent_id),
+            &DomainEvent::AgentUpdated(&agent, change),
         );
     }
-}
-
-fn publish_update(hub: &mut HubGuard<'_>, agent_id: u64, run_id: u64, status: &str, progress: u8) {
-    let update = RunUpdate {
-        agent_id,
-        run_id,
-        status: status.into(),
-        progress,
-    };
-    hub.publish(
-        &Topic::Agent(agent_id),
-        Frame::new(ServerMessage::RunUpdate(update)),
-        None,
-    );
 }

@@ -3,12 +3,12 @@
 
 use std::collections::BTreeSet;
 
-use tether::protocol::{Frame, ServerFrame, ServerMessage, Topic};
+use tether::protocol::{Control, Topic};
 
 use crate::auth::UserId;
-use crate::clock::now_ms;
 use crate::outbox::Outbox;
 use crate::state::AppState;
+use crate::wire;
 
 /// One connection's protocol state.
 #[derive(Debug)]
@@ -70,9 +70,15 @@ impl Session {
         true
     }
 
+    /// Whether the connection gets tether's extensions.
+    pub fn extended(&self) -> bool {
+        self.outbox.extended()
+    }
+
     /// Queues a connection-level reply, stamped with the current time.
-    pub fn reply(&self, msg: ServerMessage, req_id: Option<String>) {
-        self.outbox.deliver_frame(encode_now(msg, req_id).into());
+    pub fn reply(&self, control: &Control, req_id: Option<String>) {
+        self.outbox
+            .deliver_frame(wire::control_frame(control, req_id));
     }
 
     /// Leaves every held topic; called once the socket is gone.
@@ -87,16 +93,6 @@ impl Session {
             .stats
             .subscriptions_changed(self.user(), -to_delta(held.len()));
     }
-}
-
-/// Encodes a frame with no topic, stamped now.
-pub fn encode_now(msg: ServerMessage, req_id: Option<String>) -> String {
-    let frame: ServerFrame = Frame {
-        req_id,
-        ..Frame::new(msg)
-    }
-    .with_ts(now_ms());
-    frame.encode()
 }
 
 fn to_delta(n: usize) -> i64 {

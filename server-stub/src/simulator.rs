@@ -4,6 +4,7 @@
 use rand::seq::IndexedRandom;
 use rand::Rng;
 
+use crate::records::Trigger;
 use crate::runs;
 use crate::state::AppState;
 
@@ -36,7 +37,7 @@ fn apply(state: &AppState) {
             state.commit(|store, hub| runs::set_status(store, hub, id, status))
         }
         Some(Change::Run(id)) => {
-            runs::start(state, id);
+            runs::start(state, id, Trigger::Schedule);
         }
         None => {}
     }

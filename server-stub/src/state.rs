@@ -60,7 +60,7 @@ impl AppState {
             auth: Authenticator::new(&config.jwt_secret, config.dev),
             origins: OriginPolicy::new(&config.allowed_origins),
             store: Mutex::new(Store::seeded(now_ms())),
-            hub: Hub::new(config.replay_capacity),
+            hub: Hub::new(config.replay_capacity, config.profile),
             stats: Arc::default(),
             connections: Connections::default(),
             admission: Admission::default(),

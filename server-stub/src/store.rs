@@ -4,16 +4,15 @@
 
 use std::collections::BTreeMap;
 
-use tether::protocol::model::{Agent, ChatMessage, Thread};
-
 use crate::auth::UserId;
+use crate::records::{AgentChange, AgentRecord, MessageRecord, ThreadRecord};
 
 /// Agents, threads and messages, with id counters.
 #[derive(Debug, Default)]
 pub struct Store {
-    agents: BTreeMap<u64, Agent>,
-    threads: BTreeMap<u64, Thread>,
-    messages: BTreeMap<u64, Vec<ChatMessage>>,
+    agents: BTreeMap<u64, AgentRecord>,
+    threads: BTreeMap<u64, ThreadRecord>,
+    messages: BTreeMap<u64, Vec<MessageRecord>>,
     next_agent_id: u64,
     next_thread_id: u64,
     next_message_id: u64,
@@ -27,7 +26,7 @@ pub const IDLE: &str = "idle";
 #[derive(Debug)]
 pub struct DeletedAgent {
     /// The agent as it was.
-    pub agent: Agent,
+    pub agent: AgentRecord,
     /// Its threads, deleted with it.
     pub thread_ids: Vec<u64>,
 }
@@ -42,9 +41,17 @@ impl Store {
             next_run_id: 1,
             ..Store::default()
         };
-        let seeds = [(1, "Researcher"), (2, "Planner"), (1, "Coder")];
-        for (owner, name) in seeds {
-            let agent = store.create_agent(owner, name.into(), now);
+        let seeds = [
+            (1, "Researcher", "Finds and summarises papers"),
+            (2, "Planner", "Breaks goals into steps"),
+            (1, "Coder", "Writes and reviews code"),
+        ];
+        for (owner, name, description) in seeds {
+            let mut agent = store.create_agent(owner, name.into(), now);
+            if let Some(stored) = store.agents.get_mut(&agent.id) {
+                stored.description = Some(description.into());
+                agent = stored.clone();
+            }
             let thread = store.create_thread(agent.id, format!("Chat with {name}"), now);
             if let Some(thread) = thread {
                 store.add_message(thread.id, "assistant", format!("Hello, I am {name}."), now);
@@ -54,12 +61,12 @@ impl Store {
     }
 
     /// One agent.
-    pub fn agent(&self, id: u64) -> Option<&Agent> {
+    pub fn agent(&self, id: u64) -> Option<&AgentRecord> {
         self.agents.get(&id)
     }
 
     /// The agents of `owner`, by id.
-    pub fn agents_of(&self, owner: UserId) -> Vec<Agent> {
+    pub fn agents_of(&self, owner: UserId) -> Vec<AgentRecord> {
         self.agents
             .values()
             .filter(|a| a.owner_id == owner)
@@ -73,15 +80,18 @@ impl Store {
     }
 
     /// Creates an idle agent.
-    pub fn create_agent(&mut self, owner: UserId, name: String, now: u64) -> Agent {
+    pub fn create_agent(&mut self, owner: UserId, name: String, now: u64) -> AgentRecord {
         let id = take_id(&mut self.next_agent_id);
-        let agent = Agent {
+        let agent = AgentRecord {
             id,
             owner_id: owner,
             name,
             status: IDLE.into(),
+            description: None,
+            last_error: None,
             created_at: now,
             updated_at: now,
+            last_run_at: None,
         };
         self.agents.insert(id, agent.clone());
         agent
@@ -94,8 +104,13 @@ impl Store {
         name: Option<String>,
         status: Option<String>,
         now: u64,
-    ) -> Option<Agent> {
+    ) -> Option<(AgentRecord, AgentChange)> {
         let agent = self.agents.get_mut(&id)?;
+        let change = AgentChange {
+            name: name.is_some(),
+            status: status.is_some(),
+            last_run_at: false,
+        };
         if let Some(name) = name {
             agent.name = name;
         }
@@ -103,7 +118,25 @@ impl Store {
             agent.status = status;
         }
         agent.updated_at = now;
-        Some(agent.clone())
+        Some((agent.clone(), change))
+    }
+
+    /// Records that a run of an agent started now: its status and `last_run_at` change.
+    pub fn agent_run_started(
+        &mut self,
+        id: u64,
+        status: &str,
+        now: u64,
+    ) -> Option<(AgentRecord, AgentChange)> {
+        let agent = self.agents.get_mut(&id)?;
+        agent.status = status.into();
+        agent.last_run_at = Some(now);
+        agent.updated_at = now;
+        let change = AgentChange {
+            last_run_at: true,
+            ..AgentChange::STATUS
+        };
+        Some((agent.clone(), change))
     }
 
     /// Deletes an agent with its threads and their messages.
@@ -123,12 +156,12 @@ impl Store {
     }
 
     /// One thread.
-    pub fn thread(&self, id: u64) -> Option<&Thread> {
+    pub fn thread(&self, id: u64) -> Option<&ThreadRecord> {
         self.threads.get(&id)
     }
 
     /// The threads of `owner`'s agents, optionally of one agent only, by id.
-    pub fn threads_of(&self, owner: UserId, agent_id: Option<u64>) -> Vec<Thread> {
+    pub fn threads_of(&self, owner: UserId, agent_id: Option<u64>) -> Vec<ThreadRecord> {
         self.threads
             .values()
             .filter(|t| agent_id.is_none_or(|a| t.agent_id == a))
@@ -138,34 +171,41 @@ impl Store {
     }
 
     /// Creates a thread for an existing agent.
-    pub fn create_thread(&mut self, agent_id: u64, title: String, now: u64) -> Option<Thread> {
+    pub fn create_thread(
+        &mut self,
+        agent_id: u64,
+        title: String,
+        now: u64,
+    ) -> Option<ThreadRecord> {
         self.agents.get(&agent_id)?;
         let id = take_id(&mut self.next_thread_id);
-        let thread = Thread {
+        let thread = ThreadRecord {
             id,
             agent_id,
             title,
             created_at: now,
+            updated_at: now,
         };
         self.threads.insert(id, thread.clone());
         Some(thread)
     }
 
     /// Renames a thread; `None` if it does not exist.
-    pub fn update_thread(&mut self, id: u64, title: String) -> Option<Thread> {
+    pub fn update_thread(&mut self, id: u64, title: String, now: u64) -> Option<ThreadRecord> {
         let thread = self.threads.get_mut(&id)?;
         thread.title = title;
+        thread.updated_at = now;
         Some(thread.clone())
     }
 
     /// Deletes a thread and its messages.
-    pub fn delete_thread(&mut self, id: u64) -> Option<Thread> {
+    pub fn delete_thread(&mut self, id: u64) -> Option<ThreadRecord> {
         self.messages.remove(&id);
         self.threads.remove(&id)
     }
 
     /// The history of a thread, oldest first.
-    pub fn messages(&self, thread_id: u64) -> Vec<ChatMessage> {
+    pub fn messages(&self, thread_id: u64) -> Vec<MessageRecord> {
         self.messages.get(&thread_id).cloned().unwrap_or_default()
     }
 
@@ -176,7 +216,7 @@ impl Store {
         role: &str,
         content: String,
         now: u64,
-    ) -> Option<ChatMessage> {
+    ) -> Option<MessageRecord> {
         let id = self.reserve_message_id();
         self.add_message_with_id(id, thread_id, role, content, now)
     }
@@ -189,9 +229,9 @@ impl Store {
         role: &str,
         content: String,
         now: u64,
-    ) -> Option<ChatMessage> {
+    ) -> Option<MessageRecord> {
         self.threads.get(&thread_id)?;
-        let message = ChatMessage {
+        let message = MessageRecord {
             id,
             thread_id,
             role: role.into(),

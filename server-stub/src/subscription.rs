@@ -1,23 +1,28 @@
-//! `subscribe` and `unsubscribe`. A subscribe is answered, in this order, with a
-//! `subscribe_error` per refused topic, one `subscribe_ack`, then per accepted topic its
-//! snapshot, its replay or a `resync_required`. The whole reply is built and queued while the
-//! store and the hub are locked, so live events follow it with no gap and no duplicate.
+//! `subscribe` and `unsubscribe`.
+//!
+//! A connection with tether's extensions gets, in this order, a `subscribe_error` per refused
+//! topic, one `subscribe_ack`, then per accepted topic its snapshot, its replay from `since` or
+//! a `resync_required`. A connection without them (and every connection of the origin profile)
+//! gets, per topic in request order, an `error` naming the subscribe's `message_id` if the
+//! topic is refused, or the topic's snapshot if it has one; `since` is ignored. Either way the
+//! whole reply is built and queued while the store and the hub are locked, so live events
+//! follow it with no gap and no duplicate.
 
 use axum::extract::ws::Utf8Bytes;
 use std::collections::{BTreeMap, BTreeSet};
 
-use tether::protocol::model::{
-    error_code, ResyncRequired, Subscribe, SubscribeAck, SubscribeError, Unsubscribe,
-    UnsubscribeSuccess,
+use tether::protocol::control::{
+    ResyncRequired, Subscribe, SubscribeAck, Unsubscribe, UnsubscribeSuccess,
 };
-use tether::protocol::{Frame, ServerMessage, Topic};
+use tether::protocol::{Control, Topic};
 
-use crate::access;
-use crate::clock::now_ms;
+use crate::access::{self, Denial};
+use crate::config::Profile;
 use crate::hub::{Catchup, HubGuard};
 use crate::outbox::Outbound;
-use crate::session::{encode_now, Session};
+use crate::session::Session;
 use crate::store::Store;
+use crate::wire::{self, DomainEvent};
 
 /// Handles a `subscribe`.
 pub fn subscribe(session: &mut Session, request: Subscribe) {
@@ -29,16 +34,14 @@ pub fn subscribe(session: &mut Session, request: Subscribe) {
 
 /// Handles an `unsubscribe`; every listed topic is confirmed, held or not.
 pub fn unsubscribe(session: &mut Session, request: Unsubscribe) {
-    for name in &request.topics {
-        if let Ok(topic) = name.parse::<Topic>() {
-            session.release(&topic);
-        }
+    for topic in &request.topics {
+        session.release(topic);
     }
     let success = UnsubscribeSuccess {
         message_id: request.message_id,
         topics: request.topics,
     };
-    session.reply(ServerMessage::UnsubscribeSuccess(success), None);
+    session.reply(&Control::UnsubscribeSuccess(success), None);
 }
 
 /// Decides, joins and queues the reply; returns the accepted topics.
@@ -48,102 +51,144 @@ fn answer_subscribe(
     hub: &mut HubGuard<'_>,
     request: &Subscribe,
 ) -> Vec<Topic> {
-    let (accepted, refused) = triage(session, store, request);
-    let mut frames: Vec<Utf8Bytes> = refused
+    let decisions = triage(session, store, request);
+    let frames = if session.extended() {
+        extended_reply(session, store, hub, request, &decisions)
+    } else {
+        plain_reply(session, store, hub, request, &decisions)
+    };
+    if !frames.is_empty() {
+        session.outbox().deliver(Outbound::Batch(frames));
+    }
+    decisions
         .into_iter()
-        .map(|e| reply(ServerMessage::SubscribeError(e)))
+        .filter_map(|(topic, decision)| decision.ok().map(|()| topic))
+        .collect()
+}
+
+/// Errors, the acknowledgement, then each accepted topic's catch-up.
+fn extended_reply(
+    session: &Session,
+    store: &Store,
+    hub: &mut HubGuard<'_>,
+    request: &Subscribe,
+    decisions: &[(Topic, Result<(), Denial>)],
+) -> Vec<Utf8Bytes> {
+    let message_id = request.message_id.clone();
+    let mut frames: Vec<Utf8Bytes> = decisions
+        .iter()
+        .filter_map(|(topic, decision)| decision.as_ref().err().map(|d| (topic, d)))
+        .map(|(topic, denial)| {
+            let error = wire::tether::subscribe_error(topic, denial, message_id.as_deref());
+            wire::control_frame(&Control::SubscribeError(error), None)
+        })
         .collect();
     let since = request.since.clone().unwrap_or_default();
     let mut seqs = BTreeMap::new();
-    let mut catchups = Vec::with_capacity(accepted.len());
-    for topic in &accepted {
-        let name = topic.to_string();
-        let (seq, catchup) = hub.join(topic, session.outbox(), since.get(&name).copied());
-        seqs.insert(name, seq);
+    let mut catchups = Vec::new();
+    for (topic, _) in decisions.iter().filter(|(_, d)| d.is_ok()) {
+        let (seq, catchup) = hub.join(topic, session.outbox(), since.get(topic).copied());
+        seqs.insert(topic.clone(), seq);
         catchups.push((topic, seq, catchup));
     }
-    let topics = accepted.iter().map(Topic::to_string).collect();
     let ack = SubscribeAck {
-        message_id: request.message_id.clone(),
-        topics,
+        message_id,
+        topics: catchups.iter().map(|(t, _, _)| (*t).clone()).collect(),
         seqs,
     };
-    frames.push(reply(ServerMessage::SubscribeAck(ack)));
+    frames.push(wire::control_frame(&Control::SubscribeAck(ack), None));
     for (topic, seq, catchup) in catchups {
-        frames.extend(catchup_frames(store, topic, seq, catchup));
+        match catchup {
+            Catchup::Replay(events) => frames.extend(events),
+            Catchup::Snapshot => frames.extend(snapshot(session, store, topic, None)),
+            Catchup::Resync => {
+                let resync = ResyncRequired {
+                    topic: topic.clone(),
+                    seq: Some(seq),
+                };
+                frames.push(wire::control_frame(&Control::ResyncRequired(resync), None));
+            }
+        }
     }
-    session.outbox().deliver(Outbound::Batch(frames));
-    accepted
+    frames
 }
 
-/// Splits the requested topics (deduplicated, in order) into accepted ones and refusals.
+/// Per topic, in request order: an `error` for a refusal, the snapshot for an agent.
+fn plain_reply(
+    session: &Session,
+    store: &Store,
+    hub: &mut HubGuard<'_>,
+    request: &Subscribe,
+    decisions: &[(Topic, Result<(), Denial>)],
+) -> Vec<Utf8Bytes> {
+    let profile = session.state().config.profile;
+    let message_id = request.message_id.as_deref();
+    let mut frames = Vec::new();
+    for (topic, decision) in decisions {
+        match decision {
+            Err(denial) => {
+                let error = match profile {
+                    Profile::Tether => wire::tether::refusal(topic, denial, message_id),
+                    Profile::Origin => wire::origin::refusal(topic, denial, message_id),
+                };
+                let req_id = message_id.map(str::to_owned);
+                frames.push(wire::control_frame(&Control::Error(error), req_id));
+            }
+            Ok(()) => {
+                hub.join(topic, session.outbox(), None);
+                // The origin echoes the subscribe's message_id on the snapshot.
+                let req_id = message_id
+                    .filter(|_| profile == Profile::Origin)
+                    .map(str::to_owned);
+                frames.extend(snapshot(session, store, topic, req_id));
+            }
+        }
+    }
+    frames
+}
+
+/// The requested topics (deduplicated, in order), each accepted or refused. Topics already held
+/// don't count against the limit, which is checked after the other refusals.
 fn triage(
     session: &Session,
     store: &Store,
     request: &Subscribe,
-) -> (Vec<Topic>, Vec<SubscribeError>) {
+) -> Vec<(Topic, Result<(), Denial>)> {
     let max = session.state().config.max_subscriptions;
     let mut seen = BTreeSet::new();
-    let mut accepted = Vec::new();
-    let mut refused = Vec::new();
     let mut new_topics = 0;
-    for name in request
-        .topics
-        .iter()
-        .filter(|name| seen.insert(name.as_str()))
-    {
-        let refuse = |error: String, error_code: &str| SubscribeError {
-            message_id: request.message_id.clone(),
-            topic: name.clone(),
-            error,
-            error_code: error_code.into(),
-        };
-        match access::topic(store, session.user(), name) {
-            Err(denial) => refused.push(refuse(denial.message().into(), denial.code())),
-            Ok(topic) if session.held().contains(&topic) => accepted.push(topic),
-            Ok(_) if session.held().len() + new_topics >= max => {
-                refused.push(refuse(
-                    format!("a connection holds at most {max} topics"),
-                    error_code::LIMIT,
-                ));
-            }
-            Ok(topic) => {
+    let mut decisions = Vec::new();
+    for topic in request.topics.iter().filter(|t| seen.insert(*t)) {
+        let decision = match access::topic(store, session.user(), topic) {
+            Err(denial) => Err(denial),
+            Ok(()) if session.held().contains(topic) => Ok(()),
+            Ok(()) if session.held().len() + new_topics >= max => Err(Denial::Limit(format!(
+                "a connection holds at most {max} topics"
+            ))),
+            Ok(()) => {
                 new_topics += 1;
-                accepted.push(topic);
+                Ok(())
             }
-        }
+        };
+        decisions.push((topic.clone(), decision));
     }
-    (accepted, refused)
-}
-
-/// The frames that bring a new subscriber of `topic` up to date.
-fn catchup_frames(store: &Store, topic: &Topic, seq: u64, catchup: Catchup) -> Vec<Utf8Bytes> {
-    match catchup {
-        Catchup::Replay(events) => events,
-        Catchup::Snapshot => snapshot(store, topic).into_iter().collect(),
-        Catchup::Resync => {
-            let data = ResyncRequired {
-                topic: topic.to_string(),
-                seq,
-            };
-            let frame = Frame::new(ServerMessage::ResyncRequired(data))
-                .with_topic(topic.to_string())
-                .with_ts(now_ms());
-            vec![frame.encode().into()]
-        }
-    }
+    decisions
 }
 
 /// `agent_state` for an agent topic; other topics have no snapshot.
-fn snapshot(store: &Store, topic: &Topic) -> Option<Utf8Bytes> {
-    let Topic::Agent(id) = topic else { return None };
-    let agent = store.agent(*id)?.clone();
-    let frame = Frame::new(ServerMessage::AgentState(agent))
-        .with_topic(topic.to_string())
-        .with_ts(now_ms());
-    Some(frame.encode().into())
-}
-
-fn reply(msg: ServerMessage) -> Utf8Bytes {
-    encode_now(msg, None).into()
+fn snapshot(
+    session: &Session,
+    store: &Store,
+    topic: &Topic,
+    req_id: Option<String>,
+) -> Option<Utf8Bytes> {
+    let Some(("agent", id)) = topic.resource() else {
+        return None;
+    };
+    let agent = store.agent(id)?;
+    let event = wire::encode(
+        session.state().config.profile,
+        &DomainEvent::AgentState(agent),
+    )?;
+    Some(wire::unsequenced_frame(topic, event.with_req_id(req_id)))
 }

@@ -1,6 +1,8 @@
-//! `GET /api/ws/v2`: the WebSocket upgrade. Refused upgrades get HTTP 503, forbidden origins
-//! HTTP 403; a missing, invalid or expired token is accepted and then closed with 4401, so
-//! that browsers can see the code. Valid sockets are handed to `connection`.
+//! `GET /api/ws/v2` and `GET /api/ws`: the WebSocket upgrade. Refused upgrades get HTTP 503,
+//! forbidden origins HTTP 403. A missing, invalid or expired token is accepted and then closed
+//! with 4401 in the tether profile, so that browsers can see the code, and refused with HTTP
+//! 401 in the origin profile, as the origin does. `tether=1` in the query asks for tether's
+//! extensions, which only the tether profile grants. Valid sockets are handed to `connection`.
 
 use axum::extract::ws::{rejection::WebSocketUpgradeRejection, WebSocketUpgrade};
 use axum::extract::State;
@@ -11,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+use crate::config::Profile;
 use crate::connection;
 use crate::rest_auth::query_token;
 use crate::state::AppState;
@@ -43,17 +46,31 @@ pub async fn upgrade(
     let user = query_token(&parts).and_then(|token| state.auth.verify(&token));
     if user.is_none() {
         state.stats.rejected_unauthorized();
+        if state.config.profile == Profile::Origin {
+            let body =
+                json!({ "error": "UNAUTHORIZED", "details": "missing, invalid or expired token" });
+            return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
+        }
     }
+    let extended = state.config.profile == Profile::Tether && asks_for_extensions(&parts);
     let task = state.tasks.token();
     ws.max_message_size(READ_LIMIT)
         .max_frame_size(READ_LIMIT)
         .on_upgrade(move |socket| async move {
             let _task = task;
             match user {
-                Some(user) => connection::run(socket, state, user).await,
+                Some(user) => connection::run(socket, state, user, extended).await,
                 None => connection::reject_unauthorized(socket, &state).await,
             }
         })
+}
+
+/// Whether the query says `tether=1`.
+fn asks_for_extensions(parts: &Parts) -> bool {
+    parts
+        .uri
+        .query()
+        .is_some_and(|query| query.split('&').any(|pair| pair == "tether=1"))
 }
 
 /// No `Origin` header, or an allowed one.

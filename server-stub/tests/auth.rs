@@ -3,11 +3,11 @@
 
 mod common;
 
-use common::{End, Stub};
+use common::{control, End, Stub};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use tether::protocol::model::ErrorData;
-use tether::protocol::ServerMessage;
+use tether::protocol::control::ErrorData;
+use tether::protocol::Control;
 use tether_stub::auth::Authenticator;
 use tokio_tungstenite::tungstenite::Error as WsError;
 
@@ -108,10 +108,7 @@ async fn other_users_topics_are_refused_and_their_events_never_arrive() {
         .await;
     stub.control("publish?topic=agent:1&count=3").await;
     for _ in 0..3 {
-        assert!(matches!(
-            owner.recv().await.msg,
-            ServerMessage::AgentUpdated(_)
-        ));
+        assert_eq!(owner.recv().await.kind, "agent_updated");
     }
 
     let mut intruder = stub.connect(2).await;
@@ -119,7 +116,7 @@ async fn other_users_topics_are_refused_and_their_events_never_arrive() {
     let since = [("agent:1", 0), ("thread:10", 0), ("user:1", 0)];
     intruder.subscribe("steal", &topics, &since).await;
     for topic in topics {
-        let ServerMessage::SubscribeError(error) = intruder.recv().await.msg else {
+        let Control::SubscribeError(error) = intruder.recv_control().await else {
             panic!("expected subscribe_error")
         };
         assert_eq!(
@@ -127,7 +124,7 @@ async fn other_users_topics_are_refused_and_their_events_never_arrive() {
             (topic, "FORBIDDEN")
         );
     }
-    let ServerMessage::SubscribeAck(ack) = intruder.recv().await.msg else {
+    let Control::SubscribeAck(ack) = intruder.recv_control().await else {
         panic!("expected subscribe_ack")
     };
     assert!(ack.topics.is_empty() && ack.seqs.is_empty());
@@ -151,7 +148,7 @@ async fn other_users_topics_are_refused_and_their_events_never_arrive() {
     intruder.send_message("i", 10, "let me in").await;
     let reply = intruder.recv().await;
     assert!(
-        matches!(reply.msg, ServerMessage::Error(ErrorData { ref error, .. }) if error == "FORBIDDEN"),
+        matches!(control(&reply), Control::Error(ErrorData { ref error, .. }) if error == "FORBIDDEN"),
         "{reply:?}"
     );
     intruder.assert_nothing_pending().await;

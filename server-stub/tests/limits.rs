@@ -6,7 +6,7 @@ mod common;
 use common::{End, Stub};
 use futures_util::StreamExt;
 use std::time::Duration;
-use tether::protocol::ServerMessage;
+use tether::protocol::{Control, Topic};
 
 #[tokio::test]
 async fn a_1_mib_frame_closes_with_1009_and_others_keep_working() {
@@ -30,7 +30,7 @@ async fn the_size_limit_is_inclusive() {
     let mut client = stub.connect(1).await;
     client.send_text(" ".repeat(1000)).await;
     assert!(
-        matches!(client.recv().await.msg, ServerMessage::Error(_)),
+        matches!(client.recv_control().await, Control::Error(_)),
         "a 1000-byte frame is only malformed"
     );
     client.send_text(" ".repeat(1001)).await;
@@ -93,7 +93,7 @@ async fn a_steady_rate_under_the_limit_is_fine() {
     let mut client = stub.connect(1).await;
     for n in 0..20 {
         client.ping("steady", n).await;
-        assert!(matches!(client.recv().await.msg, ServerMessage::Pong(_)));
+        assert!(matches!(client.recv_control().await, Control::Pong(_)));
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
@@ -106,7 +106,7 @@ async fn topics_beyond_the_maximum_get_limit() {
         .subscribe("a", &["agent:1", "thread:10", "user:1", "system"], &[])
         .await;
     for topic in ["user:1", "system"] {
-        let ServerMessage::SubscribeError(error) = client.recv().await.msg else {
+        let Control::SubscribeError(error) = client.recv_control().await else {
             panic!("expected subscribe_error")
         };
         assert_eq!(
@@ -114,27 +114,21 @@ async fn topics_beyond_the_maximum_get_limit() {
             (topic, "LIMIT")
         );
     }
-    let ServerMessage::SubscribeAck(ack) = client.recv().await.msg else {
+    let Control::SubscribeAck(ack) = client.recv_control().await else {
         panic!("expected subscribe_ack")
     };
-    assert_eq!(ack.topics, ["agent:1", "thread:10"]);
-    assert!(matches!(
-        client.recv().await.msg,
-        ServerMessage::AgentState(_)
-    ));
+    assert_eq!(ack.topics, [Topic::agent(1), Topic::thread(10)]);
+    assert_eq!(client.recv().await.kind, "agent_state");
     client.subscribe("b", &["agent:1"], &[]).await;
-    let ServerMessage::SubscribeAck(ack) = client.recv().await.msg else {
+    let Control::SubscribeAck(ack) = client.recv_control().await else {
         panic!("a held topic is still acked")
     };
-    assert_eq!(ack.topics, ["agent:1"]);
-    assert!(matches!(
-        client.recv().await.msg,
-        ServerMessage::AgentState(_)
-    ));
+    assert_eq!(ack.topics, [Topic::agent(1)]);
+    assert_eq!(client.recv().await.kind, "agent_state");
     client.unsubscribe("u", &["thread:10"]).await;
     assert!(matches!(
-        client.recv().await.msg,
-        ServerMessage::UnsubscribeSuccess(_)
+        client.recv_control().await,
+        Control::UnsubscribeSuccess(_)
     ));
     client.subscribe_ok(&["system"]).await;
 }

@@ -3,13 +3,14 @@
 
 mod common;
 
-use common::{End, Stub};
+use common::{agents, control, data, End, Stub};
 use futures_util::SinkExt;
 use reqwest::Method;
 use serde_json::json;
 use std::time::Duration;
-use tether::protocol::model::{ErrorData, Timestamp};
-use tether::protocol::ServerMessage;
+use tether::agents::AgentsMessage;
+use tether::protocol::control::{ErrorData, Heartbeat};
+use tether::protocol::{Control, Topic};
 
 #[tokio::test]
 async fn ping_is_answered_with_pong_echoing_timestamp_and_req_id() {
@@ -18,13 +19,13 @@ async fn ping_is_answered_with_pong_echoing_timestamp_and_req_id() {
     client.ping("p7", 1_767_225_600_000).await;
     let pong = client.recv().await;
     assert_eq!(pong.req_id.as_deref(), Some("p7"));
-    assert_eq!(pong.topic, None);
+    assert_eq!(pong.topic, Topic::system());
     assert_eq!(pong.seq, None);
     assert!(pong.ts > 0);
     assert_eq!(
-        pong.msg,
-        ServerMessage::Pong(Timestamp {
-            timestamp: 1_767_225_600_000
+        control(&pong),
+        Control::Pong(Heartbeat {
+            timestamp: Some(1_767_225_600_000)
         })
     );
 }
@@ -51,37 +52,37 @@ async fn subscribe_answers_errors_then_ack_then_snapshots() {
         ("agent:99", "NOT_FOUND"),
         ("thread:11", "FORBIDDEN"),
     ] {
-        let ServerMessage::SubscribeError(error) = client.recv().await.msg else {
+        let Control::SubscribeError(error) = client.recv_control().await else {
             panic!("expected subscribe_error")
         };
         assert_eq!(
             (
                 error.topic.as_str(),
                 error.error_code.as_str(),
-                error.message_id.as_str()
+                error.message_id.as_deref()
             ),
-            (topic, code, "s1")
+            (topic, code, Some("s1"))
         );
         assert!(!error.error.is_empty());
     }
     let ack = client.recv().await;
-    let ServerMessage::SubscribeAck(ack) = ack.msg else {
+    let Control::SubscribeAck(ack) = control(&ack) else {
         panic!("expected subscribe_ack, got {ack:?}")
     };
-    assert_eq!(ack.message_id, "s1");
+    assert_eq!(ack.message_id.as_deref(), Some("s1"));
     assert_eq!(
         ack.topics,
-        ["agent:1", "thread:10", "user:1", "system", "agent:3"]
+        ["agent:1", "thread:10", "user:1", "system", "agent:3"].map(Topic::from)
     );
     assert!(ack.seqs.values().all(|&s| s == 0) && ack.seqs.len() == 5);
     for id in [1, 3] {
         let snapshot = client.recv().await;
-        assert_eq!(snapshot.topic, Some(format!("agent:{id}")));
+        assert_eq!(snapshot.topic, Topic::agent(id));
         assert_eq!(snapshot.seq, None, "snapshots carry no seq");
-        let ServerMessage::AgentState(agent) = snapshot.msg else {
+        let AgentsMessage::AgentState(agent) = agents(&snapshot) else {
             panic!("expected agent_state")
         };
-        assert_eq!((agent.id, agent.owner_id), (id, 1));
+        assert_eq!((agent.id, agent.owner_id), (id, Some(1)));
     }
     client.assert_nothing_pending().await;
     let stats = stub.stats().await;
@@ -98,14 +99,11 @@ async fn resubscribing_is_harmless_and_duplicates_collapse() {
     client
         .subscribe("again", &["agent:1", "agent:1"], &[])
         .await;
-    let ServerMessage::SubscribeAck(ack) = client.recv().await.msg else {
+    let Control::SubscribeAck(ack) = client.recv_control().await else {
         panic!("expected subscribe_ack")
     };
-    assert_eq!(ack.topics, ["agent:1"]);
-    assert!(matches!(
-        client.recv().await.msg,
-        ServerMessage::AgentState(_)
-    ));
+    assert_eq!(ack.topics, [Topic::agent(1)]);
+    assert_eq!(client.recv().await.kind, "agent_state");
     client.assert_nothing_pending().await;
     stub.request(
         Method::PATCH,
@@ -114,10 +112,7 @@ async fn resubscribing_is_harmless_and_duplicates_collapse() {
         Some(json!({"status": "running"})),
     )
     .await;
-    assert!(matches!(
-        client.recv().await.msg,
-        ServerMessage::AgentUpdated(_)
-    ));
+    assert_eq!(client.recv().await.kind, "agent_updated");
     client.assert_nothing_pending().await;
     let stats = stub.stats().await;
     assert_eq!(stats["subscribers"]["agent:1"], 1);
@@ -130,15 +125,12 @@ async fn unsubscribe_confirms_and_stops_events() {
     let mut client = stub.connect(1).await;
     client.subscribe_ok(&["agent:1", "system"]).await;
     client.unsubscribe("u1", &["agent:1", "thread:999"]).await;
-    let ServerMessage::UnsubscribeSuccess(done) = client.recv().await.msg else {
+    let Control::UnsubscribeSuccess(done) = client.recv_control().await else {
         panic!("expected unsubscribe_success")
     };
     assert_eq!(
-        (done.message_id.as_str(), done.topics.as_slice()),
-        (
-            "u1",
-            ["agent:1".to_owned(), "thread:999".to_owned()].as_slice()
-        )
+        (done.message_id.as_deref(), done.topics.as_slice()),
+        (Some("u1"), [Topic::agent(1), Topic::thread(999)].as_slice())
     );
     stub.request(
         Method::PATCH,
@@ -164,10 +156,10 @@ async fn send_message_reply_is_the_published_event_once() {
     for client in [&mut sender, &mut watcher] {
         let event = client.recv().await;
         assert_eq!(
-            (event.topic.as_deref(), event.req_id.as_deref(), event.seq),
-            (Some("thread:10"), Some("r3"), Some(1))
+            (event.topic.as_str(), event.req_id.as_deref(), event.seq),
+            ("thread:10", Some("r3"), Some(1))
         );
-        let ServerMessage::ThreadMessage(message) = event.msg else {
+        let AgentsMessage::ThreadMessage(message) = agents(&event) else {
             panic!("expected thread_message")
         };
         assert_eq!(
@@ -199,7 +191,7 @@ async fn send_message_reaches_a_sender_that_does_not_hold_the_topic() {
     sender.send_message("r1", 12, "direct").await;
     let event = sender.recv().await;
     assert_eq!((event.req_id.as_deref(), event.seq), (Some("r1"), Some(1)));
-    assert!(matches!(event.msg, ServerMessage::ThreadMessage(_)));
+    assert_eq!(event.kind, "thread_message");
     sender.assert_nothing_pending().await;
 }
 
@@ -213,7 +205,7 @@ async fn refused_send_message_gets_an_error_with_req_id_and_publishes_nothing() 
         client.send_message(req_id, thread_id, "hi").await;
         let reply = client.recv().await;
         assert_eq!(reply.req_id.as_deref(), Some(req_id));
-        let ServerMessage::Error(ErrorData { error, .. }) = reply.msg else {
+        let Control::Error(ErrorData { error, .. }) = control(&reply) else {
             panic!("expected error")
         };
         assert_eq!(error, code);
@@ -221,7 +213,7 @@ async fn refused_send_message_gets_an_error_with_req_id_and_publishes_nothing() 
     client.send_text(r#"{"v":1,"type":"send_message","topic":"thread:12","req_id":"m","ts":0,"data":{"thread_id":10,"content":"x"}}"#).await;
     let reply = client.recv().await;
     assert!(
-        matches!(reply.msg, ServerMessage::Error(ErrorData { ref error, .. }) if error == "INVALID_DATA"),
+        matches!(control(&reply), Control::Error(ErrorData { ref error, .. }) if error == "INVALID_DATA"),
         "{reply:?}"
     );
     client.assert_nothing_pending().await;
@@ -261,15 +253,15 @@ async fn undecodable_frames_get_error_frames_and_the_connection_stays_up() {
         client.send_text(text).await;
         let reply = client.recv().await;
         assert_eq!(
-            (reply.topic.as_deref(), reply.req_id.as_deref()),
-            (None, req_id),
+            (reply.topic.as_str(), reply.req_id.as_deref()),
+            ("system", req_id),
             "{text}"
         );
-        let ServerMessage::Error(ErrorData { error, details }) = reply.msg else {
+        assert!(data(&reply)["details"]["message"].is_string(), "{reply:?}");
+        let Control::Error(ErrorData { error, .. }) = control(&reply) else {
             panic!("expected error for {text}")
         };
         assert_eq!(error, code, "{text}");
-        assert!(!details.is_empty());
     }
     client
         .ws
@@ -278,7 +270,7 @@ async fn undecodable_frames_get_error_frames_and_the_connection_stays_up() {
         ]))
         .await
         .expect("send binary");
-    let ServerMessage::Error(ErrorData { error, .. }) = client.recv().await.msg else {
+    let Control::Error(ErrorData { error, .. }) = client.recv_control().await else {
         panic!("expected error")
     };
     assert_eq!(error, "MALFORMED");
@@ -302,8 +294,15 @@ async fn server_pings_on_its_interval() {
     let mut client = stub.connect(1).await;
     for _ in 0..3 {
         let ping = client.recv().await;
-        assert!(matches!(ping.msg, ServerMessage::Ping(_)), "{ping:?}");
-        assert_eq!((ping.topic, ping.req_id, ping.seq), (None, None, None));
+        assert_eq!(
+            control(&ping),
+            Control::Ping(Heartbeat::default()),
+            "{ping:?}"
+        );
+        assert_eq!(
+            (ping.topic, ping.req_id, ping.seq),
+            (Topic::system(), None, None)
+        );
         client
             .send_text(r#"{"v":1,"type":"pong","topic":null,"req_id":null,"ts":1,"data":{}}"#)
             .await;
@@ -317,7 +316,7 @@ async fn silence_closes_with_4408_while_traffic_keeps_the_connection() {
     let mut silent = stub.connect(1).await;
     for n in 0..8 {
         talker.ping("keep", n).await;
-        assert!(matches!(talker.recv().await.msg, ServerMessage::Pong(_)));
+        assert!(matches!(talker.recv_control().await, Control::Pong(_)));
         tokio::time::sleep(Duration::from_millis(40)).await;
     }
     talker.assert_nothing_pending().await;

@@ -4,14 +4,14 @@
 
 mod common;
 
-use common::{seqs, Stub};
+use common::{control, seqs, Stub};
 use serde_json::Value;
-use tether::protocol::model::ResyncRequired;
-use tether::protocol::{ServerFrame, ServerMessage};
+use tether::protocol::control::ResyncRequired;
+use tether::protocol::{Control, Envelope, Topic};
 
-async fn ack_seqs(client: &mut common::Client) -> std::collections::BTreeMap<String, u64> {
+async fn ack_seqs(client: &mut common::Client) -> std::collections::BTreeMap<Topic, u64> {
     let frame = client.recv().await;
-    let ServerMessage::SubscribeAck(ack) = frame.msg else {
+    let Control::SubscribeAck(ack) = control(&frame) else {
         panic!("expected subscribe_ack, got {frame:?}")
     };
     ack.seqs
@@ -28,7 +28,7 @@ async fn seqs_count_per_topic_from_one() {
         let mut got = Vec::new();
         for _ in 0..3 {
             let f = client.recv().await;
-            got.push((f.topic.expect("topic"), f.seq.expect("seq")));
+            got.push((f.topic.to_string(), f.seq.expect("seq")));
         }
         got
     };
@@ -58,7 +58,10 @@ async fn since_replays_exactly_the_missed_events_then_live_ones() {
         .subscribe("r", &["agent:1", "thread:10"], &[("agent:1", 2)])
         .await;
     let seqs_acked = ack_seqs(&mut client).await;
-    assert_eq!((seqs_acked["agent:1"], seqs_acked["thread:10"]), (5, 0));
+    assert_eq!(
+        (seqs_acked[&Topic::agent(1)], seqs_acked[&Topic::thread(10)]),
+        (5, 0)
+    );
     let mut replay = Vec::new();
     for _ in 0..3 {
         replay.push(client.recv().await);
@@ -66,8 +69,7 @@ async fn since_replays_exactly_the_missed_events_then_live_ones() {
     assert_eq!(seqs(&replay), [3, 4, 5]);
     assert!(replay
         .iter()
-        .all(|f| matches!(f.msg, ServerMessage::AgentUpdated(_))
-            && f.topic.as_deref() == Some("agent:1")));
+        .all(|f| f.kind == "agent_updated" && f.topic == Topic::agent(1)));
     client.assert_nothing_pending().await;
     stub.control("publish?topic=agent:1&count=1").await;
     assert_eq!(client.recv().await.seq, Some(6));
@@ -93,22 +95,22 @@ async fn since_at_the_current_seq_replays_nothing() {
     stub.control("publish?topic=agent:1&count=3").await;
     let mut client = stub.connect(1).await;
     client.subscribe("r", &["agent:1"], &[("agent:1", 3)]).await;
-    assert_eq!(ack_seqs(&mut client).await["agent:1"], 3);
+    assert_eq!(ack_seqs(&mut client).await[&Topic::agent(1)], 3);
     client.assert_nothing_pending().await;
 }
 
 async fn expect_resync(client: &mut common::Client, topic: &str, seq: u64) {
-    let frame: ServerFrame = client.recv().await;
+    let frame: Envelope = client.recv().await;
     assert_eq!(
-        (frame.topic.as_deref(), frame.seq),
-        (Some(topic), None),
+        (frame.topic.as_str(), frame.seq),
+        (topic, None),
         "resync_required carries no seq"
     );
     assert_eq!(
-        frame.msg,
-        ServerMessage::ResyncRequired(ResyncRequired {
+        control(&frame),
+        Control::ResyncRequired(ResyncRequired {
             topic: topic.into(),
-            seq
+            seq: Some(seq)
         })
     );
 }
@@ -159,7 +161,11 @@ async fn each_topic_gets_its_own_catchup_in_request_order() {
     ack_seqs(&mut client).await;
     assert_eq!(seqs(&[client.recv().await, client.recv().await]), [1, 2]);
     expect_resync(&mut client, "agent:1", 4).await;
-    assert!(matches!(client.recv().await.msg, ServerMessage::AgentState(ref a) if a.id == 3));
+    let snapshot = client.recv().await;
+    assert_eq!(
+        (snapshot.kind.as_str(), snapshot.topic.as_str()),
+        ("agent_state", "agent:3")
+    );
     client.assert_nothing_pending().await;
 }
 
@@ -168,7 +174,7 @@ async fn collect_until(client: &mut common::Client, topic: &str, last: u64) -> V
     let mut got = Vec::new();
     while got.last() != Some(&last) {
         let frame = client.recv().await;
-        if frame.topic.as_deref() == Some(topic) {
+        if frame.topic.as_str() == topic {
             got.push(frame.seq.expect("event seq"));
         }
     }

@@ -3,12 +3,13 @@
 
 mod common;
 
-use common::{seqs, Client, Stub};
+use common::{agents, seqs, Client, Stub};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use tether::protocol::{ServerFrame, ServerMessage};
+use tether::agents::AgentsMessage;
+use tether::protocol::{Envelope, Topic};
 
-async fn recv_n(client: &mut Client, n: usize) -> Vec<ServerFrame> {
+async fn recv_n(client: &mut Client, n: usize) -> Vec<Envelope> {
     let mut frames = Vec::with_capacity(n);
     for _ in 0..n {
         frames.push(client.recv().await);
@@ -41,11 +42,8 @@ async fn agents_crud_publishes_its_events() {
     );
     let id = agent["id"].as_u64().expect("id");
     let created = client.recv().await;
-    assert_eq!(
-        (created.topic.as_deref(), created.seq),
-        (Some("user:1"), Some(1))
-    );
-    assert!(matches!(created.msg, ServerMessage::AgentCreated(ref a) if a.id == id));
+    assert_eq!((created.topic.as_str(), created.seq), ("user:1", Some(1)));
+    assert!(matches!(agents(&created), AgentsMessage::AgentCreated(ref a) if a.id == id));
 
     let listed = stub.get("/api/agents", 1).await;
     assert_eq!(listed["seq"], 1);
@@ -75,7 +73,7 @@ async fn agents_crud_publishes_its_events() {
     );
     let updated = client.recv().await;
     assert!(
-        matches!(updated.msg, ServerMessage::AgentUpdated(ref a) if a.name == "S2" && a.status == "error")
+        matches!(agents(&updated), AgentsMessage::AgentUpdated(ref a) if a.name.as_deref() == Some("S2") && a.status.as_deref() == Some("error"))
     );
 
     let (status, _) = stub
@@ -87,7 +85,7 @@ async fn agents_crud_publishes_its_events() {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
-    let ServerMessage::ThreadCreated(thread) = client.recv().await.msg else {
+    let AgentsMessage::ThreadCreated(thread) = agents(&client.recv().await) else {
         panic!("expected thread_created")
     };
 
@@ -96,14 +94,11 @@ async fn agents_crud_publishes_its_events() {
         .await;
     assert_eq!(status, StatusCode::OK);
     let frames = recv_n(&mut client, 2).await;
-    let topics: Vec<_> = frames
-        .iter()
-        .map(|f| f.topic.clone().expect("topic"))
-        .collect();
+    let topics: Vec<String> = frames.iter().map(|f| f.topic.to_string()).collect();
     assert_eq!(topics, [topic.clone(), "user:1".into()]);
     assert!(frames
         .iter()
-        .all(|f| matches!(f.msg, ServerMessage::AgentDeleted(ref d) if d.id == id)));
+        .all(|f| matches!(agents(f), AgentsMessage::AgentDeleted(ref d) if d.id == id)));
     let (status, _) = stub
         .request(
             Method::GET,
@@ -137,11 +132,17 @@ async fn a_run_reports_progress_and_status_changes() {
     assert_eq!(seqs(&frames), (1..=7).collect::<Vec<_>>());
     let mut steps = Vec::new();
     for frame in &frames {
-        match &frame.msg {
-            ServerMessage::AgentUpdated(agent) => steps.push(format!("agent {}", agent.status)),
-            ServerMessage::RunUpdate(update) => {
-                assert_eq!((update.agent_id, update.run_id), (1, run_id));
-                steps.push(format!("{} {}", update.status, update.progress));
+        match agents(frame) {
+            AgentsMessage::AgentUpdated(agent) => {
+                steps.push(format!("agent {}", agent.status.unwrap_or_default()))
+            }
+            AgentsMessage::RunUpdate(update) => {
+                assert_eq!((update.agent_id, update.id), (1, run_id));
+                steps.push(format!(
+                    "{} {}",
+                    update.status,
+                    update.progress.unwrap_or(0)
+                ));
             }
             other => panic!("unexpected {other:?}"),
         }
@@ -152,7 +153,7 @@ async fn a_run_reports_progress_and_status_changes() {
         "running 25",
         "running 50",
         "running 75",
-        "succeeded 100",
+        "success 100",
         "agent idle",
     ];
     assert_eq!(steps, expected);
@@ -187,9 +188,9 @@ async fn threads_list_create_rename_and_delete() {
         )
         .await;
     let event = client.recv().await;
-    assert_eq!(event.topic.as_deref(), Some("agent:1"));
+    assert_eq!(event.topic, Topic::agent(1));
     assert!(
-        matches!(event.msg, ServerMessage::ThreadCreated(ref t) if t.title == "New chat" && Some(t.id) == thread["id"].as_u64())
+        matches!(agents(&event), AgentsMessage::ThreadCreated(ref t) if t.title.as_deref() == Some("New chat") && Some(t.id) == thread["id"].as_u64())
     );
 
     let topic = format!("thread:{}", thread["id"]);
@@ -208,16 +209,16 @@ async fn threads_list_create_rename_and_delete() {
         (StatusCode::OK, Some("Renamed chat"))
     );
     assert!(
-        matches!(client.recv().await.msg, ServerMessage::ThreadUpdated(ref t) if t.title == "Renamed chat")
+        matches!(agents(&client.recv().await), AgentsMessage::ThreadUpdated(ref t) if t.title.as_deref() == Some("Renamed chat"))
     );
     let (status, _) = stub.request(Method::DELETE, &path, Some(1), None).await;
     assert_eq!(status, StatusCode::OK);
     let deleted = client.recv().await;
     assert_eq!(
-        (deleted.topic.as_deref(), deleted.seq),
-        (Some(topic.as_str()), Some(2))
+        (deleted.topic.as_str(), deleted.seq),
+        (topic.as_str(), Some(2))
     );
-    assert!(matches!(deleted.msg, ServerMessage::ThreadDeleted(_)));
+    assert_eq!(deleted.kind, "thread_deleted");
 }
 
 #[tokio::test]
@@ -247,7 +248,7 @@ async fn posting_a_message_publishes_it_and_the_history_has_its_seq() {
     );
     let event = client.recv().await;
     assert_eq!((event.seq, event.req_id.clone()), (Some(1), None));
-    assert!(matches!(event.msg, ServerMessage::ThreadMessage(ref m) if m.content == "Hi"));
+    assert!(matches!(agents(&event), AgentsMessage::ThreadMessage(ref m) if m.content == "Hi"));
     client.assert_nothing_pending().await;
     let after = stub.get("/api/threads/10/messages", 1).await;
     assert_eq!(after["seq"], 1);
@@ -286,32 +287,32 @@ async fn with_the_simulator_a_reply_streams_token_by_token() {
         Some(json!({"content": "tell me more"})),
     )
     .await;
-    assert!(matches!(
-        client.recv().await.msg,
-        ServerMessage::ThreadMessage(_)
-    ));
-    let ServerMessage::StreamStart(start) = client.recv().await.msg else {
+    assert_eq!(client.recv().await.kind, "thread_message");
+    let AgentsMessage::StreamStart(start) = agents(&client.recv().await) else {
         panic!("expected stream_start")
     };
+    let start_id = start
+        .message_id
+        .expect("the tether profile names the reply");
     let mut text = String::new();
     let mut chunks = 0;
     let end = loop {
         let frame = client.recv().await;
-        match frame.msg {
-            ServerMessage::StreamChunk(chunk) => {
+        match agents(&frame) {
+            AgentsMessage::StreamChunk(chunk) => {
                 assert_eq!(
                     (chunk.message_id, chunk.chunk_type.as_str()),
-                    (start.message_id, "assistant_token")
+                    (Some(start_id), "assistant_token")
                 );
                 text.push_str(&chunk.content);
                 chunks += 1;
             }
-            ServerMessage::StreamEnd(end) => break (end, frame.seq.expect("seq")),
+            AgentsMessage::StreamEnd(end) => break (end, frame.seq.expect("seq")),
             other => panic!("unexpected {other:?}"),
         }
     };
     assert!(chunks > 3);
-    assert_eq!(end.0.message_id, start.message_id);
+    assert_eq!(end.0.message_id, Some(start_id));
     let history = stub.get("/api/threads/10/messages", 1).await;
     assert_eq!(history["seq"], end.1);
     let last = history["messages"]
@@ -326,11 +327,7 @@ async fn with_the_simulator_a_reply_streams_token_by_token() {
             last["role"].as_str(),
             last["content"].as_str()
         ),
-        (
-            Some(start.message_id),
-            Some("assistant"),
-            Some(text.as_str())
-        )
+        (Some(start_id), Some("assistant"), Some(text.as_str()))
     );
 }
 

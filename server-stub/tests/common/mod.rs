@@ -1,6 +1,9 @@
 //! Shared helpers of the stub's integration tests: a stub bound to `127.0.0.1:0` with a test
 //! configuration, an HTTP client, and a tokio-tungstenite client with typed send and receive
 //! helpers. Every wait has a timeout, so a failing test fails instead of hanging.
+//!
+//! [`Stub::connect`] asks for tether's extensions (`tether=1`), as tether's client does, since
+//! most tests check acknowledgements and `seq`; [`Stub::connect_plain`] does not.
 
 #![allow(dead_code)]
 
@@ -18,8 +21,10 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
 
-use tether::protocol::model::{SendMessage, Subscribe, Timestamp, Unsubscribe};
-use tether::protocol::{ClientFrame, ClientMessage, Frame, ServerFrame, ServerMessage};
+use tether::agents::model::SendMessage;
+use tether::agents::AgentsMessage;
+use tether::protocol::control::{Heartbeat, Subscribe, Unsubscribe};
+use tether::protocol::{Control, Envelope, Topic};
 use tether_stub::auth::Authenticator;
 use tether_stub::Config;
 
@@ -111,8 +116,13 @@ impl Stub {
         format!("http://{}{path}", self.addr)
     }
 
-    /// The WebSocket URL with `token`.
+    /// The WebSocket URL with `token`, asking for tether's extensions.
     pub fn ws_url(&self, token: &str) -> String {
+        format!("ws://{}/api/ws/v2?token={token}&tether=1", self.addr)
+    }
+
+    /// The WebSocket URL with `token`, without asking for extensions.
+    pub fn ws_url_plain(&self, token: &str) -> String {
         format!("ws://{}/api/ws/v2?token={token}", self.addr)
     }
 
@@ -123,16 +133,28 @@ impl Stub {
             .expect("mint")
     }
 
-    /// A connected client of `user`.
+    /// A connected client of `user` that asked for tether's extensions.
     pub async fn connect(&self, user: u64) -> Client {
         self.connect_token(&self.token(user))
             .await
             .expect("connects")
     }
 
-    /// Connects with any token (the upgrade may still be refused).
+    /// A connected client of `user` that did not ask for extensions.
+    pub async fn connect_plain(&self, user: u64) -> Client {
+        self.connect_url(&self.ws_url_plain(&self.token(user)))
+            .await
+            .expect("connects")
+    }
+
+    /// Connects with any token, asking for extensions (the upgrade may still be refused).
     pub async fn connect_token(&self, token: &str) -> Result<Client, WsError> {
-        let request = self.ws_url(token).into_client_request()?;
+        self.connect_url(&self.ws_url(token)).await
+    }
+
+    /// Connects to any URL.
+    pub async fn connect_url(&self, url: &str) -> Result<Client, WsError> {
+        let request = url.into_client_request()?;
         let (ws, _) = tokio::time::timeout(TIMEOUT, tokio_tungstenite::connect_async(request))
             .await
             .expect("connect in time")?;
@@ -267,8 +289,15 @@ pub enum End {
 
 impl Client {
     /// Sends a frame.
-    pub async fn send(&mut self, frame: ClientFrame) {
+    pub async fn send(&mut self, frame: Envelope) {
         self.send_text(frame.encode()).await;
+    }
+
+    /// Sends a control message with an optional `req_id`.
+    pub async fn send_control(&mut self, control: Control, req_id: Option<&str>) {
+        let mut frame = control.to_envelope().with_ts(1);
+        frame.req_id = req_id.map(str::to_owned);
+        self.send(frame).await;
     }
 
     /// Sends raw text.
@@ -284,50 +313,60 @@ impl Client {
         let since = (!since.is_empty()).then(|| {
             since
                 .iter()
-                .map(|(t, s)| ((*t).to_owned(), *s))
+                .map(|(t, s)| (Topic::from(*t), *s))
                 .collect::<BTreeMap<_, _>>()
         });
-        let topics = topics.iter().map(|t| (*t).to_owned()).collect();
+        let topics = topics.iter().map(|t| Topic::from(*t)).collect();
         let subscribe = Subscribe {
             topics,
-            message_id: message_id.into(),
+            message_id: Some(message_id.into()),
             since,
         };
-        self.send(Frame::new(ClientMessage::Subscribe(subscribe)))
-            .await;
+        self.send_control(Control::Subscribe(subscribe), None).await;
     }
 
     /// Subscribes to topics that must all be accepted with no `since`; returns the ack's seqs
     /// after consuming the ack and the agent snapshots.
-    pub async fn subscribe_ok(&mut self, topics: &[&str]) -> BTreeMap<String, u64> {
+    pub async fn subscribe_ok(&mut self, topics: &[&str]) -> BTreeMap<Topic, u64> {
         self.subscribe("ok", topics, &[]).await;
-        let ServerMessage::SubscribeAck(ack) = self.recv().await.msg else {
+        let Control::SubscribeAck(ack) = self.recv_control().await else {
             panic!("expected subscribe_ack")
         };
-        assert_eq!(ack.topics, topics, "all topics accepted");
+        let names: Vec<&str> = ack.topics.iter().map(Topic::as_str).collect();
+        assert_eq!(names, topics, "all topics accepted");
         for _ in topics.iter().filter(|t| t.starts_with("agent:")) {
-            assert!(matches!(
-                self.recv().await.msg,
-                ServerMessage::AgentState(_)
-            ));
+            assert_eq!(self.recv().await.kind, "agent_state");
         }
         ack.seqs
     }
 
+    /// Subscribes without extensions to topics that must all be accepted: consumes the agent
+    /// snapshots and proves with a ping that nothing else came.
+    pub async fn subscribe_plain_ok(&mut self, topics: &[&str]) {
+        self.subscribe("plain", topics, &[]).await;
+        for _ in topics.iter().filter(|t| t.starts_with("agent:")) {
+            assert_eq!(self.recv().await.kind, "agent_state");
+        }
+        self.assert_nothing_pending().await;
+    }
+
     /// Sends an unsubscribe.
     pub async fn unsubscribe(&mut self, message_id: &str, topics: &[&str]) {
-        let topics = topics.iter().map(|t| (*t).to_owned()).collect();
-        self.send(Frame::new(ClientMessage::Unsubscribe(Unsubscribe {
+        let topics = topics.iter().map(|t| Topic::from(*t)).collect();
+        let unsubscribe = Unsubscribe {
             topics,
-            message_id: message_id.into(),
-        })))
-        .await;
+            message_id: Some(message_id.into()),
+        };
+        self.send_control(Control::Unsubscribe(unsubscribe), None)
+            .await;
     }
 
     /// Sends a `ping` with `req_id`.
     pub async fn ping(&mut self, req_id: &str, timestamp: u64) {
-        self.send(Frame::new(ClientMessage::Ping(Timestamp { timestamp })).with_req_id(req_id))
-            .await;
+        let ping = Heartbeat {
+            timestamp: Some(timestamp),
+        };
+        self.send_control(Control::Ping(ping), Some(req_id)).await;
     }
 
     /// Sends a `send_message`.
@@ -336,9 +375,10 @@ impl Client {
             thread_id,
             content: content.into(),
         };
-        let frame = Frame::new(ClientMessage::SendMessage(data))
-            .with_topic(format!("thread:{thread_id}"))
-            .with_req_id(req_id);
+        let frame = Envelope::new("send_message", Topic::thread(thread_id), &data)
+            .expect("encodes")
+            .with_req_id(req_id)
+            .with_ts(1);
         self.send(frame).await;
     }
 
@@ -351,8 +391,9 @@ impl Client {
             Some("fence"),
             "expected the fence pong, got {frame:?}"
         );
-        assert!(
-            matches!(frame.msg, ServerMessage::Pong(Timestamp { timestamp: 7 })),
+        assert_eq!(
+            control(&frame),
+            Control::Pong(Heartbeat { timestamp: Some(7) }),
             "got {frame:?}"
         );
     }
@@ -376,16 +417,21 @@ impl Client {
     }
 
     /// The next frame, decoded.
-    pub async fn recv(&mut self) -> ServerFrame {
+    pub async fn recv(&mut self) -> Envelope {
         let text = self.recv_text().await;
-        ServerFrame::decode(&text).unwrap_or_else(|e| panic!("undecodable frame {text}: {e}"))
+        Envelope::decode(&text).unwrap_or_else(|e| panic!("undecodable frame {text}: {e}"))
+    }
+
+    /// The next frame, which must be a control message.
+    pub async fn recv_control(&mut self) -> Control {
+        control(&self.recv().await)
     }
 
     /// The next frame that is not a server `ping`.
-    pub async fn recv_event(&mut self) -> ServerFrame {
+    pub async fn recv_event(&mut self) -> Envelope {
         loop {
             let frame = self.recv().await;
-            if !matches!(frame.msg, ServerMessage::Ping(_)) {
+            if frame.kind != "ping" {
                 return frame;
             }
         }
@@ -431,8 +477,28 @@ impl Client {
     }
 }
 
+/// A frame's control message; fails the test if it is an app event or does not decode.
+pub fn control(frame: &Envelope) -> Control {
+    match Control::parse(frame) {
+        Some(Ok(control)) => control,
+        other => panic!("expected a control message, got {frame:?}: {other:?}"),
+    }
+}
+
+/// A frame's app event as tether's client decodes it; fails the test if it does not decode.
+pub fn agents(frame: &Envelope) -> AgentsMessage {
+    frame
+        .decode_as::<AgentsMessage>()
+        .unwrap_or_else(|e| panic!("undecodable event {frame:?}: {e}"))
+}
+
+/// A frame's `data` as JSON.
+pub fn data(frame: &Envelope) -> Value {
+    serde_json::from_str(frame.data.get()).expect("data is JSON")
+}
+
 /// The numbers of a sequence of frames.
-pub fn seqs(frames: &[ServerFrame]) -> Vec<u64> {
+pub fn seqs(frames: &[Envelope]) -> Vec<u64> {
     frames
         .iter()
         .map(|f| f.seq.expect("event has a seq"))

@@ -1,0 +1,142 @@
+//! The data of app events, per profile. Code that changes something describes what happened
+//! as a [`DomainEvent`] over the stub's records; [`encode`] gives its wire `type` and `data` in
+//! the server's profile (`tether`: `fixtures/server/`, `origin`: `fixtures/origin/`), once,
+//! before the hub numbers and fans it out. Control frames (`pong`, `subscribe_ack`, `error`,
+//! …) are tether's [`Control`] messages, stamped here by [`control_frame`].
+
+pub mod origin;
+pub mod tether;
+
+use axum::extract::ws::Utf8Bytes;
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use ::tether::protocol::{Control, Envelope, Topic};
+
+use crate::clock::now_ms;
+use crate::config::Profile;
+use crate::records::{
+    AgentChange, AgentRecord, ChunkRecord, MessageRecord, RunRecord, ThreadRecord,
+};
+
+/// Something that happened, to be announced on a topic.
+#[derive(Clone, Copy, Debug)]
+pub enum DomainEvent<'a> {
+    /// The snapshot of an agent, sent to a new subscriber of its topic (`agent_state`).
+    AgentState(&'a AgentRecord),
+    /// An agent was created.
+    AgentCreated(&'a AgentRecord),
+    /// An agent changed; the change says which fields.
+    AgentUpdated(&'a AgentRecord, AgentChange),
+    /// An agent was deleted.
+    AgentDeleted(u64),
+    /// A run moved on.
+    RunUpdate(&'a RunRecord),
+    /// A thread was created.
+    ThreadCreated(&'a ThreadRecord),
+    /// A thread was renamed.
+    ThreadUpdated(&'a ThreadRecord),
+    /// A thread was deleted.
+    ThreadDeleted(u64),
+    /// A chat message was stored.
+    ThreadMessage(&'a MessageRecord),
+    /// An assistant reply starts streaming; `message_id` is the id it will have.
+    StreamStart {
+        /// The thread being answered.
+        thread_id: u64,
+        /// The reply's message id.
+        message_id: u64,
+    },
+    /// The id of the reply being streamed (sent by the origin profile only).
+    AssistantId {
+        /// The thread being answered.
+        thread_id: u64,
+        /// The reply's message id.
+        message_id: u64,
+    },
+    /// A piece of a streamed reply.
+    StreamChunk(&'a ChunkRecord),
+    /// A streamed reply is complete.
+    StreamEnd {
+        /// The thread being answered.
+        thread_id: u64,
+        /// The reply's message id.
+        message_id: u64,
+    },
+}
+
+/// An app event ready to publish: its `type`, its `data` in one profile's shape, the id of what
+/// it is about (for the publish log) and the `req_id` it answers, if any.
+#[derive(Clone, Debug)]
+pub struct Event {
+    /// The wire `type`.
+    pub kind: &'static str,
+    /// The `data`, encoded.
+    pub data: Box<RawValue>,
+    /// The id of the payload: the agent, run, thread or message it is about.
+    pub id: Option<u64>,
+    /// The request this event answers (`send_message`), echoed as `req_id`.
+    pub req_id: Option<String>,
+}
+
+impl Event {
+    /// An event of `kind` with `data`.
+    pub fn new(kind: &'static str, data: &impl Serialize, id: Option<u64>) -> Event {
+        Event {
+            kind,
+            data: raw(data),
+            id,
+            req_id: None,
+        }
+    }
+
+    /// Sets the `req_id`.
+    pub fn with_req_id(mut self, req_id: Option<String>) -> Event {
+        self.req_id = req_id;
+        self
+    }
+}
+
+/// The event announcing `event` in `profile`; `None` when that profile has no such message
+/// (`assistant_id` in the tether profile).
+pub fn encode(profile: Profile, event: &DomainEvent<'_>) -> Option<Event> {
+    match profile {
+        Profile::Tether => tether::encode(event),
+        Profile::Origin => origin::encode(event),
+    }
+}
+
+/// A control message's frame: on `system`, or the topic of a `resync_required`.
+pub fn control_envelope(control: &Control, req_id: Option<String>, ts: u64) -> Envelope {
+    let mut envelope = control.to_envelope().with_ts(ts);
+    envelope.req_id = req_id;
+    envelope
+}
+
+/// An app event's frame on `topic`, numbered `seq` when it is part of the topic's sequence.
+pub fn event_envelope(topic: &Topic, event: Event, ts: u64, seq: Option<u64>) -> Envelope {
+    Envelope {
+        kind: event.kind.to_owned(),
+        topic: topic.clone(),
+        req_id: event.req_id,
+        ts,
+        seq,
+        data: event.data,
+    }
+}
+
+/// A control frame, stamped now.
+pub fn control_frame(control: &Control, req_id: Option<String>) -> Utf8Bytes {
+    control_envelope(control, req_id, now_ms()).encode().into()
+}
+
+/// An app event's frame outside of any sequence (a snapshot), stamped now.
+pub fn unsequenced_frame(topic: &Topic, event: Event) -> Utf8Bytes {
+    event_envelope(topic, event, now_ms(), None).encode().into()
+}
+
+/// `data` as raw JSON. The structs encoded here always serialize; if one ever did not, `null`
+/// stands in (which clients read as `{}`) rather than a panic.
+fn raw(data: &impl Serialize) -> Box<RawValue> {
+    serde_json::value::to_raw_value(data).unwrap_or_default()
+}
