@@ -139,6 +139,8 @@ pub struct Hub {
     inner: Mutex<Topics>,
     replay_capacity: usize,
     profile: Profile,
+    /// Drawn at start: with the epoch, it names the history's incarnation across processes.
+    boot: u64,
 }
 
 impl Hub {
@@ -149,6 +151,7 @@ impl Hub {
             inner: Mutex::default(),
             replay_capacity,
             profile,
+            boot: rand::random(),
         }
     }
 
@@ -159,6 +162,7 @@ impl Hub {
             inner,
             replay_capacity: self.replay_capacity,
             profile: self.profile,
+            boot: self.boot,
         }
     }
 
@@ -190,6 +194,7 @@ pub struct HubGuard<'h> {
     inner: MutexGuard<'h, Topics>,
     replay_capacity: usize,
     profile: Profile,
+    boot: u64,
 }
 
 impl HubGuard<'_> {
@@ -215,6 +220,13 @@ impl HubGuard<'_> {
     /// The current `seq` of a topic.
     pub fn seq(&self, topic: &Topic) -> u64 {
         self.inner.topics.get(topic).map_or(0, |log| log.seq)
+    }
+
+    /// The history's incarnation, as `subscribe_ack` reports it: it changes when the history
+    /// is lost (a restart of the process, or one that loses history), so that a client whose
+    /// `seq` the new history has already passed still notices.
+    pub fn epoch_id(&self) -> String {
+        format!("{:x}.{}", self.boot, self.inner.epoch)
     }
 
     /// Numbers, stamps, keeps, logs and fans out one event; returns its `seq`. `echo` also gets

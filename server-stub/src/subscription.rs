@@ -95,6 +95,7 @@ fn extended_reply(
         message_id,
         topics: catchups.iter().map(|(t, _, _)| (*t).clone()).collect(),
         seqs,
+        epoch: Some(hub.epoch_id()),
     };
     frames.push(wire::control_frame(&Control::SubscribeAck(ack), None));
     for (topic, seq, catchup) in catchups {

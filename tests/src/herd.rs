@@ -1,78 +1,127 @@
-//! The thundering herd: many native clients are connected when the stub restarts. Reports how
-//! many reconnect attempts fall in each 100 ms bucket, against the worst case without jitter
-//! (every client retrying at the same instant).
+//! The thundering herd: many native clients are connected when the stub restarts. Every
+//! client's reconnect attempts after the restart are counted in 100 ms buckets, once with full
+//! jitter and once without (every client waiting exactly its backoff ceiling), in the same run.
 
 use std::fmt;
+use std::rc::Rc;
 use std::time::Duration;
 
 use tether::core::{Config, ConnectionState};
+use tether::native::DriverProbe;
+use tether::AppState;
 
 use crate::stub::Stub;
 
-/// The result.
+/// One herd's histogram.
 #[derive(Clone, Debug)]
-pub struct HerdReport {
-    /// Clients.
-    pub clients: usize,
+pub struct Histogram {
     /// Reconnect attempts per 100 ms bucket after the restart.
     pub buckets: Vec<usize>,
+    /// Clients that opened at least one new socket after the restart.
+    pub reconnected: usize,
     /// Clients back to Open at the end.
     pub reopened: usize,
 }
 
-impl HerdReport {
+impl Histogram {
     /// The largest bucket.
     pub fn peak(&self) -> usize {
         self.buckets.iter().copied().max().unwrap_or(0)
     }
+
+    /// Attempts in all.
+    pub fn attempts(&self) -> usize {
+        self.buckets.iter().sum()
+    }
+}
+
+/// Both herds.
+#[derive(Clone, Debug)]
+pub struct HerdReport {
+    /// Clients per herd.
+    pub clients: usize,
+    /// With full jitter (the default).
+    pub jittered: Histogram,
+    /// Without jitter.
+    pub unjittered: Histogram,
+}
+
+impl HerdReport {
+    /// How much lower the jittered peak is than the unjittered one.
+    pub fn ratio(&self) -> f64 {
+        self.unjittered.peak() as f64 / self.jittered.peak().max(1) as f64
+    }
+}
+
+fn histogram(f: &mut fmt::Formatter<'_>, name: &str, h: &Histogram) -> fmt::Result {
+    writeln!(
+        f,
+        "  {name}: {} attempts, {} of the clients reconnected, {} open at the end; largest bucket {}",
+        h.attempts(),
+        h.reconnected,
+        h.reopened,
+        h.peak()
+    )?;
+    for (i, n) in h.buckets.iter().enumerate().filter(|(_, n)| **n > 0) {
+        writeln!(
+            f,
+            "    {:>5}-{:<5} ms {:>4} {}",
+            i * 100,
+            (i + 1) * 100,
+            n,
+            "#".repeat(n.div_ceil(4))
+        )?;
+    }
+    Ok(())
 }
 
 impl fmt::Display for HerdReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "reconnect attempts per 100 ms after a restart of the stub, {} clients:",
+            "herd: {} clients through a stub restart, reconnect attempts per 100 ms, measured in one run:",
             self.clients
         )?;
-        for (i, n) in self.buckets.iter().enumerate() {
-            writeln!(
-                f,
-                "  {:>5}-{:<5} ms {:>4} {}",
-                i * 100,
-                (i + 1) * 100,
-                n,
-                "#".repeat(n.div_ceil(2))
-            )?;
-        }
+        histogram(f, "with jitter", &self.jittered)?;
+        histogram(f, "without jitter", &self.unjittered)?;
         write!(
             f,
-            "largest bucket: {} attempts; without jitter all {} would land in one bucket ({:.1}x lower); {} of {} reopened",
-            self.peak(),
-            self.clients,
-            self.clients as f64 / self.peak().max(1) as f64,
-            self.reopened,
-            self.clients
+            "  largest bucket: {} with jitter against {} without ({:.1}x lower)",
+            self.jittered.peak(),
+            self.unjittered.peak(),
+            self.ratio()
         )
     }
 }
 
-/// Connects `clients` clients, restarts the stub (close 1012, refusing for `down_ms`) and
-/// records every reconnect attempt. Call inside a `LocalSet`.
+/// Runs `clients` clients through a restart twice: with jitter, then without. Call inside a
+/// `LocalSet`.
 pub async fn run(clients: usize, down_ms: u64) -> HerdReport {
+    HerdReport {
+        clients,
+        jittered: herd(clients, down_ms, true).await,
+        unjittered: herd(clients, down_ms, false).await,
+    }
+}
+
+/// Connects `clients` clients, restarts the stub (close 1012, refusing for `down_ms`) and
+/// records every reconnect attempt.
+async fn herd(clients: usize, down_ms: u64, jitter: bool) -> Histogram {
     let stub = Stub::start(|c| c.rate_burst = 1_000).await;
     let token = stub.token(901).await;
-    let mut all = Vec::new();
+    let mut all: Vec<(Rc<AppState>, DriverProbe)> = Vec::new();
     for i in 0..clients {
         let token = token.clone();
-        let config = Config::new(stub.ws_url()).with_token(move || Some(token.clone()));
-        let (client, driver, probe) = tether::native::client(config, 1_000 + i as u64);
+        let mut config = Config::new(stub.ws_url()).with_token(move || Some(token.clone()));
+        config.backoff.jitter = jitter;
+        let (app, driver, probe) = tether::native::app(config, 1_000 + i as u64);
         tokio::task::spawn_local(driver.run());
-        client.connect();
-        all.push((client, probe));
+        app.client.connect();
+        all.push((app, probe));
     }
-    let open = |all: &[(tether::WsClientV2, tether::native::DriverProbe)]| {
+    let open = |all: &[(Rc<AppState>, DriverProbe)]| {
         all.iter()
-            .filter(|(c, _)| c.state() == ConnectionState::Open)
+            .filter(|(a, _)| a.client.state() == ConnectionState::Open)
             .count()
     };
     wait(Duration::from_secs(30), || open(&all) == clients).await;
@@ -80,16 +129,19 @@ pub async fn run(clients: usize, down_ms: u64) -> HerdReport {
     let restart_at = now_ms();
     stub.control(&format!("restart?down_ms={down_ms}")).await;
     // Every client must have noticed the restart (opened a new socket) and be open again.
-    let reconnected = |all: &[(tether::WsClientV2, tether::native::DriverProbe)]| {
-        all.iter()
-            .zip(&before)
-            .all(|((c, p), n)| p.stats().opened_at.len() > *n && c.state() == ConnectionState::Open)
+    let reconnected = |all: &[(Rc<AppState>, DriverProbe)]| {
+        all.iter().zip(&before).all(|((a, p), n)| {
+            p.stats().opened_at.len() > *n && a.client.state() == ConnectionState::Open
+        })
     };
     wait(Duration::from_secs(60), || reconnected(&all)).await;
 
     let mut buckets = Vec::new();
+    let mut reconnected = 0;
     for ((_, probe), skip) in all.iter().zip(before) {
-        for at in probe.stats().opened_at.iter().skip(skip) {
+        let attempts = probe.stats().opened_at;
+        reconnected += usize::from(attempts.len() > skip);
+        for at in attempts.iter().skip(skip) {
             let bucket = (at.0.saturating_sub(restart_at) / 100) as usize;
             if buckets.len() <= bucket {
                 buckets.resize(bucket + 1, 0);
@@ -98,12 +150,12 @@ pub async fn run(clients: usize, down_ms: u64) -> HerdReport {
         }
     }
     let reopened = open(&all);
-    for (c, _) in &all {
-        c.close();
+    for (a, _) in &all {
+        a.client.close();
     }
-    HerdReport {
-        clients,
+    Histogram {
         buckets,
+        reconnected,
         reopened,
     }
 }

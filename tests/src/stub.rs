@@ -1,7 +1,10 @@
-//! An in-process stub on 127.0.0.1 with test control on, and a small client for its HTTP API.
+//! An in-process stub on 127.0.0.1 with test control on, and a small client for its HTTP API:
+//! faults (each answer says how many sockets it hit), publishing, the publish log (the ground
+//! truth of the chaos test), tokens, seeding, and the REST calls the chaos views make.
 
+use serde::Deserialize;
 use serde_json::Value;
-use tether_stub::config::Config;
+pub use tether_stub::config::{Config, Profile};
 use tokio::net::TcpListener;
 
 /// A running stub.
@@ -10,6 +13,36 @@ pub struct Stub {
     /// `http://127.0.0.1:PORT`.
     pub url: String,
     http: reqwest::Client,
+}
+
+/// One event in the stub's publish log.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct Published {
+    /// The history incarnation it was published in (a restart that loses history starts one).
+    pub epoch: u64,
+    /// Its `seq` in that epoch.
+    pub seq: u64,
+    /// Its `type`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The id its data carries (a run, a message), if any.
+    pub id: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct PublishedLog {
+    events: Vec<Published>,
+    evicted: u64,
+}
+
+/// A thread's history as REST returns it.
+#[derive(Clone, Debug, Deserialize)]
+pub struct RestHistory {
+    /// Oldest first.
+    pub messages: Vec<tether::agents::model::ChatMessage>,
+    /// The thread topic's `seq` it is current to (tether profile only).
+    #[serde(default)]
+    pub seq: Option<u64>,
 }
 
 impl Stub {
@@ -55,6 +88,13 @@ impl Stub {
         resp.json().await.unwrap_or(Value::Null)
     }
 
+    /// Injects a fault and returns how many sockets it hit (its answer's `sockets`).
+    pub async fn fault(&self, path_and_query: &str) -> u64 {
+        self.control(path_and_query).await["sockets"]
+            .as_u64()
+            .unwrap_or(0)
+    }
+
     /// `GET /api/stats`.
     pub async fn stats(&self) -> Value {
         self.http
@@ -67,6 +107,13 @@ impl Stub {
             .expect("json")
     }
 
+    /// One of `per_user[user]`'s counters.
+    pub async fn user_stat(&self, user: u64, key: &str) -> u64 {
+        self.stats().await["per_user"][user.to_string()][key]
+            .as_u64()
+            .unwrap_or(0)
+    }
+
     /// A token for `user`.
     pub async fn token(&self, user: u64) -> String {
         self.control(&format!("token?sub={user}&exp_secs=3600"))
@@ -76,22 +123,70 @@ impl Stub {
             .to_owned()
     }
 
-    /// Creates `n` agents for `user` and returns their ids.
-    pub async fn seed(&self, user: u64, n: usize) -> Vec<u64> {
-        let ids = self.control(&format!("seed?owner={user}&agents={n}")).await;
-        ids["ids"]
-            .as_array()
-            .expect("ids")
-            .iter()
-            .filter_map(Value::as_u64)
-            .collect()
+    /// Creates `agents` agents for `user`, each with `threads` threads; returns their ids.
+    pub async fn seed(&self, user: u64, agents: usize, threads: usize) -> (Vec<u64>, Vec<u64>) {
+        let v = self
+            .control(&format!("seed?owner={user}&agents={agents}&threads={threads}"))
+            .await;
+        let ids = |key: &str| -> Vec<u64> {
+            v[key]
+                .as_array()
+                .expect("ids")
+                .iter()
+                .filter_map(Value::as_u64)
+                .collect()
+        };
+        (ids("ids"), ids("thread_ids"))
     }
 
-    /// Publishes `count` events on `topic`; returns the last seq.
-    pub async fn publish(&self, topic: &str, count: usize) -> u64 {
-        self.control(&format!("publish?topic={topic}&count={count}&rate=0"))
-            .await["last_seq"]
+    /// Publishes `count` events of `kind` on `topic`; returns the last seq.
+    pub async fn publish(&self, topic: &str, kind: &str, count: usize) -> u64 {
+        self.control(&format!(
+            "publish?topic={topic}&kind={kind}&count={count}&rate=0"
+        ))
+        .await["last_seq"]
             .as_u64()
-            .expect("last_seq")
+            .unwrap_or(0)
+    }
+
+    /// What the stub published on `topic`, oldest first. Panics if the log dropped any of it.
+    pub async fn published(&self, topic: &str) -> Vec<Published> {
+        let log: PublishedLog = self
+            .http
+            .get(format!("{}/api/test/published?topic={topic}", self.url))
+            .send()
+            .await
+            .expect("stub reachable")
+            .json()
+            .await
+            .expect("the publish log");
+        assert_eq!(log.evicted, 0, "the publish log overflowed: the truth is incomplete");
+        log.events
+    }
+
+    /// Posts a user message to a thread over REST; returns its id.
+    pub async fn post_message(&self, token: &str, thread: u64, content: &str) -> Option<u64> {
+        let resp = self
+            .http
+            .post(format!("{}/api/threads/{thread}/messages", self.url))
+            .bearer_auth(token)
+            .json(&serde_json::json!({ "content": content }))
+            .send()
+            .await
+            .ok()?;
+        resp.json::<Value>().await.ok()?["id"].as_u64()
+    }
+
+    /// A thread's history over REST.
+    pub async fn history(&self, token: &str, thread: u64) -> Option<RestHistory> {
+        self.http
+            .get(format!("{}/api/threads/{thread}/messages", self.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()
     }
 }

@@ -12,6 +12,9 @@ pub struct BackoffConfig {
     pub base: Millis,
     /// The largest ceiling.
     pub cap: Millis,
+    /// Draw each delay uniformly below its ceiling (full jitter). Without it every client
+    /// waits exactly the ceiling: only for measuring what jitter buys (the herd test).
+    pub jitter: bool,
 }
 
 impl Default for BackoffConfig {
@@ -19,6 +22,7 @@ impl Default for BackoffConfig {
         BackoffConfig {
             base: Millis(500),
             cap: Millis::secs(30),
+            jitter: true,
         }
     }
 }
@@ -51,7 +55,12 @@ impl Backoff {
     /// Counts one more retry and draws its delay.
     pub fn next_delay(&mut self, rng: &mut Rng) -> Millis {
         self.attempt = self.attempt.saturating_add(1);
-        Millis(rng.up_to(self.ceiling(self.attempt).0))
+        let ceiling = self.ceiling(self.attempt).0;
+        Millis(if self.config.jitter {
+            rng.up_to(ceiling)
+        } else {
+            ceiling
+        })
     }
 
     /// Back to zero: the connection proved stable.
@@ -106,6 +115,17 @@ mod tests {
         for (i, n) in buckets.iter().enumerate() {
             assert!((1700..=2300).contains(n), "bucket {i} has {n}");
         }
+    }
+
+    #[test]
+    fn without_jitter_every_delay_is_its_ceiling() {
+        let mut rng = Rng::new(3);
+        let mut b = Backoff::new(BackoffConfig {
+            jitter: false,
+            ..BackoffConfig::default()
+        });
+        let delays: Vec<u64> = (0..4).map(|_| b.next_delay(&mut rng).0).collect();
+        assert_eq!(delays, [500, 1000, 2000, 4000]);
     }
 
     #[test]

@@ -33,6 +33,8 @@ struct Entry {
     refs: u32,
     status: TopicStatus,
     last_seq: Option<u64>,
+    /// The server's history incarnation `last_seq` belongs to, when it says.
+    epoch: Option<String>,
     on_server: bool,
     ever_active: bool,
 }
@@ -100,6 +102,7 @@ impl TopicTable {
             refs: 0,
             status: TopicStatus::Pending,
             last_seq: None,
+            epoch: None,
             on_server: false,
             ever_active: false,
         });
@@ -199,16 +202,26 @@ impl TopicTable {
         self.dirty = !self.entries.is_empty();
     }
 
-    /// Applies a `subscribe_ack` entry with the server's current `seq`. A server `seq` below
-    /// the last one delivered means the server lost its history: the handlers resync from it.
-    pub fn acknowledge(&mut self, topic: &Topic, server_seq: Option<u64>) -> Activation {
+    /// Applies a `subscribe_ack` entry with the server's current `seq` and history `epoch`. A
+    /// server `seq` below the last one delivered, or another epoch, means the server lost its
+    /// history: the handlers resync from the server's `seq`.
+    pub fn acknowledge(
+        &mut self,
+        topic: &Topic,
+        server_seq: Option<u64>,
+        epoch: Option<&str>,
+    ) -> Activation {
         let Some(e) = self.subscribed(topic) else {
             return Activation::Ignored;
         };
         e.status = TopicStatus::Active;
         e.ever_active = true;
+        let new_epoch = matches!((&e.epoch, epoch), (Some(old), Some(new)) if old != new);
+        if epoch.is_some() {
+            e.epoch = epoch.map(str::to_owned);
+        }
         let resync = match (e.last_seq, server_seq) {
-            (Some(last), Some(server)) if server < last => {
+            (Some(last), Some(server)) if server < last || new_epoch => {
                 e.last_seq = Some(server);
                 true
             }
@@ -334,7 +347,7 @@ mod tests {
         let mut table = TopicTable::default();
         table.acquire(&t("agent:1"));
         table.take_changes();
-        table.acknowledge(&t("agent:1"), Some(10));
+        table.acknowledge(&t("agent:1"), Some(10), None);
         assert_eq!(table.admit(&t("agent:1"), Some(10)), SeqVerdict::Duplicate);
         assert_eq!(
             table.admit(&t("agent:1"), Some(11)),
@@ -357,7 +370,7 @@ mod tests {
         let mut table = TopicTable::default();
         table.acquire(&t("agent:1"));
         table.take_changes();
-        table.acknowledge(&t("agent:1"), Some(50));
+        table.acknowledge(&t("agent:1"), Some(50), Some("e1"));
         for (server, resync, after) in [(50, false, 50), (70, false, 50), (3, true, 3)] {
             table.reset_server_view();
             let since = table.take_changes().subscribe;
@@ -366,7 +379,7 @@ mod tests {
                 vec![(t("agent:1"), Some(if resync { 50 } else { after }))]
             );
             assert_eq!(
-                table.acknowledge(&t("agent:1"), Some(server)),
+                table.acknowledge(&t("agent:1"), Some(server), Some("e1")),
                 Activation::Active {
                     seq: Some(after),
                     resync
@@ -374,6 +387,33 @@ mod tests {
                 "server at {server}"
             );
         }
+    }
+
+    #[test]
+    fn a_new_epoch_resyncs_even_when_its_seq_passed_ours() {
+        let mut table = TopicTable::default();
+        table.acquire(&t("agent:1"));
+        table.take_changes();
+        table.acknowledge(&t("agent:1"), Some(5), Some("e1"));
+        table.reset_server_view();
+        table.take_changes();
+        assert_eq!(
+            table.acknowledge(&t("agent:1"), Some(9), Some("e2")),
+            Activation::Active {
+                seq: Some(9),
+                resync: true
+            },
+            "the server restarted without its history and has published 9 since"
+        );
+        table.reset_server_view();
+        table.take_changes();
+        assert_eq!(
+            table.acknowledge(&t("agent:1"), Some(12), Some("e2")),
+            Activation::Active {
+                seq: Some(9),
+                resync: false
+            }
+        );
     }
 
     #[test]

@@ -79,6 +79,11 @@ pub struct SubscribeAck {
     /// Each topic's current `seq` (0 when nothing was published on it yet).
     #[serde(default)]
     pub seqs: BTreeMap<Topic, u64>,
+    /// The server's history incarnation: it changes when the server loses its history (a
+    /// restart without persistence), which a `seq` alone cannot show once the new `seq`s pass
+    /// the old ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<String>,
 }
 
 /// `subscribe_error` data (extension): one topic was refused.

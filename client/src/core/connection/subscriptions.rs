@@ -99,7 +99,7 @@ impl Connection {
         }
         for topic in ack.topics {
             let seq = ack.seqs.get(&topic).copied();
-            let activation = self.topics.acknowledge(&topic, seq);
+            let activation = self.topics.acknowledge(&topic, seq, ack.epoch.as_deref());
             self.announce(topic, activation);
         }
     }

@@ -1,0 +1,443 @@
+//! The chaos scenario: a native client (the sans-IO core on the tokio driver) against an
+//! in-process stub, while a seeded schedule publishes events, posts chat messages, mounts and
+//! unmounts views (some while the socket is down), sends while disconnected, and injects faults.
+//! Every view lifetime is then checked against the stub's publish log: every event published
+//! between its start and its end reached it exactly once and in order (see `check`).
+//!
+//! Call [`run`] inside a `tokio::task::LocalSet` on a multi-threaded runtime.
+
+mod check;
+mod faults;
+mod report;
+mod views;
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use tether::core::{Config, ConnectionState, Millis, Rng};
+use tether::{AppState, ListenerGuard};
+
+pub use check::Tally;
+pub use report::{ChaosReport, Sends};
+
+use crate::stub::{Profile, Stub};
+use faults::Fault;
+use views::{End, EventView, HistoryView};
+
+/// The scenario's size and server.
+#[derive(Clone, Debug)]
+pub struct ChaosConfig {
+    /// What the report calls this run.
+    pub label: &'static str,
+    /// Seeds every random choice.
+    pub seed: u64,
+    /// Which server the stub behaves like.
+    pub profile: Profile,
+    /// Agent topics, each with event views.
+    pub agent_topics: usize,
+    /// Threads, each with history views.
+    pub threads: usize,
+    /// How many faults to inject.
+    pub faults: usize,
+    /// Steps between two faults (each publishes and maybe mounts or unmounts a view).
+    pub steps_per_fault: usize,
+    /// Pause between steps.
+    pub step: Duration,
+    /// The stub's replay buffer per topic.
+    pub replay_capacity: usize,
+}
+
+impl ChaosConfig {
+    /// The reduced run of the test command.
+    pub fn reduced(seed: u64, profile: Profile) -> ChaosConfig {
+        ChaosConfig {
+            label: match profile {
+                Profile::Tether => "tether profile",
+                Profile::Origin => "origin profile",
+            },
+            seed,
+            profile,
+            agent_topics: 30,
+            threads: 8,
+            faults: 40,
+            steps_per_fault: 5,
+            step: Duration::from_millis(50),
+            replay_capacity: 1000,
+        }
+    }
+
+    /// The full run of the `chaos` command.
+    pub fn full(seed: u64, profile: Profile) -> ChaosConfig {
+        ChaosConfig {
+            faults: 240,
+            ..ChaosConfig::reduced(seed, profile)
+        }
+    }
+
+    /// The same run with a replay buffer so small that reconnects exceed it.
+    pub fn with_small_buffer(self) -> ChaosConfig {
+        ChaosConfig {
+            label: "tether profile, replay buffer of 4",
+            replay_capacity: 4,
+            ..self
+        }
+    }
+}
+
+/// The test user.
+const USER: u64 = 900;
+/// How long a view told to unmount may take to catch up with what was published before.
+const DRAIN: Duration = Duration::from_secs(5);
+
+/// Runs the scenario.
+pub async fn run(cfg: &ChaosConfig) -> ChaosReport {
+    let started = Instant::now();
+    let stub = Stub::start(|c| {
+        c.profile = cfg.profile;
+        c.replay_capacity = cfg.replay_capacity;
+        c.ping_interval_ms = 1_000;
+        c.idle_timeout_ms = 5_000;
+        c.rate_burst = 1_000;
+        c.rate_per_sec = 1_000;
+    })
+    .await;
+    let (agents, threads) = stub.seed(USER, cfg.agent_topics, 1).await;
+    let agent_topics: Vec<String> = agents.iter().map(|id| format!("agent:{id}")).collect();
+    let threads: Vec<u64> = threads.into_iter().take(cfg.threads).collect();
+    let thread_topics: Vec<String> = threads.iter().map(|id| format!("thread:{id}")).collect();
+    let token = Rc::new(RefCell::new(stub.token(USER).await));
+
+    let provider = token.clone();
+    let mut config = Config::new(stub.ws_url()).with_token(move || Some(provider.borrow().clone()));
+    config.ping_interval = Millis(400);
+    config.pong_timeout = Millis(400);
+    config.backoff.base = Millis(50);
+    config.backoff.cap = Millis(800);
+    config.stable_after = Millis(1_000);
+    config.connect_timeout = Millis(2_000);
+    config.queue_timeout = Millis(8_000);
+    config.request_timeout = Millis(3_000);
+    let (app, driver, probe) = tether::native::app(config, cfg.seed);
+    tokio::task::spawn_local(driver.run());
+    let reauth = Rc::new(Cell::new(0u64));
+    let reauth_listener = reauthenticate_on_4401(&app, &stub, &token, &reauth);
+    app.client.connect();
+
+    let mut rng = Rng::new(cfg.seed);
+    let mut report = ChaosReport::new(cfg.label);
+    let epoch = Rc::new(Cell::new(0u64));
+    let mut live = Live::default();
+    for t in 0..agent_topics.len() {
+        live.event.push(EventView::mount(&app, t, &agent_topics[t], &epoch, 0));
+    }
+    for (i, &thread) in threads.iter().enumerate() {
+        live.history.push(HistoryView::mount(&app, &stub, &token.borrow(), i, thread));
+    }
+    let sends = Rc::new(RefCell::new(Vec::new()));
+
+    for _ in 0..cfg.faults {
+        for _ in 0..cfg.steps_per_fault {
+            let t = pick(&mut rng, agent_topics.len());
+            let n = 1 + pick(&mut rng, 3);
+            stub.publish(&agent_topics[t], "run_update", n).await;
+            report.published += n as u64;
+            if rng.up_to(2) == 0 {
+                let h = pick(&mut rng, threads.len());
+                let content = format!("chat {}", report.published);
+                if stub.post_message(&token.borrow(), threads[h], &content).await.is_some() {
+                    report.published += 1;
+                }
+            }
+            live.churn(&mut rng, &app, &stub, &token, &agent_topics, &thread_topics, &threads, &epoch)
+                .await;
+            if !app.client.state().is_open() && rng.up_to(3) == 0 {
+                send_offline(&mut rng, &live, &sends);
+            }
+            live.drain(&stub, &agent_topics, &thread_topics, false).await;
+            tokio::time::sleep(cfg.step).await;
+        }
+        // Faults are aimed at a live connection, so that they take effect.
+        wait_until(Duration::from_secs(3), || app.client.state().is_open()).await;
+        let fault = Fault::draw(&mut rng);
+        let hit = fault.inject(&stub, USER).await;
+        if matches!(fault, Fault::Restart { lose_history: true, .. }) {
+            epoch.set(epoch.get() + 1);
+        }
+        report.fault(&fault.name(), hit > 0);
+        // Right after a fault the socket is usually down: mount a view then, too.
+        if rng.up_to(1) == 0 {
+            let t = pick(&mut rng, agent_topics.len());
+            let at = stub.published(&agent_topics[t]).await.len();
+            live.event.push(EventView::mount(&app, t, &agent_topics[t], &epoch, at));
+            let h = pick(&mut rng, threads.len());
+            live.history.push(HistoryView::mount(&app, &stub, &token.borrow(), h, threads[h]));
+        }
+    }
+
+    // Quiet down: the client reconnects; one more event on every topic must reach every view.
+    wait_until(Duration::from_secs(20), || app.client.state() == ConnectionState::Open).await;
+    wait_until(Duration::from_secs(20), || app.client.metrics().subscriptions.pending == 0).await;
+    for topic in &agent_topics {
+        stub.publish(topic, "run_update", 1).await;
+        report.published += 1;
+    }
+    for &thread in &threads {
+        if stub.post_message(&token.borrow(), thread, "last").await.is_some() {
+            report.published += 1;
+        }
+    }
+    live.end_all(&stub, &agent_topics, &thread_topics).await;
+    live.drain(&stub, &agent_topics, &thread_topics, true).await;
+
+    let numbered = cfg.profile == Profile::Tether;
+    for (t, topic) in agent_topics.iter().enumerate() {
+        let log = stub.published(topic).await;
+        for v in live.done_event.iter().filter(|v| v.topic == t) {
+            report.add(check::event_view(v, &log, numbered), v.offline);
+            report.resyncs += v
+                .marks
+                .borrow()
+                .iter()
+                .filter(|m| matches!(m, views::Mark::Resync { .. }))
+                .count() as u64;
+        }
+    }
+    for (h, topic) in thread_topics.iter().enumerate() {
+        let log = stub.published(topic).await;
+        for v in live.done_history.iter().filter(|v| v.thread == h) {
+            report.add(check::history_view(v, &log), v.offline);
+            report.reloads += v.loads.get().saturating_sub(1);
+        }
+    }
+    wait_until(Duration::from_secs(15), || sends.borrow().iter().all(|s: &OfflineSend| s.done.get())).await;
+    report.sends = verify_sends(&stub, &token.borrow(), &threads, &sends.borrow()).await;
+    report.reauthenticated = reauth.get();
+
+    let m = app.client.metrics();
+    report.duplicates_dropped = m.counters.duplicates_dropped;
+    report.final_state = app.client.state().name().to_owned();
+    report.sockets_opened = app.client.sockets_opened();
+    report.driver_sockets = probe.stats().sockets;
+    report.stub_sockets_open = stub.user_stat(USER, "connections_open").await;
+    report.leaked_handlers = app.topics.total_handlers();
+    let unsubscribed = Instant::now();
+    while stub.user_stat(USER, "subscriptions").await > 0 && unsubscribed.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    report.leaked_subscriptions = stub.user_stat(USER, "subscriptions").await;
+    drop(reauth_listener);
+    report.leaked_listeners = app.client.listener_count();
+    report.driver_timers = probe.stats().timers;
+    report.seconds = started.elapsed().as_secs_f64();
+    app.client.close();
+    report
+}
+
+/// The views of the run: mounted, draining (told to unmount, catching up), and done.
+#[derive(Default)]
+struct Live {
+    event: Vec<EventView>,
+    history: Vec<HistoryView>,
+    draining_event: Vec<(EventView, Instant)>,
+    draining_history: Vec<(HistoryView, Instant)>,
+    done_event: Vec<EventView>,
+    done_history: Vec<HistoryView>,
+}
+
+impl Live {
+    /// Maybe mounts a view, maybe tells one to unmount.
+    #[allow(clippy::too_many_arguments)]
+    async fn churn(
+        &mut self,
+        rng: &mut Rng,
+        app: &AppState,
+        stub: &Stub,
+        token: &Rc<RefCell<String>>,
+        agent_topics: &[String],
+        thread_topics: &[String],
+        threads: &[u64],
+        epoch: &Rc<Cell<u64>>,
+    ) {
+        match rng.up_to(11) {
+            0..=2 => {
+                let t = pick(rng, agent_topics.len());
+                let at = stub.published(&agent_topics[t]).await.len();
+                self.event.push(EventView::mount(app, t, &agent_topics[t], epoch, at));
+            }
+            3 => {
+                let h = pick(rng, threads.len());
+                self.history.push(HistoryView::mount(app, stub, &token.borrow(), h, threads[h]));
+            }
+            4..=5 if !self.event.is_empty() => {
+                let mut v = self.event.swap_remove(pick(rng, self.event.len()));
+                v.end = Some(End {
+                    at: stub.published(&agent_topics[v.topic]).await.len(),
+                });
+                self.draining_event.push((v, Instant::now()));
+            }
+            6 if !self.history.is_empty() => {
+                let mut v = self.history.swap_remove(pick(rng, self.history.len()));
+                v.end = Some(End {
+                    at: stub.published(&thread_topics[v.thread]).await.len(),
+                });
+                self.draining_history.push((v, Instant::now()));
+            }
+            _ => {}
+        }
+    }
+
+    /// Every view still mounted ends now.
+    async fn end_all(&mut self, stub: &Stub, agent_topics: &[String], thread_topics: &[String]) {
+        for mut v in std::mem::take(&mut self.event) {
+            v.end = Some(End {
+                at: stub.published(&agent_topics[v.topic]).await.len(),
+            });
+            self.draining_event.push((v, Instant::now()));
+        }
+        for mut v in std::mem::take(&mut self.history) {
+            v.end = Some(End {
+                at: stub.published(&thread_topics[v.thread]).await.len(),
+            });
+            self.draining_history.push((v, Instant::now()));
+        }
+    }
+
+    /// Unmounts the draining views that caught up with their end, or waited [`DRAIN`]. With
+    /// `all`, waits until every one did.
+    async fn drain(&mut self, stub: &Stub, agent_topics: &[String], thread_topics: &[String], all: bool) {
+        loop {
+            let mut waiting = 0;
+            for (mut v, since) in std::mem::take(&mut self.draining_event) {
+                let log = stub.published(&agent_topics[v.topic]).await;
+                let end = v.end.map_or(log.len(), |e| e.at);
+                let last = log[..end].iter().rev().find(|e| e.kind == "run_update").and_then(|e| e.id);
+                if last.is_none_or(|id| v.seen().contains(&id)) || since.elapsed() > DRAIN {
+                    v.sub.take();
+                    self.done_event.push(v);
+                } else {
+                    waiting += 1;
+                    self.draining_event.push((v, since));
+                }
+            }
+            for (mut v, since) in std::mem::take(&mut self.draining_history) {
+                let log = stub.published(&thread_topics[v.thread]).await;
+                let end = v.end.map_or(log.len(), |e| e.at);
+                let last = log[..end].iter().rev().find(|e| e.kind == "thread_message").and_then(|e| e.id);
+                if last.is_none_or(|id| v.ids().contains(&id)) || since.elapsed() > DRAIN {
+                    v.unmount();
+                    self.done_history.push(v);
+                } else {
+                    waiting += 1;
+                    self.draining_history.push((v, since));
+                }
+            }
+            if !all || waiting == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// A chat message sent while the socket was down, and when it settled.
+struct OfflineSend {
+    thread: u64,
+    content: String,
+    done: Rc<Cell<bool>>,
+    outcome: Rc<RefCell<Option<tether::agents::Delivery>>>,
+}
+
+/// Sends a chat message on a mounted history view while the socket is down.
+fn send_offline(rng: &mut Rng, live: &Live, sends: &Rc<RefCell<Vec<OfflineSend>>>) {
+    let candidates: Vec<&HistoryView> = live.history.iter().filter(|v| v.manager.is_some()).collect();
+    if candidates.is_empty() {
+        return;
+    }
+    let view = candidates[pick(rng, candidates.len())];
+    let Some(manager) = view.manager.clone() else { return };
+    let content = format!("offline {}", sends.borrow().len() + 1);
+    let (done, outcome) = (Rc::new(Cell::new(false)), Rc::new(RefCell::new(None)));
+    sends.borrow_mut().push(OfflineSend {
+        thread: manager.thread_id(),
+        content: content.clone(),
+        done: done.clone(),
+        outcome: outcome.clone(),
+    });
+    tokio::task::spawn_local(async move {
+        manager.send(content.clone()).await;
+        let delivery = manager
+            .model()
+            .entries()
+            .iter()
+            .find(|e| e.content == content)
+            .map(|e| e.delivery.clone());
+        *outcome.borrow_mut() = delivery;
+        done.set(true);
+    });
+}
+
+/// Counts each offline send in its thread's stored history: never twice; once if confirmed;
+/// never if it says it was not sent.
+async fn verify_sends(stub: &Stub, token: &str, threads: &[u64], sends: &[OfflineSend]) -> Sends {
+    use tether::agents::Delivery;
+    let mut out = Sends::default();
+    let mut stored = std::collections::BTreeMap::new();
+    for &thread in threads {
+        if let Some(h) = stub.history(token, thread).await {
+            stored.insert(thread, h.messages);
+        }
+    }
+    for send in sends {
+        let copies = stored
+            .get(&send.thread)
+            .map_or(0, |m| m.iter().filter(|m| m.content == send.content).count());
+        out.queued += 1;
+        out.duplicated += u64::from(copies > 1);
+        match send.outcome.borrow().as_ref() {
+            Some(Delivery::Confirmed) => {
+                out.delivered += 1;
+                out.wrong += u64::from(copies != 1);
+            }
+            Some(Delivery::Failed(why)) if why.starts_with("not sent") => {
+                out.expired += 1;
+                out.wrong += u64::from(copies != 0);
+            }
+            Some(Delivery::Failed(_)) => out.uncertain += 1,
+            _ => out.unsettled += 1,
+        }
+    }
+    out
+}
+
+/// On 4401 the app refreshes its token and reconnects, as a real app would.
+fn reauthenticate_on_4401(
+    app: &AppState,
+    stub: &Stub,
+    token: &Rc<RefCell<String>>,
+    count: &Rc<Cell<u64>>,
+) -> ListenerGuard {
+    let (client, stub, token, count) = (app.client.clone(), stub.clone(), token.clone(), count.clone());
+    app.client.on_state_change(move |state| {
+        if *state == ConnectionState::AuthFailed {
+            let (client, stub, token, count) = (client.clone(), stub.clone(), token.clone(), count.clone());
+            tokio::task::spawn_local(async move {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                *token.borrow_mut() = stub.token(USER).await;
+                count.set(count.get() + 1);
+                client.reconnect();
+            });
+        }
+    })
+}
+
+fn pick(rng: &mut Rng, n: usize) -> usize {
+    rng.up_to(n as u64 - 1) as usize
+}
+
+async fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() && start.elapsed() < limit {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

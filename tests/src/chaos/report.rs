@@ -1,0 +1,193 @@
+//! What a chaos run reports, and what it requires.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use super::check::Tally;
+
+/// Chat messages sent while the socket was down.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sends {
+    /// Sent while disconnected (queued in the outbox).
+    pub queued: u64,
+    /// Confirmed by the server, and stored once.
+    pub delivered: u64,
+    /// Gave up unsent after the queue timeout, and stored never.
+    pub expired: u64,
+    /// Sent, but the connection dropped before the reply (stored once or never).
+    pub uncertain: u64,
+    /// Not settled by the end of the run.
+    pub unsettled: u64,
+    /// Stored more than once.
+    pub duplicated: u64,
+    /// Whose outcome disagrees with the store (confirmed but absent, "not sent" but present).
+    pub wrong: u64,
+}
+
+/// What happened, and what was checked.
+#[derive(Clone, Debug, Default)]
+pub struct ChaosReport {
+    /// Which run.
+    pub label: &'static str,
+    /// Faults attempted, by kind.
+    pub attempted: BTreeMap<String, usize>,
+    /// Faults that hit at least one of the client's sockets, by kind.
+    pub effective: BTreeMap<String, usize>,
+    /// Events published (run updates and chat messages).
+    pub published: u64,
+    /// Deliveries, losses, announced gaps, repeats and reversals over every view lifetime.
+    pub tally: Tally,
+    /// Of those, the lifetimes of views mounted while the socket was down.
+    pub offline_tally: Tally,
+    /// View lifetimes checked.
+    pub lifetimes: usize,
+    /// Of those, mounted while the socket was down.
+    pub mounted_offline: usize,
+    /// `ResyncRequired` told to event views.
+    pub resyncs: u64,
+    /// History reloads after a resync.
+    pub reloads: u64,
+    /// Chat messages sent while disconnected.
+    pub sends: Sends,
+    /// Times the app refreshed its token after 4401.
+    pub reauthenticated: u64,
+    /// Repeated frames the client dropped by `seq` before any handler saw them.
+    pub duplicates_dropped: u64,
+    /// Sockets the client opened.
+    pub sockets_opened: u64,
+    /// The client's state at the end.
+    pub final_state: String,
+    /// Sockets the stub sees open for the test user at the end.
+    pub stub_sockets_open: u64,
+    /// Socket tasks of the driver at the end.
+    pub driver_sockets: usize,
+    /// Handlers left after every view unmounted.
+    pub leaked_handlers: usize,
+    /// Subscriptions the stub still holds for the user after every view unmounted.
+    pub leaked_subscriptions: u64,
+    /// State and error listeners left.
+    pub leaked_listeners: usize,
+    /// Armed timers of the driver at the end (one is the heartbeat's).
+    pub driver_timers: usize,
+    /// Wall time.
+    pub seconds: f64,
+}
+
+impl ChaosReport {
+    /// An empty report for `label`.
+    pub fn new(label: &'static str) -> ChaosReport {
+        ChaosReport {
+            label,
+            ..ChaosReport::default()
+        }
+    }
+
+    /// Records a fault; `effective` if it hit a socket.
+    pub fn fault(&mut self, name: &str, effective: bool) {
+        *self.attempted.entry(name.to_owned()).or_default() += 1;
+        if effective {
+            *self.effective.entry(name.to_owned()).or_default() += 1;
+        }
+    }
+
+    /// Adds one view lifetime.
+    pub fn add(&mut self, tally: Tally, offline: bool) {
+        self.tally += tally;
+        self.lifetimes += 1;
+        if offline {
+            self.offline_tally += tally;
+            self.mounted_offline += 1;
+        }
+    }
+
+    /// Faults attempted.
+    pub fn total_attempted(&self) -> usize {
+        self.attempted.values().sum()
+    }
+
+    /// Faults that took effect.
+    pub fn total_effective(&self) -> usize {
+        self.effective.values().sum()
+    }
+
+    /// True if nothing was duplicated or reordered, nothing leaked, the client ended open on
+    /// one socket, and no offline send was stored twice or contradicted its outcome.
+    pub fn is_sound(&self) -> bool {
+        self.tally.duplicated == 0
+            && self.tally.reordered == 0
+            && self.sends.duplicated == 0
+            && self.sends.wrong == 0
+            && self.sends.unsettled == 0
+            && self.final_state == "open"
+            && self.stub_sockets_open == 1
+            && self.driver_sockets == 1
+            && self.leaked_handlers == 0
+            && self.leaked_subscriptions == 0
+            && self.leaked_listeners == 0
+            && self.driver_timers <= 1
+    }
+}
+
+impl fmt::Display for ChaosReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kinds: Vec<String> = self
+            .attempted
+            .iter()
+            .map(|(k, n)| format!("{k} {}/{n}", self.effective.get(k).copied().unwrap_or(0)))
+            .collect();
+        let t = &self.tally;
+        writeln!(f, "chaos, {}:", self.label)?;
+        writeln!(
+            f,
+            "  faults: {} effective of {} attempted ({})",
+            self.total_effective(),
+            self.total_attempted(),
+            kinds.join(", ")
+        )?;
+        writeln!(
+            f,
+            "  events published {}; delivered {} over {} view lifetimes ({} mounted while down)",
+            self.published, t.delivered, self.lifetimes, self.mounted_offline
+        )?;
+        writeln!(
+            f,
+            "  counted from mount against the stub's publish log: lost {}  duplicated {}  reordered {}",
+            t.lost, t.duplicated, t.reordered
+        )?;
+        writeln!(
+            f,
+            "  missed but announced by resync_required: {} (resyncs {}, history reloads {})",
+            t.announced, self.resyncs, self.reloads
+        )?;
+        writeln!(
+            f,
+            "  views mounted while down: lost {}, duplicated {}, reordered {}",
+            self.offline_tally.lost, self.offline_tally.duplicated, self.offline_tally.reordered
+        )?;
+        let s = &self.sends;
+        writeln!(
+            f,
+            "  sent while disconnected: {} (delivered once {}, expired unsent {}, uncertain {}, unsettled {}; stored twice {}, contradicted {})",
+            s.queued, s.delivered, s.expired, s.uncertain, s.unsettled, s.duplicated, s.wrong
+        )?;
+        writeln!(
+            f,
+            "  4401 re-authentications {}; repeated frames dropped by seq {}",
+            self.reauthenticated, self.duplicates_dropped
+        )?;
+        writeln!(
+            f,
+            "  end: client {} on {} socket(s) (stub sees {}); {} sockets opened in all",
+            self.final_state, self.driver_sockets, self.stub_sockets_open, self.sockets_opened
+        )?;
+        write!(
+            f,
+            "  leaks: handlers {}, stub subscriptions {}, listeners {}, timers armed {} (heartbeat); {:.1} s",
+            self.leaked_handlers,
+            self.leaked_subscriptions,
+            self.leaked_listeners,
+            self.driver_timers,
+            self.seconds
+        )
+    }
+}
