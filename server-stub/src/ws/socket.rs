@@ -1,5 +1,5 @@
-//! One WebSocket's lifecycle after the upgrade: it registers, then a single loop writes the
-//! outbox and heartbeats, reads and dispatches client frames, enforces the frame size, the
+//! One WebSocket's lifecycle after the upgrade: it registers, then a single loop writes what
+//! its send queue holds and the heartbeats, reads and dispatches client frames, enforces the frame size, the
 //! token bucket and the idle timeout, and watches the close signal. When the loop ends the
 //! connection leaves its topics, sends its close frame within a bounded time and drops the
 //! socket, so no zombie is left behind.
@@ -14,13 +14,13 @@ use tether::protocol::control::Heartbeat;
 use tether::protocol::{CloseCode, Control};
 
 use crate::auth::UserId;
-use crate::inbound;
-use crate::outbox::{CloseSignal, Ending, Outbound, Outbox};
-use crate::rate_limit::TokenBucket;
-use crate::session::Session;
-use crate::state::AppState;
+use crate::domain::wire;
+use crate::state::ServerState;
 use crate::stats::DropReason;
-use crate::wire;
+use crate::ws::inbound;
+use crate::ws::rate_limit::TokenBucket;
+use crate::ws::send_queue::{CloseSignal, Ending, Outbound, SendQueue};
+use crate::ws::session::Session;
 
 /// Frames queued after the first one that are written before a flush.
 const WRITE_BATCH: usize = 64;
@@ -46,9 +46,9 @@ impl Exit {
 }
 
 /// The connection's own state.
-struct Connection {
+struct SocketTask {
     socket: WebSocket,
-    queue: mpsc::Receiver<Outbound>,
+    outgoing: mpsc::Receiver<Outbound>,
     session: Session,
     signal: std::sync::Arc<CloseSignal>,
     bucket: TokenBucket,
@@ -57,27 +57,27 @@ struct Connection {
 
 /// Serves an authenticated socket of `user` until it ends; `extended` when it gets tether's
 /// extensions.
-pub async fn run(socket: WebSocket, state: AppState, user: UserId, extended: bool) {
-    let id = state.connections.next_id();
-    let (outbox, queue) = Outbox::new(
+pub async fn run(socket: WebSocket, state: ServerState, user: UserId, extended: bool) {
+    let id = state.registry.next_id();
+    let (queue, outgoing) = SendQueue::new(
         id,
         user,
         state.config.queue_capacity,
         extended,
         state.stats.clone(),
     );
-    state.connections.insert(outbox.clone());
+    state.registry.insert(queue.clone());
     state.stats.connection_opened(user);
     if state.shutdown.is_cancelled() {
-        outbox
+        queue
             .signal()
             .close(CloseCode::GOING_AWAY.0, "server shutting down");
     }
-    let mut connection = Connection {
+    let mut connection = SocketTask {
         socket,
-        queue,
-        signal: outbox.signal().clone(),
-        session: Session::new(state.clone(), outbox),
+        outgoing,
+        signal: queue.signal().clone(),
+        session: Session::new(state.clone(), queue),
         bucket: TokenBucket::new(
             state.config.rate_burst,
             state.config.rate_per_sec,
@@ -86,17 +86,17 @@ pub async fn run(socket: WebSocket, state: AppState, user: UserId, extended: boo
         last_heard: TokioInstant::now(),
     };
     let exit = connection.pump().await;
-    let Connection {
+    let SocketTask {
         socket, session, ..
     } = connection;
-    state.connections.remove(id);
+    state.registry.remove(id);
     session.end();
     finish(socket, exit, &state).await;
     state.stats.connection_closed(user);
 }
 
 /// Closes a socket that brought no valid token with 4401, before any data frame.
-pub async fn reject_unauthorized(mut socket: WebSocket, state: &AppState) {
+pub async fn reject_unauthorized(mut socket: WebSocket, state: &ServerState) {
     let code = CloseCode::UNAUTHORIZED.0;
     state.stats.closed_with(code);
     close_handshake(
@@ -108,7 +108,7 @@ pub async fn reject_unauthorized(mut socket: WebSocket, state: &AppState) {
     .await;
 }
 
-impl Connection {
+impl SocketTask {
     async fn pump(&mut self) -> Exit {
         let config = &self.session.state().config;
         let (ping_every, idle_timeout) = (config.ping_interval(), config.idle_timeout());
@@ -119,7 +119,7 @@ impl Connection {
             let idle_deadline = self.last_heard + idle_timeout;
             let step = tokio::select! {
                 () = signal.requested() => Some(requested_exit(&signal)),
-                item = self.queue.recv() => self.on_outbound(item).await,
+                item = self.outgoing.recv() => self.on_outbound(item).await,
                 msg = self.socket.recv() => self.on_inbound(msg),
                 _ = ping.tick() => self.on_ping_tick().await,
                 () = sleep_until(idle_deadline), if !signal.is_half_open() => {
@@ -143,7 +143,7 @@ impl Connection {
         let mut frames = Vec::new();
         push_frames(&mut frames, item);
         while frames.len() < WRITE_BATCH {
-            let Ok(next) = self.queue.try_recv() else {
+            let Ok(next) = self.outgoing.try_recv() else {
                 break;
             };
             push_frames(&mut frames, next);
@@ -258,7 +258,7 @@ fn is_too_big(error: &axum::Error) -> bool {
 }
 
 /// Ends the socket as the loop decided.
-async fn finish(mut socket: WebSocket, exit: Exit, state: &AppState) {
+async fn finish(mut socket: WebSocket, exit: Exit, state: &ServerState) {
     let timeout = state.config.close_timeout();
     match exit {
         Exit::Ending(Ending::Close { code, reason }) => {
