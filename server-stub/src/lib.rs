@@ -52,6 +52,7 @@ pub fn app(state: ServerState) -> Router {
         .route("/api/{*rest}", any(http::api_error::no_such_route))
         .fallback_service(static_files)
         .layer(http::origin_policy::cors(&state.origins))
+        .layer(axum::middleware::from_fn(http::log_request))
         .with_state(state)
 }
 

@@ -109,7 +109,10 @@ pub fn decode(text: &str) -> Result<ClientFrame, ProtocolError> {
 pub fn handle_text(session: &mut Session, text: &str) {
     match decode(text) {
         Ok(frame) => dispatch(session, frame),
-        Err(error) => send_error(session, error, req_id_of(text)),
+        Err(error) => {
+            tracing::debug!(code = error.code, details = %error.details, "refused a client frame");
+            send_error(session, error, req_id_of(text));
+        }
     }
 }
 

@@ -178,6 +178,11 @@ impl SendQueue {
             Err(TrySendError::Full(_)) => {
                 if self.signal.close(CloseCode::POLICY.0, "slow consumer") {
                     self.stats.dropped(DropReason::SlowConsumer);
+                    tracing::warn!(
+                        conn = self.id,
+                        user = self.user,
+                        "slow consumer: its send queue is full, closing with 1008"
+                    );
                 }
                 Delivery::Overflowed
             }

@@ -9,6 +9,7 @@ use futures_util::SinkExt;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::time::{interval_at, sleep_until, Instant as TokioInstant, MissedTickBehavior};
+use tracing::Instrument;
 
 use tether::protocol::control::Heartbeat;
 use tether::protocol::{CloseCode, Control};
@@ -19,7 +20,7 @@ use crate::state::ServerState;
 use crate::stats::DropReason;
 use crate::ws::inbound;
 use crate::ws::rate_limit::TokenBucket;
-use crate::ws::send_queue::{CloseSignal, Ending, Outbound, SendQueue};
+use crate::ws::send_queue::{CloseSignal, ConnId, Ending, Outbound, SendQueue};
 use crate::ws::session::Session;
 
 /// Frames queued after the first one that are written before a flush.
@@ -30,8 +31,8 @@ const WRITE_BATCH: usize = 64;
 enum Exit {
     /// The server decided: close with a code, or abort.
     Ending(Ending),
-    /// The client sent a close frame.
-    PeerClosed,
+    /// The client sent a close frame, with this code if any.
+    PeerClosed(Option<u16>),
     /// The socket failed or reached its end.
     Lost,
 }
@@ -56,9 +57,17 @@ struct SocketTask {
 }
 
 /// Serves an authenticated socket of `user` until it ends; `extended` when it gets tether's
-/// extensions.
+/// extensions. Everything it logs is in a `socket` span naming the connection and the user.
 pub async fn run(socket: WebSocket, state: ServerState, user: UserId, extended: bool) {
     let id = state.registry.next_id();
+    let span = tracing::info_span!("socket", conn = id, user);
+    serve(socket, state, user, extended, id)
+        .instrument(span)
+        .await;
+}
+
+async fn serve(socket: WebSocket, state: ServerState, user: UserId, extended: bool, id: ConnId) {
+    tracing::info!(extended, "connection opened");
     let (queue, outgoing) = SendQueue::new(
         id,
         user,
@@ -99,6 +108,10 @@ pub async fn run(socket: WebSocket, state: ServerState, user: UserId, extended: 
 pub async fn reject_unauthorized(mut socket: WebSocket, state: &ServerState) {
     let code = CloseCode::UNAUTHORIZED.0;
     state.stats.closed_with(code);
+    tracing::info!(
+        code,
+        "connection refused: missing, invalid or expired token"
+    );
     close_handshake(
         &mut socket,
         code,
@@ -163,7 +176,10 @@ impl SocketTask {
     /// Writes frames (counting them) and flushes; gives up when the connection is asked to end.
     async fn write(&mut self, frames: Vec<Utf8Bytes>) -> Option<Exit> {
         let stats = &self.session.state().stats;
-        frames.iter().for_each(|_| stats.frame_out());
+        for frame in &frames {
+            stats.frame_out();
+            tracing::trace!(frame = %preview(frame), "frame out");
+        }
         let socket = &mut self.socket;
         let written = async {
             for frame in frames {
@@ -184,7 +200,10 @@ impl SocketTask {
             Some(Err(error)) if is_too_big(&error) => {
                 return Some(self.drop_for(DropReason::TooBig))
             }
-            Some(Err(_)) => return Some(Exit::Lost),
+            Some(Err(error)) => {
+                tracing::debug!(%error, "socket error");
+                return Some(Exit::Lost);
+            }
             Some(Ok(msg)) => msg,
         };
         self.last_heard = TokioInstant::now();
@@ -193,18 +212,21 @@ impl SocketTask {
         }
         match msg {
             Message::Text(text) => self.on_data(text.len()).or_else(|| {
+                tracing::trace!(frame = %preview(&text), "frame in");
                 inbound::handle_text(&mut self.session, &text);
                 None
             }),
             Message::Binary(bytes) => self.on_data(bytes.len()).or_else(|| {
+                tracing::trace!(bytes = bytes.len(), "binary frame in");
                 inbound::handle_binary(&mut self.session);
                 None
             }),
             Message::Close(frame) => {
-                if let Some(frame) = frame {
-                    self.session.state().stats.client_closed_with(frame.code);
+                let code = frame.map(|frame| frame.code);
+                if let Some(code) = code {
+                    self.session.state().stats.client_closed_with(code);
                 }
-                Some(Exit::PeerClosed)
+                Some(Exit::PeerClosed(code))
             }
             Message::Ping(_) | Message::Pong(_) => None,
         }
@@ -225,6 +247,7 @@ impl SocketTask {
 
     fn drop_for(&self, reason: DropReason) -> Exit {
         self.session.state().stats.dropped(reason);
+        tracing::warn!(?reason, "closing a connection that broke a limit");
         match reason {
             DropReason::TooBig => Exit::close(CloseCode::TOO_BIG, "frame too big"),
             DropReason::Flood => Exit::close(CloseCode::POLICY, "too many frames"),
@@ -263,13 +286,31 @@ async fn finish(mut socket: WebSocket, exit: Exit, state: &ServerState) {
     match exit {
         Exit::Ending(Ending::Close { code, reason }) => {
             state.stats.closed_with(code);
+            tracing::info!(code, %reason, "connection closed by the server");
             close_handshake(&mut socket, code, &reason, timeout).await;
         }
-        Exit::PeerClosed => {
+        Exit::PeerClosed(code) => {
+            tracing::info!(code, "connection closed by the client");
             let _ = tokio::time::timeout(timeout, socket.flush()).await;
         }
-        Exit::Ending(Ending::Abort) | Exit::Lost => {}
+        Exit::Ending(Ending::Abort) => tracing::info!("connection dropped by the server"),
+        Exit::Lost => tracing::info!("connection lost"),
     }
+}
+
+/// Most of a frame that a trace line shows.
+const PREVIEW_BYTES: usize = 512;
+
+/// A frame for the log: whole when short, else its start and its length.
+fn preview(text: &str) -> String {
+    if text.len() <= PREVIEW_BYTES {
+        return text.to_owned();
+    }
+    let end = (0..=PREVIEW_BYTES)
+        .rev()
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(0);
+    format!("{}… ({} bytes)", &text[..end], text.len())
 }
 
 /// Sends a close frame and waits for the client's, both within `timeout`.

@@ -29,6 +29,12 @@ pub fn subscribe(session: &mut Session, request: Subscribe) {
     let state = session.state().clone();
     state.stats.subscribe_frame_in(session.user());
     let accepted = state.commit(|store, hub| answer_subscribe(session, store, hub, &request));
+    tracing::debug!(
+        requested = request.topics.len(),
+        accepted = accepted.len(),
+        extended = session.extended(),
+        "subscribe"
+    );
     session.hold(accepted);
 }
 

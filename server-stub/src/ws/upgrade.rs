@@ -14,6 +14,7 @@ use axum::Json;
 use serde_json::json;
 
 use crate::config::Profile;
+use crate::http::redact;
 use crate::http::rest_auth::query_token;
 use crate::state::ServerState;
 use crate::ws::socket;
@@ -33,13 +34,16 @@ pub async fn upgrade(
         Err(rejection) => return rejection.into_response(),
     };
     state.stats.connection_attempted();
+    tracing::debug!(uri = %redact::uri(&parts.uri), "websocket upgrade requested");
     if !state.admission.admits() {
         state.stats.rejected_refused();
+        tracing::info!("upgrade refused with 503: not admitting connections now");
         let body = json!({ "error": "UNAVAILABLE", "details": "not accepting connections now" });
         return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
     }
     if !origin_allowed(&state, &parts) {
         state.stats.rejected_origin();
+        tracing::info!("upgrade refused with 403: origin not allowed");
         let body = json!({ "error": "FORBIDDEN", "details": "origin not allowed" });
         return (StatusCode::FORBIDDEN, Json(body)).into_response();
     }
@@ -47,6 +51,7 @@ pub async fn upgrade(
     if user.is_none() {
         state.stats.rejected_unauthorized();
         if state.config.profile == Profile::Origin {
+            tracing::info!("upgrade refused with 401: missing, invalid or expired token");
             let body =
                 json!({ "error": "UNAUTHORIZED", "details": "missing, invalid or expired token" });
             return (StatusCode::UNAUTHORIZED, Json(body)).into_response();

@@ -67,7 +67,9 @@ async fn drop_all(
     State(state): State<ServerState>,
     query: Result<Query<Target>, QueryRejection>,
 ) -> ApiResult {
-    let dropped = state.registry.abort(params(query)?.user);
+    let user = params(query)?.user;
+    let dropped = state.registry.abort(user);
+    tracing::info!(sockets = dropped, ?user, "fault: drop");
     Ok(Json(json!({ "dropped": dropped, "sockets": dropped })))
 }
 
@@ -90,6 +92,7 @@ async fn close_all(
         )));
     }
     let closed = state.registry.close(user, code, truncate(&reason, 123));
+    tracing::info!(sockets = closed, ?user, code, "fault: close");
     Ok(Json(json!({ "closed": closed, "sockets": closed })))
 }
 
@@ -111,7 +114,9 @@ async fn half_open(
     State(state): State<ServerState>,
     query: Result<Query<Target>, QueryRejection>,
 ) -> ApiResult {
-    let hit = state.registry.half_open(params(query)?.user);
+    let user = params(query)?.user;
+    let hit = state.registry.half_open(user);
+    tracing::info!(sockets = hit, ?user, "fault: half-open");
     Ok(Json(json!({ "half_open": hit, "sockets": hit })))
 }
 
@@ -119,9 +124,9 @@ async fn malformed(
     State(state): State<ServerState>,
     query: Result<Query<Target>, QueryRejection>,
 ) -> ApiResult {
-    let sent = state
-        .registry
-        .send(params(query)?.user, &MALFORMED_FRAME.into());
+    let user = params(query)?.user;
+    let sent = state.registry.send(user, &MALFORMED_FRAME.into());
+    tracing::info!(sockets = sent, ?user, "fault: malformed frame");
     Ok(Json(json!({ "sent": sent, "sockets": sent })))
 }
 
@@ -140,6 +145,12 @@ async fn duplicate(
     let p = params(query)?;
     let last = usize::try_from(p.last).unwrap_or(usize::MAX);
     let done = state.hub.lock().redeliver(last, p.user);
+    tracing::info!(
+        sockets = done.sockets,
+        frames = done.frames,
+        user = ?p.user,
+        "fault: duplicate"
+    );
     Ok(Json(json!({
         "redelivered": done.frames,
         "sockets": done.sockets,
@@ -153,7 +164,14 @@ async fn reorder(
     State(state): State<ServerState>,
     query: Result<Query<Target>, QueryRejection>,
 ) -> ApiResult {
-    let done = state.hub.lock().reorder(params(query)?.user);
+    let user = params(query)?.user;
+    let done = state.hub.lock().reorder(user);
+    tracing::info!(
+        sockets = done.sockets,
+        frames = done.frames,
+        ?user,
+        "fault: reorder"
+    );
     Ok(Json(json!({
         "queued": done.frames,
         "sockets": done.sockets,
@@ -177,12 +195,14 @@ async fn refuse(
 ) -> ApiResult {
     let ms = params(query)?.ms;
     state.admission.refuse_for(Duration::from_millis(ms));
+    tracing::info!(ms, "fault: refusing new connections");
     Ok(Json(json!({ "refused_ms": ms, "sockets": 0 })))
 }
 
 /// Ends a refusal (or a restart's down time) now.
 async fn admit(State(state): State<ServerState>) -> ApiResult {
     state.admission.admit_now();
+    tracing::info!("admitting new connections again");
     Ok(Json(json!({ "admitting": true })))
 }
 
@@ -214,6 +234,13 @@ async fn restart(
     let closed = state
         .registry
         .close_all(CloseCode::RESTART.0, "server restarting");
+    tracing::info!(
+        sockets = closed,
+        down_ms,
+        lose_history,
+        topics_reset,
+        "fault: restart"
+    );
     Ok(Json(json!({
         "closed": closed,
         "sockets": closed,
@@ -243,6 +270,8 @@ async fn token(
         .auth
         .mint(p.sub, p.exp_secs)
         .ok_or_else(|| ApiError::BadRequest("cannot mint".into()))?;
+    // The token itself is never logged.
+    tracing::debug!(user = p.sub, exp_secs = p.exp_secs, "minted a token");
     Ok(Json(json!({ "token": token })))
 }
 
@@ -283,6 +312,12 @@ async fn seed(
         }
         (ids, thread_ids)
     });
+    tracing::info!(
+        owner = p.owner,
+        agents = ids.len(),
+        threads = thread_ids.len(),
+        "seeded"
+    );
     Ok(Json(json!({ "ids": ids, "thread_ids": thread_ids })))
 }
 

@@ -73,6 +73,7 @@ pub(super) async fn publish(
         });
         seqs = Some(seqs.map_or((seq, seq), |(first, _)| (first, seq)));
     }
+    tracing::info!(%topic, count, kind = ?kind, "published test events");
     let (first_seq, last_seq) =
         seqs.map_or((Value::Null, Value::Null), |(f, l)| (json!(f), json!(l)));
     Ok(Json(
