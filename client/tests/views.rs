@@ -450,3 +450,28 @@ fn resync_required_reloads_the_history_and_holds_events_until_then() {
     assert_eq!(chat.load_state(), LoadState::Live);
     assert_eq!(contents(&chat), ["refetched", "new"]);
 }
+
+#[test]
+fn a_message_sent_offline_takes_its_stored_place_once_confirmed() {
+    let mut h = Harness::new(config());
+    h.connect_and_open();
+    let (chat, ticket) = mounted_chat(&mut h, 0);
+    let chat = Rc::new(chat);
+    chat.load_history(ticket, vec![], Some(0));
+    h.server_closes(1006);
+    let c = chat.clone();
+    let mut fut = Box::pin(async move { c.send("mine".into()).await });
+    assert!(poll_once(&mut fut).is_none());
+    h.until_retry();
+    h.open_raw();
+    let (_, _, mid) = first_subscribe(&h.take_sent());
+    h.ack(&mid, &[("thread:10", 0)]);
+    // Stored while this client was away, replayed first; then this client's message.
+    send_json(&h, thread_message(1, 501, "someone else's", None));
+    let req_id = h.take_sent().into_iter().find(|f| f.kind == "send_message").unwrap().req_id.unwrap();
+    send_json(&h, thread_message(2, 502, "mine", Some(&req_id)));
+    assert!(poll_once(&mut fut).is_some());
+    assert_eq!(contents(&chat), ["someone else's", "mine"]);
+    let ids: Vec<Option<u64>> = chat.model().entries().iter().map(|e| e.id).collect();
+    assert_eq!(ids, [Some(501), Some(502)]);
+}

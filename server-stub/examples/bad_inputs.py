@@ -2,8 +2,9 @@
 """Bad inputs against a `--dev` stub, with a second connection that must keep working.
 
 A malformed frame gets an `error` frame; a 1 MiB frame gets close 1009; a wrong token gets close
-4401 with no data; another user's topic gets `subscribe_error FORBIDDEN`. After each, the
-second connection still answers a ping.
+4401 with no data; another user's topic gets `subscribe_error FORBIDDEN` (the connections ask
+for tether's extensions with tether=1; without it the refusal is an `error` frame). After
+each, the second connection still answers a ping.
 
     python3 server-stub/examples/bad_inputs.py http://127.0.0.1:8787
 """
@@ -16,7 +17,10 @@ import websockets
 
 
 def frame(kind, data, req_id=None):
-    return json.dumps({"v": 1, "type": kind, "topic": None, "req_id": req_id, "ts": 0, "data": data})
+    envelope = {"v": 1, "type": kind, "topic": "system", "ts": 0, "data": data}
+    if req_id is not None:
+        envelope["req_id"] = req_id
+    return json.dumps(envelope)
 
 
 async def still_alive(ws, n):
@@ -29,7 +33,7 @@ async def still_alive(ws, n):
 
 
 async def main(base):
-    url = base.replace("http", "ws", 1) + "/api/ws/v2?token="
+    url = base.replace("http", "ws", 1) + "/api/ws/v2?tether=1&token="
     async with websockets.connect(url + "dev-token") as other:
         async with websockets.connect(url + "dev-token") as ws:
             await ws.send("{not json")

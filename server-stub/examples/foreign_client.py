@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """A client this project did not write: Python's `websockets` against a `--dev` stub.
 
-Connects to /api/ws/v2 with the dev token, subscribes to agent:1, expects the
-subscribe_ack and the agent_state snapshot, changes the agent over REST
-(PATCH /api/agents/1) and expects the live agent_updated event.
+Connects to /api/ws/v2 with the dev token, asking for tether's extensions (tether=1),
+subscribes to agent:1, expects the subscribe_ack and the agent_state snapshot, changes the
+agent over REST (PATCH /api/agents/1) and expects the live agent_updated event with the next
+seq. (Without tether=1 the stub answers like the origin backend: no ack and no seq.)
 
     pip install websockets
     server-stub --dev --port 0          # prints: listening on http://ADDR
@@ -24,8 +25,11 @@ TOKEN = "dev-token"
 
 
 def frame(kind, data, req_id=None):
-    return json.dumps({"v": 1, "type": kind, "topic": None, "req_id": req_id,
-                       "ts": int(time.time() * 1000), "data": data})
+    envelope = {"v": 1, "type": kind, "topic": "system", "ts": int(time.time() * 1000),
+                "data": data}
+    if req_id is not None:
+        envelope["req_id"] = req_id
+    return json.dumps(envelope)
 
 
 async def expect(ws, kind):
@@ -45,7 +49,7 @@ def patch_agent(base, agent_id, body):
 
 
 async def main(base):
-    ws_url = base.replace("http", "ws", 1) + f"/api/ws/v2?token={TOKEN}"
+    ws_url = base.replace("http", "ws", 1) + f"/api/ws/v2?token={TOKEN}&tether=1"
     async with websockets.connect(ws_url) as ws:
         subscribe = frame("subscribe", {"topics": ["agent:1"], "message_id": "py1"})
         print("->", subscribe)

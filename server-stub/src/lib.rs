@@ -3,80 +3,57 @@
 //! The reference server of the `/api/ws/v2` protocol (PROTOCOL.md at the repository root): a
 //! real axum/tokio server for the tests and the demo app. It speaks in one of two profiles
 //! ([`config::Profile`]): tether's, with its extensions for connections that ask, or the
-//! origin backend's. The WebSocket is served at both `/api/ws/v2` and `/api/ws`. [`app`] builds the router for some
-//! [`AppState`]; [`serve`] runs it on a listener until a shutdown future resolves, then
-//! closes every socket with 1001.
+//! origin backend's. The WebSocket is served at both `/api/ws/v2` and `/api/ws`.
+//!
+//! Its parts: [`ws`] (sockets), [`http`] (REST, CORS, test control), [`domain`] (records,
+//! rules, the wire shapes per profile), and at the top the configuration, the shared
+//! [`ServerState`], authentication, the clock, the counters and the [`hub`] of topics.
+//!
+//! [`app`] builds the router for some [`ServerState`]; [`serve`] runs it on a listener until a
+//! shutdown future resolves, then closes every socket with 1001.
 
-pub mod access;
-pub mod admission;
-pub mod api_error;
-pub mod assistant;
+#![deny(missing_docs)]
+
 pub mod auth;
-pub mod chat;
 pub mod clock;
 pub mod config;
-pub mod connection;
-pub mod connections;
-pub mod control;
+pub mod domain;
+pub mod http;
 pub mod hub;
-pub mod inbound;
-pub mod origin;
-pub mod outbox;
-pub mod rate_limit;
-pub mod records;
-pub mod rest;
-pub mod rest_auth;
-pub mod runs;
-pub mod session;
-pub mod simulator;
 pub mod state;
 pub mod stats;
-pub mod store;
-pub mod subscription;
-pub mod upgrade;
-pub mod wire;
+pub mod ws;
 
 use axum::routing::{any, get};
 use axum::Router;
 use std::future::Future;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::services::{ServeDir, ServeFile};
 
 pub use config::{Config, Profile};
-pub use state::AppState;
+pub use state::ServerState;
 
 /// How long shutdown waits for sockets to finish their closing handshake.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// The whole HTTP surface: WebSocket, REST, test control (if configured), static files.
-pub fn app(state: AppState) -> Router {
+pub fn app(state: ServerState) -> Router {
     let mut router = Router::new()
-        .route("/api/ws/v2", get(upgrade::upgrade))
-        .route("/api/ws", get(upgrade::upgrade))
-        .merge(rest::router());
+        .route("/api/ws/v2", get(ws::upgrade::upgrade))
+        .route("/api/ws", get(ws::upgrade::upgrade))
+        .merge(http::rest::router());
     if state.config.test_control {
-        router = router.merge(control::router());
+        router = router.merge(http::control::router());
     }
     let dir = &state.config.static_dir;
     let static_files = ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")));
     router
-        .route("/api/{*rest}", any(api_error::no_such_route))
+        .route("/api/{*rest}", any(http::api_error::no_such_route))
         .fallback_service(static_files)
-        .layer(cors(&state))
+        .layer(http::origin_policy::cors(&state.origins))
+        .layer(axum::middleware::from_fn(http::log_request))
         .with_state(state)
-}
-
-/// CORS for loopback origins and the configured ones, any method and header.
-fn cors(state: &AppState) -> CorsLayer {
-    let origins = state.origins.clone();
-    let allowed =
-        AllowOrigin::predicate(move |origin, _| origin.to_str().is_ok_and(|o| origins.allows(o)));
-    CorsLayer::new()
-        .allow_origin(allowed)
-        .allow_methods(Any)
-        .allow_headers(Any)
 }
 
 /// Serves `config` on `listener` until `shutdown` resolves.
@@ -85,18 +62,18 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    serve_state(AppState::new(config), listener, shutdown).await
+    serve_state(ServerState::new(config), listener, shutdown).await
 }
 
 /// Serves existing state on `listener` until `shutdown` resolves; then refuses new sockets,
 /// closes the open ones with 1001 and waits (boundedly) for them to finish.
 pub async fn serve_state(
-    state: AppState,
+    state: ServerState,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     if state.config.simulate {
-        simulator::spawn(&state);
+        domain::simulator::spawn(&state);
     }
     let on_shutdown = state.clone();
     let served = axum::serve(listener, app(state.clone()))

@@ -1,22 +1,22 @@
 //! The state every handler and connection shares: configuration, data, topics, counters and
-//! the registry of connections, behind one cheaply clonable [`AppState`].
+//! the registry of connections, behind one cheaply clonable [`ServerState`].
 
 use std::ops::Deref;
 use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::admission::Admission;
 use crate::auth::Authenticator;
 use crate::clock::now_ms;
 use crate::config::Config;
-use crate::connections::Connections;
+use crate::domain::store::Store;
+use crate::http::origin_policy::OriginPolicy;
 use crate::hub::{Hub, HubGuard};
-use crate::origin::OriginPolicy;
 use crate::stats::Stats;
-use crate::store::Store;
+use crate::ws::admission::Admission;
+use crate::ws::registry::Registry;
 
-/// What [`AppState`] points to.
+/// What [`ServerState`] points to.
 #[derive(Debug)]
 pub struct Shared {
     /// The configuration.
@@ -32,7 +32,7 @@ pub struct Shared {
     /// Counters.
     pub stats: Arc<Stats>,
     /// Open connections.
-    pub connections: Connections,
+    pub registry: Registry,
     /// Whether new upgrades are let in.
     pub admission: Admission,
     /// Cancelled when the server shuts down; background tasks stop on it.
@@ -41,11 +41,11 @@ pub struct Shared {
     pub tasks: TaskTracker,
 }
 
-/// The shared state.
+/// The server's shared state, one per server, cheap to clone (an [`Arc`]).
 #[derive(Clone, Debug)]
-pub struct AppState(Arc<Shared>);
+pub struct ServerState(Arc<Shared>);
 
-impl Deref for AppState {
+impl Deref for ServerState {
     type Target = Shared;
 
     fn deref(&self) -> &Shared {
@@ -53,7 +53,7 @@ impl Deref for AppState {
     }
 }
 
-impl AppState {
+impl ServerState {
     /// Fresh state for `config`, with the seeded data.
     pub fn new(config: Config) -> Self {
         let shared = Shared {
@@ -62,13 +62,13 @@ impl AppState {
             store: Mutex::new(Store::seeded(now_ms())),
             hub: Hub::new(config.replay_capacity, config.profile),
             stats: Arc::default(),
-            connections: Connections::default(),
+            registry: Registry::default(),
             admission: Admission::default(),
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
             config,
         };
-        AppState(Arc::new(shared))
+        ServerState(Arc::new(shared))
     }
 
     /// Runs `f` with the store and the hub both locked (in that order), so that a change and
@@ -91,7 +91,7 @@ impl AppState {
     pub fn begin_shutdown(&self) {
         self.admission.close();
         self.shutdown.cancel();
-        self.connections.close_all(
+        self.registry.close_all(
             tether::protocol::CloseCode::GOING_AWAY.0,
             "server shutting down",
         );

@@ -14,6 +14,7 @@
 
 mod common;
 
+use common::contract::Contract;
 use common::{data, Client, Stub};
 use jsonschema::Validator;
 use reqwest::Method;
@@ -28,49 +29,6 @@ const EXTENSION_TYPES: [&str; 3] = ["subscribe_ack", "subscribe_error", "resync_
 
 /// Server types outside the contract that the origin sends anyway.
 const KNOWN_DEVIATIONS: [&str; 1] = ["unsubscribe_success"];
-
-/// The contract's validators.
-struct Contract {
-    client: Validator,
-    server: Validator,
-    envelope: Validator,
-}
-
-impl Contract {
-    fn load() -> Contract {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema/envelope-v1.json");
-        let schema: Value =
-            serde_json::from_str(&std::fs::read_to_string(path).expect("schema")).expect("JSON");
-        let part = |name: &str| {
-            let root = json!({
-                "$schema": schema["$schema"],
-                "$defs": schema["$defs"],
-                "$ref": format!("#/$defs/{name}"),
-            });
-            jsonschema::options()
-                .should_validate_formats(true)
-                .build(&root)
-                .unwrap_or_else(|e| panic!("$defs/{name} compiles: {e}"))
-        };
-        Contract {
-            client: part("client"),
-            server: part("server"),
-            envelope: part("envelope"),
-        }
-    }
-
-    fn check(validator: &Validator, what: &str, text: &str) {
-        let value: Value = serde_json::from_str(text).expect("JSON");
-        let errors: Vec<String> = validator
-            .iter_errors(&value)
-            .map(|e| format!("{e} at {}", e.instance_path()))
-            .collect();
-        assert!(
-            errors.is_empty(),
-            "{what} breaks the contract: {text}\n{errors:#?}"
-        );
-    }
-}
 
 /// A client that checks everything it sends and receives against the contract.
 struct Strict {

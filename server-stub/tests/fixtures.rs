@@ -1,163 +1,22 @@
 //! The golden frames of `fixtures/`: every client fixture decodes with the stub's inbound
-//! decoder and re-encodes to the same JSON; every `fixtures/server/` frame is what the stub's
-//! tether-profile encoders produce for the record it shows, and every `fixtures/origin/` frame
-//! what its origin-profile encoders produce (times compared as instants, since the fixtures
-//! write some with milliseconds and some without); the origin fixtures of types the stub never
-//! sends still decode with tether's client. Finally the stub answers each client fixture.
+//! decoder and re-encodes to the same JSON, every `fixtures/server/` frame is what the stub's
+//! tether-profile encoders produce for the record it shows, and the stub answers each client
+//! fixture (`fixtures_origin.rs` does the origin profile).
 
 mod common;
 
+use common::golden::*;
 use common::{control, Stub};
-use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use tether::agents::time::Timestamp;
 use tether::agents::AgentsMessage;
-use tether::protocol::control::{
-    ErrorData, Heartbeat, ResyncRequired, SubscribeAck, UnsubscribeSuccess,
-};
+use tether::protocol::control::{ErrorData, Heartbeat, ResyncRequired, SubscribeAck};
 use tether::protocol::{Control, Envelope, Topic};
-use tether_stub::access::{self, Denial};
-use tether_stub::inbound;
-use tether_stub::records::{
-    AgentChange, AgentRecord, ChunkRecord, MessageRecord, RunRecord, RunStatus, ThreadRecord,
-    Trigger,
-};
-use tether_stub::store::Store;
-use tether_stub::wire::{self, DomainEvent};
+use tether_stub::domain::access;
+use tether_stub::domain::records::{AgentChange, RunRecord, RunStatus, Trigger};
+use tether_stub::domain::store::Store;
+use tether_stub::domain::wire::{self, DomainEvent};
+use tether_stub::ws::inbound;
 use tether_stub::Profile;
-
-fn fixture_dir(side: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures")
-        .join(side)
-}
-
-/// `(type, text)` of every fixture of one side.
-fn fixtures(side: &str) -> Vec<(String, String)> {
-    let mut all: Vec<(String, String)> = std::fs::read_dir(fixture_dir(side))
-        .expect("fixtures directory")
-        .map(|entry| entry.expect("entry").path())
-        .filter(|path| path.extension().is_some_and(|e| e == "json"))
-        .map(|path| {
-            let kind = path
-                .file_stem()
-                .expect("stem")
-                .to_string_lossy()
-                .into_owned();
-            (kind, std::fs::read_to_string(&path).expect("readable"))
-        })
-        .collect();
-    all.sort();
-    all
-}
-
-fn json(text: &str) -> Value {
-    serde_json::from_str(text).expect("fixture is JSON")
-}
-
-fn fixture(side: &str, kind: &str) -> String {
-    std::fs::read_to_string(fixture_dir(side).join(format!("{kind}.json"))).expect("fixture")
-}
-
-/// Every ISO-8601 date-time string replaced by the instant it names.
-fn instants(value: Value) -> Value {
-    match value {
-        Value::String(s) if s.contains('T') => match Timestamp::parse_iso(&s) {
-            Some(t) => serde_json::json!({ "instant_ms": t.0 }),
-            None => Value::String(s),
-        },
-        Value::Array(items) => Value::Array(items.into_iter().map(instants).collect()),
-        Value::Object(map) => {
-            Value::Object(map.into_iter().map(|(k, v)| (k, instants(v))).collect())
-        }
-        other => other,
-    }
-}
-
-fn ms(iso: &str) -> u64 {
-    Timestamp::parse_iso(iso).expect("a date-time").0
-}
-
-/// What one fixture shows, as the stub would build it.
-enum Built {
-    /// An app event for a domain event, in the fixture's topic, ts, seq and req_id.
-    Event(Option<wire::Event>),
-    /// A control message with the fixture's req_id.
-    Control(Control),
-}
-
-/// Builds the frame the stub sends for `built`, taking topic, ts, seq and req_id from the
-/// fixture (they are the moment's, not the record's).
-fn frame_for(built: Built, fixture: &Envelope) -> Envelope {
-    match built {
-        Built::Event(event) => {
-            let event = event
-                .expect("the profile sends this type")
-                .with_req_id(fixture.req_id.clone());
-            wire::event_envelope(&fixture.topic, event, fixture.ts, fixture.seq)
-        }
-        Built::Control(control) => {
-            wire::control_envelope(&control, fixture.req_id.clone(), fixture.ts)
-        }
-    }
-}
-
-fn agent(id: u64, name: &str, status: &str, created_at: u64, updated_at: u64) -> AgentRecord {
-    AgentRecord {
-        id,
-        owner_id: 1,
-        name: name.into(),
-        status: status.into(),
-        description: None,
-        last_error: None,
-        created_at,
-        updated_at,
-        last_run_at: None,
-    }
-}
-
-fn thread(id: u64, title: &str, created_at: u64, updated_at: u64) -> ThreadRecord {
-    ThreadRecord {
-        id,
-        agent_id: 1,
-        title: title.into(),
-        created_at,
-        updated_at,
-    }
-}
-
-fn message() -> MessageRecord {
-    MessageRecord {
-        id: 101,
-        thread_id: 10,
-        role: "user".into(),
-        content: "Hello, agent".into(),
-        created_at: 1_767_225_600_006,
-    }
-}
-
-fn chunk(message_id: Option<u64>) -> ChunkRecord {
-    ChunkRecord {
-        thread_id: 10,
-        message_id,
-        chunk_type: "assistant_token".into(),
-        content: "Hel".into(),
-    }
-}
-
-fn pong() -> Control {
-    Control::Pong(Heartbeat {
-        timestamp: Some(1_767_225_600_000),
-    })
-}
-
-fn unsubscribed(message_id: &str) -> Control {
-    Control::UnsubscribeSuccess(UnsubscribeSuccess {
-        message_id: Some(message_id.into()),
-        topics: vec![Topic::thread(10)],
-    })
-}
 
 /// The tether profile's frame for each `fixtures/server/` file.
 fn tether_frame(kind: &str) -> Built {
@@ -254,90 +113,6 @@ fn tether_frame(kind: &str) -> Built {
     }
 }
 
-/// The origin fixtures of types the stub never sends.
-const ORIGIN_ONLY: [&str; 4] = [
-    "agent_event",
-    "thread_event",
-    "thread_message_created",
-    "user_update",
-];
-
-/// The origin profile's frame for each `fixtures/origin/` file the stub can send.
-fn origin_frame(kind: &str) -> Built {
-    let encode = |event: DomainEvent<'_>| Built::Event(wire::encode(Profile::Origin, &event));
-    let (thread_id, message_id) = (10, 102);
-    match kind {
-        "agent_created" => encode(DomainEvent::AgentCreated(&agent(
-            4,
-            "Summariser",
-            "idle",
-            0,
-            0,
-        ))),
-        "agent_deleted" => encode(DomainEvent::AgentDeleted(4)),
-        "agent_state" => encode(DomainEvent::AgentState(&AgentRecord {
-            description: Some("Finds papers".into()),
-            last_run_at: Some(ms("2025-12-31T23:50:00.000Z")),
-            ..agent(1, "Researcher", "idle", 0, 0)
-        })),
-        "agent_updated" => {
-            // The store's own account of a run starting: status and last_run_at change.
-            let mut store = Store::seeded(0);
-            let (agent, change) = store
-                .agent_run_started(1, "running", ms("2026-01-01T00:00:00.003Z"))
-                .expect("agent 1 is seeded");
-            encode(DomainEvent::AgentUpdated(&agent, change))
-        }
-        "run_update" => encode(DomainEvent::RunUpdate(&RunRecord {
-            id: 9,
-            agent_id: 1,
-            thread_id: Some(10),
-            status: RunStatus::Success,
-            progress: 100,
-            trigger: Trigger::Manual,
-            started_at: Some(ms("2026-01-01T00:00:00Z")),
-            finished_at: Some(ms("2026-01-01T00:00:05Z")),
-            error: None,
-        })),
-        "assistant_id" => encode(DomainEvent::AssistantId {
-            thread_id,
-            message_id,
-        }),
-        "stream_start" => encode(DomainEvent::StreamStart {
-            thread_id,
-            message_id,
-        }),
-        "stream_chunk" => encode(DomainEvent::StreamChunk(&chunk(None))),
-        "stream_end" => encode(DomainEvent::StreamEnd {
-            thread_id,
-            message_id,
-        }),
-        "thread_created" => encode(DomainEvent::ThreadCreated(&thread(
-            11,
-            "New chat",
-            ms("2026-01-01T00:00:00.007Z"),
-            0,
-        ))),
-        "thread_updated" => encode(DomainEvent::ThreadUpdated(&thread(
-            11,
-            "Renamed chat",
-            0,
-            ms("2026-01-01T00:00:00.008Z"),
-        ))),
-        "thread_deleted" => encode(DomainEvent::ThreadDeleted(11)),
-        "thread_message" => encode(DomainEvent::ThreadMessage(&message())),
-        "ping" => Built::Control(Control::Ping(Heartbeat::default())),
-        "pong" => Built::Control(pong()),
-        "error" => Built::Control(Control::Error(wire::origin::refusal(
-            &Topic::agent(5),
-            &Denial::NotFound("no agent 5".into()),
-            Some("s2"),
-        ))),
-        "unsubscribe_success" => Built::Control(unsubscribed("s3")),
-        other => panic!("no origin-profile builder for the fixture {other}"),
-    }
-}
-
 #[test]
 fn client_fixtures_round_trip_through_the_inbound_decoder() {
     let all = fixtures("client");
@@ -362,43 +137,6 @@ fn every_server_fixture_is_what_the_tether_profile_encodes() {
         let built = frame_for(tether_frame(&kind), &fixture);
         assert_eq!(json(&built.encode()), json(&text), "{kind}");
     }
-}
-
-#[test]
-fn every_origin_fixture_is_what_the_origin_profile_encodes() {
-    let mut matched = Vec::new();
-    for (kind, text) in fixtures("origin") {
-        let fixture = Envelope::decode(&text).unwrap_or_else(|e| panic!("{kind}: {e}"));
-        assert_eq!(fixture.kind, kind);
-        if ORIGIN_ONLY.contains(&kind.as_str()) {
-            assert!(
-                !matches!(
-                    fixture.decode_as::<AgentsMessage>(),
-                    Ok(AgentsMessage::Unknown { .. }) | Err(_)
-                ),
-                "{kind} decodes with tether's client"
-            );
-            continue;
-        }
-        let built = frame_for(origin_frame(&kind), &fixture);
-        assert_eq!(
-            instants(json(&built.encode())),
-            instants(json(&text)),
-            "{kind}: {}",
-            built.encode()
-        );
-        matched.push(kind);
-    }
-    assert_eq!(matched.len(), 17, "{matched:?}");
-}
-
-#[test]
-fn the_tether_profile_sends_no_assistant_id() {
-    let event = DomainEvent::AssistantId {
-        thread_id: 1,
-        message_id: 2,
-    };
-    assert!(wire::encode(Profile::Tether, &event).is_none());
 }
 
 #[tokio::test]

@@ -34,7 +34,7 @@ proptest! {
 
     #[test]
     fn arbitrary_text_never_panics(text in "\\PC{0,300}") {
-        let _ = tether_stub::inbound::decode(&text);
+        let _ = tether_stub::ws::inbound::decode(&text);
     }
 
     #[test]
@@ -46,7 +46,7 @@ proptest! {
         let end = (at + len).min(bytes.len());
         bytes.splice(at..end, with.chars());
         let mutated: String = bytes.into_iter().collect();
-        let described = match tether_stub::inbound::decode(&mutated) {
+        let described = match tether_stub::ws::inbound::decode(&mutated) {
             Ok(frame) => frame.encode(),
             Err(e) => format!("{e:?}"),
         };

@@ -138,18 +138,18 @@ impl ChatModel {
         };
         match result {
             Ok(m) => {
-                let elsewhere = self
-                    .entries
-                    .iter()
-                    .enumerate()
-                    .any(|(i, e)| i != pos && e.id == Some(m.id));
+                let entry = self.entries.remove(pos);
+                let elsewhere = self.entries.iter().any(|e| e.id == Some(m.id));
                 if elsewhere {
-                    self.entries.remove(pos); // the live event got here first, as another entry
+                    // The live event got here first, as another entry: drop the local one.
+                } else if entry.id == Some(m.id) {
+                    self.entries.insert(pos, entry); // confirmed by its live event already
                 } else {
-                    self.entries[pos] = ChatEntry {
+                    // Confirmed now: its place is after everything the server stored before it.
+                    self.entries.push(ChatEntry {
                         local_id: Some(local_id),
                         ..confirmed(m)
-                    };
+                    });
                 }
             }
             Err(error) if self.entries[pos].delivery == Delivery::Pending => {
@@ -179,17 +179,21 @@ impl ChatModel {
             entry.delivery = Delivery::Confirmed;
             return;
         }
-        // Our own optimistic message, echoed before the request resolved.
-        let own = self.entries.iter_mut().find(|e| {
+        // Our own optimistic message, echoed before the request resolved. It moves to where the
+        // server stored it: after every message that arrived before its echo (while it waited
+        // in the outbox, others may have been stored first).
+        let own = self.entries.iter().position(|e| {
             e.id.is_none()
                 && e.delivery == Delivery::Pending
                 && e.role == m.role
                 && e.content == m.content
         });
         match own {
-            Some(entry) => {
+            Some(pos) => {
+                let mut entry = self.entries.remove(pos);
                 entry.id = Some(m.id);
                 entry.delivery = Delivery::Confirmed;
+                self.entries.push(entry);
             }
             None => self.entries.push(confirmed(m)),
         }

@@ -194,7 +194,7 @@ pub async fn run(cfg: &ChaosConfig) -> ChaosReport {
     for (t, topic) in agent_topics.iter().enumerate() {
         let log = stub.published(topic).await;
         for v in live.done_event.iter().filter(|v| v.topic == t) {
-            report.add(check::event_view(v, &log, numbered), v.offline);
+            report.add(check::event_view(v, &log, numbered), v.offline, false);
             report.resyncs += v
                 .marks
                 .borrow()
@@ -206,7 +206,7 @@ pub async fn run(cfg: &ChaosConfig) -> ChaosReport {
     for (h, topic) in thread_topics.iter().enumerate() {
         let log = stub.published(topic).await;
         for v in live.done_history.iter().filter(|v| v.thread == h) {
-            report.add(check::history_view(v, &log), v.offline);
+            report.add(check::history_view(v, &log), v.offline, true);
             report.reloads += v.loads.get().saturating_sub(1);
         }
     }

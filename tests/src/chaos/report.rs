@@ -37,6 +37,8 @@ pub struct ChaosReport {
     pub published: u64,
     /// Deliveries, losses, announced gaps, repeats and reversals over every view lifetime.
     pub tally: Tally,
+    /// Of those, the lifetimes of history views (which reload after a resync).
+    pub history_tally: Tally,
     /// Of those, the lifetimes of views mounted while the socket was down.
     pub offline_tally: Tally,
     /// View lifetimes checked.
@@ -91,9 +93,12 @@ impl ChaosReport {
     }
 
     /// Adds one view lifetime.
-    pub fn add(&mut self, tally: Tally, offline: bool) {
+    pub fn add(&mut self, tally: Tally, offline: bool, history: bool) {
         self.tally += tally;
         self.lifetimes += 1;
+        if history {
+            self.history_tally += tally;
+        }
         if offline {
             self.offline_tally += tally;
             self.mounted_offline += 1;
@@ -110,10 +115,11 @@ impl ChaosReport {
         self.effective.values().sum()
     }
 
-    /// True if nothing was duplicated or reordered, nothing leaked, the client ended open on
+    /// True if no history view lost anything, nothing was duplicated or reordered, nothing leaked, the client ended open on
     /// one socket, and no offline send was stored twice or contradicted its outcome.
     pub fn is_sound(&self) -> bool {
-        self.tally.duplicated == 0
+        self.history_tally.lost == 0
+            && self.tally.duplicated == 0
             && self.tally.reordered == 0
             && self.sends.duplicated == 0
             && self.sends.wrong == 0
@@ -161,7 +167,15 @@ impl fmt::Display for ChaosReport {
         )?;
         writeln!(
             f,
-            "  views mounted while down: lost {}, duplicated {}, reordered {}",
+            "  of those, history views (reload over REST): delivered {}, lost {}, duplicated {}, reordered {}",
+            self.history_tally.delivered,
+            self.history_tally.lost,
+            self.history_tally.duplicated,
+            self.history_tally.reordered
+        )?;
+        writeln!(
+            f,
+            "  of those, views mounted while down: lost {}, duplicated {}, reordered {}",
             self.offline_tally.lost, self.offline_tally.duplicated, self.offline_tally.reordered
         )?;
         let s = &self.sends;

@@ -15,7 +15,7 @@ use ::tether::protocol::{Control, Envelope, Topic};
 
 use crate::clock::now_ms;
 use crate::config::Profile;
-use crate::records::{
+use crate::domain::records::{
     AgentChange, AgentRecord, ChunkRecord, MessageRecord, RunRecord, ThreadRecord,
 };
 

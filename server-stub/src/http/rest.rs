@@ -1,6 +1,6 @@
 //! The REST API of PROTOCOL.md, plus `GET /api/agents/{id}` and `PATCH`/`DELETE
 //! /api/threads/{id}` (which publish `thread_updated` and `thread_deleted`). Every change is
-//! made with [`AppState::commit`] and publishes its events in the same step; another user's
+//! made with [`ServerState::commit`] and publishes its events in the same step; another user's
 //! resource gives 403 and an unknown id 404. Records are answered in the tether profile's
 //! shapes in both profiles; the lists carry their topic's `seq` in the tether profile only (the
 //! origin has no `seq`).
@@ -15,23 +15,25 @@ use serde_json::{json, Value};
 
 use tether::protocol::Topic;
 
-use crate::access;
-use crate::api_error::ApiError;
-use crate::chat;
 use crate::clock::now_ms;
 use crate::config::Profile;
-use crate::records::Trigger;
-use crate::rest_auth::AuthUser;
-use crate::runs;
-use crate::state::AppState;
-use crate::wire::tether::{agent as agent_json, message as message_json, thread as thread_json};
-use crate::wire::DomainEvent;
+use crate::domain::access;
+use crate::domain::chat;
+use crate::domain::records::Trigger;
+use crate::domain::runs;
+use crate::domain::wire::tether::{
+    agent as agent_json, message as message_json, thread as thread_json,
+};
+use crate::domain::wire::DomainEvent;
+use crate::http::api_error::ApiError;
+use crate::http::rest_auth::AuthUser;
+use crate::state::ServerState;
 
 /// A JSON answer or an [`ApiError`].
 type ApiResult<T = Json<Value>> = Result<T, ApiError>;
 
 /// The routes under `/api` except the WebSocket and test control.
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<ServerState> {
     Router::new()
         .route("/api/agents", get(list_agents).post(create_agent))
         .route(
@@ -97,7 +99,7 @@ fn body<T>(body: Result<Json<T>, JsonRejection>) -> ApiResult<T> {
 }
 
 /// Adds `"seq": seq` to a list answer, in the tether profile.
-fn with_seq(state: &AppState, mut answer: Value, seq: u64) -> Value {
+fn with_seq(state: &ServerState, mut answer: Value, seq: u64) -> Value {
     if state.config.profile == Profile::Tether {
         answer["seq"] = json!(seq);
     }
@@ -105,7 +107,7 @@ fn with_seq(state: &AppState, mut answer: Value, seq: u64) -> Value {
 }
 
 /// `{"agents": [...], "seq": n}`, `seq` being that of `user:{id}`.
-async fn list_agents(State(state): State<AppState>, AuthUser(user): AuthUser) -> Json<Value> {
+async fn list_agents(State(state): State<ServerState>, AuthUser(user): AuthUser) -> Json<Value> {
     let (agents, seq) =
         state.commit(|store, hub| (store.agents_of(user), hub.seq(&Topic::user(user))));
     let agents: Vec<_> = agents.iter().map(agent_json).collect();
@@ -113,7 +115,7 @@ async fn list_agents(State(state): State<AppState>, AuthUser(user): AuthUser) ->
 }
 
 async fn get_agent(
-    State(state): State<AppState>,
+    State(state): State<ServerState>,
     AuthUser(user): AuthUser,
     Path(id): Path<String>,
 ) -> ApiResult {
@@ -123,7 +125,7 @@ async fn get_agent(
 }
 
 async fn create_agent(
-    State(state): State<AppState>,
+    State(state): State<ServerState>,
     AuthUser(user): AuthUser,
     new: Result<Json<NewAgent>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
@@ -137,7 +139,7 @@ async fn create_agent(
 }
 
 async fn update_agent(
-    State(state): State<AppState>,
+    State(state): State<ServerState>,
     AuthUser(user): AuthUser,
     Path(id): Path<String>,
     change: Result<Json<AgentChange>, JsonRejection>,
@@ -160,7 +162,7 @@ async fn update_agent(
 
 /// Deletes an agent and its threads, announcing each.
 async fn delete_agent(
-    State(state): State<AppState>,
+    State(state): State<ServerState>,
     AuthUser(user): AuthUser,
     Path(id): Path<String>,
 ) -> ApiResult {
@@ -185,7 +187,7 @@ async fn delete_agent(
 }
 
 async fn run_agent(
-    State(state): State<AppState>,
+    State(state): State<ServerState>,
     AuthUser(user): AuthUser,
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
@@ -201,7 +203,7 @@ async fn run_agent(
 
 /// `{"threads": [...]}`, of one agent when `agent_id` is given.
 async fn list_threads(
-    State(state): State<AppState>,
+    State(state): State<ServerState>,
     AuthUser(user): AuthUser,
     filter: Result<Query<ThreadFilter>, QueryRejection>,
 ) -> ApiResult {
@@ -220,7 +222,7 @@ async fn list_threads(
 }
 
 async fn create_thread(
-    State(state): State<AppState>,
+    State(state): State<ServerState>,
     AuthUser(user): AuthUser,
     new: Result<Json<NewThread>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
@@ -240,7 +242,7 @@ async fn create_thread(
 }
 
 async fn update_thread(
-    State(state): State<AppState>,
+    State(state): State<ServerState>,
     AuthUser(user): AuthUser,
     Path(id): Path<String>,
     change: Result<Json<ThreadChange>, JsonRejection>,
@@ -259,7 +261,7 @@ async fn update_thread(
 }
 
 async fn delete_thread(
-    State(state): State<AppState>,
+    State(state): State<ServerState>,
     AuthUser(user): AuthUser,
     Path(id): Path<String>,
 ) -> ApiResult {
@@ -277,7 +279,7 @@ async fn delete_thread(
 
 /// `{"messages": [...], "seq": n}`: the history, current to `seq` of `thread:{id}`.
 async fn list_messages(
-    State(state): State<AppState>,
+    State(state): State<ServerState>,
     AuthUser(user): AuthUser,
     Path(id): Path<String>,
 ) -> ApiResult {
@@ -291,7 +293,7 @@ async fn list_messages(
 }
 
 async fn post_message(
-    State(state): State<AppState>,
+    State(state): State<ServerState>,
     AuthUser(user): AuthUser,
     Path(id): Path<String>,
     new: Result<Json<NewMessage>, JsonRejection>,
@@ -302,7 +304,7 @@ async fn post_message(
     Ok((StatusCode::CREATED, Json(json!(message_json(&message)))))
 }
 
-async fn stats(State(state): State<AppState>) -> Json<Value> {
+async fn stats(State(state): State<ServerState>) -> Json<Value> {
     Json(state.stats.to_json(state.hub.subscriber_counts()))
 }
 

@@ -4,9 +4,9 @@
 use rand::seq::IndexedRandom;
 use rand::Rng;
 
-use crate::records::Trigger;
-use crate::runs;
-use crate::state::AppState;
+use crate::domain::records::Trigger;
+use crate::domain::runs;
+use crate::state::ServerState;
 
 /// Statuses the simulator picks from.
 const STATUSES: [&str; 4] = ["idle", "running", "waiting", "error"];
@@ -19,7 +19,7 @@ enum Change {
 }
 
 /// Runs the simulator until shutdown.
-pub fn spawn(state: &AppState) {
+pub fn spawn(state: &ServerState) {
     let state = state.clone();
     tokio::spawn(async move {
         loop {
@@ -31,7 +31,7 @@ pub fn spawn(state: &AppState) {
     });
 }
 
-fn apply(state: &AppState) {
+fn apply(state: &ServerState) {
     match pick(&state.read(|store| store.agent_ids())) {
         Some(Change::Status(id, status)) => {
             state.commit(|store, hub| runs::set_status(store, hub, id, status))

@@ -5,15 +5,15 @@
 use tether::protocol::Topic;
 
 use crate::clock::now_ms;
-use crate::records::ChunkRecord;
-use crate::state::AppState;
-use crate::wire::DomainEvent;
+use crate::domain::records::ChunkRecord;
+use crate::domain::wire::DomainEvent;
+use crate::state::ServerState;
 
 /// The `chunk_type` of the streamed tokens.
 pub const ASSISTANT_TOKEN: &str = "assistant_token";
 
 /// Starts streaming a reply to `prompt` on `thread:{thread_id}`.
-pub fn spawn_reply(state: &AppState, thread_id: u64, prompt: &str) {
+pub fn spawn_reply(state: &ServerState, thread_id: u64, prompt: &str) {
     let state = state.clone();
     let text = reply_to(prompt);
     tokio::spawn(async move {
@@ -35,7 +35,7 @@ pub fn tokens(text: &str) -> Vec<&str> {
     text.split_inclusive(' ').collect()
 }
 
-async fn stream(state: &AppState, thread_id: u64, text: String) {
+async fn stream(state: &ServerState, thread_id: u64, text: String) {
     let topic = Topic::thread(thread_id);
     let Some(message_id) = start(state, &topic, thread_id) else {
         return;
@@ -69,7 +69,7 @@ async fn stream(state: &AppState, thread_id: u64, text: String) {
 
 /// Reserves the reply's message id and announces the stream (`stream_start`, and in the origin
 /// profile `assistant_id`).
-fn start(state: &AppState, topic: &Topic, thread_id: u64) -> Option<u64> {
+fn start(state: &ServerState, topic: &Topic, thread_id: u64) -> Option<u64> {
     state.commit(|store, hub| {
         store.thread(thread_id)?;
         let message_id = store.reserve_message_id();
@@ -92,7 +92,7 @@ fn start(state: &AppState, topic: &Topic, thread_id: u64) -> Option<u64> {
 }
 
 fn publish_if_thread_exists(
-    state: &AppState,
+    state: &ServerState,
     topic: &Topic,
     thread_id: u64,
     event: &DomainEvent<'_>,

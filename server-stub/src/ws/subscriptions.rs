@@ -16,19 +16,25 @@ use tether::protocol::control::{
 };
 use tether::protocol::{Control, Topic};
 
-use crate::access::{self, Denial};
 use crate::config::Profile;
+use crate::domain::access::{self, Denial};
+use crate::domain::store::Store;
+use crate::domain::wire::{self, DomainEvent};
 use crate::hub::{Catchup, HubGuard};
-use crate::outbox::Outbound;
-use crate::session::Session;
-use crate::store::Store;
-use crate::wire::{self, DomainEvent};
+use crate::ws::send_queue::Outbound;
+use crate::ws::session::Session;
 
 /// Handles a `subscribe`.
 pub fn subscribe(session: &mut Session, request: Subscribe) {
     let state = session.state().clone();
     state.stats.subscribe_frame_in(session.user());
     let accepted = state.commit(|store, hub| answer_subscribe(session, store, hub, &request));
+    tracing::debug!(
+        requested = request.topics.len(),
+        accepted = accepted.len(),
+        extended = session.extended(),
+        "subscribe"
+    );
     session.hold(accepted);
 }
 
@@ -58,7 +64,7 @@ fn answer_subscribe(
         plain_reply(session, store, hub, request, &decisions)
     };
     if !frames.is_empty() {
-        session.outbox().deliver(Outbound::Batch(frames));
+        session.queue().deliver(Outbound::Batch(frames));
     }
     decisions
         .into_iter()
@@ -87,7 +93,7 @@ fn extended_reply(
     let mut seqs = BTreeMap::new();
     let mut catchups = Vec::new();
     for (topic, _) in decisions.iter().filter(|(_, d)| d.is_ok()) {
-        let (seq, catchup) = hub.join(topic, session.outbox(), since.get(topic).copied());
+        let (seq, catchup) = hub.join(topic, session.queue(), since.get(topic).copied());
         seqs.insert(topic.clone(), seq);
         catchups.push((topic, seq, catchup));
     }
@@ -136,7 +142,7 @@ fn plain_reply(
                 frames.push(wire::control_frame(&Control::Error(error), req_id));
             }
             Ok(()) => {
-                hub.join(topic, session.outbox(), None);
+                hub.join(topic, session.queue(), None);
                 // The origin echoes the subscribe's message_id on the snapshot.
                 let req_id = message_id
                     .filter(|_| profile == Profile::Origin)

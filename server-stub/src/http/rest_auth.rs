@@ -5,9 +5,9 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use serde::Deserialize;
 
-use crate::api_error::ApiError;
 use crate::auth::UserId;
-use crate::state::AppState;
+use crate::http::api_error::ApiError;
+use crate::state::ServerState;
 
 /// An authenticated user; extracting it answers 401 when there is no valid token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,12 +18,12 @@ struct TokenQuery {
     token: Option<String>,
 }
 
-impl FromRequestParts<AppState> for AuthUser {
+impl FromRequestParts<ServerState> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &AppState,
+        state: &ServerState,
     ) -> Result<Self, Self::Rejection> {
         let token = bearer_token(parts)
             .or_else(|| query_token(parts))

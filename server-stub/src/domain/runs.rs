@@ -5,11 +5,11 @@
 use tether::protocol::Topic;
 
 use crate::clock::now_ms;
+use crate::domain::records::{RunRecord, RunStatus, Trigger};
+use crate::domain::store::{Store, IDLE};
+use crate::domain::wire::DomainEvent;
 use crate::hub::HubGuard;
-use crate::records::{RunRecord, RunStatus, Trigger};
-use crate::state::AppState;
-use crate::store::{Store, IDLE};
-use crate::wire::DomainEvent;
+use crate::state::ServerState;
 
 /// The status of a running agent.
 pub const RUNNING: &str = "running";
@@ -18,7 +18,7 @@ pub const RUNNING: &str = "running";
 const STEPS: [u8; 3] = [25, 50, 75];
 
 /// Starts a run of an existing agent; returns its run id, or `None` if the agent is gone.
-pub fn start(state: &AppState, agent_id: u64, trigger: Trigger) -> Option<u64> {
+pub fn start(state: &ServerState, agent_id: u64, trigger: Trigger) -> Option<u64> {
     let run = state.commit(|store, hub| {
         store.agent(agent_id)?;
         let run = RunRecord {
@@ -52,7 +52,7 @@ pub fn start(state: &AppState, agent_id: u64, trigger: Trigger) -> Option<u64> {
     Some(run_id)
 }
 
-async fn progress(state: &AppState, mut run: RunRecord) {
+async fn progress(state: &ServerState, mut run: RunRecord) {
     let agent_id = run.agent_id;
     for percent in STEPS {
         tokio::time::sleep(state.config.run_step()).await;
@@ -78,7 +78,7 @@ fn announce(hub: &mut HubGuard<'_>, run: &RunRecord) {
 }
 
 /// Runs `f` if the agent still exists; false when it was deleted.
-fn step(state: &AppState, agent_id: u64, f: impl FnOnce(&mut Store, &mut HubGuard<'_>)) -> bool {
+fn step(state: &ServerState, agent_id: u64, f: impl FnOnce(&mut Store, &mut HubGuard<'_>)) -> bool {
     state.commit(|store, hub| {
         let exists = store.agent(agent_id).is_some();
         if exists {

@@ -1,5 +1,5 @@
-//! One WebSocket's lifecycle after the upgrade: it registers, then a single loop writes the
-//! outbox and heartbeats, reads and dispatches client frames, enforces the frame size, the
+//! One WebSocket's lifecycle after the upgrade: it registers, then a single loop writes what
+//! its send queue holds and the heartbeats, reads and dispatches client frames, enforces the frame size, the
 //! token bucket and the idle timeout, and watches the close signal. When the loop ends the
 //! connection leaves its topics, sends its close frame within a bounded time and drops the
 //! socket, so no zombie is left behind.
@@ -9,18 +9,19 @@ use futures_util::SinkExt;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::time::{interval_at, sleep_until, Instant as TokioInstant, MissedTickBehavior};
+use tracing::Instrument;
 
 use tether::protocol::control::Heartbeat;
 use tether::protocol::{CloseCode, Control};
 
 use crate::auth::UserId;
-use crate::inbound;
-use crate::outbox::{CloseSignal, Ending, Outbound, Outbox};
-use crate::rate_limit::TokenBucket;
-use crate::session::Session;
-use crate::state::AppState;
+use crate::domain::wire;
+use crate::state::ServerState;
 use crate::stats::DropReason;
-use crate::wire;
+use crate::ws::inbound;
+use crate::ws::rate_limit::TokenBucket;
+use crate::ws::send_queue::{CloseSignal, ConnId, Ending, Outbound, SendQueue};
+use crate::ws::session::Session;
 
 /// Frames queued after the first one that are written before a flush.
 const WRITE_BATCH: usize = 64;
@@ -30,8 +31,8 @@ const WRITE_BATCH: usize = 64;
 enum Exit {
     /// The server decided: close with a code, or abort.
     Ending(Ending),
-    /// The client sent a close frame.
-    PeerClosed,
+    /// The client sent a close frame, with this code if any.
+    PeerClosed(Option<u16>),
     /// The socket failed or reached its end.
     Lost,
 }
@@ -46,9 +47,9 @@ impl Exit {
 }
 
 /// The connection's own state.
-struct Connection {
+struct SocketTask {
     socket: WebSocket,
-    queue: mpsc::Receiver<Outbound>,
+    outgoing: mpsc::Receiver<Outbound>,
     session: Session,
     signal: std::sync::Arc<CloseSignal>,
     bucket: TokenBucket,
@@ -56,28 +57,36 @@ struct Connection {
 }
 
 /// Serves an authenticated socket of `user` until it ends; `extended` when it gets tether's
-/// extensions.
-pub async fn run(socket: WebSocket, state: AppState, user: UserId, extended: bool) {
-    let id = state.connections.next_id();
-    let (outbox, queue) = Outbox::new(
+/// extensions. Everything it logs is in a `socket` span naming the connection and the user.
+pub async fn run(socket: WebSocket, state: ServerState, user: UserId, extended: bool) {
+    let id = state.registry.next_id();
+    let span = tracing::info_span!("socket", conn = id, user);
+    serve(socket, state, user, extended, id)
+        .instrument(span)
+        .await;
+}
+
+async fn serve(socket: WebSocket, state: ServerState, user: UserId, extended: bool, id: ConnId) {
+    tracing::info!(extended, "connection opened");
+    let (queue, outgoing) = SendQueue::new(
         id,
         user,
         state.config.queue_capacity,
         extended,
         state.stats.clone(),
     );
-    state.connections.insert(outbox.clone());
+    state.registry.insert(queue.clone());
     state.stats.connection_opened(user);
     if state.shutdown.is_cancelled() {
-        outbox
+        queue
             .signal()
             .close(CloseCode::GOING_AWAY.0, "server shutting down");
     }
-    let mut connection = Connection {
+    let mut connection = SocketTask {
         socket,
-        queue,
-        signal: outbox.signal().clone(),
-        session: Session::new(state.clone(), outbox),
+        outgoing,
+        signal: queue.signal().clone(),
+        session: Session::new(state.clone(), queue),
         bucket: TokenBucket::new(
             state.config.rate_burst,
             state.config.rate_per_sec,
@@ -86,19 +95,23 @@ pub async fn run(socket: WebSocket, state: AppState, user: UserId, extended: boo
         last_heard: TokioInstant::now(),
     };
     let exit = connection.pump().await;
-    let Connection {
+    let SocketTask {
         socket, session, ..
     } = connection;
-    state.connections.remove(id);
+    state.registry.remove(id);
     session.end();
     finish(socket, exit, &state).await;
     state.stats.connection_closed(user);
 }
 
 /// Closes a socket that brought no valid token with 4401, before any data frame.
-pub async fn reject_unauthorized(mut socket: WebSocket, state: &AppState) {
+pub async fn reject_unauthorized(mut socket: WebSocket, state: &ServerState) {
     let code = CloseCode::UNAUTHORIZED.0;
     state.stats.closed_with(code);
+    tracing::info!(
+        code,
+        "connection refused: missing, invalid or expired token"
+    );
     close_handshake(
         &mut socket,
         code,
@@ -108,7 +121,7 @@ pub async fn reject_unauthorized(mut socket: WebSocket, state: &AppState) {
     .await;
 }
 
-impl Connection {
+impl SocketTask {
     async fn pump(&mut self) -> Exit {
         let config = &self.session.state().config;
         let (ping_every, idle_timeout) = (config.ping_interval(), config.idle_timeout());
@@ -119,7 +132,7 @@ impl Connection {
             let idle_deadline = self.last_heard + idle_timeout;
             let step = tokio::select! {
                 () = signal.requested() => Some(requested_exit(&signal)),
-                item = self.queue.recv() => self.on_outbound(item).await,
+                item = self.outgoing.recv() => self.on_outbound(item).await,
                 msg = self.socket.recv() => self.on_inbound(msg),
                 _ = ping.tick() => self.on_ping_tick().await,
                 () = sleep_until(idle_deadline), if !signal.is_half_open() => {
@@ -143,7 +156,7 @@ impl Connection {
         let mut frames = Vec::new();
         push_frames(&mut frames, item);
         while frames.len() < WRITE_BATCH {
-            let Ok(next) = self.queue.try_recv() else {
+            let Ok(next) = self.outgoing.try_recv() else {
                 break;
             };
             push_frames(&mut frames, next);
@@ -163,7 +176,10 @@ impl Connection {
     /// Writes frames (counting them) and flushes; gives up when the connection is asked to end.
     async fn write(&mut self, frames: Vec<Utf8Bytes>) -> Option<Exit> {
         let stats = &self.session.state().stats;
-        frames.iter().for_each(|_| stats.frame_out());
+        for frame in &frames {
+            stats.frame_out();
+            tracing::trace!(frame = %preview(frame), "frame out");
+        }
         let socket = &mut self.socket;
         let written = async {
             for frame in frames {
@@ -184,7 +200,10 @@ impl Connection {
             Some(Err(error)) if is_too_big(&error) => {
                 return Some(self.drop_for(DropReason::TooBig))
             }
-            Some(Err(_)) => return Some(Exit::Lost),
+            Some(Err(error)) => {
+                tracing::debug!(%error, "socket error");
+                return Some(Exit::Lost);
+            }
             Some(Ok(msg)) => msg,
         };
         self.last_heard = TokioInstant::now();
@@ -193,18 +212,21 @@ impl Connection {
         }
         match msg {
             Message::Text(text) => self.on_data(text.len()).or_else(|| {
+                tracing::trace!(frame = %preview(&text), "frame in");
                 inbound::handle_text(&mut self.session, &text);
                 None
             }),
             Message::Binary(bytes) => self.on_data(bytes.len()).or_else(|| {
+                tracing::trace!(bytes = bytes.len(), "binary frame in");
                 inbound::handle_binary(&mut self.session);
                 None
             }),
             Message::Close(frame) => {
-                if let Some(frame) = frame {
-                    self.session.state().stats.client_closed_with(frame.code);
+                let code = frame.map(|frame| frame.code);
+                if let Some(code) = code {
+                    self.session.state().stats.client_closed_with(code);
                 }
-                Some(Exit::PeerClosed)
+                Some(Exit::PeerClosed(code))
             }
             Message::Ping(_) | Message::Pong(_) => None,
         }
@@ -225,6 +247,7 @@ impl Connection {
 
     fn drop_for(&self, reason: DropReason) -> Exit {
         self.session.state().stats.dropped(reason);
+        tracing::warn!(?reason, "closing a connection that broke a limit");
         match reason {
             DropReason::TooBig => Exit::close(CloseCode::TOO_BIG, "frame too big"),
             DropReason::Flood => Exit::close(CloseCode::POLICY, "too many frames"),
@@ -258,18 +281,36 @@ fn is_too_big(error: &axum::Error) -> bool {
 }
 
 /// Ends the socket as the loop decided.
-async fn finish(mut socket: WebSocket, exit: Exit, state: &AppState) {
+async fn finish(mut socket: WebSocket, exit: Exit, state: &ServerState) {
     let timeout = state.config.close_timeout();
     match exit {
         Exit::Ending(Ending::Close { code, reason }) => {
             state.stats.closed_with(code);
+            tracing::info!(code, %reason, "connection closed by the server");
             close_handshake(&mut socket, code, &reason, timeout).await;
         }
-        Exit::PeerClosed => {
+        Exit::PeerClosed(code) => {
+            tracing::info!(code, "connection closed by the client");
             let _ = tokio::time::timeout(timeout, socket.flush()).await;
         }
-        Exit::Ending(Ending::Abort) | Exit::Lost => {}
+        Exit::Ending(Ending::Abort) => tracing::info!("connection dropped by the server"),
+        Exit::Lost => tracing::info!("connection lost"),
     }
+}
+
+/// Most of a frame that a trace line shows.
+const PREVIEW_BYTES: usize = 512;
+
+/// A frame for the log: whole when short, else its start and its length.
+fn preview(text: &str) -> String {
+    if text.len() <= PREVIEW_BYTES {
+        return text.to_owned();
+    }
+    let end = (0..=PREVIEW_BYTES)
+        .rev()
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(0);
+    format!("{}… ({} bytes)", &text[..end], text.len())
 }
 
 /// Sends a close frame and waits for the client's, both within `timeout`.

@@ -5,8 +5,8 @@
 use tether::protocol::Topic;
 
 use crate::auth::UserId;
-use crate::records::{AgentRecord, ThreadRecord};
-use crate::store::Store;
+use crate::domain::records::{AgentRecord, ThreadRecord};
+use crate::domain::store::Store;
 
 /// Why a user may not use a topic or resource.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -2,6 +2,8 @@
 //! `http://localhost:*`, `http://[::1]:*`, also over https) always, others only when listed
 //! with `--allowed-origin`. Used by the WebSocket upgrade and by CORS.
 
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+
 /// The allowed origins.
 #[derive(Clone, Debug, Default)]
 pub struct OriginPolicy {
@@ -23,6 +25,17 @@ impl OriginPolicy {
     pub fn allows(&self, origin: &str) -> bool {
         is_loopback(origin) || self.extra.iter().any(|o| o == origin)
     }
+}
+
+/// CORS for the allowed origins, any method and header.
+pub fn cors(policy: &OriginPolicy) -> CorsLayer {
+    let policy = policy.clone();
+    let allowed =
+        AllowOrigin::predicate(move |origin, _| origin.to_str().is_ok_and(|o| policy.allows(o)));
+    CorsLayer::new()
+        .allow_origin(allowed)
+        .allow_methods(Any)
+        .allow_headers(Any)
 }
 
 /// `scheme://host[:port]` with an http(s) scheme and a loopback host.

@@ -1,7 +1,7 @@
-//! One connection as the rest of the server sees it: a bounded queue of encoded frames, filled
-//! with `try_send` so that no publisher ever waits, whether the connection speaks tether's
-//! extensions, and a [`CloseSignal`] that asks the connection to end. A full queue closes that
-//! connection with 1008 (slow consumer).
+//! A connection's send queue, which is how the rest of the server sees it: a bounded queue of
+//! encoded frames, filled with `try_send` so that no publisher ever waits, whether the
+//! connection speaks tether's extensions, and a [`CloseSignal`] that asks the connection to
+//! end. A full queue closes that connection with 1008 (slow consumer).
 
 use axum::extract::ws::Utf8Bytes;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -110,7 +110,7 @@ pub enum Delivery {
 
 /// The sending side of one connection's queue.
 #[derive(Clone, Debug)]
-pub struct Outbox {
+pub struct SendQueue {
     id: ConnId,
     user: UserId,
     extended: bool,
@@ -119,7 +119,7 @@ pub struct Outbox {
     stats: Arc<Stats>,
 }
 
-impl Outbox {
+impl SendQueue {
     /// A queue of `capacity` items for connection `id` of `user`, and its receiving end;
     /// `extended` when the connection gets tether's extensions.
     pub fn new(
@@ -130,7 +130,7 @@ impl Outbox {
         stats: Arc<Stats>,
     ) -> (Self, mpsc::Receiver<Outbound>) {
         let (tx, rx) = mpsc::channel(capacity.max(1));
-        let outbox = Outbox {
+        let queue = SendQueue {
             id,
             user,
             extended,
@@ -138,7 +138,7 @@ impl Outbox {
             signal: Arc::new(CloseSignal::default()),
             stats,
         };
-        (outbox, rx)
+        (queue, rx)
     }
 
     /// The connection.
@@ -178,6 +178,11 @@ impl Outbox {
             Err(TrySendError::Full(_)) => {
                 if self.signal.close(CloseCode::POLICY.0, "slow consumer") {
                     self.stats.dropped(DropReason::SlowConsumer);
+                    tracing::warn!(
+                        conn = self.id,
+                        user = self.user,
+                        "slow consumer: its send queue is full, closing with 1008"
+                    );
                 }
                 Delivery::Overflowed
             }
@@ -193,12 +198,12 @@ mod tests {
     #[test]
     fn overflow_closes_once_with_1008() {
         let stats = Arc::new(Stats::default());
-        let (outbox, _rx) = Outbox::new(1, 1, 1, true, stats.clone());
-        assert_eq!(outbox.deliver_frame("a".into()), Delivery::Queued);
-        assert_eq!(outbox.deliver_frame("b".into()), Delivery::Overflowed);
-        assert_eq!(outbox.deliver_frame("c".into()), Delivery::Overflowed);
+        let (queue, _rx) = SendQueue::new(1, 1, 1, true, stats.clone());
+        assert_eq!(queue.deliver_frame("a".into()), Delivery::Queued);
+        assert_eq!(queue.deliver_frame("b".into()), Delivery::Overflowed);
+        assert_eq!(queue.deliver_frame("c".into()), Delivery::Overflowed);
         assert_eq!(
-            outbox.signal().ending(),
+            queue.signal().ending(),
             Some(Ending::Close {
                 code: 1008,
                 reason: "slow consumer".into()
@@ -220,8 +225,8 @@ mod tests {
 
     #[test]
     fn closed_queue_is_gone() {
-        let (outbox, rx) = Outbox::new(1, 1, 4, true, Arc::new(Stats::default()));
+        let (queue, rx) = SendQueue::new(1, 1, 4, true, Arc::new(Stats::default()));
         drop(rx);
-        assert_eq!(outbox.deliver_frame("a".into()), Delivery::Gone);
+        assert_eq!(queue.deliver_frame("a".into()), Delivery::Gone);
     }
 }

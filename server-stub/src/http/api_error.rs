@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use crate::access::Denial;
+use crate::domain::access::Denial;
 
 /// An HTTP error.
 #[derive(Debug, PartialEq, Eq)]

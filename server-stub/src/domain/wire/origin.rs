@@ -12,8 +12,8 @@ use ::tether::protocol::control::ErrorData;
 use ::tether::protocol::Topic;
 
 use super::{DomainEvent, Event};
-use crate::access::Denial;
-use crate::records::{
+use crate::domain::access::Denial;
+use crate::domain::records::{
     AgentChange, AgentRecord, ChunkRecord, MessageRecord, RunRecord, ThreadRecord,
 };
 

@@ -2,7 +2,7 @@
 //! forbidden origins HTTP 403. A missing, invalid or expired token is accepted and then closed
 //! with 4401 in the tether profile, so that browsers can see the code, and refused with HTTP
 //! 401 in the origin profile, as the origin does. `tether=1` in the query asks for tether's
-//! extensions, which only the tether profile grants. Valid sockets are handed to `connection`.
+//! extensions, which only the tether profile grants. Valid sockets are handed to `socket`.
 
 use axum::extract::ws::{rejection::WebSocketUpgradeRejection, WebSocketUpgrade};
 use axum::extract::State;
@@ -14,9 +14,10 @@ use axum::Json;
 use serde_json::json;
 
 use crate::config::Profile;
-use crate::connection;
-use crate::rest_auth::query_token;
-use crate::state::AppState;
+use crate::http::redact;
+use crate::http::rest_auth::query_token;
+use crate::state::ServerState;
+use crate::ws::socket;
 
 /// Messages and frames up to this size are read whole, so that the connection can answer an
 /// oversized one (over `max_frame_bytes`) with a 1009 close itself.
@@ -24,7 +25,7 @@ const READ_LIMIT: usize = 16 * 1024 * 1024;
 
 /// Handles an upgrade request.
 pub async fn upgrade(
-    State(state): State<AppState>,
+    State(state): State<ServerState>,
     parts: Parts,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
@@ -33,13 +34,16 @@ pub async fn upgrade(
         Err(rejection) => return rejection.into_response(),
     };
     state.stats.connection_attempted();
+    tracing::debug!(uri = %redact::uri(&parts.uri), "websocket upgrade requested");
     if !state.admission.admits() {
         state.stats.rejected_refused();
+        tracing::info!("upgrade refused with 503: not admitting connections now");
         let body = json!({ "error": "UNAVAILABLE", "details": "not accepting connections now" });
         return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
     }
     if !origin_allowed(&state, &parts) {
         state.stats.rejected_origin();
+        tracing::info!("upgrade refused with 403: origin not allowed");
         let body = json!({ "error": "FORBIDDEN", "details": "origin not allowed" });
         return (StatusCode::FORBIDDEN, Json(body)).into_response();
     }
@@ -47,6 +51,7 @@ pub async fn upgrade(
     if user.is_none() {
         state.stats.rejected_unauthorized();
         if state.config.profile == Profile::Origin {
+            tracing::info!("upgrade refused with 401: missing, invalid or expired token");
             let body =
                 json!({ "error": "UNAUTHORIZED", "details": "missing, invalid or expired token" });
             return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
@@ -59,8 +64,8 @@ pub async fn upgrade(
         .on_upgrade(move |socket| async move {
             let _task = task;
             match user {
-                Some(user) => connection::run(socket, state, user, extended).await,
-                None => connection::reject_unauthorized(socket, &state).await,
+                Some(user) => socket::run(socket, state, user, extended).await,
+                None => socket::reject_unauthorized(socket, &state).await,
             }
         })
 }
@@ -74,7 +79,7 @@ fn asks_for_extensions(parts: &Parts) -> bool {
 }
 
 /// No `Origin` header, or an allowed one.
-fn origin_allowed(state: &AppState, parts: &Parts) -> bool {
+fn origin_allowed(state: &ServerState, parts: &Parts) -> bool {
     parts
         .headers
         .get(ORIGIN)

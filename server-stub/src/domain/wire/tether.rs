@@ -10,8 +10,8 @@ use ::tether::protocol::control::{ErrorData, SubscribeError};
 use ::tether::protocol::Topic;
 
 use super::{DomainEvent, Event};
-use crate::access::Denial;
-use crate::records::{AgentRecord, ChunkRecord, MessageRecord, RunRecord, ThreadRecord};
+use crate::domain::access::Denial;
+use crate::domain::records::{AgentRecord, ChunkRecord, MessageRecord, RunRecord, ThreadRecord};
 
 /// An agent: `{id, owner_id, name, status, created_at, updated_at}`.
 #[derive(Serialize)]

@@ -6,10 +6,10 @@ use tether::agents::model::SendMessage;
 use tether::protocol::control::{ErrorData, Heartbeat, Subscribe, Unsubscribe};
 use tether::protocol::{Control, DecodeError, Envelope, Topic};
 
-use crate::chat;
 use crate::clock::now_ms;
-use crate::session::Session;
-use crate::subscription;
+use crate::domain::chat;
+use crate::ws::session::Session;
+use crate::ws::subscriptions;
 
 /// The `type` of a chat message a client posts.
 pub const SEND_MESSAGE: &str = "send_message";
@@ -109,7 +109,10 @@ pub fn decode(text: &str) -> Result<ClientFrame, ProtocolError> {
 pub fn handle_text(session: &mut Session, text: &str) {
     match decode(text) {
         Ok(frame) => dispatch(session, frame),
-        Err(error) => send_error(session, error, req_id_of(text)),
+        Err(error) => {
+            tracing::debug!(code = error.code, details = %error.details, "refused a client frame");
+            send_error(session, error, req_id_of(text));
+        }
     }
 }
 
@@ -125,8 +128,8 @@ pub fn handle_binary(session: &mut Session) {
 fn dispatch(session: &mut Session, frame: ClientFrame) {
     let ClientFrame { envelope, msg } = frame;
     match msg {
-        ClientMessage::Subscribe(request) => subscription::subscribe(session, request),
-        ClientMessage::Unsubscribe(request) => subscription::unsubscribe(session, request),
+        ClientMessage::Subscribe(request) => subscriptions::subscribe(session, request),
+        ClientMessage::Unsubscribe(request) => subscriptions::unsubscribe(session, request),
         ClientMessage::Ping(Heartbeat { timestamp }) => {
             let pong = Heartbeat {
                 timestamp: timestamp.or_else(|| Some(now_ms())),
@@ -168,7 +171,7 @@ fn send_message(
         request.thread_id,
         request.content,
         req_id.clone(),
-        Some(session.outbox()),
+        Some(session.queue()),
     );
     if let Err(denial) = posted {
         let error = ProtocolError {

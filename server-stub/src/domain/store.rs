@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::auth::UserId;
-use crate::records::{AgentChange, AgentRecord, MessageRecord, ThreadRecord};
+use crate::domain::records::{AgentChange, AgentRecord, MessageRecord, ThreadRecord};
 
 /// Agents, threads and messages, with id counters.
 #[derive(Debug, Default)]

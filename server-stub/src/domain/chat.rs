@@ -3,24 +3,24 @@
 
 use tether::protocol::Topic;
 
-use crate::access::{self, Denial};
-use crate::assistant;
 use crate::auth::UserId;
 use crate::clock::now_ms;
-use crate::outbox::Outbox;
-use crate::records::MessageRecord;
-use crate::state::AppState;
-use crate::wire::DomainEvent;
+use crate::domain::access::{self, Denial};
+use crate::domain::assistant;
+use crate::domain::records::MessageRecord;
+use crate::domain::wire::DomainEvent;
+use crate::state::ServerState;
+use crate::ws::send_queue::SendQueue;
 
 /// Stores and publishes a user message on `thread:{thread_id}`. The event carries `req_id`;
 /// `sender`, when it does not hold the topic, gets the event directly.
 pub fn post_user_message(
-    state: &AppState,
+    state: &ServerState,
     user: UserId,
     thread_id: u64,
     content: String,
     req_id: Option<String>,
-    sender: Option<&Outbox>,
+    sender: Option<&SendQueue>,
 ) -> Result<MessageRecord, Denial> {
     let message = state.commit(|store, hub| {
         access::thread(store, user, thread_id)?;

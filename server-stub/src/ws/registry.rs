@@ -7,33 +7,33 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use crate::auth::UserId;
-use crate::outbox::{ConnId, Outbox};
+use crate::ws::send_queue::{ConnId, SendQueue};
 
 /// Every open connection, by id.
 #[derive(Debug)]
-pub struct Connections {
-    open: Mutex<HashMap<ConnId, Outbox>>,
+pub struct Registry {
+    open: Mutex<HashMap<ConnId, SendQueue>>,
     next_id: AtomicU64,
 }
 
-impl Default for Connections {
+impl Default for Registry {
     fn default() -> Self {
-        Connections {
+        Registry {
             open: Mutex::default(),
             next_id: AtomicU64::new(1),
         }
     }
 }
 
-impl Connections {
+impl Registry {
     /// A fresh connection id.
     pub fn next_id(&self) -> ConnId {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
     /// Adds a connection.
-    pub fn insert(&self, outbox: Outbox) {
-        self.lock().insert(outbox.id(), outbox);
+    pub fn insert(&self, queue: SendQueue) {
+        self.lock().insert(queue.id(), queue);
     }
 
     /// Removes a connection.
@@ -82,17 +82,17 @@ impl Connections {
         })
     }
 
-    fn for_each(&self, user: Option<UserId>, f: impl Fn(&Outbox)) -> usize {
+    fn for_each(&self, user: Option<UserId>, f: impl Fn(&SendQueue)) -> usize {
         let open = self.lock();
         let mut hit = 0;
-        for outbox in open.values().filter(|o| user.is_none_or(|u| o.user() == u)) {
-            f(outbox);
+        for queue in open.values().filter(|o| user.is_none_or(|u| o.user() == u)) {
+            f(queue);
             hit += 1;
         }
         hit
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ConnId, Outbox>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ConnId, SendQueue>> {
         self.open.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

@@ -1,46 +1,46 @@
 //! The protocol state of one authenticated connection: who it is, the topics it holds and its
-//! outbox. Replies are queued on the outbox like events, so they keep their order.
+//! send queue. Replies go through the send queue like events, so they keep their order.
 
 use std::collections::BTreeSet;
 
 use tether::protocol::{Control, Topic};
 
 use crate::auth::UserId;
-use crate::outbox::Outbox;
-use crate::state::AppState;
-use crate::wire;
+use crate::domain::wire;
+use crate::state::ServerState;
+use crate::ws::send_queue::SendQueue;
 
 /// One connection's protocol state.
 #[derive(Debug)]
 pub struct Session {
-    state: AppState,
-    outbox: Outbox,
+    state: ServerState,
+    queue: SendQueue,
     held: BTreeSet<Topic>,
 }
 
 impl Session {
     /// A session with no topics.
-    pub fn new(state: AppState, outbox: Outbox) -> Self {
+    pub fn new(state: ServerState, queue: SendQueue) -> Self {
         Session {
             state,
-            outbox,
+            queue,
             held: BTreeSet::new(),
         }
     }
 
     /// The shared state.
-    pub fn state(&self) -> &AppState {
+    pub fn state(&self) -> &ServerState {
         &self.state
     }
 
-    /// The connection's outbox.
-    pub fn outbox(&self) -> &Outbox {
-        &self.outbox
+    /// The connection's queue.
+    pub fn queue(&self) -> &SendQueue {
+        &self.queue
     }
 
     /// The user.
     pub fn user(&self) -> UserId {
-        self.outbox.user()
+        self.queue.user()
     }
 
     /// The topics held.
@@ -65,19 +65,19 @@ impl Session {
         if !self.held.remove(topic) {
             return false;
         }
-        self.state.hub.lock().leave(topic, self.outbox.id());
+        self.state.hub.lock().leave(topic, self.queue.id());
         self.state.stats.subscriptions_changed(self.user(), -1);
         true
     }
 
     /// Whether the connection gets tether's extensions.
     pub fn extended(&self) -> bool {
-        self.outbox.extended()
+        self.queue.extended()
     }
 
     /// Queues a connection-level reply, stamped with the current time.
     pub fn reply(&self, control: &Control, req_id: Option<String>) {
-        self.outbox
+        self.queue
             .deliver_frame(wire::control_frame(control, req_id));
     }
 
@@ -86,7 +86,7 @@ impl Session {
         let held = std::mem::take(&mut self.held);
         let mut hub = self.state.hub.lock();
         for topic in &held {
-            hub.leave(topic, self.outbox.id());
+            hub.leave(topic, self.queue.id());
         }
         drop(hub);
         self.state
