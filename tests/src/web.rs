@@ -67,6 +67,17 @@ pub async fn seed_agents(user: u64, n: usize) -> Vec<u64> {
         .collect()
 }
 
+/// Creates `agents` agents for `user`, each with one thread; returns the thread ids.
+pub async fn seed_threads(user: u64, agents: usize) -> Vec<u64> {
+    let v = post(&format!("/api/test/seed?owner={user}&agents={agents}&threads=1")).await;
+    v["thread_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect()
+}
+
 /// Waits up to `ms` for `cond`, polling every 20 ms; panics naming `what` on time-out.
 pub async fn wait_for(what: &str, ms: u32, cond: impl Fn() -> bool) {
     let mut waited = 0;

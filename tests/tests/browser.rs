@@ -11,10 +11,9 @@ use std::rc::Rc;
 
 use gloo_timers::future::TimeoutFuture;
 use tether::core::{ConnectionState, Millis, TopicEvent, TopicStatus};
-use tether::protocol::Topic;
-use tether::{AppState, Subscription};
+use tether::{AppState, Subscription, Topic};
 use tether_tests::web::{
-    app_for, config, post, seed_agents, stats, token_for, user_stat, wait_for,
+    app_for, config, post, seed_agents, seed_threads, stats, token_for, user_stat, wait_for,
 };
 use wasm_bindgen_test::*;
 
@@ -26,9 +25,9 @@ fn record(app: &AppState, topic: Topic) -> (Subscription, Seen) {
     let seen: Seen = Rc::default();
     let sink = seen.clone();
     let sub = app.topics.subscribe(topic, move |e: &TopicEvent| {
-        use tether::protocol::Message;
-        sink.borrow_mut()
-            .push((e.frame.msg.kind().to_owned(), e.frame.seq));
+        if let Some(m) = e.message() {
+            sink.borrow_mut().push((m.kind.clone(), m.seq));
+        }
     });
     (sub, seen)
 }
@@ -46,7 +45,7 @@ async fn connects_subscribes_and_receives() {
     let user = 101;
     let agent = seed_agents(user, 1).await[0];
     let app = app_for(user, |_| {}).await;
-    let topic = Topic::Agent(agent);
+    let topic = Topic::agent(agent);
     let (_sub, seen) = record(&app, topic.clone());
     wait_for("open", 5_000, || {
         app.client.state() == ConnectionState::Open
@@ -82,7 +81,7 @@ async fn after_a_drop_every_missed_event_arrives_once_and_in_order() {
     let user = 102;
     let agent = seed_agents(user, 1).await[0];
     let app = app_for(user, |_| {}).await;
-    let topic = Topic::Agent(agent);
+    let topic = Topic::agent(agent);
     let (_sub, seen) = record(&app, topic.clone());
     wait_for("ack", 5_000, || {
         app.topics.status(&topic) == Some(TopicStatus::Active)
@@ -130,7 +129,7 @@ async fn a_half_open_server_is_detected_and_the_socket_replaced() {
         c.pong_timeout = Millis(pong);
     })
     .await;
-    let topic = Topic::Agent(agent);
+    let topic = Topic::agent(agent);
     let (_sub, seen) = record(&app, topic.clone());
     wait_for("ack", 5_000, || {
         app.topics.status(&topic) == Some(TopicStatus::Active)
@@ -194,7 +193,7 @@ async fn a_thousand_topics_resubscribe_in_one_frame() {
     let app = app_for(user, |_| {}).await;
     let subs: Vec<(Subscription, Seen)> = ids
         .iter()
-        .map(|id| record(&app, Topic::Agent(*id)))
+        .map(|id| record(&app, Topic::agent(*id)))
         .collect();
     let all_active = || app.client.metrics().subscriptions.active == 1000;
     wait_for("1000 acks", 10_000, all_active).await;
@@ -227,7 +226,7 @@ async fn after_close_the_stub_sees_no_further_connection_attempts() {
     let user = 106;
     let agent = seed_agents(user, 1).await[0];
     let app = app_for(user, |_| {}).await;
-    let (_sub, _) = record(&app, Topic::Agent(agent));
+    let (_sub, _) = record(&app, Topic::agent(agent));
     wait_for("open", 5_000, || {
         app.client.state() == ConnectionState::Open
     })
@@ -245,7 +244,7 @@ async fn a_malformed_frame_is_counted_and_the_client_keeps_working() {
     let user = 107;
     let agent = seed_agents(user, 1).await[0];
     let app = app_for(user, |_| {}).await;
-    let topic = Topic::Agent(agent);
+    let topic = Topic::agent(agent);
     let (_sub, seen) = record(&app, topic.clone());
     wait_for("ack", 5_000, || {
         app.topics.status(&topic) == Some(TopicStatus::Active)
@@ -296,7 +295,7 @@ async fn dropping_the_app_state_closes_its_socket() {
     let user = 108;
     let agent = seed_agents(user, 1).await[0];
     let app = app_for(user, |_| {}).await;
-    let (sub, _) = record(&app, Topic::Agent(agent));
+    let (sub, _) = record(&app, Topic::agent(agent));
     wait_for("open", 5_000, || {
         app.client.state() == ConnectionState::Open
     })
@@ -341,7 +340,7 @@ async fn a_short_chaos_run_in_the_browser_loses_and_repeats_nothing() {
     let mut rng = Lcg(2026);
     let mut views: Vec<(usize, Option<Subscription>, Seen)> = Vec::new();
     for (i, id) in ids.iter().enumerate() {
-        let (sub, seen) = record(&app, Topic::Agent(*id));
+        let (sub, seen) = record(&app, Topic::agent(*id));
         views.push((i, Some(sub), seen));
     }
     wait_for("open", 5_000, || {
@@ -359,7 +358,7 @@ async fn a_short_chaos_run_in_the_browser_loses_and_repeats_nothing() {
         .await;
         match rng.below(8) {
             0 => views.push({
-                let (sub, seen) = record(&app, Topic::Agent(ids[t]));
+                let (sub, seen) = record(&app, Topic::agent(ids[t]));
                 (t, Some(sub), seen)
             }),
             1 => {
@@ -444,15 +443,15 @@ async fn a_short_chaos_run_in_the_browser_loses_and_repeats_nothing() {
 
 #[wasm_bindgen_test]
 async fn dropping_the_abort_guard_aborts_running_rest_calls() {
-    use tether::rest::{Api, ApiError};
+    use tether::agents::rest::{Api, ApiError};
     let user = 110;
     seed_agents(user, 2).await;
-    let api = Api::new(tether_tests::web::stub(), token_for(user).await);
+    let api = Api::new(tether_tests::web::stub(), Some(token_for(user).await));
     let (abortable, guard) = api.abortable();
     let result = Rc::new(RefCell::new(None));
     let sink = result.clone();
     wasm_bindgen_futures::spawn_local(async move {
-        *sink.borrow_mut() = Some(abortable.agents().await.map(|a| a.len()));
+        *sink.borrow_mut() = Some(abortable.agents().await.map(|a| a.agents.len()));
     });
     TimeoutFuture::new(0).await; // the request is on its way
     drop(guard);
@@ -462,11 +461,54 @@ async fn dropping_the_abort_guard_aborts_running_rest_calls() {
     .await;
     assert_eq!(result.borrow_mut().take(), Some(Err(ApiError::Aborted)));
     // The plain API is not affected, and an abortable one whose guard lives completes.
-    assert_eq!(api.agents().await.map(|a| a.len()), Ok(2));
+    assert_eq!(api.agents().await.map(|a| a.agents.len()), Ok(2));
     let (kept, _guard) = api.abortable();
-    assert_eq!(kept.agents().await.map(|a| a.len()), Ok(2));
+    assert_eq!(kept.agents().await.map(|a| a.agents.len()), Ok(2));
 }
 
 fn web_sys_log(msg: &str) {
     wasm_bindgen_test::console_log!("{}", msg);
+}
+
+#[wasm_bindgen_test]
+async fn a_chat_mounted_while_down_loses_nothing_posted_before_the_reconnect() {
+    use tether::agents::rest::Api;
+    use tether::agents::ChatViewWsManager;
+    let user = 111;
+    let thread = seed_threads(user, 1).await[0];
+    let token = token_for(user).await;
+    let app = app_for(user, |_| {}).await;
+    wait_for("open", 5_000, || app.client.state() == ConnectionState::Open).await;
+    // The server goes down for this client.
+    post("/api/test/refuse?ms=20000").await;
+    post(&format!("/api/test/drop?user={user}")).await;
+    wait_for("down", 5_000, || app.client.state() != ConnectionState::Open).await;
+    // The chat mounts while the socket is down; its history loads when its gate asks.
+    let api = Api::new(tether_tests::web::stub(), Some(token.clone()));
+    let me: Rc<RefCell<std::rc::Weak<ChatViewWsManager>>> = Rc::default();
+    let (target, loader) = (me.clone(), api.clone());
+    let chat = Rc::new(ChatViewWsManager::mount(&app.topics, thread, || {}, move |ticket| {
+        let (target, api) = (target.clone(), loader.clone());
+        wasm_bindgen_futures::spawn_local(async move {
+            let history = api.history(thread).await.expect("history");
+            if let Some(chat) = target.borrow().upgrade() {
+                chat.load_history(ticket, history.messages, history.seq);
+            }
+        });
+    }));
+    *me.borrow_mut() = Rc::downgrade(&chat);
+    // Messages are posted while it is away.
+    let mut posted = Vec::new();
+    for n in 0..3 {
+        posted.push(api.post_message(thread, &format!("while down {n}")).await.unwrap().id);
+    }
+    post("/api/test/admit").await;
+    wait_for("the three", 15_000, || chat.model().entries().len() == 3).await;
+    posted.push(api.post_message(thread, "live").await.unwrap().id);
+    wait_for("the live one", 5_000, || chat.model().entries().len() == 4).await;
+    TimeoutFuture::new(300).await; // a straggler duplicate would arrive now
+    let ids: Vec<u64> = chat.model().entries().iter().filter_map(|e| e.id).collect();
+    assert_eq!(ids, posted, "every message exactly once, in order");
+    drop(chat);
+    app.client.close();
 }

@@ -200,6 +200,14 @@ impl Api {
             .await
     }
 
+    /// Posts a user message to a thread over REST (the WebSocket's `send_message` is the other
+    /// way).
+    pub async fn post_message(&self, thread_id: u64, content: &str) -> Result<ChatMessage, ApiError> {
+        let url = self.url(&format!("/api/threads/{thread_id}/messages"));
+        let body = serde_json::json!({ "content": content });
+        self.json(Request::post(&url), Some(body)).await
+    }
+
     /// A thread's history.
     pub async fn history(&self, thread_id: u64) -> Result<History, ApiError> {
         let url = self.url(&format!("/api/threads/{thread_id}/messages"));
