@@ -468,7 +468,13 @@ fn a_message_sent_offline_takes_its_stored_place_once_confirmed() {
     h.ack(&mid, &[("thread:10", 0)]);
     // Stored while this client was away, replayed first; then this client's message.
     send_json(&h, thread_message(1, 501, "someone else's", None));
-    let req_id = h.take_sent().into_iter().find(|f| f.kind == "send_message").unwrap().req_id.unwrap();
+    let req_id = h
+        .take_sent()
+        .into_iter()
+        .find(|f| f.kind == "send_message")
+        .unwrap()
+        .req_id
+        .unwrap();
     send_json(&h, thread_message(2, 502, "mine", Some(&req_id)));
     assert!(poll_once(&mut fut).is_some());
     assert_eq!(contents(&chat), ["someone else's", "mine"]);

@@ -3,12 +3,15 @@
 //! - [`chaos`]: views mount and unmount on a native client while the stub publishes and a seeded
 //!   schedule injects faults; every view must see every event of its lifetime exactly once, in
 //!   order.
+//! - [`e2e`]: the end-to-end tests' stub, browser and proxy.
 //! - [`herd`]: many native clients reconnecting after a stub restart, as a histogram.
 //! - [`stub`]: an in-process stub and its HTTP control API.
 //! - `web` (wasm32): the same control API from the browser, for the browser tests and benches.
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod chaos;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod e2e;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod herd;
 #[cfg(not(target_arch = "wasm32"))]

@@ -126,7 +126,9 @@ impl Stub {
     /// Creates `agents` agents for `user`, each with `threads` threads; returns their ids.
     pub async fn seed(&self, user: u64, agents: usize, threads: usize) -> (Vec<u64>, Vec<u64>) {
         let v = self
-            .control(&format!("seed?owner={user}&agents={agents}&threads={threads}"))
+            .control(&format!(
+                "seed?owner={user}&agents={agents}&threads={threads}"
+            ))
             .await;
         let ids = |key: &str| -> Vec<u64> {
             v[key]
@@ -160,7 +162,10 @@ impl Stub {
             .json()
             .await
             .expect("the publish log");
-        assert_eq!(log.evicted, 0, "the publish log overflowed: the truth is incomplete");
+        assert_eq!(
+            log.evicted, 0,
+            "the publish log overflowed: the truth is incomplete"
+        );
         log.events
     }
 

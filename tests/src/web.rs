@@ -69,7 +69,10 @@ pub async fn seed_agents(user: u64, n: usize) -> Vec<u64> {
 
 /// Creates `agents` agents for `user`, each with one thread; returns the thread ids.
 pub async fn seed_threads(user: u64, agents: usize) -> Vec<u64> {
-    let v = post(&format!("/api/test/seed?owner={user}&agents={agents}&threads=1")).await;
+    let v = post(&format!(
+        "/api/test/seed?owner={user}&agents={agents}&threads=1"
+    ))
+    .await;
     v["thread_ids"]
         .as_array()
         .unwrap()

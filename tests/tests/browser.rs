@@ -478,29 +478,45 @@ async fn a_chat_mounted_while_down_loses_nothing_posted_before_the_reconnect() {
     let thread = seed_threads(user, 1).await[0];
     let token = token_for(user).await;
     let app = app_for(user, |_| {}).await;
-    wait_for("open", 5_000, || app.client.state() == ConnectionState::Open).await;
+    wait_for("open", 5_000, || {
+        app.client.state() == ConnectionState::Open
+    })
+    .await;
     // The server goes down for this client.
     post("/api/test/refuse?ms=20000").await;
     post(&format!("/api/test/drop?user={user}")).await;
-    wait_for("down", 5_000, || app.client.state() != ConnectionState::Open).await;
+    wait_for("down", 5_000, || {
+        app.client.state() != ConnectionState::Open
+    })
+    .await;
     // The chat mounts while the socket is down; its history loads when its gate asks.
     let api = Api::new(tether_tests::web::stub(), Some(token.clone()));
     let me: Rc<RefCell<std::rc::Weak<ChatViewWsManager>>> = Rc::default();
     let (target, loader) = (me.clone(), api.clone());
-    let chat = Rc::new(ChatViewWsManager::mount(&app.topics, thread, || {}, move |ticket| {
-        let (target, api) = (target.clone(), loader.clone());
-        wasm_bindgen_futures::spawn_local(async move {
-            let history = api.history(thread).await.expect("history");
-            if let Some(chat) = target.borrow().upgrade() {
-                chat.load_history(ticket, history.messages, history.seq);
-            }
-        });
-    }));
+    let chat = Rc::new(ChatViewWsManager::mount(
+        &app.topics,
+        thread,
+        || {},
+        move |ticket| {
+            let (target, api) = (target.clone(), loader.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let history = api.history(thread).await.expect("history");
+                if let Some(chat) = target.borrow().upgrade() {
+                    chat.load_history(ticket, history.messages, history.seq);
+                }
+            });
+        },
+    ));
     *me.borrow_mut() = Rc::downgrade(&chat);
     // Messages are posted while it is away.
     let mut posted = Vec::new();
     for n in 0..3 {
-        posted.push(api.post_message(thread, &format!("while down {n}")).await.unwrap().id);
+        posted.push(
+            api.post_message(thread, &format!("while down {n}"))
+                .await
+                .unwrap()
+                .id,
+        );
     }
     post("/api/test/admit").await;
     wait_for("the three", 15_000, || chat.model().entries().len() == 3).await;

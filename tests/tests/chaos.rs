@@ -18,12 +18,21 @@ async fn under_faults_every_view_sees_every_event_from_mount_once_and_in_order()
     let report = chaos_run(ChaosConfig::reduced(7, Profile::Tether)).await;
     println!("{report}");
     assert!(report.total_effective() >= 30, "{report}");
-    assert!(report.published > 100 && report.tally.delivered > 100, "{report}");
-    assert!(report.mounted_offline > 0, "views mounted while down: {report}");
+    assert!(
+        report.published > 100 && report.tally.delivered > 100,
+        "{report}"
+    );
+    assert!(
+        report.mounted_offline > 0,
+        "views mounted while down: {report}"
+    );
     assert!(report.sends.queued > 0, "sends while down: {report}");
     assert_eq!(report.tally.lost, 0, "{report}");
     assert!(report.is_sound(), "{report}");
-    assert!(report.duplicates_dropped > 0, "the stub repeated events on purpose: {report}");
+    assert!(
+        report.duplicates_dropped > 0,
+        "the stub repeated events on purpose: {report}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -55,7 +64,10 @@ async fn jitter_spreads_a_herd_of_reconnects() {
         .await;
     println!("{report}");
     for h in [&report.jittered, &report.unjittered] {
-        assert!(h.reconnected == 100 && h.attempts() >= 100, "every reconnect seen: {report}");
+        assert!(
+            h.reconnected == 100 && h.attempts() >= 100,
+            "every reconnect seen: {report}"
+        );
         assert_eq!(h.reopened, 100, "{report}");
     }
     assert!(report.ratio() >= 2.0, "{report}");

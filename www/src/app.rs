@@ -40,8 +40,12 @@ struct Session {
 
 fn session() -> Session {
     Session {
-        url: query("ws").unwrap_or_else(|| "/api/ws/v2".to_owned()).into(),
-        token: query("token").unwrap_or_else(|| "dev-token".to_owned()).into(),
+        url: query("ws")
+            .unwrap_or_else(|| "/api/ws/v2".to_owned())
+            .into(),
+        token: query("token")
+            .unwrap_or_else(|| "dev-token".to_owned())
+            .into(),
         user: query("user").and_then(|u| u.parse().ok()).unwrap_or(1),
     }
 }

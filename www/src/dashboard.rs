@@ -60,11 +60,7 @@ pub fn Dashboard(props: &DashboardProps) -> Html {
     }
 }
 
-fn agent_row(
-    row: &AgentRow,
-    dash: &UseDashboard,
-    open_chat: &Callback<View>,
-) -> Html {
+fn agent_row(row: &AgentRow, dash: &UseDashboard, open_chat: &Callback<View>) -> Html {
     let id = row.agent.id;
     let (run, delete, chat) = (dash.run.clone(), dash.delete.clone(), open_chat.clone());
     let progress = row.run.as_ref().map_or(html! { <span class="muted">{ "–" }</span> }, |r| {

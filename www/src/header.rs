@@ -68,7 +68,8 @@ pub fn Header() -> Html {
                 <section class="health" data-testid="health-panel">
                     <div class="metric"><span>{ "Latency" }</span>{ sparkline(&h) }<b>{ rtt }</b></div>
                     <div class="metric"><span>{ "Messages/s" }</span><b>{ format!("{rate:.1}") }</b></div>
-                    <div class="metric"><span>{ "Reconnects" }</span><b>{ metrics.counters.reconnects }</b></div>
+                    <div class="metric"><span>{ "Reconnects" }</span><b data-testid="reconnects">{ metrics.counters.reconnects }</b></div>
+                    <div class="metric"><span>{ "Failed attempts" }</span><b data-testid="failed-attempts">{ metrics.counters.unproven_sockets }</b></div>
                     <div class="metric"><span>{ "Duplicates dropped" }</span><b>{ metrics.counters.duplicates_dropped }</b></div>
                     <div class="metric replay" data-testid="replay" data-replay={replay_name(metrics.replay)}>
                         <span>{ "Replay" }</span><b>{ replay_text(metrics.replay) }</b>
@@ -192,7 +193,8 @@ fn use_countdown(ticking: bool) {
     let update = use_force_update();
     let interval = use_mut_ref(|| None::<Interval>);
     use_effect_with(ticking, move |ticking| {
-        *interval.borrow_mut() = ticking.then(|| Interval::new(1_000, move || update.force_update()));
+        *interval.borrow_mut() =
+            ticking.then(|| Interval::new(1_000, move || update.force_update()));
         move || drop(interval.borrow_mut().take())
     });
 }

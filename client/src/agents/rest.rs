@@ -202,7 +202,11 @@ impl Api {
 
     /// Posts a user message to a thread over REST (the WebSocket's `send_message` is the other
     /// way).
-    pub async fn post_message(&self, thread_id: u64, content: &str) -> Result<ChatMessage, ApiError> {
+    pub async fn post_message(
+        &self,
+        thread_id: u64,
+        content: &str,
+    ) -> Result<ChatMessage, ApiError> {
         let url = self.url(&format!("/api/threads/{thread_id}/messages"));
         let body = serde_json::json!({ "content": content });
         self.json(Request::post(&url), Some(body)).await

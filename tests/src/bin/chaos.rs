@@ -55,7 +55,10 @@ fn main() {
         ok && herd.jittered.reconnected == clients && herd.unjittered.reconnected == clients
     });
     println!();
-    println!("chaos: {}", if ok { "every promise held" } else { "FAILED" });
+    println!(
+        "chaos: {}",
+        if ok { "every promise held" } else { "FAILED" }
+    );
     std::process::exit(if ok { 0 } else { 1 });
 }
 

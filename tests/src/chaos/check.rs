@@ -49,8 +49,20 @@ pub fn event_view(view: &EventView, log: &[Published], numbered: bool) -> Tally 
     let mut starts = Vec::new();
     for mark in view.marks.borrow().iter() {
         match (mark, numbered) {
-            (Mark::Subscribed { seq: Some(s), epoch }, true)
-            | (Mark::Resync { seq: Some(s), epoch }, true) => starts.push(pos_after(log, *epoch, *s)),
+            (
+                Mark::Subscribed {
+                    seq: Some(s),
+                    epoch,
+                },
+                true,
+            )
+            | (
+                Mark::Resync {
+                    seq: Some(s),
+                    epoch,
+                },
+                true,
+            ) => starts.push(pos_after(log, *epoch, *s)),
             (Mark::Subscribed { .. }, false) if starts.is_empty() => starts.push(view.mount_pos),
             _ => {}
         }
@@ -64,12 +76,28 @@ pub fn event_view(view: &EventView, log: &[Published], numbered: bool) -> Tally 
     let seen = view.seen();
     let mut tally = order(&seen, &position);
     if tally.reordered > 0 && std::env::var("CHAOS_DEBUG").is_ok() {
-        let at: Vec<(Option<usize>, u64)> = seen.iter().map(|id| (position.get(id).copied(), *id)).collect();
-        eprintln!("REORDERED event view {}: marks {:?}\n  positions {at:?}", view.topic, view.marks.borrow());
+        let at: Vec<(Option<usize>, u64)> = seen
+            .iter()
+            .map(|id| (position.get(id).copied(), *id))
+            .collect();
+        eprintln!(
+            "REORDERED event view {}: marks {:?}\n  positions {at:?}",
+            view.topic,
+            view.marks.borrow()
+        );
     }
-    let observed: BTreeSet<usize> = seen.iter().filter_map(|id| position.get(id)).copied().collect();
+    let observed: BTreeSet<usize> = seen
+        .iter()
+        .filter_map(|id| position.get(id))
+        .copied()
+        .collect();
     for (k, &start) in starts.iter().enumerate() {
-        let stop = starts.get(k + 1).copied().unwrap_or(end).min(end).max(start);
+        let stop = starts
+            .get(k + 1)
+            .copied()
+            .unwrap_or(end)
+            .min(end)
+            .max(start);
         let last_seen = observed.range(start..stop).next_back().copied();
         for i in (start..stop).filter(|i| log[*i].kind == "run_update") {
             if observed.contains(&i) {
@@ -99,7 +127,10 @@ pub fn history_view(view: &HistoryView, log: &[Published]) -> Tally {
     let held = &view.final_ids;
     let mut tally = order(held, &position);
     if tally.reordered > 0 && std::env::var("CHAOS_DEBUG").is_ok() {
-        let at: Vec<(Option<usize>, u64)> = held.iter().map(|id| (position.get(id).copied(), *id)).collect();
+        let at: Vec<(Option<usize>, u64)> = held
+            .iter()
+            .map(|id| (position.get(id).copied(), *id))
+            .collect();
         eprintln!("REORDERED history view {}: {at:?}", view.thread);
     }
     let have: BTreeSet<u64> = held.iter().copied().collect();
@@ -123,7 +154,9 @@ fn order(ids: &[u64], position: &BTreeMap<u64, usize>) -> Tally {
             continue;
         }
         tally.delivered += 1;
-        let Some(&at) = position.get(id) else { continue };
+        let Some(&at) = position.get(id) else {
+            continue;
+        };
         if last.is_some_and(|l| at < l) {
             tally.reordered += 1;
         }
@@ -166,16 +199,46 @@ mod tests {
     #[test]
     fn a_clean_lifetime_counts_only_deliveries() {
         let log = log(&[(0, 1), (0, 2), (0, 3), (0, 4)]);
-        let v = view(vec![Subscribed { seq: Some(1), epoch: 0 }, Event(2), Event(3), Event(4)], None);
-        assert_eq!(event_view(&v, &log, true), Tally { delivered: 3, ..Tally::default() });
+        let v = view(
+            vec![
+                Subscribed {
+                    seq: Some(1),
+                    epoch: 0,
+                },
+                Event(2),
+                Event(3),
+                Event(4),
+            ],
+            None,
+        );
+        assert_eq!(
+            event_view(&v, &log, true),
+            Tally {
+                delivered: 3,
+                ..Tally::default()
+            }
+        );
     }
 
     #[test]
     fn a_missing_first_or_last_event_is_lost() {
         let log = log(&[(0, 1), (0, 2), (0, 3), (0, 4)]);
-        let v = view(vec![Subscribed { seq: Some(1), epoch: 0 }, Event(3)], Some(4));
+        let v = view(
+            vec![
+                Subscribed {
+                    seq: Some(1),
+                    epoch: 0,
+                },
+                Event(3),
+            ],
+            Some(4),
+        );
         let t = event_view(&v, &log, true);
-        assert_eq!((t.delivered, t.lost), (1, 2), "2 at the start and 4 at the end");
+        assert_eq!(
+            (t.delivered, t.lost),
+            (1, 2),
+            "2 at the start and 4 at the end"
+        );
     }
 
     #[test]
@@ -183,29 +246,68 @@ mod tests {
         let log = log(&[(0, 1), (0, 2), (0, 3), (0, 4), (1, 1), (1, 2)]);
         let v = view(
             vec![
-                Subscribed { seq: Some(0), epoch: 0 },
+                Subscribed {
+                    seq: Some(0),
+                    epoch: 0,
+                },
                 Event(2),
-                Resync { seq: Some(1), epoch: 1 },
+                Resync {
+                    seq: Some(1),
+                    epoch: 1,
+                },
                 Event(102),
             ],
             None,
         );
         let t = event_view(&v, &log, true);
-        assert_eq!((t.delivered, t.lost, t.announced), (2, 1, 3), "1 lost; 3, 4 and 101 announced");
+        assert_eq!(
+            (t.delivered, t.lost, t.announced),
+            (2, 1, 3),
+            "1 lost; 3, 4 and 101 announced"
+        );
     }
 
     #[test]
     fn repeats_and_reversals_are_counted() {
         let log = log(&[(0, 1), (0, 2), (0, 3)]);
-        let v = view(vec![Subscribed { seq: Some(0), epoch: 0 }, Event(1), Event(3), Event(2), Event(3)], None);
+        let v = view(
+            vec![
+                Subscribed {
+                    seq: Some(0),
+                    epoch: 0,
+                },
+                Event(1),
+                Event(3),
+                Event(2),
+                Event(3),
+            ],
+            None,
+        );
         let t = event_view(&v, &log, true);
-        assert_eq!((t.delivered, t.duplicated, t.reordered, t.lost), (3, 1, 1, 0));
+        assert_eq!(
+            (t.delivered, t.duplicated, t.reordered, t.lost),
+            (3, 1, 1, 0)
+        );
     }
 
     #[test]
     fn without_numbers_a_view_starts_where_it_mounted_and_a_resync_excuses_nothing() {
         let log = log(&[(0, 1), (0, 2), (0, 3), (0, 4)]);
-        let mut v = view(vec![Subscribed { seq: None, epoch: 0 }, Event(2), Resync { seq: None, epoch: 0 }, Event(4)], None);
+        let mut v = view(
+            vec![
+                Subscribed {
+                    seq: None,
+                    epoch: 0,
+                },
+                Event(2),
+                Resync {
+                    seq: None,
+                    epoch: 0,
+                },
+                Event(4),
+            ],
+            None,
+        );
         v.mount_pos = 1;
         let t = event_view(&v, &log, false);
         assert_eq!((t.delivered, t.lost, t.announced), (2, 1, 0));

@@ -60,8 +60,7 @@ impl Fault {
                 ..
             } => "restart".into(),
             Fault::Restart {
-                lose_history: true,
-                ..
+                lose_history: true, ..
             } => "restart losing history".into(),
             Fault::Malformed => "malformed".into(),
             Fault::Duplicate(_) => "duplicate".into(),

@@ -128,11 +128,12 @@ pub async fn run(cfg: &ChaosConfig) -> ChaosReport {
     let mut report = ChaosReport::new(cfg.label);
     let epoch = Rc::new(Cell::new(0u64));
     let mut live = Live::default();
-    for t in 0..agent_topics.len() {
-        live.event.push(EventView::mount(&app, t, &agent_topics[t], &epoch, 0));
+    for (t, topic) in agent_topics.iter().enumerate() {
+        live.event.push(EventView::mount(&app, t, topic, &epoch, 0));
     }
     for (i, &thread) in threads.iter().enumerate() {
-        live.history.push(HistoryView::mount(&app, &stub, &token.borrow(), i, thread));
+        live.history
+            .push(HistoryView::mount(&app, &stub, &token.borrow(), i, thread));
     }
     let sends = Rc::new(RefCell::new(Vec::new()));
 
@@ -145,23 +146,40 @@ pub async fn run(cfg: &ChaosConfig) -> ChaosReport {
             if rng.up_to(2) == 0 {
                 let h = pick(&mut rng, threads.len());
                 let content = format!("chat {}", report.published);
-                if stub.post_message(&token.borrow(), threads[h], &content).await.is_some() {
+                let t = token.borrow().clone();
+                if stub.post_message(&t, threads[h], &content).await.is_some() {
                     report.published += 1;
                 }
             }
-            live.churn(&mut rng, &app, &stub, &token, &agent_topics, &thread_topics, &threads, &epoch)
-                .await;
+            live.churn(
+                &mut rng,
+                &app,
+                &stub,
+                &token,
+                &agent_topics,
+                &thread_topics,
+                &threads,
+                &epoch,
+            )
+            .await;
             if !app.client.state().is_open() && rng.up_to(3) == 0 {
                 send_offline(&mut rng, &live, &sends);
             }
-            live.drain(&stub, &agent_topics, &thread_topics, false).await;
+            live.drain(&stub, &agent_topics, &thread_topics, false)
+                .await;
             tokio::time::sleep(cfg.step).await;
         }
         // Faults are aimed at a live connection, so that they take effect.
         wait_until(Duration::from_secs(3), || app.client.state().is_open()).await;
         let fault = Fault::draw(&mut rng);
         let hit = fault.inject(&stub, USER).await;
-        if matches!(fault, Fault::Restart { lose_history: true, .. }) {
+        if matches!(
+            fault,
+            Fault::Restart {
+                lose_history: true,
+                ..
+            }
+        ) {
             epoch.set(epoch.get() + 1);
         }
         report.fault(&fault.name(), hit > 0);
@@ -169,21 +187,35 @@ pub async fn run(cfg: &ChaosConfig) -> ChaosReport {
         if rng.up_to(1) == 0 {
             let t = pick(&mut rng, agent_topics.len());
             let at = stub.published(&agent_topics[t]).await.len();
-            live.event.push(EventView::mount(&app, t, &agent_topics[t], &epoch, at));
+            live.event
+                .push(EventView::mount(&app, t, &agent_topics[t], &epoch, at));
             let h = pick(&mut rng, threads.len());
-            live.history.push(HistoryView::mount(&app, &stub, &token.borrow(), h, threads[h]));
+            live.history.push(HistoryView::mount(
+                &app,
+                &stub,
+                &token.borrow(),
+                h,
+                threads[h],
+            ));
         }
     }
 
     // Quiet down: the client reconnects; one more event on every topic must reach every view.
-    wait_until(Duration::from_secs(20), || app.client.state() == ConnectionState::Open).await;
-    wait_until(Duration::from_secs(20), || app.client.metrics().subscriptions.pending == 0).await;
+    wait_until(Duration::from_secs(20), || {
+        app.client.state() == ConnectionState::Open
+    })
+    .await;
+    wait_until(Duration::from_secs(20), || {
+        app.client.metrics().subscriptions.pending == 0
+    })
+    .await;
     for topic in &agent_topics {
         stub.publish(topic, "run_update", 1).await;
         report.published += 1;
     }
     for &thread in &threads {
-        if stub.post_message(&token.borrow(), thread, "last").await.is_some() {
+        let t = token.borrow().clone();
+        if stub.post_message(&t, thread, "last").await.is_some() {
             report.published += 1;
         }
     }
@@ -210,8 +242,13 @@ pub async fn run(cfg: &ChaosConfig) -> ChaosReport {
             report.reloads += v.loads.get().saturating_sub(1);
         }
     }
-    wait_until(Duration::from_secs(15), || sends.borrow().iter().all(|s: &OfflineSend| s.done.get())).await;
-    report.sends = verify_sends(&stub, &token.borrow(), &threads, &sends.borrow()).await;
+    wait_until(Duration::from_secs(15), || {
+        sends.borrow().iter().all(|s: &OfflineSend| s.done.get())
+    })
+    .await;
+    let t = token.borrow().clone();
+    let sends = std::mem::take(&mut *sends.borrow_mut());
+    report.sends = verify_sends(&stub, &t, &threads, &sends).await;
     report.reauthenticated = reauth.get();
 
     let m = app.client.metrics();
@@ -222,7 +259,9 @@ pub async fn run(cfg: &ChaosConfig) -> ChaosReport {
     report.stub_sockets_open = stub.user_stat(USER, "connections_open").await;
     report.leaked_handlers = app.topics.total_handlers();
     let unsubscribed = Instant::now();
-    while stub.user_stat(USER, "subscriptions").await > 0 && unsubscribed.elapsed() < Duration::from_secs(5) {
+    while stub.user_stat(USER, "subscriptions").await > 0
+        && unsubscribed.elapsed() < Duration::from_secs(5)
+    {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     report.leaked_subscriptions = stub.user_stat(USER, "subscriptions").await;
@@ -263,11 +302,18 @@ impl Live {
             0..=2 => {
                 let t = pick(rng, agent_topics.len());
                 let at = stub.published(&agent_topics[t]).await.len();
-                self.event.push(EventView::mount(app, t, &agent_topics[t], epoch, at));
+                self.event
+                    .push(EventView::mount(app, t, &agent_topics[t], epoch, at));
             }
             3 => {
                 let h = pick(rng, threads.len());
-                self.history.push(HistoryView::mount(app, stub, &token.borrow(), h, threads[h]));
+                self.history.push(HistoryView::mount(
+                    app,
+                    stub,
+                    &token.borrow(),
+                    h,
+                    threads[h],
+                ));
             }
             4..=5 if !self.event.is_empty() => {
                 let mut v = self.event.swap_remove(pick(rng, self.event.len()));
@@ -305,13 +351,23 @@ impl Live {
 
     /// Unmounts the draining views that caught up with their end, or waited [`DRAIN`]. With
     /// `all`, waits until every one did.
-    async fn drain(&mut self, stub: &Stub, agent_topics: &[String], thread_topics: &[String], all: bool) {
+    async fn drain(
+        &mut self,
+        stub: &Stub,
+        agent_topics: &[String],
+        thread_topics: &[String],
+        all: bool,
+    ) {
         loop {
             let mut waiting = 0;
             for (mut v, since) in std::mem::take(&mut self.draining_event) {
                 let log = stub.published(&agent_topics[v.topic]).await;
                 let end = v.end.map_or(log.len(), |e| e.at);
-                let last = log[..end].iter().rev().find(|e| e.kind == "run_update").and_then(|e| e.id);
+                let last = log[..end]
+                    .iter()
+                    .rev()
+                    .find(|e| e.kind == "run_update")
+                    .and_then(|e| e.id);
                 if last.is_none_or(|id| v.seen().contains(&id)) || since.elapsed() > DRAIN {
                     v.sub.take();
                     self.done_event.push(v);
@@ -323,7 +379,11 @@ impl Live {
             for (mut v, since) in std::mem::take(&mut self.draining_history) {
                 let log = stub.published(&thread_topics[v.thread]).await;
                 let end = v.end.map_or(log.len(), |e| e.at);
-                let last = log[..end].iter().rev().find(|e| e.kind == "thread_message").and_then(|e| e.id);
+                let last = log[..end]
+                    .iter()
+                    .rev()
+                    .find(|e| e.kind == "thread_message")
+                    .and_then(|e| e.id);
                 if last.is_none_or(|id| v.ids().contains(&id)) || since.elapsed() > DRAIN {
                     v.unmount();
                     self.done_history.push(v);
@@ -350,12 +410,18 @@ struct OfflineSend {
 
 /// Sends a chat message on a mounted history view while the socket is down.
 fn send_offline(rng: &mut Rng, live: &Live, sends: &Rc<RefCell<Vec<OfflineSend>>>) {
-    let candidates: Vec<&HistoryView> = live.history.iter().filter(|v| v.manager.is_some()).collect();
+    let candidates: Vec<&HistoryView> = live
+        .history
+        .iter()
+        .filter(|v| v.manager.is_some())
+        .collect();
     if candidates.is_empty() {
         return;
     }
     let view = candidates[pick(rng, candidates.len())];
-    let Some(manager) = view.manager.clone() else { return };
+    let Some(manager) = view.manager.clone() else {
+        return;
+    };
     let content = format!("offline {}", sends.borrow().len() + 1);
     let (done, outcome) = (Rc::new(Cell::new(false)), Rc::new(RefCell::new(None)));
     sends.borrow_mut().push(OfflineSend {
@@ -389,9 +455,9 @@ async fn verify_sends(stub: &Stub, token: &str, threads: &[u64], sends: &[Offlin
         }
     }
     for send in sends {
-        let copies = stored
-            .get(&send.thread)
-            .map_or(0, |m| m.iter().filter(|m| m.content == send.content).count());
+        let copies = stored.get(&send.thread).map_or(0, |m| {
+            m.iter().filter(|m| m.content == send.content).count()
+        });
         out.queued += 1;
         out.duplicated += u64::from(copies > 1);
         match send.outcome.borrow().as_ref() {
@@ -417,10 +483,16 @@ fn reauthenticate_on_4401(
     token: &Rc<RefCell<String>>,
     count: &Rc<Cell<u64>>,
 ) -> ListenerGuard {
-    let (client, stub, token, count) = (app.client.clone(), stub.clone(), token.clone(), count.clone());
+    let (client, stub, token, count) = (
+        app.client.clone(),
+        stub.clone(),
+        token.clone(),
+        count.clone(),
+    );
     app.client.on_state_change(move |state| {
         if *state == ConnectionState::AuthFailed {
-            let (client, stub, token, count) = (client.clone(), stub.clone(), token.clone(), count.clone());
+            let (client, stub, token, count) =
+                (client.clone(), stub.clone(), token.clone(), count.clone());
             tokio::task::spawn_local(async move {
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 *token.borrow_mut() = stub.token(USER).await;

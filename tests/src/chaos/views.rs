@@ -137,7 +137,8 @@ impl HistoryView {
     pub fn mount(app: &AppState, stub: &Stub, token: &str, thread: usize, thread_id: u64) -> Self {
         let me: Rc<RefCell<Weak<ChatViewWsManager>>> = Rc::default();
         let loads = Rc::new(Cell::new(0));
-        let (target, count, stub, token) = (me.clone(), loads.clone(), stub.clone(), token.to_owned());
+        let (target, count, stub, token) =
+            (me.clone(), loads.clone(), stub.clone(), token.to_owned());
         let load = move |ticket| {
             count.set(count.get() + 1);
             let (target, stub, token) = (target.clone(), stub.clone(), token.clone());
@@ -155,7 +156,12 @@ impl HistoryView {
             });
         };
         let offline = !app.client.state().is_open();
-        let manager = Rc::new(ChatViewWsManager::mount(&app.topics, thread_id, || {}, load));
+        let manager = Rc::new(ChatViewWsManager::mount(
+            &app.topics,
+            thread_id,
+            || {},
+            load,
+        ));
         *me.borrow_mut() = Rc::downgrade(&manager);
         HistoryView {
             thread,
