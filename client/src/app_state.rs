@@ -5,6 +5,7 @@
 //! An `AppState` is the only way to get a client, and it creates the client's one topic
 //! manager, so no second manager can take a client's events.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use crate::client::WsClientV2;
@@ -14,10 +15,12 @@ use crate::topic_manager::TopicManager;
 
 /// The app-wide real-time state.
 pub struct AppState {
-    /// The single socket.
+    /// The single socket (with sharing across tabs, this tab's link to the shared one).
     pub client: WsClientV2,
     /// Routes events to the views' handlers.
     pub topics: TopicManager,
+    /// This tab's end of the sharing, when tabs share one socket.
+    pub(crate) tab: RefCell<Option<Rc<crate::tabs::TabNode>>>,
 }
 
 impl AppState {
@@ -28,12 +31,35 @@ impl AppState {
         let client = WsClientV2::new(config, seed, io);
         let handle = client.driver_handle();
         let topics = TopicManager::new(client.clone());
-        (Rc::new(AppState { client, topics }), handle)
+        let state = AppState {
+            client,
+            topics,
+            tab: RefCell::new(None),
+        };
+        (Rc::new(state), handle)
+    }
+
+    /// With sharing across tabs, this tab's part, the shared state and how many tabs share;
+    /// `None` when this tab has its own socket.
+    pub fn sharing(&self) -> Option<crate::tabs::Sharing> {
+        self.tab.borrow().as_ref().map(|node| node.sharing())
+    }
+
+    /// Replaces the socket now ("Retry now"): the shared one, when tabs share.
+    pub fn retry_now(&self) {
+        let node = self.tab.borrow().clone();
+        if let Some(node) = node {
+            node.reconnect_shared();
+        }
+        self.client.reconnect();
     }
 }
 
 impl Drop for AppState {
     fn drop(&mut self) {
         self.client.close();
+        if let Some(node) = self.tab.get_mut().take() {
+            node.leave();
+        }
     }
 }

@@ -31,6 +31,9 @@ type Reply = Result<Rc<Envelope>, RequestError>;
 /// Where delivered events go: the topic manager's dispatch.
 pub(crate) type EventSink = Rc<dyn Fn(&TopicEvent)>;
 
+/// Where replies to other tabs' requests go (sharing across tabs).
+pub(crate) type RelaySink = Rc<dyn Fn(&Rc<Envelope>)>;
+
 pub(crate) struct Shared {
     core: RefCell<Connection>,
     io: Box<dyn Io>,
@@ -38,6 +41,7 @@ pub(crate) struct Shared {
     pumping: Cell<bool>,
     pub(crate) armed: Cell<Option<Instant>>,
     sink: RefCell<Option<EventSink>>,
+    relay: RefCell<Option<RelaySink>>,
     replies: RefCell<HashMap<RequestId, oneshot::Sender<Reply>>>,
     state_listeners: Listeners<ConnectionState>,
     error_listeners: Listeners<ClientError>,
@@ -61,6 +65,7 @@ impl WsClientV2 {
             pumping: Cell::new(false),
             armed: Cell::new(None),
             sink: RefCell::new(None),
+            relay: RefCell::new(None),
             replies: RefCell::new(HashMap::new()),
             state_listeners: Listeners::default(),
             error_listeners: Listeners::default(),
@@ -141,6 +146,12 @@ impl WsClientV2 {
                 }
             }
             Output::Error(error) => s.error_listeners.notify(&error),
+            Output::Relay(frame) => {
+                let relay = s.relay.borrow().clone();
+                if let Some(relay) = relay {
+                    relay(&frame);
+                }
+            }
         }
     }
 
@@ -247,16 +258,20 @@ impl WsClientV2 {
         self.shared.state_listeners.len() + self.shared.error_listeners.len()
     }
 
-    pub(crate) fn subscribe_topic(&self, topic: &Topic) {
-        self.drive(|c, now| c.subscribe(topic, now));
-    }
-
     pub(crate) fn unsubscribe_topic(&self, topic: &Topic) {
         self.drive(|c, _| c.unsubscribe(topic));
     }
 
     pub(crate) fn set_event_sink(&self, sink: EventSink) {
         *self.shared.sink.borrow_mut() = Some(sink);
+    }
+
+    pub(crate) fn set_relay_sink(&self, sink: Option<RelaySink>) {
+        *self.shared.relay.borrow_mut() = sink;
+    }
+
+    pub(crate) fn subscribe_topic_from(&self, topic: &Topic, since: Option<u64>) {
+        self.drive(|c, now| c.subscribe_from(topic, since, now));
     }
 }
 

@@ -63,6 +63,7 @@ pub mod live;
 #[cfg(all(not(target_arch = "wasm32"), feature = "native"))]
 pub mod native;
 pub mod protocol;
+pub mod tabs;
 mod topic_manager;
 #[cfg(target_arch = "wasm32")]
 pub mod web;

@@ -261,6 +261,15 @@ impl DriverProbe {
 /// An app state on tokio sockets and timers (not yet connected: call `client.connect()`), its
 /// driver (spawn `driver.run()` on the same `LocalSet`), and a probe of the driver's resources.
 pub fn app(config: Config, seed: u64) -> (Rc<AppState>, Driver, DriverProbe) {
+    app_wrapped(config, seed, |io| io)
+}
+
+/// [`app`], its driver wrapped by `wrap` (which may replace the sockets, keeping the timers).
+pub(crate) fn app_wrapped(
+    config: Config,
+    seed: u64,
+    wrap: impl FnOnce(Box<dyn Io>) -> Box<dyn Io>,
+) -> (Rc<AppState>, Driver, DriverProbe) {
     let (tx, events) = mpsc::unbounded_channel();
     let io = Rc::new(NativeIo {
         events: tx,
@@ -271,7 +280,7 @@ pub fn app(config: Config, seed: u64) -> (Rc<AppState>, Driver, DriverProbe) {
         opened_at: RefCell::new(Vec::new()),
     });
     let probe = DriverProbe(Rc::downgrade(&io));
-    let (state, handle) = AppState::with_io(config, seed, Box::new(io.clone()));
+    let (state, handle) = AppState::with_io(config, seed, wrap(Box::new(io.clone())));
     let driver = Driver {
         handle,
         io: Rc::downgrade(&io),

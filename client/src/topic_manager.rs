@@ -77,7 +77,17 @@ impl TopicManager {
         topic: impl Into<Topic>,
         handler: impl Fn(&TopicEvent) + 'static,
     ) -> Subscription {
-        let topic = topic.into();
+        self.subscribe_from(topic.into(), None, handler)
+    }
+
+    /// [`TopicManager::subscribe`], asking for the events after `since` (the server replays
+    /// them, to every handler of the topic: the caller filters).
+    pub(crate) fn subscribe_from(
+        &self,
+        topic: Topic,
+        since: Option<u64>,
+        handler: impl Fn(&TopicEvent) + 'static,
+    ) -> Subscription {
         let id = self.inner.next_id.get() + 1;
         self.inner.next_id.set(id);
         self.inner
@@ -91,7 +101,7 @@ impl TopicManager {
                 subscribed: Cell::new(false),
                 callback: Box::new(handler),
             }));
-        self.inner.client.subscribe_topic(&topic);
+        self.inner.client.subscribe_topic_from(&topic, since);
         Subscription {
             manager: Rc::downgrade(&self.inner),
             topic,

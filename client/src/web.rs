@@ -105,6 +105,10 @@ impl AppState {
     /// lets `hooks::WsProvider` do it).
     pub fn connect(mut config: Config) -> Rc<AppState> {
         config.url = resolve_url(&config.url);
+        if config.share.is_some() && crate::tabs::web::supported() {
+            return crate::tabs::web::connect_shared(config);
+        }
+        config.share = None;
         let seed = (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64;
         let io = Rc::new(WebIo::new());
         let (state, driver) = AppState::with_io(config, seed, Box::new(SharedWebIo(io.clone())));
@@ -115,10 +119,10 @@ impl AppState {
 }
 
 /// The `Io` the client owns; the window listeners are attached once the handle exists.
-struct SharedWebIo(Rc<WebIo>);
+pub(crate) struct SharedWebIo(pub(crate) Rc<WebIo>);
 
 impl WebIo {
-    fn new() -> WebIo {
+    pub(crate) fn new() -> WebIo {
         WebIo {
             sockets: Rc::new(Sockets::default()),
             timer: RefCell::new(None),
@@ -127,7 +131,7 @@ impl WebIo {
         }
     }
 
-    fn listen_to_window(&self, driver: &DriverHandle) {
+    pub(crate) fn listen_to_window(&self, driver: &DriverHandle) {
         let Some(window) = web_sys::window() else {
             return;
         };

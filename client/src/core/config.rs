@@ -47,6 +47,13 @@ pub struct Config {
     pub max_frame_bytes: usize,
     /// Weight of the newest RTT sample in the moving average, in (0, 1].
     pub rtt_ewma_alpha: f64,
+    /// Share one socket among every tab of the app that gives the same name (the browser's
+    /// Web Locks and `BroadcastChannel`): include the user in it, so that two users in one
+    /// browser profile never share. `None` (the default): this tab has its own socket.
+    pub share: Option<String>,
+    /// Also emit [`Output::Relay`](super::Output::Relay) for frames answering a `req_id` this
+    /// client did not make: set by the tab that relays other tabs' requests.
+    pub(crate) relay_replies: bool,
 }
 
 impl Config {
@@ -69,6 +76,37 @@ impl Config {
             request_timeout: Millis::secs(10),
             max_frame_bytes: 64 * 1024,
             rtt_ewma_alpha: 0.2,
+            share: None,
+            relay_replies: false,
+        }
+    }
+
+    /// Shares one socket among every tab of the app that uses the same `name` (see
+    /// [`Config::share`]); each tab still has its own `AppState`, topics and hooks.
+    pub fn share_across_tabs(mut self, name: impl Into<String>) -> Config {
+        self.share = Some(name.into());
+        self
+    }
+
+    /// A copy of every setting but the token provider (which connects without a token).
+    pub(crate) fn settings(&self) -> Config {
+        Config {
+            url: self.url.clone(),
+            token: Box::new(|| None),
+            extensions: self.extensions,
+            backoff: self.backoff,
+            stable_after: self.stable_after,
+            ping_interval: self.ping_interval,
+            pong_timeout: self.pong_timeout,
+            connect_timeout: self.connect_timeout,
+            wake_threshold: self.wake_threshold,
+            outbox_capacity: self.outbox_capacity,
+            queue_timeout: self.queue_timeout,
+            request_timeout: self.request_timeout,
+            max_frame_bytes: self.max_frame_bytes,
+            rtt_ewma_alpha: self.rtt_ewma_alpha,
+            share: self.share.clone(),
+            relay_replies: self.relay_replies,
         }
     }
 
@@ -103,6 +141,7 @@ impl fmt::Debug for Config {
             .field("queue_timeout", &self.queue_timeout)
             .field("request_timeout", &self.request_timeout)
             .field("max_frame_bytes", &self.max_frame_bytes)
+            .field("share", &self.share)
             .finish_non_exhaustive()
     }
 }

@@ -216,6 +216,9 @@ pub enum Output {
     },
     /// Something went wrong but the client goes on.
     Error(ClientError),
+    /// A frame answering a `req_id` this client did not make, for the tab that relays other
+    /// tabs' requests (only with sharing across tabs).
+    Relay(Rc<Envelope>),
 }
 
 impl fmt::Debug for Output {
@@ -233,6 +236,7 @@ impl fmt::Debug for Output {
             Output::StateChanged(s) => write!(f, "StateChanged({s:?})"),
             Output::RequestDone { id, result } => write!(f, "RequestDone({id:?}, {result:?})"),
             Output::Error(e) => write!(f, "Error({e})"),
+            Output::Relay(e) => write!(f, "Relay({e:?})"),
         }
     }
 }

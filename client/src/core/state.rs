@@ -18,7 +18,7 @@
 use super::time::Instant;
 
 /// Where the connection is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ConnectionState {
     /// Not started, or nothing to do (the server closed normally while nothing was held).
     Idle,
@@ -113,6 +113,10 @@ mod tests {
         assert!(Connecting.can_become(Open));
         assert!(Open.can_become(RECONNECTING));
         assert!(Connecting.can_become(AuthFailed));
+        let names: std::collections::BTreeSet<&str> = all.iter().map(|s| s.name()).collect();
+        assert_eq!(names.len(), all.len(), "every state has its own name");
+        assert_eq!(Open.name(), "open");
+        assert_eq!(RECONNECTING.name(), "reconnecting");
         // Every state may close, go offline or start connecting; a handful more are drawn.
         assert_eq!(valid.len(), 7 * 3 - 3 + 1 + 6);
     }

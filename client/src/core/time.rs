@@ -4,7 +4,19 @@
 use std::ops::{Add, Sub};
 
 /// A point in time, in milliseconds since the Unix epoch (or any fixed origin in tests).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct Instant(pub u64);
 
 /// A span of time in milliseconds.

@@ -112,6 +112,23 @@ impl TopicTable {
         first
     }
 
+    /// Asks for the events of a held topic after `since`: if the table's last `seq` is later
+    /// (or unknown), it moves back to `since` and the topic is subscribed again with it, so the
+    /// server replays them. Returns true if the table now has changes to flush.
+    pub fn rewind(&mut self, topic: &Topic, since: u64) -> bool {
+        let Some(e) = self.entries.get_mut(topic).filter(|e| e.refs > 0) else {
+            return false;
+        };
+        if e.last_seq.is_some_and(|last| last <= since) {
+            return false;
+        }
+        e.last_seq = Some(since);
+        e.on_server = false;
+        e.status = TopicStatus::Pending;
+        self.dirty = true;
+        true
+    }
+
     /// One holder fewer. Returns true if the table now has changes to flush.
     pub fn release(&mut self, topic: &Topic) -> bool {
         let Some(entry) = self.entries.get_mut(topic).filter(|e| e.refs > 0) else {
@@ -413,6 +430,32 @@ mod tests {
                 seq: Some(9),
                 resync: false
             }
+        );
+    }
+
+    #[test]
+    fn a_rewind_resubscribes_from_an_earlier_seq_only() {
+        let mut table = TopicTable::default();
+        table.acquire(&t("agent:1"));
+        table.take_changes();
+        table.acknowledge(&t("agent:1"), Some(10), None);
+        assert!(
+            !table.rewind(&t("agent:1"), 10),
+            "nothing earlier to ask for"
+        );
+        assert!(!table.rewind(&t("agent:9"), 1), "not held");
+        assert!(table.rewind(&t("agent:1"), 4));
+        assert_eq!(
+            table.take_changes().subscribe,
+            vec![(t("agent:1"), Some(4))]
+        );
+        assert_eq!(
+            table.acknowledge(&t("agent:1"), Some(10), None),
+            Activation::Active {
+                seq: Some(4),
+                resync: false
+            },
+            "the replay of 5..=10 follows"
         );
     }
 

@@ -199,6 +199,18 @@ impl Connection {
         }
     }
 
+    /// One more holder of `topic` that needs the events after `since`: held topics whose last
+    /// `seq` is later are subscribed again from `since` (the server replays; every holder sees
+    /// the replayed events again, so a multiplexer filters them per holder).
+    pub fn subscribe_from(&mut self, topic: &Topic, since: Option<u64>, now: Instant) {
+        self.subscribe(topic, now);
+        if let Some(since) = since {
+            if self.topics.rewind(topic, since) {
+                self.schedule_flush();
+            }
+        }
+    }
+
     /// One holder fewer. The wire `unsubscribe` goes out at the next flush if it was the last.
     pub fn unsubscribe(&mut self, topic: &Topic) {
         if self.topics.release(topic) {

@@ -62,6 +62,9 @@ impl Connection {
 
     fn route(&mut self, envelope: Rc<Envelope>, now: Instant) {
         let answered = self.finish_request(&envelope);
+        if !answered && self.cfg.relay_replies && envelope.req_id.is_some() {
+            self.outputs.push_back(Output::Relay(envelope.clone()));
+        }
         let control = match Control::parse(&envelope) {
             None => return self.route_event(envelope),
             Some(Ok(control)) => control,

@@ -1,0 +1,103 @@
+//! **One socket per browser**: tabs of the same app and user share one connection
+//! (`Config::share_across_tabs`). The views' API does not change: every tab has its own
+//! `AppState`, `TopicManager` and hooks.
+//!
+//! How it works:
+//! - **Leadership.** Every tab asks for a lock named after the shared channel (the Web Locks
+//!   API, `navigator.locks`). The tab that holds it is the *leader*: it owns the one real
+//!   socket, in a [`hub::Hub`]. When it closes or crashes the browser releases the lock, the
+//!   next tab in line gets it and opens the socket.
+//! - **Each tab's client is a full tether client** whose "socket" is virtual: [`link::TabLink`]
+//!   carries its frames over a `BroadcastChannel` to the leader's hub (the leader's own client
+//!   talks to its hub in-process). So each tab keeps its own last `seq` per topic, drops
+//!   duplicates, resubscribes with `since` after a handover, and times its requests out, exactly
+//!   as against a server.
+//! - **The hub multiplexes.** It subscribes each tab's topics on the real socket through the
+//!   leader's `TopicManager`, so a topic goes on the wire once and off when no tab holds it. It
+//!   answers each tab's `subscribe` with an acknowledgement carrying the `seq` the tab continues
+//!   from, forwards each event with its `seq` to the tabs holding the topic (each tab at most
+//!   once, by its own cursor), asks the server to replay from the lowest `since` a tab still
+//!   needs, and routes replies to the tab whose request they answer (request ids are rewritten
+//!   on the way up).
+//! - **State per tab.** The hub opens a tab's virtual socket only while the real one is open, and
+//!   closes them all when it drops, so every tab's state follows the shared connection; the hub
+//!   also broadcasts a [`Sharing`] status (the leader, the shared state, how many tabs share).
+//!
+//! Messages on the channel are validated like frames from the network ([`wire`]); the channel
+//! and the lock are keyed by the name the app gives, which must include the user (two users in
+//! one browser profile never share). Without Web Locks or `BroadcastChannel`, or with the mode
+//! off, each tab keeps its own socket.
+//!
+//! Limits: a leader whose page is frozen keeps the lock; the others notice its silence (their
+//! heartbeat) and wait for it to come back or close.
+
+pub mod hub;
+pub mod link;
+mod node;
+#[cfg(all(not(target_arch = "wasm32"), feature = "native"))]
+pub mod sim;
+#[cfg(target_arch = "wasm32")]
+pub(crate) mod web;
+pub mod wire;
+
+use std::rc::Rc;
+
+use crate::core::{Config, ConnectionState};
+use crate::driver::Io;
+use crate::AppState;
+
+pub use node::TabNode;
+pub use wire::{TabId, TabMessage};
+
+/// This tab's part in the shared connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// This tab owns the socket.
+    Leader,
+    /// Another tab owns it; this one relays through it.
+    Follower,
+}
+
+/// What a tab knows of the shared connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sharing {
+    /// This tab's part.
+    pub role: Role,
+    /// The shared socket's state, as the leader last said (this tab's own while it leads).
+    pub state: ConnectionState,
+    /// Tabs sharing it, this one included (as the leader last said).
+    pub tabs: usize,
+}
+
+/// The tabs' channel: a message posted reaches every other tab of the same name, never the
+/// poster, in the order posted.
+pub trait Channel {
+    /// Posts a message.
+    fn post(&self, text: &str);
+}
+
+/// Leadership: at most one tab holds the lock at a time.
+pub trait Lock {
+    /// Asks for the lock; `granted` runs once this tab holds it, which it does until it goes
+    /// away.
+    fn request(&self, granted: Box<dyn FnOnce()>);
+}
+
+/// What sharing needs from the platform: the browser's, or a simulated one natively.
+pub trait Platform {
+    /// Opens the channel `name`; `on_message` gets every message the other tabs post.
+    fn channel(&self, name: &str, on_message: Box<dyn Fn(String)>) -> Box<dyn Channel>;
+    /// The lock `name`.
+    fn lock(&self, name: &str) -> Box<dyn Lock>;
+    /// Runs `f` soon, not inside the current call.
+    fn defer(&self, f: Box<dyn FnOnce()>);
+    /// A client on a driver whose sockets `wrap` replaces (the tab's virtual socket): the
+    /// driver keeps the clock, the timer and the end-of-tick flush.
+    fn tab_client(
+        &self,
+        config: Config,
+        wrap: Box<dyn FnOnce(Box<dyn Io>) -> Box<dyn Io>>,
+    ) -> Rc<AppState>;
+    /// A client on a real socket, for the leader.
+    fn real_client(&self, config: Config) -> Rc<AppState>;
+}

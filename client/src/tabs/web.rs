@@ -1,0 +1,150 @@
+//! Sharing in the browser: a `BroadcastChannel` per name, `navigator.locks` for leadership,
+//! microtasks for deferral, and the page's `pagehide` to say goodbye. Every closure given to
+//! the browser is owned here and removed on drop.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use gloo_events::EventListener;
+use js_sys::{Function, Promise, Reflect};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{BroadcastChannel, MessageEvent};
+
+use super::{Channel, Lock, Platform, TabNode};
+use crate::core::Config;
+use crate::driver::Io;
+use crate::web::WebIo;
+use crate::AppState;
+
+/// True if this browser has what sharing needs: Web Locks and `BroadcastChannel`.
+pub(crate) fn supported() -> bool {
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    let locks = Reflect::get(&window.navigator(), &"locks".into()).unwrap_or(JsValue::UNDEFINED);
+    let channel = Reflect::get(&window, &"BroadcastChannel".into()).unwrap_or(JsValue::UNDEFINED);
+    !locks.is_undefined() && !channel.is_undefined()
+}
+
+/// This tab's state, sharing `config.share` with the other tabs of the browser profile.
+pub(crate) fn connect_shared(config: Config) -> Rc<AppState> {
+    let id = (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64;
+    let platform = Rc::new(WebPlatform::default());
+    let app = TabNode::start(config, id, platform.clone());
+    if let (Some(window), Some(node)) = (web_sys::window(), app.tab.borrow().clone()) {
+        let weak = Rc::downgrade(&node);
+        let listener = EventListener::new(&window, "pagehide", move |_| {
+            if let Some(node) = weak.upgrade() {
+                node.leave();
+            }
+        });
+        *platform.pagehide.borrow_mut() = Some(listener);
+    }
+    app
+}
+
+#[derive(Default)]
+struct WebPlatform {
+    pagehide: RefCell<Option<EventListener>>,
+}
+
+struct WebChannel {
+    channel: BroadcastChannel,
+    _listener: EventListener,
+}
+
+impl Channel for WebChannel {
+    fn post(&self, text: &str) {
+        let _ = self.channel.post_message(&JsValue::from_str(text));
+    }
+}
+
+impl Drop for WebChannel {
+    fn drop(&mut self) {
+        self.channel.close();
+    }
+}
+
+/// The lock's callback, and the promise it returns: held until the page goes away.
+struct WebLock {
+    name: String,
+    callback: RefCell<Option<Closure<dyn FnMut(JsValue) -> Promise>>>,
+}
+
+impl Lock for WebLock {
+    fn request(&self, granted: Box<dyn FnOnce()>) {
+        let mut granted = Some(granted);
+        let callback = Closure::<dyn FnMut(JsValue) -> Promise>::new(move |_lock: JsValue| {
+            if let Some(granted) = granted.take() {
+                granted();
+            }
+            // Never settles: the lock is held for the page's life.
+            Promise::new(&mut |_, _| {})
+        });
+        let locks = web_sys::window()
+            .map(|w| Reflect::get(&w.navigator(), &"locks".into()).unwrap_or(JsValue::UNDEFINED));
+        if let Some(locks) = locks.filter(|l| !l.is_undefined()) {
+            if let Ok(request) = Reflect::get(&locks, &"request".into()) {
+                if let Some(request) = request.dyn_ref::<Function>() {
+                    let _ = request.call2(
+                        &locks,
+                        &JsValue::from_str(&self.name),
+                        callback.as_ref().unchecked_ref(),
+                    );
+                }
+            }
+        }
+        *self.callback.borrow_mut() = Some(callback);
+    }
+}
+
+impl Platform for WebPlatform {
+    fn channel(&self, name: &str, on_message: Box<dyn Fn(String)>) -> Box<dyn Channel> {
+        let channel = BroadcastChannel::new(&format!("tether:{name}"))
+            .expect("BroadcastChannel is supported (checked before sharing)");
+        let listener = EventListener::new(&channel, "message", move |e| {
+            if let Some(text) = e
+                .dyn_ref::<MessageEvent>()
+                .and_then(|e| e.data().as_string())
+            {
+                on_message(text);
+            }
+        });
+        Box::new(WebChannel {
+            channel,
+            _listener: listener,
+        })
+    }
+
+    fn lock(&self, name: &str) -> Box<dyn Lock> {
+        Box::new(WebLock {
+            name: format!("tether:{name}"),
+            callback: RefCell::new(None),
+        })
+    }
+
+    fn defer(&self, f: Box<dyn FnOnce()>) {
+        wasm_bindgen_futures::spawn_local(async move { f() });
+    }
+
+    fn tab_client(
+        &self,
+        config: Config,
+        wrap: Box<dyn FnOnce(Box<dyn Io>) -> Box<dyn Io>>,
+    ) -> Rc<AppState> {
+        let seed = (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64;
+        let io = Rc::new(WebIo::new());
+        let (app, driver) = AppState::with_io(
+            config,
+            seed,
+            wrap(Box::new(crate::web::SharedWebIo(io.clone()))),
+        );
+        io.listen_to_window(&driver);
+        app
+    }
+
+    fn real_client(&self, config: Config) -> Rc<AppState> {
+        AppState::connect(config)
+    }
+}

@@ -1,0 +1,140 @@
+//! The messages tabs exchange over their channel (a `BroadcastChannel` in the browser), as
+//! JSON. Every tab reads every message; `to` and `from` say whom it concerns. A message that
+//! does not decode is dropped and counted, like a malformed frame from the network.
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::ConnectionState;
+
+/// Identifies one tab (one browsing context running the app) for its life.
+pub type TabId = u64;
+
+/// One message on the tabs' channel.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+pub enum TabMessage {
+    /// A tab asks the leader for a virtual socket.
+    Open {
+        /// The tab.
+        from: TabId,
+        /// Its socket number.
+        socket: u64,
+    },
+    /// The leader gives a tab its virtual socket: the shared connection is up.
+    Opened {
+        /// The tab.
+        to: TabId,
+        /// Its socket number.
+        socket: u64,
+        /// The leader.
+        leader: TabId,
+    },
+    /// A tab's virtual socket closed (the leader's connection went down, or the tab asked).
+    Closed {
+        /// The tab.
+        to: TabId,
+        /// Its socket number.
+        socket: u64,
+        /// The close code the tab's client sees.
+        code: u16,
+    },
+    /// A frame from a tab's client, for the server.
+    Frame {
+        /// The tab.
+        from: TabId,
+        /// Its socket number.
+        socket: u64,
+        /// The frame.
+        text: String,
+    },
+    /// A frame for a tab's client.
+    Deliver {
+        /// The tab.
+        to: TabId,
+        /// Its socket number.
+        socket: u64,
+        /// The frame.
+        text: String,
+    },
+    /// A tab closes its virtual socket.
+    Close {
+        /// The tab.
+        from: TabId,
+        /// Its socket number.
+        socket: u64,
+    },
+    /// A tab is leaving (its page is closing).
+    Bye {
+        /// The tab.
+        from: TabId,
+    },
+    /// A tab took the leadership: virtual sockets to any other leader are stale.
+    Leader {
+        /// The new leader.
+        tab: TabId,
+    },
+    /// The leader's view of the shared connection, sent on every change.
+    Status {
+        /// The leader.
+        leader: TabId,
+        /// The shared connection's state.
+        state: ConnectionState,
+        /// Tabs with a virtual socket, the leader's own included.
+        tabs: usize,
+    },
+    /// A tab asks the leader to replace the shared socket now ("Retry now").
+    Reconnect {
+        /// The tab.
+        from: TabId,
+    },
+}
+
+impl TabMessage {
+    /// Decodes a message; `None` for anything that is not one.
+    pub fn decode(text: &str) -> Option<TabMessage> {
+        serde_json::from_str(text).ok()
+    }
+
+    /// Encodes it.
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).expect("tab messages of plain fields always serialize")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip_and_garbage_is_refused() {
+        let m = TabMessage::Deliver {
+            to: 7,
+            socket: 2,
+            text: "{}".into(),
+        };
+        assert_eq!(TabMessage::decode(&m.encode()), Some(m));
+        let s = TabMessage::Status {
+            leader: 1,
+            state: ConnectionState::Open,
+            tabs: 3,
+        };
+        assert_eq!(TabMessage::decode(&s.encode()), Some(s));
+        for bad in [
+            "",
+            "{}",
+            r#"{"t":"open"}"#,
+            r#"{"t":"hack","from":1}"#,
+            "[1,2]",
+            "null",
+        ] {
+            assert_eq!(TabMessage::decode(bad), None, "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decoding_arbitrary_text_never_panics(s in "\\PC*") {
+            let _ = TabMessage::decode(&s);
+        }
+    }
+}

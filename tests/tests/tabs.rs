@@ -1,0 +1,208 @@
+//! One socket per browser, natively: tabs of a simulated browser profile (an in-process channel
+//! and lock, the same code as the browser's otherwise) against a real stub. Counted against the
+//! stub's own stats and its publish log.
+
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use tether::core::{Config, ConnectionState, Millis};
+use tether::tabs::sim::SimBrowser;
+use tether::tabs::Role;
+use tether::{AppState, Subscription, Topic, TopicEvent};
+use tether_tests::stub::Stub;
+
+fn config(stub: &Stub, token: String, share: &str) -> Config {
+    let mut c = Config::new(stub.ws_url())
+        .with_token(move || Some(token.clone()))
+        .share_across_tabs(share);
+    c.backoff.base = Millis(50);
+    c.backoff.cap = Millis(500);
+    c.ping_interval = Millis(1_000);
+    c.pong_timeout = Millis(1_000);
+    c
+}
+
+type Seen = Rc<RefCell<Vec<u64>>>;
+
+/// A view recording the seqs of the events it gets.
+fn view(app: &AppState, topic: &str) -> (Subscription, Seen) {
+    let seen: Seen = Rc::default();
+    let sink = seen.clone();
+    let sub = app.topics.subscribe(topic, move |e: &TopicEvent| {
+        if let Some(seq) = e.message().and_then(|m| m.seq) {
+            sink.borrow_mut().push(seq);
+        }
+    });
+    (sub, seen)
+}
+
+async fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !cond() {
+        assert!(started.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn all_open(tabs: &[Rc<AppState>]) -> bool {
+    tabs.iter()
+        .all(|t| t.client.state() == ConnectionState::Open)
+}
+
+fn leaders(tabs: &[Rc<AppState>]) -> usize {
+    tabs.iter()
+        .filter(|t| t.sharing().is_some_and(|s| s.role == Role::Leader))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_tabs_share_one_socket_and_survive_the_leaders_close() {
+    tokio::task::LocalSet::new()
+        .run_until(async {
+            let stub = Stub::start(|_| {}).await;
+            let user = 700;
+            let (agents, _) = stub.seed(user, 2, 0).await;
+            let topics: Vec<String> = agents.iter().map(|a| format!("agent:{a}")).collect();
+            let token = stub.token(user).await;
+            let browser = SimBrowser::new();
+            let mut tabs: Vec<Rc<AppState>> = (0..3)
+                .map(|_| browser.open_tab(config(&stub, token.clone(), "demo:700")))
+                .collect();
+            // Every tab holds the first topic; the first two hold the second too.
+            let mut views: Vec<Vec<(Subscription, Seen)>> = tabs
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    let mut v = vec![view(t, &topics[0])];
+                    if i < 2 {
+                        v.push(view(t, &topics[1]));
+                    }
+                    v
+                })
+                .collect();
+            wait_until("every tab open", Duration::from_secs(10), || all_open(&tabs)).await;
+            wait_until("one leader", Duration::from_secs(5), || leaders(&tabs) == 1).await;
+            let stats = stub.stats().await;
+            assert_eq!(stub.user_stat(user, "connections_open").await, 1, "one socket: {stats}");
+            assert_eq!(stub.user_stat(user, "connections_opened").await, 1, "{stats}");
+            for topic in &topics {
+                assert_eq!(stats["subscribers"][topic], 1, "{topic} subscribed once: {stats}");
+            }
+            for t in &tabs {
+                let s = t.sharing().unwrap();
+                assert_eq!((s.state, s.tabs), (ConnectionState::Open, 3), "{s:?}");
+            }
+
+            // Events throughout, and the leader's tab closes in the middle.
+            stub.publish(&topics[0], "run_update", 5).await;
+            stub.publish(&topics[1], "run_update", 5).await;
+            let leader = tabs
+                .iter()
+                .position(|t| t.sharing().unwrap().role == Role::Leader)
+                .unwrap();
+            let closed = tabs.remove(leader);
+            let leader_views = views.remove(leader);
+            drop(leader_views);
+            let handover = Instant::now();
+            browser.close_tab(closed);
+            stub.publish(&topics[0], "run_update", 5).await; // during the handover
+            stub.publish(&topics[1], "run_update", 5).await;
+            wait_until("a new leader, every tab open", Duration::from_secs(5), || {
+                leaders(&tabs) == 1 && all_open(&tabs)
+            })
+            .await;
+            let took = handover.elapsed();
+            stub.publish(&topics[0], "run_update", 5).await;
+            stub.publish(&topics[1], "run_update", 5).await;
+
+            // Every remaining view, every event of the topic exactly once and in order.
+            for (t, tab_views) in views.iter().enumerate() {
+                for (k, (_, seen)) in tab_views.iter().enumerate() {
+                    let log = stub.published(&topics[k]).await;
+                    let expected: Vec<u64> = log
+                        .iter()
+                        .filter(|e| e.kind == "run_update")
+                        .map(|e| e.seq)
+                        .collect();
+                    wait_until("every event", Duration::from_secs(5), || {
+                        seen.borrow().len() >= expected.len()
+                    })
+                    .await;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    assert_eq!(*seen.borrow(), expected, "tab {t}, {}", topics[k]);
+                }
+            }
+            assert_eq!(stub.user_stat(user, "connections_open").await, 1);
+            println!(
+                "tabs: 3 tabs on 1 socket; the leader closed; new leader and every tab open after {} ms; \
+                 {} events per topic arrived once and in order in every tab",
+                took.as_millis(),
+                15
+            );
+            assert!(took < Duration::from_secs(2), "handover took {took:?}");
+
+            // Every view unmounts: nothing is left subscribed.
+            drop(views);
+            wait_until("no subscription left", Duration::from_secs(5), || true).await;
+            let started = Instant::now();
+            while stub.user_stat(user, "subscriptions").await > 0 {
+                assert!(started.elapsed() < Duration::from_secs(5), "subscriptions left behind");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            for t in tabs {
+                browser.close_tab(t);
+            }
+        })
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_users_in_one_browser_never_share_a_socket_or_an_event() {
+    tokio::task::LocalSet::new()
+        .run_until(async {
+            let stub = Stub::start(|_| {}).await;
+            let (a_agents, _) = stub.seed(701, 1, 0).await;
+            let (b_agents, _) = stub.seed(702, 1, 0).await;
+            let browser = SimBrowser::new();
+            let a = browser.open_tab(config(&stub, stub.token(701).await, "demo:701"));
+            let b = browser.open_tab(config(&stub, stub.token(702).await, "demo:702"));
+            let (_va, seen_a) = view(&a, &format!("agent:{}", a_agents[0]));
+            let (_vb, seen_b) = view(&b, &format!("agent:{}", b_agents[0]));
+            wait_until("both open", Duration::from_secs(10), || {
+                all_open(&[a.clone(), b.clone()])
+            })
+            .await;
+            assert_eq!(a.sharing().unwrap().role, Role::Leader);
+            assert_eq!(
+                b.sharing().unwrap().role,
+                Role::Leader,
+                "each user leads its own"
+            );
+            assert_eq!(stub.user_stat(701, "connections_open").await, 1);
+            assert_eq!(stub.user_stat(702, "connections_open").await, 1);
+            stub.publish(&format!("agent:{}", a_agents[0]), "run_update", 3)
+                .await;
+            stub.publish(&format!("agent:{}", b_agents[0]), "run_update", 4)
+                .await;
+            wait_until("the events", Duration::from_secs(5), || {
+                seen_a.borrow().len() == 3 && seen_b.borrow().len() == 4
+            })
+            .await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            assert_eq!((seen_a.borrow().len(), seen_b.borrow().len()), (3, 4));
+            // User b's tab cannot see a's topic: the server refuses it.
+            let (_vx, seen_x) = view(&b, &format!("agent:{}", a_agents[0]));
+            stub.publish(&format!("agent:{}", a_agents[0]), "run_update", 2)
+                .await;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            assert!(seen_x.borrow().is_empty(), "an event crossed users");
+            assert!(matches!(
+                b.topics.status(&Topic::agent(a_agents[0])),
+                Some(tether::TopicStatus::Failed { .. })
+            ));
+        })
+        .await;
+}
