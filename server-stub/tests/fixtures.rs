@@ -97,6 +97,7 @@ fn tether_frame(kind: &str) -> Built {
             message_id: Some("s1".into()),
             topics: vec![Topic::agent(1), Topic::thread(10)],
             seqs: BTreeMap::from([(Topic::agent(1), 42), (Topic::thread(10), 0)]),
+            epoch: None,
         })),
         "subscribe_error" => {
             let store = Store::seeded(0);
