@@ -41,6 +41,19 @@ pub struct Shared {
     pub tasks: TaskTracker,
 }
 
+/// The configured secret; for a configuration [`crate::serve`] would refuse, a random one, so
+/// that no token verifies.
+fn secret_of(config: &Config) -> String {
+    config.secret().unwrap_or_else(|error| {
+        tracing::error!(%error, "no usable JWT secret: every token will be refused");
+        format!(
+            "{:032x}{:032x}",
+            rand::random::<u128>(),
+            rand::random::<u128>()
+        )
+    })
+}
+
 /// The server's shared state, one per server, cheap to clone (an [`Arc`]).
 #[derive(Clone, Debug)]
 pub struct ServerState(Arc<Shared>);
@@ -57,7 +70,7 @@ impl ServerState {
     /// Fresh state for `config`, with the seeded data.
     pub fn new(config: Config) -> Self {
         let shared = Shared {
-            auth: Authenticator::new(&config.jwt_secret, config.dev),
+            auth: Authenticator::new(&secret_of(&config), config.dev),
             origins: OriginPolicy::new(&config.allowed_origins),
             store: Mutex::new(Store::seeded(now_ms())),
             hub: Hub::new(config.replay_capacity, config.profile),

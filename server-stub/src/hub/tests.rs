@@ -16,7 +16,7 @@ fn seqs(frames: &[Utf8Bytes]) -> Vec<u64> {
 }
 
 fn new_queue(id: ConnId, extended: bool) -> (SendQueue, tokio::sync::mpsc::Receiver<Outbound>) {
-    SendQueue::new(id, 1, 8, extended, Arc::new(Stats::default()))
+    SendQueue::new(id, 1, (8, 1 << 20), extended, Arc::new(Stats::default()))
 }
 
 fn drain(rx: &mut tokio::sync::mpsc::Receiver<Outbound>) -> Vec<Envelope> {
