@@ -92,10 +92,15 @@ fn parse_id(raw: &str) -> ApiResult<u64> {
         .map_err(|_| ApiError::NotFound(format!("no resource {raw:?}")))
 }
 
-/// The body, or a 400 saying what is wrong with it.
+/// The body, or a 400 (413 when over the body limit) saying what is wrong with it.
 fn body<T>(body: Result<Json<T>, JsonRejection>) -> ApiResult<T> {
-    body.map(|Json(b)| b)
-        .map_err(|e| ApiError::BadRequest(e.body_text()))
+    body.map(|Json(b)| b).map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge(e.body_text())
+        } else {
+            ApiError::BadRequest(e.body_text())
+        }
+    })
 }
 
 /// Adds `"seq": seq` to a list answer, in the tether profile.
