@@ -11,7 +11,7 @@ use crate::clock::now_ms;
 use crate::config::Config;
 use crate::domain::store::Store;
 use crate::http::origin_policy::OriginPolicy;
-use crate::hub::{Hub, HubGuard};
+use crate::hub::{Hub, HubGuard, ReplayLimits};
 use crate::stats::Stats;
 use crate::ws::admission::Admission;
 use crate::ws::registry::Registry;
@@ -73,7 +73,14 @@ impl ServerState {
             auth: Authenticator::new(&secret_of(&config), config.dev),
             origins: OriginPolicy::new(&config.allowed_origins),
             store: Mutex::new(Store::seeded(now_ms())),
-            hub: Hub::new(config.replay_capacity, config.profile),
+            hub: Hub::with_limits(
+                ReplayLimits {
+                    events: config.replay_capacity,
+                    topic_bytes: config.replay_topic_bytes,
+                    total_bytes: config.replay_total_bytes,
+                },
+                config.profile,
+            ),
             stats: Arc::default(),
             registry: Registry::default(),
             admission: Admission::default(),

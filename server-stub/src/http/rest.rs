@@ -103,6 +103,17 @@ fn body<T>(body: Result<Json<T>, JsonRejection>) -> ApiResult<T> {
     })
 }
 
+/// A 400 when `value` (the field `what`) is over `max` bytes.
+fn check_size(what: &str, value: Option<&str>, max: usize) -> ApiResult<()> {
+    match value {
+        Some(v) if v.len() > max => Err(ApiError::BadRequest(format!(
+            "{what} has {} bytes; at most {max} are accepted",
+            v.len()
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Adds `"seq": seq` to a list answer, in the tether profile.
 fn with_seq(state: &ServerState, mut answer: Value, seq: u64) -> Value {
     if state.config.profile == Profile::Tether {
@@ -135,6 +146,7 @@ async fn create_agent(
     new: Result<Json<NewAgent>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let name = body(new)?.name;
+    check_size("name", Some(&name), state.config.max_name_bytes)?;
     let agent = state.commit(|store, hub| {
         let agent = store.create_agent(user, name, now_ms());
         hub.announce(&Topic::user(user), &DomainEvent::AgentCreated(&agent));
@@ -151,6 +163,9 @@ async fn update_agent(
 ) -> ApiResult {
     let id = parse_id(&id)?;
     let change = body(change)?;
+    let max = state.config.max_name_bytes;
+    check_size("name", change.name.as_deref(), max)?;
+    check_size("status", change.status.as_deref(), max)?;
     let agent = state.commit(|store, hub| {
         access::agent(store, user, id)?;
         let updated = store.update_agent(id, change.name, change.status, now_ms());
@@ -232,6 +247,7 @@ async fn create_thread(
     new: Result<Json<NewThread>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let new = body(new)?;
+    check_size("title", Some(&new.title), state.config.max_name_bytes)?;
     let thread = state.commit(|store, hub| {
         access::agent(store, user, new.agent_id)?;
         let thread = store.create_thread(new.agent_id, new.title, now_ms());
@@ -254,6 +270,7 @@ async fn update_thread(
 ) -> ApiResult {
     let id = parse_id(&id)?;
     let title = body(change)?.title;
+    check_size("title", Some(&title), state.config.max_name_bytes)?;
     let thread = state.commit(|store, hub| {
         access::thread(store, user, id)?;
         let thread = store
@@ -305,12 +322,15 @@ async fn post_message(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let id = parse_id(&id)?;
     let content = body(new)?.content;
+    check_size("content", Some(&content), state.config.max_content_bytes)?;
     let message = chat::post_user_message(&state, user, id, content, None, None)?;
     Ok((StatusCode::CREATED, Json(json!(message_json(&message)))))
 }
 
 async fn stats(State(state): State<ServerState>) -> Json<Value> {
-    Json(state.stats.to_json(state.hub.subscriber_counts()))
+    let mut stats = state.stats.to_json(state.hub.subscriber_counts());
+    stats["replay_bytes"] = json!(state.hub.lock().replay_bytes());
+    Json(stats)
 }
 
 async fn health() -> Json<Value> {

@@ -217,6 +217,15 @@ fn send_message(
     req_id: Option<String>,
     request: SendMessage,
 ) {
+    let max = session.state().config.max_content_bytes;
+    if request.content.len() > max {
+        let details = format!("content over {max} bytes");
+        let error = ProtocolError {
+            code: code::INVALID_DATA,
+            details,
+        };
+        return send_error(session, error, req_id);
+    }
     let expected = Topic::thread(request.thread_id);
     if !topic.is_system() && *topic != expected {
         let details = format!(
