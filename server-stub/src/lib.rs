@@ -61,7 +61,8 @@ pub fn app(state: ServerState) -> Router {
         .with_state(state)
 }
 
-/// Serves `config` on `listener` until `shutdown` resolves.
+/// Serves `config` on `listener` until `shutdown` resolves. Refuses a configuration without a
+/// usable JWT secret (see [`Config::secret`]).
 pub async fn serve(
     config: Config,
     listener: TcpListener,
@@ -78,6 +79,7 @@ pub async fn serve_state(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    state.config.secret().map_err(std::io::Error::other)?;
     if state.config.simulate {
         domain::simulator::spawn(&state);
     }

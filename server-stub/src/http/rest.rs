@@ -86,10 +86,10 @@ struct NewMessage {
     content: String,
 }
 
-/// Parses an id from the path; anything else is a 404.
+/// Parses an id from the path, in canonical decimal only (no sign, no leading zero); anything
+/// else is a 404.
 fn parse_id(raw: &str) -> ApiResult<u64> {
-    raw.parse()
-        .map_err(|_| ApiError::NotFound(format!("no resource {raw:?}")))
+    crate::auth::parse_id(raw).ok_or_else(|| ApiError::NotFound("no such resource".into()))
 }
 
 /// The body, or a 400 (413 when over the body limit) saying what is wrong with it.
@@ -327,10 +327,25 @@ async fn post_message(
     Ok((StatusCode::CREATED, Json(json!(message_json(&message)))))
 }
 
-async fn stats(State(state): State<ServerState>) -> Json<Value> {
+/// The counters. With `--test-control` or `--dev` anyone may read all of them; otherwise the
+/// caller needs a token and sees the aggregate counters and only its own `per_user` entry,
+/// without the topics (`subscribers`) of other users.
+async fn stats(State(state): State<ServerState>, caller: Result<AuthUser, ApiError>) -> ApiResult {
     let mut stats = state.stats.to_json(state.hub.subscriber_counts());
     stats["replay_bytes"] = json!(state.hub.lock().replay_bytes());
-    Json(stats)
+    if state.config.test_control || state.config.dev {
+        return Ok(Json(stats));
+    }
+    let AuthUser(user) = caller?;
+    let own = stats["per_user"].get(user.to_string()).cloned();
+    stats["per_user"] = json!({});
+    if let Some(own) = own {
+        stats["per_user"][user.to_string()] = own;
+    }
+    if let Some(map) = stats.as_object_mut() {
+        map.remove("subscribers");
+    }
+    Ok(Json(stats))
 }
 
 async fn health() -> Json<Value> {
