@@ -17,7 +17,13 @@ struct Claims {
     sub: String,
     /// Expiry, seconds since the Unix epoch.
     exp: u64,
+    /// Not valid before, seconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nbf: Option<u64>,
 }
+
+/// How far in the future a token's `nbf` may be, for clocks slightly apart, in seconds.
+pub const NBF_LEEWAY_SECS: u64 = 5;
 
 /// Verifies and mints tokens with one secret.
 #[derive(Clone)]
@@ -48,7 +54,14 @@ impl Authenticator {
             return Some(DEV_USER);
         }
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
-        parse_user_id(&data.claims.sub)
+        if data
+            .claims
+            .nbf
+            .is_some_and(|nbf| nbf > now_secs().saturating_add(NBF_LEEWAY_SECS))
+        {
+            return None;
+        }
+        parse_id(&data.claims.sub)
     }
 
     /// A token for `user` that expires `exp_secs` from now (negative: already expired).
@@ -57,6 +70,7 @@ impl Authenticator {
         let claims = Claims {
             sub: user.to_string(),
             exp,
+            nbf: None,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).ok()
     }
@@ -70,8 +84,9 @@ impl std::fmt::Debug for Authenticator {
     }
 }
 
-/// Parses a user id in canonical decimal: digits only, no sign, no leading zero.
-fn parse_user_id(s: &str) -> Option<UserId> {
+/// Parses an id (of a user, or of a REST resource) in canonical decimal: digits only, no sign,
+/// no leading zero.
+pub fn parse_id(s: &str) -> Option<u64> {
     let canonical =
         !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
     canonical.then(|| s.parse().ok()).flatten()
@@ -100,6 +115,28 @@ mod tests {
     }
 
     #[test]
+    fn a_token_not_valid_yet_is_refused() {
+        let auth = Authenticator::new("s", false);
+        let mint = |nbf: u64| {
+            let claims = Claims {
+                sub: "4".into(),
+                exp: now_secs() + 3600,
+                nbf: Some(nbf),
+            };
+            let key = EncodingKey::from_secret(b"s");
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key).expect("mints")
+        };
+        assert_eq!(auth.verify(&mint(now_secs() + 3600)), None);
+        assert_eq!(auth.verify(&mint(now_secs() + 60)), None);
+        assert_eq!(
+            auth.verify(&mint(now_secs() + 2)),
+            Some(4),
+            "within the leeway"
+        );
+        assert_eq!(auth.verify(&mint(now_secs() - 60)), Some(4));
+    }
+
+    #[test]
     fn dev_token_only_in_dev_mode() {
         assert_eq!(
             Authenticator::new("s", true).verify(DEV_TOKEN),
@@ -110,9 +147,9 @@ mod tests {
 
     #[test]
     fn user_ids_are_canonical() {
-        assert_eq!(parse_user_id("7"), Some(7));
-        assert_eq!(parse_user_id("07"), None);
-        assert_eq!(parse_user_id("+7"), None);
-        assert_eq!(parse_user_id("x"), None);
+        assert_eq!(parse_id("7"), Some(7));
+        assert_eq!(parse_id("07"), None);
+        assert_eq!(parse_id("+7"), None);
+        assert_eq!(parse_id("x"), None);
     }
 }

@@ -5,9 +5,12 @@ use clap::Parser;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// The JWT secret used when neither `--jwt-secret` nor `STUB_JWT_SECRET` is given.
-/// It is public on purpose: the stub is a development and test server.
+/// The JWT secret used with `--dev` when no secret is given. It is public on purpose, so it is
+/// never accepted without `--dev`.
 pub const DEV_JWT_SECRET: &str = "tether-stub-dev-secret";
+
+/// The shortest JWT secret accepted without `--dev`, in bytes.
+pub const MIN_SECRET_BYTES: usize = 32;
 
 /// The fixed token accepted as user 1 when `--dev` is on.
 pub const DEV_TOKEN: &str = "dev-token";
@@ -56,9 +59,14 @@ pub struct Config {
     /// Also accept the fixed token `dev-token`, as user 1.
     #[arg(long)]
     pub dev: bool,
-    /// HS256 secret of the JWTs.
-    #[arg(long, env = "STUB_JWT_SECRET", default_value = DEV_JWT_SECRET, hide_env_values = true)]
-    pub jwt_secret: String,
+    /// HS256 secret of the JWTs (at least 32 bytes). Without `--dev`, this, or
+    /// `--jwt-secret-file`, is required; with `--dev`, the public dev secret is the default.
+    #[arg(long, env = "STUB_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// A file holding the HS256 secret of the JWTs (trailing newline ignored); wins over
+    /// `STUB_JWT_SECRET`.
+    #[arg(long)]
+    pub jwt_secret_file: Option<PathBuf>,
     /// Interval of the server's `ping` frames, in milliseconds.
     #[arg(long, default_value_t = 30_000)]
     pub ping_interval_ms: u64,
@@ -74,9 +82,65 @@ pub struct Config {
     /// Outbound queue of one connection, in frames (a subscribe reply counts as one).
     #[arg(long, default_value_t = 1024)]
     pub queue_capacity: usize,
-    /// Largest inbound text frame, in bytes; larger ones close the socket with 1009.
+    /// Outbound queue of one connection, in bytes (frames queued and not yet written); past
+    /// it the connection is closed with 1008. One item is always let into an empty queue.
+    #[arg(long, default_value_t = 1 << 20)]
+    pub queue_bytes: usize,
+    /// How long one write to a socket may take, in milliseconds; past it the connection is
+    /// closed with 1008 and its memory freed.
+    #[arg(long, default_value_t = 10_000)]
+    pub write_timeout_ms: u64,
+    /// Largest inbound message or frame, in bytes; larger ones close the socket with 1009.
+    /// It is also the read limit: nothing larger is buffered.
     #[arg(long, default_value_t = 65_536)]
     pub max_frame_bytes: usize,
+    /// The WebSocket read buffer of one connection, in bytes.
+    #[arg(long, default_value_t = 4096)]
+    pub read_buffer_bytes: usize,
+    /// The WebSocket write buffer of one connection, in bytes (written out when it fills or
+    /// on flush).
+    #[arg(long, default_value_t = 4096)]
+    pub write_buffer_bytes: usize,
+    /// Topics one `subscribe` or `unsubscribe` may list; the rest are refused with one `LIMIT`.
+    #[arg(long, default_value_t = 256)]
+    pub max_topics_per_subscribe: usize,
+    /// Error frames one `subscribe` may cause; the rest are counted in one summary error.
+    #[arg(long, default_value_t = 32)]
+    pub max_errors_per_subscribe: usize,
+    /// Longest `message_id`, `req_id` or topic name a client may send, in bytes; a frame with a
+    /// longer one is refused with `INVALID_DATA`, and the string is not echoed.
+    #[arg(long, default_value_t = 128)]
+    pub max_id_bytes: usize,
+    /// Bytes of events kept per topic for replay (besides `--replay-capacity`).
+    #[arg(long, default_value_t = 1 << 20)]
+    pub replay_topic_bytes: usize,
+    /// Bytes of events kept for replay over all topics; the oldest events go first.
+    #[arg(long, default_value_t = 64 << 20)]
+    pub replay_total_bytes: usize,
+    /// Longest agent name, thread title or agent status accepted by REST, in bytes.
+    #[arg(long, default_value_t = 200)]
+    pub max_name_bytes: usize,
+    /// Longest chat message content (REST or `send_message`), in bytes.
+    #[arg(long, default_value_t = 16_384)]
+    pub max_content_bytes: usize,
+    /// Largest HTTP request body, in bytes; larger ones get 413.
+    #[arg(long, default_value_t = 65_536)]
+    pub max_body_bytes: usize,
+    /// How long an HTTP connection may take to send a request's headers, and may stay idle
+    /// between requests, in milliseconds.
+    #[arg(long, default_value_t = 10_000)]
+    pub header_read_timeout_ms: u64,
+    /// How long one HTTP request (reading its body included) may take, in milliseconds; past
+    /// it the answer is 408.
+    #[arg(long, default_value_t = 30_000)]
+    pub request_timeout_ms: u64,
+    /// Open TCP connections (HTTP and WebSocket) at most; further ones wait in the backlog.
+    #[arg(long, default_value_t = 16_384)]
+    pub max_connections: usize,
+    /// How long shutdown waits for connections to finish after asking them to, in
+    /// milliseconds; then whatever is left is dropped.
+    #[arg(long, default_value_t = 5000)]
+    pub shutdown_grace_ms: u64,
     /// Inbound token bucket: burst size, in frames.
     #[arg(long, default_value_t = 200)]
     pub rate_burst: u32,
@@ -112,13 +176,30 @@ impl Default for Config {
             simulate: false,
             test_control: false,
             dev: false,
-            jwt_secret: DEV_JWT_SECRET.into(),
+            jwt_secret: None,
+            jwt_secret_file: None,
             ping_interval_ms: 30_000,
             idle_timeout_ms: 60_000,
             replay_capacity: 1000,
             max_subscriptions: 2048,
             queue_capacity: 1024,
+            queue_bytes: 1 << 20,
+            write_timeout_ms: 10_000,
             max_frame_bytes: 65_536,
+            read_buffer_bytes: 4096,
+            write_buffer_bytes: 4096,
+            max_topics_per_subscribe: 256,
+            max_errors_per_subscribe: 32,
+            max_id_bytes: 128,
+            replay_topic_bytes: 1 << 20,
+            replay_total_bytes: 64 << 20,
+            max_name_bytes: 200,
+            max_content_bytes: 16_384,
+            max_body_bytes: 65_536,
+            header_read_timeout_ms: 10_000,
+            request_timeout_ms: 30_000,
+            max_connections: 16_384,
+            shutdown_grace_ms: 5000,
             rate_burst: 200,
             rate_per_sec: 100,
             static_dir: PathBuf::from("www/dist"),
@@ -131,7 +212,67 @@ impl Default for Config {
     }
 }
 
+/// Why the configuration cannot be served.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// No secret, the public one, or a short one, without `--dev`.
+    #[error("{0}")]
+    Secret(String),
+}
+
 impl Config {
+    /// The JWT secret: from `--jwt-secret-file`, else `--jwt-secret`/`STUB_JWT_SECRET`, else
+    /// (with `--dev` only) the public [`DEV_JWT_SECRET`]. Without `--dev`, a missing secret,
+    /// the public one or one shorter than [`MIN_SECRET_BYTES`] is an error.
+    pub fn secret(&self) -> Result<String, ConfigError> {
+        let given = match &self.jwt_secret_file {
+            Some(path) => Some(
+                std::fs::read_to_string(path)
+                    .map(|s| s.trim_end_matches(['\n', '\r']).to_owned())
+                    .map_err(|e| {
+                        ConfigError::Secret(format!("cannot read {}: {e}", path.display()))
+                    })?,
+            ),
+            None => self.jwt_secret.clone(),
+        };
+        if self.dev {
+            return Ok(given.unwrap_or_else(|| DEV_JWT_SECRET.into()));
+        }
+        match given {
+            None => Err(ConfigError::Secret(
+                "no JWT secret: set STUB_JWT_SECRET or --jwt-secret-file (or run with --dev)"
+                    .into(),
+            )),
+            Some(s) if s == DEV_JWT_SECRET => Err(ConfigError::Secret(
+                "the public dev secret is only accepted with --dev".into(),
+            )),
+            Some(s) if s.len() < MIN_SECRET_BYTES => Err(ConfigError::Secret(format!(
+                "the JWT secret must have at least {MIN_SECRET_BYTES} bytes"
+            ))),
+            Some(s) => Ok(s),
+        }
+    }
+
+    /// How long a socket write may take.
+    pub fn write_timeout(&self) -> Duration {
+        Duration::from_millis(self.write_timeout_ms.max(1))
+    }
+
+    /// How long an HTTP connection may take to send its headers or stay idle.
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_millis(self.header_read_timeout_ms.max(1))
+    }
+
+    /// How long one HTTP request may take.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms.max(1))
+    }
+
+    /// How long shutdown waits before dropping what is left.
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_millis(self.shutdown_grace_ms)
+    }
+
     /// The server's heartbeat interval.
     pub fn ping_interval(&self) -> Duration {
         Duration::from_millis(self.ping_interval_ms.max(1))
@@ -182,6 +323,46 @@ mod tests {
         assert_eq!(parsed.rate_per_sec, default.rate_per_sec);
         assert_eq!(parsed.static_dir, default.static_dir);
         assert_eq!(parsed.profile, default.profile);
+        assert_eq!(parsed.queue_bytes, default.queue_bytes);
+        assert_eq!(parsed.write_timeout_ms, default.write_timeout_ms);
+        assert_eq!(parsed.read_buffer_bytes, default.read_buffer_bytes);
+        assert_eq!(parsed.write_buffer_bytes, default.write_buffer_bytes);
+        assert_eq!(
+            parsed.max_topics_per_subscribe,
+            default.max_topics_per_subscribe
+        );
+        assert_eq!(
+            parsed.max_errors_per_subscribe,
+            default.max_errors_per_subscribe
+        );
+        assert_eq!(parsed.max_id_bytes, default.max_id_bytes);
+        assert_eq!(parsed.replay_topic_bytes, default.replay_topic_bytes);
+        assert_eq!(parsed.replay_total_bytes, default.replay_total_bytes);
+        assert_eq!(parsed.max_name_bytes, default.max_name_bytes);
+        assert_eq!(parsed.max_content_bytes, default.max_content_bytes);
+        assert_eq!(parsed.max_body_bytes, default.max_body_bytes);
+        assert_eq!(
+            parsed.header_read_timeout_ms,
+            default.header_read_timeout_ms
+        );
+        assert_eq!(parsed.request_timeout_ms, default.request_timeout_ms);
+        assert_eq!(parsed.max_connections, default.max_connections);
+        assert_eq!(parsed.shutdown_grace_ms, default.shutdown_grace_ms);
+    }
+
+    #[test]
+    fn a_secret_is_required_without_dev() {
+        let mut c = Config::default();
+        assert!(c.secret().is_err(), "no secret");
+        c.jwt_secret = Some(DEV_JWT_SECRET.into());
+        assert!(c.secret().is_err(), "the public secret");
+        c.jwt_secret = Some("short".into());
+        assert!(c.secret().is_err(), "a short secret");
+        c.jwt_secret = Some("s".repeat(MIN_SECRET_BYTES));
+        assert_eq!(c.secret().ok(), c.jwt_secret);
+        c.jwt_secret = None;
+        c.dev = true;
+        assert_eq!(c.secret().ok().as_deref(), Some(DEV_JWT_SECRET));
     }
 
     #[test]

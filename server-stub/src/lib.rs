@@ -10,7 +10,8 @@
 //! [`ServerState`], authentication, the clock, the counters and the [`hub`] of topics.
 //!
 //! [`app`] builds the router for some [`ServerState`]; [`serve`] runs it on a listener until a
-//! shutdown future resolves, then closes every socket with 1001.
+//! shutdown future resolves, then closes every socket with 1001 and returns within the
+//! shutdown grace, whatever the clients do.
 
 #![deny(missing_docs)]
 
@@ -24,18 +25,17 @@ pub mod state;
 pub mod stats;
 pub mod ws;
 
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
 use axum::routing::{any, get};
 use axum::Router;
 use std::future::Future;
-use std::time::Duration;
 use tokio::net::TcpListener;
 use tower_http::services::{ServeDir, ServeFile};
+use tower_http::timeout::TimeoutLayer;
 
 pub use config::{Config, Profile};
 pub use state::ServerState;
-
-/// How long shutdown waits for sockets to finish their closing handshake.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// The whole HTTP surface: WebSocket, REST, test control (if configured), static files.
 pub fn app(state: ServerState) -> Router {
@@ -51,12 +51,18 @@ pub fn app(state: ServerState) -> Router {
     router
         .route("/api/{*rest}", any(http::api_error::no_such_route))
         .fallback_service(static_files)
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            state.config.request_timeout(),
+        ))
         .layer(http::origin_policy::cors(&state.origins))
         .layer(axum::middleware::from_fn(http::log_request))
         .with_state(state)
 }
 
-/// Serves `config` on `listener` until `shutdown` resolves.
+/// Serves `config` on `listener` until `shutdown` resolves. Refuses a configuration without a
+/// usable JWT secret (see [`Config::secret`]).
 pub async fn serve(
     config: Config,
     listener: TcpListener,
@@ -66,24 +72,17 @@ pub async fn serve(
 }
 
 /// Serves existing state on `listener` until `shutdown` resolves; then refuses new sockets,
-/// closes the open ones with 1001 and waits (boundedly) for them to finish.
+/// closes the open ones with 1001, waits for them for at most the shutdown grace, and drops
+/// whatever is left.
 pub async fn serve_state(
     state: ServerState,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    state.config.secret().map_err(std::io::Error::other)?;
     if state.config.simulate {
         domain::simulator::spawn(&state);
     }
-    let on_shutdown = state.clone();
-    let served = axum::serve(listener, app(state.clone()))
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            on_shutdown.begin_shutdown();
-        })
-        .await;
-    state.begin_shutdown();
-    state.tasks.close();
-    let _ = tokio::time::timeout(SHUTDOWN_GRACE, state.tasks.wait()).await;
-    served
+    let router = app(state.clone());
+    http::connections::serve(&state, listener, router, shutdown).await
 }

@@ -17,6 +17,9 @@ use tether_stub::Config;
 async fn main() -> ExitCode {
     let config = Config::parse();
     init_logging();
+    if let Err(e) = config.secret() {
+        return fail(&e.to_string());
+    }
     // Installed before the address is printed, so that a SIGTERM sent as soon as a script
     // reads it already shuts down gracefully.
     let shutdown = match shutdown_signal() {

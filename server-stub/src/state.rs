@@ -11,7 +11,7 @@ use crate::clock::now_ms;
 use crate::config::Config;
 use crate::domain::store::Store;
 use crate::http::origin_policy::OriginPolicy;
-use crate::hub::{Hub, HubGuard};
+use crate::hub::{Hub, HubGuard, ReplayLimits};
 use crate::stats::Stats;
 use crate::ws::admission::Admission;
 use crate::ws::registry::Registry;
@@ -41,6 +41,19 @@ pub struct Shared {
     pub tasks: TaskTracker,
 }
 
+/// The configured secret; for a configuration [`crate::serve`] would refuse, a random one, so
+/// that no token verifies.
+fn secret_of(config: &Config) -> String {
+    config.secret().unwrap_or_else(|error| {
+        tracing::error!(%error, "no usable JWT secret: every token will be refused");
+        format!(
+            "{:032x}{:032x}",
+            rand::random::<u128>(),
+            rand::random::<u128>()
+        )
+    })
+}
+
 /// The server's shared state, one per server, cheap to clone (an [`Arc`]).
 #[derive(Clone, Debug)]
 pub struct ServerState(Arc<Shared>);
@@ -57,10 +70,17 @@ impl ServerState {
     /// Fresh state for `config`, with the seeded data.
     pub fn new(config: Config) -> Self {
         let shared = Shared {
-            auth: Authenticator::new(&config.jwt_secret, config.dev),
+            auth: Authenticator::new(&secret_of(&config), config.dev),
             origins: OriginPolicy::new(&config.allowed_origins),
             store: Mutex::new(Store::seeded(now_ms())),
-            hub: Hub::new(config.replay_capacity, config.profile),
+            hub: Hub::with_limits(
+                ReplayLimits {
+                    events: config.replay_capacity,
+                    topic_bytes: config.replay_topic_bytes,
+                    total_bytes: config.replay_total_bytes,
+                },
+                config.profile,
+            ),
             stats: Arc::default(),
             registry: Registry::default(),
             admission: Admission::default(),

@@ -26,6 +26,10 @@ pub enum DropReason {
     Flood,
     /// It sent a frame over the size limit.
     TooBig,
+    /// A write to it did not finish within the write timeout.
+    WriteTimeout,
+    /// It broke the WebSocket protocol (invalid UTF-8, an unmasked frame, a reserved opcode…).
+    Protocol,
 }
 
 /// Every counter of the server.
@@ -43,6 +47,10 @@ pub struct Stats {
     drop_slow_consumer: AtomicU64,
     drop_flood: AtomicU64,
     drop_too_big: AtomicU64,
+    drop_write_timeout: AtomicU64,
+    drop_protocol: AtomicU64,
+    queued_bytes: AtomicU64,
+    http_connections_open: AtomicU64,
     closes: Mutex<BTreeMap<u16, u64>>,
     client_closes: Mutex<BTreeMap<u16, u64>>,
     per_user: Mutex<BTreeMap<UserId, UserCounters>>,
@@ -116,8 +124,35 @@ impl Stats {
             DropReason::SlowConsumer => &self.drop_slow_consumer,
             DropReason::Flood => &self.drop_flood,
             DropReason::TooBig => &self.drop_too_big,
+            DropReason::WriteTimeout => &self.drop_write_timeout,
+            DropReason::Protocol => &self.drop_protocol,
         };
         counter.fetch_add(1, Relaxed);
+    }
+
+    /// The bytes queued for sockets and not yet written changed by `delta`.
+    pub fn queued_bytes_changed(&self, delta: i64) {
+        if delta >= 0 {
+            self.queued_bytes.fetch_add(delta.unsigned_abs(), Relaxed);
+        } else {
+            let _ = self.queued_bytes.fetch_update(Relaxed, Relaxed, |q| {
+                Some(q.saturating_sub(delta.unsigned_abs()))
+            });
+        }
+    }
+
+    /// The bytes queued for every socket and not yet written.
+    pub fn queued_bytes(&self) -> u64 {
+        self.queued_bytes.load(Relaxed)
+    }
+
+    /// A TCP connection was accepted (`true`) or ended (`false`).
+    pub fn tcp_connection(&self, opened: bool) {
+        if opened {
+            self.http_connections_open.fetch_add(1, Relaxed);
+        } else {
+            self.http_connections_open.fetch_sub(1, Relaxed);
+        }
     }
 
     /// The server sent a close frame with `code`.
@@ -147,7 +182,11 @@ impl Stats {
                 "slow_consumer": self.drop_slow_consumer.load(Relaxed),
                 "flood": self.drop_flood.load(Relaxed),
                 "too_big": self.drop_too_big.load(Relaxed),
+                "write_timeout": self.drop_write_timeout.load(Relaxed),
+                "protocol": self.drop_protocol.load(Relaxed),
             },
+            "queued_bytes": self.queued_bytes.load(Relaxed),
+            "tcp_connections_open": self.http_connections_open.load(Relaxed),
             "closes": codes_json(&self.closes),
             "client_closes": codes_json(&self.client_closes),
             "per_user": self.per_user_json(),

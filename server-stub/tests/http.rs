@@ -42,7 +42,7 @@ async fn health_stats_and_unknown_routes() {
     assert_eq!(stats["subscribers"], json!({"system": 1}));
     assert_eq!(
         stats["drops"],
-        json!({"slow_consumer": 0, "flood": 0, "too_big": 0})
+        json!({"slow_consumer": 0, "flood": 0, "too_big": 0, "write_timeout": 0, "protocol": 0})
     );
     assert!(stats["closes"].is_object());
     assert_eq!(

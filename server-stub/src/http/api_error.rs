@@ -18,6 +18,8 @@ pub enum ApiError {
     NotFound(String),
     /// The request does not make sense: 400.
     BadRequest(String),
+    /// The body or one of its fields is too large: 413.
+    TooLarge(String),
 }
 
 impl From<Denial> for ApiError {
@@ -41,6 +43,7 @@ impl IntoResponse for ApiError {
             ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, "FORBIDDEN", m),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "NOT_FOUND", m),
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, "BAD_REQUEST", m),
+            ApiError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "TOO_LARGE", m),
         };
         (status, Json(json!({ "error": code, "details": details }))).into_response()
     }

@@ -1,4 +1,5 @@
-//! The HTTP side: the REST API and how it authenticates its caller, its JSON errors, the
+//! The HTTP side: the accept loop and its limits (timeouts, connection cap, bounded
+//! shutdown), the REST API and how it authenticates its caller, its JSON errors, the
 //! browser-origin policy (used by CORS and the WebSocket upgrade), test control, and the log
 //! line of each request (with tokens redacted).
 
@@ -8,6 +9,7 @@ use axum::response::Response;
 use std::time::Instant;
 
 pub mod api_error;
+pub mod connections;
 pub mod control;
 pub mod origin_policy;
 pub mod redact;

@@ -47,8 +47,9 @@ fn is_loopback(origin: &str) -> bool {
         return false;
     };
     let (host, port) = split_port(authority);
-    let port_ok =
-        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    let port_ok = port.is_none_or(|p| {
+        p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok_and(|port| port > 0)
+    });
     port_ok && matches!(host, "127.0.0.1" | "localhost" | "[::1]")
 }
 
@@ -90,6 +91,11 @@ mod tests {
             "http://127.0.0.1.evil:80",
             "http://localhost:80/x",
             "http://localhost:",
+            "http://localhost:65536",
+            "http://localhost:99999",
+            "http://localhost:0",
+            "http://localhost:+80",
+            "http://localhost:8080:80",
             "ftp://localhost",
             "null",
             "",

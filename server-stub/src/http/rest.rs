@@ -86,16 +86,32 @@ struct NewMessage {
     content: String,
 }
 
-/// Parses an id from the path; anything else is a 404.
+/// Parses an id from the path, in canonical decimal only (no sign, no leading zero); anything
+/// else is a 404.
 fn parse_id(raw: &str) -> ApiResult<u64> {
-    raw.parse()
-        .map_err(|_| ApiError::NotFound(format!("no resource {raw:?}")))
+    crate::auth::parse_id(raw).ok_or_else(|| ApiError::NotFound("no such resource".into()))
 }
 
-/// The body, or a 400 saying what is wrong with it.
+/// The body, or a 400 (413 when over the body limit) saying what is wrong with it.
 fn body<T>(body: Result<Json<T>, JsonRejection>) -> ApiResult<T> {
-    body.map(|Json(b)| b)
-        .map_err(|e| ApiError::BadRequest(e.body_text()))
+    body.map(|Json(b)| b).map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge(e.body_text())
+        } else {
+            ApiError::BadRequest(e.body_text())
+        }
+    })
+}
+
+/// A 400 when `value` (the field `what`) is over `max` bytes.
+fn check_size(what: &str, value: Option<&str>, max: usize) -> ApiResult<()> {
+    match value {
+        Some(v) if v.len() > max => Err(ApiError::BadRequest(format!(
+            "{what} has {} bytes; at most {max} are accepted",
+            v.len()
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Adds `"seq": seq` to a list answer, in the tether profile.
@@ -130,6 +146,7 @@ async fn create_agent(
     new: Result<Json<NewAgent>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let name = body(new)?.name;
+    check_size("name", Some(&name), state.config.max_name_bytes)?;
     let agent = state.commit(|store, hub| {
         let agent = store.create_agent(user, name, now_ms());
         hub.announce(&Topic::user(user), &DomainEvent::AgentCreated(&agent));
@@ -146,6 +163,9 @@ async fn update_agent(
 ) -> ApiResult {
     let id = parse_id(&id)?;
     let change = body(change)?;
+    let max = state.config.max_name_bytes;
+    check_size("name", change.name.as_deref(), max)?;
+    check_size("status", change.status.as_deref(), max)?;
     let agent = state.commit(|store, hub| {
         access::agent(store, user, id)?;
         let updated = store.update_agent(id, change.name, change.status, now_ms());
@@ -227,6 +247,7 @@ async fn create_thread(
     new: Result<Json<NewThread>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let new = body(new)?;
+    check_size("title", Some(&new.title), state.config.max_name_bytes)?;
     let thread = state.commit(|store, hub| {
         access::agent(store, user, new.agent_id)?;
         let thread = store.create_thread(new.agent_id, new.title, now_ms());
@@ -249,6 +270,7 @@ async fn update_thread(
 ) -> ApiResult {
     let id = parse_id(&id)?;
     let title = body(change)?.title;
+    check_size("title", Some(&title), state.config.max_name_bytes)?;
     let thread = state.commit(|store, hub| {
         access::thread(store, user, id)?;
         let thread = store
@@ -300,12 +322,30 @@ async fn post_message(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let id = parse_id(&id)?;
     let content = body(new)?.content;
+    check_size("content", Some(&content), state.config.max_content_bytes)?;
     let message = chat::post_user_message(&state, user, id, content, None, None)?;
     Ok((StatusCode::CREATED, Json(json!(message_json(&message)))))
 }
 
-async fn stats(State(state): State<ServerState>) -> Json<Value> {
-    Json(state.stats.to_json(state.hub.subscriber_counts()))
+/// The counters. With `--test-control` or `--dev` anyone may read all of them; otherwise the
+/// caller needs a token and sees the aggregate counters and only its own `per_user` entry,
+/// without the topics (`subscribers`) of other users.
+async fn stats(State(state): State<ServerState>, caller: Result<AuthUser, ApiError>) -> ApiResult {
+    let mut stats = state.stats.to_json(state.hub.subscriber_counts());
+    stats["replay_bytes"] = json!(state.hub.lock().replay_bytes());
+    if state.config.test_control || state.config.dev {
+        return Ok(Json(stats));
+    }
+    let AuthUser(user) = caller?;
+    let own = stats["per_user"].get(user.to_string()).cloned();
+    stats["per_user"] = json!({});
+    if let Some(own) = own {
+        stats["per_user"][user.to_string()] = own;
+    }
+    if let Some(map) = stats.as_object_mut() {
+        map.remove("subscribers");
+    }
+    Ok(Json(stats))
 }
 
 async fn health() -> Json<Value> {

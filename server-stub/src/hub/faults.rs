@@ -69,11 +69,11 @@ impl HubGuard<'_> {
     /// until their connections end. Returns how many topics had a history.
     pub fn lose_history(&mut self) -> usize {
         self.inner.epoch += 1;
+        self.inner.forget_replay();
         let mut reset = 0;
         for log in self.inner.topics.values_mut() {
             reset += usize::from(log.seq > 0);
             log.seq = 0;
-            log.recent.clear();
         }
         reset
     }

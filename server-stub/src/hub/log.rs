@@ -16,6 +16,8 @@ pub const PUBLISH_LOG_CAPACITY: usize = 100_000;
 pub struct Published {
     /// Its number on its topic.
     pub seq: u64,
+    /// Its place among the events of every topic, for evicting the oldest first.
+    pub(super) order: u64,
     /// With `seq`, for connections that asked for tether's extensions.
     text: Utf8Bytes,
     /// Without `seq`, for the others; made when first needed.
@@ -25,10 +27,16 @@ pub struct Published {
 impl Published {
     /// The event numbered `seq`, encoded from `envelope`; the plain text is made now too when
     /// `plain_now` says a subscriber without extensions is waiting for it.
-    pub(super) fn encode(mut envelope: Envelope, seq: u64, plain_now: bool) -> Published {
+    pub(super) fn encode(
+        mut envelope: Envelope,
+        seq: u64,
+        order: u64,
+        plain_now: bool,
+    ) -> Published {
         envelope.seq = Some(seq);
         let published = Published {
             seq,
+            order,
             text: envelope.encode().into(),
             plain: OnceLock::new(),
         };
@@ -45,6 +53,11 @@ impl Published {
             return self.text.clone();
         }
         self.plain.get_or_init(|| without_seq(&self.text)).clone()
+    }
+
+    /// Its size as kept for replay: the encoded frame's bytes.
+    pub fn bytes(&self) -> usize {
+        self.text.len()
     }
 
     /// Whether the text without `seq` was made.

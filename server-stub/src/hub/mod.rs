@@ -1,5 +1,6 @@
 //! Topics: each has its own `seq`, a bounded ring of its last events for replay, and its
-//! subscribers. Publishing encodes an event once, with its `seq`, keeps it and fans it out
+//! subscribers. The rings are bounded in events and in bytes per topic, and in bytes over all
+//! topics, the oldest events of any topic going first. Publishing encodes an event once, with its `seq`, keeps it and fans it out
 //! with non-blocking deliveries; a subscriber without tether's extensions gets the same frame
 //! without `seq`, encoded at most once per event and only if such a subscriber exists.
 //!
@@ -12,7 +13,7 @@ mod faults;
 mod log;
 
 use axum::extract::ws::Utf8Bytes;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tether::protocol::Topic;
@@ -31,7 +32,28 @@ use crate::ws::send_queue::{ConnId, Delivery, SendQueue};
 struct TopicLog {
     seq: u64,
     recent: VecDeque<Arc<Published>>,
+    /// The bytes of `recent`.
+    bytes: usize,
     subscribers: HashMap<ConnId, SendQueue>,
+}
+
+/// How much the replay buffers keep.
+#[derive(Clone, Copy, Debug)]
+pub struct ReplayLimits {
+    /// Events per topic (0: no replay).
+    pub events: usize,
+    /// Bytes per topic.
+    pub topic_bytes: usize,
+    /// Bytes over all topics.
+    pub total_bytes: usize,
+}
+
+/// The replay buffers' byte count over all topics, and the oldest kept event of each topic.
+#[derive(Debug, Default)]
+struct ReplayBytes {
+    total: usize,
+    fronts: BTreeSet<(u64, Topic)>,
+    next_order: u64,
 }
 
 impl TopicLog {
@@ -73,25 +95,88 @@ struct Topics {
     topics: HashMap<Topic, TopicLog>,
     log: PublishLog,
     epoch: u64,
+    replay: ReplayBytes,
+}
+
+impl Topics {
+    /// Keeps `event` for replay on `topic`, then evicts the oldest events past the limits.
+    fn keep(&mut self, topic: &Topic, event: Arc<Published>, limits: ReplayLimits) {
+        let Topics { topics, replay, .. } = self;
+        let Some(log) = topics.get_mut(topic) else {
+            return;
+        };
+        let old_front = log.recent.front().map(|p| p.order);
+        replay.total += event.bytes();
+        log.bytes += event.bytes();
+        log.recent.push_back(event);
+        while log.recent.len() > limits.events || log.bytes > limits.topic_bytes {
+            let Some(gone) = log.recent.pop_front() else {
+                break;
+            };
+            log.bytes -= gone.bytes();
+            replay.total -= gone.bytes();
+        }
+        if let Some(order) = old_front {
+            replay.fronts.remove(&(order, topic.clone()));
+        }
+        if let Some(front) = log.recent.front() {
+            replay.fronts.insert((front.order, topic.clone()));
+        }
+        while replay.total > limits.total_bytes {
+            let Some((_, oldest)) = replay.fronts.pop_first() else {
+                break;
+            };
+            let Some(log) = topics.get_mut(&oldest) else {
+                continue;
+            };
+            if let Some(gone) = log.recent.pop_front() {
+                log.bytes -= gone.bytes();
+                replay.total -= gone.bytes();
+            }
+            if let Some(front) = log.recent.front() {
+                replay.fronts.insert((front.order, oldest));
+            }
+        }
+    }
+
+    /// Empties every replay buffer.
+    fn forget_replay(&mut self) {
+        for log in self.topics.values_mut() {
+            log.recent.clear();
+            log.bytes = 0;
+        }
+        self.replay.total = 0;
+        self.replay.fronts.clear();
+    }
 }
 
 /// Every topic of the server.
 #[derive(Debug)]
 pub struct Hub {
     inner: Mutex<Topics>,
-    replay_capacity: usize,
+    limits: ReplayLimits,
     profile: Profile,
     /// Drawn at start: with the epoch, it names the history's incarnation across processes.
     boot: u64,
 }
 
 impl Hub {
-    /// A hub keeping the last `replay_capacity` events of each topic, announcing domain events
-    /// in the shapes of `profile`.
+    /// A hub keeping the last `replay_capacity` events of each topic (with no byte limit),
+    /// announcing domain events in the shapes of `profile`.
     pub fn new(replay_capacity: usize, profile: Profile) -> Self {
+        let limits = ReplayLimits {
+            events: replay_capacity,
+            topic_bytes: usize::MAX,
+            total_bytes: usize::MAX,
+        };
+        Hub::with_limits(limits, profile)
+    }
+
+    /// A hub whose replay buffers keep what `limits` allow.
+    pub fn with_limits(limits: ReplayLimits, profile: Profile) -> Self {
         Hub {
             inner: Mutex::default(),
-            replay_capacity,
+            limits,
             profile,
             boot: rand::random(),
         }
@@ -102,7 +187,7 @@ impl Hub {
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         HubGuard {
             inner,
-            replay_capacity: self.replay_capacity,
+            limits: self.limits,
             profile: self.profile,
             boot: self.boot,
         }
@@ -134,7 +219,7 @@ impl Hub {
 /// The hub, locked.
 pub struct HubGuard<'h> {
     inner: MutexGuard<'h, Topics>,
-    replay_capacity: usize,
+    limits: ReplayLimits,
     profile: Profile,
     boot: u64,
 }
@@ -174,7 +259,14 @@ impl HubGuard<'_> {
     /// Numbers, stamps, keeps, logs and fans out one event; returns its `seq`. `echo` also gets
     /// it when it does not hold the topic (the sender of a `send_message`).
     pub fn publish(&mut self, topic: &Topic, event: Event, echo: Option<&SendQueue>) -> u64 {
-        let Topics { topics, log, epoch } = &mut *self.inner;
+        let Topics {
+            topics,
+            log,
+            epoch,
+            replay,
+        } = &mut *self.inner;
+        let order = replay.next_order;
+        replay.next_order += 1;
         let state = topics.entry(topic.clone()).or_default();
         state.seq += 1;
         let seq = state.seq;
@@ -194,18 +286,15 @@ impl HubGuard<'_> {
             .chain(echo)
             .any(|o| !o.extended());
         let envelope = wire::event_envelope(topic, event, ts, Some(seq));
-        let published = Arc::new(Published::encode(envelope, seq, plain_now));
-        if self.replay_capacity > 0 {
-            state.recent.push_back(published.clone());
-            while state.recent.len() > self.replay_capacity {
-                state.recent.pop_front();
-            }
-        }
+        let published = Arc::new(Published::encode(envelope, seq, order, plain_now));
         state
             .subscribers
             .retain(|_, queue| queue.deliver_event(&published) != Delivery::Gone);
         if let Some(echo) = echo {
             echo.deliver_event(&published);
+        }
+        if self.limits.events > 0 {
+            self.inner.keep(topic, published, self.limits);
         }
         seq
     }
@@ -229,6 +318,11 @@ impl HubGuard<'_> {
         if let Some(log) = self.inner.topics.get_mut(topic) {
             log.subscribers.remove(&conn);
         }
+    }
+
+    /// The bytes the replay buffers keep, over all topics.
+    pub fn replay_bytes(&self) -> usize {
+        self.inner.replay.total
     }
 
     /// The logged events of `topic`, oldest first, with the current epoch and how many entries

@@ -16,7 +16,7 @@ fn seqs(frames: &[Utf8Bytes]) -> Vec<u64> {
 }
 
 fn new_queue(id: ConnId, extended: bool) -> (SendQueue, tokio::sync::mpsc::Receiver<Outbound>) {
-    SendQueue::new(id, 1, 8, extended, Arc::new(Stats::default()))
+    SendQueue::new(id, 1, (8, 1 << 20), extended, Arc::new(Stats::default()))
 }
 
 fn drain(rx: &mut tokio::sync::mpsc::Receiver<Outbound>) -> Vec<Envelope> {
@@ -111,4 +111,37 @@ fn reorder_sends_the_one_before_last_and_history_can_be_lost() {
     let logged: Vec<(u64, u64)> = entries.iter().map(|e| (e.epoch, e.seq)).collect();
     assert_eq!(logged, [(0, 1), (0, 2), (0, 3), (1, 1)]);
     assert_eq!((epoch, evicted), (1, 0));
+}
+
+#[test]
+fn replay_is_bounded_in_bytes_per_topic_and_in_total() {
+    let limits = ReplayLimits {
+        events: 1000,
+        topic_bytes: 4000,
+        total_bytes: 6000,
+    };
+    let hub = Hub::with_limits(limits, Profile::Tether);
+    let big = |n: usize| Event::new("test", &"x".repeat(n), None);
+    for _ in 0..10 {
+        hub.publish(&Topic::agent(1), big(900));
+    }
+    let kept = hub.lock().replay_bytes();
+    assert!(
+        kept <= 4000 && kept > 3000,
+        "{kept} bytes kept on one topic"
+    );
+    for _ in 0..10 {
+        hub.publish(&Topic::agent(2), big(900));
+    }
+    let mut guard = hub.lock();
+    assert!(guard.replay_bytes() <= 6000, "{}", guard.replay_bytes());
+    assert!(
+        guard.inner.topics[&Topic::agent(1)].recent.len() < 3,
+        "the oldest topic's events went first"
+    );
+    let (queue, _rx) = new_queue(1, true);
+    let (_, catchup) = guard.join(&Topic::agent(1), &queue, Some(1));
+    assert_eq!(catchup, Catchup::Resync);
+    assert_eq!(guard.lose_history(), 2);
+    assert_eq!(guard.replay_bytes(), 0);
 }

@@ -1,6 +1,8 @@
 //! Decoding and dispatch of client frames. A frame that cannot be decoded is answered with an
 //! `error` frame (`MALFORMED`, `UNSUPPORTED_VERSION`, `UNKNOWN_TYPE` or `INVALID_DATA`) and the
-//! connection stays up.
+//! connection stays up. So is a frame carrying a `req_id`, `message_id` or topic name over
+//! `--max-id-bytes`, or an `unsubscribe` over `--max-topics-per-subscribe`; such strings are
+//! never echoed.
 
 use tether::agents::model::SendMessage;
 use tether::protocol::control::{ErrorData, Heartbeat, Subscribe, Unsubscribe};
@@ -81,9 +83,13 @@ pub enum ClientMessage {
     SendMessage(SendMessage),
 }
 
-/// Decodes one text frame from a client.
+/// Decodes one text frame from a client. Any `v` other than the integer 1 is
+/// `UNSUPPORTED_VERSION`, whatever else is wrong with the frame.
 pub fn decode(text: &str) -> Result<ClientFrame, ProtocolError> {
-    let envelope = Envelope::decode(text)?;
+    let envelope = Envelope::decode(text).map_err(|e| match e {
+        DecodeError::Envelope(_) => version_error(text).unwrap_or_else(|| e.into()),
+        e => e.into(),
+    })?;
     let msg = match Control::parse(&envelope) {
         Some(Ok(Control::Subscribe(s))) => ClientMessage::Subscribe(s),
         Some(Ok(Control::Unsubscribe(u))) => ClientMessage::Unsubscribe(u),
@@ -105,15 +111,76 @@ pub fn decode(text: &str) -> Result<ClientFrame, ProtocolError> {
     Ok(ClientFrame { envelope, msg })
 }
 
+/// `UNSUPPORTED_VERSION` if `text` is an object whose `v` is there and is not the integer 1.
+fn version_error(text: &str) -> Option<ProtocolError> {
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    let v = value.as_object()?.get("v")?;
+    (v.as_u64() != Some(1) || !v.is_u64()).then(|| ProtocolError {
+        code: code::UNSUPPORTED_VERSION,
+        details: format!("unsupported envelope version {}", clip(&v.to_string(), 32)),
+    })
+}
+
+/// At most `max` bytes of `s`, cut at a character boundary.
+fn clip(s: &str, max: usize) -> &str {
+    let end = (0..=max.min(s.len()))
+        .rev()
+        .find(|&i| s.is_char_boundary(i))
+        .unwrap_or(0);
+    &s[..end]
+}
+
 /// Handles one text frame.
 pub fn handle_text(session: &mut Session, text: &str) {
-    match decode(text) {
+    let max_id = session.state().config.max_id_bytes;
+    let decoded = decode(text).and_then(|frame| {
+        let max_topics = session.state().config.max_topics_per_subscribe;
+        check_sizes(&frame, max_id, max_topics).map(|()| frame)
+    });
+    match decoded {
         Ok(frame) => dispatch(session, frame),
         Err(error) => {
             tracing::debug!(code = error.code, details = %error.details, "refused a client frame");
-            send_error(session, error, req_id_of(text));
+            let req_id = req_id_of(text).filter(|id| id.len() <= max_id);
+            send_error(session, error, req_id);
         }
     }
+}
+
+/// Refuses strings the server would echo or keep when they are over `max_id` bytes, and an
+/// `unsubscribe` with more than `max_topics` topics.
+fn check_sizes(frame: &ClientFrame, max_id: usize, max_topics: usize) -> Result<(), ProtocolError> {
+    let too_long = |what: &str| ProtocolError {
+        code: code::INVALID_DATA,
+        details: format!("{what} longer than {max_id} bytes"),
+    };
+    let long = |s: &str| s.len() > max_id;
+    if frame.envelope.req_id.as_deref().is_some_and(long) {
+        return Err(too_long("req_id"));
+    }
+    if long(frame.envelope.topic.as_str()) {
+        return Err(too_long("a topic name"));
+    }
+    let (message_id, topics) = match &frame.msg {
+        ClientMessage::Subscribe(s) => (&s.message_id, &s.topics),
+        ClientMessage::Unsubscribe(u) => {
+            if u.topics.len() > max_topics {
+                return Err(ProtocolError {
+                    code: code::INVALID_DATA,
+                    details: format!("an unsubscribe lists at most {max_topics} topics"),
+                });
+            }
+            (&u.message_id, &u.topics)
+        }
+        _ => return Ok(()),
+    };
+    if message_id.as_deref().is_some_and(long) {
+        return Err(too_long("message_id"));
+    }
+    if topics.iter().any(|t| long(t.as_str())) {
+        return Err(too_long("a topic name"));
+    }
+    Ok(())
 }
 
 /// Handles one binary frame: the protocol is text only.
@@ -150,6 +217,15 @@ fn send_message(
     req_id: Option<String>,
     request: SendMessage,
 ) {
+    let max = session.state().config.max_content_bytes;
+    if request.content.len() > max {
+        let details = format!("content over {max} bytes");
+        let error = ProtocolError {
+            code: code::INVALID_DATA,
+            details,
+        };
+        return send_error(session, error, req_id);
+    }
     let expected = Topic::thread(request.thread_id);
     if !topic.is_system() && *topic != expected {
         let details = format!(
@@ -206,6 +282,12 @@ mod tests {
             code_of(r#"{"v":2,"type":"ping","data":{"timestamp":1}}"#),
             Err(code::UNSUPPORTED_VERSION)
         );
+        for v in [r#""1""#, "1.0", "2", "-1", "null", "true", "[1]", "{}"] {
+            for rest in [r#","type":"ping","data":{}"#, "", r#","type":5"#] {
+                let text = format!(r#"{{"v":{v}{rest}}}"#);
+                assert_eq!(code_of(&text), Err(code::UNSUPPORTED_VERSION), "{text}");
+            }
+        }
         assert_eq!(
             code_of(r#"{"v":1,"type":"hack","data":{}}"#),
             Err(code::UNKNOWN_TYPE)

@@ -1,10 +1,14 @@
-//! A connection's send queue, which is how the rest of the server sees it: a bounded queue of
-//! encoded frames, filled with `try_send` so that no publisher ever waits, whether the
-//! connection speaks tether's extensions, and a [`CloseSignal`] that asks the connection to
-//! end. A full queue closes that connection with 1008 (slow consumer).
+//! A connection's send queue, which is how the rest of the server sees it: a queue of encoded
+//! frames bounded both in items and in bytes, filled with `try_send` so that no publisher ever
+//! waits, whether the connection speaks tether's extensions, and a [`CloseSignal`] that asks
+//! the connection to end. A full queue closes that connection with 1008 (slow consumer).
+//!
+//! Bytes are counted from the moment an item is queued until the socket's writer has written
+//! it ([`SendQueue::written`]); one item is always let into an empty queue, so that a large
+//! but bounded subscribe reply still goes out.
 
 use axum::extract::ws::Utf8Bytes;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
@@ -25,6 +29,16 @@ pub enum Outbound {
     Frame(Utf8Bytes),
     /// Frames that must go out back to back, such as a subscribe reply with its replay.
     Batch(Vec<Utf8Bytes>),
+}
+
+impl Outbound {
+    /// The bytes of text it carries.
+    pub fn bytes(&self) -> usize {
+        match self {
+            Outbound::Frame(frame) => frame.len(),
+            Outbound::Batch(batch) => batch.iter().map(|f| f.len()).sum(),
+        }
+    }
 }
 
 /// How a connection was asked to end.
@@ -117,15 +131,18 @@ pub struct SendQueue {
     tx: mpsc::Sender<Outbound>,
     signal: Arc<CloseSignal>,
     stats: Arc<Stats>,
+    /// Bytes queued and not yet written.
+    queued: Arc<AtomicUsize>,
+    max_bytes: usize,
 }
 
 impl SendQueue {
-    /// A queue of `capacity` items for connection `id` of `user`, and its receiving end;
-    /// `extended` when the connection gets tether's extensions.
+    /// A queue of `capacity` items and `max_bytes` bytes for connection `id` of `user`, and its
+    /// receiving end; `extended` when the connection gets tether's extensions.
     pub fn new(
         id: ConnId,
         user: UserId,
-        capacity: usize,
+        (capacity, max_bytes): (usize, usize),
         extended: bool,
         stats: Arc<Stats>,
     ) -> (Self, mpsc::Receiver<Outbound>) {
@@ -137,8 +154,46 @@ impl SendQueue {
             tx,
             signal: Arc::new(CloseSignal::default()),
             stats,
+            queued: Arc::default(),
+            max_bytes,
         };
         (queue, rx)
+    }
+
+    /// Bytes queued and not yet written.
+    pub fn queued_bytes(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
+    }
+
+    /// The writer wrote `bytes` that were queued.
+    pub fn written(&self, bytes: usize) {
+        self.unreserve(bytes);
+    }
+
+    /// The connection ended: what is still queued is dropped with the receiver, and no longer
+    /// counted. Call it after closing the receiver.
+    pub fn discard_all(&self) {
+        let left = self.queued.swap(0, Ordering::Relaxed);
+        self.stats.queued_bytes_changed(-to_delta(left));
+    }
+
+    fn reserve(&self, bytes: usize) -> bool {
+        let before = self.queued.fetch_add(bytes, Ordering::Relaxed);
+        if before > 0 && before.saturating_add(bytes) > self.max_bytes {
+            self.queued.fetch_sub(bytes, Ordering::Relaxed);
+            return false;
+        }
+        self.stats.queued_bytes_changed(to_delta(bytes));
+        true
+    }
+
+    fn unreserve(&self, bytes: usize) {
+        let _ = self
+            .queued
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |q| {
+                Some(q.saturating_sub(bytes))
+            });
+        self.stats.queued_bytes_changed(-to_delta(bytes));
     }
 
     /// The connection.
@@ -171,24 +226,45 @@ impl SendQueue {
         self.deliver_frame(event.text_for(self.extended))
     }
 
-    /// Queues an item without waiting; a full queue closes the connection with 1008.
+    /// Queues an item without waiting; a queue full in items or in bytes closes the
+    /// connection with 1008.
     pub fn deliver(&self, item: Outbound) -> Delivery {
+        if self.tx.is_closed() {
+            return Delivery::Gone;
+        }
+        let bytes = item.bytes();
+        if !self.reserve(bytes) {
+            return self.overflow();
+        }
         match self.tx.try_send(item) {
             Ok(()) => Delivery::Queued,
             Err(TrySendError::Full(_)) => {
-                if self.signal.close(CloseCode::POLICY.0, "slow consumer") {
-                    self.stats.dropped(DropReason::SlowConsumer);
-                    tracing::warn!(
-                        conn = self.id,
-                        user = self.user,
-                        "slow consumer: its send queue is full, closing with 1008"
-                    );
-                }
-                Delivery::Overflowed
+                self.unreserve(bytes);
+                self.overflow()
             }
-            Err(TrySendError::Closed(_)) => Delivery::Gone,
+            Err(TrySendError::Closed(_)) => {
+                self.unreserve(bytes);
+                Delivery::Gone
+            }
         }
     }
+
+    fn overflow(&self) -> Delivery {
+        if self.signal.close(CloseCode::POLICY.0, "slow consumer") {
+            self.stats.dropped(DropReason::SlowConsumer);
+            tracing::warn!(
+                conn = self.id,
+                user = self.user,
+                queued_bytes = self.queued_bytes(),
+                "slow consumer: its send queue is full, closing with 1008"
+            );
+        }
+        Delivery::Overflowed
+    }
+}
+
+fn to_delta(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]
@@ -198,7 +274,7 @@ mod tests {
     #[test]
     fn overflow_closes_once_with_1008() {
         let stats = Arc::new(Stats::default());
-        let (queue, _rx) = SendQueue::new(1, 1, 1, true, stats.clone());
+        let (queue, _rx) = SendQueue::new(1, 1, (1, 1024), true, stats.clone());
         assert_eq!(queue.deliver_frame("a".into()), Delivery::Queued);
         assert_eq!(queue.deliver_frame("b".into()), Delivery::Overflowed);
         assert_eq!(queue.deliver_frame("c".into()), Delivery::Overflowed);
@@ -216,6 +292,30 @@ mod tests {
     }
 
     #[test]
+    fn bytes_over_the_budget_close_with_1008_and_writes_free_them() {
+        let stats = Arc::new(Stats::default());
+        let (queue, _rx) = SendQueue::new(1, 1, (100, 10), true, stats.clone());
+        assert_eq!(queue.deliver_frame("x".repeat(30).into()), Delivery::Queued);
+        assert_eq!(
+            queue.queued_bytes(),
+            30,
+            "one item always fits an empty queue"
+        );
+        assert_eq!(queue.deliver_frame("y".into()), Delivery::Overflowed);
+        assert_eq!(queue.signal().ending().map(|_| ()), Some(()));
+        queue.written(30);
+        assert_eq!(queue.queued_bytes(), 0);
+        let (queue, mut rx) = SendQueue::new(2, 1, (100, 10), true, stats.clone());
+        assert_eq!(queue.deliver_frame("12345".into()), Delivery::Queued);
+        assert_eq!(queue.deliver_frame("12345".into()), Delivery::Queued);
+        assert_eq!(stats.queued_bytes(), 10);
+        rx.close();
+        queue.discard_all();
+        assert_eq!(stats.queued_bytes(), 0);
+        assert_eq!(queue.deliver_frame("z".into()), Delivery::Gone);
+    }
+
+    #[test]
     fn first_ending_wins() {
         let signal = CloseSignal::default();
         assert!(signal.abort());
@@ -225,7 +325,7 @@ mod tests {
 
     #[test]
     fn closed_queue_is_gone() {
-        let (queue, rx) = SendQueue::new(1, 1, 4, true, Arc::new(Stats::default()));
+        let (queue, rx) = SendQueue::new(1, 1, (4, 1024), true, Arc::new(Stats::default()));
         drop(rx);
         assert_eq!(queue.deliver_frame("a".into()), Delivery::Gone);
     }

@@ -1,11 +1,14 @@
-//! One WebSocket's lifecycle after the upgrade: it registers, then a single loop writes what
-//! its send queue holds and the heartbeats, reads and dispatches client frames, enforces the frame size, the
-//! token bucket and the idle timeout, and watches the close signal. When the loop ends the
-//! connection leaves its topics, sends its close frame within a bounded time and drops the
-//! socket, so no zombie is left behind.
+//! One WebSocket's lifecycle after the upgrade: it registers, then reads and writes at once.
+//! The reader dispatches client frames, enforces the frame size, the token bucket (control
+//! frames included) and the idle timeout, queues the heartbeats and maps protocol violations
+//! to their close codes; the writer writes what the send queue holds, each write within the
+//! write timeout. Neither waits for the other, so a socket that cannot be written to is still
+//! timed out. When either ends, or the close signal fires, the connection leaves its topics,
+//! sends its close frame within a bounded time and drops the socket, freeing its queue.
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use futures_util::SinkExt;
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::time::{interval_at, sleep_until, Instant as TokioInstant, MissedTickBehavior};
@@ -26,6 +29,12 @@ use crate::ws::session::Session;
 /// Frames queued after the first one that are written before a flush.
 const WRITE_BATCH: usize = 64;
 
+/// The close code for invalid UTF-8 in a text frame (RFC 6455, 7.4.1).
+const INVALID_PAYLOAD: u16 = 1007;
+
+/// The close code for a protocol violation (RFC 6455, 7.4.1).
+const PROTOCOL_ERROR: u16 = 1002;
+
 /// Why the loop ended.
 #[derive(Debug)]
 enum Exit {
@@ -38,22 +47,30 @@ enum Exit {
 }
 
 impl Exit {
-    fn close(code: CloseCode, reason: &str) -> Self {
+    fn close(code: u16, reason: &str) -> Self {
         Exit::Ending(Ending::Close {
-            code: code.0,
+            code,
             reason: reason.into(),
         })
     }
 }
 
-/// The connection's own state.
-struct SocketTask {
-    socket: WebSocket,
-    outgoing: mpsc::Receiver<Outbound>,
-    session: Session,
-    signal: std::sync::Arc<CloseSignal>,
+/// The reading half of a connection, with everything it enforces.
+struct Reader<'a> {
+    stream: &'a mut SplitStream<WebSocket>,
+    session: &'a mut Session,
+    signal: &'a CloseSignal,
     bucket: TokenBucket,
     last_heard: TokioInstant,
+}
+
+/// The writing half of a connection.
+struct Writer<'a> {
+    sink: &'a mut SplitSink<WebSocket, Message>,
+    outgoing: &'a mut mpsc::Receiver<Outbound>,
+    queue: SendQueue,
+    signal: &'a CloseSignal,
+    state: &'a ServerState,
 }
 
 /// Serves an authenticated socket of `user` until it ends; `extended` when it gets tether's
@@ -68,10 +85,11 @@ pub async fn run(socket: WebSocket, state: ServerState, user: UserId, extended: 
 
 async fn serve(socket: WebSocket, state: ServerState, user: UserId, extended: bool, id: ConnId) {
     tracing::info!(extended, "connection opened");
-    let (queue, outgoing) = SendQueue::new(
+    let config = &state.config;
+    let (queue, mut outgoing) = SendQueue::new(
         id,
         user,
-        state.config.queue_capacity,
+        (config.queue_capacity, config.queue_bytes),
         extended,
         state.stats.clone(),
     );
@@ -82,25 +100,39 @@ async fn serve(socket: WebSocket, state: ServerState, user: UserId, extended: bo
             .signal()
             .close(CloseCode::GOING_AWAY.0, "server shutting down");
     }
-    let mut connection = SocketTask {
-        socket,
-        outgoing,
-        signal: queue.signal().clone(),
-        session: Session::new(state.clone(), queue),
-        bucket: TokenBucket::new(
-            state.config.rate_burst,
-            state.config.rate_per_sec,
-            Instant::now(),
-        ),
-        last_heard: TokioInstant::now(),
+    let signal = queue.signal().clone();
+    let mut session = Session::new(state.clone(), queue.clone());
+    let (mut sink, mut stream) = socket.split();
+    let exit = {
+        let reader = Reader {
+            stream: &mut stream,
+            session: &mut session,
+            signal: &signal,
+            bucket: TokenBucket::new(config.rate_burst, config.rate_per_sec, Instant::now()),
+            last_heard: TokioInstant::now(),
+        };
+        let writer = Writer {
+            sink: &mut sink,
+            outgoing: &mut outgoing,
+            queue: queue.clone(),
+            signal: &signal,
+            state: &state,
+        };
+        tokio::select! {
+            exit = reader.run() => exit,
+            exit = writer.run() => exit,
+            () = signal.requested() => requested_exit(&signal),
+        }
     };
-    let exit = connection.pump().await;
-    let SocketTask {
-        socket, session, ..
-    } = connection;
     state.registry.remove(id);
     session.end();
-    finish(socket, exit, &state).await;
+    outgoing.close();
+    drop(outgoing);
+    queue.discard_all();
+    match sink.reunite(stream) {
+        Ok(socket) => finish(socket, exit, &state).await,
+        Err(_) => tracing::error!("the halves of a socket did not reunite"),
+    }
     state.stats.connection_closed(user);
 }
 
@@ -121,22 +153,19 @@ pub async fn reject_unauthorized(mut socket: WebSocket, state: &ServerState) {
     .await;
 }
 
-impl SocketTask {
-    async fn pump(&mut self) -> Exit {
+impl Reader<'_> {
+    async fn run(mut self) -> Exit {
         let config = &self.session.state().config;
         let (ping_every, idle_timeout) = (config.ping_interval(), config.idle_timeout());
         let mut ping = interval_at(TokioInstant::now() + ping_every, ping_every);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let signal = self.signal.clone();
         loop {
             let idle_deadline = self.last_heard + idle_timeout;
             let step = tokio::select! {
-                () = signal.requested() => Some(requested_exit(&signal)),
-                item = self.outgoing.recv() => self.on_outbound(item).await,
-                msg = self.socket.recv() => self.on_inbound(msg),
-                _ = ping.tick() => self.on_ping_tick().await,
-                () = sleep_until(idle_deadline), if !signal.is_half_open() => {
-                    Some(Exit::close(CloseCode::HEARTBEAT_TIMEOUT, "idle timeout"))
+                msg = self.stream.next() => self.on_inbound(msg),
+                _ = ping.tick() => self.on_ping_tick(),
+                () = sleep_until(idle_deadline), if !self.signal.is_half_open() => {
+                    Some(Exit::close(CloseCode::HEARTBEAT_TIMEOUT.0, "idle timeout"))
                 }
             };
             if let Some(exit) = step {
@@ -145,65 +174,20 @@ impl SocketTask {
         }
     }
 
-    /// Writes a queued item, with whatever else is already queued.
-    async fn on_outbound(&mut self, item: Option<Outbound>) -> Option<Exit> {
-        let Some(item) = item else {
-            return Some(Exit::Lost);
-        };
-        if self.signal.is_half_open() {
-            return None;
+    /// Queues the server's heartbeat, unless half-open.
+    fn on_ping_tick(&mut self) -> Option<Exit> {
+        if !self.signal.is_half_open() {
+            let ping = wire::control_frame(&Control::Ping(Heartbeat::default()), None);
+            self.session.queue().deliver_frame(ping);
         }
-        let mut frames = Vec::new();
-        push_frames(&mut frames, item);
-        while frames.len() < WRITE_BATCH {
-            let Ok(next) = self.outgoing.try_recv() else {
-                break;
-            };
-            push_frames(&mut frames, next);
-        }
-        self.write(frames).await
-    }
-
-    /// Sends the server's heartbeat, unless half-open.
-    async fn on_ping_tick(&mut self) -> Option<Exit> {
-        if self.signal.is_half_open() {
-            return None;
-        }
-        let ping = wire::control_frame(&Control::Ping(Heartbeat::default()), None);
-        self.write(vec![ping]).await
-    }
-
-    /// Writes frames (counting them) and flushes; gives up when the connection is asked to end.
-    async fn write(&mut self, frames: Vec<Utf8Bytes>) -> Option<Exit> {
-        let stats = &self.session.state().stats;
-        for frame in &frames {
-            stats.frame_out();
-            tracing::trace!(frame = %preview(frame), "frame out");
-        }
-        let socket = &mut self.socket;
-        let written = async {
-            for frame in frames {
-                socket.feed(Message::Text(frame)).await?;
-            }
-            socket.flush().await
-        };
-        tokio::select! {
-            result = written => result.err().map(|_| Exit::Lost),
-            () = self.signal.requested() => Some(requested_exit(&self.signal)),
-        }
+        None
     }
 
     /// Handles whatever the socket produced.
     fn on_inbound(&mut self, msg: Option<Result<Message, axum::Error>>) -> Option<Exit> {
         let msg = match msg {
             None => return Some(Exit::Lost),
-            Some(Err(error)) if is_too_big(&error) => {
-                return Some(self.drop_for(DropReason::TooBig))
-            }
-            Some(Err(error)) => {
-                tracing::debug!(%error, "socket error");
-                return Some(Exit::Lost);
-            }
+            Some(Err(error)) => return Some(self.on_error(&error)),
             Some(Ok(msg)) => msg,
         };
         self.last_heard = TokioInstant::now();
@@ -213,12 +197,12 @@ impl SocketTask {
         match msg {
             Message::Text(text) => self.on_data(text.len()).or_else(|| {
                 tracing::trace!(frame = %preview(&text), "frame in");
-                inbound::handle_text(&mut self.session, &text);
+                inbound::handle_text(self.session, &text);
                 None
             }),
             Message::Binary(bytes) => self.on_data(bytes.len()).or_else(|| {
                 tracing::trace!(bytes = bytes.len(), "binary frame in");
-                inbound::handle_binary(&mut self.session);
+                inbound::handle_binary(self.session);
                 None
             }),
             Message::Close(frame) => {
@@ -228,7 +212,34 @@ impl SocketTask {
                 }
                 Some(Exit::PeerClosed(code))
             }
-            Message::Ping(_) | Message::Pong(_) => None,
+            // Control frames cost a token like data frames, so a ping flood is a flood.
+            Message::Ping(_) | Message::Pong(_) => self.take_token(),
+        }
+    }
+
+    /// Maps a read error to how the connection ends: 1009 for a message or frame over the
+    /// limit, 1007 for invalid UTF-8, 1002 for other protocol violations, else lost.
+    fn on_error(&self, error: &axum::Error) -> Exit {
+        let source = std::error::Error::source(error);
+        match source.and_then(|e| e.downcast_ref::<tungstenite::Error>()) {
+            Some(tungstenite::Error::Capacity(_)) => self.drop_for(DropReason::TooBig),
+            Some(tungstenite::Error::Utf8(_)) => {
+                self.session.state().stats.dropped(DropReason::Protocol);
+                tracing::warn!(%error, "closing a connection that sent invalid UTF-8");
+                Exit::close(INVALID_PAYLOAD, "invalid UTF-8")
+            }
+            Some(tungstenite::Error::Protocol(
+                tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
+            )) => Exit::Lost,
+            Some(tungstenite::Error::Protocol(violation)) => {
+                self.session.state().stats.dropped(DropReason::Protocol);
+                tracing::warn!(%violation, "closing a connection that broke the protocol");
+                Exit::close(PROTOCOL_ERROR, "protocol error")
+            }
+            _ => {
+                tracing::debug!(%error, "socket error");
+                Exit::Lost
+            }
         }
     }
 
@@ -239,20 +250,70 @@ impl SocketTask {
         if len > state.config.max_frame_bytes {
             return Some(self.drop_for(DropReason::TooBig));
         }
-        if !self.bucket.try_take(Instant::now()) {
-            return Some(self.drop_for(DropReason::Flood));
-        }
-        None
+        self.take_token()
+    }
+
+    fn take_token(&mut self) -> Option<Exit> {
+        (!self.bucket.try_take(Instant::now())).then(|| self.drop_for(DropReason::Flood))
     }
 
     fn drop_for(&self, reason: DropReason) -> Exit {
-        self.session.state().stats.dropped(reason);
-        tracing::warn!(?reason, "closing a connection that broke a limit");
-        match reason {
-            DropReason::TooBig => Exit::close(CloseCode::TOO_BIG, "frame too big"),
-            DropReason::Flood => Exit::close(CloseCode::POLICY, "too many frames"),
-            DropReason::SlowConsumer => Exit::close(CloseCode::POLICY, "slow consumer"),
+        drop_for(self.session.state(), reason)
+    }
+}
+
+impl Writer<'_> {
+    /// Writes what the queue holds, a batch at a time, each within the write timeout.
+    async fn run(mut self) -> Exit {
+        let timeout = self.state.config.write_timeout();
+        loop {
+            let Some(item) = self.outgoing.recv().await else {
+                return Exit::Lost;
+            };
+            let mut bytes = item.bytes();
+            let mut frames = Vec::new();
+            push_frames(&mut frames, item);
+            while frames.len() < WRITE_BATCH {
+                let Ok(next) = self.outgoing.try_recv() else {
+                    break;
+                };
+                bytes += next.bytes();
+                push_frames(&mut frames, next);
+            }
+            if self.signal.is_half_open() {
+                self.queue.written(bytes);
+                continue;
+            }
+            match tokio::time::timeout(timeout, self.write(frames)).await {
+                Err(_) => return drop_for(self.state, DropReason::WriteTimeout),
+                Ok(Err(_)) => return Exit::Lost,
+                Ok(Ok(())) => self.queue.written(bytes),
+            }
         }
+    }
+
+    /// Writes frames (counting them) and flushes.
+    async fn write(&mut self, frames: Vec<Utf8Bytes>) -> Result<(), axum::Error> {
+        let stats = &self.state.stats;
+        for frame in frames {
+            stats.frame_out();
+            tracing::trace!(frame = %preview(&frame), "frame out");
+            self.sink.feed(Message::Text(frame)).await?;
+        }
+        self.sink.flush().await
+    }
+}
+
+fn drop_for(state: &ServerState, reason: DropReason) -> Exit {
+    state.stats.dropped(reason);
+    tracing::warn!(?reason, "closing a connection that broke a limit");
+    let policy = CloseCode::POLICY.0;
+    match reason {
+        DropReason::TooBig => Exit::close(CloseCode::TOO_BIG.0, "frame too big"),
+        DropReason::Flood => Exit::close(policy, "too many frames"),
+        DropReason::SlowConsumer => Exit::close(policy, "slow consumer"),
+        DropReason::WriteTimeout => Exit::close(policy, "write timeout"),
+        DropReason::Protocol => Exit::close(PROTOCOL_ERROR, "protocol error"),
     }
 }
 
@@ -269,15 +330,6 @@ fn requested_exit(signal: &CloseSignal) -> Exit {
         Ending::Close { .. } if signal.is_half_open() => Exit::Ending(Ending::Abort),
         ending => Exit::Ending(ending),
     }
-}
-
-/// Whether tungstenite refused a message or frame for its size.
-fn is_too_big(error: &axum::Error) -> bool {
-    let source = std::error::Error::source(error);
-    matches!(
-        source.and_then(|e| e.downcast_ref::<tungstenite::Error>()),
-        Some(tungstenite::Error::Capacity(_))
-    )
 }
 
 /// Ends the socket as the loop decided.

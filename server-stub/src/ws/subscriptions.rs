@@ -7,12 +7,17 @@
 //! topic is refused, or the topic's snapshot if it has one; `since` is ignored. Either way the
 //! whole reply is built and queued while the store and the hub are locked, so live events
 //! follow it with no gap and no duplicate.
+//!
+//! The reply is bounded: a `subscribe` lists at most `--max-topics-per-subscribe` topics and
+//! gets at most `--max-errors-per-subscribe` refusals; topics past the first limit and
+//! refusals past the second are counted in one `error` `LIMIT` at the end of the reply.
 
 use axum::extract::ws::Utf8Bytes;
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde_json::json;
 use tether::protocol::control::{
-    ResyncRequired, Subscribe, SubscribeAck, Unsubscribe, UnsubscribeSuccess,
+    ErrorData, ResyncRequired, Subscribe, SubscribeAck, Unsubscribe, UnsubscribeSuccess,
 };
 use tether::protocol::{Control, Topic};
 
@@ -25,10 +30,23 @@ use crate::ws::send_queue::Outbound;
 use crate::ws::session::Session;
 
 /// Handles a `subscribe`.
-pub fn subscribe(session: &mut Session, request: Subscribe) {
+pub fn subscribe(session: &mut Session, mut request: Subscribe) {
     let state = session.state().clone();
     state.stats.subscribe_frame_in(session.user());
-    let accepted = state.commit(|store, hub| answer_subscribe(session, store, hub, &request));
+    let over = request
+        .topics
+        .len()
+        .saturating_sub(state.config.max_topics_per_subscribe);
+    request
+        .topics
+        .truncate(state.config.max_topics_per_subscribe);
+    let mut refusals = Refusals {
+        shown: 0,
+        hidden: over,
+        max: state.config.max_errors_per_subscribe,
+    };
+    let accepted =
+        state.commit(|store, hub| answer_subscribe(session, store, hub, &request, &mut refusals));
     tracing::debug!(
         requested = request.topics.len(),
         accepted = accepted.len(),
@@ -50,19 +68,62 @@ pub fn unsubscribe(session: &mut Session, request: Unsubscribe) {
     session.reply(&Control::UnsubscribeSuccess(success), None);
 }
 
+/// How many refusals of one `subscribe` were answered one by one, and how many are only counted
+/// (with the topics past the limit per `subscribe`).
+struct Refusals {
+    shown: usize,
+    hidden: usize,
+    max: usize,
+}
+
+impl Refusals {
+    /// Whether one more refusal gets its own frame; counts it either way.
+    fn show(&mut self) -> bool {
+        if self.shown < self.max {
+            self.shown += 1;
+            true
+        } else {
+            self.hidden += 1;
+            false
+        }
+    }
+
+    /// The one `error` counting the refusals not answered one by one, if any.
+    fn summary(&self, message_id: Option<&str>) -> Option<Utf8Bytes> {
+        if self.hidden == 0 {
+            return None;
+        }
+        let mut details = json!({
+            "message": format!("{} more topics refused", self.hidden),
+            "refused": self.hidden,
+        });
+        if let Some(message_id) = message_id {
+            details["message_id"] = json!(message_id);
+        }
+        let error = ErrorData {
+            error: "LIMIT".into(),
+            details: Some(details),
+        };
+        let req_id = message_id.map(str::to_owned);
+        Some(wire::control_frame(&Control::Error(error), req_id))
+    }
+}
+
 /// Decides, joins and queues the reply; returns the accepted topics.
 fn answer_subscribe(
     session: &Session,
     store: &Store,
     hub: &mut HubGuard<'_>,
     request: &Subscribe,
+    refusals: &mut Refusals,
 ) -> Vec<Topic> {
     let decisions = triage(session, store, request);
-    let frames = if session.extended() {
-        extended_reply(session, store, hub, request, &decisions)
+    let mut frames = if session.extended() {
+        extended_reply(session, store, hub, request, &decisions, refusals)
     } else {
-        plain_reply(session, store, hub, request, &decisions)
+        plain_reply(session, store, hub, request, &decisions, refusals)
     };
+    frames.extend(refusals.summary(request.message_id.as_deref()));
     if !frames.is_empty() {
         session.queue().deliver(Outbound::Batch(frames));
     }
@@ -79,11 +140,13 @@ fn extended_reply(
     hub: &mut HubGuard<'_>,
     request: &Subscribe,
     decisions: &[(Topic, Result<(), Denial>)],
+    refusals: &mut Refusals,
 ) -> Vec<Utf8Bytes> {
     let message_id = request.message_id.clone();
     let mut frames: Vec<Utf8Bytes> = decisions
         .iter()
         .filter_map(|(topic, decision)| decision.as_ref().err().map(|d| (topic, d)))
+        .filter(|_| refusals.show())
         .map(|(topic, denial)| {
             let error = wire::tether::subscribe_error(topic, denial, message_id.as_deref());
             wire::control_frame(&Control::SubscribeError(error), None)
@@ -127,12 +190,14 @@ fn plain_reply(
     hub: &mut HubGuard<'_>,
     request: &Subscribe,
     decisions: &[(Topic, Result<(), Denial>)],
+    refusals: &mut Refusals,
 ) -> Vec<Utf8Bytes> {
     let profile = session.state().config.profile;
     let message_id = request.message_id.as_deref();
     let mut frames = Vec::new();
     for (topic, decision) in decisions {
         match decision {
+            Err(_) if !refusals.show() => {}
             Err(denial) => {
                 let error = match profile {
                     Profile::Tether => wire::tether::refusal(topic, denial, message_id),

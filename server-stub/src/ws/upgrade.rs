@@ -19,10 +19,6 @@ use crate::http::rest_auth::query_token;
 use crate::state::ServerState;
 use crate::ws::socket;
 
-/// Messages and frames up to this size are read whole, so that the connection can answer an
-/// oversized one (over `max_frame_bytes`) with a 1009 close itself.
-const READ_LIMIT: usize = 16 * 1024 * 1024;
-
 /// Handles an upgrade request.
 pub async fn upgrade(
     State(state): State<ServerState>,
@@ -59,8 +55,13 @@ pub async fn upgrade(
     }
     let extended = state.config.profile == Profile::Tether && asks_for_extensions(&parts);
     let task = state.tasks.token();
-    ws.max_message_size(READ_LIMIT)
-        .max_frame_size(READ_LIMIT)
+    // Nothing over the frame limit is buffered: a larger frame is refused from its header.
+    let config = &state.config;
+    let limit = config.max_frame_bytes;
+    ws.max_message_size(limit)
+        .max_frame_size(limit)
+        .read_buffer_size(config.read_buffer_bytes)
+        .write_buffer_size(config.write_buffer_bytes)
         .on_upgrade(move |socket| async move {
             let _task = task;
             match user {

@@ -11,6 +11,7 @@
 mod client;
 pub mod contract;
 pub mod golden;
+pub mod hostile;
 
 pub use client::{agents, control, data, seqs, Client, End};
 
@@ -32,6 +33,9 @@ use tether_stub::Config;
 /// The longest any single wait may take.
 pub const TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The JWT secret of the tests' stubs, long enough to be accepted without `--dev`.
+pub const TEST_SECRET: &str = "tether-stub-test-secret-0123456789abcdef";
+
 /// The configuration tests start from: test control and dev token on, fast runs and streams.
 pub fn test_config() -> Config {
     Config {
@@ -41,6 +45,7 @@ pub fn test_config() -> Config {
         run_step_ms: 5,
         stream_chunk_ms: 2,
         close_timeout_ms: 2000,
+        jwt_secret: Some(TEST_SECRET.into()),
         static_dir: "/nonexistent-static-dir".into(),
         ..Config::default()
     }
@@ -86,7 +91,7 @@ impl Stub {
     async fn start_on(listener: TcpListener, configure: impl FnOnce(&mut Config)) -> Stub {
         let mut config = test_config();
         configure(&mut config);
-        let secret = config.jwt_secret.clone();
+        let secret = config.secret().expect("a valid secret");
         let addr = listener.local_addr().expect("bound address");
         let shutdown = CancellationToken::new();
         let server = tokio::spawn(tether_stub::serve(
