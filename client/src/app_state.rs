@@ -9,8 +9,9 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use crate::client::WsClientV2;
-use crate::core::Config;
+use crate::core::{Config, ConnectionState, Metrics};
 use crate::driver::{DriverHandle, Io};
+use crate::listeners::ListenerGuard;
 use crate::topic_manager::TopicManager;
 
 /// The app-wide real-time state.
@@ -43,6 +44,52 @@ impl AppState {
     /// `None` when this tab has its own socket.
     pub fn sharing(&self) -> Option<crate::tabs::Sharing> {
         self.tab.borrow().as_ref().map(|node| node.sharing())
+    }
+
+    /// The connection's state: the shared socket's, when tabs share one (this tab's link to
+    /// the leader follows it), else this client's.
+    pub fn state(&self) -> ConnectionState {
+        match self.sharing() {
+            Some(sharing) => sharing.state,
+            None => self.client.state(),
+        }
+    }
+
+    /// The client's health snapshot. When tabs share one socket, the state, replay, RTT,
+    /// reconnects and failed attempts are the shared socket's (as its leader last said); the
+    /// other counters and the subscriptions stay this tab's own.
+    pub fn metrics(&self) -> Metrics {
+        let mut metrics = self.client.metrics();
+        if let Some(sharing) = self.sharing() {
+            metrics.state = sharing.state;
+            metrics.replay = sharing.replay;
+            metrics.rtt = sharing.health.rtt;
+            metrics.counters.reconnects = sharing.health.reconnects;
+            metrics.counters.unproven_sockets = sharing.health.failed_attempts;
+        }
+        metrics
+    }
+
+    /// Calls `callback` with [`AppState::state`] whenever it may have changed, until the guard
+    /// drops.
+    pub fn on_state_change(
+        self: &Rc<Self>,
+        callback: impl Fn(&ConnectionState) + 'static,
+    ) -> ListenerGuard {
+        let callback: Rc<dyn Fn(&ConnectionState)> = Rc::new(callback);
+        let weak = Rc::downgrade(self);
+        let report = move || {
+            if let Some(app) = weak.upgrade() {
+                callback(&app.state());
+            }
+        };
+        let own = {
+            let report = report.clone();
+            self.client.on_state_change(move |_| report())
+        };
+        let node = self.tab.borrow().clone();
+        let shared = node.map(|node| node.on_change(move |_| report()));
+        ListenerGuard::new(move || drop((own, shared)))
     }
 
     /// Replaces the socket now ("Retry now"): the shared one, when tabs share.

@@ -1,12 +1,16 @@
-//! The root: `WsProvider` creates the app's one `AppState` (and so its one socket), and the
-//! root switches between the dashboard and the chat without touching the socket.
+//! The root: `WsProvider` creates the app's one `AppState`, and the root switches between the
+//! dashboard and the chat without touching the socket. The tabs of one user share one socket
+//! (`Config::share_across_tabs`), unless the page says `?share=0`.
 
 use tether::agents::hooks::AgentsProvider;
 use tether::hooks::WsProvider;
 use yew::prelude::*;
 
+use tether::core::Config;
+
 use crate::chat::{ChatView, FirstAgent};
 use crate::dashboard::Dashboard;
+use crate::events::Events;
 use crate::header::Header;
 
 /// Which view is shown.
@@ -30,12 +34,15 @@ fn query(name: &str) -> Option<String> {
 }
 
 /// Who signs in and where the socket is: `?token=`, `?user=` and `?ws=` (the endpoint:
-/// `/api/ws/v2` for tether's stub, `/api/ws` for an origin-contract server).
+/// `/api/ws/v2` for tether's stub, `/api/ws` for an origin-contract server); `?share=0` gives
+/// this tab its own socket; `?page=events&topics=a,b` opens the events page.
 #[derive(PartialEq)]
 struct Session {
     url: AttrValue,
     token: AttrValue,
     user: u64,
+    share: bool,
+    events: Option<Vec<AttrValue>>,
 }
 
 fn session() -> Session {
@@ -47,7 +54,24 @@ fn session() -> Session {
             .unwrap_or_else(|| "dev-token".to_owned())
             .into(),
         user: query("user").and_then(|u| u.parse().ok()).unwrap_or(1),
+        share: query("share").is_none_or(|s| s != "0"),
+        events: (query("page").as_deref() == Some("events")).then(|| {
+            query("topics")
+                .unwrap_or_default()
+                .split(',')
+                .filter(|t| !t.is_empty())
+                .map(|t| AttrValue::from(t.to_owned()))
+                .collect()
+        }),
     }
+}
+
+/// The tabs of one user, on one endpoint, share a socket; another user's never do.
+fn configure(session: &Session) -> Option<Callback<Config, Config>> {
+    let name = format!("tether-demo:{}:{}", session.url, session.user);
+    session
+        .share
+        .then(|| Callback::from(move |config: Config| config.share_across_tabs(name.clone())))
 }
 
 /// The app.
@@ -59,10 +83,13 @@ pub fn App() -> Html {
         let view = view.clone();
         Callback::from(move |v: View| view.set(v))
     };
-    let body = match *view {
-        View::Dashboard => html! { <Dashboard open_chat={navigate.clone()} /> },
-        View::Chat { agent: Some(agent) } => html! { <ChatView {agent} back={navigate.clone()} /> },
-        View::Chat { agent: None } => html! { <FirstAgent navigate={navigate.clone()} /> },
+    let body = match (&session.events, *view) {
+        (Some(topics), _) => html! { <Events topics={topics.clone()} /> },
+        (None, View::Dashboard) => html! { <Dashboard open_chat={navigate.clone()} /> },
+        (None, View::Chat { agent: Some(agent) }) => {
+            html! { <ChatView {agent} back={navigate.clone()} /> }
+        }
+        (None, View::Chat { agent: None }) => html! { <FirstAgent navigate={navigate.clone()} /> },
     };
     let tab = |target: View, label: &'static str, id: &'static str| {
         let navigate = navigate.clone();
@@ -82,7 +109,7 @@ pub fn App() -> Html {
         agent: *last_agent.borrow(),
     };
     html! {
-        <WsProvider url={session.url.clone()} token={Some(session.token.clone())}>
+        <WsProvider url={session.url.clone()} token={Some(session.token.clone())} configure={configure(&session)}>
             <AgentsProvider user={session.user}>
                 <div class="shell">
                     <Header />

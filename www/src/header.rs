@@ -1,11 +1,13 @@
-//! The header: a connection badge (state and RTT) and a health panel with a latency sparkline,
-//! messages per second, reconnects and the subscriptions with their status.
+//! The header: a connection badge (state and RTT), this tab's part when tabs share the socket,
+//! and a health panel with a latency sparkline, messages per second, reconnects and the
+//! subscriptions with their status.
 
 use std::collections::VecDeque;
 
 use gloo_timers::callback::Interval;
 use tether::core::{ConnectionState, Instant, Replay, TopicStatus};
-use tether::hooks::{use_connection, use_metrics, use_ws};
+use tether::hooks::{use_connection, use_metrics, use_sharing, use_ws};
+use tether::tabs::{Role, Sharing};
 
 use crate::sparkline::{spark_points, SPARK_H, SPARK_W};
 use crate::status_text::{banner, label, retry_in_secs};
@@ -25,6 +27,7 @@ struct Sample {
 #[component]
 pub fn Header() -> Html {
     let metrics = use_metrics(1_000);
+    let sharing = use_sharing(250);
     let ws = use_ws();
     let history = use_mut_ref(VecDeque::<Sample>::new);
     {
@@ -64,6 +67,7 @@ pub fn Header() -> Html {
                 { label(state) }
                 <span class="rtt">{ rtt.clone() }</span>
             </button>
+            { sharing_badge(sharing) }
             if *open {
                 <section class="health" data-testid="health-panel">
                     <div class="metric"><span>{ "Latency" }</span>{ sparkline(&h) }<b>{ rtt }</b></div>
@@ -85,6 +89,22 @@ pub fn Header() -> Html {
                 </section>
             }
         </header>
+    }
+}
+
+/// "Leader of 3 tabs" or "1 of 3 tabs": which tab holds the shared socket, and how many
+/// share it. Nothing when this tab has its own socket.
+fn sharing_badge(sharing: Option<Sharing>) -> Html {
+    let Some(s) = sharing else {
+        return html! {};
+    };
+    let (role, text) = match s.role {
+        Role::Leader => ("leader", format!("holds the socket for {} tabs", s.tabs)),
+        Role::Follower => ("follower", format!("shares a socket with {} tabs", s.tabs)),
+    };
+    html! {
+        <span class="sharing" data-testid="sharing" data-role={role} data-tabs={s.tabs.to_string()}
+              title="Tabs of this app share one connection">{ text }</span>
     }
 }
 
@@ -173,10 +193,10 @@ pub fn OfflineBanner() -> Html {
         return html! {};
     };
     let retry = retry_in_secs(state, now).map(|secs| {
-        let client = ws.app.client.clone();
+        let app = ws.app.clone();
         html! {
             <button data-testid="retry-now" data-retry-in={secs.to_string()}
-                    onclick={move |_| client.reconnect()}>{ "Retry now" }</button>
+                    onclick={move |_| app.retry_now()}>{ "Retry now" }</button>
         }
     });
     html! {

@@ -8,6 +8,8 @@ mod chat;
 #[cfg(target_arch = "wasm32")]
 mod dashboard;
 #[cfg(target_arch = "wasm32")]
+mod events;
+#[cfg(target_arch = "wasm32")]
 mod header;
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 mod sparkline;

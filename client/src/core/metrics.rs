@@ -37,7 +37,7 @@ pub struct Counters {
 }
 
 /// Whether the server replays the events a client missed while disconnected.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Replay {
     /// Not known yet: no subscription has been answered on this server.
     #[default]
@@ -51,7 +51,7 @@ pub enum Replay {
 }
 
 /// Round-trip time from ping/pong.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Rtt {
     /// The latest sample.
     pub last: Option<Millis>,

@@ -221,7 +221,9 @@ impl TopicTable {
 
     /// Applies a `subscribe_ack` entry with the server's current `seq` and history `epoch`. A
     /// server `seq` below the last one delivered, or another epoch, means the server lost its
-    /// history: the handlers resync from the server's `seq`.
+    /// history: the handlers resync from the server's `seq`. An acknowledgement without a `seq`
+    /// (a topic the server does not number) cannot replay a gap: a topic that was active before
+    /// resyncs, as on a server without acknowledgements.
     pub fn acknowledge(
         &mut self,
         topic: &Topic,
@@ -231,6 +233,7 @@ impl TopicTable {
         let Some(e) = self.subscribed(topic) else {
             return Activation::Ignored;
         };
+        let was_active = e.ever_active;
         e.status = TopicStatus::Active;
         e.ever_active = true;
         let new_epoch = matches!((&e.epoch, epoch), (Some(old), Some(new)) if old != new);
@@ -246,6 +249,7 @@ impl TopicTable {
                 e.last_seq = Some(server);
                 false
             }
+            (_, None) => was_active,
             _ => false,
         };
         Activation::Active {
@@ -484,6 +488,31 @@ mod tests {
                 seq: None,
                 resync: true
             }
+        );
+    }
+
+    #[test]
+    fn an_acknowledgement_without_seq_resyncs_a_reactivated_topic() {
+        let mut table = TopicTable::default();
+        table.acquire(&t("agent:1"));
+        table.take_changes();
+        assert_eq!(
+            table.acknowledge(&t("agent:1"), None, None),
+            Activation::Active {
+                seq: None,
+                resync: false
+            },
+            "first activation: the view loads anyway"
+        );
+        table.reset_server_view();
+        table.take_changes();
+        assert_eq!(
+            table.acknowledge(&t("agent:1"), None, None),
+            Activation::Active {
+                seq: None,
+                resync: true
+            },
+            "a gap the server cannot replay"
         );
     }
 }

@@ -1,6 +1,6 @@
 //! `use_connection`: the connection state, re-rendering only when it changes; and
 //! `use_metrics`: the health snapshot, checked each period and re-rendering only when it
-//! changed.
+//! changed. With tabs sharing one socket, both report the shared socket's state.
 
 use gloo_timers::callback::Interval;
 use yew::prelude::*;
@@ -25,13 +25,13 @@ use crate::ListenerGuard;
 #[hook]
 pub fn use_connection() -> ConnectionState {
     let ws = use_ws();
-    let state = use_state_eq(|| ws.app.client.state());
+    let state = use_state_eq(|| ws.app.state());
     let owned = use_owned::<ListenerGuard>();
     {
-        let (client, setter) = (ws.app.client.clone(), state.setter());
+        let (app, setter) = (ws.app.clone(), state.setter());
         use_effect_with((), move |_| {
-            setter.set(client.state());
-            owned.set(|| client.on_state_change(move |s| setter.set(*s)));
+            setter.set(app.state());
+            owned.set(|| app.on_state_change(move |s| setter.set(*s)));
             move || owned.clear()
         });
     }
@@ -54,12 +54,12 @@ pub fn use_connection() -> ConnectionState {
 #[hook]
 pub fn use_metrics(period_ms: u32) -> Metrics {
     let ws = use_ws();
-    let metrics = use_state_eq(|| ws.app.client.metrics());
+    let metrics = use_state_eq(|| ws.app.metrics());
     let owned = use_owned::<Interval>();
     {
-        let (client, setter) = (ws.app.client.clone(), metrics.setter());
+        let (app, setter) = (ws.app.clone(), metrics.setter());
         use_effect_with(period_ms, move |period| {
-            owned.set(|| Interval::new(*period, move || setter.set(client.metrics())));
+            owned.set(|| Interval::new(*period, move || setter.set(app.metrics())));
             move || owned.clear()
         });
     }

@@ -42,7 +42,7 @@ pub mod wire;
 
 use std::rc::Rc;
 
-use crate::core::{Config, ConnectionState};
+use crate::core::{Config, ConnectionState, Replay, Rtt};
 use crate::driver::Io;
 use crate::AppState;
 
@@ -59,7 +59,7 @@ pub enum Role {
 }
 
 /// What a tab knows of the shared connection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Sharing {
     /// This tab's part.
     pub role: Role,
@@ -67,6 +67,33 @@ pub struct Sharing {
     pub state: ConnectionState,
     /// Tabs sharing it, this one included (as the leader last said).
     pub tabs: usize,
+    /// Whether the server behind the shared socket replays missed events.
+    pub replay: Replay,
+    /// The shared socket's health, as its leader counts it.
+    pub health: SharedHealth,
+}
+
+/// The shared socket's health, as its current leader counts it (a new leader starts again
+/// from zero).
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SharedHealth {
+    /// Round-trip time to the server.
+    pub rtt: Rtt,
+    /// Reconnects of the shared socket.
+    pub reconnects: u64,
+    /// Its sockets that closed before proving themselves.
+    pub failed_attempts: u64,
+}
+
+impl SharedHealth {
+    /// The health in a client's metrics.
+    pub fn of(metrics: &crate::core::Metrics) -> SharedHealth {
+        SharedHealth {
+            rtt: metrics.rtt,
+            reconnects: metrics.counters.reconnects,
+            failed_attempts: metrics.counters.unproven_sockets,
+        }
+    }
 }
 
 /// The tabs' channel: a message posted reaches every other tab of the same name, never the

@@ -8,9 +8,10 @@ use std::rc::Rc;
 use super::hub::Hub;
 use super::link::TabLink;
 use super::wire::{TabId, TabMessage};
-use super::{Channel, Lock, Platform, Role, Sharing};
-use crate::core::{Config, ConnectionState, Millis, SocketId, TokenProvider};
+use super::{Channel, Lock, Platform, Role, SharedHealth, Sharing};
+use crate::core::{Config, ConnectionState, Millis, Replay, SocketId, TokenProvider};
 use crate::driver::DriverHandle;
+use crate::listeners::{ListenerGuard, Listeners};
 use crate::protocol::CloseCode;
 use crate::AppState;
 
@@ -20,6 +21,15 @@ struct Virtual {
     driver: DriverHandle,
     /// The leader that opened it, once one did.
     leader: Option<TabId>,
+}
+
+/// The leader's last status.
+#[derive(Clone, Copy)]
+struct Status {
+    state: ConnectionState,
+    tabs: usize,
+    replay: Replay,
+    health: SharedHealth,
 }
 
 /// One tab's end of the sharing. See the module docs of `tabs`.
@@ -32,8 +42,9 @@ pub struct TabNode {
     lock: RefCell<Option<Box<dyn Lock>>>,
     virtual_socket: RefCell<Option<Virtual>>,
     hub: RefCell<Option<Rc<Hub>>>,
-    status: Cell<Option<(TabId, ConnectionState, usize)>>,
+    status: Cell<Option<Status>>,
     malformed: Cell<u64>,
+    changes: Listeners<Sharing>,
 }
 
 impl TabNode {
@@ -56,6 +67,7 @@ impl TabNode {
             hub: RefCell::new(None),
             status: Cell::new(None),
             malformed: Cell::new(0),
+            changes: Listeners::default(),
         });
         let weak = Rc::downgrade(&node);
         let channel = platform.channel(
@@ -108,19 +120,37 @@ impl TabNode {
                 role: Role::Leader,
                 state: hub.state(),
                 tabs: hub.tabs(),
+                replay: hub.replay(),
+                health: hub.health(),
             },
             None => {
-                let (_, state, tabs) =
-                    self.status
-                        .get()
-                        .unwrap_or((0, ConnectionState::Connecting, 0));
+                let status = self.status.get().unwrap_or(Status {
+                    state: ConnectionState::Connecting,
+                    tabs: 0,
+                    replay: Replay::Unknown,
+                    health: SharedHealth::default(),
+                });
                 Sharing {
                     role: Role::Follower,
-                    state,
-                    tabs,
+                    state: status.state,
+                    tabs: status.tabs,
+                    replay: status.replay,
+                    health: status.health,
                 }
             }
         }
+    }
+
+    /// Calls `callback` with what this tab knows of the shared connection whenever the leader
+    /// reports a change (and when this tab takes or loses the lead), until the guard drops.
+    pub fn on_change(self: &Rc<Self>, callback: impl Fn(&Sharing) + 'static) -> ListenerGuard {
+        let id = self.changes.add(Rc::new(callback));
+        let weak = Rc::downgrade(self);
+        ListenerGuard::new(move || {
+            if let Some(node) = weak.upgrade() {
+                node.changes.remove(id);
+            }
+        })
     }
 
     /// Channel messages that did not decode.
@@ -208,10 +238,20 @@ impl TabNode {
             }
             M::Leader { tab } => self.on_new_leader(tab),
             M::Status {
-                leader,
                 state,
                 tabs,
-            } => self.status.set(Some((leader, state, tabs))),
+                replay,
+                health,
+                ..
+            } => {
+                self.status.set(Some(Status {
+                    state,
+                    tabs,
+                    replay,
+                    health,
+                }));
+                self.changes.notify(&self.sharing());
+            }
             _ => {}
         }
     }

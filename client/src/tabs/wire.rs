@@ -4,7 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::ConnectionState;
+use super::SharedHealth;
+use crate::core::{ConnectionState, Replay};
 
 /// Identifies one tab (one browsing context running the app) for its life.
 pub type TabId = u64;
@@ -81,6 +82,12 @@ pub enum TabMessage {
         state: ConnectionState,
         /// Tabs with a virtual socket, the leader's own included.
         tabs: usize,
+        /// Whether the server behind the shared socket replays (absent from older tabs).
+        #[serde(default)]
+        replay: Replay,
+        /// The shared socket's health (absent from older tabs).
+        #[serde(default)]
+        health: SharedHealth,
     },
     /// A tab asks the leader to replace the shared socket now ("Retry now").
     Reconnect {
@@ -117,6 +124,8 @@ mod tests {
             leader: 1,
             state: ConnectionState::Open,
             tabs: 3,
+            replay: Replay::Offered,
+            health: SharedHealth::default(),
         };
         assert_eq!(TabMessage::decode(&s.encode()), Some(s));
         for bad in [

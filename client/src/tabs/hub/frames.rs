@@ -42,6 +42,7 @@ impl Hub {
             Some(Ok(Control::Subscribe(s))) => self.subscribe(tab, socket, s),
             Some(Ok(Control::Unsubscribe(u))) => self.unsubscribe(tab, socket, u),
             Some(Ok(Control::Ping(Heartbeat { timestamp }))) => {
+                self.broadcast_if_changed();
                 let pong = control(Control::Pong(Heartbeat { timestamp }), envelope.req_id);
                 let now = {
                     let mut s = self.state.borrow_mut();
@@ -185,7 +186,10 @@ impl Hub {
 
     /// An event of the real client, for one tab's topic.
     fn on_topic_event(&self, tab: TabId, socket: u64, topic: &Topic, event: &TopicEvent) {
-        let numbered = self.upstream.client.metrics().replay == Replay::Offered;
+        if matches!(event, TopicEvent::Subscribed { .. }) {
+            self.broadcast_if_changed();
+        }
+        let numbered = self.replay() == Replay::Offered;
         let mut out: Outgoing = Vec::new();
         {
             let mut guard = self.state.borrow_mut();

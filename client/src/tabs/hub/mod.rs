@@ -10,13 +10,14 @@
 //! `since`, and the real client asks the server to replay from it: the events come again, and
 //! each tab's cursor lets through only those it has not had.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
 
 use super::node::TabNode;
 use super::wire::{TabId, TabMessage};
-use crate::core::ConnectionState;
+use super::SharedHealth;
+use crate::core::{ConnectionState, Replay};
 use crate::listeners::ListenerGuard;
 use crate::protocol::{CloseCode, Envelope, Topic};
 use crate::{AppState, Subscription};
@@ -54,6 +55,8 @@ pub struct Hub {
     node: Weak<TabNode>,
     upstream: Rc<AppState>,
     state: RefCell<State>,
+    /// The replay and health the tabs were last told of.
+    told: Cell<(Replay, SharedHealth)>,
     _listener: RefCell<Option<ListenerGuard>>,
 }
 
@@ -68,6 +71,7 @@ impl Hub {
             node,
             upstream,
             state: RefCell::default(),
+            told: Cell::default(),
             _listener: RefCell::new(None),
         });
         let weak = Rc::downgrade(&hub);
@@ -96,6 +100,16 @@ impl Hub {
     /// The shared socket's state.
     pub fn state(&self) -> ConnectionState {
         self.upstream.client.state()
+    }
+
+    /// Whether the server behind the real socket replays.
+    pub fn replay(&self) -> Replay {
+        self.upstream.client.metrics().replay
+    }
+
+    /// The real socket's health.
+    pub fn health(&self) -> SharedHealth {
+        SharedHealth::of(&self.upstream.client.metrics())
     }
 
     /// Tabs with an open virtual socket.
@@ -170,11 +184,23 @@ impl Hub {
     }
 
     fn broadcast_status(&self) {
+        let (replay, health) = (self.replay(), self.health());
+        self.told.set((replay, health));
         self.post(TabMessage::Status {
             leader: self.me,
             state: self.state(),
             tabs: self.tabs(),
+            replay,
+            health,
         });
+    }
+
+    /// Tells the tabs when the server turned out to replay or not, or the health changed (a
+    /// new RTT sample): checked on each event and each tab's heartbeat.
+    fn broadcast_if_changed(&self) {
+        if (self.replay(), self.health()) != self.told.get() {
+            self.broadcast_status();
+        }
     }
 
     fn open_tab(&self, tab: TabId) {
