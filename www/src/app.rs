@@ -6,7 +6,7 @@ use tether::agents::hooks::AgentsProvider;
 use tether::hooks::WsProvider;
 use yew::prelude::*;
 
-use tether::core::Config;
+use tether::core::{Config, Millis};
 
 use crate::chat::{ChatView, FirstAgent};
 use crate::dashboard::Dashboard;
@@ -35,13 +35,15 @@ fn query(name: &str) -> Option<String> {
 
 /// Who signs in and where the socket is: `?token=`, `?user=` and `?ws=` (the endpoint:
 /// `/api/ws/v2` for tether's stub, `/api/ws` for an origin-contract server); `?share=0` gives
-/// this tab its own socket; `?page=events&topics=a,b` opens the events page.
+/// this tab its own socket; `?ping_ms=` sets the heartbeat; `?page=events&topics=a,b` opens
+/// the events page.
 #[derive(PartialEq)]
 struct Session {
     url: AttrValue,
     token: AttrValue,
     user: u64,
     share: bool,
+    ping_ms: Option<u64>,
     events: Option<Vec<AttrValue>>,
 }
 
@@ -55,6 +57,7 @@ fn session() -> Session {
             .into(),
         user: query("user").and_then(|u| u.parse().ok()).unwrap_or(1),
         share: query("share").is_none_or(|s| s != "0"),
+        ping_ms: query("ping_ms").and_then(|ms| ms.parse().ok()),
         events: (query("page").as_deref() == Some("events")).then(|| {
             query("topics")
                 .unwrap_or_default()
@@ -66,12 +69,22 @@ fn session() -> Session {
     }
 }
 
-/// The tabs of one user, on one endpoint, share a socket; another user's never do.
-fn configure(session: &Session) -> Option<Callback<Config, Config>> {
-    let name = format!("tether-demo:{}:{}", session.url, session.user);
-    session
+/// The tabs of one user, on one endpoint, share a socket; another user's never do. `?ping_ms=`
+/// sets the heartbeat's period.
+fn configure(session: &Session) -> Callback<Config, Config> {
+    let share = session
         .share
-        .then(|| Callback::from(move |config: Config| config.share_across_tabs(name.clone())))
+        .then(|| format!("tether-demo:{}:{}", session.url, session.user));
+    let ping = session.ping_ms.map(Millis);
+    Callback::from(move |mut config: Config| {
+        if let Some(ping) = ping {
+            config.ping_interval = ping;
+        }
+        match &share {
+            Some(name) => config.share_across_tabs(name.clone()),
+            None => config,
+        }
+    })
 }
 
 /// The app.
@@ -109,7 +122,7 @@ pub fn App() -> Html {
         agent: *last_agent.borrow(),
     };
     html! {
-        <WsProvider url={session.url.clone()} token={Some(session.token.clone())} configure={configure(&session)}>
+        <WsProvider url={session.url.clone()} token={Some(session.token.clone())} configure={Some(configure(&session))}>
             <AgentsProvider user={session.user}>
                 <div class="shell">
                     <Header />

@@ -7,7 +7,7 @@
 use js_sys::{Array, Reflect};
 use tether::hooks::use_topic_callback;
 use tether::TopicEvent;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 use yew::prelude::*;
 
 /// Appends `[kind, topic, seq]` to `window.tetherEvents`, creating it on first use.
@@ -17,7 +17,7 @@ fn record(kind: &str, topic: &str, seq: Option<u64>) {
     };
     let key = JsValue::from_str("tetherEvents");
     let log = match Reflect::get(&window, &key) {
-        Ok(v) if Array::is_array(&v) => Array::from(&v),
+        Ok(v) if Array::is_array(&v) => v.unchecked_into::<Array>(),
         _ => {
             let log = Array::new();
             let _ = Reflect::set(&window, &key, &log);
