@@ -193,6 +193,16 @@ impl WsClientV2 {
         self.shared.core.borrow().topic_status(topic).cloned()
     }
 
+    /// The history epoch the server last gave for a topic (tether's extensions): a new one
+    /// means the server lost the topic's history.
+    pub fn topic_epoch(&self, topic: &Topic) -> Option<String> {
+        self.shared
+            .core
+            .borrow()
+            .topic_epoch(topic)
+            .map(str::to_owned)
+    }
+
     /// Every held topic with its status.
     pub fn topic_statuses(&self) -> Vec<(Topic, TopicStatus)> {
         self.shared

@@ -14,6 +14,7 @@ pub mod chaos;
 pub mod e2e;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod herd;
+pub mod herd_tabs;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod stub;
 #[cfg(target_arch = "wasm32")]

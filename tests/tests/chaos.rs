@@ -58,6 +58,22 @@ async fn against_the_origin_profile_views_that_reload_lose_nothing_and_none_repe
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tabs_opening_closing_and_losing_their_leader_under_faults_lose_nothing() {
+    let cfg = chaos::tabs::TabChaosConfig::reduced(17);
+    let report = tokio::task::LocalSet::new()
+        .run_until(async move { chaos::tabs::run(&cfg).await })
+        .await;
+    println!("{report}");
+    assert!(report.faults.1 >= 20, "{report}");
+    assert!(
+        report.leaders_closed + report.leaders_killed >= 3,
+        "the leader went away: {report}"
+    );
+    assert!(report.tally.delivered > 100, "{report}");
+    assert!(report.is_sound(), "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jitter_spreads_a_herd_of_reconnects() {
     let report = tokio::task::LocalSet::new()
         .run_until(herd::run(100, 300))
@@ -71,4 +87,21 @@ async fn jitter_spreads_a_herd_of_reconnects() {
         assert_eq!(h.reopened, 100, "{report}");
     }
     assert!(report.ratio() >= 2.0, "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tabs_sharing_a_socket_cut_the_herd_to_one_connection_per_user() {
+    let report = tokio::task::LocalSet::new()
+        .run_until(tether_tests::herd_tabs::run(300, 3, 300))
+        .await;
+    println!("{report}");
+    assert_eq!(report.shared.per_user, (1, 1), "{report}");
+    assert_eq!(report.separate.per_user, (3, 3), "{report}");
+    for h in [&report.shared, &report.separate] {
+        assert_eq!(h.reopened.0, h.reopened.1, "every tab open again: {report}");
+    }
+    assert!(
+        report.shared.attempts() < report.separate.attempts(),
+        "{report}"
+    );
 }

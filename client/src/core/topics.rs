@@ -166,6 +166,11 @@ impl TopicTable {
         self.entries.get(topic).and_then(|e| e.last_seq)
     }
 
+    /// The history epoch the server last gave for `topic`, if it gives them.
+    pub fn epoch(&self, topic: &Topic) -> Option<&str> {
+        self.entries.get(topic).and_then(|e| e.epoch.as_deref())
+    }
+
     /// Every held topic with its status.
     pub fn statuses(&self) -> impl Iterator<Item = (&Topic, &TopicStatus)> {
         self.entries

@@ -96,6 +96,9 @@ impl SharedHealth {
     }
 }
 
+/// Wraps a driver's `Io` so that its sockets become a tab's virtual socket.
+pub type WrapIo = Box<dyn FnOnce(Box<dyn Io>) -> Box<dyn Io>>;
+
 /// The tabs' channel: a message posted reaches every other tab of the same name, never the
 /// poster, in the order posted.
 pub trait Channel {
@@ -120,11 +123,7 @@ pub trait Platform {
     fn defer(&self, f: Box<dyn FnOnce()>);
     /// A client on a driver whose sockets `wrap` replaces (the tab's virtual socket): the
     /// driver keeps the clock, the timer and the end-of-tick flush.
-    fn tab_client(
-        &self,
-        config: Config,
-        wrap: Box<dyn FnOnce(Box<dyn Io>) -> Box<dyn Io>>,
-    ) -> Rc<AppState>;
+    fn tab_client(&self, config: Config, wrap: WrapIo) -> Rc<AppState>;
     /// A client on a real socket, for the leader.
     fn real_client(&self, config: Config) -> Rc<AppState>;
 }

@@ -11,9 +11,8 @@ use std::rc::{Rc, Weak};
 use tokio::sync::mpsc;
 
 use super::wire::TabId;
-use super::{Channel, Lock, Platform, TabNode};
+use super::{Channel, Lock, Platform, TabNode, WrapIo};
 use crate::core::Config;
-use crate::driver::Io;
 use crate::AppState;
 
 type Listener = mpsc::UnboundedSender<String>;
@@ -199,11 +198,7 @@ impl Platform for SimPlatform {
         tokio::task::spawn_local(async move { f() });
     }
 
-    fn tab_client(
-        &self,
-        config: Config,
-        wrap: Box<dyn FnOnce(Box<dyn Io>) -> Box<dyn Io>>,
-    ) -> Rc<AppState> {
+    fn tab_client(&self, config: Config, wrap: WrapIo) -> Rc<AppState> {
         let (app, driver, _) = crate::native::app_wrapped(config, self.seed(), wrap);
         tokio::task::spawn_local(driver.run());
         app

@@ -11,9 +11,8 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{BroadcastChannel, MessageEvent};
 
-use super::{Channel, Lock, Platform, TabNode};
+use super::{Channel, Lock, Platform, TabNode, WrapIo};
 use crate::core::Config;
-use crate::driver::Io;
 use crate::web::WebIo;
 use crate::AppState;
 
@@ -60,22 +59,32 @@ impl Channel for WebChannel {
     }
 }
 
+/// A channel that reaches no one.
+struct Silent;
+
+impl Channel for Silent {
+    fn post(&self, _: &str) {}
+}
+
 impl Drop for WebChannel {
     fn drop(&mut self) {
         self.channel.close();
     }
 }
 
+/// The callback `navigator.locks.request` calls once the lock is granted.
+type LockCallback = Closure<dyn FnMut(JsValue) -> Promise>;
+
 /// The lock's callback, and the promise it returns: held until the page goes away.
 struct WebLock {
     name: String,
-    callback: RefCell<Option<Closure<dyn FnMut(JsValue) -> Promise>>>,
+    callback: RefCell<Option<LockCallback>>,
 }
 
 impl Lock for WebLock {
     fn request(&self, granted: Box<dyn FnOnce()>) {
         let mut granted = Some(granted);
-        let callback = Closure::<dyn FnMut(JsValue) -> Promise>::new(move |_lock: JsValue| {
+        let callback = LockCallback::new(move |_lock: JsValue| {
             if let Some(granted) = granted.take() {
                 granted();
             }
@@ -101,8 +110,11 @@ impl Lock for WebLock {
 
 impl Platform for WebPlatform {
     fn channel(&self, name: &str, on_message: Box<dyn Fn(String)>) -> Box<dyn Channel> {
-        let channel = BroadcastChannel::new(&format!("tether:{name}"))
-            .expect("BroadcastChannel is supported (checked before sharing)");
+        let Ok(channel) = BroadcastChannel::new(&format!("tether:{name}")) else {
+            // Checked before sharing; should the browser still refuse, this tab hears no one
+            // and, once it holds the lock, serves itself.
+            return Box::new(Silent);
+        };
         let listener = EventListener::new(&channel, "message", move |e| {
             if let Some(text) = e
                 .dyn_ref::<MessageEvent>()
@@ -128,11 +140,7 @@ impl Platform for WebPlatform {
         wasm_bindgen_futures::spawn_local(async move { f() });
     }
 
-    fn tab_client(
-        &self,
-        config: Config,
-        wrap: Box<dyn FnOnce(Box<dyn Io>) -> Box<dyn Io>>,
-    ) -> Rc<AppState> {
+    fn tab_client(&self, config: Config, wrap: WrapIo) -> Rc<AppState> {
         let seed = (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64;
         let io = Rc::new(WebIo::new());
         let (app, driver) = AppState::with_io(

@@ -1,6 +1,7 @@
 //! The `chaos` command's native part: the full chaos schedule for each server the stub can be
 //! (tether's profile, the same with a replay buffer so small reconnects exceed it, and the
-//! origin's profile), then a 300-client herd with and without jitter, with their counts.
+//! origin's profile), then tabs sharing one socket while they open, close and lose their leader,
+//! then a 300-client herd with and without jitter, with their counts.
 //! `scripts/chaos.sh` runs it, then the fixed-length fuzz runs.
 //!
 //! Usage: `chaos [--seed N] [--faults N] [--clients N]`
@@ -49,6 +50,17 @@ fn main() {
             let lossless = cfg.profile == Profile::Origin || report.tally.lost == 0;
             ok &= report.is_sound() && lossless && report.total_effective() >= 200;
         }
+        let tabs = chaos::tabs::TabChaosConfig {
+            faults: arg("--faults", 200) as usize,
+            ..chaos::tabs::TabChaosConfig::full(seed)
+        };
+        println!(
+            "== chaos, tabs: seed {}, {} agent topics, {}..={} tabs, {} faults",
+            tabs.seed, tabs.agent_topics, tabs.min_tabs, tabs.max_tabs, tabs.faults
+        );
+        let report = chaos::tabs::run(&tabs).await;
+        println!("{report}\n");
+        ok &= report.is_sound() && report.faults.1 >= 150;
         println!("== thundering herd");
         let herd = herd::run(clients, 1_000).await;
         println!("{herd}");

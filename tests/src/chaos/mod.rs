@@ -9,6 +9,7 @@
 mod check;
 mod faults;
 mod report;
+pub mod tabs;
 mod views;
 
 use std::cell::{Cell, RefCell};

@@ -152,6 +152,11 @@ impl Connection {
         self.topics.last_seq(topic)
     }
 
+    /// The history epoch the server last gave for a topic.
+    pub fn topic_epoch(&self, topic: &Topic) -> Option<&str> {
+        self.topics.epoch(topic)
+    }
+
     /// A snapshot of the counters.
     pub fn metrics(&self) -> Metrics {
         Metrics {

@@ -190,6 +190,10 @@ impl Hub {
             self.broadcast_if_changed();
         }
         let numbered = self.replay() == Replay::Offered;
+        let epoch = match event {
+            TopicEvent::Subscribed { .. } => self.upstream.client.topic_epoch(topic),
+            _ => None,
+        };
         let mut out: Outgoing = Vec::new();
         {
             let mut guard = self.state.borrow_mut();
@@ -207,12 +211,17 @@ impl Hub {
             match event {
                 TopicEvent::Subscribed { seq, .. } if !sub.acked => {
                     sub.acked = true;
-                    sub.cursor = sub.since.or(*seq);
+                    // A tab ahead of the server (its history was lost) is told the server's
+                    // seq, below its own: it resyncs.
+                    sub.cursor = match (sub.since, *seq) {
+                        (Some(since), Some(server)) => Some(since.min(server)),
+                        (since, server) => since.or(server),
+                    };
                     let ack = SubscribeAck {
                         message_id: sub.message_id.clone(),
                         topics: vec![topic.clone()],
                         seqs: sub.cursor.map(|c| (topic.clone(), c)).into_iter().collect(),
-                        epoch: None,
+                        epoch: epoch.clone(),
                     };
                     out.push((tab, socket, control(Control::SubscribeAck(ack), None)));
                     if sub.since.is_none() {

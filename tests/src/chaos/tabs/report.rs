@@ -1,0 +1,75 @@
+//! What a chaos run with tabs reports, and what it requires.
+
+use std::fmt;
+
+use crate::chaos::Tally;
+
+/// What a run with tabs did, and what it found.
+#[derive(Clone, Debug, Default)]
+pub struct TabChaosReport {
+    /// Faults attempted, and those that hit the shared socket.
+    pub faults: (usize, usize),
+    /// Events published.
+    pub published: u64,
+    /// Every view lifetime, counted from its start against the publish log.
+    pub tally: Tally,
+    /// View lifetimes checked, and of those, the views whose tab went away under them.
+    pub lifetimes: (usize, usize),
+    /// Tabs opened, closed, and crashed (followers).
+    pub opened: u64,
+    /// Followers closed.
+    pub closed: u64,
+    /// Followers crashed.
+    pub crashed: u64,
+    /// Leaders closed.
+    pub leaders_closed: u64,
+    /// Leaders killed without a goodbye.
+    pub leaders_killed: u64,
+    /// Most sockets the stub saw open for the user at once (sampled each step).
+    pub max_sockets: u64,
+    /// Sockets the stub saw opened for the user in all.
+    pub sockets_opened: u64,
+    /// Sockets, subscriptions and handlers left at the end (1, 0, 0 expected).
+    pub end: (u64, u64, usize),
+    /// Resyncs told to views.
+    pub resyncs: u64,
+    /// Wall time.
+    pub seconds: f64,
+}
+
+impl TabChaosReport {
+    /// Nothing lost, repeated or reordered; one socket at the end and nothing leaked.
+    pub fn is_sound(&self) -> bool {
+        self.tally.lost == 0
+            && self.tally.duplicated == 0
+            && self.tally.reordered == 0
+            && self.end == (1, 0, 0)
+    }
+}
+
+impl fmt::Display for TabChaosReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = &self.tally;
+        writeln!(f, "chaos, tabs sharing one socket (tether profile):")?;
+        writeln!(
+            f,
+            "  faults: {} effective of {} attempted; tabs opened {}, followers closed {} and crashed {}, leaders closed {} and killed {}",
+            self.faults.1, self.faults.0, self.opened, self.closed, self.crashed, self.leaders_closed, self.leaders_killed
+        )?;
+        writeln!(
+            f,
+            "  events published {}; delivered {} over {} view lifetimes ({} ended by their tab going away)",
+            self.published, t.delivered, self.lifetimes.0, self.lifetimes.1
+        )?;
+        writeln!(
+            f,
+            "  counted from each view's start against the stub's publish log: lost {}  duplicated {}  reordered {} (resyncs {}, announced {})",
+            t.lost, t.duplicated, t.reordered, self.resyncs, t.announced
+        )?;
+        write!(
+            f,
+            "  sockets at the stub: at most {} open at once, {} opened in all; end: {} open, {} subscriptions, {} handlers; {:.1} s",
+            self.max_sockets, self.sockets_opened, self.end.0, self.end.1, self.end.2, self.seconds
+        )
+    }
+}
