@@ -82,7 +82,19 @@ impl Config {
     }
 
     /// Shares one socket among every tab of the app that uses the same `name` (see
-    /// [`Config::share`]); each tab still has its own `AppState`, topics and hooks.
+    /// [`Config::share`]); each tab still has its own `AppState`, topics and hooks. Include the
+    /// user in the name: tabs of two users must never share.
+    ///
+    /// ```
+    /// use tether::Config;
+    ///
+    /// let user_id = 7;
+    /// let token = String::from("a token for user 7");
+    /// let config = Config::new("/api/ws/v2")
+    ///     .with_token(move || Some(token.clone()))
+    ///     .share_across_tabs(format!("my-app:{user_id}"));
+    /// assert_eq!(config.share.as_deref(), Some("my-app:7"));
+    /// ```
     pub fn share_across_tabs(mut self, name: impl Into<String>) -> Config {
         self.share = Some(name.into());
         self
