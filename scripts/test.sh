@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test command: every test in the workspace. Installs missing tools first (scripts/tools.sh),
-# then: formatting, lints (native and wasm32), the production build of the app (Trunk), the
-# native tests of every crate (including the end-to-end test of the built app in headless
-# Chromium), and the browser tests of the client against a live stub on 127.0.0.1.
+# then: formatting, lints (native and wasm32), `cargo check` and `cargo doc` on the host, the
+# ticker example and the production build of the app (Trunk), the native tests of every crate
+# (the end-to-end tests of the built app in headless Chromium among them), and the browser
+# tests of the client and the ticker example against a live stub on 127.0.0.1.
 # Ends with "N passed, M failed".
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -24,11 +25,16 @@ cargo fmt --all -- --check
 step "lint (native and wasm32)"
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p tether --lib --examples --target wasm32-unknown-unknown -- -D warnings
-cargo clippy -p tether --lib --features yew --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p tether --lib --examples --features yew --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p tether-www --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p tether-tests -p tether-bench --tests --target wasm32-unknown-unknown -- -D warnings
 
-step "production build of the app (www/dist, served by the stub in the end-to-end test)"
+step "host check and docs (the library off wasm32: hooks inert, every public item documented)"
+cargo check -p tether --all-features
+RUSTDOCFLAGS="-D warnings" cargo doc -p tether --no-deps --features yew,native
+
+step "builds: the ticker example (wasm32), the app's production build (www/dist)"
+cargo build -p tether --example ticker --features yew --target wasm32-unknown-unknown
 trunk build --release
 
 step "native tests (with the end-to-end test in headless Chromium)"
@@ -38,7 +44,7 @@ cargo test --workspace -- --show-output 2>&1 | tee "$LOGS/native.log"
 
 step "browser tests (headless Chromium, live stub)"
 cargo build -p tether-stub --bin server-stub
-start_stub --port 0 --test-control --dev
+start_stub --port 0 --test-control --dev --open-topic ticker:
 echo "stub at $STUB_URL"
 # --nocapture shows the one line the browser chaos run logs with its counts. wasm-pack passes
 # what follows its first `--` to `cargo build`, and what follows a second one to the runner.

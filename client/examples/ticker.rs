@@ -2,9 +2,9 @@
 //! `ticker:{symbol}`, whose events are `price {symbol, cents, at}`. No agents, no threads.
 //!
 //! `cargo build -p tether --example ticker --features yew --target wasm32-unknown-unknown`
-//! builds it (the test command does); `tests/tests/browser.rs` runs its components against the
-//! stub, which publishes the prices through its test control. Open it with `?token=…` in a page
-//! served by the stub.
+//! builds it (the test command does); `tests/tests/ticker_app.rs` renders its `TickerApp` in
+//! headless Chromium against the stub, started with `--open-topic ticker:`, whose test control
+//! publishes the prices. Served as a page, it reads `?token=` and connects to `/api/ws/v2`.
 
 use serde::Deserialize;
 use tether::hooks::{use_connection, use_topic, WsProvider};
@@ -57,12 +57,20 @@ fn Status() -> Html {
     html! { <p data-testid="ticker-status" data-state={state.name()}>{ state.name() }</p> }
 }
 
+/// Props of [`TickerApp`].
+#[derive(Properties, PartialEq)]
+pub struct TickerAppProps {
+    /// The WebSocket endpoint.
+    pub url: AttrValue,
+    /// The token.
+    pub token: Option<AttrValue>,
+}
+
 /// The app: two quotes and the connection state.
 #[component]
-pub fn TickerApp() -> Html {
-    let token = web_sys_token();
+pub fn TickerApp(props: &TickerAppProps) -> Html {
     html! {
-        <WsProvider url="/api/ws/v2" token={token}>
+        <WsProvider url={props.url.clone()} token={props.token.clone()}>
             <Status />
             <ul>
                 <Quote ticker={Ticker("BTC")} />
@@ -83,14 +91,13 @@ fn web_sys_token() -> Option<AttrValue> {
         .map(|t| AttrValue::from(t.to_owned()))
 }
 
-#[cfg(not(target_arch = "wasm32"))]
-fn web_sys_token() -> Option<AttrValue> {
-    None
-}
-
 #[cfg(target_arch = "wasm32")]
 fn main() {
-    yew::Renderer::<TickerApp>::new().render();
+    let props = TickerAppProps {
+        url: "/api/ws/v2".into(),
+        token: web_sys_token(),
+    };
+    yew::Renderer::<TickerApp>::with_props(props).render();
 }
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -2,7 +2,7 @@
 //! and tokio timers, for native programs, load tests and the chaos test.
 //!
 //! The client is single-threaded (`Rc`), so everything runs on a `tokio::task::LocalSet`. The
-//! socket and timer tasks never call the client: they post [`DriverEvent`]s to a channel that
+//! socket and timer tasks never call the client: they post `DriverEvent`s to a channel that
 //! [`Driver::run`] drains, which keeps every call into the client on one stack at a time. A
 //! handshake the server refuses with an HTTP status is reported as such, so 401 and 403 end in
 //! `AuthFailed` rather than a retry loop.

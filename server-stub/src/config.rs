@@ -153,6 +153,10 @@ pub struct Config {
     /// A browser origin allowed besides the loopback ones (repeatable).
     #[arg(long = "allowed-origin")]
     pub allowed_origins: Vec<String>,
+    /// A topic prefix (say `ticker:`) whose topics any signed-in user may hold, for an app's
+    /// own schema (repeatable). The stub has no data for them: test control publishes it.
+    #[arg(long = "open-topic")]
+    pub open_topics: Vec<String>,
     /// How long the final close frame may take to go out before the socket is dropped, in ms.
     #[arg(long, default_value_t = 1000)]
     pub close_timeout_ms: u64,
@@ -204,6 +208,7 @@ impl Default for Config {
             rate_per_sec: 100,
             static_dir: PathBuf::from("www/dist"),
             allowed_origins: Vec::new(),
+            open_topics: Vec::new(),
             close_timeout_ms: 1000,
             run_step_ms: 300,
             stream_chunk_ms: 30,

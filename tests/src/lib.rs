@@ -1,10 +1,11 @@
 //! Shared scenarios for the cross-crate tests and the `chaos` command (native only):
 //!
-//! - [`chaos`]: views mount and unmount on a native client while the stub publishes and a seeded
-//!   schedule injects faults; every view must see every event of its lifetime exactly once, in
-//!   order.
+//! - [`chaos`]: views mount and unmount on a native client (or on tabs sharing one socket)
+//!   while the stub publishes and a seeded schedule injects faults; every view must see every
+//!   event of its lifetime exactly once, in order.
 //! - [`e2e`]: the end-to-end tests' stub, browser and proxy.
-//! - [`herd`]: many native clients reconnecting after a stub restart, as a histogram.
+//! - [`herd`]: many native clients reconnecting after a stub restart, as a histogram;
+//!   [`herd_tabs`]: browsers of several tabs doing the same, sharing a socket or not.
 //! - [`stub`]: an in-process stub and its HTTP control API.
 //! - `web` (wasm32): the same control API from the browser, for the browser tests and benches.
 
@@ -14,6 +15,7 @@ pub mod chaos;
 pub mod e2e;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod herd;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod herd_tabs;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod stub;

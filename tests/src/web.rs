@@ -30,6 +30,19 @@ pub async fn post(path: &str) -> Value {
     resp.json().await.unwrap_or(Value::Null)
 }
 
+/// `POST` a JSON body to the stub; panics unless it answers 2xx.
+pub async fn post_json(path: &str, body: &Value) -> Value {
+    let url = format!("{}{path}", stub());
+    let resp = gloo_net::http::Request::post(&url)
+        .json(body)
+        .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+    assert!(resp.ok(), "POST {path}: HTTP {}", resp.status());
+    resp.json().await.unwrap_or(Value::Null)
+}
+
 /// `GET /api/stats`.
 pub async fn stats() -> Value {
     let url = format!("{}/api/stats", stub());

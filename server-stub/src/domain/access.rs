@@ -70,15 +70,24 @@ pub fn thread(store: &Store, user: UserId, id: u64) -> Result<&ThreadRecord, Den
     }
 }
 
-/// Whether the server knows a topic by that name: `system`, or `agent:`, `thread:` or
-/// `user:` with a canonical id.
-pub fn is_known_topic(topic: &Topic) -> bool {
-    topic.is_system() || matches!(topic.resource(), Some(("agent" | "thread" | "user", _)))
+/// Whether the server knows a topic by that name: `system`, `agent:`, `thread:` or `user:`
+/// with a canonical id, or one under an `open` prefix (`--open-topic`).
+pub fn is_known_topic(topic: &Topic, open: &[String]) -> bool {
+    topic.is_system()
+        || matches!(topic.resource(), Some(("agent" | "thread" | "user", _)))
+        || is_open(topic, open)
 }
 
-/// Whether `user` may subscribe to `topic`.
-pub fn topic(store: &Store, user: UserId, topic: &Topic) -> Result<(), Denial> {
-    if topic.is_system() {
+/// Whether `topic` is under one of the `open` prefixes.
+pub fn is_open(topic: &Topic, open: &[String]) -> bool {
+    open.iter().any(|prefix| {
+        topic.as_str().len() > prefix.len() && topic.as_str().starts_with(prefix.as_str())
+    })
+}
+
+/// Whether `user` may subscribe to `topic`; topics under the `open` prefixes are anyone's.
+pub fn topic(store: &Store, user: UserId, topic: &Topic, open: &[String]) -> Result<(), Denial> {
+    if topic.is_system() || is_open(topic, open) {
         return Ok(());
     }
     match topic.resource() {
@@ -102,8 +111,9 @@ mod tests {
     #[test]
     fn topic_rules() {
         let store = Store::seeded(0);
+        let open = vec!["ticker:".to_owned()];
         let check =
-            |user, name: &str| topic(&store, user, &Topic::from(name)).map_err(|d| d.code());
+            |user, name: &str| topic(&store, user, &Topic::from(name), &open).map_err(|d| d.code());
         assert_eq!(check(1, "agent:1"), Ok(()));
         assert_eq!(check(1, "agent:2"), Err("FORBIDDEN"));
         assert_eq!(check(1, "agent:99"), Err("NOT_FOUND"));
@@ -113,9 +123,19 @@ mod tests {
         assert_eq!(check(1, "user:1"), Ok(()));
         assert_eq!(check(1, "user:2"), Err("FORBIDDEN"));
         assert_eq!(check(7, "system"), Ok(()));
-        for bad in ["", "room:1", "agent:01", "agent:-1", "Agent:1", "agent:1:2"] {
+        assert_eq!(check(7, "ticker:BTC"), Ok(()), "an open topic is anyone's");
+        assert!(is_known_topic(&Topic::from("ticker:BTC"), &open));
+        for bad in [
+            "",
+            "room:1",
+            "agent:01",
+            "agent:-1",
+            "Agent:1",
+            "agent:1:2",
+            "ticker:",
+        ] {
             assert_eq!(check(1, bad), Err("INVALID_TOPIC"), "{bad:?}");
-            assert!(!is_known_topic(&Topic::from(bad)), "{bad:?}");
+            assert!(!is_known_topic(&Topic::from(bad), &open), "{bad:?}");
         }
     }
 }

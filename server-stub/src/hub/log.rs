@@ -3,6 +3,7 @@
 //! topic that test control serves.
 
 use axum::extract::ws::Utf8Bytes;
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::OnceLock;
 
@@ -87,7 +88,7 @@ pub struct LogEntry {
     /// Its `seq` on the topic, in its epoch.
     pub seq: u64,
     /// Its `type`.
-    pub kind: &'static str,
+    pub kind: Cow<'static, str>,
     /// The id of its payload (agent, run, thread or message), if it has one.
     pub id: Option<u64>,
     /// When it was published, ms since the Unix epoch.

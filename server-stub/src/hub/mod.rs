@@ -276,7 +276,7 @@ impl HubGuard<'_> {
             epoch: *epoch,
             topic: topic.clone(),
             seq,
-            kind: event.kind,
+            kind: event.kind.clone(),
             id: event.id,
             ts,
         });

@@ -231,7 +231,8 @@ fn triage(
     let mut new_topics = 0;
     let mut decisions = Vec::new();
     for topic in request.topics.iter().filter(|t| seen.insert(*t)) {
-        let decision = match access::topic(store, session.user(), topic) {
+        let open = &session.state().config.open_topics;
+        let decision = match access::topic(store, session.user(), topic, open) {
             Err(denial) => Err(denial),
             Ok(()) if session.held().contains(topic) => Ok(()),
             Ok(()) if session.held().len() + new_topics >= max => Err(Denial::Limit(format!(

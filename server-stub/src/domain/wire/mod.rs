@@ -10,6 +10,7 @@ pub mod tether;
 use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
 use serde_json::value::RawValue;
+use std::borrow::Cow;
 
 use ::tether::protocol::{Control, Envelope, Topic};
 
@@ -69,8 +70,8 @@ pub enum DomainEvent<'a> {
 /// it is about (for the publish log) and the `req_id` it answers, if any.
 #[derive(Clone, Debug)]
 pub struct Event {
-    /// The wire `type`.
-    pub kind: &'static str,
+    /// The wire `type`: the stub's own are static; an app's own (on an open topic) is owned.
+    pub kind: Cow<'static, str>,
     /// The `data`, encoded.
     pub data: Box<RawValue>,
     /// The id of the payload: the agent, run, thread or message it is about.
@@ -81,9 +82,13 @@ pub struct Event {
 
 impl Event {
     /// An event of `kind` with `data`.
-    pub fn new(kind: &'static str, data: &impl Serialize, id: Option<u64>) -> Event {
+    pub fn new(
+        kind: impl Into<Cow<'static, str>>,
+        data: &impl Serialize,
+        id: Option<u64>,
+    ) -> Event {
         Event {
-            kind,
+            kind: kind.into(),
             data: raw(data),
             id,
             req_id: None,
@@ -116,7 +121,7 @@ pub fn control_envelope(control: &Control, req_id: Option<String>, ts: u64) -> E
 /// An app event's frame on `topic`, numbered `seq` when it is part of the topic's sequence.
 pub fn event_envelope(topic: &Topic, event: Event, ts: u64, seq: Option<u64>) -> Envelope {
     Envelope {
-        kind: event.kind.to_owned(),
+        kind: event.kind.into_owned(),
         topic: topic.clone(),
         req_id: event.req_id,
         ts,

@@ -1,6 +1,7 @@
 //! `POST /api/test/publish`, bursts of synthetic events at a chosen rate and size, and
 //! `GET /api/test/published`, what the hub published on a topic.
 
+use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::Json;
@@ -45,13 +46,17 @@ pub(super) struct PublishParams {
 pub(super) async fn publish(
     State(state): State<ServerState>,
     query: Result<Query<PublishParams>, QueryRejection>,
+    body: Bytes,
 ) -> ApiResult {
     let p = params(query)?;
     let topic = Topic::from(p.topic.as_str());
-    if !access::is_known_topic(&topic) {
+    let open = &state.config.open_topics;
+    if !access::is_known_topic(&topic, open) {
         return Err(ApiError::BadRequest(format!("not a topic: {:?}", p.topic)));
     }
     let kind = match p.kind.as_deref() {
+        // An app's own schema: the event type is the kind, the data is the body.
+        Some(kind) if access::is_open(&topic, open) => Template::Raw(raw_event(kind, &body)?),
         Some(kind) => Template::parse(kind)?,
         None if matches!(topic.resource(), Some(("thread", _))) => Template::StreamChunk,
         None => Template::AgentUpdated,
@@ -81,10 +86,25 @@ pub(super) async fn publish(
     ))
 }
 
+/// An event of an app's own schema on an open topic: type `kind`, the JSON `body` as `data`.
+fn raw_event(kind: &str, body: &[u8]) -> Result<Event, ApiError> {
+    if kind.is_empty() || kind.len() > 64 {
+        return Err(ApiError::BadRequest("kind: 1 to 64 bytes".into()));
+    }
+    let data: Value = if body.is_empty() {
+        json!({})
+    } else {
+        serde_json::from_slice(body)
+            .map_err(|e| ApiError::BadRequest(format!("body is not JSON: {e}")))?
+    };
+    Ok(Event::new(kind.to_owned(), &data, None))
+}
+
 /// The events `/api/test/publish` can repeat. `run_update`, `thread_message` and
 /// `stream_chunk` carry a fresh id each (a run id, or a message id), so that a test can tell
-/// them apart without `seq`; `agent_updated` carries the agent's id.
-#[derive(Clone, Copy, Debug)]
+/// them apart without `seq`; `agent_updated` carries the agent's id; `Raw` is an app's own
+/// event on an open topic, published as given.
+#[derive(Clone, Debug)]
 enum Template {
     /// The topic's agent (or a stand-in), renamed to the padding, `running`.
     AgentUpdated,
@@ -94,6 +114,8 @@ enum Template {
     RunUpdate,
     /// A user message of a fresh id (not stored), the padding as content.
     ThreadMessage,
+    /// An app's own event.
+    Raw(Event),
 }
 
 impl Template {
@@ -108,7 +130,7 @@ impl Template {
     }
 
     /// One event, in the server's profile.
-    fn event(self, state: &ServerState, store: &mut Store, topic: &Topic, padding: &str) -> Event {
+    fn event(&self, state: &ServerState, store: &mut Store, topic: &Topic, padding: &str) -> Event {
         let resource_id = |kind: &str| match topic.resource() {
             Some((k, id)) if k == kind => id,
             _ => 0,
@@ -155,6 +177,7 @@ impl Template {
                 };
                 wire::encode(profile, &DomainEvent::RunUpdate(&run))
             }
+            Template::Raw(event) => return event.clone(),
             Template::ThreadMessage => {
                 let message = MessageRecord {
                     id: store.reserve_message_id(),
