@@ -3,7 +3,7 @@
 
 use tether::core::Rng;
 
-use crate::stub::Stub;
+use crate::stub::{Profile, Stub};
 
 /// One fault of the schedule.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,6 +30,19 @@ pub enum Fault {
 }
 
 impl Fault {
+    /// A fault drawn by `rng` for a server of `profile`. The origin never sends an event twice
+    /// (it has no replay), and without `seq` no client could tell a repeat: its schedule has no
+    /// repeats or reorders.
+    pub fn draw_for(rng: &mut Rng, profile: Profile) -> Fault {
+        loop {
+            let fault = Fault::draw(rng);
+            let repeats = matches!(fault, Fault::Duplicate(_) | Fault::Reorder);
+            if profile == Profile::Tether || !repeats {
+                return fault;
+            }
+        }
+    }
+
     /// A fault drawn by `rng`.
     pub fn draw(rng: &mut Rng) -> Fault {
         match rng.up_to(11) {

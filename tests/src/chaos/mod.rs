@@ -172,7 +172,7 @@ pub async fn run(cfg: &ChaosConfig) -> ChaosReport {
         }
         // Faults are aimed at a live connection, so that they take effect.
         wait_until(Duration::from_secs(3), || app.client.state().is_open()).await;
-        let fault = Fault::draw(&mut rng);
+        let fault = Fault::draw_for(&mut rng, cfg.profile);
         let hit = fault.inject(&stub, USER).await;
         if matches!(
             fault,
@@ -184,6 +184,11 @@ pub async fn run(cfg: &ChaosConfig) -> ChaosReport {
             epoch.set(epoch.get() + 1);
         }
         report.fault(&fault.name(), hit > 0);
+        if matches!(fault, Fault::HalfOpen) && hit > 0 {
+            // Hold the half-open socket until the heartbeat notices (or 3 s pass, and the
+            // report's check of detections fails): no later fault rescues it first.
+            wait_until(Duration::from_secs(3), || !app.client.state().is_open()).await;
+        }
         // Right after a fault the socket is usually down: mount a view then, too.
         if rng.up_to(1) == 0 {
             let t = pick(&mut rng, agent_topics.len());
@@ -254,6 +259,7 @@ pub async fn run(cfg: &ChaosConfig) -> ChaosReport {
 
     let m = app.client.metrics();
     report.duplicates_dropped = m.counters.duplicates_dropped;
+    report.dead_detected = m.counters.dead_connections;
     report.final_state = app.client.state().name().to_owned();
     report.sockets_opened = app.client.sockets_opened();
     report.driver_sockets = probe.stats().sockets;

@@ -55,6 +55,8 @@ pub struct ChaosReport {
     pub reauthenticated: u64,
     /// Repeated frames the client dropped by `seq` before any handler saw them.
     pub duplicates_dropped: u64,
+    /// Dead connections the client's heartbeat detected (each half-open fault needs one).
+    pub dead_detected: u64,
     /// Sockets the client opened.
     pub sockets_opened: u64,
     /// The client's state at the end.
@@ -115,10 +117,19 @@ impl ChaosReport {
         self.effective.values().sum()
     }
 
-    /// True if no history view lost anything, nothing was duplicated or reordered, nothing leaked, the client ended open on
-    /// one socket, and no offline send was stored twice or contradicted its outcome.
+    /// Effective faults of one kind.
+    pub fn hits(&self, kind: &str) -> usize {
+        self.effective.get(kind).copied().unwrap_or(0)
+    }
+
+    /// True if no history view lost anything, nothing was duplicated or reordered, nothing
+    /// leaked, the client ended open on one socket, no offline send was stored twice, contradicted
+    /// its outcome or stayed unsettled, every 4401 made the app sign in again (it is final), and
+    /// the heartbeat detected every half-open socket (before the server's idle timeout did).
     pub fn is_sound(&self) -> bool {
-        self.history_tally.lost == 0
+        self.reauthenticated >= self.hits("close 4401") as u64
+            && self.dead_detected >= self.hits("half-open") as u64
+            && self.history_tally.lost == 0
             && self.tally.duplicated == 0
             && self.tally.reordered == 0
             && self.sends.duplicated == 0
@@ -186,8 +197,12 @@ impl fmt::Display for ChaosReport {
         )?;
         writeln!(
             f,
-            "  4401 re-authentications {}; repeated frames dropped by seq {}",
-            self.reauthenticated, self.duplicates_dropped
+            "  4401 re-authentications {} (after {} closes with 4401); dead sockets detected by the heartbeat {} (after {} half-open faults); repeated frames dropped by seq {}",
+            self.reauthenticated,
+            self.hits("close 4401"),
+            self.dead_detected,
+            self.hits("half-open"),
+            self.duplicates_dropped
         )?;
         writeln!(
             f,
