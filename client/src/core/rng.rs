@@ -29,3 +29,38 @@ impl Rng {
         ((u128::from(self.next_u64()) * u128::from(max + 1)) >> 64) as u64
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Rng;
+
+    #[test]
+    fn it_is_splitmix64() {
+        // The reference implementation's first outputs for seed 1234567.
+        let mut rng = Rng::new(1_234_567);
+        let first: Vec<u64> = (0..3).map(|_| rng.next_u64()).collect();
+        assert_eq!(
+            first,
+            [
+                6_457_827_717_110_365_317,
+                3_203_168_211_198_807_973,
+                9_817_491_932_198_370_423
+            ]
+        );
+    }
+
+    #[test]
+    fn up_to_covers_its_whole_range_and_no_more() {
+        let mut rng = Rng::new(7);
+        for max in [0, 1, 2, 9] {
+            let mut seen = vec![false; max as usize + 1];
+            for _ in 0..1_000 {
+                let n = rng.up_to(max);
+                assert!(n <= max, "{n} > {max}");
+                seen[n as usize] = true;
+            }
+            assert!(seen.iter().all(|s| *s), "0..={max}: {seen:?}");
+        }
+        let _ = rng.up_to(u64::MAX);
+    }
+}

@@ -8,7 +8,9 @@
 
 mod check;
 mod faults;
+mod live;
 mod report;
+mod sends;
 pub mod tabs;
 mod views;
 
@@ -24,7 +26,9 @@ pub use report::{ChaosReport, Sends};
 
 use crate::stub::{Profile, Stub};
 use faults::Fault;
-use views::{End, EventView, HistoryView};
+use live::Live;
+use sends::{send_offline, verify_sends, OfflineSend};
+use views::{EventView, HistoryView};
 
 /// The scenario's size and server.
 #[derive(Clone, Debug)]
@@ -278,209 +282,6 @@ pub async fn run(cfg: &ChaosConfig) -> ChaosReport {
     report.seconds = started.elapsed().as_secs_f64();
     app.client.close();
     report
-}
-
-/// The views of the run: mounted, draining (told to unmount, catching up), and done.
-#[derive(Default)]
-struct Live {
-    event: Vec<EventView>,
-    history: Vec<HistoryView>,
-    draining_event: Vec<(EventView, Instant)>,
-    draining_history: Vec<(HistoryView, Instant)>,
-    done_event: Vec<EventView>,
-    done_history: Vec<HistoryView>,
-}
-
-impl Live {
-    /// Maybe mounts a view, maybe tells one to unmount.
-    #[allow(clippy::too_many_arguments)]
-    async fn churn(
-        &mut self,
-        rng: &mut Rng,
-        app: &AppState,
-        stub: &Stub,
-        token: &Rc<RefCell<String>>,
-        agent_topics: &[String],
-        thread_topics: &[String],
-        threads: &[u64],
-        epoch: &Rc<Cell<u64>>,
-    ) {
-        match rng.up_to(11) {
-            0..=2 => {
-                let t = pick(rng, agent_topics.len());
-                let at = stub.published(&agent_topics[t]).await.len();
-                self.event
-                    .push(EventView::mount(app, t, &agent_topics[t], epoch, at));
-            }
-            3 => {
-                let h = pick(rng, threads.len());
-                self.history.push(HistoryView::mount(
-                    app,
-                    stub,
-                    &token.borrow(),
-                    h,
-                    threads[h],
-                ));
-            }
-            4..=5 if !self.event.is_empty() => {
-                let mut v = self.event.swap_remove(pick(rng, self.event.len()));
-                v.end = Some(End {
-                    at: stub.published(&agent_topics[v.topic]).await.len(),
-                });
-                self.draining_event.push((v, Instant::now()));
-            }
-            6 if !self.history.is_empty() => {
-                let mut v = self.history.swap_remove(pick(rng, self.history.len()));
-                v.end = Some(End {
-                    at: stub.published(&thread_topics[v.thread]).await.len(),
-                });
-                self.draining_history.push((v, Instant::now()));
-            }
-            _ => {}
-        }
-    }
-
-    /// Every view still mounted ends now.
-    async fn end_all(&mut self, stub: &Stub, agent_topics: &[String], thread_topics: &[String]) {
-        for mut v in std::mem::take(&mut self.event) {
-            v.end = Some(End {
-                at: stub.published(&agent_topics[v.topic]).await.len(),
-            });
-            self.draining_event.push((v, Instant::now()));
-        }
-        for mut v in std::mem::take(&mut self.history) {
-            v.end = Some(End {
-                at: stub.published(&thread_topics[v.thread]).await.len(),
-            });
-            self.draining_history.push((v, Instant::now()));
-        }
-    }
-
-    /// Unmounts the draining views that caught up with their end, or waited [`DRAIN`]. With
-    /// `all`, waits until every one did.
-    async fn drain(
-        &mut self,
-        stub: &Stub,
-        agent_topics: &[String],
-        thread_topics: &[String],
-        all: bool,
-    ) {
-        loop {
-            let mut waiting = 0;
-            for (mut v, since) in std::mem::take(&mut self.draining_event) {
-                let log = stub.published(&agent_topics[v.topic]).await;
-                let end = v.end.map_or(log.len(), |e| e.at);
-                let last = log[..end]
-                    .iter()
-                    .rev()
-                    .find(|e| e.kind == "run_update")
-                    .and_then(|e| e.id);
-                if last.is_none_or(|id| v.seen().contains(&id)) || since.elapsed() > DRAIN {
-                    v.sub.take();
-                    self.done_event.push(v);
-                } else {
-                    waiting += 1;
-                    self.draining_event.push((v, since));
-                }
-            }
-            for (mut v, since) in std::mem::take(&mut self.draining_history) {
-                let log = stub.published(&thread_topics[v.thread]).await;
-                let end = v.end.map_or(log.len(), |e| e.at);
-                let last = log[..end]
-                    .iter()
-                    .rev()
-                    .find(|e| e.kind == "thread_message")
-                    .and_then(|e| e.id);
-                if last.is_none_or(|id| v.ids().contains(&id)) || since.elapsed() > DRAIN {
-                    v.unmount();
-                    self.done_history.push(v);
-                } else {
-                    waiting += 1;
-                    self.draining_history.push((v, since));
-                }
-            }
-            if !all || waiting == 0 {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-/// A chat message sent while the socket was down, and when it settled.
-struct OfflineSend {
-    thread: u64,
-    content: String,
-    done: Rc<Cell<bool>>,
-    outcome: Rc<RefCell<Option<tether::agents::Delivery>>>,
-}
-
-/// Sends a chat message on a mounted history view while the socket is down.
-fn send_offline(rng: &mut Rng, live: &Live, sends: &Rc<RefCell<Vec<OfflineSend>>>) {
-    let candidates: Vec<&HistoryView> = live
-        .history
-        .iter()
-        .filter(|v| v.manager.is_some())
-        .collect();
-    if candidates.is_empty() {
-        return;
-    }
-    let view = candidates[pick(rng, candidates.len())];
-    let Some(manager) = view.manager.clone() else {
-        return;
-    };
-    let content = format!("offline {}", sends.borrow().len() + 1);
-    let (done, outcome) = (Rc::new(Cell::new(false)), Rc::new(RefCell::new(None)));
-    sends.borrow_mut().push(OfflineSend {
-        thread: manager.thread_id(),
-        content: content.clone(),
-        done: done.clone(),
-        outcome: outcome.clone(),
-    });
-    tokio::task::spawn_local(async move {
-        manager.send(content.clone()).await;
-        let delivery = manager
-            .model()
-            .entries()
-            .iter()
-            .find(|e| e.content == content)
-            .map(|e| e.delivery.clone());
-        *outcome.borrow_mut() = delivery;
-        done.set(true);
-    });
-}
-
-/// Counts each offline send in its thread's stored history: never twice; once if confirmed;
-/// never if it says it was not sent.
-async fn verify_sends(stub: &Stub, token: &str, threads: &[u64], sends: &[OfflineSend]) -> Sends {
-    use tether::agents::Delivery;
-    let mut out = Sends::default();
-    let mut stored = std::collections::BTreeMap::new();
-    for &thread in threads {
-        if let Some(h) = stub.history(token, thread).await {
-            stored.insert(thread, h.messages);
-        }
-    }
-    for send in sends {
-        let copies = stored.get(&send.thread).map_or(0, |m| {
-            m.iter().filter(|m| m.content == send.content).count()
-        });
-        out.queued += 1;
-        out.duplicated += u64::from(copies > 1);
-        match send.outcome.borrow().as_ref() {
-            Some(Delivery::Confirmed) => {
-                out.delivered += 1;
-                out.wrong += u64::from(copies != 1);
-            }
-            Some(Delivery::Failed(why)) if why.starts_with("not sent") => {
-                out.expired += 1;
-                out.wrong += u64::from(copies != 0);
-            }
-            Some(Delivery::Failed(_)) => out.uncertain += 1,
-            _ => out.unsettled += 1,
-        }
-    }
-    out
 }
 
 /// On 4401 the app refreshes its token and reconnects, as a real app would.

@@ -1,0 +1,187 @@
+//! The topic table's unit tests.
+use super::*;
+
+fn t(s: &str) -> Topic {
+    Topic::from(s)
+}
+
+#[test]
+fn reference_counting_sends_one_subscribe_and_one_unsubscribe() {
+    let mut table = TopicTable::default();
+    assert!(table.acquire(&t("agent:1")));
+    assert!(
+        !table.acquire(&t("agent:1")),
+        "a second holder changes nothing on the wire"
+    );
+    assert_eq!(table.take_changes().subscribe, vec![(t("agent:1"), None)]);
+    assert!(!table.release(&t("agent:1")));
+    assert_eq!(table.take_changes(), Changes::default());
+    assert!(table.release(&t("agent:1")));
+    assert_eq!(table.take_changes().unsubscribe, vec![t("agent:1")]);
+    assert_eq!(table.refs(&t("agent:1")), 0);
+    assert!(
+        !table.release(&t("agent:1")),
+        "an extra release is harmless"
+    );
+}
+
+#[test]
+fn subscribe_then_unsubscribe_in_one_tick_sends_nothing() {
+    let mut table = TopicTable::default();
+    table.acquire(&t("thread:3"));
+    table.release(&t("thread:3"));
+    assert_eq!(table.take_changes(), Changes::default());
+}
+
+#[test]
+fn duplicates_and_gaps_by_seq() {
+    let mut table = TopicTable::default();
+    table.acquire(&t("agent:1"));
+    table.take_changes();
+    table.acknowledge(&t("agent:1"), Some(10), None);
+    assert_eq!(table.admit(&t("agent:1"), Some(10)), SeqVerdict::Duplicate);
+    assert_eq!(
+        table.admit(&t("agent:1"), Some(11)),
+        SeqVerdict::Deliver { gap: false }
+    );
+    assert_eq!(
+        table.admit(&t("agent:1"), Some(13)),
+        SeqVerdict::Deliver { gap: true }
+    );
+    assert_eq!(table.admit(&t("agent:1"), Some(12)), SeqVerdict::Duplicate);
+    assert_eq!(
+        table.admit(&t("agent:1"), None),
+        SeqVerdict::Deliver { gap: false }
+    );
+    assert_eq!(table.admit(&t("agent:2"), Some(1)), SeqVerdict::NotHeld);
+}
+
+#[test]
+fn only_a_server_seq_below_ours_asks_for_a_resync() {
+    let mut table = TopicTable::default();
+    table.acquire(&t("agent:1"));
+    table.take_changes();
+    table.acknowledge(&t("agent:1"), Some(50), Some("e1"));
+    for (server, resync, after) in [(50, false, 50), (70, false, 50), (3, true, 3)] {
+        table.reset_server_view();
+        let since = table.take_changes().subscribe;
+        assert_eq!(
+            since,
+            vec![(t("agent:1"), Some(if resync { 50 } else { after }))]
+        );
+        assert_eq!(
+            table.acknowledge(&t("agent:1"), Some(server), Some("e1")),
+            Activation::Active {
+                seq: Some(after),
+                resync
+            },
+            "server at {server}"
+        );
+    }
+}
+
+#[test]
+fn a_new_epoch_resyncs_even_when_its_seq_passed_ours() {
+    let mut table = TopicTable::default();
+    table.acquire(&t("agent:1"));
+    table.take_changes();
+    table.acknowledge(&t("agent:1"), Some(5), Some("e1"));
+    table.reset_server_view();
+    table.take_changes();
+    assert_eq!(
+        table.acknowledge(&t("agent:1"), Some(9), Some("e2")),
+        Activation::Active {
+            seq: Some(9),
+            resync: true
+        },
+        "the server restarted without its history and has published 9 since"
+    );
+    table.reset_server_view();
+    table.take_changes();
+    assert_eq!(
+        table.acknowledge(&t("agent:1"), Some(12), Some("e2")),
+        Activation::Active {
+            seq: Some(9),
+            resync: false
+        }
+    );
+}
+
+#[test]
+fn a_rewind_resubscribes_from_an_earlier_seq_only() {
+    let mut table = TopicTable::default();
+    table.acquire(&t("agent:1"));
+    table.take_changes();
+    table.acknowledge(&t("agent:1"), Some(10), None);
+    assert!(
+        !table.rewind(&t("agent:1"), 10),
+        "nothing earlier to ask for"
+    );
+    assert!(!table.rewind(&t("agent:9"), 1), "not held");
+    assert!(table.rewind(&t("agent:1"), 4));
+    assert_eq!(
+        table.take_changes().subscribe,
+        vec![(t("agent:1"), Some(4))]
+    );
+    assert_eq!(
+        table.acknowledge(&t("agent:1"), Some(10), None),
+        Activation::Active {
+            seq: Some(4),
+            resync: false
+        },
+        "the replay of 5..=10 follows"
+    );
+}
+
+#[test]
+fn without_replay_only_a_reactivation_resyncs() {
+    let mut table = TopicTable::default();
+    table.acquire(&t("agent:1"));
+    table.take_changes();
+    assert_eq!(
+        table.activate_without_replay(&t("agent:1")),
+        Activation::Active {
+            seq: None,
+            resync: false
+        }
+    );
+    assert_eq!(
+        table.activate_without_replay(&t("agent:1")),
+        Activation::Ignored,
+        "already active"
+    );
+    table.reset_server_view();
+    table.take_changes();
+    assert_eq!(
+        table.activate_without_replay(&t("agent:1")),
+        Activation::Active {
+            seq: None,
+            resync: true
+        }
+    );
+}
+
+#[test]
+fn an_acknowledgement_without_seq_resyncs_a_reactivated_topic() {
+    let mut table = TopicTable::default();
+    table.acquire(&t("agent:1"));
+    table.take_changes();
+    assert_eq!(
+        table.acknowledge(&t("agent:1"), None, None),
+        Activation::Active {
+            seq: None,
+            resync: false
+        },
+        "first activation: the view loads anyway"
+    );
+    table.reset_server_view();
+    table.take_changes();
+    assert_eq!(
+        table.acknowledge(&t("agent:1"), None, None),
+        Activation::Active {
+            seq: None,
+            resync: true
+        },
+        "a gap the server cannot replay"
+    );
+}
