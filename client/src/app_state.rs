@@ -47,11 +47,14 @@ impl AppState {
     }
 
     /// The connection's state: the shared socket's, when tabs share one (this tab's link to
-    /// the leader follows it), else this client's.
+    /// the leader follows it), else this client's. Never `Open` while this tab's own link is
+    /// down (a leader that vanished leaves its last status behind).
     pub fn state(&self) -> ConnectionState {
+        let own = self.client.state();
         match self.sharing() {
+            Some(sharing) if sharing.state.is_open() && !own.is_open() => own,
             Some(sharing) => sharing.state,
-            None => self.client.state(),
+            None => own,
         }
     }
 
@@ -61,7 +64,7 @@ impl AppState {
     pub fn metrics(&self) -> Metrics {
         let mut metrics = self.client.metrics();
         if let Some(sharing) = self.sharing() {
-            metrics.state = sharing.state;
+            metrics.state = self.state();
             metrics.replay = sharing.replay;
             metrics.rtt = sharing.health.rtt;
             metrics.counters.reconnects = sharing.health.reconnects;

@@ -203,6 +203,11 @@ impl WsClientV2 {
             .map(str::to_owned)
     }
 
+    /// The server's `seq` for a topic in its latest acknowledgement (tether's extensions).
+    pub fn topic_server_seq(&self, topic: &Topic) -> Option<u64> {
+        self.shared.core.borrow().topic_server_seq(topic)
+    }
+
     /// Every held topic with its status.
     pub fn topic_statuses(&self) -> Vec<(Topic, TopicStatus)> {
         self.shared

@@ -146,7 +146,6 @@ async fn three_tabs_share_one_socket_and_survive_the_leaders_close() {
 
             // Every view unmounts: nothing is left subscribed.
             drop(views);
-            wait_until("no subscription left", Duration::from_secs(5), || true).await;
             let started = Instant::now();
             while stub.user_stat(user, "subscriptions").await > 0 {
                 assert!(started.elapsed() < Duration::from_secs(5), "subscriptions left behind");
@@ -203,6 +202,64 @@ async fn two_users_in_one_browser_never_share_a_socket_or_an_event() {
                 b.topics.status(&Topic::agent(a_agents[0])),
                 Some(tether::TopicStatus::Failed { .. })
             ));
+        })
+        .await;
+}
+
+/// A follower that crashes (no goodbye: its page is killed) leaves nothing on the shared socket:
+/// the leader waits on each tab's own lock, which the browser frees when the tab dies, and then
+/// drops the tab's topics.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashed_follower_leaves_no_subscription_behind() {
+    tokio::task::LocalSet::new()
+        .run_until(async {
+            let stub = Stub::start(|_| {}).await;
+            let user = 703;
+            let (agents, _) = stub.seed(user, 2, 0).await;
+            let token = stub.token(user).await;
+            let browser = SimBrowser::new();
+            let leader = browser.open_tab(config(&stub, token.clone(), "demo:703"));
+            wait_until("a leader", Duration::from_secs(5), || {
+                leaders(&[leader.clone()]) == 1
+            })
+            .await;
+            let follower = browser.open_tab(config(&stub, token, "demo:703"));
+            let (_shared, _) = view(&leader, &format!("agent:{}", agents[0]));
+            let (_only_follower, _) = view(&follower, &format!("agent:{}", agents[1]));
+            wait_until("both open", Duration::from_secs(10), || {
+                all_open(&[leader.clone(), follower.clone()])
+            })
+            .await;
+            let started = Instant::now();
+            while stub.user_stat(user, "subscriptions").await < 2 {
+                assert!(
+                    started.elapsed() < Duration::from_secs(5),
+                    "both topics on the wire"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            browser.crash_tab(follower);
+            let crashed = Instant::now();
+            while stub.user_stat(user, "subscriptions").await > 1 {
+                assert!(
+                    crashed.elapsed() < Duration::from_secs(2),
+                    "the crashed tab's topic is still subscribed"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            let stats = stub.stats().await;
+            assert_eq!(stats["subscribers"][format!("agent:{}", agents[0])], 1);
+            assert_eq!(
+                leader.sharing().unwrap().tabs,
+                1,
+                "the leader counts one tab"
+            );
+            assert_eq!(
+                stub.user_stat(user, "connections_opened").await,
+                1,
+                "no reconnect"
+            );
+            browser.close_tab(leader);
         })
         .await;
 }

@@ -35,8 +35,9 @@ pub struct WsProviderProps {
     /// the new one.
     #[prop_or_default]
     pub token: Option<AttrValue>,
-    /// Adjusts the default [`Config`] (timeouts, backoff, queue size) once, on the first
-    /// render.
+    /// Adjusts the default [`Config`] (timeouts, backoff, queue size, sharing across tabs)
+    /// once, on the first render. To change what it sets (another user's share name), mount a
+    /// new provider: give it a `key` that changes with the user.
     #[prop_or_default]
     pub configure: Option<Callback<Config, Config>>,
     /// The app.
@@ -71,7 +72,9 @@ pub fn WsProvider(props: &WsProviderProps) -> Html {
             let changed = *cell.borrow() != *new;
             *cell.borrow_mut() = new.clone();
             if changed {
-                app.client.reconnect();
+                // With tabs sharing a socket, the shared one: the leader's token provider is
+                // the one that counts.
+                app.retry_now();
             }
         });
     }

@@ -38,8 +38,13 @@ pub struct TabNode {
     platform: Rc<dyn Platform>,
     settings: Config,
     token: Rc<RefCell<TokenProvider>>,
+    /// The channel's and the lock's name.
+    name: String,
     channel: RefCell<Option<Box<dyn Channel>>>,
     lock: RefCell<Option<Box<dyn Lock>>>,
+    /// This tab's own lock, held for its life: the leader waits on it to learn the tab is gone
+    /// (closed or crashed, goodbye or not).
+    alive: RefCell<Option<Box<dyn Lock>>>,
     virtual_socket: RefCell<Option<Virtual>>,
     hub: RefCell<Option<Rc<Hub>>>,
     status: Cell<Option<Status>>,
@@ -61,8 +66,10 @@ impl TabNode {
             platform: platform.clone(),
             settings: config.settings(),
             token,
+            name: name.clone(),
             channel: RefCell::new(None),
             lock: RefCell::new(None),
+            alive: RefCell::new(None),
             virtual_socket: RefCell::new(None),
             hub: RefCell::new(None),
             status: Cell::new(None),
@@ -95,6 +102,9 @@ impl TabNode {
             }),
         );
         *app.tab.borrow_mut() = Some(node.clone());
+        let alive = platform.lock(&alive_lock(&name, id));
+        alive.request(Box::new(|| {}));
+        *node.alive.borrow_mut() = Some(alive);
         let lock = platform.lock(&name);
         let weak = Rc::downgrade(&node);
         lock.request(Box::new(move || {
@@ -342,8 +352,23 @@ impl TabNode {
         });
     }
 
+    /// Waits on `tab`'s own lock: `gone` runs (later, not inside the grant) once the browser
+    /// gives it to this tab, which means `tab` closed or crashed. Drop the lock to stop
+    /// waiting (and to release it once granted).
+    pub(super) fn watch_tab(&self, tab: TabId, gone: Box<dyn FnOnce()>) -> Box<dyn Lock> {
+        let lock = self.platform.lock(&alive_lock(&self.name, tab));
+        let platform = self.platform.clone();
+        lock.request(Box::new(move || platform.defer(gone)));
+        lock
+    }
+
     /// Asks the leader to replace the shared socket now.
     pub fn reconnect_shared(self: &Rc<Self>) {
         self.post(TabMessage::Reconnect { from: self.id });
     }
+}
+
+/// The name of tab `tab`'s own lock.
+fn alive_lock(name: &str, tab: TabId) -> String {
+    format!("{name}:tab:{tab}")
 }

@@ -150,6 +150,33 @@ struct SimLock {
     tab: TabId,
 }
 
+impl Drop for SimLock {
+    /// Releases the lock if this tab holds it, and withdraws its requests.
+    fn drop(&mut self) {
+        let grant = {
+            let Ok(mut p) = self.browser.profile.try_borrow_mut() else {
+                return;
+            };
+            let Some(lock) = p.locks.get_mut(&self.name) else {
+                return;
+            };
+            lock.waiting.retain(|(t, _)| *t != self.tab);
+            if lock.holder != Some(self.tab) {
+                return;
+            }
+            lock.holder = None;
+            let next = lock.waiting.pop_front();
+            if let Some((tab, _)) = &next {
+                lock.holder = Some(*tab);
+            }
+            next.map(|(_, granted)| granted)
+        };
+        if let Some(granted) = grant {
+            tokio::task::spawn_local(async move { granted() });
+        }
+    }
+}
+
 impl Lock for SimLock {
     fn request(&self, granted: Box<dyn FnOnce()>) {
         let mut p = self.browser.profile.borrow_mut();

@@ -9,7 +9,7 @@ use gloo_events::EventListener;
 use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{BroadcastChannel, MessageEvent};
+use web_sys::{AbortController, BroadcastChannel, MessageEvent};
 
 use super::{Channel, Lock, Platform, TabNode, WrapIo};
 use crate::core::Config;
@@ -74,37 +74,75 @@ impl Drop for WebChannel {
 
 /// The callback `navigator.locks.request` calls once the lock is granted.
 type LockCallback = Closure<dyn FnMut(JsValue) -> Promise>;
+/// Swallows the rejection of a request aborted before it was granted.
+type Ignore = Closure<dyn FnMut(JsValue)>;
 
-/// The lock's callback, and the promise it returns: held until the page goes away.
+/// One request for a Web Lock. The lock is held until this is dropped (the page going away
+/// drops it too): dropping resolves the promise the grant returned, which releases the lock, or
+/// aborts the request if it was not granted yet.
 struct WebLock {
     name: String,
     callback: RefCell<Option<LockCallback>>,
+    ignore: RefCell<Option<Ignore>>,
+    /// Resolves the promise that holds the lock, once granted.
+    release: Rc<RefCell<Option<Function>>>,
+    abort: RefCell<Option<AbortController>>,
 }
 
 impl Lock for WebLock {
     fn request(&self, granted: Box<dyn FnOnce()>) {
         let mut granted = Some(granted);
+        let release = self.release.clone();
         let callback = LockCallback::new(move |_lock: JsValue| {
             if let Some(granted) = granted.take() {
                 granted();
             }
-            // Never settles: the lock is held for the page's life.
-            Promise::new(&mut |_, _| {})
+            // Settles when the lock is dropped: until then this page holds the lock.
+            let release = release.clone();
+            Promise::new(&mut |resolve, _| *release.borrow_mut() = Some(resolve))
         });
         let locks = web_sys::window()
             .map(|w| Reflect::get(&w.navigator(), &"locks".into()).unwrap_or(JsValue::UNDEFINED));
-        if let Some(locks) = locks.filter(|l| !l.is_undefined()) {
-            if let Ok(request) = Reflect::get(&locks, &"request".into()) {
-                if let Some(request) = request.dyn_ref::<Function>() {
-                    let _ = request.call2(
-                        &locks,
-                        &JsValue::from_str(&self.name),
-                        callback.as_ref().unchecked_ref(),
-                    );
+        let request = locks
+            .filter(|l| !l.is_undefined())
+            .and_then(|l| Some((Reflect::get(&l, &"request".into()).ok()?, l)));
+        if let Some((request, locks)) = request {
+            if let Some(request) = request.dyn_ref::<Function>() {
+                let abort = AbortController::new().ok();
+                let options = js_sys::Object::new();
+                if let Some(abort) = &abort {
+                    let _ = Reflect::set(&options, &"signal".into(), &abort.signal());
                 }
+                let pending = request.call3(
+                    &locks,
+                    &JsValue::from_str(&self.name),
+                    &options,
+                    callback.as_ref().unchecked_ref(),
+                );
+                let ignore = Ignore::new(|_| {});
+                if let Ok(pending) = pending.and_then(|p| p.dyn_into::<Promise>()) {
+                    let _ = pending.catch(&ignore);
+                }
+                *self.ignore.borrow_mut() = Some(ignore);
+                *self.abort.borrow_mut() = abort;
             }
         }
         *self.callback.borrow_mut() = Some(callback);
+    }
+}
+
+impl Drop for WebLock {
+    fn drop(&mut self) {
+        match self.release.borrow_mut().take() {
+            Some(resolve) => {
+                let _ = resolve.call0(&JsValue::UNDEFINED);
+            }
+            None => {
+                if let Some(abort) = self.abort.borrow_mut().take() {
+                    abort.abort();
+                }
+            }
+        }
     }
 }
 
@@ -133,6 +171,9 @@ impl Platform for WebPlatform {
         Box::new(WebLock {
             name: format!("tether:{name}"),
             callback: RefCell::new(None),
+            ignore: RefCell::new(None),
+            release: Rc::default(),
+            abort: RefCell::new(None),
         })
     }
 

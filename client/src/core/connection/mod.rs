@@ -157,6 +157,11 @@ impl Connection {
         self.topics.epoch(topic)
     }
 
+    /// The server's `seq` for a topic in its latest acknowledgement.
+    pub fn topic_server_seq(&self, topic: &Topic) -> Option<u64> {
+        self.topics.server_seq(topic)
+    }
+
     /// A snapshot of the counters.
     pub fn metrics(&self) -> Metrics {
         Metrics {

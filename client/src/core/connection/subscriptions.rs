@@ -69,6 +69,9 @@ impl Connection {
                 .filter_map(|(t, seq)| seq.map(|s| (t.clone(), s)))
                 .collect();
             let topics: Vec<Topic> = chunk.into_iter().map(|(t, _)| t).collect();
+            for topic in &topics {
+                self.topics.sent(topic, &message_id);
+            }
             let frame = Control::Subscribe(control::Subscribe {
                 topics: topics.clone(),
                 message_id: Some(message_id.clone()),
@@ -99,7 +102,12 @@ impl Connection {
         }
         for topic in ack.topics {
             let seq = ack.seqs.get(&topic).copied();
-            let activation = self.topics.acknowledge(&topic, seq, ack.epoch.as_deref());
+            let activation = self.topics.acknowledge(
+                &topic,
+                ack.message_id.as_deref(),
+                seq,
+                ack.epoch.as_deref(),
+            );
             self.announce(topic, activation);
         }
     }

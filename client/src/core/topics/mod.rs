@@ -37,6 +37,14 @@ struct Entry {
     epoch: Option<String>,
     on_server: bool,
     ever_active: bool,
+    /// Subscribed again on a live socket to replay from an earlier `seq`: until the answer to
+    /// that `subscribe`, events are held back (the replay brings them again, in order).
+    rewinding: bool,
+    /// The `message_id` of the latest `subscribe` of the topic: an acknowledgement of an
+    /// earlier one does not activate it.
+    awaiting: Option<String>,
+    /// The server's `seq` in its latest acknowledgement.
+    server_seq: Option<u64>,
 }
 
 /// What a flush must send.
@@ -56,7 +64,8 @@ pub enum SeqVerdict {
         /// It skipped at least one `seq`.
         gap: bool,
     },
-    /// At or below the last delivered `seq`: drop as a duplicate.
+    /// At or below the last delivered `seq`, or held back while a replay is on its way (it
+    /// will bring the event again): drop as a duplicate.
     Duplicate,
     /// Nobody holds the topic (it was just dropped): discard.
     NotHeld,
@@ -105,6 +114,9 @@ impl TopicTable {
             epoch: None,
             on_server: false,
             ever_active: false,
+            rewinding: false,
+            awaiting: None,
+            server_seq: None,
         });
         entry.refs += 1;
         let first = entry.refs == 1;
@@ -125,8 +137,21 @@ impl TopicTable {
         e.last_seq = Some(since);
         e.on_server = false;
         e.status = TopicStatus::Pending;
+        e.rewinding = true;
         self.dirty = true;
         true
+    }
+
+    /// A `subscribe` of `topic` went out with `message_id`: only its answer activates it.
+    pub fn sent(&mut self, topic: &Topic, message_id: &str) {
+        if let Some(e) = self.entries.get_mut(topic) {
+            e.awaiting = Some(message_id.to_owned());
+        }
+    }
+
+    /// The server's `seq` for `topic` in its latest acknowledgement.
+    pub fn server_seq(&self, topic: &Topic) -> Option<u64> {
+        self.held(topic).and_then(|e| e.server_seq)
     }
 
     /// One holder fewer. Returns true if the table now has changes to flush.
@@ -220,6 +245,8 @@ impl TopicTable {
         for e in self.entries.values_mut() {
             e.on_server = false;
             e.status = TopicStatus::Pending;
+            e.rewinding = false;
+            e.awaiting = None;
         }
         self.dirty = !self.entries.is_empty();
     }
@@ -232,12 +259,20 @@ impl TopicTable {
     pub fn acknowledge(
         &mut self,
         topic: &Topic,
+        message_id: Option<&str>,
         server_seq: Option<u64>,
         epoch: Option<&str>,
     ) -> Activation {
         let Some(e) = self.subscribed(topic) else {
             return Activation::Ignored;
         };
+        let superseded =
+            matches!((message_id, e.awaiting.as_deref()), (Some(got), Some(want)) if got != want);
+        if superseded {
+            return Activation::Ignored;
+        }
+        e.rewinding = false;
+        e.server_seq = server_seq;
         let was_active = e.ever_active;
         e.status = TopicStatus::Active;
         e.ever_active = true;
@@ -275,6 +310,7 @@ impl TopicTable {
         let resync = e.ever_active;
         e.status = TopicStatus::Active;
         e.ever_active = true;
+        e.rewinding = false;
         Activation::Active {
             seq: e.last_seq,
             resync,
@@ -299,6 +335,7 @@ impl TopicTable {
             return SeqVerdict::NotHeld;
         };
         match (seq, e.last_seq) {
+            (Some(_), _) if e.rewinding => SeqVerdict::Duplicate,
             (Some(s), Some(last)) if s <= last => SeqVerdict::Duplicate,
             (Some(s), last) => {
                 e.last_seq = Some(s);

@@ -38,7 +38,7 @@ fn duplicates_and_gaps_by_seq() {
     let mut table = TopicTable::default();
     table.acquire(&t("agent:1"));
     table.take_changes();
-    table.acknowledge(&t("agent:1"), Some(10), None);
+    table.acknowledge(&t("agent:1"), None, Some(10), None);
     assert_eq!(table.admit(&t("agent:1"), Some(10)), SeqVerdict::Duplicate);
     assert_eq!(
         table.admit(&t("agent:1"), Some(11)),
@@ -61,7 +61,7 @@ fn only_a_server_seq_below_ours_asks_for_a_resync() {
     let mut table = TopicTable::default();
     table.acquire(&t("agent:1"));
     table.take_changes();
-    table.acknowledge(&t("agent:1"), Some(50), Some("e1"));
+    table.acknowledge(&t("agent:1"), None, Some(50), Some("e1"));
     for (server, resync, after) in [(50, false, 50), (70, false, 50), (3, true, 3)] {
         table.reset_server_view();
         let since = table.take_changes().subscribe;
@@ -70,7 +70,7 @@ fn only_a_server_seq_below_ours_asks_for_a_resync() {
             vec![(t("agent:1"), Some(if resync { 50 } else { after }))]
         );
         assert_eq!(
-            table.acknowledge(&t("agent:1"), Some(server), Some("e1")),
+            table.acknowledge(&t("agent:1"), None, Some(server), Some("e1")),
             Activation::Active {
                 seq: Some(after),
                 resync
@@ -85,11 +85,11 @@ fn a_new_epoch_resyncs_even_when_its_seq_passed_ours() {
     let mut table = TopicTable::default();
     table.acquire(&t("agent:1"));
     table.take_changes();
-    table.acknowledge(&t("agent:1"), Some(5), Some("e1"));
+    table.acknowledge(&t("agent:1"), None, Some(5), Some("e1"));
     table.reset_server_view();
     table.take_changes();
     assert_eq!(
-        table.acknowledge(&t("agent:1"), Some(9), Some("e2")),
+        table.acknowledge(&t("agent:1"), None, Some(9), Some("e2")),
         Activation::Active {
             seq: Some(9),
             resync: true
@@ -99,7 +99,7 @@ fn a_new_epoch_resyncs_even_when_its_seq_passed_ours() {
     table.reset_server_view();
     table.take_changes();
     assert_eq!(
-        table.acknowledge(&t("agent:1"), Some(12), Some("e2")),
+        table.acknowledge(&t("agent:1"), None, Some(12), Some("e2")),
         Activation::Active {
             seq: Some(9),
             resync: false
@@ -112,7 +112,7 @@ fn a_rewind_resubscribes_from_an_earlier_seq_only() {
     let mut table = TopicTable::default();
     table.acquire(&t("agent:1"));
     table.take_changes();
-    table.acknowledge(&t("agent:1"), Some(10), None);
+    table.acknowledge(&t("agent:1"), None, Some(10), None);
     assert!(
         !table.rewind(&t("agent:1"), 10),
         "nothing earlier to ask for"
@@ -124,7 +124,7 @@ fn a_rewind_resubscribes_from_an_earlier_seq_only() {
         vec![(t("agent:1"), Some(4))]
     );
     assert_eq!(
-        table.acknowledge(&t("agent:1"), Some(10), None),
+        table.acknowledge(&t("agent:1"), None, Some(10), None),
         Activation::Active {
             seq: Some(4),
             resync: false
@@ -167,7 +167,7 @@ fn an_acknowledgement_without_seq_resyncs_a_reactivated_topic() {
     table.acquire(&t("agent:1"));
     table.take_changes();
     assert_eq!(
-        table.acknowledge(&t("agent:1"), None, None),
+        table.acknowledge(&t("agent:1"), None, None, None),
         Activation::Active {
             seq: None,
             resync: false
@@ -177,11 +177,74 @@ fn an_acknowledgement_without_seq_resyncs_a_reactivated_topic() {
     table.reset_server_view();
     table.take_changes();
     assert_eq!(
-        table.acknowledge(&t("agent:1"), None, None),
+        table.acknowledge(&t("agent:1"), None, None, None),
         Activation::Active {
             seq: None,
             resync: true
         },
         "a gap the server cannot replay"
+    );
+}
+
+#[test]
+fn during_a_rewind_live_events_wait_for_the_replay() {
+    let mut table = TopicTable::default();
+    table.acquire(&t("agent:1"));
+    table.take_changes();
+    table.sent(&t("agent:1"), "m1");
+    table.acknowledge(&t("agent:1"), Some("m1"), Some(120), None);
+    assert!(table.rewind(&t("agent:1"), 90));
+    table.take_changes();
+    table.sent(&t("agent:1"), "m2");
+    // 121 was on the wire before the new subscribe was handled: the replay brings it again.
+    assert_eq!(table.admit(&t("agent:1"), Some(121)), SeqVerdict::Duplicate);
+    assert_eq!(
+        table.acknowledge(&t("agent:1"), Some("m2"), Some(121), None),
+        Activation::Active {
+            seq: Some(90),
+            resync: false
+        }
+    );
+    for seq in 91..=121 {
+        assert_eq!(
+            table.admit(&t("agent:1"), Some(seq)),
+            SeqVerdict::Deliver { gap: false },
+            "{seq}"
+        );
+    }
+    assert_eq!(table.server_seq(&t("agent:1")), Some(121));
+}
+
+#[test]
+fn only_the_answer_to_the_latest_subscribe_activates() {
+    let mut table = TopicTable::default();
+    table.acquire(&t("agent:1"));
+    table.take_changes();
+    table.sent(&t("agent:1"), "m1");
+    table.acknowledge(&t("agent:1"), Some("m1"), Some(120), None);
+    // Two rewinds in two ticks: to 101, then to 100.
+    assert!(table.rewind(&t("agent:1"), 101));
+    table.take_changes();
+    table.sent(&t("agent:1"), "m2");
+    assert!(table.rewind(&t("agent:1"), 100));
+    table.take_changes();
+    table.sent(&t("agent:1"), "m3");
+    assert_eq!(
+        table.acknowledge(&t("agent:1"), Some("m2"), Some(120), None),
+        Activation::Ignored,
+        "superseded"
+    );
+    // The first replay (102..) is held back too: the second one starts at 101.
+    assert_eq!(table.admit(&t("agent:1"), Some(102)), SeqVerdict::Duplicate);
+    assert_eq!(
+        table.acknowledge(&t("agent:1"), Some("m3"), Some(120), None),
+        Activation::Active {
+            seq: Some(100),
+            resync: false
+        }
+    );
+    assert_eq!(
+        table.admit(&t("agent:1"), Some(101)),
+        SeqVerdict::Deliver { gap: false }
     );
 }

@@ -1,16 +1,17 @@
 //! The hub's server side: a tab's frames in (subscriptions, pings, requests), the real
 //! client's events and replies out to the tabs, each tab's cursor deciding what it still needs.
 
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use super::{Hub, Outgoing, TabTopic};
-use crate::core::{Replay, TopicEvent};
+use crate::core::{Replay, TopicEvent, TopicStatus};
 use crate::protocol::control::{
     ErrorData, Heartbeat, ResyncRequired, Subscribe, SubscribeAck, SubscribeError, Unsubscribe,
     UnsubscribeSuccess,
 };
-use crate::protocol::{Control, Envelope, Topic};
-use crate::tabs::wire::TabId;
+use crate::protocol::{CloseCode, Control, Envelope, Topic};
+use crate::tabs::wire::{TabId, TabMessage};
 
 /// The prefix of a relayed request's id: `t{tab}.` then the tab's own id.
 fn relay_prefix(tab: TabId) -> String {
@@ -33,6 +34,13 @@ impl Hub {
             .get(&tab)
             .is_some_and(|t| t.open && t.socket == socket);
         if !open {
+            // A tab that believes it is connected here (it heard an `Opened` from a leader
+            // that has since left, say) is told it is not, and reconnects.
+            self.post(TabMessage::Closed {
+                to: tab,
+                socket,
+                code: CloseCode::RESTART.0,
+            });
             return;
         }
         let Ok(envelope) = Envelope::decode(text) else {
@@ -63,8 +71,22 @@ impl Hub {
         }
     }
 
-    fn subscribe(self: &Rc<Self>, tab: TabId, socket: u64, request: Subscribe) {
+    fn subscribe(self: &Rc<Self>, tab: TabId, socket: u64, mut request: Subscribe) {
         let since = request.since.clone().unwrap_or_default();
+        let mut seen = std::collections::BTreeSet::new();
+        request.topics.retain(|t| seen.insert(t.clone()));
+        // A tab joining a topic already active gets the cached snapshot, and the events after
+        // it replayed.
+        let joined: BTreeMap<Topic, (Rc<Envelope>, u64)> = {
+            let s = self.state.borrow();
+            request
+                .topics
+                .iter()
+                .filter(|t| !since.contains_key(*t))
+                .filter(|t| self.upstream.client.topic_status(t) == Some(TopicStatus::Active))
+                .filter_map(|t| s.snapshots.get(t).map(|v| (t.clone(), v.clone())))
+                .collect()
+        };
         let mut replaced = Vec::new();
         {
             let mut s = self.state.borrow_mut();
@@ -72,8 +94,16 @@ impl Hub {
                 return;
             };
             for topic in &request.topics {
+                let (since, snapshot) = match since.get(topic) {
+                    Some(at) => (Some(*at), None),
+                    None => joined
+                        .get(topic)
+                        .cloned()
+                        .map_or((None, None), |(snapshot, at)| (Some(at), Some(snapshot))),
+                };
                 let entry = TabTopic {
-                    since: since.get(topic).copied(),
+                    since,
+                    snapshot,
                     cursor: None,
                     acked: false,
                     message_id: request.message_id.clone(),
@@ -81,13 +111,19 @@ impl Hub {
                 };
                 t.unacked += 1;
                 if let Some(old) = t.topics.insert(topic.clone(), entry) {
+                    // Its answer will not count any more.
+                    t.unacked -= usize::from(!old.acked);
                     replaced.push(old);
                 }
             }
         }
         for topic in request.topics {
             let weak = Rc::downgrade(self);
-            let (name, at) = (topic.clone(), since.get(&topic).copied());
+            let at = since
+                .get(&topic)
+                .copied()
+                .or_else(|| joined.get(&topic).map(|(_, at)| *at));
+            let name = topic.clone();
             let guard = self
                 .upstream
                 .topics
@@ -106,38 +142,63 @@ impl Hub {
                 Some(t) => t.guard = Some(guard),
                 None => replaced.push(TabTopic {
                     since: None,
+                    snapshot: None,
                     cursor: None,
                     acked: true,
                     message_id: None,
                     guard: Some(guard),
                 }),
             }
+            drop(s);
+            // A topic the server already refused is not asked again on this socket: tell the
+            // tab now, as the server told the others.
+            if let Some(TopicStatus::Failed { code, error }) =
+                self.upstream.client.topic_status(&topic)
+            {
+                let refused = TopicEvent::Refused {
+                    topic: topic.clone(),
+                    code,
+                    error,
+                };
+                self.on_topic_event(tab, socket, &topic, &refused);
+            }
         }
         drop(replaced); // after the borrows: dropping a guard calls into the real client
     }
 
     fn unsubscribe(&self, tab: TabId, socket: u64, request: Unsubscribe) {
-        let dropped: Vec<TabTopic> = {
+        let (dropped, pongs): (Vec<TabTopic>, Vec<String>) = {
             let mut s = self.state.borrow_mut();
             let Some(t) = s.tabs.get_mut(&tab) else {
                 return;
             };
-            request
+            let dropped: Vec<TabTopic> = request
                 .topics
                 .iter()
                 .filter_map(|topic| t.topics.remove(topic))
-                .collect()
+                .collect();
+            // Subscribes dropped before their answer will get none: pongs need not wait.
+            t.unacked -= dropped.iter().filter(|d| !d.acked).count();
+            let pongs = if t.unacked == 0 {
+                t.held_pongs.drain(..).collect()
+            } else {
+                Vec::new()
+            };
+            (dropped, pongs)
         };
         drop(dropped);
+        self.forget_unheld_snapshots();
         let done = UnsubscribeSuccess {
             message_id: request.message_id,
             topics: request.topics,
         };
-        self.deliver(vec![(
+        let mut out = vec![(
             tab,
             socket,
             control(Control::UnsubscribeSuccess(done), None),
-        )]);
+        )];
+        out.extend(pongs.into_iter().map(|p| (tab, socket, p)));
+        self.deliver(out);
     }
 
     /// A request (or any app frame) from a tab goes up with its id rewritten.
@@ -190,9 +251,18 @@ impl Hub {
             self.broadcast_if_changed();
         }
         let numbered = self.replay() == Replay::Offered;
-        let epoch = match event {
-            TopicEvent::Subscribed { .. } => self.upstream.client.topic_epoch(topic),
+        let snapshot_at = match event {
+            TopicEvent::Message(m) if m.seq.is_none() => {
+                self.upstream.client.topic_server_seq(topic)
+            }
             _ => None,
+        };
+        let (epoch, server_seq) = match event {
+            TopicEvent::Subscribed { .. } => (
+                self.upstream.client.topic_epoch(topic),
+                self.upstream.client.topic_server_seq(topic),
+            ),
+            _ => (None, None),
         };
         let mut out: Outgoing = Vec::new();
         {
@@ -211,11 +281,13 @@ impl Hub {
             match event {
                 TopicEvent::Subscribed { seq, .. } if !sub.acked => {
                     sub.acked = true;
-                    // A tab ahead of the server (its history was lost) is told the server's
-                    // seq, below its own: it resyncs.
-                    sub.cursor = match (sub.since, *seq) {
-                        (Some(since), Some(server)) => Some(since.min(server)),
-                        (since, server) => since.or(server),
+                    // A tab continues from its own `since`, unless it is ahead of the server
+                    // (the server lost its history): then it is told the server's seq, below
+                    // its own, and resyncs. A new tab starts where the upstream is.
+                    sub.cursor = match (sub.since, server_seq) {
+                        (Some(since), Some(server)) if server < since => Some(server),
+                        (Some(since), _) => Some(since),
+                        (None, _) => *seq,
                     };
                     let ack = SubscribeAck {
                         message_id: sub.message_id.clone(),
@@ -224,10 +296,8 @@ impl Hub {
                         epoch: epoch.clone(),
                     };
                     out.push((tab, socket, control(Control::SubscribeAck(ack), None)));
-                    if sub.since.is_none() {
-                        if let Some(snapshot) = s.snapshots.get(topic) {
-                            out.push((tab, socket, snapshot.encode()));
-                        }
+                    if let Some(snapshot) = sub.snapshot.take() {
+                        out.push((tab, socket, snapshot.encode()));
                     }
                     t.unacked = t.unacked.saturating_sub(1);
                     if t.unacked == 0 {
@@ -246,8 +316,8 @@ impl Hub {
                     if let Some(q) = m.seq.filter(|_| fresh) {
                         sub.cursor = Some(q);
                     }
-                    if m.seq.is_none() && numbered {
-                        s.snapshots.insert(topic.clone(), m.clone());
+                    if let Some(at) = snapshot_at.filter(|_| m.seq.is_none() && numbered) {
+                        s.snapshots.insert(topic.clone(), (m.clone(), at));
                     }
                     if fresh && !own_reply {
                         let mut copy = (**m).clone();

@@ -16,6 +16,7 @@ use std::rc::{Rc, Weak};
 
 use super::node::TabNode;
 use super::wire::{TabId, TabMessage};
+use super::Lock;
 use super::SharedHealth;
 use crate::core::{ConnectionState, Replay};
 use crate::listeners::ListenerGuard;
@@ -25,6 +26,9 @@ use crate::{AppState, Subscription};
 /// One tab's topic.
 struct TabTopic {
     since: Option<u64>,
+    /// The snapshot a tab joining an active topic gets with its acknowledgement: its `since` is
+    /// the snapshot's `seq`, so the events after it are replayed.
+    snapshot: Option<Rc<Envelope>>,
     cursor: Option<u64>,
     acked: bool,
     message_id: Option<String>,
@@ -45,8 +49,8 @@ struct VirtualTab {
 struct State {
     tabs: BTreeMap<TabId, VirtualTab>,
     /// The last snapshot (an event without `seq`, from a server that numbers events) per topic,
-    /// for tabs that join a topic already active.
-    snapshots: BTreeMap<Topic, Rc<Envelope>>,
+    /// with the server's `seq` it was taken at, for tabs that join a topic already active.
+    snapshots: BTreeMap<Topic, (Rc<Envelope>, u64)>,
 }
 
 /// The leader's multiplexer. See the module docs.
@@ -58,6 +62,8 @@ pub struct Hub {
     /// The replay and health the tabs were last told of.
     told: Cell<(Replay, SharedHealth)>,
     _listener: RefCell<Option<ListenerGuard>>,
+    /// Each other tab's own lock, waited on: granted means the tab is gone.
+    watches: RefCell<BTreeMap<TabId, Box<dyn Lock>>>,
 }
 
 /// Frames to deliver to one tab.
@@ -73,6 +79,7 @@ impl Hub {
             state: RefCell::default(),
             told: Cell::default(),
             _listener: RefCell::new(None),
+            watches: RefCell::default(),
         });
         let weak = Rc::downgrade(&hub);
         let listener = hub.upstream.client.on_state_change(move |state| {
@@ -121,6 +128,27 @@ impl Hub {
     pub(super) fn handle(self: &Rc<Self>, message: TabMessage) {
         match message {
             TabMessage::Open { from, socket } => {
+                let known = self
+                    .state
+                    .borrow()
+                    .tabs
+                    .get(&from)
+                    .map(|t| (t.socket == socket, t.open));
+                match known {
+                    // Asked again (the tab heard of a new leader, which is this one): it is
+                    // open already, or will be when the real socket is.
+                    Some((true, true)) => {
+                        self.post(TabMessage::Opened {
+                            to: from,
+                            socket,
+                            leader: self.me,
+                        });
+                        return;
+                    }
+                    Some((true, false)) => return,
+                    _ => {}
+                }
+                self.watch(from);
                 let old = self.state.borrow_mut().tabs.insert(
                     from,
                     VirtualTab {
@@ -146,20 +174,55 @@ impl Hub {
                     }
                 };
                 drop(gone);
+                self.forget_unheld_snapshots();
                 self.broadcast_status();
             }
-            TabMessage::Bye { from } => {
-                let gone = self.state.borrow_mut().tabs.remove(&from);
-                drop(gone);
-                self.broadcast_status();
-            }
+            TabMessage::Bye { from } => self.tab_gone(from),
             TabMessage::Reconnect { .. } => self.upstream.client.reconnect(),
             _ => {}
         }
     }
 
+    /// Waits on `tab`'s own lock, once, unless it is this tab.
+    fn watch(self: &Rc<Self>, tab: TabId) {
+        if tab == self.me || self.watches.borrow().contains_key(&tab) {
+            return;
+        }
+        let Some(node) = self.node.upgrade() else {
+            return;
+        };
+        let weak = Rc::downgrade(self);
+        let lock = node.watch_tab(
+            tab,
+            Box::new(move || {
+                if let Some(hub) = weak.upgrade() {
+                    hub.tab_gone(tab);
+                }
+            }),
+        );
+        self.watches.borrow_mut().insert(tab, lock);
+    }
+
+    /// `tab` said goodbye, or its lock came free (it crashed): its topics go.
+    fn tab_gone(&self, tab: TabId) {
+        let gone = self.state.borrow_mut().tabs.remove(&tab);
+        let watch = self.watches.borrow_mut().remove(&tab);
+        drop((gone, watch));
+        self.forget_unheld_snapshots();
+        self.broadcast_status();
+    }
+
+    /// Snapshots of topics no tab holds any more are forgotten.
+    pub(super) fn forget_unheld_snapshots(&self) {
+        let mut s = self.state.borrow_mut();
+        let State { tabs, snapshots } = &mut *s;
+        snapshots.retain(|topic, _| tabs.values().any(|t| t.topics.contains_key(topic)));
+    }
+
     /// Closes every virtual socket with `code` (the leader is leaving or stepping down).
     pub(super) fn close_all(&self, code: CloseCode) {
+        let watches = std::mem::take(&mut *self.watches.borrow_mut());
+        drop(watches);
         let tabs = std::mem::take(&mut self.state.borrow_mut().tabs);
         for (tab, t) in &tabs {
             self.post(TabMessage::Closed {
