@@ -7,7 +7,7 @@ use std::rc::Rc;
 use gloo_timers::future::TimeoutFuture;
 use serde_json::Value;
 use tether::core::{Config, Millis};
-use tether::AppState;
+use tether::{AppState, Subscription, Topic, TopicEvent};
 
 /// The stub's URL, compiled in.
 pub fn stub() -> &'static str {
@@ -123,4 +123,28 @@ pub async fn app_for(user: u64, tune: impl FnOnce(&mut Config)) -> Rc<AppState> 
     let mut cfg = config(token);
     tune(&mut cfg);
     AppState::connect(cfg)
+}
+
+/// What a recording view saw: each message's type and `seq`.
+pub type Seen = Rc<RefCell<Vec<(String, Option<u64>)>>>;
+
+/// A view on `topic` that records every message it gets.
+pub fn record(app: &AppState, topic: Topic) -> (Subscription, Seen) {
+    let seen: Seen = Rc::default();
+    let sink = seen.clone();
+    let sub = app.topics.subscribe(topic, move |e: &TopicEvent| {
+        if let Some(m) = e.message() {
+            sink.borrow_mut().push((m.kind.clone(), m.seq));
+        }
+    });
+    (sub, seen)
+}
+
+/// The seqs of the messages of type `kind` a view saw, in order.
+pub fn seqs_of(seen: &Seen, kind: &str) -> Vec<u64> {
+    seen.borrow()
+        .iter()
+        .filter(|(k, _)| k == kind)
+        .filter_map(|(_, s)| *s)
+        .collect()
 }

@@ -10,35 +10,15 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use gloo_timers::future::TimeoutFuture;
-use tether::core::{ConnectionState, Millis, TopicEvent, TopicStatus};
+use tether::core::{ConnectionState, Millis, TopicStatus};
 use tether::{AppState, Subscription, Topic};
 use tether_tests::web::{
-    app_for, config, post, seed_agents, seed_threads, stats, token_for, user_stat, wait_for,
+    app_for, config, post, record, seed_agents, seed_threads, seqs_of, stats, token_for, user_stat,
+    wait_for, Seen,
 };
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-type Seen = Rc<RefCell<Vec<(String, Option<u64>)>>>;
-
-fn record(app: &AppState, topic: Topic) -> (Subscription, Seen) {
-    let seen: Seen = Rc::default();
-    let sink = seen.clone();
-    let sub = app.topics.subscribe(topic, move |e: &TopicEvent| {
-        if let Some(m) = e.message() {
-            sink.borrow_mut().push((m.kind.clone(), m.seq));
-        }
-    });
-    (sub, seen)
-}
-
-fn seqs_of(seen: &Seen, kind: &str) -> Vec<u64> {
-    seen.borrow()
-        .iter()
-        .filter(|(k, _)| k == kind)
-        .filter_map(|(_, s)| *s)
-        .collect()
-}
 
 #[wasm_bindgen_test]
 async fn connects_subscribes_and_receives() {

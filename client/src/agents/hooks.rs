@@ -14,7 +14,7 @@ use yew::prelude::*;
 use super::chat::{ChatModel, ChatViewWsManager};
 use super::dashboard::{DashboardModel, DashboardWsManager};
 use super::rest::{AbortOnDrop, Api, ApiError};
-use crate::hooks::{use_owned, use_ws};
+use crate::hooks::{use_owned, use_ws, Owned};
 use crate::live::{LoadState, LoadTicket};
 
 /// What [`AgentsProvider`] shares.
@@ -130,26 +130,16 @@ pub fn use_dashboard() -> UseDashboard {
         );
         use_effect_with(agents.user, move |user| {
             let me: Rc<RefCell<Weak<DashboardWsManager>>> = Rc::default();
-            let (target, pending) = (me.clone(), loading.clone());
-            let load = move |ticket: LoadTicket| {
-                let (api, abort) = api.abortable();
-                let (target, error) = (target.clone(), error.clone());
-                spawn_local(async move {
-                    let result = api.agents().await;
-                    let Some(manager) = target.borrow().upgrade() else {
-                        return;
-                    };
-                    match result {
-                        Ok(list) => {
-                            manager.load_agents(ticket, list.agents, list.seq);
-                            error.set(None);
-                        }
-                        Err(ApiError::Aborted) => {}
-                        Err(e) => error.set(Some(e.to_string())),
-                    }
-                });
-                pending.set(|| abort); // replaces, and so aborts, an older load
-            };
+            let load = rest_loader(
+                api,
+                loading.clone(),
+                error,
+                me.clone(),
+                |api: Api| async move { api.agents().await },
+                |manager: &DashboardWsManager, ticket, list: super::rest::AgentList| {
+                    manager.load_agents(ticket, list.agents, list.seq)
+                },
+            );
             let manager = Rc::new(DashboardWsManager::mount(
                 &topics,
                 *user,
@@ -185,6 +175,43 @@ pub fn use_dashboard() -> UseDashboard {
         run: rest_action(&agents.api, &error, |api: Api, id: u64| async move {
             api.run_agent(id).await
         }),
+    }
+}
+
+/// The load function a view's gate calls: `fetch` runs on an abortable copy of `api` (a newer
+/// load replaces, and so aborts, an older one), and its answer goes to the manager `target`
+/// points at, if it is still mounted. An error other than the abort is reported.
+fn rest_loader<M: 'static, T: 'static, Fut>(
+    api: Api,
+    loading: Owned<AbortOnDrop>,
+    error: UseStateHandle<Option<String>>,
+    target: Rc<RefCell<Weak<M>>>,
+    fetch: impl Fn(Api) -> Fut + 'static,
+    apply: impl Fn(&M, LoadTicket, T) + 'static,
+) -> impl Fn(LoadTicket) + 'static
+where
+    Fut: std::future::Future<Output = Result<T, ApiError>> + 'static,
+{
+    let apply = Rc::new(apply);
+    move |ticket: LoadTicket| {
+        let (api, abort) = api.abortable();
+        let (target, error, apply) = (target.clone(), error.clone(), apply.clone());
+        let fut = fetch(api);
+        spawn_local(async move {
+            let result = fut.await;
+            let Some(manager) = target.borrow().upgrade() else {
+                return;
+            };
+            match result {
+                Ok(answer) => {
+                    apply(&manager, ticket, answer);
+                    error.set(None);
+                }
+                Err(ApiError::Aborted) => {}
+                Err(e) => error.set(Some(e.to_string())),
+            }
+        });
+        loading.set(|| abort);
     }
 }
 
@@ -256,26 +283,17 @@ pub fn use_chat(thread_id: u64) -> UseChat {
         );
         use_effect_with(thread_id, move |id| {
             let me: Rc<RefCell<Weak<ChatViewWsManager>>> = Rc::default();
-            let (target, pending, thread) = (me.clone(), loading.clone(), *id);
-            let load = move |ticket: LoadTicket| {
-                let (api, abort) = api.abortable();
-                let (target, error) = (target.clone(), error.clone());
-                spawn_local(async move {
-                    let result = api.history(thread).await;
-                    let Some(manager) = target.borrow().upgrade() else {
-                        return;
-                    };
-                    match result {
-                        Ok(h) => {
-                            manager.load_history(ticket, h.messages, h.seq);
-                            error.set(None);
-                        }
-                        Err(ApiError::Aborted) => {}
-                        Err(e) => error.set(Some(e.to_string())),
-                    }
-                });
-                pending.set(|| abort); // replaces, and so aborts, an older load
-            };
+            let thread = *id;
+            let load = rest_loader(
+                api,
+                loading.clone(),
+                error,
+                me.clone(),
+                move |api: Api| async move { api.history(thread).await },
+                |manager: &ChatViewWsManager, ticket, h: super::rest::History| {
+                    manager.load_history(ticket, h.messages, h.seq)
+                },
+            );
             let manager = Rc::new(ChatViewWsManager::mount(
                 &topics,
                 thread,

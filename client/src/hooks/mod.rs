@@ -22,7 +22,7 @@ mod use_send;
 mod use_sharing;
 mod use_topic;
 
-pub(crate) use owned::use_owned;
+pub(crate) use owned::{use_owned, Owned};
 pub use provider::{use_app, use_ws, WsContext, WsProvider, WsProviderProps};
 pub use use_connection::{use_connection, use_metrics};
 pub use use_send::{use_send, UseSend, UseSendError};

@@ -106,13 +106,7 @@ impl Live {
             let mut waiting = 0;
             for (mut v, since) in std::mem::take(&mut self.draining_event) {
                 let log = stub.published(&agent_topics[v.topic]).await;
-                let end = v.end.map_or(log.len(), |e| e.at);
-                let last = log[..end]
-                    .iter()
-                    .rev()
-                    .find(|e| e.kind == "run_update")
-                    .and_then(|e| e.id);
-                if last.is_none_or(|id| v.seen().contains(&id)) || since.elapsed() > DRAIN {
+                if v.caught_up(&log) || since.elapsed() > DRAIN {
                     v.sub.take();
                     self.done_event.push(v);
                 } else {

@@ -98,13 +98,9 @@ const DRAIN: Duration = Duration::from_secs(5);
 /// Runs the scenario.
 pub async fn run(cfg: &ChaosConfig) -> ChaosReport {
     let started = Instant::now();
-    let stub = Stub::start(|c| {
+    let stub = start_stub(|c| {
         c.profile = cfg.profile;
         c.replay_capacity = cfg.replay_capacity;
-        c.ping_interval_ms = 1_000;
-        c.idle_timeout_ms = 5_000;
-        c.rate_burst = 1_000;
-        c.rate_per_sec = 1_000;
     })
     .await;
     let (agents, threads) = stub.seed(USER, cfg.agent_topics, 1).await;
@@ -114,13 +110,8 @@ pub async fn run(cfg: &ChaosConfig) -> ChaosReport {
     let token = Rc::new(RefCell::new(stub.token(USER).await));
 
     let provider = token.clone();
-    let mut config = Config::new(stub.ws_url()).with_token(move || Some(provider.borrow().clone()));
-    config.ping_interval = Millis(400);
-    config.pong_timeout = Millis(400);
-    config.backoff.base = Millis(50);
-    config.backoff.cap = Millis(800);
-    config.stable_after = Millis(1_000);
-    config.connect_timeout = Millis(2_000);
+    let mut config =
+        fast(Config::new(stub.ws_url()).with_token(move || Some(provider.borrow().clone())));
     config.queue_timeout = Millis(8_000);
     config.request_timeout = Millis(3_000);
     let (app, driver, probe) = tether::native::app(config, cfg.seed);
@@ -309,6 +300,29 @@ fn reauthenticate_on_4401(
             });
         }
     })
+}
+
+/// The chaos runs' client settings: a fast heartbeat, backoff and connect timeout.
+pub(crate) fn fast(mut config: Config) -> Config {
+    config.ping_interval = Millis(400);
+    config.pong_timeout = Millis(400);
+    config.backoff.base = Millis(50);
+    config.backoff.cap = Millis(800);
+    config.stable_after = Millis(1_000);
+    config.connect_timeout = Millis(2_000);
+    config
+}
+
+/// The chaos runs' stub: a 1 s heartbeat, a 5 s idle timeout, room for bursts; then `tweak`.
+pub(crate) async fn start_stub(tweak: impl FnOnce(&mut tether_stub::config::Config)) -> Stub {
+    Stub::start(|c| {
+        c.ping_interval_ms = 1_000;
+        c.idle_timeout_ms = 5_000;
+        c.rate_burst = 1_000;
+        c.rate_per_sec = 1_000;
+        tweak(c);
+    })
+    .await
 }
 
 fn pick(rng: &mut Rng, n: usize) -> usize {

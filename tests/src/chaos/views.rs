@@ -10,7 +10,7 @@ use serde::Deserialize;
 use tether::agents::ChatViewWsManager;
 use tether::{AppState, Subscription, Topic, TopicEvent};
 
-use crate::stub::Stub;
+use crate::stub::{Published, Stub};
 
 /// What an event view was told, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,6 +101,17 @@ impl EventView {
             sub: Some(sub),
             end: None,
         }
+    }
+
+    /// Whether it has the last run update published before its end (or none was).
+    pub fn caught_up(&self, log: &[Published]) -> bool {
+        let end = self.end.map_or(log.len(), |e| e.at.min(log.len()));
+        let last = log[..end]
+            .iter()
+            .rev()
+            .find(|e| e.kind == "run_update")
+            .and_then(|e| e.id);
+        last.is_none_or(|id| self.seen().contains(&id))
     }
 
     /// The run ids it saw, in order.

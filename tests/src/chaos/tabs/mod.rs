@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
 use std::time::{Duration, Instant};
 
-use tether::core::{Config, ConnectionState, Millis, Rng};
+use tether::core::{Config, ConnectionState, Rng};
 use tether::tabs::sim::SimBrowser;
 use tether::tabs::Role;
 use tether::{AppState, ListenerGuard};
@@ -95,13 +95,7 @@ struct Run {
 /// Runs the scenario. Call it inside a `tokio::task::LocalSet`.
 pub async fn run(cfg: &TabChaosConfig) -> TabChaosReport {
     let started = Instant::now();
-    let stub = Stub::start(|c| {
-        c.ping_interval_ms = 1_000;
-        c.idle_timeout_ms = 5_000;
-        c.rate_burst = 1_000;
-        c.rate_per_sec = 1_000;
-    })
-    .await;
+    let stub = crate::chaos::start_stub(|_| {}).await;
     let (agents, _) = stub.seed(USER, cfg.agent_topics, 0).await;
     let token = Rc::new(RefCell::new(stub.token(USER).await));
     let mut run = Run {
@@ -157,16 +151,11 @@ pub async fn run(cfg: &TabChaosConfig) -> TabChaosReport {
 impl Run {
     fn config(&self) -> Config {
         let token = self.token.clone();
-        let mut config = Config::new(self.stub.ws_url())
-            .with_token(move || Some(token.borrow().clone()))
-            .share_across_tabs(format!("chaos:{USER}"));
-        config.ping_interval = Millis(400);
-        config.pong_timeout = Millis(400);
-        config.backoff.base = Millis(50);
-        config.backoff.cap = Millis(800);
-        config.stable_after = Millis(1_000);
-        config.connect_timeout = Millis(2_000);
-        config
+        crate::chaos::fast(
+            Config::new(self.stub.ws_url())
+                .with_token(move || Some(token.borrow().clone()))
+                .share_across_tabs(format!("chaos:{USER}")),
+        )
     }
 
     async fn open_tab(&mut self, rng: &mut Rng) {
@@ -284,13 +273,7 @@ impl Run {
                     self.done.push((v, true));
                     continue;
                 }
-                let end = v.end.map_or(log.len(), |e| e.at);
-                let last = log[..end]
-                    .iter()
-                    .rev()
-                    .find(|e| e.kind == "run_update")
-                    .and_then(|e| e.id);
-                if last.is_none_or(|id| v.seen().contains(&id)) || since.elapsed() > DRAIN {
+                if v.caught_up(&log) || since.elapsed() > DRAIN {
                     v.sub.take();
                     self.done.push((v, false));
                 } else {
