@@ -220,7 +220,7 @@ async fn a_crashed_follower_leaves_no_subscription_behind() {
             let browser = SimBrowser::new();
             let leader = browser.open_tab(config(&stub, token.clone(), "demo:703"));
             wait_until("a leader", Duration::from_secs(5), || {
-                leaders(&[leader.clone()]) == 1
+                leaders(std::slice::from_ref(&leader)) == 1
             })
             .await;
             let follower = browser.open_tab(config(&stub, token, "demo:703"));
