@@ -21,7 +21,8 @@ LINES="$WORK/lines"
 touch "$LINES"
 trap 'stop_stub' EXIT
 START=$SECONDS
-LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
+load() { cut -d' ' -f1 /proc/loadavg; }
+LOADS="before B1, B3-B5: $(load)"
 
 echo "==> B1, B3, B4, B5: browser benchmarks in headless Chromium"
 cargo build --quiet --release -p tether-stub --bin server-stub
@@ -39,10 +40,12 @@ fi
 grep '^BENCH|' "$WORK/browser.log" >>"$LINES"
 stop_stub
 
+LOADS="$LOADS; before B2: $(load)"
 echo "==> B2: sizes (profile wasm-release, wasm-bindgen, wasm-opt -Oz; gzip -9)"
 source tests/bench/sizes.sh
 measure_sizes >>"$LINES"
 
+LOADS="$LOADS; before B6: $(load)"
 echo "==> B6: stub fan-out with native clients"
 cargo build --quiet --release -p tether-bench --bin fanout
 "$TARGET/release/fanout" | tee "$WORK/fanout.log" | grep -v '^BENCH|' || true
@@ -69,8 +72,8 @@ MINUTES="$(((SECONDS - START) / 60))m$(((SECONDS - START) % 60))s"
   echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
   echo "- browser: $(chromium --version 2>/dev/null | head -1)"
   echo "- rustc: $(rustc --version)"
-  echo "- load average (1, 5, 15 min) before the run: $LOAD_BEFORE; after: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "  (other work on the machine shows in the timings; B6 reports the CPU other processes used)"
+  echo "- load average (1 min) $LOADS; after: $(load). Other work on the machine shows in the"
+  echo "  timings; B6 reports the CPU other processes used while it published."
   echo
   echo "| benchmark | value | baseline | ratio | units | runs | limited by | notes |"
   echo "|---|---|---|---|---|---|---|---|"

@@ -61,22 +61,65 @@ js_sizes() {
   done
 }
 
-# Sums twiggy's items by crate (the first path segment of each name); data segments apart.
-by_crate() { # wasm
+# twiggy's items summed by crate (the first path segment of each name), as "bytes<TAB>crate"
+# lines, largest first; data segments, imports and the like apart; the names section left out.
+crate_sizes() { # wasm
   twiggy top -n 100000 --format csv "$1" | tail -n +2 | awk -F, '
     { size = $(NF - 3); name = $1; for (i = 2; i <= NF - 4; i++) name = name "," $i
       gsub(/^"|"$/, "", name)
       if (name ~ /function names|custom section|subsection/) next
-      if (name ~ /^data segment/) c = "data segments (strings, tables)"
+      if (name ~ /^data segment/) c = "(data segments: strings, tables)"
+      else if (name ~ /^import /) c = "(imports)"
       else if (name ~ /^(__wbg|__wbindgen)/) c = "wasm_bindgen"
       else {
         s = name; sub(/^[<&*( ]*(mut |dyn |const )?/, "", s)
-        c = match(s, /^[A-Za-z_][A-Za-z0-9_]*/) ? substr(s, 1, RLENGTH) : "unnamed"
+        c = match(s, /^[A-Za-z_][A-Za-z0-9_]*/) ? substr(s, 1, RLENGTH) : "(other)"
         if (c ~ /^(char|str|u8|u16|u32|u64|usize|i32|i64|isize|f32|f64|bool|T)$/) c = "core"
+        if (c ~ /^(type|code|global|table|memory|elem|export|start|custom)$/) c = "(other)"
       }
-      total[c] += size; all += size }
-    END { for (c in total) printf "%d %.1f %s\n", total[c], 100 * total[c] / all, c }' |
-    sort -rn | head -12 | awk '{ printf "| %s | %.1f | %s%% |\n", $3, $1 / 1024, $2 }'
+      total[c] += size }
+    END { for (c in total) printf "%d\t%s\n", total[c], c }' | sort -rn
+}
+
+# The crates of a build as a Markdown table: crate, KB, share.
+by_crate() { # wasm
+  crate_sizes "$1" | awk -F'\t' '{ size[NR] = $1; name[NR] = $2; all += $1 }
+    END { for (i = 1; i <= NR && i <= 12; i++) printf "| %s | %.1f | %.1f%% |\n", name[i], size[i] / 1024, 100 * size[i] / all }'
+}
+
+# What changed by crate from one build to another: crate, KB before, KB after, change.
+crate_diff() { # from.wasm to.wasm
+  crate_sizes "$1" >"$WORK/from-crates"
+  crate_sizes "$2" >"$WORK/to-crates"
+  awk -F'\t' 'FNR == NR { from[$2] = $1; next } { to[$2] = $1 }
+    END { for (c in to) d[c] = to[c] - from[c]; for (c in from) if (!(c in to)) d[c] = -from[c]
+          for (c in d) if (d[c] != 0) printf "%d\t%s\t%.1f\t%.1f\n", d[c], c, from[c] / 1024, to[c] / 1024 }' \
+    "$WORK/from-crates" "$WORK/to-crates" | sort -rn | sed -n 1,12p |
+    awk -F'\t' '{ printf "| %s | %s | %s | %+.1f |\n", $2, $3, $4, $1 / 1024 }'
+}
+
+# Items grouped by what their names say they do (an item can fall in more than one group), as a
+# Markdown table: what, KB, items.
+themes() { # wasm
+  twiggy top -n 100000 --format csv "$1" | tail -n +2 | awk -F, '
+    BEGIN { n = split("BTreeMap code|btree|BTreeMap;" \
+                      "formatting (core::fmt, Display, Debug, format!)|fmt::|Formatter|Display|Debug;" \
+                      "serde_json::Value|serde_json::value::de|serde_json::value::Value|ValueVisitor|serde_json::map;" \
+                      "serde_json deserializer|serde_json::de::|Deserializer<;" \
+                      "allocator (dlmalloc)|dlmalloc;" \
+                      "sorting (slice::sort)|slice::sort;" \
+                      "panics and unwraps|panic|unwrap_failed|expect_failed", groups, ";") }
+    { size = $(NF - 3); name = $1; for (i = 2; i <= NF - 4; i++) name = name "," $i
+      for (g = 1; g <= n; g++) {
+        m = split(groups[g], pat, "|")
+        for (k = 2; k <= m; k++) if (index(name, pat[k])) { total[g] += size; count[g]++; break }
+      } }
+    END { for (g = 1; g <= n; g++) { split(groups[g], pat, "|"); printf "| %s | %.1f | %d |\n", pat[1], total[g] / 1024, count[g] } }'
+}
+
+# twiggy top without the names section and without the symbols' hashes.
+top_items() { # wasm count
+  twiggy top -n "$2" "$1" | grep -v 'function names' | sed -E 's/::h[0-9a-f]{16}//; s/\[[0-9a-f]{16}\]//g'
 }
 
 measure_sizes() {
@@ -145,24 +188,38 @@ measure_sizes() {
     echo "## What holds the minimal app's size"
     echo
     echo "twiggy on the minimal app built with names kept (wasm-bindgen --keep-debug, wasm-opt -Oz -g;"
-    echo "the names section itself is left out). By crate, the first path segment of each item:"
+    echo "the names section itself is left out). By crate, the first path segment of each item, in raw"
+    echo "KB before gzip:"
     echo
     echo "| crate | KB | share |"
     echo "|---|---|---|"
     by_crate "$WORK/minimal-names/opt.wasm"
     echo
-    echo "The largest items (\`twiggy top\`):"
+    echo "By what the items do (names matched by substring; an item can count twice):"
+    echo
+    echo "| what | KB | items |"
+    echo "|---|---|---|"
+    themes "$WORK/minimal-names/opt.wasm"
+    echo
+    echo "The largest items (\`twiggy top\`, raw bytes before gzip):"
     echo
     echo '```text'
-    twiggy top -n 16 "$WORK/minimal-names/opt.wasm" | grep -v 'function names' | cut -c1-160
+    top_items "$WORK/minimal-names/opt.wasm" 16
     echo '```'
     echo
     echo "## What tether adds to a Yew app"
     echo
-    echo "\`twiggy diff\` from the ticker app on a plain WebSocket to the same app on tether (names kept):"
+    echo "The ticker app on tether against the same app on a plain WebSocket, by crate (twiggy, names"
+    echo "kept, raw KB before gzip), largest changes first:"
+    echo
+    echo "| crate | plain WebSocket | tether | change |"
+    echo "|---|---|---|---|"
+    crate_diff "$WORK/plain-names/opt.wasm" "$WORK/ticker-names/opt.wasm"
+    echo
+    echo "tether's largest items in the ticker app:"
     echo
     echo '```text'
-    twiggy diff -n 20 "$WORK/plain-names/opt.wasm" "$WORK/ticker-names/opt.wasm" | grep -v 'function names' | cut -c1-160
+    top_items "$WORK/ticker-names/opt.wasm" 400 | grep -E 'Shallow|tether::|tether\[' | sed -n 1,13p
     echo '```'
   } >"$SIZE_PROFILE"
 }

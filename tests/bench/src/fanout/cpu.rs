@@ -33,6 +33,11 @@ pub struct Use {
 }
 
 impl Use {
+    /// "clients/stub/others" in percent of a core.
+    pub fn short(&self) -> String {
+        format!("{:.0}/{:.0}/{:.0}", self.clients, self.stub, self.elsewhere)
+    }
+
     /// Everything in use, in percent of one core.
     pub fn total(&self) -> f64 {
         self.clients + self.stub + self.elsewhere

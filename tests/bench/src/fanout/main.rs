@@ -108,7 +108,11 @@ fn main() {
             &col(|s| s.delivered),
             &col(|s| s.offered),
             "deliveries/s",
-            &format!("while publishing: {}", at.iter().map(|s| cpu(s)).collect::<Vec<_>>().join("; ")),
+            &format!(
+                "the cores: while publishing, CPU in % of a core ({:.0}% = all) for the clients' thread/the stub/other processes: {}",
+                at[0].cpu.capacity,
+                at.iter().map(|s| s.cpu.short()).collect::<Vec<_>>().join("; ")
+            ),
             &format!("baseline: offered (published events × the stub's subscriber count, over the publishing time); {}", states.join("; ")),
         );
         let first: Vec<f64> = ramps.iter().map(|r| r[0].p99).collect();
@@ -117,8 +121,18 @@ fn main() {
             &col(|s| s.p99),
             &first,
             "ms",
-            "the stub stamps ts in whole ms; clients and stub share the 2 cores",
-            &format!("baseline: p99 at {} clients", CLIENTS[0]),
+            &format!(
+                "the stub stamps ts in whole ms; {}",
+                at.iter().map(|s| verdict(s)).collect::<Vec<_>>().join("; ")
+            ),
+            &format!(
+                "p50 {} ms; baseline: p99 at {} clients",
+                at.iter()
+                    .map(|s| format!("{:.0}", s.p50))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                CLIENTS[0]
+            ),
         );
     }
 

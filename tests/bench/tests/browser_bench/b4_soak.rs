@@ -1,7 +1,9 @@
 //! B4, leak soak: 10,000 mount/unmount cycles of components using every hook, under providers
 //! that stay mounted. After it, the client must hold what it held before: handlers, stub
 //! subscriptions, state listeners, live timers (counted by wrapping the page's timer
-//! functions), and the heap, whose growth per cycle is set against a plain Yew tree's.
+//! functions), and memory: live Rust allocations (exact, and blind to buffers that grow),
+//! Rust heap bytes and the JS heap, each per cycle against a plain Yew tree's, over two halves
+//! so that a one-time step shows apart from steady growth.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -15,7 +17,7 @@ use tether_tests::web::{app_for, post, stub, token_for, user_stat, wait_for};
 use wasm_bindgen_test::wasm_bindgen_test;
 use yew::AttrValue;
 
-use crate::alloc::rust_heap;
+use crate::alloc::{rust_allocations, rust_heap};
 use crate::page::{heap, install_timer_probe, now, timers, yield_now};
 use crate::report::{num, report};
 use crate::soak::{Part, Root, RootProps};
@@ -71,9 +73,43 @@ async fn soak_cycles(s: &Setup, part: Part, cycles: usize) -> f64 {
     seconds
 }
 
-/// The JS and the Rust heap now, in bytes.
-fn heaps() -> (f64, f64) {
-    (heap(), rust_heap())
+/// What the page holds: JS heap bytes, Rust heap bytes, live Rust allocations.
+#[derive(Clone, Copy)]
+struct Held {
+    js: f64,
+    rust: f64,
+    allocs: f64,
+}
+
+fn held() -> Held {
+    Held {
+        js: heap(),
+        rust: rust_heap(),
+        allocs: rust_allocations(),
+    }
+}
+
+/// Growth per cycle of one measure over readings `r` taken every `cycles` cycles.
+fn per_cycle(r: &[Held], cycles: usize, k: fn(&Held) -> f64) -> f64 {
+    (k(&r[r.len() - 1]) - k(&r[0])) / (cycles * (r.len() - 1)) as f64
+}
+
+/// "a then b": the growth per cycle of each half.
+fn halves(r: &[Held; 3], cycles: usize, k: fn(&Held) -> f64) -> String {
+    format!(
+        "{} then {}",
+        num(per_cycle(&r[..2], cycles, k)),
+        num(per_cycle(&r[1..], cycles, k))
+    )
+}
+
+/// Soaks `part` for `cycles` in two halves; returns the three readings.
+async fn soak_in_halves(s: &Setup, part: Part, cycles: usize) -> ([Held; 3], f64) {
+    let first = held();
+    let t1 = soak_cycles(s, part, cycles / 2).await;
+    let mid = held();
+    let t2 = soak_cycles(s, part, cycles / 2).await;
+    ([first, mid, held()], t1 + t2)
 }
 
 #[wasm_bindgen_test]
@@ -102,29 +138,23 @@ async fn b4_soak() {
     // Both trees once briefly, so one-time costs (Yew's and ours) land before any reading.
     soak_cycles(&s, Part::Plain, WARM_UP).await;
     soak_cycles(&s, Part::All, WARM_UP).await;
-
-    let plain_before = heaps();
-    soak_cycles(&s, Part::Plain, CYCLES).await;
-    let plain_after = heaps();
+    let (plain, _) = soak_in_halves(&s, Part::Plain, CYCLES).await;
 
     let handlers = app.topics.total_handlers() as f64;
     let listeners = app.client.listener_count() as f64;
     let subs = user_stat(user, "subscriptions").await as f64;
     let timers_before = timers();
-    // In two halves, to tell growth that stops (a buffer reaching its size) from a leak.
-    let before = heaps();
-    let seconds = soak_cycles(&s, Part::All, CYCLES / 2).await;
-    let half = heaps();
-    let seconds = seconds + soak_cycles(&s, Part::All, CYCLES / 2).await;
-    let after = heaps();
+    let (all, seconds) = soak_in_halves(&s, Part::All, CYCLES).await;
     let timers_after = timers();
     let (intervals, timeouts) = (
         timers_after.intervals - timers_before.intervals,
         timers_after.timeouts - timers_before.timeouts,
     );
+    // Most mounts run their effects before the next flip unmounts them; the probe must have
+    // seen their intervals, or it is not counting the page's timers.
     assert!(
-        intervals >= CYCLES as f64,
-        "the probe saw use_metrics' intervals: {intervals}"
+        intervals >= (CYCLES / 2) as f64,
+        "the probe saw only {intervals} intervals in {CYCLES} mounts"
     );
 
     let counts = "counted before and after the soak, in the same page";
@@ -159,54 +189,43 @@ async fn b4_soak() {
         &[timers_before.live],
         "timers",
         "counted by wrapping setTimeout, clearTimeout, setInterval and clearInterval: pending timeouts plus uncleared intervals",
-        &format!("{} intervals and {} timeouts were started during the soak (use_metrics holds an interval per mount); baseline: before", num(intervals), num(timeouts)),
+        &format!("{} intervals and {} timeouts were started during the soak (use_metrics holds an interval from its effect, which most of the {CYCLES} mounts ran); baseline: before", num(intervals), num(timeouts)),
     );
-    report(
-        "B4 leak soak: JS heap",
-        &[after.0 / 1024.0],
-        &[before.0 / 1024.0],
-        "KiB",
-        "performance.memory.usedJSHeapSize after a forced GC (V8 rounds it to pages)",
-        "baseline: before",
+    let half = CYCLES / 2;
+    let growth = |name: &str, k: fn(&Held) -> f64, unit: &str, limit: &str| {
+        report(
+            &format!("B4 leak soak: {name}, growth per cycle"),
+            &[per_cycle(&all, half, k)],
+            &[per_cycle(&plain, half, k)],
+            unit,
+            limit,
+            &format!(
+                "halves: {} (the plain tree: {}); baseline: the same cycles of a tree of plain Yew components (context provider, state, effect), no tether",
+                halves(&all, half, k),
+                halves(&plain, half, k)
+            ),
+        );
+    };
+    growth(
+        "live Rust allocations",
+        |h| h.allocs,
+        "allocations/cycle",
+        "exact: the page's allocator counts every allocation and free",
     );
-    let per_cycle = |b: f64, a: f64, cycles: usize| (a - b) / cycles as f64;
-    report(
-        "B4 leak soak: JS heap growth per cycle",
-        &[per_cycle(before.0, after.0, CYCLES)],
-        &[per_cycle(plain_before.0, plain_after.0, CYCLES)],
+    growth(
+        "Rust heap",
+        |h| h.rust,
         "B/cycle",
-        "the heap reading's granularity: a few KiB over the soak is under 1 B/cycle",
-        "baseline: the same cycles of a tree of plain Yew components (context provider, state, effect), no tether",
+        "exact, but bytes are capacities: a buffer that doubles shows as a one-time step",
     );
-    report(
-        "B4 leak soak: Rust heap in wasm memory",
-        &[after.1 / 1024.0],
-        &[before.1 / 1024.0],
-        "KiB",
-        "live bytes counted by this page's global allocator (exact)",
-        "baseline: before",
-    );
-    report(
-        "B4 leak soak: Rust heap growth per cycle",
-        &[per_cycle(before.1, after.1, CYCLES)],
-        &[per_cycle(plain_before.1, plain_after.1, CYCLES)],
+    growth(
+        "JS heap",
+        |h| h.js,
         "B/cycle",
-        "exact (the allocator counts every byte)",
-        &format!(
-            "first half {} B/cycle, second half {} B/cycle (JS heap: {} and {}); baseline: the plain Yew tree above",
-            num(per_cycle(before.1, half.1, CYCLES / 2)),
-            num(per_cycle(half.1, after.1, CYCLES / 2)),
-            num(per_cycle(before.0, half.0, CYCLES / 2)),
-            num(per_cycle(half.0, after.0, CYCLES / 2)),
-        ),
+        "performance.memory.usedJSHeapSize after a forced GC: V8 reports it in coarse steps",
     );
 
     // Each hook alone, to tell which one holds on to what.
-    let plain = per_cycle(
-        plain_before.0 + plain_before.1,
-        plain_after.0 + plain_after.1,
-        CYCLES,
-    );
     for part in [
         Part::Dashboard,
         Part::Chat,
@@ -215,32 +234,22 @@ async fn b4_soak() {
         Part::Metrics,
     ] {
         soak_cycles(&s, part, WARM_UP).await;
-        let (b, t) = (heaps(), timers().live);
-        soak_cycles(&s, part, PART_CYCLES / 2).await;
-        let m = heaps();
-        soak_cycles(&s, part, PART_CYCLES / 2).await;
-        let (a, t_after) = (heaps(), timers().live);
-        let halves = |k: fn(&(f64, f64)) -> f64| {
-            let (first, second) = (k(&m) - k(&b), k(&a) - k(&m));
-            format!(
-                "{} then {}",
-                num(first / (PART_CYCLES / 2) as f64),
-                num(second / (PART_CYCLES / 2) as f64)
-            )
-        };
-        let (js, rust) = (
-            per_cycle(b.0, a.0, PART_CYCLES),
-            per_cycle(b.1, a.1, PART_CYCLES),
-        );
+        let t = timers().live;
+        let (r, _) = soak_in_halves(&s, part, PART_CYCLES).await;
+        let per = PART_CYCLES / 2;
         report(
-            &format!("B4 leak soak: heap growth per cycle, {} alone", part.hook()),
-            &[js + rust],
-            &[plain],
-            "B/cycle",
-            "JS heap granularity (the Rust part is exact, but counts whatever is in flight at the reading: a fetch, a frame)",
+            &format!("B4 leak soak: live Rust allocations per cycle, {} alone", part.hook()),
+            &[per_cycle(&r, per, |h| h.allocs)],
+            &[per_cycle(&plain, half, |h| h.allocs)],
+            "allocations/cycle",
+            "exact (the allocator counts them)",
             &format!(
-                "{PART_CYCLES} cycles in two halves: JS heap {} + Rust heap {} B/cycle (halves: JS {}, Rust {}); live timers {} before, {} after; baseline: the plain Yew tree, JS + Rust",
-                num(js), num(rust), halves(|h| h.0), halves(|h| h.1), num(t), num(t_after)
+                "{PART_CYCLES} cycles; halves: allocations {}, Rust heap {} B/cycle, JS heap {} B/cycle; live timers {} before, {} after; baseline: the plain Yew tree",
+                halves(&r, per, |h| h.allocs),
+                halves(&r, per, |h| h.rust),
+                halves(&r, per, |h| h.js),
+                num(t),
+                num(timers().live)
             ),
         );
     }

@@ -150,7 +150,7 @@ async fn b5_latency() {
     let late = col(&ours, 2).iter().sum::<f64>();
     let band = col(&ours, 3).iter().sum::<f64>();
     let nagle = format!(
-        "the stub's sockets do not set TCP_NODELAY, so a frame written while an earlier one is unacknowledged waits for the browser's delayed ACK (about 40 ms): {}% of the client's events over 10 ms arrived 30–50 ms after send (checked by hand once: the stub with TCP_NODELAY gave a p99 of 6 ms)",
+        "the stub's sockets do not set TCP_NODELAY, so a frame written while an earlier one is unacknowledged waits for the browser's delayed ACK (about 40 ms): {}% of the client's events over 10 ms arrived 30–50 ms after send (a run by hand against a copy of the stub that sets TCP_NODELAY lost that cluster)",
         num(if late > 0.0 { 100.0 * band / late } else { 0.0 })
     );
     report(

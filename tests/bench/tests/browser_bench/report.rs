@@ -21,7 +21,9 @@ pub fn percentile(values: &[f64], p: f64) -> f64 {
 /// A number with as many decimals as its size deserves.
 pub fn num(v: f64) -> String {
     let a = v.abs();
-    if a >= 1000.0 || v.fract() == 0.0 {
+    if a < 0.005 {
+        "0".to_owned()
+    } else if a >= 1000.0 || v.fract() == 0.0 {
         format!("{v:.0}")
     } else if a >= 10.0 {
         format!("{v:.1}")
