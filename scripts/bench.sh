@@ -21,8 +21,18 @@ LINES="$WORK/lines"
 touch "$LINES"
 trap 'stop_stub' EXIT
 START=$SECONDS
+# Other processes' CPU during a stage: the machine's busy time (/proc/stat) minus this script's
+# and its waited-for children's (/proc/$$/stat), in % of one core; "200%" is both cores busy.
 load() { cut -d' ' -f1 /proc/loadavg; }
+busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+ours() { awk '{ print $14 + $15 + $16 + $17 }' /proc/$$/stat; }
+mark() { MARK_BUSY=$(busy); MARK_OURS=$(ours); MARK_AT=$SECONDS; }
+others() { # → % of a core used by other processes since `mark`
+  awk -v b="$(busy)" -v o="$(ours)" -v b0="$MARK_BUSY" -v o0="$MARK_OURS" -v t="$((SECONDS - MARK_AT))" \
+    'BEGIN { v = t > 0 ? ((b - b0) - (o - o0)) / t : 0; printf "%.0f%%", v < 0 ? 0 : v }'
+}
 LOADS="before B1, B3-B5: $(load)"
+mark
 
 echo "==> B1, B3, B4, B5: browser benchmarks in headless Chromium"
 cargo build --quiet --release -p tether-stub --bin server-stub
@@ -40,16 +50,21 @@ fi
 grep '^BENCH|' "$WORK/browser.log" >>"$LINES"
 stop_stub
 
+OTHERS="during B1, B3-B5: $(others)"
 LOADS="$LOADS; before B2: $(load)"
+mark
 echo "==> B2: sizes (profile wasm-release, wasm-bindgen, wasm-opt -Oz; gzip -9)"
 source tests/bench/sizes.sh
 measure_sizes >>"$LINES"
 
+OTHERS="$OTHERS; during B2: $(others)"
 LOADS="$LOADS; before B6: $(load)"
+mark
 echo "==> B6: stub fan-out with native clients"
 cargo build --quiet --release -p tether-bench --bin fanout
 "$TARGET/release/fanout" | tee "$WORK/fanout.log" | grep -v '^BENCH|' || true
 grep '^BENCH|' "$WORK/fanout.log" >>"$LINES"
+OTHERS="$OTHERS; during B6: $(others)"
 
 TABLE="$WORK/table"
 printf '%-70s %16s %16s %8s  %s\n' benchmark value baseline ratio units
@@ -72,8 +87,9 @@ MINUTES="$(((SECONDS - START) / 60))m$(((SECONDS - START) % 60))s"
   echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
   echo "- browser: $(chromium --version 2>/dev/null | head -1)"
   echo "- rustc: $(rustc --version)"
-  echo "- load average (1 min) $LOADS; after: $(load). Other work on the machine shows in the"
-  echo "  timings; B6 reports the CPU other processes used while it published."
+  echo "- load average (1 min) $LOADS; after: $(load)"
+  echo "- CPU used by other processes, in % of one core of $(nproc): $OTHERS. Other work on the"
+  echo "  machine shows in the timings; B6 also reports it for each step."
   echo
   echo "| benchmark | value | baseline | ratio | units | runs | limited by | notes |"
   echo "|---|---|---|---|---|---|---|---|"
