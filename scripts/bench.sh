@@ -23,6 +23,7 @@ trap 'stop_stub' EXIT
 START=$SECONDS
 # Other processes' CPU during a stage: the machine's busy time (/proc/stat) minus this script's
 # and its waited-for children's (/proc/$$/stat), in % of one core; "200%" is both cores busy.
+# Only for stages whose processes this script reaps (cargo, wasm-opt, npm, the fanout binary).
 load() { cut -d' ' -f1 /proc/loadavg; }
 busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
 ours() { awk '{ print $14 + $15 + $16 + $17 }' /proc/$$/stat; }
@@ -32,7 +33,6 @@ others() { # → % of a core used by other processes since `mark`
     'BEGIN { v = t > 0 ? ((b - b0) - (o - o0)) / t : 0; printf "%.0f%%", v < 0 ? 0 : v }'
 }
 LOADS="before B1, B3-B5: $(load)"
-mark
 
 echo "==> B1, B3, B4, B5: browser benchmarks in headless Chromium"
 cargo build --quiet --release -p tether-stub --bin server-stub
@@ -50,14 +50,13 @@ fi
 grep '^BENCH|' "$WORK/browser.log" >>"$LINES"
 stop_stub
 
-OTHERS="during B1, B3-B5: $(others)"
 LOADS="$LOADS; before B2: $(load)"
 mark
 echo "==> B2: sizes (profile wasm-release, wasm-bindgen, wasm-opt -Oz; gzip -9)"
 source tests/bench/sizes.sh
 measure_sizes >>"$LINES"
 
-OTHERS="$OTHERS; during B2: $(others)"
+OTHERS="during B2: $(others)"
 LOADS="$LOADS; before B6: $(load)"
 mark
 echo "==> B6: stub fan-out with native clients"
@@ -88,8 +87,10 @@ MINUTES="$(((SECONDS - START) / 60))m$(((SECONDS - START) % 60))s"
   echo "- browser: $(chromium --version 2>/dev/null | head -1)"
   echo "- rustc: $(rustc --version)"
   echo "- load average (1 min) $LOADS; after: $(load)"
-  echo "- CPU used by other processes, in % of one core of $(nproc): $OTHERS. Other work on the"
-  echo "  machine shows in the timings; B6 also reports it for each step."
+  echo "- CPU used by other processes, in % of one core of $(nproc): $OTHERS (not measured during"
+  echo "  B1-B5: Chromium's processes are not all reaped by this script, so their CPU cannot be told"
+  echo "  from other processes'). Other work on the machine shows in the timings; B6 also reports it"
+  echo "  for each step."
   echo
   echo "| benchmark | value | baseline | ratio | units | runs | limited by | notes |"
   echo "|---|---|---|---|---|---|---|---|"
