@@ -176,7 +176,7 @@ measure_sizes() {
   www=$(gz_of "$WORK/www")
   line "B2 tether's marginal size in a Yew app (gzip): ticker with tether minus the same app on a plain WebSocket" \
     "$(kb $((ticker - plain)))" "$(kb "$plain")" KB \
-    "what tether adds over the plain socket app (twiggy diff below)" \
+    "what tether adds over the plain socket app (by crate in What tether adds to a Yew app)" \
     "ticker (client/examples/ticker.rs) $(kb "$ticker") KB; baseline: the same components on web_sys::WebSocket + serde_json (tests/bench/examples/ticker_plain.rs) $(kb "$plain") KB"
   line "B2 ticker app (Yew + tether), gzip (wasm + JS glue)" "$(kb "$ticker")" "$(kb "$plain")" KB \
     "Yew itself (the baseline is mostly Yew)" "baseline: the same app on a plain WebSocket"
