@@ -2,7 +2,7 @@
 # Starts the server stub in the background on 127.0.0.1 and reads its address.
 # Source it; `start_stub ARGS…` sets STUB_PID and STUB_URL; `stop_stub` ends it.
 
-STUB_BIN="${STUB_BIN:-$ROOT/target/debug/server-stub}"
+STUB_BIN="${STUB_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/server-stub}"
 
 start_stub() {
   STUB_LOG="$(mktemp -t stub.XXXXXX.log)"

@@ -1,0 +1,40 @@
+//! The smallest browser app on the generic API, without Yew: one socket, one topic, its payload
+//! decoded into a type of the app's own, and the connection state. The bench command measures
+//! its size (B2) against the same app built from the code before the rewrite.
+//!
+//! `cargo build -p tether --example minimal --target wasm32-unknown-unknown --profile wasm-release`
+
+#[cfg(target_arch = "wasm32")]
+fn main() {
+    use serde::Deserialize;
+    use tether::{AppState, Config, Topic, TopicEvent};
+
+    /// The part of an agent this view shows.
+    #[derive(Deserialize)]
+    struct Agent {
+        name: String,
+        status: String,
+    }
+
+    // Once per app: connects now and reconnects forever, with jittered backoff and heartbeats.
+    let app = AppState::connect(Config::new("/api/ws/v2").with_token(|| Some("dev-token".into())));
+
+    // A view subscribes when it mounts, and decodes each event's `data` when it needs it.
+    let subscription = app.topics.subscribe(Topic::agent(1), |event: &TopicEvent| {
+        if let Some(Ok(agent)) = event.data::<Agent>() {
+            web_sys::console::log_1(&format!("{} is {}", agent.name, agent.status).into());
+        }
+    });
+
+    // Connection state for a status badge.
+    let _badge = app
+        .client
+        .on_state_change(|state| web_sys::console::log_1(&state.name().into()));
+
+    // The view unmounts: dropping the guard removes the handler; the wire `unsubscribe` goes
+    // out with the topic's last handler.
+    drop(subscription);
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {}
