@@ -137,7 +137,9 @@ async fn run_socket(
     mut commands: mpsc::UnboundedReceiver<Command>,
     events: mpsc::UnboundedSender<DriverEvent>,
 ) {
-    let mut ws = match tokio_tungstenite::connect_async(url.as_str()).await {
+    // No Nagle: a small frame goes out at once, as a browser's WebSocket sends it.
+    let mut ws = match tokio_tungstenite::connect_async_with_config(url.as_str(), None, true).await
+    {
         Ok((ws, _)) => ws,
         Err(WsError::Http(response)) => {
             let _ = events.send(DriverEvent::Refused(id, response.status().as_u16()));

@@ -150,7 +150,7 @@ async fn b5_latency() {
     let late = col(&ours, 2).iter().sum::<f64>();
     let band = col(&ours, 3).iter().sum::<f64>();
     let nagle = format!(
-        "the stub's sockets do not set TCP_NODELAY, so a frame written while an earlier one is unacknowledged waits for the browser's delayed ACK (about 40 ms): {}% of the client's events over 10 ms arrived 30–50 ms after send (a run by hand against a copy of the stub that sets TCP_NODELAY lost that cluster)",
+        "the tail: {}% of the client's events over 10 ms arrived 30–50 ms after send, the delay of a frame held for a delayed ACK (about 40 ms; the stub sets TCP_NODELAY since an earlier run found that cluster)",
         num(if late > 0.0 { 100.0 * band / late } else { 0.0 })
     );
     report(
@@ -166,7 +166,7 @@ async fn b5_latency() {
         &col(&ours, 2),
         &col(&theirs, 2),
         "events",
-        &limit("the same delayed ACKs (see p99); one pause also delays every event behind it"),
+        &limit("a pause of the page or the stub delays every event behind it (see p99 for the 30–50 ms share)"),
         &format!("of {N} per run"),
     );
 }
