@@ -103,12 +103,10 @@ impl WsClientV2 {
             match next {
                 Some(output) => self.perform(output),
                 None => {
+                    // Computing the deadline never queues an output: the pump is done.
                     let at = s.core.borrow_mut().poll_timeout();
                     if s.armed.replace(at) != at {
                         s.io.set_timer(at, &self.driver_handle());
-                    }
-                    if s.core.borrow().has_outputs() {
-                        continue;
                     }
                     break;
                 }

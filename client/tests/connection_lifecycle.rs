@@ -409,3 +409,53 @@ fn metrics_count_reconnects_and_uptime() {
     assert_eq!(m.state, ConnectionState::Open);
     assert_eq!(m.uptime(Instant(h.now())), Some(Millis(0)));
 }
+
+#[test]
+fn closing_with_an_empty_outbox_reports_nothing_discarded() {
+    let mut h = Harness::new(config());
+    h.connect_and_open();
+    let errors = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let sink = errors.clone();
+    let _guard = h
+        .client()
+        .on_error(move |e| sink.borrow_mut().push(format!("{e:?}")));
+    h.client().close();
+    h.end_tick();
+    assert!(errors.borrow().is_empty(), "{:?}", errors.borrow());
+}
+
+#[test]
+fn a_socket_reported_open_twice_subscribes_once() {
+    let mut h = Harness::new(config());
+    let (_view, _) = h.record("agent:1");
+    h.client().connect();
+    h.open_raw();
+    let first = h.take_sent_kinds();
+    h.open_raw();
+    assert_eq!(first, vec!["subscribe", "ping"]);
+    assert!(
+        h.take_sent_kinds().is_empty(),
+        "the second open report is ignored"
+    );
+}
+
+#[test]
+fn a_normal_close_from_the_server_is_retried_while_a_topic_is_held() {
+    let mut h = Harness::new(config());
+    let (_view, _) = h.record("agent:1");
+    h.connect_and_open();
+    h.server_closes(1000);
+    assert!(
+        matches!(h.state(), ConnectionState::Reconnecting { .. }),
+        "{:?}",
+        h.state()
+    );
+}
+
+#[test]
+fn debug_output_names_the_url_and_hides_the_token() {
+    let config = config().with_token(|| Some("secret-token-value".into()));
+    let text = format!("{config:?}");
+    assert!(text.contains("ws://stub/api/ws/v2"), "{text}");
+    assert!(!text.contains("secret-token-value"), "{text}");
+}

@@ -200,3 +200,84 @@ fn a_late_timer_while_reconnecting_retries_now() {
     h.sleep(retry_at - h.now() + 10_000);
     assert_eq!(h.opened_sockets().len(), before + 1);
 }
+
+/// Sends pings without answers, keeping the link alive with server pings; returns each ping's
+/// id and the time it went out.
+fn unanswered_pings(h: &mut Harness, n: usize) -> Vec<(String, u64)> {
+    let mut pings = Vec::new();
+    while pings.len() < n {
+        h.advance(500);
+        h.server_sends(r#"{"v":1,"type":"ping","topic":"system","ts":0,"data":{}}"#);
+        for f in h.take_sent().iter().filter(|f| f.kind == "ping") {
+            pings.push((f.req_id.clone().unwrap(), h.now()));
+        }
+    }
+    pings
+}
+
+#[test]
+fn a_pong_answers_its_own_ping_once_and_forgets_the_older_ones() {
+    let mut h = Harness::new(config());
+    h.connect_and_open();
+    h.take_new_calls();
+    let pings = unanswered_pings(&mut h, 3);
+    let rtt = |h: &Harness| h.client().metrics().rtt.last;
+    // The second ping's pong: its own round trip.
+    h.advance(7);
+    h.server_sends(&pong_for(&pings[1].0, 0));
+    assert_eq!(rtt(&h), Some(Millis(h.now() - pings[1].1)));
+    let after_second = rtt(&h);
+    // Its repeat, and the first ping's late pong: nothing more is measured.
+    h.advance(50);
+    h.server_sends(&pong_for(&pings[1].0, 0));
+    h.server_sends(&pong_for(&pings[0].0, 0));
+    assert_eq!(rtt(&h), after_second);
+    // The third one is still remembered.
+    h.server_sends(&pong_for(&pings[2].0, 0));
+    assert_eq!(rtt(&h), Some(Millis(h.now() - pings[2].1)));
+}
+
+#[test]
+fn the_last_eight_pings_are_remembered() {
+    let mut h = Harness::new(config());
+    h.connect_and_open();
+    h.take_new_calls();
+    let pings = unanswered_pings(&mut h, 9);
+    h.advance(3);
+    // The ninth pushed the first out; the second is still there.
+    h.server_sends(&pong_for(&pings[0].0, 0));
+    assert_eq!(
+        h.client().metrics().rtt.last,
+        Some(Millis(0)),
+        "the open's ping only"
+    );
+    h.server_sends(&pong_for(&pings[1].0, 0));
+    assert_eq!(
+        h.client().metrics().rtt.last,
+        Some(Millis(h.now() - pings[1].1))
+    );
+}
+
+#[test]
+fn a_pong_without_req_id_answers_the_oldest_ping_and_a_foreign_one_nothing() {
+    let mut h = Harness::new(config());
+    h.connect_and_open();
+    h.take_new_calls();
+    let pings = unanswered_pings(&mut h, 2);
+    h.advance(4);
+    h.server_sends(r#"{"v":1,"type":"pong","topic":"system","ts":0,"data":{}}"#);
+    assert_eq!(
+        h.client().metrics().rtt.last,
+        Some(Millis(h.now() - pings[0].1)),
+        "the oldest"
+    );
+    h.advance(4);
+    h.server_sends(
+        r#"{"v":1,"type":"pong","topic":"system","ts":0,"req_id":"someone-else","data":{}}"#,
+    );
+    assert_eq!(
+        h.client().metrics().rtt.last,
+        Some(Millis(h.now() - 4 - pings[0].1)),
+        "a pong to another ping id is not ours"
+    );
+}

@@ -248,3 +248,47 @@ fn only_the_answer_to_the_latest_subscribe_activates() {
         SeqVerdict::Deliver { gap: false }
     );
 }
+
+#[test]
+fn a_released_topic_is_no_longer_held_before_the_flush_too() {
+    let mut table = TopicTable::default();
+    assert!(!table.is_dirty(), "a new table has nothing to send");
+    table.acquire(&t("agent:1"));
+    table.take_changes();
+    assert!(!table.is_dirty());
+    table.acknowledge(&t("agent:1"), None, Some(3), Some("e1"));
+    assert_eq!(table.epoch(&t("agent:1")), Some("e1"));
+    assert!(table.release(&t("agent:1")));
+    assert!(!table.release(&t("agent:1")), "released twice");
+    assert!(!table.any_held());
+    assert_eq!(table.status(&t("agent:1")), None);
+    assert_eq!(table.statuses().count(), 0);
+    assert_eq!(table.counts(), StatusCounts::default());
+    assert_eq!(table.admit(&t("agent:1"), Some(4)), SeqVerdict::NotHeld);
+    assert!(!table.resync(&t("agent:1"), Some(9)));
+    assert!(!table.rewind(&t("agent:1"), 1));
+    assert_eq!(
+        table.acknowledge(&t("agent:1"), None, Some(5), None),
+        Activation::Ignored
+    );
+}
+
+#[test]
+fn counts_are_by_status() {
+    let mut table = TopicTable::default();
+    for name in ["agent:1", "agent:2", "agent:3", "agent:4"] {
+        table.acquire(&t(name));
+    }
+    table.take_changes();
+    table.acknowledge(&t("agent:1"), None, Some(1), None);
+    table.acknowledge(&t("agent:2"), None, Some(1), None);
+    table.fail(&t("agent:3"), "NOT_FOUND", "no");
+    assert_eq!(
+        table.counts(),
+        StatusCounts {
+            pending: 1,
+            active: 2,
+            failed: 1
+        }
+    );
+}
