@@ -281,3 +281,14 @@ fn a_pong_without_req_id_answers_the_oldest_ping_and_a_foreign_one_nothing() {
         "a pong to another ping id is not ours"
     );
 }
+
+#[test]
+fn the_driver_timer_is_armed_for_the_next_ping() {
+    let mut h = Harness::new(config());
+    h.connect_and_open();
+    assert_eq!(
+        h.timer(),
+        Some(tether::core::Instant(h.now() + 1_000)),
+        "ping interval 1 s; the liveness check comes later"
+    );
+}

@@ -311,3 +311,72 @@ fn close_fails_pending_requests_with_closed() {
     h.client().close();
     assert_eq!(poll_once(&mut fut).unwrap(), Err(RequestError::Closed));
 }
+
+#[test]
+fn a_frame_exactly_at_the_size_limit_is_sent() {
+    let exact = chat(1).with_ts(T0).encode().len();
+    let mut cfg = config();
+    cfg.max_frame_bytes = exact;
+    let mut h = Harness::new(cfg);
+    h.connect_and_open();
+    h.take_sent();
+    assert_eq!(
+        h.now(),
+        T0,
+        "the frame is stamped with the harness's start time"
+    );
+    assert_eq!(h.client().send(chat(1)), Ok(()));
+    let mut cfg = config();
+    cfg.max_frame_bytes = exact - 1;
+    let h = Harness::new(cfg);
+    assert_eq!(h.client().send(chat(1)), Err(SendError::TooLarge(exact)));
+}
+
+#[test]
+fn expired_requests_are_reported_to_their_callers_only() {
+    let mut h = Harness::new(config());
+    let errors = Rc::new(RefCell::new(Vec::new()));
+    let sink = errors.clone();
+    let _g = h
+        .client()
+        .on_error(move |e| sink.borrow_mut().push(e.clone()));
+    h.client().connect();
+    let client = h.client().clone();
+    let mut fut = Box::pin(async move { client.request(chat(1)).await });
+    assert!(poll_once(&mut fut).is_none());
+    assert_eq!(h.client().metrics().outbox_len, 1);
+    h.advance(4_000);
+    assert!(matches!(poll_once(&mut fut), Some(Err(_))));
+    assert!(errors.borrow().is_empty(), "{:?}", errors.borrow());
+    assert_eq!(h.client().metrics().outbox_len, 0);
+}
+
+#[test]
+fn a_request_awaiting_its_reply_counts_as_pending_until_its_socket_closes() {
+    let mut h = Harness::new(config());
+    h.connect_and_open();
+    let client = h.client().clone();
+    let mut fut = Box::pin(async move { client.request(chat(1)).await });
+    assert!(poll_once(&mut fut).is_none());
+    assert_eq!(h.client().metrics().pending_requests, 1);
+    h.server_closes(1000);
+    assert_eq!(h.client().metrics().pending_requests, 0);
+    assert!(matches!(poll_once(&mut fut), Some(Err(_))));
+}
+
+#[test]
+fn a_garbled_error_answering_a_request_settles_it_and_is_not_counted_malformed() {
+    let mut h = Harness::new(config());
+    h.connect_and_open();
+    h.take_new_calls();
+    let client = h.client().clone();
+    let mut fut = Box::pin(async move { client.request(chat(1)).await });
+    assert!(poll_once(&mut fut).is_none());
+    let req_id = h.take_sent()[0].req_id.clone().unwrap();
+    h.server_sends(
+        &serde_json::json!({"v":1,"type":"error","topic":"system","ts":0,"req_id":req_id,"data":"garbled"})
+            .to_string(),
+    );
+    assert!(poll_once(&mut fut).is_some(), "settled by its answer");
+    assert_eq!(h.client().metrics().counters.malformed_frames, 0);
+}

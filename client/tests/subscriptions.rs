@@ -328,3 +328,50 @@ fn events_for_topics_nobody_holds_are_counted_not_delivered() {
     assert_eq!(h.client().metrics().counters.events_unrouted, 1);
     let _unused: Envelope = chat(0);
 }
+
+#[test]
+fn a_server_that_acknowledged_gets_no_barrier_ping_and_keeps_offering_replay() {
+    let mut h = Harness::new(config());
+    let (_a, _) = h.record("agent:1");
+    h.connect_and_open();
+    assert_eq!(
+        h.client().metrics().replay,
+        tether::Replay::Offered,
+        "acknowledged, then its pong: still a server that acknowledges"
+    );
+    h.take_sent();
+    let (_b, _) = h.record("agent:2");
+    h.end_tick();
+    assert_eq!(h.take_sent_kinds(), ["subscribe"], "no ping after it");
+}
+
+#[test]
+fn every_subscribe_has_its_own_message_id() {
+    let mut h = Harness::new(config());
+    let (_a, _) = h.record("agent:1");
+    h.connect_and_open();
+    let mut ids = Vec::new();
+    for n in 2..5 {
+        h.take_sent();
+        let (_v, _) = h.record(&format!("agent:{n}"));
+        h.end_tick();
+        for f in h.take_sent().iter().filter(|f| f.kind == "subscribe") {
+            let data: serde_json::Value = f.data().unwrap();
+            ids.push(data["message_id"].as_str().unwrap().to_owned());
+        }
+    }
+    let unique: std::collections::BTreeSet<_> = ids.iter().collect();
+    assert_eq!(unique.len(), 3, "{ids:?}");
+    assert!(ids.iter().all(|i| !i.is_empty()));
+}
+
+#[test]
+fn a_subscribe_wakes_an_idle_connection() {
+    let mut h = Harness::new(config());
+    h.connect_and_open();
+    h.server_closes(1000);
+    assert_eq!(h.state(), tether::ConnectionState::Idle, "nothing held");
+    let (_v, _) = h.record("agent:1");
+    h.end_tick();
+    assert_eq!(h.opened_sockets().len(), 2, "a new attempt");
+}

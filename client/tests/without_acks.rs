@@ -144,3 +144,83 @@ fn heartbeats_keep_the_socket_open_and_server_pings_are_answered_in_its_format()
     assert_eq!(h.opened_sockets().len(), 1);
     assert_eq!(h.state(), ConnectionState::Open);
 }
+
+#[test]
+fn a_pong_to_a_ping_sent_before_a_subscribe_does_not_activate_it() {
+    let mut h = Harness::new(config());
+    h.client().connect();
+    h.open_raw();
+    let before = h.take_sent(); // the ping sent on open, before any subscribe
+    let (_s, _) = h.record_all("agent:1");
+    h.end_tick();
+    let after = h.take_sent();
+    assert_eq!(
+        after.iter().map(|f| f.kind.as_str()).collect::<Vec<_>>(),
+        ["subscribe", "ping"]
+    );
+    answer_ping(&mut h, &before);
+    assert_eq!(
+        h.app.topics.status(&topic("agent:1")),
+        Some(TopicStatus::Pending),
+        "the first pong predates the subscribe"
+    );
+    answer_ping(&mut h, &after);
+    assert_eq!(
+        h.app.topics.status(&topic("agent:1")),
+        Some(TopicStatus::Active)
+    );
+}
+
+#[test]
+fn an_event_on_one_topic_of_a_batch_leaves_the_others_to_the_barrier() {
+    let mut h = Harness::new(config());
+    let (_a, _) = h.record_all("agent:1");
+    let (_b, _) = h.record_all("agent:2");
+    h.client().connect();
+    h.open_raw();
+    let sent = h.take_sent();
+    assert_eq!(
+        sent.iter().filter(|f| f.kind == "subscribe").count(),
+        1,
+        "one subscribe for both"
+    );
+    h.server_sends(&origin_event("agent:1"));
+    assert_eq!(
+        h.app.topics.status(&topic("agent:2")),
+        Some(TopicStatus::Pending)
+    );
+    answer_ping(&mut h, &sent);
+    assert_eq!(
+        h.app.topics.status(&topic("agent:2")),
+        Some(TopicStatus::Active),
+        "the pong passes the rest of the batch"
+    );
+}
+
+#[test]
+fn an_error_naming_a_batched_subscribe_refuses_no_topic_of_it() {
+    let mut h = Harness::new(config());
+    let (_a, _) = h.record_all("agent:1");
+    let (_b, _) = h.record_all("agent:2");
+    h.client().connect();
+    h.open_raw();
+    let sent = h.take_sent();
+    let id = sent
+        .iter()
+        .find(|f| f.kind == "subscribe")
+        .and_then(|f| f.data::<serde_json::Value>().ok())
+        .and_then(|d| d["message_id"].as_str().map(str::to_owned))
+        .unwrap();
+    h.server_sends(
+        &serde_json::json!({"v":1,"type":"error","topic":"system","ts":0,
+            "data":{"error":"Agent not found","details":{"message_id":id}}})
+        .to_string(),
+    );
+    for t in ["agent:1", "agent:2"] {
+        assert_eq!(
+            h.app.topics.status(&topic(t)),
+            Some(TopicStatus::Pending),
+            "{t}: which one was meant is unknown"
+        );
+    }
+}

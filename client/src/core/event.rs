@@ -240,3 +240,53 @@ impl fmt::Debug for Output {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::rc::Rc;
+
+    use serde_json::value::RawValue;
+
+    use super::{Output, TopicEvent};
+    use crate::core::SocketId;
+    use crate::protocol::{DecodeError, Envelope, Message, Topic};
+
+    /// A made-up message type: its kind and the length of its data.
+    #[derive(Debug, PartialEq)]
+    struct Shape(String, usize);
+
+    impl Message for Shape {
+        fn decode(kind: &str, data: &RawValue) -> Result<Self, DecodeError> {
+            Ok(Shape(kind.to_owned(), data.get().len()))
+        }
+    }
+
+    #[test]
+    fn a_message_decodes_on_demand_and_the_others_have_nothing_to_decode() {
+        let envelope = Envelope::new("price", Topic::new("ticker:BTC"), &[1, 2]).unwrap();
+        let event = TopicEvent::Message(Rc::new(envelope));
+        assert_eq!(
+            event.data::<Vec<u32>>().map(Result::ok),
+            Some(Some(vec![1, 2]))
+        );
+        assert_eq!(
+            event.decode::<Shape>().map(Result::ok),
+            Some(Some(Shape("price".into(), 5)))
+        );
+        let subscribed = TopicEvent::Subscribed {
+            topic: Topic::new("ticker:BTC"),
+            seq: None,
+        };
+        assert!(subscribed.data::<Vec<u32>>().is_none());
+        assert!(subscribed.decode::<Shape>().is_none());
+    }
+
+    #[test]
+    fn outputs_debug_as_their_variant() {
+        let out = Output::OpenSocket {
+            socket: SocketId(3),
+            url: "ws://stub".into(),
+        };
+        assert!(format!("{out:?}").contains("OpenSocket"));
+    }
+}

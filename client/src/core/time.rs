@@ -63,3 +63,17 @@ impl Add for Millis {
         Millis(self.0.saturating_add(o.0))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Instant, Millis};
+
+    #[test]
+    fn arithmetic_saturates_instead_of_wrapping() {
+        assert_eq!(Instant(5) + Millis(3), Instant(8));
+        assert_eq!(Millis(2) + Millis(3), Millis(5));
+        assert_eq!(Instant(u64::MAX) + Millis(1), Instant(u64::MAX));
+        assert_eq!(Millis(u64::MAX) + Millis(1), Millis(u64::MAX));
+        assert_eq!(Instant(8) - Instant(5), Millis(3));
+    }
+}

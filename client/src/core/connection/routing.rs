@@ -153,3 +153,67 @@ impl Connection {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::core::{Config, Connection, Instant, Output, SocketId};
+
+    const T0: Instant = Instant(1_000);
+
+    /// A connection on an open, proved socket (its first frame was a server ping).
+    fn open(relay: bool) -> (Connection, SocketId) {
+        let mut cfg = Config::new("ws://stub/api/ws/v2");
+        cfg.relay_replies = relay;
+        let mut c = Connection::new(cfg, 1);
+        c.handle_connect(T0);
+        let socket = std::iter::from_fn(|| c.poll_output())
+            .find_map(|o| match o {
+                Output::OpenSocket { socket, .. } => Some(socket),
+                _ => None,
+            })
+            .unwrap();
+        c.handle_socket_opened(socket, T0);
+        c.handle_socket_message(
+            socket,
+            r#"{"v":1,"type":"ping","topic":"system","ts":0,"data":{}}"#,
+            T0,
+        );
+        while c.poll_output().is_some() {}
+        (c, socket)
+    }
+
+    fn relayed(c: &mut Connection) -> Vec<String> {
+        std::iter::from_fn(|| c.poll_output())
+            .filter_map(|o| match o {
+                Output::Relay(e) => e.req_id.clone(),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_hub_relays_replies_to_requests_it_did_not_make_and_nothing_else() {
+        let reply = r#"{"v":1,"type":"thread_message","topic":"thread:1","ts":0,"req_id":"t7.r1","data":{}}"#;
+        let plain = r#"{"v":1,"type":"thread_message","topic":"thread:1","ts":0,"data":{}}"#;
+        let (mut c, socket) = open(true);
+        c.handle_socket_message(socket, reply, T0);
+        c.handle_socket_message(socket, plain, T0);
+        assert_eq!(relayed(&mut c), ["t7.r1"]);
+        let (mut c, socket) = open(false);
+        c.handle_socket_message(socket, reply, T0);
+        assert!(relayed(&mut c).is_empty(), "a plain client relays nothing");
+    }
+
+    #[test]
+    fn client_to_server_frames_from_the_server_are_counted_unrouted() {
+        let (mut c, socket) = open(false);
+        let bytes_before = c.metrics().counters.bytes_in;
+        let frame =
+            r#"{"v":1,"type":"subscribe","topic":"system","ts":0,"data":{"topics":["agent:1"]}}"#;
+        c.handle_socket_message(socket, frame, T0);
+        let m = c.metrics();
+        assert_eq!(m.counters.events_unrouted, 1);
+        assert_eq!(m.counters.malformed_frames, 0);
+        assert_eq!(m.counters.bytes_in, bytes_before + frame.len() as u64);
+    }
+}

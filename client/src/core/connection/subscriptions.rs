@@ -248,3 +248,26 @@ fn split_by_size(
     }
     chunks
 }
+
+#[cfg(test)]
+mod tests {
+    use super::split_by_size;
+    use crate::protocol::Topic;
+
+    fn sizes(topics: &[(&str, Option<u64>)], max: usize) -> Vec<usize> {
+        let topics = topics.iter().map(|(t, s)| (Topic::new(*t), *s)).collect();
+        split_by_size(topics, max).iter().map(Vec::len).collect()
+    }
+
+    #[test]
+    fn chunks_fill_their_budget_exactly_and_no_further() {
+        // Budget 30 (max - 160 for the envelope): "agent:1" costs 7 + 3 without a since.
+        let three = [("agent:1", None), ("agent:2", None), ("agent:3", None)];
+        assert_eq!(sizes(&three, 190), [3]);
+        assert_eq!(sizes(&three, 189), [2, 1]);
+        // With a since it costs 7 + 3 + 7 + 24 = 41: two fit in 82.
+        let two = [("agent:1", Some(5)), ("agent:2", Some(9))];
+        assert_eq!(sizes(&two, 160 + 82), [2]);
+        assert_eq!(sizes(&two, 160 + 81), [1, 1]);
+    }
+}
