@@ -334,7 +334,7 @@ fn a_frame_exactly_at_the_size_limit_is_sent() {
 
 #[test]
 fn expired_requests_are_reported_to_their_callers_only() {
-    let mut h = Harness::new(config());
+    let h = Harness::new(config());
     let errors = Rc::new(RefCell::new(Vec::new()));
     let sink = errors.clone();
     let _g = h
