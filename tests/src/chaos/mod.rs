@@ -184,6 +184,25 @@ pub async fn run(cfg: &ChaosConfig) -> ChaosReport {
             // report's check of detections fails): no later fault rescues it first.
             wait_until(Duration::from_secs(3), || !app.client.state().is_open()).await;
         }
+        if cfg.replay_capacity < 10 && !app.client.state().is_open() {
+            // With a tiny buffer, more events than it holds while the socket is down: the
+            // reconnect must then exceed it, whatever the schedule's timing.
+            let t = pick(&mut rng, agent_topics.len());
+            let n = cfg.replay_capacity + 2;
+            stub.publish(&agent_topics[t], "run_update", n).await;
+            report.published += n as u64;
+            let h = pick(&mut rng, threads.len());
+            for k in 0..n {
+                let t = token.borrow().clone();
+                if stub
+                    .post_message(&t, threads[h], &format!("burst {k}"))
+                    .await
+                    .is_some()
+                {
+                    report.published += 1;
+                }
+            }
+        }
         // Right after a fault the socket is usually down: mount a view then, too.
         if rng.up_to(1) == 0 {
             let t = pick(&mut rng, agent_topics.len());
