@@ -201,6 +201,11 @@ impl WsClientV2 {
             .map(str::to_owned)
     }
 
+    /// The last `seq` delivered on a topic (tether's extensions).
+    pub fn last_seq(&self, topic: &Topic) -> Option<u64> {
+        self.shared.core.borrow().last_seq(topic)
+    }
+
     /// The server's `seq` for a topic in its latest acknowledgement (tether's extensions).
     pub fn topic_server_seq(&self, topic: &Topic) -> Option<u64> {
         self.shared.core.borrow().topic_server_seq(topic)

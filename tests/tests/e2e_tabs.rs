@@ -10,9 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fantoccini::wd::WindowHandle;
-use fantoccini::Client;
 use serde_json::Value;
+use tether_tests::e2e::tabs::*;
 use tether_tests::e2e::*;
 
 /// The bound the handover must meet: from closing the leader's tab to the stub holding the new
@@ -184,148 +183,114 @@ async fn two_users_in_two_tabs_never_share() {
     c.close().await.unwrap();
 }
 
-/// What one tab's events page logged.
-#[derive(Debug, Default)]
-struct Trace {
-    /// The `seq` each topic's view started after.
-    subscribed: BTreeMap<String, u64>,
-    /// Each topic's events, by `seq`, in delivery order.
-    messages: BTreeMap<String, Vec<u64>>,
-    /// Snapshots (events without `seq`, sent on subscribe).
-    snapshots: usize,
-    resyncs: usize,
-    refused: usize,
-}
+/// The bound a frozen leader's replacement must meet: from freezing its page to another tab
+/// leading with the socket open. With the link's timeouts (ping 1 s here, pong 2 s, connect
+/// 3 s, backoff under 1 s): a missed pong, a probe nobody answers, a second failed attempt.
+const TAKEOVER_BOUND: Duration = Duration::from_secs(12);
 
-async fn trace(c: &Client) -> Trace {
-    let log = c
-        .execute("return window.tetherEvents || [];", vec![])
-        .await
-        .unwrap();
-    let mut t = Trace::default();
-    for entry in log.as_array().unwrap() {
-        let kind = entry[0].as_str().unwrap();
-        let topic = entry[1].as_str().unwrap().to_owned();
-        let seq = entry[2].as_u64();
-        match kind {
-            "subscribed" => {
-                t.subscribed
-                    .entry(topic)
-                    .or_insert(seq.expect("a numbered topic"));
-            }
-            "message" => match seq {
-                Some(seq) => t.messages.entry(topic).or_default().push(seq),
-                None => t.snapshots += 1,
-            },
-            "resync" => t.resyncs += 1,
-            _ => t.refused += 1,
-        }
-    }
-    t
-}
-
-/// The events a view of `topic` should have had after `start`, by the publish log.
-fn due(truth: &[u64], start: u64) -> Vec<u64> {
-    truth.iter().copied().filter(|s| *s > start).collect()
-}
-
-/// The closed leader's log must be an in-order, gap-free, duplicate-free prefix of what was
-/// due. Returns how many events it had.
-fn check_prefix(t: &Trace, truth: &BTreeMap<String, Vec<u64>>) -> usize {
-    assert_eq!((t.resyncs, t.refused), (0, 0));
-    let mut n = 0;
-    for (topic, log) in truth {
-        let start = t.subscribed[topic];
-        let got = t.messages.get(topic).cloned().unwrap_or_default();
-        let due = due(log, start);
-        assert_eq!(got[..], due[..got.len()], "{topic} in the closed leader");
-        n += got.len();
-    }
-    n
-}
-
-/// Waits until this tab has every event of the publish log after its start, then checks that
-/// it has exactly those, in order. Returns how many.
-async fn wait_complete(c: &Client, truth: &BTreeMap<String, Vec<u64>>) -> usize {
-    let started = Instant::now();
-    loop {
-        let t = trace(c).await;
-        let done = truth.iter().all(|(topic, log)| {
-            t.messages.get(topic).and_then(|m| m.last()) == log.last()
-                || log.last() <= t.subscribed.get(topic)
-        });
-        if done || started.elapsed() > WAIT {
-            assert_eq!((t.resyncs, t.refused), (0, 0), "{t:?}");
-            let mut n = 0;
-            for (topic, log) in truth {
-                let due = due(log, t.subscribed[topic]);
-                let got = t.messages.get(topic).cloned().unwrap_or_default();
-                assert_eq!(got, due, "{topic}: delivered vs the publish log");
-                n += got.len();
-            }
-            return n;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// The tab whose badge says it holds the socket.
-async fn leader_tab(c: &Client, tabs: &[WindowHandle]) -> WindowHandle {
-    for tab in tabs {
+/// Two tabs; the leader's page is frozen (as Chromium freezes background pages), keeping its
+/// lock. The other tab notices the silence, takes the lock and opens the socket; events
+/// published throughout reach it once and in order. Resumed, the old leader follows, and
+/// catches up on what it missed, once and in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_leader_is_replaced_and_follows_once_resumed() {
+    let stub = start_stub_with(|c| {
+        c.test_control = true;
+        c.idle_timeout_ms = 4_000;
+    })
+    .await;
+    let agents = seed(&stub, 1, 2).await;
+    let topics: Vec<String> = agents.iter().map(|a| format!("agent:{a}")).collect();
+    let page = format!(
+        "{stub}/?page=events&ping_ms=1000&topics={}",
+        topics.join(",")
+    );
+    let (_driver, webdriver) = start_chromedriver().await;
+    let c = browser(&webdriver).await;
+    let first = c.window().await.unwrap();
+    c.goto(&page).await.unwrap();
+    let second = c.new_window(true).await.unwrap().handle;
+    c.switch_to_window(second.clone()).await.unwrap();
+    c.goto(&page).await.unwrap();
+    let tabs = [first, second];
+    for tab in &tabs {
         c.switch_to_window(tab.clone()).await.unwrap();
-        if c.find(fantoccini::Locator::Css(
-            "[data-testid=sharing][data-role=leader]",
-        ))
-        .await
-        .is_ok()
-        {
-            return tab.clone();
-        }
+        wait_for(&c, "[data-testid=sharing][data-tabs='2']").await;
+        wait_for(&c, "[data-testid=conn-badge][data-state=open]").await;
     }
-    panic!("no tab leads");
-}
+    let stop = Arc::new(AtomicBool::new(false));
+    let publisher = tokio::spawn(publish_until(stub.clone(), topics.clone(), stop.clone()));
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
 
-/// Publishes one `agent_updated` on each topic every 25 ms until `stop`; returns how many.
-async fn publish_until(stub: String, topics: Vec<String>, stop: Arc<AtomicBool>) -> usize {
-    let mut n = 0;
-    while !stop.load(Ordering::SeqCst) {
-        for topic in &topics {
-            control(&stub, &format!("publish?topic={topic}")).await;
-            n += 1;
+    let old = leader_tab(&c, &tabs).await;
+    let other = tabs.iter().find(|t| **t != old).unwrap().clone();
+    c.switch_to_window(old.clone()).await.unwrap();
+    set_lifecycle(&c, &webdriver, "frozen").await;
+    let frozen = Instant::now();
+    c.switch_to_window(other.clone()).await.unwrap();
+    let took = loop {
+        let leads = c
+            .find(fantoccini::Locator::Css(
+                "[data-testid=sharing][data-role=leader]",
+            ))
+            .await
+            .is_ok();
+        let open = c
+            .find(fantoccini::Locator::Css(
+                "[data-testid=conn-badge][data-state=open]",
+            ))
+            .await
+            .is_ok();
+        if leads && open {
+            break frozen.elapsed();
         }
-        tokio::time::sleep(Duration::from_millis(25)).await;
+        assert!(
+            frozen.elapsed() < TAKEOVER_BOUND,
+            "no takeover within {TAKEOVER_BOUND:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+
+    c.switch_to_window(old.clone()).await.unwrap();
+    set_lifecycle(&c, &webdriver, "active").await;
+    wait_for(&c, "[data-testid=sharing][data-role=follower]").await;
+    wait_for(&c, "[data-testid=conn-badge][data-state=open]").await;
+    let started = Instant::now();
+    while user_stats(&stub, 1).await["connections_open"] != 1 {
+        assert!(
+            started.elapsed() < WAIT,
+            "the old leader's socket stays open"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    n
-}
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    stop.store(true, Ordering::SeqCst);
+    let published_events = publisher.await.unwrap();
 
-/// The seqs the stub published on `topic`, oldest first.
-async fn published(stub: &str, topic: &str) -> Vec<u64> {
-    let v: Value = reqwest::get(format!("{stub}/api/test/published?topic={topic}"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(v["evicted"], 0, "the publish log is complete");
-    v["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["seq"].as_u64().unwrap())
-        .collect()
-}
-
-/// `per_user[user]` of the stub's stats.
-async fn user_stats(stub: &str, user: u64) -> Value {
-    stats(stub).await["per_user"][user.to_string()].clone()
-}
-
-/// Creates `agents` agents for `owner`; returns their ids.
-async fn seed(stub: &str, owner: u64, agents: usize) -> Vec<u64> {
-    control(stub, &format!("seed?owner={owner}&agents={agents}")).await["ids"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_u64().unwrap())
-        .collect()
+    let mut truth = BTreeMap::new();
+    for topic in &topics {
+        truth.insert(topic.clone(), published(&stub, topic).await);
+    }
+    let mut delivered = Vec::new();
+    for tab in [&other, &old] {
+        c.switch_to_window(tab.clone()).await.unwrap();
+        delivered.push(wait_complete(&c, &truth).await);
+    }
+    let closes = stats(&stub).await["closes"].clone();
+    assert_eq!(
+        closes["4408"], 1,
+        "the freeze took effect: the frozen page's heartbeat stopped, and the stub closed its \
+         socket as idle"
+    );
+    println!(
+        "tabs: the leader's page froze; the other tab led with the socket open after {} ms \
+         (bound {} ms); resumed, the old leader followed; {published_events} events published; \
+         new leader {} and old leader {} delivered, once and in order; closes at the stub {closes}",
+        took.as_millis(),
+        TAKEOVER_BOUND.as_millis(),
+        delivered[0],
+        delivered[1],
+    );
+    c.close().await.unwrap();
 }

@@ -263,3 +263,209 @@ async fn a_crashed_follower_leaves_no_subscription_behind() {
         })
         .await;
 }
+
+/// A leader whose page freezes keeps its lock, and says nothing: the follower's heartbeat
+/// notices, a probe goes unanswered, and the follower steals the lock and opens the socket.
+/// When the old leader thaws it learns it lost the lock and follows. Both tabs' views get every
+/// event once and in order, those published while the leader was frozen included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_leader_is_replaced_and_follows_when_it_thaws() {
+    tokio::task::LocalSet::new()
+        .run_until(async {
+            let stub = Stub::start(|_| {}).await;
+            let user = 704;
+            let (agents, _) = stub.seed(user, 1, 0).await;
+            let topic = format!("agent:{}", agents[0]);
+            let token = stub.token(user).await;
+            let browser = SimBrowser::new();
+            let tab = |token: &str| {
+                let mut c = config(&stub, token.to_owned(), "demo:704");
+                c.connect_timeout = Millis(1_000);
+                browser.open_tab(c)
+            };
+            let old = tab(&token);
+            wait_until("a leader", Duration::from_secs(5), || {
+                leaders(std::slice::from_ref(&old)) == 1
+            })
+            .await;
+            let other = tab(&token);
+            let views = [view(&old, &topic), view(&other, &topic)];
+            let both = [old.clone(), other.clone()];
+            wait_until("both open", Duration::from_secs(10), || all_open(&both)).await;
+            stub.publish(&topic, "run_update", 3).await;
+
+            browser.freeze_tab(&old);
+            let frozen = Instant::now();
+            stub.publish(&topic, "run_update", 3).await;
+            wait_until("the other tab leads", Duration::from_secs(10), || {
+                other.sharing().is_some_and(|s| s.role == Role::Leader)
+                    && other.client.state() == ConnectionState::Open
+            })
+            .await;
+            let took = frozen.elapsed();
+            assert_eq!(browser.steals(), 1, "the lock was taken once");
+            stub.publish(&topic, "run_update", 3).await;
+
+            browser.thaw_tab(&old);
+            wait_until(
+                "the old leader follows, one socket",
+                Duration::from_secs(5),
+                || old.sharing().is_some_and(|s| s.role == Role::Follower) && all_open(&both),
+            )
+            .await;
+            let started = Instant::now();
+            while stub.user_stat(user, "connections_open").await != 1 {
+                assert!(
+                    started.elapsed() < Duration::from_secs(5),
+                    "one socket again"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            stub.publish(&topic, "run_update", 3).await;
+            let expected: Vec<u64> = stub
+                .published(&topic)
+                .await
+                .iter()
+                .filter(|e| e.kind == "run_update")
+                .map(|e| e.seq)
+                .collect();
+            for (name, (_, seen)) in ["old leader", "new leader"].iter().zip(&views) {
+                wait_until("every event", Duration::from_secs(5), || {
+                    seen.borrow().len() >= expected.len()
+                })
+                .await;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                assert_eq!(*seen.borrow(), expected, "{name}");
+            }
+            println!(
+                "tabs: the leader froze; the other tab led with the socket open after {} ms \
+                 (ping 1 s, pong timeout 1 s, connect timeout 1 s); the old leader followed \
+                 once thawed; {} events arrived once and in order in both tabs",
+                took.as_millis(),
+                expected.len()
+            );
+            assert!(took < Duration::from_secs(6), "takeover took {took:?}");
+            drop(views);
+            browser.close_tab(old);
+            browser.close_tab(other);
+        })
+        .await;
+}
+
+/// While the server is down, a follower's attempts to open its virtual socket time out; the
+/// leader, alive, answers its probes, so it keeps the lead and nobody steals it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_leader_keeps_the_lead_while_its_server_is_down() {
+    tokio::task::LocalSet::new()
+        .run_until(async {
+            let stub = Stub::start(|_| {}).await;
+            let user = 705;
+            let token = stub.token(user).await;
+            let browser = SimBrowser::new();
+            let tab = || {
+                let mut c = config(&stub, token.clone(), "demo:705");
+                c.connect_timeout = Millis(1_000);
+                browser.open_tab(c)
+            };
+            let leader = tab();
+            wait_until("a leader", Duration::from_secs(5), || {
+                leaders(std::slice::from_ref(&leader)) == 1
+            })
+            .await;
+            let follower = tab();
+            let both = [leader.clone(), follower.clone()];
+            wait_until("both open", Duration::from_secs(10), || all_open(&both)).await;
+            let timeouts = || browser.probes(&follower);
+            let before = timeouts();
+            assert_eq!(
+                stub.fault("restart?down_ms=6000").await,
+                1,
+                "the socket closed"
+            );
+            wait_until("the shared socket down", Duration::from_secs(2), || {
+                !leader.client.state().is_open()
+            })
+            .await;
+            wait_until("both open again", Duration::from_secs(15), || {
+                all_open(&both)
+            })
+            .await;
+            let attempts = timeouts() - before;
+            assert_eq!(browser.steals(), 0, "nobody took the lock");
+            assert_eq!(
+                leaders(std::slice::from_ref(&leader)),
+                1,
+                "the leader kept the lead"
+            );
+            assert_eq!(leaders(&both), 1);
+            assert!(
+                attempts >= 2,
+                "the follower's attempts timed out: {attempts} probes"
+            );
+            println!(
+                "tabs: server down 6 s; the follower's virtual socket timed out and it probed \
+                 {attempts} times; the leader answered and kept the lead"
+            );
+            browser.close_tab(follower);
+            browser.close_tab(leader);
+        })
+        .await;
+}
+
+/// A follower whose link to the leader is replaced (its own heartbeat gave up, or "Retry now")
+/// resubscribes from its last `seq`. The leader has seen events since its subscribe was
+/// acknowledged, so the follower is not ahead of the server: it continues, with no resync.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_relinking_continues_without_a_resync() {
+    tokio::task::LocalSet::new()
+        .run_until(async {
+            let stub = Stub::start(|_| {}).await;
+            let user = 706;
+            let (agents, _) = stub.seed(user, 1, 0).await;
+            let topic = format!("agent:{}", agents[0]);
+            let token = stub.token(user).await;
+            let browser = SimBrowser::new();
+            let leader = browser.open_tab(config(&stub, token.clone(), "demo:706"));
+            wait_until("a leader", Duration::from_secs(5), || {
+                leaders(std::slice::from_ref(&leader)) == 1
+            })
+            .await;
+            let follower = browser.open_tab(config(&stub, token, "demo:706"));
+            let (_held, _) = view(&leader, &topic);
+            let resyncs = Rc::new(std::cell::Cell::new(0));
+            let counted = resyncs.clone();
+            let _counter = follower
+                .topics
+                .subscribe(topic.as_str(), move |e: &TopicEvent| {
+                    if matches!(e, TopicEvent::ResyncRequired { .. }) {
+                        counted.set(counted.get() + 1);
+                    }
+                });
+            let (_view, seen) = view(&follower, &topic);
+            let both = [leader.clone(), follower.clone()];
+            wait_until("both open", Duration::from_secs(10), || all_open(&both)).await;
+            stub.publish(&topic, "run_update", 5).await;
+            wait_until("5 events", Duration::from_secs(5), || {
+                seen.borrow().len() == 5
+            })
+            .await;
+            let relinked = follower.client.metrics().counters.frames_out;
+            follower.client.reconnect();
+            wait_until("the link replaced", Duration::from_secs(5), || {
+                follower.client.metrics().counters.frames_out > relinked + 1 && all_open(&both)
+            })
+            .await;
+            stub.publish(&topic, "run_update", 5).await;
+            let expected: Vec<u64> = (1..=10).collect();
+            wait_until("10 events", Duration::from_secs(5), || {
+                seen.borrow().len() >= 10
+            })
+            .await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            assert_eq!(*seen.borrow(), expected);
+            assert_eq!(resyncs.get(), 0, "no resync: nothing was lost");
+            browser.close_tab(follower);
+            browser.close_tab(leader);
+        })
+        .await;
+}

@@ -33,9 +33,9 @@ impl Io for TabLink {
         }
     }
 
-    fn close(&self, socket: SocketId, _code: CloseCode, _reason: &str) {
+    fn close(&self, socket: SocketId, code: CloseCode, _reason: &str) {
         if let Some(node) = self.node.upgrade() {
-            node.close_virtual(socket);
+            node.close_virtual(socket, code);
         }
     }
 

@@ -28,8 +28,14 @@
 //! one browser profile never share). Without Web Locks or `BroadcastChannel`, or with the mode
 //! off, each tab keeps its own socket.
 //!
-//! Limits: a leader whose page is frozen keeps the lock; the others notice its silence (their
-//! heartbeat) and wait for it to come back or close.
+//! - **A silent leader is replaced.** A leader whose page is frozen (or stuck) keeps its lock.
+//!   The leader answers its tabs' pings from a timer task, so a follower's own heartbeat
+//!   notices when the leader's timers stop (Chromium may still run a frozen page's channel
+//!   messages, but not its timers or its socket's events). The follower then probes (a
+//!   [`TabMessage::Probe`], which a live leader answers from a timer task with
+//!   [`TabMessage::Alive`], even while its server is down). When its next attempt ends the
+//!   same way with no `Alive` in between, it steals the lock and opens the socket; the old
+//!   leader, once it runs again, learns it lost the lock and steps down.
 
 pub mod hub;
 pub mod link;
@@ -40,6 +46,7 @@ pub mod sim;
 pub(crate) mod web;
 pub mod wire;
 
+use std::any::Any;
 use std::rc::Rc;
 
 use crate::core::{Config, ConnectionState, Replay, Rtt};
@@ -108,9 +115,12 @@ pub trait Channel {
 
 /// Leadership: at most one tab holds the lock at a time.
 pub trait Lock {
-    /// Asks for the lock; `granted` runs once this tab holds it, which it does until it goes
-    /// away.
-    fn request(&self, granted: Box<dyn FnOnce()>);
+    /// Asks for the lock; `granted` runs once this tab holds it, which it does until this is
+    /// dropped (or its tab goes away), or until another tab steals it: then `stolen` runs.
+    fn request(&self, granted: Box<dyn FnOnce()>, stolen: Box<dyn FnOnce()>);
+    /// Takes the lock at once from whichever tab holds it (whose `stolen` runs), ahead of any
+    /// tab waiting for it; then as [`Lock::request`].
+    fn steal(&self, granted: Box<dyn FnOnce()>, stolen: Box<dyn FnOnce()>);
 }
 
 /// What sharing needs from the platform: the browser's, or a simulated one natively.
@@ -121,6 +131,11 @@ pub trait Platform {
     fn lock(&self, name: &str) -> Box<dyn Lock>;
     /// Runs `f` soon, not inside the current call.
     fn defer(&self, f: Box<dyn FnOnce()>);
+    /// Runs `f` soon from a timer task (`setTimeout(0)`); dropping the guard cancels it. A
+    /// page whose timers are frozen never runs it, though it may still run the channel's
+    /// messages (Chromium does): the leader answers pings and probes this way, so that its
+    /// answers prove its timers, and so its heartbeat, still run.
+    fn later(&self, f: Box<dyn FnOnce()>) -> Box<dyn Any>;
     /// A client on a driver whose sockets `wrap` replaces (the tab's virtual socket): the
     /// driver keeps the clock, the timer and the end-of-tick flush.
     fn tab_client(&self, config: Config, wrap: WrapIo) -> Rc<AppState>;

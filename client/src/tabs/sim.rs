@@ -4,6 +4,7 @@
 //! released when its tab closes or crashes). The leader's real socket is a real one, to a real
 //! server. Run everything on one `LocalSet`.
 
+use std::any::Any;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::{Rc, Weak};
@@ -17,10 +18,24 @@ use crate::AppState;
 
 type Listener = mpsc::UnboundedSender<String>;
 
+/// What runs when a lock is granted, and when it is stolen.
+type Callbacks = (Box<dyn FnOnce()>, Box<dyn FnOnce()>);
+
 #[derive(Default)]
 struct LockState {
-    holder: Option<TabId>,
-    waiting: VecDeque<(TabId, Box<dyn FnOnce()>)>,
+    /// The tab holding it, and what runs if it is stolen.
+    holder: Option<(TabId, Box<dyn FnOnce()>)>,
+    waiting: VecDeque<(TabId, Callbacks)>,
+}
+
+/// What waits for a frozen tab to thaw: (channel, message) pairs it posted and that were
+/// posted to it, its timer tasks, and the news that its lock was stolen.
+#[derive(Default)]
+struct Held {
+    posted: Vec<(String, String)>,
+    received: Vec<(String, String)>,
+    stolen: Vec<Box<dyn FnOnce()>>,
+    timers: Vec<Box<dyn FnOnce()>>,
 }
 
 #[derive(Default)]
@@ -28,8 +43,10 @@ struct Profile {
     channels: BTreeMap<String, BTreeMap<TabId, Listener>>,
     locks: BTreeMap<String, LockState>,
     tabs: BTreeMap<TabId, Weak<AppState>>,
+    frozen: BTreeMap<TabId, Held>,
     next_tab: TabId,
     next_seed: u64,
+    steals: u64,
 }
 
 /// One browser profile: open tabs in it, close them, crash them.
@@ -91,6 +108,49 @@ impl SimBrowser {
         drop(app);
     }
 
+    /// Freezes a tab as the browser freezes a page: until [`SimBrowser::thaw_tab`], nothing it
+    /// posts on a channel goes out and nothing reaches it, and its timer tasks and the news
+    /// that its lock was stolen wait. (Its sockets and timers still run: a frozen leader's real socket stays
+    /// open at the server, as a socket of a page frozen for a short while does.)
+    pub fn freeze_tab(&self, app: &AppState) {
+        if let Some(id) = self.tab_id(app) {
+            self.profile.borrow_mut().frozen.entry(id).or_default();
+        }
+    }
+
+    /// Thaws a frozen tab: what it posted goes out, what was posted to it arrives, in order,
+    /// and then the news of a stolen lock.
+    pub fn thaw_tab(&self, app: &AppState) {
+        let Some(id) = self.tab_id(app) else { return };
+        let Some(held) = self.profile.borrow_mut().frozen.remove(&id) else {
+            return;
+        };
+        for (name, text) in held.posted {
+            post_on(&mut self.profile.borrow_mut(), &name, id, &text);
+        }
+        {
+            let p = self.profile.borrow();
+            for (name, text) in held.received {
+                if let Some(listener) = p.channels.get(&name).and_then(|l| l.get(&id)) {
+                    let _ = listener.send(text);
+                }
+            }
+        }
+        for f in held.timers.into_iter().chain(held.stolen) {
+            tokio::task::spawn_local(async move { f() });
+        }
+    }
+
+    /// Probes `app`'s tab sent to a silent leader.
+    pub fn probes(&self, app: &AppState) -> u64 {
+        app.tab.borrow().as_ref().map_or(0, |n| n.probes())
+    }
+
+    /// Locks stolen so far, as the browser counts them.
+    pub fn steals(&self) -> u64 {
+        self.profile.borrow().steals
+    }
+
     /// Tabs open.
     pub fn tabs(&self) -> usize {
         self.profile.borrow().tabs.len()
@@ -104,12 +164,13 @@ impl SimBrowser {
                 listeners.remove(&id);
             }
             let mut grants = Vec::new();
+            p.frozen.remove(&id);
             for lock in p.locks.values_mut() {
                 lock.waiting.retain(|(t, _)| *t != id);
-                if lock.holder == Some(id) {
+                if lock.holder.as_ref().map(|(t, _)| *t) == Some(id) {
                     lock.holder = None;
-                    if let Some((next, granted)) = lock.waiting.pop_front() {
-                        lock.holder = Some(next);
+                    if let Some((next, (granted, stolen))) = lock.waiting.pop_front() {
+                        lock.holder = Some((next, stolen));
                         grants.push(granted);
                     }
                 }
@@ -119,6 +180,15 @@ impl SimBrowser {
         for granted in grant {
             tokio::task::spawn_local(async move { granted() });
         }
+    }
+}
+
+/// Cancels a task when dropped.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -135,9 +205,27 @@ struct SimChannel {
 
 impl Channel for SimChannel {
     fn post(&self, text: &str) {
-        let p = self.browser.profile.borrow();
-        for (tab, listener) in p.channels.get(&self.name).into_iter().flatten() {
-            if *tab != self.tab {
+        let mut p = self.browser.profile.borrow_mut();
+        match p.frozen.get_mut(&self.tab) {
+            Some(held) => held.posted.push((self.name.clone(), text.to_owned())),
+            None => post_on(&mut p, &self.name, self.tab, text),
+        }
+    }
+}
+
+/// Delivers `text`, posted by `from` on channel `name`, to every other tab (held for frozen
+/// ones).
+fn post_on(p: &mut Profile, name: &str, from: TabId, text: &str) {
+    let Profile {
+        channels, frozen, ..
+    } = p;
+    for (tab, listener) in channels.get(name).into_iter().flatten() {
+        if *tab == from {
+            continue;
+        }
+        match frozen.get_mut(tab) {
+            Some(held) => held.received.push((name.to_owned(), text.to_owned())),
+            None => {
                 let _ = listener.send(text.to_owned());
             }
         }
@@ -161,33 +249,48 @@ impl Drop for SimLock {
                 return;
             };
             lock.waiting.retain(|(t, _)| *t != self.tab);
-            if lock.holder != Some(self.tab) {
+            if lock.holder.as_ref().map(|(t, _)| *t) != Some(self.tab) {
                 return;
             }
             lock.holder = None;
-            let next = lock.waiting.pop_front();
-            if let Some((tab, _)) = &next {
-                lock.holder = Some(*tab);
-            }
-            next.map(|(_, granted)| granted)
+            let Some((tab, (granted, stolen))) = lock.waiting.pop_front() else {
+                return;
+            };
+            lock.holder = Some((tab, stolen));
+            granted
         };
-        if let Some(granted) = grant {
-            tokio::task::spawn_local(async move { granted() });
-        }
+        tokio::task::spawn_local(async move { grant() });
     }
 }
 
 impl Lock for SimLock {
-    fn request(&self, granted: Box<dyn FnOnce()>) {
+    fn request(&self, granted: Box<dyn FnOnce()>, stolen: Box<dyn FnOnce()>) {
         let mut p = self.browser.profile.borrow_mut();
         let lock = p.locks.entry(self.name.clone()).or_default();
         if lock.holder.is_none() {
-            lock.holder = Some(self.tab);
+            lock.holder = Some((self.tab, stolen));
             drop(p);
             tokio::task::spawn_local(async move { granted() });
         } else {
-            lock.waiting.push_back((self.tab, granted));
+            lock.waiting.push_back((self.tab, (granted, stolen)));
         }
+    }
+
+    fn steal(&self, granted: Box<dyn FnOnce()>, stolen: Box<dyn FnOnce()>) {
+        let mut p = self.browser.profile.borrow_mut();
+        let lock = p.locks.entry(self.name.clone()).or_default();
+        let previous = lock.holder.replace((self.tab, stolen));
+        p.steals += 1;
+        if let Some((tab, was_stolen)) = previous {
+            match p.frozen.get_mut(&tab) {
+                Some(held) => held.stolen.push(was_stolen),
+                None => {
+                    tokio::task::spawn_local(async move { was_stolen() });
+                }
+            }
+        }
+        drop(p);
+        tokio::task::spawn_local(async move { granted() });
     }
 }
 
@@ -223,6 +326,22 @@ impl Platform for SimPlatform {
 
     fn defer(&self, f: Box<dyn FnOnce()>) {
         tokio::task::spawn_local(async move { f() });
+    }
+
+    fn later(&self, f: Box<dyn FnOnce()>) -> Box<dyn Any> {
+        let (browser, tab) = (self.browser.clone(), self.tab);
+        let task = tokio::task::spawn_local(async move {
+            tokio::task::yield_now().await;
+            let mut p = browser.profile.borrow_mut();
+            match p.frozen.get_mut(&tab) {
+                Some(held) => held.timers.push(f),
+                None => {
+                    drop(p);
+                    f();
+                }
+            }
+        });
+        Box::new(AbortOnDrop(task.abort_handle()))
     }
 
     fn tab_client(&self, config: Config, wrap: WrapIo) -> Rc<AppState> {

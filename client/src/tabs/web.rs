@@ -2,6 +2,7 @@
 //! microtasks for deferral, and the page's `pagehide` to say goodbye. Every closure given to
 //! the browser is owned here and removed on drop.
 
+use std::any::Any;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -74,8 +75,9 @@ impl Drop for WebChannel {
 
 /// The callback `navigator.locks.request` calls once the lock is granted.
 type LockCallback = Closure<dyn FnMut(JsValue) -> Promise>;
-/// Swallows the rejection of a request aborted before it was granted.
-type Ignore = Closure<dyn FnMut(JsValue)>;
+/// Handles the rejection of the request: aborted before it was granted (nothing to do), or
+/// stolen by another tab after it was.
+type OnRejected = Closure<dyn FnMut(JsValue)>;
 
 /// One request for a Web Lock. The lock is held until this is dropped (the page going away
 /// drops it too): dropping resolves the promise the grant returned, which releases the lock, or
@@ -83,14 +85,14 @@ type Ignore = Closure<dyn FnMut(JsValue)>;
 struct WebLock {
     name: String,
     callback: RefCell<Option<LockCallback>>,
-    ignore: RefCell<Option<Ignore>>,
-    /// Resolves the promise that holds the lock, once granted.
+    on_rejected: RefCell<Option<OnRejected>>,
+    /// Resolves the promise that holds the lock, once granted (taken when it is stolen).
     release: Rc<RefCell<Option<Function>>>,
     abort: RefCell<Option<AbortController>>,
 }
 
-impl Lock for WebLock {
-    fn request(&self, granted: Box<dyn FnOnce()>) {
+impl WebLock {
+    fn ask(&self, steal: bool, granted: Box<dyn FnOnce()>, stolen: Box<dyn FnOnce()>) {
         let mut granted = Some(granted);
         let release = self.release.clone();
         let callback = LockCallback::new(move |_lock: JsValue| {
@@ -108,8 +110,15 @@ impl Lock for WebLock {
             .and_then(|l| Some((Reflect::get(&l, &"request".into()).ok()?, l)));
         if let Some((request, locks)) = request {
             if let Some(request) = request.dyn_ref::<Function>() {
-                let abort = AbortController::new().ok();
                 let options = js_sys::Object::new();
+                // A steal cannot be aborted (the API refuses both together), and is granted
+                // at once anyway.
+                let abort = if steal {
+                    let _ = Reflect::set(&options, &"steal".into(), &JsValue::TRUE);
+                    None
+                } else {
+                    AbortController::new().ok()
+                };
                 if let Some(abort) = &abort {
                     let _ = Reflect::set(&options, &"signal".into(), &abort.signal());
                 }
@@ -119,15 +128,35 @@ impl Lock for WebLock {
                     &options,
                     callback.as_ref().unchecked_ref(),
                 );
-                let ignore = Ignore::new(|_| {});
+                // The request's promise rejects when the request is aborted before the grant,
+                // or, once granted, when another tab steals the lock.
+                let release = self.release.clone();
+                let mut stolen = Some(stolen);
+                let on_rejected = OnRejected::new(move |_| {
+                    if release.borrow_mut().take().is_some() {
+                        if let Some(stolen) = stolen.take() {
+                            stolen();
+                        }
+                    }
+                });
                 if let Ok(pending) = pending.and_then(|p| p.dyn_into::<Promise>()) {
-                    let _ = pending.catch(&ignore);
+                    let _ = pending.catch(&on_rejected);
                 }
-                *self.ignore.borrow_mut() = Some(ignore);
+                *self.on_rejected.borrow_mut() = Some(on_rejected);
                 *self.abort.borrow_mut() = abort;
             }
         }
         *self.callback.borrow_mut() = Some(callback);
+    }
+}
+
+impl Lock for WebLock {
+    fn request(&self, granted: Box<dyn FnOnce()>, stolen: Box<dyn FnOnce()>) {
+        self.ask(false, granted, stolen);
+    }
+
+    fn steal(&self, granted: Box<dyn FnOnce()>, stolen: Box<dyn FnOnce()>) {
+        self.ask(true, granted, stolen);
     }
 }
 
@@ -171,7 +200,7 @@ impl Platform for WebPlatform {
         Box::new(WebLock {
             name: format!("tether:{name}"),
             callback: RefCell::new(None),
-            ignore: RefCell::new(None),
+            on_rejected: RefCell::new(None),
             release: Rc::default(),
             abort: RefCell::new(None),
         })
@@ -179,6 +208,10 @@ impl Platform for WebPlatform {
 
     fn defer(&self, f: Box<dyn FnOnce()>) {
         wasm_bindgen_futures::spawn_local(async move { f() });
+    }
+
+    fn later(&self, f: Box<dyn FnOnce()>) -> Box<dyn Any> {
+        Box::new(gloo_timers::callback::Timeout::new(0, f))
     }
 
     fn tab_client(&self, config: Config, wrap: WrapIo) -> Rc<AppState> {

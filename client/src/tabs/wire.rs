@@ -89,6 +89,18 @@ pub enum TabMessage {
         #[serde(default)]
         health: SharedHealth,
     },
+    /// A tab heard nothing from the leader: a live leader answers with [`TabMessage::Alive`].
+    Probe {
+        /// The tab.
+        from: TabId,
+    },
+    /// The leader answers a probe, from a timer task: its timers run.
+    Alive {
+        /// The tab that probed.
+        to: TabId,
+        /// The leader.
+        leader: TabId,
+    },
     /// A tab asks the leader to replace the shared socket now ("Retry now").
     Reconnect {
         /// The tab.

@@ -2,6 +2,7 @@
 //! stub, Chromium driven through ChromeDriver (fantoccini), and the stub's HTTP API.
 
 mod proxy;
+pub mod tabs;
 
 pub use proxy::FlakyProxy;
 

@@ -63,7 +63,12 @@ impl Hub {
                     }
                 };
                 if let Some(pong) = now {
-                    self.deliver(vec![(tab, socket, pong)]);
+                    // From a timer task: a leader whose timers are frozen answers no pings.
+                    self.post_from_timer(TabMessage::Deliver {
+                        to: tab,
+                        socket,
+                        text: pong,
+                    });
                 }
             }
             Some(_) => {}
@@ -258,9 +263,14 @@ impl Hub {
             _ => None,
         };
         let (epoch, server_seq) = match event {
+            // What the leader knows of the server's seq: its latest acknowledgement, or the
+            // last event since (an acknowledgement long ago is not the server's seq now).
             TopicEvent::Subscribed { .. } => (
                 self.upstream.client.topic_epoch(topic),
-                self.upstream.client.topic_server_seq(topic),
+                self.upstream
+                    .client
+                    .topic_server_seq(topic)
+                    .max(self.upstream.client.last_seq(topic)),
             ),
             _ => (None, None),
         };

@@ -179,6 +179,10 @@ impl Hub {
             }
             TabMessage::Bye { from } => self.tab_gone(from),
             TabMessage::Reconnect { .. } => self.upstream.client.reconnect(),
+            TabMessage::Probe { from } => self.post_from_timer(TabMessage::Alive {
+                to: from,
+                leader: self.me,
+            }),
             _ => {}
         }
     }
@@ -237,6 +241,12 @@ impl Hub {
     fn post(&self, message: TabMessage) {
         if let Some(node) = self.node.upgrade() {
             node.post(message);
+        }
+    }
+
+    fn post_from_timer(&self, message: TabMessage) {
+        if let Some(node) = self.node.upgrade() {
+            node.post_from_timer(message);
         }
     }
 

@@ -144,6 +144,7 @@ pub async fn run(cfg: &TabChaosConfig) -> TabChaosReport {
         run.report.faults.1 += usize::from(hit > 0);
     }
     run.finish().await;
+    run.report.steals = run.browser.steals();
     run.report.seconds = started.elapsed().as_secs_f64();
     run.report
 }

@@ -33,6 +33,8 @@ pub struct TabChaosReport {
     pub end: (u64, u64, usize),
     /// Resyncs told to views.
     pub resyncs: u64,
+    /// Leadership locks stolen from a silent leader (as the simulated browser counts them).
+    pub steals: u64,
     /// Wall time.
     pub seconds: f64,
 }
@@ -68,8 +70,8 @@ impl fmt::Display for TabChaosReport {
         )?;
         write!(
             f,
-            "  sockets at the stub: at most {} open at once, {} opened in all; end: {} open, {} subscriptions, {} handlers; {:.1} s",
-            self.max_sockets, self.sockets_opened, self.end.0, self.end.1, self.end.2, self.seconds
+            "  sockets at the stub: at most {} open at once, {} opened in all; locks stolen {}; end: {} open, {} subscriptions, {} handlers; {:.1} s",
+            self.max_sockets, self.sockets_opened, self.steals, self.end.0, self.end.1, self.end.2, self.seconds
         )
     }
 }

@@ -2,6 +2,9 @@
 //! client's virtual socket, or to its hub while it leads), takes the leadership when the lock
 //! is granted, and knows the shared connection's status.
 
+mod leadership;
+
+use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
@@ -14,6 +17,14 @@ use crate::driver::DriverHandle;
 use crate::listeners::{ListenerGuard, Listeners};
 use crate::protocol::CloseCode;
 use crate::AppState;
+
+/// The longest a tab waits between pings to the leader's hub.
+const LINK_PING_INTERVAL: Millis = Millis(5_000);
+/// The longest a tab waits for the hub's pong.
+const LINK_PONG_TIMEOUT: Millis = Millis(2_000);
+/// The longest a tab waits for the hub to open its virtual socket (while the shared socket is
+/// down, each time a probe shows the leader alive).
+const LINK_CONNECT_TIMEOUT: Millis = Millis(3_000);
 
 /// This tab's virtual socket.
 struct Virtual {
@@ -46,6 +57,12 @@ pub struct TabNode {
     /// (closed or crashed, goodbye or not).
     alive: RefCell<Option<Box<dyn Lock>>>,
     virtual_socket: RefCell<Option<Virtual>>,
+    /// Set when this tab probed a silent leader; cleared by any word from a leader.
+    probing: Cell<bool>,
+    probes: Cell<u64>,
+    /// Messages waiting for the timer task that posts them, and that task.
+    timer_posts: RefCell<Vec<TabMessage>>,
+    timer: RefCell<Option<Box<dyn Any>>>,
     hub: RefCell<Option<Rc<Hub>>>,
     status: Cell<Option<Status>>,
     malformed: Cell<u64>,
@@ -71,6 +88,10 @@ impl TabNode {
             lock: RefCell::new(None),
             alive: RefCell::new(None),
             virtual_socket: RefCell::new(None),
+            probing: Cell::new(false),
+            probes: Cell::new(0),
+            timer_posts: RefCell::new(Vec::new()),
+            timer: RefCell::new(None),
             hub: RefCell::new(None),
             status: Cell::new(None),
             malformed: Cell::new(0),
@@ -88,9 +109,13 @@ impl TabNode {
         *node.channel.borrow_mut() = Some(channel);
         let mut tab_config = config.settings();
         tab_config.share = None;
-        // The link to the hub is local: retry it fast.
+        // The link to the hub is local: retry it fast, and expect quick answers, so that a
+        // silent (frozen) leader is noticed within about 11 s at most.
         tab_config.backoff.base = Millis(50);
         tab_config.backoff.cap = Millis(1_000);
+        tab_config.ping_interval = tab_config.ping_interval.min(LINK_PING_INTERVAL);
+        tab_config.pong_timeout = tab_config.pong_timeout.min(LINK_PONG_TIMEOUT);
+        tab_config.connect_timeout = tab_config.connect_timeout.min(LINK_CONNECT_TIMEOUT);
         let link_node = Rc::downgrade(&node);
         let app = platform.tab_client(
             tab_config,
@@ -102,17 +127,10 @@ impl TabNode {
             }),
         );
         *app.tab.borrow_mut() = Some(node.clone());
-        let alive = platform.lock(&alive_lock(&name, id));
-        alive.request(Box::new(|| {}));
+        let alive = platform.lock(&leadership::alive_lock(&name, id));
+        alive.request(Box::new(|| {}), Box::new(|| {}));
         *node.alive.borrow_mut() = Some(alive);
-        let lock = platform.lock(&name);
-        let weak = Rc::downgrade(&node);
-        lock.request(Box::new(move || {
-            if let Some(node) = weak.upgrade() {
-                node.become_leader();
-            }
-        }));
-        *node.lock.borrow_mut() = Some(lock);
+        node.ask_to_lead(false);
         app.client.connect();
         app
     }
@@ -168,6 +186,12 @@ impl TabNode {
         self.malformed.get()
     }
 
+    /// Probes this tab sent after a silence of the leader (each answered one was a false
+    /// alarm; an unanswered one is followed by taking the lead).
+    pub fn probes(&self) -> u64 {
+        self.probes.get()
+    }
+
     /// The leader's real client, while this tab leads (for tests and the health panel).
     pub fn leader_client(&self) -> Option<Rc<AppState>> {
         self.hub.borrow().as_ref().map(|h| h.upstream().clone())
@@ -197,6 +221,27 @@ impl TabNode {
         }));
     }
 
+    /// Posts `message` from a timer task (see [`Platform::later`]), after those already
+    /// waiting.
+    pub(super) fn post_from_timer(self: &Rc<Self>, message: TabMessage) {
+        self.timer_posts.borrow_mut().push(message);
+        if self.timer.borrow().is_some() {
+            return;
+        }
+        let weak = Rc::downgrade(self);
+        let timer = self.platform.later(Box::new(move || {
+            if let Some(node) = weak.upgrade() {
+                let fired = node.timer.borrow_mut().take();
+                let messages = std::mem::take(&mut *node.timer_posts.borrow_mut());
+                for message in messages {
+                    node.post(message);
+                }
+                drop(fired);
+            }
+        }));
+        *self.timer.borrow_mut() = Some(timer);
+    }
+
     fn receive(self: &Rc<Self>, text: &str) {
         match TabMessage::decode(text) {
             Some(message) => self.handle(message),
@@ -206,11 +251,17 @@ impl TabNode {
 
     fn handle(self: &Rc<Self>, message: TabMessage) {
         use TabMessage as M;
+        if matches!(message, M::Leader { .. })
+            || matches!(message, M::Alive { to, .. } if to == self.id)
+        {
+            self.probing.set(false);
+        }
         match message {
             M::Open { .. }
             | M::Frame { .. }
             | M::Close { .. }
             | M::Bye { .. }
+            | M::Probe { .. }
             | M::Reconnect { .. } => {
                 let hub = self.hub.borrow().clone();
                 if let Some(hub) = hub {
@@ -266,34 +317,6 @@ impl TabNode {
         }
     }
 
-    /// Another tab (or this one) took the lead: a virtual socket to any other leader is stale,
-    /// and one still opening asks the new leader.
-    fn on_new_leader(self: &Rc<Self>, leader: TabId) {
-        if leader != self.id && self.hub.borrow().is_some() {
-            // Two leaders cannot both hold the lock; step down rather than split the tabs.
-            let hub = self.hub.borrow_mut().take();
-            if let Some(hub) = hub {
-                hub.close_all(CloseCode::RESTART);
-            }
-        }
-        let pending = {
-            let v = self.virtual_socket.borrow();
-            match v.as_ref() {
-                Some(v) if v.leader.is_some_and(|l| l != leader) => Err(v.socket.0),
-                Some(v) if v.leader.is_none() => Ok(Some(v.socket.0)),
-                _ => Ok(None),
-            }
-        };
-        match pending {
-            Err(stale) => self.end_virtual(stale, CloseCode::RESTART),
-            Ok(Some(socket)) => self.post(TabMessage::Open {
-                from: self.id,
-                socket,
-            }),
-            Ok(None) => {}
-        }
-    }
-
     fn end_virtual(&self, socket: u64, code: CloseCode) {
         let ended = {
             let mut v = self.virtual_socket.borrow_mut();
@@ -306,18 +329,6 @@ impl TabNode {
             v.driver
                 .handle_socket_closed(v.socket, code, "shared connection");
         }
-    }
-
-    fn become_leader(self: &Rc<Self>) {
-        let mut config = self.settings.settings();
-        config.share = None;
-        config.relay_replies = true;
-        let token = self.token.clone();
-        config.token = Box::new(move || (token.borrow_mut())());
-        let upstream = self.platform.real_client(config);
-        let hub = Hub::start(self.id, Rc::downgrade(self), upstream);
-        *self.hub.borrow_mut() = Some(hub);
-        self.post(TabMessage::Leader { tab: self.id });
     }
 
     pub(super) fn open_virtual(self: &Rc<Self>, socket: SocketId, driver: DriverHandle) {
@@ -340,7 +351,7 @@ impl TabNode {
         });
     }
 
-    pub(super) fn close_virtual(self: &Rc<Self>, socket: SocketId) {
+    pub(super) fn close_virtual(self: &Rc<Self>, socket: SocketId, code: CloseCode) {
         let mut v = self.virtual_socket.borrow_mut();
         if v.as_ref().is_some_and(|v| v.socket == socket) {
             v.take();
@@ -350,25 +361,13 @@ impl TabNode {
             from: self.id,
             socket: socket.0,
         });
-    }
-
-    /// Waits on `tab`'s own lock: `gone` runs (later, not inside the grant) once the browser
-    /// gives it to this tab, which means `tab` closed or crashed. Drop the lock to stop
-    /// waiting (and to release it once granted).
-    pub(super) fn watch_tab(&self, tab: TabId, gone: Box<dyn FnOnce()>) -> Box<dyn Lock> {
-        let lock = self.platform.lock(&alive_lock(&self.name, tab));
-        let platform = self.platform.clone();
-        lock.request(Box::new(move || platform.defer(gone)));
-        lock
+        if code == CloseCode::CLIENT_DEAD_CONNECTION {
+            self.leader_silent();
+        }
     }
 
     /// Asks the leader to replace the shared socket now.
     pub fn reconnect_shared(self: &Rc<Self>) {
         self.post(TabMessage::Reconnect { from: self.id });
     }
-}
-
-/// The name of tab `tab`'s own lock.
-fn alive_lock(name: &str, tab: TabId) -> String {
-    format!("{name}:tab:{tab}")
 }
