@@ -364,7 +364,7 @@ async fn a_live_leader_keeps_the_lead_while_its_server_is_down() {
             let browser = SimBrowser::new();
             let tab = || {
                 let mut c = config(&stub, token.clone(), "demo:705");
-                c.connect_timeout = Millis(1_000);
+                c.connect_timeout = Millis(2_000);
                 browser.open_tab(c)
             };
             let leader = tab();
