@@ -262,9 +262,16 @@ async fn converse(stub: &Stub, profile: Profile, path: &str) -> Strict {
     let done = strict.expect("unsubscribe_success").await;
     assert_eq!(data_of(&done)["message_id"], "u1");
 
+    // The stub pings every 100 ms; wait for one, but not for ever.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while strict.pings == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no server ping within 5 s; frames seen: {:?}",
+            strict.kinds
+        );
         strict.fence("waiting for a server ping").await;
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
     }
     strict.fence("last").await;
     strict
