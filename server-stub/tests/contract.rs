@@ -65,9 +65,16 @@ impl Strict {
         self.send(frame).await;
     }
 
-    /// The next frame other than the server's `ping`s, which are checked and answered.
+    /// The next frame other than the server's `ping`s, which are checked and answered. Fails
+    /// if none comes within 10 s (the pings alone would keep the wait going).
     async fn recv(&mut self) -> Envelope {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         loop {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "only pings for 10 s; frames seen: {:?}",
+                self.kinds
+            );
             let text = self.client.recv_text().await;
             let frame = Envelope::decode(&text).expect("an envelope");
             self.check(&frame, &text);

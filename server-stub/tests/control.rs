@@ -62,11 +62,16 @@ async fn half_open_sockets_go_silent_but_new_ones_are_normal() {
     stale.subscribe_ok(&["agent:1"]).await;
     stub.wait_open(1).await;
     assert_eq!(stub.control("half-open").await["half_open"], 1);
-    // Whatever was in flight before the switch may still arrive; then nothing more.
-    while tokio::time::timeout(Duration::from_millis(20), stale.next_raw())
-        .await
-        .is_ok()
-    {}
+    // Whatever was in flight before the switch may still arrive; then nothing more. The
+    // socket must not end meanwhile (a half-open socket is left open).
+    let drained = std::time::Instant::now();
+    while let Ok(frame) = tokio::time::timeout(Duration::from_millis(20), stale.next_raw()).await {
+        assert!(frame.is_some(), "the half-open socket ended");
+        assert!(
+            drained.elapsed() < Duration::from_secs(2),
+            "frames kept coming"
+        );
+    }
     stale.ping("unanswered", 1).await;
     stub.control("publish?topic=agent:1&count=3").await;
     stale.assert_silent_for(Duration::from_millis(400)).await;
@@ -75,7 +80,9 @@ async fn half_open_sockets_go_silent_but_new_ones_are_normal() {
     fresh.subscribe_ok(&["agent:1"]).await;
     fresh.ping("answered", 2).await;
     let mut got_pong = false;
+    let waiting = std::time::Instant::now();
     while !got_pong {
+        assert!(waiting.elapsed() < Duration::from_secs(5), "no pong");
         got_pong = matches!(
             Control::parse(&fresh.recv().await),
             Some(Ok(Control::Pong(_)))

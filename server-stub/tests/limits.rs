@@ -174,7 +174,7 @@ async fn a_slow_consumer_is_closed_with_1008_while_another_keeps_receiving() {
 
     let mut drained = 0;
     let end = loop {
-        match slow.ws.next().await {
+        match slow.next_raw().await {
             Some(Ok(tokio_tungstenite::tungstenite::Message::Text(_))) => drained += 1,
             Some(Ok(tokio_tungstenite::tungstenite::Message::Close(Some(frame)))) => {
                 break Some(u16::from(frame.code))

@@ -42,15 +42,33 @@ async fn output_of_a_session(profile: &str) -> (String, Vec<String>) {
         .kill_on_drop(true)
         .spawn()
         .expect("spawn");
+    // Trace logs go to stderr: read it all along, so the stub never blocks writing them.
+    let mut stderr = child.stderr.take().expect("stderr");
+    let stderr = tokio::spawn(async move {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text).await;
+        text
+    });
     let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
     let mut first = String::new();
-    stdout.read_line(&mut first).await.expect("read");
+    tokio::time::timeout(Duration::from_secs(10), stdout.read_line(&mut first))
+        .await
+        .expect("the stub says where it listens within 10 s")
+        .expect("read");
+    let stdout = tokio::spawn(async move {
+        let mut text = String::new();
+        let _ = stdout.read_to_string(&mut text).await;
+        text
+    });
     let url = first
         .trim()
         .strip_prefix("listening on ")
         .expect("address line")
         .to_owned();
-    let http = reqwest::Client::new();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client");
     let minted: serde_json::Value = http
         .post(format!("{url}/api/test/token?sub=7&exp_secs=60"))
         .send()
@@ -114,17 +132,15 @@ async fn output_of_a_session(profile: &str) -> (String, Vec<String>) {
         .args(["-TERM", &pid])
         .status()
         .expect("kill");
-    let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
-    let mut rest = String::new();
-    stdout.read_to_string(&mut rest).await.expect("stdout");
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut stderr)
+    if tokio::time::timeout(Duration::from_secs(5), child.wait())
         .await
-        .expect("stderr");
+        .is_err()
+    {
+        let _ = child.kill().await;
+        panic!("the stub did not exit within 5 s of SIGTERM");
+    }
+    let rest = stdout.await.expect("stdout");
+    let stderr = stderr.await.expect("stderr");
     (format!("{first}{rest}{stderr}"), tokens)
 }
 

@@ -125,6 +125,7 @@ async fn herd(clients: usize, down_ms: u64, jitter: bool) -> Histogram {
             .count()
     };
     wait(Duration::from_secs(30), || open(&all) == clients).await;
+    assert_eq!(open(&all), clients, "every client open before the restart");
     let before: Vec<usize> = all.iter().map(|(_, p)| p.stats().opened_at.len()).collect();
     let restart_at = now_ms();
     stub.control(&format!("restart?down_ms={down_ms}")).await;
@@ -166,6 +167,7 @@ fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+/// Waits until `cond` holds or `limit` passes; the caller checks which.
 async fn wait(limit: Duration, cond: impl Fn() -> bool) {
     let start = std::time::Instant::now();
     while !cond() && start.elapsed() < limit {

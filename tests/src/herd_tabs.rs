@@ -126,6 +126,7 @@ async fn herd(browsers: usize, tabs: usize, down_ms: u64, share: bool) -> TabHer
     };
     let total = apps.len();
     wait(Duration::from_secs(60), || open(&apps) == total).await;
+    assert_eq!(open(&apps), total, "every tab open before the restart");
     let stats = stub.stats().await;
     let per_user: Vec<u64> = (0..browsers)
         .map(|b| {
@@ -175,6 +176,7 @@ async fn herd(browsers: usize, tabs: usize, down_ms: u64, share: bool) -> TabHer
     }
 }
 
+/// Waits until `cond` holds or `limit` passes; the caller checks which.
 async fn wait(limit: Duration, cond: impl Fn() -> bool) {
     let start = Instant::now();
     while !cond() && start.elapsed() < limit {

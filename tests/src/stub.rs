@@ -63,7 +63,7 @@ impl Stub {
         tokio::spawn(tether_stub::serve(config, listener, std::future::pending()));
         Stub {
             url,
-            http: reqwest::Client::new(),
+            http: http_client(),
         }
     }
 
@@ -194,4 +194,12 @@ impl Stub {
             .await
             .ok()
     }
+}
+
+/// An HTTP client whose every request fails after 30 s instead of waiting for ever.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .expect("a client with a timeout")
 }

@@ -66,7 +66,7 @@ async fn stays_connected_and_gets_every_kind(profile: Profile, path: &str) {
             wait("the client open", || app.client.state().is_open()).await;
             let started = Instant::now();
 
-            let http = reqwest::Client::new();
+            let http = tether_tests::stub::http_client();
             let patched = http
                 .patch(format!("{}/api/agents/{agent}", stub.url))
                 .bearer_auth(&token)

@@ -69,7 +69,7 @@ pub async fn start_chromedriver() -> (Child, String) {
         .spawn()
         .expect("chromedriver on PATH (scripts/tools.sh installs it)");
     let url = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
+    let http = crate::stub::http_client();
     let started = Instant::now();
     while http.get(format!("{url}/status")).send().await.is_err() {
         assert!(started.elapsed() < WAIT, "chromedriver did not start");
@@ -100,7 +100,9 @@ pub async fn browser(webdriver: &str) -> Client {
 
 /// `GET /api/stats`.
 pub async fn stats(stub: &str) -> Value {
-    reqwest::get(format!("{stub}/api/stats"))
+    crate::stub::http_client()
+        .get(format!("{stub}/api/stats"))
+        .send()
         .await
         .unwrap()
         .json()
@@ -110,7 +112,7 @@ pub async fn stats(stub: &str) -> Value {
 
 /// `GET` a REST path as the dev user.
 pub async fn api(stub: &str, path: &str) -> Value {
-    let http = reqwest::Client::new();
+    let http = crate::stub::http_client();
     http.get(format!("{stub}{path}"))
         .bearer_auth("dev-token")
         .send()
@@ -123,7 +125,7 @@ pub async fn api(stub: &str, path: &str) -> Value {
 
 /// `POST /api/test/{path}` (test control).
 pub async fn control(stub: &str, path: &str) -> Value {
-    let http = reqwest::Client::new();
+    let http = crate::stub::http_client();
     let resp = http
         .post(format!("{stub}/api/test/{path}"))
         .send()

@@ -128,7 +128,9 @@ pub async fn publish_until(stub: String, topics: Vec<String>, stop: Arc<AtomicBo
 
 /// The seqs the stub published on `topic`, oldest first.
 pub async fn published(stub: &str, topic: &str) -> Vec<u64> {
-    let v: Value = reqwest::get(format!("{stub}/api/test/published?topic={topic}"))
+    let v: Value = crate::stub::http_client()
+        .get(format!("{stub}/api/test/published?topic={topic}"))
+        .send()
         .await
         .unwrap()
         .json()
@@ -163,7 +165,7 @@ pub async fn seed(stub: &str, owner: u64, agents: usize) -> Vec<u64> {
 /// ChromeDriver at `webdriver`.
 pub async fn set_lifecycle(c: &Client, webdriver: &str, state: &str) {
     let session = c.session_id().await.unwrap().expect("a session");
-    let reply = reqwest::Client::new()
+    let reply = crate::stub::http_client()
         .post(format!("{webdriver}/session/{session}/goog/cdp/execute"))
         .json(&serde_json::json!({
             "cmd": "Page.setWebLifecycleState",
