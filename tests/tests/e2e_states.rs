@@ -190,8 +190,20 @@ async fn a_proxy_that_accepts_and_drops_never_shows_live_or_counts_a_reconnect()
 
     proxy.set_upstream_down(false);
     click(&c, "[data-testid=conn-badge]").await; // close the panel over the banner
-    click(&c, "[data-testid=retry-now]").await;
-    wait_for(&c, "[data-testid=conn-badge][data-state=open]").await;
+                                                 // "Retry now" shows while a retry is scheduled (not during an attempt); click it when it
+                                                 // is there, unless the scheduled retry reconnects first.
+    let started = Instant::now();
+    while c
+        .find(Locator::Css("[data-testid=conn-badge][data-state=open]"))
+        .await
+        .is_err()
+    {
+        assert!(started.elapsed() < WAIT, "not open again");
+        if let Ok(retry) = c.find(Locator::Css("[data-testid=retry-now]")).await {
+            let _ = retry.click().await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let dropped = proxy.dropped();
     open_health_panel(&c).await;
     assert_eq!(
