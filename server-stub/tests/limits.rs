@@ -4,7 +4,6 @@
 mod common;
 
 use common::{End, Stub};
-use futures_util::StreamExt;
 use std::time::Duration;
 use tether::protocol::{Control, Topic};
 
