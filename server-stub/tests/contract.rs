@@ -243,6 +243,9 @@ async fn converse(stub: &Stub, profile: Profile, path: &str) -> Strict {
     strict
         .subscribe("s3", &[&format!("thread:{thread_id}")])
         .await;
+    // A thread topic has no snapshot: the pong proves the subscribe was handled before the
+    // PATCH publishes (without it the update could go out first, and never arrive).
+    strict.fence("p3").await;
     let path = format!("/api/threads/{thread_id}");
     rest(stub, Method::PATCH, &path, json!({"title": "T2"})).await;
     strict.expect("thread_updated").await;
