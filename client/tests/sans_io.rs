@@ -71,4 +71,12 @@ fn outputs_counters_and_getters_follow_the_wire() {
         .collect();
     assert_eq!(statuses, vec!["agent:7 Active"]);
     assert_eq!(c.metrics().counters.frames_in, 2);
+
+    // The socket drops; at the retry timer's deadline, a second socket is asked for.
+    c.handle_socket_closed(socket, tether::protocol::CloseCode::ABNORMAL, "", T0);
+    drain(&mut c);
+    let retry_at = c.poll_timeout().expect("a retry is armed");
+    c.handle_timeout(retry_at);
+    assert_ne!(opened(&drain(&mut c)), socket);
+    assert_eq!(c.sockets_opened(), 2);
 }
