@@ -102,7 +102,9 @@ pub struct Config {
     #[arg(long, default_value_t = 4096)]
     pub write_buffer_bytes: usize,
     /// Topics one `subscribe` or `unsubscribe` may list; the rest are refused with one `LIMIT`.
-    #[arg(long, default_value_t = 256)]
+    /// As many as a connection may hold, so that a client resubscribes all of them in one
+    /// frame (the frame size limit bounds the work too).
+    #[arg(long, default_value_t = 2048)]
     pub max_topics_per_subscribe: usize,
     /// Error frames one `subscribe` may cause; the rest are counted in one summary error.
     #[arg(long, default_value_t = 32)]
@@ -192,7 +194,7 @@ impl Default for Config {
             max_frame_bytes: 65_536,
             read_buffer_bytes: 4096,
             write_buffer_bytes: 4096,
-            max_topics_per_subscribe: 256,
+            max_topics_per_subscribe: 2048,
             max_errors_per_subscribe: 32,
             max_id_bytes: 128,
             replay_topic_bytes: 1 << 20,

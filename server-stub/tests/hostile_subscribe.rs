@@ -45,7 +45,7 @@ async fn a_long_message_id_is_refused_without_an_echo() {
     for long in [
         json!({"v":1,"type":"ping","req_id":"r".repeat(200),"data":{}}),
         json!({"v":1,"type":"subscribe","data":{"topics":["x".repeat(200)]}}),
-        json!({"v":1,"type":"unsubscribe","data":{"topics":(0..300).map(|i| i.to_string()).collect::<Vec<_>>()}}),
+        json!({"v":1,"type":"unsubscribe","data":{"topics":(0..2049).map(|i| i.to_string()).collect::<Vec<_>>()}}),
         json!({"v":1,"type":"nope","req_id":"r".repeat(200),"data":{}}),
     ] {
         client.send_text(long.to_string()).await;
