@@ -36,10 +36,10 @@ LOADS="before B1, B3-B5: $(load)"
 
 echo "==> B1, B3, B4, B5: browser benchmarks in headless Chromium"
 cargo build --quiet --release -p tether-stub --bin server-stub
-# A raised send queue, so that B1's end-to-end burst is not cut off as a slow consumer, and a
-# raised inbound rate limit for B3's baseline (1,000 subscribe frames).
+# A raised send queue (in frames and in bytes), so that B1's bursts are not cut off as a slow
+# consumer, and a raised inbound rate limit for B3's baseline (1,000 subscribe frames).
 start_stub --port 0 --test-control --dev \
-  --queue-capacity 400000 --rate-burst 5000 --rate-per-sec 5000
+  --queue-capacity 400000 --queue-bytes 268435456 --rate-burst 5000 --rate-per-sec 5000
 if ! (cd tests/bench && WASM_BINDGEN_TEST_TIMEOUT=900 TETHER_STUB_URL="$STUB_URL" \
   wasm-pack test --release --headless --chrome --test browser_bench -- --nocapture) \
   >"$WORK/browser.log" 2>&1; then
