@@ -292,3 +292,25 @@ fn counts_are_by_status() {
         }
     );
 }
+
+#[test]
+fn a_new_socket_forgets_topics_released_before_their_unsubscribe_went_out() {
+    let mut table = TopicTable::default();
+    table.acquire(&t("agent:1"));
+    table.acquire(&t("agent:2"));
+    table.take_changes(); // both subscribed on the old socket
+    table.release(&t("agent:2")); // its unsubscribe never goes out: the socket drops
+    table.reset_server_view();
+    let statuses: Vec<Topic> = table.statuses().map(|(topic, _)| topic.clone()).collect();
+    assert_eq!(
+        statuses,
+        vec![t("agent:1")],
+        "only the held topic is pending"
+    );
+    assert_eq!(
+        table.entries.len(),
+        1,
+        "the released topic is forgotten, not kept"
+    );
+    assert_eq!(table.take_changes().subscribe, vec![(t("agent:1"), None)]);
+}
