@@ -375,3 +375,21 @@ fn a_subscribe_wakes_an_idle_connection() {
     h.end_tick();
     assert_eq!(h.opened_sockets().len(), 2, "a new attempt");
 }
+
+#[test]
+fn a_server_that_acknowledged_on_an_earlier_socket_gets_no_barrier_ping_on_the_next() {
+    let mut h = Harness::new(config());
+    let (_a, _) = h.record("agent:1");
+    h.connect_and_open();
+    h.server_closes(1006);
+    h.until_retry();
+    h.open_raw(); // the new socket opens; the server has not acknowledged on it yet
+    h.take_sent();
+    let (_b, _) = h.record("agent:2");
+    h.end_tick();
+    assert_eq!(
+        h.take_sent_kinds(),
+        ["subscribe"],
+        "trusted to acknowledge again: no barrier ping"
+    );
+}
