@@ -39,19 +39,7 @@ async fn three_tabs_share_one_socket_and_hand_over_without_losing_an_event() {
     let (_driver, webdriver) = start_chromedriver().await;
     let c = browser(&webdriver).await;
 
-    let mut tabs = vec![c.window().await.unwrap()];
-    c.goto(&page).await.unwrap();
-    for _ in 0..2 {
-        let tab = c.new_window(true).await.unwrap().handle;
-        c.switch_to_window(tab.clone()).await.unwrap();
-        c.goto(&page).await.unwrap();
-        tabs.push(tab);
-    }
-    for tab in &tabs {
-        c.switch_to_window(tab.clone()).await.unwrap();
-        wait_for(&c, "[data-testid=sharing][data-tabs='3']").await;
-        wait_for(&c, "[data-testid=conn-badge][data-state=open]").await;
-    }
+    let mut tabs = open_shared_tabs(&c, &page, 3).await;
     let expected: BTreeMap<String, u64> = topics.iter().map(|t| (t.clone(), 1)).collect();
     wait_subscribers(&stub, &expected, "three tabs").await;
     let user = user_stats(&stub, 1).await;
@@ -207,17 +195,7 @@ async fn a_frozen_leader_is_replaced_and_follows_once_resumed() {
     );
     let (_driver, webdriver) = start_chromedriver().await;
     let c = browser(&webdriver).await;
-    let first = c.window().await.unwrap();
-    c.goto(&page).await.unwrap();
-    let second = c.new_window(true).await.unwrap().handle;
-    c.switch_to_window(second.clone()).await.unwrap();
-    c.goto(&page).await.unwrap();
-    let tabs = [first, second];
-    for tab in &tabs {
-        c.switch_to_window(tab.clone()).await.unwrap();
-        wait_for(&c, "[data-testid=sharing][data-tabs='2']").await;
-        wait_for(&c, "[data-testid=conn-badge][data-state=open]").await;
-    }
+    let tabs = open_shared_tabs(&c, &page, 2).await;
     let stop = Arc::new(AtomicBool::new(false));
     let publisher = tokio::spawn(publish_until(stub.clone(), topics.clone(), stop.clone()));
     tokio::time::sleep(Duration::from_millis(1_000)).await;

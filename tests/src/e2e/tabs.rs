@@ -180,3 +180,22 @@ pub async fn set_lifecycle(c: &Client, webdriver: &str, state: &str) {
         reply.text().await.unwrap()
     );
 }
+
+/// Opens `page` in `n` tabs of `c` (the current window first) and waits until every tab says
+/// `n` tabs share one open connection; returns the tabs.
+pub async fn open_shared_tabs(c: &Client, page: &str, n: usize) -> Vec<WindowHandle> {
+    let mut tabs = vec![c.window().await.unwrap()];
+    c.goto(page).await.unwrap();
+    for _ in 1..n {
+        let tab = c.new_window(true).await.unwrap().handle;
+        c.switch_to_window(tab.clone()).await.unwrap();
+        c.goto(page).await.unwrap();
+        tabs.push(tab);
+    }
+    for tab in &tabs {
+        c.switch_to_window(tab.clone()).await.unwrap();
+        super::wait_for(c, &format!("[data-testid=sharing][data-tabs='{n}']")).await;
+        super::wait_for(c, "[data-testid=conn-badge][data-state=open]").await;
+    }
+    tabs
+}
