@@ -13,8 +13,9 @@ cargo run --quiet --release -p tether-tests --bin chaos -- "$@"
 echo
 echo "== fuzz: $CASES cases per property"
 LOG="$(mktemp)"
-PROPTEST_CASES="$CASES" cargo test --quiet --release -p tether --lib -- never_panics 2>&1 | tee -a "$LOG"
-PROPTEST_CASES="$CASES" cargo test --quiet --release -p tether --test fuzz --test properties 2>&1 | tee -a "$LOG"
+PROPTEST_CASES="$CASES" cargo test --quiet --release -p tether-wire --all-features --lib -- never_panics 2>&1 | tee -a "$LOG"
+PROPTEST_CASES="$CASES" cargo test --quiet --release -p tether-client --lib -- never_panics 2>&1 | tee -a "$LOG"
+PROPTEST_CASES="$CASES" cargo test --quiet --release -p tether-client --test fuzz --test properties 2>&1 | tee -a "$LOG"
 PROPTEST_CASES="$CASES" cargo test --quiet --release -p tether-stub --test fuzz 2>&1 | tee -a "$LOG"
 props=$(grep -E '^test result: ok' "$LOG" | sed -E 's/.*ok\. ([0-9]+) passed.*/\1/' | awk '{s+=$1} END {print s+0}')
 echo "fuzz: $props properties x $CASES cases = $((props * CASES)) executions, 0 crashes"

@@ -19,7 +19,7 @@ args=()
 for g in "${globs[@]}"; do args+=(-f "$g"); done
 # The core's tests: its unit tests and the fake-clock integration tests (the property tests,
 # the fuzzers and the schema checks add minutes per mutant and find nothing these miss).
-cargo mutants -p tether "${args[@]}" --timeout 60 --jobs "${MUTANTS_JOBS:-1}" -- \
+cargo mutants -p tether-client "${args[@]}" --timeout 60 --jobs "${MUTANTS_JOBS:-1}" -- \
   --lib --test connection_lifecycle --test reconnect_table --test heartbeat --test subscriptions \
   --test without_acks --test outbox_requests --test reentrancy --test views --test sans_io || true
 echo

@@ -24,17 +24,18 @@ cargo fmt --all -- --check
 
 step "lint (native and wasm32)"
 cargo clippy --workspace --all-targets -- -D warnings
-cargo clippy -p tether --lib --examples --target wasm32-unknown-unknown -- -D warnings
-cargo clippy -p tether --lib --examples --features yew --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p tether-client --lib --examples --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p tether-client --lib --examples --features yew --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p tether-www --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p tether-tests -p tether-bench --tests --target wasm32-unknown-unknown -- -D warnings
 
 step "host check and docs (the library off wasm32: hooks inert, every public item documented)"
-cargo check -p tether --all-features
-RUSTDOCFLAGS="-D warnings" cargo doc -p tether --no-deps --features yew,native
+cargo check -p tether-client --all-features
+RUSTDOCFLAGS="-D warnings" cargo doc -p tether-client --no-deps --features yew,native
+RUSTDOCFLAGS="-D warnings" cargo doc -p tether-wire --no-deps --all-features
 
 step "builds: the ticker example (wasm32), the app's production build (www/dist)"
-cargo build -p tether --example ticker --features yew --target wasm32-unknown-unknown
+cargo build -p tether-client --example ticker --features yew --target wasm32-unknown-unknown
 trunk build --release
 
 step "native tests (with the end-to-end test in headless Chromium)"

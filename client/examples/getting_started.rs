@@ -2,7 +2,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use serde::Deserialize;
-use tether::{AppState, Config, ConnectionState, Topic, TopicEvent};
+use tether_client::{AppState, Config, ConnectionState, Topic, TopicEvent};
 
 /// The part of an agent this view shows. Decode into any type of your own.
 #[derive(Deserialize)]

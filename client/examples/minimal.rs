@@ -2,12 +2,12 @@
 //! decoded into a type of the app's own, and the connection state. The bench command measures
 //! its size (B2) against the same app built from the code before the rewrite.
 //!
-//! `cargo build -p tether --example minimal --target wasm32-unknown-unknown --profile wasm-release`
+//! `cargo build -p tether-client --example minimal --target wasm32-unknown-unknown --profile wasm-release`
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
     use serde::Deserialize;
-    use tether::{AppState, Config, Topic, TopicEvent};
+    use tether_client::{AppState, Config, Topic, TopicEvent};
 
     /// The part of an agent this view shows.
     #[derive(Deserialize)]

@@ -1,14 +1,14 @@
 //! A small app for a made-up schema, built only on tether's public API: live prices on topics
 //! `ticker:{symbol}`, whose events are `price {symbol, cents, at}`. No agents, no threads.
 //!
-//! `cargo build -p tether --example ticker --features yew --target wasm32-unknown-unknown`
+//! `cargo build -p tether-client --example ticker --features yew --target wasm32-unknown-unknown`
 //! builds it (the test command does); `tests/tests/ticker_app.rs` renders its `TickerApp` in
 //! headless Chromium against the stub, started with `--open-topic ticker:`, whose test control
 //! publishes the prices. Served as a page, it reads `?token=` and connects to `/api/ws/v2`.
 
 use serde::Deserialize;
-use tether::hooks::{use_connection, use_topic, WsProvider};
-use tether::Topic;
+use tether_client::hooks::{use_connection, use_topic, WsProvider};
+use tether_client::Topic;
 use yew::prelude::*;
 
 /// This app's topics: one per symbol.

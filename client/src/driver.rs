@@ -2,7 +2,7 @@
 //! end-of-tick flush, the clock) and the [`DriverHandle`] through which it reports what
 //! happened. Apps never see either: they hold a [`WsClientV2`].
 //!
-//! The browser's driver is `tether::web`, the tokio one `tether::native`; tests use a fake with a
+//! The browser's driver is `tether_client::web`, the tokio one `tether_client::native`; tests use a fake with a
 //! manual clock. A driver gets a handle with every call that may need to report back later.
 
 use std::rc::Weak;

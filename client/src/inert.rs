@@ -1,7 +1,7 @@
 //! Off the browser (host `cargo check` and `cargo doc`, Yew's server-side rendering),
 //! [`AppState::connect`] builds its client on an inert driver: it never opens a socket, arms no
 //! timer, and the client stays `Idle`. The hooks then render their empty state. For a real
-//! native client, use `tether::native` (feature `native`).
+//! native client, use `tether_client::native` (feature `native`).
 
 use std::rc::Rc;
 use std::time::{SystemTime, UNIX_EPOCH};

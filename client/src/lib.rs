@@ -62,7 +62,9 @@ mod listeners;
 pub mod live;
 #[cfg(all(not(target_arch = "wasm32"), feature = "native"))]
 pub mod native;
-pub mod protocol;
+/// The wire protocol: the envelope, topics, the control messages and close codes (the
+/// `tether-wire` crate).
+pub use tether_wire as protocol;
 pub mod tabs;
 mod topic_manager;
 #[cfg(target_arch = "wasm32")]

@@ -11,7 +11,7 @@ mod support;
 use std::collections::BTreeSet;
 
 use support::*;
-use tether::protocol::Envelope;
+use tether_client::protocol::Envelope;
 
 fn fixture_texts(direction: &str) -> Vec<(String, String)> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

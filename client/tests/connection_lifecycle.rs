@@ -9,8 +9,8 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use support::*;
-use tether::core::{ClientError, ConnectionState, Instant, Millis};
-use tether::protocol::CloseCode;
+use tether_client::core::{ClientError, ConnectionState, Instant, Millis};
+use tether_client::protocol::CloseCode;
 
 fn reconnecting(h: &Harness) -> (u32, u64) {
     match h.state() {
@@ -247,7 +247,7 @@ fn token_provider_runs_on_every_attempt_and_4401_waits_for_reconnect() {
 
 #[test]
 fn a_token_provider_may_read_and_drive_the_client() {
-    let client_slot: Rc<RefCell<Option<tether::WsClientV2>>> = Rc::default();
+    let client_slot: Rc<RefCell<Option<tether_client::WsClientV2>>> = Rc::default();
     let seen = Rc::new(RefCell::new(Vec::new()));
     let (slot, sink) = (client_slot.clone(), seen.clone());
     let mut h = Harness::new(config().with_token(move || {

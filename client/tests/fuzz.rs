@@ -6,9 +6,9 @@ mod support;
 
 use proptest::prelude::*;
 use support::*;
-use tether::agents::AgentsMessage;
-use tether::core::ConnectionState;
-use tether::protocol::{Control, Envelope};
+use tether_client::agents::AgentsMessage;
+use tether_client::core::ConnectionState;
+use tether_client::protocol::{Control, Envelope};
 
 fn fixtures() -> Vec<String> {
     ["server", "origin"]

@@ -4,10 +4,10 @@
 mod support;
 
 use support::*;
-use tether::core::{ClientError, ConnectionState, Millis};
-use tether::protocol::control::Heartbeat;
+use tether_client::core::{ClientError, ConnectionState, Millis};
+use tether_client::protocol::control::Heartbeat;
 
-fn ping_of(frames: &[tether::Envelope]) -> (String, u64) {
+fn ping_of(frames: &[tether_client::Envelope]) -> (String, u64) {
     match frames {
         [f] if f.kind == "ping" => {
             let data: Heartbeat = f.data().unwrap();
@@ -96,7 +96,7 @@ fn silence_for_ping_interval_plus_pong_timeout_replaces_the_socket() {
     // The dead socket's late events are ignored: no duplicate state changes, no sends on it.
     h.driver.handle_socket_message(first, &agent_event(1, 6));
     h.driver
-        .handle_socket_closed(first, tether::protocol::CloseCode::ABNORMAL, "");
+        .handle_socket_closed(first, tether_client::protocol::CloseCode::ABNORMAL, "");
     assert_eq!(h.state(), ConnectionState::Connecting);
     h.open();
     let calls = h.calls();
@@ -127,7 +127,7 @@ fn events_and_opens_from_a_replaced_socket_change_nothing() {
         .handle_socket_binary(first, agent_event(1, 51).as_bytes());
     h.driver.handle_socket_refused(first, 401);
     h.driver
-        .handle_socket_closed(first, tether::protocol::CloseCode::UNAUTHORIZED, "");
+        .handle_socket_closed(first, tether_client::protocol::CloseCode::UNAUTHORIZED, "");
     assert_eq!(h.state(), ConnectionState::Open);
     assert!(seen.borrow().is_empty(), "{:?}", seen.borrow());
     let after = h.client().metrics();
@@ -296,7 +296,7 @@ fn the_driver_timer_is_armed_for_the_next_ping() {
     h.connect_and_open();
     assert_eq!(
         h.timer(),
-        Some(tether::core::Instant(h.now() + 1_000)),
+        Some(tether_client::core::Instant(h.now() + 1_000)),
         "ping interval 1 s; the liveness check comes later"
     );
 }

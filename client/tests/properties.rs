@@ -10,9 +10,9 @@ use std::rc::Rc;
 
 use proptest::prelude::*;
 use support::*;
-use tether::core::{ConnectionState, SocketId};
-use tether::protocol::CloseCode;
-use tether::Subscription;
+use tether_client::core::{ConnectionState, SocketId};
+use tether_client::protocol::CloseCode;
+use tether_client::Subscription;
 
 #[derive(Clone, Debug)]
 enum Input {

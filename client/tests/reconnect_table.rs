@@ -1,9 +1,9 @@
 //! The specification of `core::reconnect::decide`: one row per situation, the trigger and its
 //! context in, what happens next out. The module's documentation states the same table.
 
-use tether::core::reconnect::{decide, Context, Next, Trigger, Why};
-use tether::core::{ConnectionState as S, Instant, Millis};
-use tether::protocol::CloseCode;
+use tether_client::core::reconnect::{decide, Context, Next, Trigger, Why};
+use tether_client::core::{ConnectionState as S, Instant, Millis};
+use tether_client::protocol::CloseCode;
 
 const RECONNECTING: S = S::Reconnecting {
     attempt: 3,

@@ -7,8 +7,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use support::*;
-use tether::core::ConnectionState;
-use tether::Subscription;
+use tether_client::core::ConnectionState;
+use tether_client::Subscription;
 
 fn open_with_ack(h: &mut Harness, _topics: &[&str]) {
     h.connect_and_open();

@@ -2,8 +2,8 @@
 //! polled until there are none. Checks what the core reports about itself: its outputs, the
 //! frames and bytes it wrote, and the getters a driver or a relay reads.
 
-use tether::core::{Config, Connection, Instant, Output, SocketId};
-use tether::protocol::Topic;
+use tether_client::core::{Config, Connection, Instant, Output, SocketId};
+use tether_client::protocol::Topic;
 
 const T0: Instant = Instant(1_000_000);
 
@@ -73,7 +73,7 @@ fn outputs_counters_and_getters_follow_the_wire() {
     assert_eq!(c.metrics().counters.frames_in, 2);
 
     // The socket drops; at the retry timer's deadline, a second socket is asked for.
-    c.handle_socket_closed(socket, tether::protocol::CloseCode::ABNORMAL, "", T0);
+    c.handle_socket_closed(socket, tether_client::protocol::CloseCode::ABNORMAL, "", T0);
     drain(&mut c);
     let retry_at = c.poll_timeout().expect("a retry is armed");
     c.handle_timeout(retry_at);

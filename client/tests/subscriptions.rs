@@ -5,8 +5,8 @@
 mod support;
 
 use support::*;
-use tether::core::TopicStatus;
-use tether::protocol::{Control, Envelope};
+use tether_client::core::TopicStatus;
+use tether_client::protocol::{Control, Envelope};
 
 #[test]
 fn subscribing_before_connect_is_queued_and_sent_on_open() {
@@ -317,7 +317,7 @@ fn malformed_frames_are_counted_reported_and_survived() {
         [None, Some(1)],
         "an unknown type and a UTF-8 binary frame are delivered, not malformed"
     );
-    assert_eq!(h.state(), tether::core::ConnectionState::Open);
+    assert_eq!(h.state(), tether_client::core::ConnectionState::Open);
 }
 
 #[test]
@@ -336,7 +336,7 @@ fn a_server_that_acknowledged_gets_no_barrier_ping_and_keeps_offering_replay() {
     h.connect_and_open();
     assert_eq!(
         h.client().metrics().replay,
-        tether::Replay::Offered,
+        tether_client::Replay::Offered,
         "acknowledged, then its pong: still a server that acknowledges"
     );
     h.take_sent();
@@ -370,7 +370,11 @@ fn a_subscribe_wakes_an_idle_connection() {
     let mut h = Harness::new(config());
     h.connect_and_open();
     h.server_closes(1000);
-    assert_eq!(h.state(), tether::ConnectionState::Idle, "nothing held");
+    assert_eq!(
+        h.state(),
+        tether_client::ConnectionState::Idle,
+        "nothing held"
+    );
     let (_v, _) = h.record("agent:1");
     h.end_tick();
     assert_eq!(h.opened_sockets().len(), 2, "a new attempt");

@@ -10,11 +10,11 @@ use std::rc::Rc;
 
 use serde_json::json;
 use support::*;
-use tether::agents::model::{Agent, ChatMessage};
-use tether::agents::{ChatViewWsManager, DashboardWsManager, Delivery};
-use tether::live::{LoadState, LoadTicket};
-use tether::protocol::Control;
-use tether::Envelope;
+use tether_client::agents::model::{Agent, ChatMessage};
+use tether_client::agents::{ChatViewWsManager, DashboardWsManager, Delivery};
+use tether_client::live::{LoadState, LoadTicket};
+use tether_client::protocol::Control;
+use tether_client::Envelope;
 
 fn agent(id: u64, status: &str, updated_at: u64) -> Agent {
     serde_json::from_value(json!({"id":id,"owner_id":1,"name":format!("a{id}"),"status":status,"updated_at":updated_at}))
@@ -134,7 +134,7 @@ fn the_dashboard_follows_agents_as_they_come_and_go() {
 
 #[test]
 fn a_stale_rest_list_does_not_undo_a_newer_live_update() {
-    let mut model = tether::agents::DashboardModel::default();
+    let mut model = tether_client::agents::DashboardModel::default();
     model.load(vec![agent(1, "running", 10)]);
     model.load(vec![agent(1, "idle", 5)]);
     assert_eq!(

@@ -111,9 +111,7 @@ impl ServerState {
     pub fn begin_shutdown(&self) {
         self.admission.close();
         self.shutdown.cancel();
-        self.registry.close_all(
-            tether::protocol::CloseCode::GOING_AWAY.0,
-            "server shutting down",
-        );
+        self.registry
+            .close_all(tether_wire::CloseCode::GOING_AWAY.0, "server shutting down");
     }
 }

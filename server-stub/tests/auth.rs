@@ -6,9 +6,9 @@ mod common;
 use common::{control, End, Stub};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use tether::protocol::control::ErrorData;
-use tether::protocol::Control;
 use tether_stub::auth::Authenticator;
+use tether_wire::control::ErrorData;
+use tether_wire::Control;
 use tokio_tungstenite::tungstenite::Error as WsError;
 
 async fn assert_unauthorized(stub: &Stub, token: &str) {

@@ -21,8 +21,8 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::path::Path;
-use tether::protocol::{Envelope, Topic};
 use tether_stub::Profile;
+use tether_wire::{Envelope, Topic};
 
 /// Types tether adds to the contract; a client that did not ask never sees them.
 const EXTENSION_TYPES: [&str; 3] = ["subscribe_ack", "subscribe_error", "resync_required"];

@@ -5,8 +5,8 @@ mod common;
 
 use common::{agents, End, Stub};
 use std::time::Duration;
-use tether::agents::AgentsMessage;
-use tether::protocol::{Control, Envelope, Topic};
+use tether_wire::agents::AgentsMessage;
+use tether_wire::{Control, Envelope, Topic};
 use tokio_tungstenite::tungstenite::Error as WsError;
 
 #[tokio::test]

@@ -8,15 +8,15 @@ mod common;
 use common::golden::*;
 use common::{control, Stub};
 use std::collections::BTreeMap;
-use tether::agents::AgentsMessage;
-use tether::protocol::control::{ErrorData, Heartbeat, ResyncRequired, SubscribeAck};
-use tether::protocol::{Control, Envelope, Topic};
 use tether_stub::domain::access;
 use tether_stub::domain::records::{AgentChange, RunRecord, RunStatus, Trigger};
 use tether_stub::domain::store::Store;
 use tether_stub::domain::wire::{self, DomainEvent};
 use tether_stub::ws::inbound;
 use tether_stub::Profile;
+use tether_wire::agents::AgentsMessage;
+use tether_wire::control::{ErrorData, Heartbeat, ResyncRequired, SubscribeAck};
+use tether_wire::{Control, Envelope, Topic};
 
 /// The tether profile's frame for each `fixtures/server/` file.
 fn tether_frame(kind: &str) -> Built {

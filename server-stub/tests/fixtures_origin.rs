@@ -6,14 +6,14 @@
 mod common;
 
 use common::golden::*;
-use tether::agents::AgentsMessage;
-use tether::protocol::control::Heartbeat;
-use tether::protocol::{Control, Envelope, Topic};
 use tether_stub::domain::access::Denial;
 use tether_stub::domain::records::{AgentRecord, RunRecord, RunStatus, Trigger};
 use tether_stub::domain::store::Store;
 use tether_stub::domain::wire::{self, DomainEvent};
 use tether_stub::Profile;
+use tether_wire::agents::AgentsMessage;
+use tether_wire::control::Heartbeat;
+use tether_wire::{Control, Envelope, Topic};
 
 /// The origin fixtures of types the stub never sends.
 const ORIGIN_ONLY: [&str; 4] = [

@@ -9,7 +9,7 @@ use common::hostile::assert_served;
 use common::Stub;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use tether::protocol::Control;
+use tether_wire::Control;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rest_fields_and_bodies_have_size_limits() {

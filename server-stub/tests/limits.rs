@@ -5,7 +5,7 @@ mod common;
 
 use common::{End, Stub};
 use std::time::Duration;
-use tether::protocol::{Control, Topic};
+use tether_wire::{Control, Topic};
 
 #[tokio::test]
 async fn a_1_mib_frame_closes_with_1009_and_others_keep_working() {

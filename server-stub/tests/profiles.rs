@@ -11,9 +11,9 @@ use common::{agents, control, data, End, Stub};
 use reqwest::Method;
 use serde_json::json;
 use std::time::Duration;
-use tether::agents::AgentsMessage;
-use tether::protocol::Control;
 use tether_stub::Profile;
+use tether_wire::agents::AgentsMessage;
+use tether_wire::Control;
 use tokio_tungstenite::tungstenite::Error as WsError;
 
 async fn origin() -> Stub {

@@ -6,8 +6,8 @@ mod common;
 use common::{agents, seqs, Client, Stub};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use tether::agents::AgentsMessage;
-use tether::protocol::{Envelope, Topic};
+use tether_wire::agents::AgentsMessage;
+use tether_wire::{Envelope, Topic};
 
 async fn recv_n(client: &mut Client, n: usize) -> Vec<Envelope> {
     let mut frames = Vec::with_capacity(n);

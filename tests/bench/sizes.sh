@@ -130,10 +130,10 @@ measure_sizes() {
   fi
   (cd "$before" && build_wasm -p tether --example browser)
   optimise "$WASM_OUT/examples/browser.wasm" "$WORK/before"
-  build_wasm -p tether --example minimal
+  build_wasm -p tether-client --example minimal
   optimise "$WASM_OUT/examples/minimal.wasm" "$WORK/minimal"
   optimise "$WASM_OUT/examples/minimal.wasm" "$WORK/minimal-names" names
-  build_wasm -p tether --example ticker --features yew
+  build_wasm -p tether-client --example ticker --features yew
   optimise "$WASM_OUT/examples/ticker.wasm" "$WORK/ticker"
   optimise "$WASM_OUT/examples/ticker.wasm" "$WORK/ticker-names" names
   build_wasm -p tether-bench --example ticker_plain

@@ -6,9 +6,9 @@ use std::fmt;
 use std::rc::Rc;
 use std::time::Duration;
 
-use tether::core::{Config, ConnectionState};
-use tether::native::DriverProbe;
-use tether::AppState;
+use tether_client::core::{Config, ConnectionState};
+use tether_client::native::DriverProbe;
+use tether_client::AppState;
 
 use crate::stub::Stub;
 
@@ -114,7 +114,7 @@ async fn herd(clients: usize, down_ms: u64, jitter: bool) -> Histogram {
         let token = token.clone();
         let mut config = Config::new(stub.ws_url()).with_token(move || Some(token.clone()));
         config.backoff.jitter = jitter;
-        let (app, driver, probe) = tether::native::app(config, 1_000 + i as u64);
+        let (app, driver, probe) = tether_client::native::app(config, 1_000 + i as u64);
         tokio::task::spawn_local(driver.run());
         app.client.connect();
         all.push((app, probe));

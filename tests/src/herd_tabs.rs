@@ -8,9 +8,9 @@ use std::fmt;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use tether::core::{Config, ConnectionState};
-use tether::tabs::sim::SimBrowser;
-use tether::AppState;
+use tether_client::core::{Config, ConnectionState};
+use tether_client::tabs::sim::SimBrowser;
+use tether_client::AppState;
 
 use crate::stub::Stub;
 
@@ -110,7 +110,8 @@ async fn herd(browsers: usize, tabs: usize, down_ms: u64, share: bool) -> TabHer
             let app = if share {
                 browser.open_tab(config.share_across_tabs(format!("herd:{user}")))
             } else {
-                let (app, driver, _) = tether::native::app(config, user * 10 + apps.len() as u64);
+                let (app, driver, _) =
+                    tether_client::native::app(config, user * 10 + apps.len() as u64);
                 tokio::task::spawn_local(driver.run());
                 app.client.connect();
                 app

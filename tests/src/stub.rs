@@ -39,7 +39,7 @@ struct PublishedLog {
 #[derive(Clone, Debug, Deserialize)]
 pub struct RestHistory {
     /// Oldest first.
-    pub messages: Vec<tether::agents::model::ChatMessage>,
+    pub messages: Vec<tether_client::agents::model::ChatMessage>,
     /// The thread topic's `seq` it is current to (tether profile only).
     #[serde(default)]
     pub seq: Option<u64>,

@@ -6,8 +6,8 @@ use std::rc::Rc;
 
 use gloo_timers::future::TimeoutFuture;
 use serde_json::Value;
-use tether::core::{Config, Millis};
-use tether::{AppState, Subscription, Topic, TopicEvent};
+use tether_client::core::{Config, Millis};
+use tether_client::{AppState, Subscription, Topic, TopicEvent};
 
 /// The stub's URL, compiled in.
 pub fn stub() -> &'static str {

@@ -10,8 +10,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use gloo_timers::future::TimeoutFuture;
-use tether::core::{ConnectionState, Millis, TopicStatus};
-use tether::{AppState, Subscription, Topic};
+use tether_client::core::{ConnectionState, Millis, TopicStatus};
+use tether_client::{AppState, Subscription, Topic};
 use tether_tests::web::{
     app_for, config, post, record, seed_agents, seed_threads, seqs_of, stats, token_for, user_stat,
     wait_for, Seen,
@@ -252,13 +252,13 @@ async fn a_malformed_frame_is_counted_and_the_client_keeps_working() {
 async fn a_relative_url_resolves_against_the_page_origin() {
     let origin = web_sys_origin();
     let expected = format!("{}/api/ws/v2", origin.replacen("http", "ws", 1));
-    assert_eq!(tether::web::resolve_url("/api/ws/v2"), expected);
+    assert_eq!(tether_client::web::resolve_url("/api/ws/v2"), expected);
     assert_eq!(
-        tether::web::resolve_url("wss://example.test/x"),
+        tether_client::web::resolve_url("wss://example.test/x"),
         "wss://example.test/x"
     );
     assert_eq!(
-        tether::web::resolve_url("https://example.test/x"),
+        tether_client::web::resolve_url("https://example.test/x"),
         "wss://example.test/x"
     );
 }
@@ -297,7 +297,7 @@ async fn dropping_the_app_state_closes_its_socket() {
 
 #[wasm_bindgen_test]
 async fn dropping_the_abort_guard_aborts_running_rest_calls() {
-    use tether::agents::rest::{Api, ApiError};
+    use tether_client::agents::rest::{Api, ApiError};
     let user = 110;
     seed_agents(user, 2).await;
     let api = Api::new(tether_tests::web::stub(), Some(token_for(user).await));
@@ -322,8 +322,8 @@ async fn dropping_the_abort_guard_aborts_running_rest_calls() {
 
 #[wasm_bindgen_test]
 async fn a_chat_mounted_while_down_loses_nothing_posted_before_the_reconnect() {
-    use tether::agents::rest::Api;
-    use tether::agents::ChatViewWsManager;
+    use tether_client::agents::rest::Api;
+    use tether_client::agents::ChatViewWsManager;
     let user = 111;
     let thread = seed_threads(user, 1).await[0];
     let token = token_for(user).await;

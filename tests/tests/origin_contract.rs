@@ -12,9 +12,9 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use tether::agents::AgentsMessage;
-use tether::core::Config;
-use tether::{Topic, TopicEvent};
+use tether_client::agents::AgentsMessage;
+use tether_client::core::Config;
+use tether_client::{Topic, TopicEvent};
 use tether_tests::stub::{Profile, Stub};
 
 const IDLE_MS: u64 = 2_000;
@@ -48,7 +48,7 @@ async fn stays_connected_and_gets_every_kind(profile: Profile, path: &str) {
             let url = stub.ws_url().replace("/api/ws/v2", path);
             let provider = token.clone();
             let config = Config::new(url).with_token(move || Some(provider.clone()));
-            let (app, driver, _) = tether::native::app(config, 1);
+            let (app, driver, _) = tether_client::native::app(config, 1);
             tokio::task::spawn_local(driver.run());
             app.client.connect();
 

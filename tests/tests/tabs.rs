@@ -8,10 +8,10 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use tether::core::{Config, ConnectionState, Millis};
-use tether::tabs::sim::SimBrowser;
-use tether::tabs::Role;
-use tether::{AppState, Subscription, Topic, TopicEvent};
+use tether_client::core::{Config, ConnectionState, Millis};
+use tether_client::tabs::sim::SimBrowser;
+use tether_client::tabs::Role;
+use tether_client::{AppState, Subscription, Topic, TopicEvent};
 use tether_tests::stub::Stub;
 
 fn config(stub: &Stub, token: String, share: &str) -> Config {
@@ -200,7 +200,7 @@ async fn two_users_in_one_browser_never_share_a_socket_or_an_event() {
             assert!(seen_x.borrow().is_empty(), "an event crossed users");
             assert!(matches!(
                 b.topics.status(&Topic::agent(a_agents[0])),
-                Some(tether::TopicStatus::Failed { .. })
+                Some(tether_client::TopicStatus::Failed { .. })
             ));
         })
         .await;

@@ -2,11 +2,11 @@
 //! dashboard and the chat without touching the socket. The tabs of one user share one socket
 //! (`Config::share_across_tabs`), unless the page says `?share=0`.
 
-use tether::agents::hooks::AgentsProvider;
-use tether::hooks::WsProvider;
+use tether_client::agents::hooks::AgentsProvider;
+use tether_client::hooks::WsProvider;
 use yew::prelude::*;
 
-use tether::core::{Config, Millis};
+use tether_client::core::{Config, Millis};
 
 use crate::chat::{ChatView, FirstAgent};
 use crate::dashboard::Dashboard;

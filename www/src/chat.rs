@@ -1,12 +1,12 @@
 //! The chat view: the agent's threads, the selected thread's messages with streaming replies,
 //! and an input box. The thread's handler lives only while the view is mounted (`use_chat`).
 
-use tether::agents::hooks::{use_agents, use_chat};
-use tether::agents::model::Thread;
-use tether::agents::rest::ApiError;
-use tether::agents::{ChatEntry, Delivery};
-use tether::hooks::use_connection;
-use tether::ConnectionState;
+use tether_client::agents::hooks::{use_agents, use_chat};
+use tether_client::agents::model::Thread;
+use tether_client::agents::rest::ApiError;
+use tether_client::agents::{ChatEntry, Delivery};
+use tether_client::hooks::use_connection;
+use tether_client::ConnectionState;
 use web_sys::HtmlInputElement;
 use yew::platform::spawn_local;
 use yew::prelude::*;

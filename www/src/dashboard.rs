@@ -1,8 +1,8 @@
 //! The dashboard view: the agents table with live status and run progress, and create, delete
 //! and run buttons. Its handlers live only while it is mounted (`use_dashboard`).
 
-use tether::agents::hooks::{use_dashboard, UseDashboard};
-use tether::agents::AgentRow;
+use tether_client::agents::hooks::{use_dashboard, UseDashboard};
+use tether_client::agents::AgentRow;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 

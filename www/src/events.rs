@@ -5,8 +5,8 @@
 //! `resync` or `refused`. "Unmount" drops every topic's view, and "Mount" brings them back.
 
 use js_sys::{Array, Reflect};
-use tether::hooks::use_topic_callback;
-use tether::TopicEvent;
+use tether_client::hooks::use_topic_callback;
+use tether_client::TopicEvent;
 use wasm_bindgen::{JsCast, JsValue};
 use yew::prelude::*;
 

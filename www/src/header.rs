@@ -5,9 +5,9 @@
 use std::collections::VecDeque;
 
 use gloo_timers::callback::Interval;
-use tether::core::{ConnectionState, Instant, Replay, TopicStatus};
-use tether::hooks::{use_connection, use_metrics, use_sharing, use_ws};
-use tether::tabs::{Role, Sharing};
+use tether_client::core::{ConnectionState, Instant, Replay, TopicStatus};
+use tether_client::hooks::{use_connection, use_metrics, use_sharing, use_ws};
+use tether_client::tabs::{Role, Sharing};
 
 use crate::sparkline::{spark_points, SPARK_H, SPARK_W};
 use crate::status_text::{banner, label, retry_in_secs};

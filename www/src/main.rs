@@ -1,5 +1,5 @@
 //! The demo app: a dashboard of agents and a chat with them, over the one socket that
-//! `tether::AppState` holds for the whole app. Views only register handlers.
+//! `tether_client::AppState` holds for the whole app. Views only register handlers.
 
 #[cfg(target_arch = "wasm32")]
 mod app;

@@ -1,7 +1,7 @@
 //! What the header says about the connection: the badge's label and the banner shown while the
 //! data is not live. Pure, so it is tested natively; `header.rs` renders it.
 
-use tether::core::{ConnectionState, Instant};
+use tether_client::core::{ConnectionState, Instant};
 
 /// The badge's label for a state.
 pub fn label(state: ConnectionState) -> String {

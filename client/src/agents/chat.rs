@@ -244,8 +244,8 @@ struct Inner {
 /// handler; the owner aborts its history load.
 ///
 /// ```no_run
-/// # use tether::agents::chat::ChatViewWsManager;
-/// # fn demo(app: &tether::AppState) {
+/// # use tether_client::agents::chat::ChatViewWsManager;
+/// # fn demo(app: &tether_client::AppState) {
 /// let chat = ChatViewWsManager::mount(&app.topics, 10, || { /* re-render */ }, |ticket| {
 ///     // Fetch GET /api/threads/10/messages, then call `chat.load_history(ticket, …)`.
 ///     let _ = ticket;

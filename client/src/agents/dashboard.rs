@@ -141,8 +141,8 @@ struct Inner {
 /// Keeps a dashboard's model live while it is mounted. Dropping it drops every handler.
 ///
 /// ```no_run
-/// # use tether::agents::dashboard::DashboardWsManager;
-/// # fn demo(app: &tether::AppState) {
+/// # use tether_client::agents::dashboard::DashboardWsManager;
+/// # fn demo(app: &tether_client::AppState) {
 /// let dashboard = DashboardWsManager::mount(&app.topics, 1, || { /* re-render */ }, |ticket| {
 ///     // Fetch GET /api/agents, then call `dashboard.load_agents(ticket, …)`.
 ///     let _ = ticket;

@@ -41,8 +41,8 @@ pub struct AgentsProviderProps {
 /// Provides [`AgentsContext`]; the token comes from the enclosing `WsProvider`.
 ///
 /// ```
-/// use tether::agents::hooks::AgentsProvider;
-/// use tether::hooks::WsProvider;
+/// use tether_client::agents::hooks::AgentsProvider;
+/// use tether_client::hooks::WsProvider;
 /// use yew::prelude::*;
 ///
 /// #[component]
@@ -99,7 +99,7 @@ pub struct UseDashboard {
 /// The live dashboard of the signed-in user.
 ///
 /// ```
-/// use tether::agents::hooks::use_dashboard;
+/// use tether_client::agents::hooks::use_dashboard;
 /// use yew::prelude::*;
 ///
 /// #[component]
@@ -254,7 +254,7 @@ pub struct UseChat {
 /// history loads once its subscription is active, so nothing is lost or shown twice.
 ///
 /// ```
-/// use tether::agents::hooks::use_chat;
+/// use tether_client::agents::hooks::use_chat;
 /// use yew::prelude::*;
 ///
 /// #[component]

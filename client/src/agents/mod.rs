@@ -6,11 +6,10 @@ pub mod chat;
 pub mod dashboard;
 #[cfg(feature = "yew")]
 pub mod hooks;
-pub mod messages;
-pub mod model;
+pub use tether_wire::agents::{messages, model};
 #[cfg(feature = "yew")]
 pub mod rest;
-pub mod time;
+pub use tether_wire::agents::time;
 
 pub use chat::{ChatEntry, ChatModel, ChatViewWsManager, Delivery};
 pub use dashboard::{AgentRow, DashboardModel, DashboardWsManager, Membership};

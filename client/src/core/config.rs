@@ -86,7 +86,7 @@ impl Config {
     /// user in the name: tabs of two users must never share.
     ///
     /// ```
-    /// use tether::Config;
+    /// use tether_client::Config;
     ///
     /// let user_id = 7;
     /// let token = String::from("a token for user 7");

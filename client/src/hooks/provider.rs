@@ -47,7 +47,7 @@ pub struct WsProviderProps {
 /// Creates the app's `AppState` once and provides it as [`WsContext`].
 ///
 /// ```
-/// use tether::hooks::WsProvider;
+/// use tether_client::hooks::WsProvider;
 /// use yew::prelude::*;
 ///
 /// #[component]

@@ -13,7 +13,7 @@ use crate::ListenerGuard;
 /// The connection state; re-renders when it changes, and only then.
 ///
 /// ```
-/// use tether::hooks::use_connection;
+/// use tether_client::hooks::use_connection;
 /// use yew::prelude::*;
 ///
 /// #[component]
@@ -42,7 +42,7 @@ pub fn use_connection() -> ConnectionState {
 /// an RTT sample, a state change, …).
 ///
 /// ```
-/// use tether::hooks::use_metrics;
+/// use tether_client::hooks::use_metrics;
 /// use yew::prelude::*;
 ///
 /// #[component]

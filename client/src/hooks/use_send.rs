@@ -69,7 +69,7 @@ impl UseSend {
 /// A handle to send on the app's socket.
 ///
 /// ```
-/// use tether::hooks::use_send;
+/// use tether_client::hooks::use_send;
 /// use yew::prelude::*;
 ///
 /// #[component]

@@ -14,8 +14,8 @@ use crate::tabs::Sharing;
 /// Locks or `BroadcastChannel`).
 ///
 /// ```
-/// use tether::hooks::use_sharing;
-/// use tether::tabs::Role;
+/// use tether_client::hooks::use_sharing;
+/// use tether_client::tabs::Role;
 /// use yew::prelude::*;
 ///
 /// #[component]

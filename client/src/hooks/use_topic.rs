@@ -28,7 +28,7 @@ pub struct UseTopicOptions {
 ///
 /// ```
 /// use serde::Deserialize;
-/// use tether::hooks::use_topic;
+/// use tether_client::hooks::use_topic;
 /// use yew::prelude::*;
 ///
 /// #[derive(Deserialize, PartialEq)]
@@ -80,8 +80,8 @@ where
 /// `ResyncRequired`, `Refused`). The latest callback is always the one called.
 ///
 /// ```
-/// use tether::hooks::use_topic_callback;
-/// use tether::TopicEvent;
+/// use tether_client::hooks::use_topic_callback;
+/// use tether_client::TopicEvent;
 /// use yew::prelude::*;
 ///
 /// #[component]

@@ -10,11 +10,11 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::sync::OnceLock;
 
-use tether::core::{Config, ConnectionState, Instant, Millis, SocketId};
-use tether::driver::{DriverHandle, Io};
-use tether::protocol::control::Subscribe;
-use tether::protocol::{CloseCode, Control, Envelope, Topic};
-use tether::{AppState, Subscription, TopicEvent, WsClientV2};
+use tether_client::core::{Config, ConnectionState, Instant, Millis, SocketId};
+use tether_client::driver::{DriverHandle, Io};
+use tether_client::protocol::control::Subscribe;
+use tether_client::protocol::{CloseCode, Control, Envelope, Topic};
+use tether_client::{AppState, Subscription, TopicEvent, WsClientV2};
 
 /// One recorded I/O call.
 #[derive(Clone, Debug, PartialEq)]
@@ -100,7 +100,7 @@ pub struct Harness {
     pub app: Rc<AppState>,
     pub driver: DriverHandle,
     pub states: Rc<RefCell<Vec<ConnectionState>>>,
-    _state_guard: tether::ListenerGuard,
+    _state_guard: tether_client::ListenerGuard,
     read: usize,
 }
 

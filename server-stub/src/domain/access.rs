@@ -2,7 +2,7 @@
 //! the thread's agent, `user:{id}` to that user, and `system` to everyone. The same rules
 //! guard REST and `send_message`.
 
-use tether::protocol::Topic;
+use tether_wire::Topic;
 
 use crate::auth::UserId;
 use crate::domain::records::{AgentRecord, ThreadRecord};

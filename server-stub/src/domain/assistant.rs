@@ -2,7 +2,7 @@
 //! (`stream_start`, in the origin profile `assistant_id`, `stream_chunk`s, `stream_end`), then
 //! keeps the finished message in the thread's history.
 
-use tether::protocol::Topic;
+use tether_wire::Topic;
 
 use crate::clock::now_ms;
 use crate::domain::records::ChunkRecord;

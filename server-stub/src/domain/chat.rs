@@ -1,7 +1,7 @@
 //! Posting a user's chat message, shared by `send_message` and `POST /api/threads/{id}/messages`:
 //! store it, publish its `thread_message` and, with the simulator on, stream a reply.
 
-use tether::protocol::Topic;
+use tether_wire::Topic;
 
 use crate::auth::UserId;
 use crate::clock::now_ms;

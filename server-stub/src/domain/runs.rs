@@ -2,7 +2,7 @@
 //! `running`, `run_update`s report the run `queued`, `running` at 25, 50 and 75 percent, then
 //! `success`, and the agent turns `idle` again.
 
-use tether::protocol::Topic;
+use tether_wire::Topic;
 
 use crate::clock::now_ms;
 use crate::domain::records::{RunRecord, RunStatus, Trigger};

@@ -13,7 +13,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use tether::protocol::Topic;
+use tether_wire::Topic;
 
 use crate::clock::now_ms;
 use crate::config::Profile;

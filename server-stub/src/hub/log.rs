@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::OnceLock;
 
-use tether::protocol::{Envelope, Topic};
+use tether_wire::{Envelope, Topic};
 
 /// How many entries the publish log keeps, over all topics; older ones are evicted.
 pub const PUBLISH_LOG_CAPACITY: usize = 100_000;

@@ -16,7 +16,7 @@ use axum::extract::ws::Utf8Bytes;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use tether::protocol::Topic;
+use tether_wire::Topic;
 
 pub use faults::Redelivered;
 pub use log::{LogEntry, PublishLog, Published, PUBLISH_LOG_CAPACITY};

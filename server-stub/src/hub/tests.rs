@@ -2,7 +2,7 @@
 use super::*;
 use crate::stats::Stats;
 use crate::ws::send_queue::Outbound;
-use tether::protocol::Envelope;
+use tether_wire::Envelope;
 
 fn event() -> Event {
     Event::new("agent_updated", &serde_json::json!({"id": 1}), Some(1))

@@ -4,9 +4,9 @@
 //! `--max-id-bytes`, or an `unsubscribe` over `--max-topics-per-subscribe`; such strings are
 //! never echoed.
 
-use tether::agents::model::SendMessage;
-use tether::protocol::control::{ErrorData, Heartbeat, Subscribe, Unsubscribe};
-use tether::protocol::{Control, DecodeError, Envelope, Topic};
+use tether_wire::agents::model::SendMessage;
+use tether_wire::control::{ErrorData, Heartbeat, Subscribe, Unsubscribe};
+use tether_wire::{Control, DecodeError, Envelope, Topic};
 
 use crate::clock::now_ms;
 use crate::domain::chat;

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::UserId;
 use crate::hub::Published;
 use crate::stats::{DropReason, Stats};
-use tether::protocol::CloseCode;
+use tether_wire::CloseCode;
 
 /// Identifies one connection for the lifetime of the server.
 pub type ConnId = u64;

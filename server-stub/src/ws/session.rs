@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use tether::protocol::{Control, Topic};
+use tether_wire::{Control, Topic};
 
 use crate::auth::UserId;
 use crate::domain::wire;

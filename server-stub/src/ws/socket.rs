@@ -14,8 +14,8 @@ use tokio::sync::mpsc;
 use tokio::time::{interval_at, sleep_until, Instant as TokioInstant, MissedTickBehavior};
 use tracing::Instrument;
 
-use tether::protocol::control::Heartbeat;
-use tether::protocol::{CloseCode, Control};
+use tether_wire::control::Heartbeat;
+use tether_wire::{CloseCode, Control};
 
 use crate::auth::UserId;
 use crate::domain::wire;

@@ -16,10 +16,10 @@ use axum::extract::ws::Utf8Bytes;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::json;
-use tether::protocol::control::{
+use tether_wire::control::{
     ErrorData, ResyncRequired, Subscribe, SubscribeAck, Unsubscribe, UnsubscribeSuccess,
 };
-use tether::protocol::{Control, Topic};
+use tether_wire::{Control, Topic};
 
 use crate::config::Profile;
 use crate::domain::access::{self, Denial};

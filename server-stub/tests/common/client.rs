@@ -9,10 +9,10 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use tether::agents::model::SendMessage;
-use tether::agents::AgentsMessage;
-use tether::protocol::control::{Heartbeat, Subscribe, Unsubscribe};
-use tether::protocol::{Control, Envelope, Topic};
+use tether_wire::agents::model::SendMessage;
+use tether_wire::agents::AgentsMessage;
+use tether_wire::control::{Heartbeat, Subscribe, Unsubscribe};
+use tether_wire::{Control, Envelope, Topic};
 
 use super::TIMEOUT;
 

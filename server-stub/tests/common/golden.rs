@@ -3,11 +3,11 @@
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use tether::agents::time::Timestamp;
-use tether::protocol::control::{Heartbeat, UnsubscribeSuccess};
-use tether::protocol::{Control, Envelope, Topic};
 use tether_stub::domain::records::{AgentRecord, ChunkRecord, MessageRecord, ThreadRecord};
 use tether_stub::domain::wire;
+use tether_wire::agents::time::Timestamp;
+use tether_wire::control::{Heartbeat, UnsubscribeSuccess};
+use tether_wire::{Control, Envelope, Topic};
 
 pub fn fixture_dir(side: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

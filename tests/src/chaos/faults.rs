@@ -1,7 +1,7 @@
 //! The chaos test's faults, each aimed at the test user's sockets. A fault counts as effective
 //! only when the stub's answer says it hit a socket.
 
-use tether::core::Rng;
+use tether_client::core::Rng;
 
 use crate::stub::{Profile, Stub};
 

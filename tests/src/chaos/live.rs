@@ -5,8 +5,8 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use tether::core::Rng;
-use tether::AppState;
+use tether_client::core::Rng;
+use tether_client::AppState;
 
 use super::views::{End, EventView, HistoryView};
 use super::{pick, DRAIN};

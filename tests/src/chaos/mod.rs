@@ -18,8 +18,8 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use tether::core::{Config, ConnectionState, Millis, Rng};
-use tether::{AppState, ListenerGuard};
+use tether_client::core::{Config, ConnectionState, Millis, Rng};
+use tether_client::{AppState, ListenerGuard};
 
 pub use check::Tally;
 pub use report::{ChaosReport, Sends};
@@ -114,7 +114,7 @@ pub async fn run(cfg: &ChaosConfig) -> ChaosReport {
         fast(Config::new(stub.ws_url()).with_token(move || Some(provider.borrow().clone())));
     config.queue_timeout = Millis(8_000);
     config.request_timeout = Millis(3_000);
-    let (app, driver, probe) = tether::native::app(config, cfg.seed);
+    let (app, driver, probe) = tether_client::native::app(config, cfg.seed);
     tokio::task::spawn_local(driver.run());
     let reauth = Rc::new(Cell::new(0u64));
     let reauth_listener = reauthenticate_on_4401(&app, &stub, &token, &reauth);

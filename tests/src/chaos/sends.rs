@@ -3,7 +3,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use tether::core::Rng;
+use tether_client::core::Rng;
 
 use super::live::Live;
 use super::pick;
@@ -16,7 +16,7 @@ pub(super) struct OfflineSend {
     pub(super) thread: u64,
     pub(super) content: String,
     pub(super) done: Rc<Cell<bool>>,
-    pub(super) outcome: Rc<RefCell<Option<tether::agents::Delivery>>>,
+    pub(super) outcome: Rc<RefCell<Option<tether_client::agents::Delivery>>>,
 }
 
 /// Sends a chat message on a mounted history view while the socket is down.
@@ -62,7 +62,7 @@ pub(super) async fn verify_sends(
     threads: &[u64],
     sends: &[OfflineSend],
 ) -> Sends {
-    use tether::agents::Delivery;
+    use tether_client::agents::Delivery;
     let mut out = Sends::default();
     let mut stored = std::collections::BTreeMap::new();
     for &thread in threads {

@@ -7,8 +7,8 @@ use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
 use serde::Deserialize;
-use tether::agents::ChatViewWsManager;
-use tether::{AppState, Subscription, Topic, TopicEvent};
+use tether_client::agents::ChatViewWsManager;
+use tether_client::{AppState, Subscription, Topic, TopicEvent};
 
 use crate::stub::{Published, Stub};
 

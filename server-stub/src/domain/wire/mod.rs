@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 
-use ::tether::protocol::{Control, Envelope, Topic};
+use tether_wire::{Control, Envelope, Topic};
 
 use crate::clock::now_ms;
 use crate::config::Profile;

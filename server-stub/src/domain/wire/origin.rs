@@ -6,10 +6,10 @@
 use serde::Serialize;
 use serde_json::json;
 
-use ::tether::agents::messages::kind;
-use ::tether::agents::time::Timestamp;
-use ::tether::protocol::control::ErrorData;
-use ::tether::protocol::Topic;
+use tether_wire::agents::messages::kind;
+use tether_wire::agents::time::Timestamp;
+use tether_wire::control::ErrorData;
+use tether_wire::Topic;
 
 use super::{DomainEvent, Event};
 use crate::domain::access::Denial;

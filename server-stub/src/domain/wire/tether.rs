@@ -5,9 +5,9 @@
 use serde::Serialize;
 use serde_json::json;
 
-use ::tether::agents::messages::kind;
-use ::tether::protocol::control::{ErrorData, SubscribeError};
-use ::tether::protocol::Topic;
+use tether_wire::agents::messages::kind;
+use tether_wire::control::{ErrorData, SubscribeError};
+use tether_wire::Topic;
 
 use super::{DomainEvent, Event};
 use crate::domain::access::Denial;

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-use tether::protocol::{CloseCode, Topic};
+use tether_wire::{CloseCode, Topic};
 
 use crate::auth::UserId;
 use crate::clock::now_ms;

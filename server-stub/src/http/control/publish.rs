@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use std::time::Duration;
 use tokio::time::Instant;
 
-use tether::protocol::Topic;
+use tether_wire::Topic;
 
 use super::{one, params, ApiResult};
 use crate::clock::now_ms;

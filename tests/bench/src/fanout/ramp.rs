@@ -8,7 +8,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use tether::{AppState, Config, Subscription, TopicEvent};
+use tether_client::{AppState, Config, Subscription, TopicEvent};
 use tether_tests::stub::Stub;
 
 use crate::cpu;
@@ -109,7 +109,7 @@ fn client(
 ) -> (Rc<AppState>, Vec<Subscription>) {
     let token = token.to_owned();
     let config = Config::new(stub.ws_url()).with_token(move || Some(token.clone()));
-    let (app, driver, _) = tether::native::app(config, i as u64);
+    let (app, driver, _) = tether_client::native::app(config, i as u64);
     tokio::task::spawn_local(driver.run());
     app.client.connect();
     let subs = (0..5)

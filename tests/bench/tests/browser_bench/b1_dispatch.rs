@@ -9,10 +9,10 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use js_sys::Array;
-use tether::core::{Instant, SocketId};
-use tether::driver::{DriverHandle, Io};
-use tether::protocol::CloseCode;
-use tether::{AppState, Config, Envelope, Subscription, TopicEvent};
+use tether_client::core::{Instant, SocketId};
+use tether_client::driver::{DriverHandle, Io};
+use tether_client::protocol::CloseCode;
+use tether_client::{AppState, Config, Envelope, Subscription, TopicEvent};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::wasm_bindgen_test;
 

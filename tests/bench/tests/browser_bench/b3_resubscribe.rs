@@ -7,7 +7,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use tether::{Subscription, TopicEvent};
+use tether_client::{Subscription, TopicEvent};
 use tether_tests::web::{app_for, post, wait_for};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::wasm_bindgen_test;

@@ -9,10 +9,10 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use gloo_timers::future::TimeoutFuture;
-use tether::agents::hooks::AgentsContext;
-use tether::agents::rest::Api;
-use tether::hooks::WsContext;
-use tether::ConnectionState;
+use tether_client::agents::hooks::AgentsContext;
+use tether_client::agents::rest::Api;
+use tether_client::hooks::WsContext;
+use tether_client::ConnectionState;
 use tether_tests::web::{app_for, post, stub, token_for, user_stat, wait_for};
 use wasm_bindgen_test::wasm_bindgen_test;
 use yew::AttrValue;

@@ -5,9 +5,9 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use tether::agents::hooks::{use_chat, use_dashboard, AgentsContext};
-use tether::hooks::{use_connection, use_metrics, use_topic, WsContext};
-use tether::Topic;
+use tether_client::agents::hooks::{use_chat, use_dashboard, AgentsContext};
+use tether_client::hooks::{use_connection, use_metrics, use_topic, WsContext};
+use tether_client::Topic;
 use yew::prelude::*;
 
 use crate::page::Agent;

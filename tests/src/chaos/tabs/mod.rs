@@ -13,10 +13,10 @@ use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
 use std::time::{Duration, Instant};
 
-use tether::core::{Config, ConnectionState, Rng};
-use tether::tabs::sim::SimBrowser;
-use tether::tabs::Role;
-use tether::{AppState, ListenerGuard};
+use tether_client::core::{Config, ConnectionState, Rng};
+use tether_client::tabs::sim::SimBrowser;
+use tether_client::tabs::Role;
+use tether_client::{AppState, ListenerGuard};
 
 use crate::chaos::check;
 use crate::chaos::faults::Fault;

@@ -1,12 +1,12 @@
 //! [`AgentsMessage`]: every event the origin backend sends on `agent:*`, `thread:*` and
-//! `user:*`, decoded from an [`Envelope`](crate::protocol::Envelope) by its `type`, with the
+//! `user:*`, decoded from an [`Envelope`](crate::Envelope) by its `type`, with the
 //! contract's aliases. A type it does not know is [`AgentsMessage::Unknown`], never an error.
 
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 use super::model::*;
-use crate::protocol::{DecodeError, Message};
+use crate::{DecodeError, Message};
 
 /// The wire names, including the origin's aliases.
 pub mod kind {
@@ -147,7 +147,7 @@ impl Message for AgentsMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::Envelope;
+    use crate::Envelope;
 
     fn decode(kind: &str, data: &str) -> AgentsMessage {
         let text = format!(r#"{{"v":1,"type":"{kind}","topic":"agent:1","ts":0,"data":{data}}}"#);

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::envelope::{DecodeError, Envelope};
-use super::topic::Topic;
+use crate::envelope::{DecodeError, Envelope};
+use crate::topic::Topic;
 
 /// The wire names of the control messages.
 pub mod kind {

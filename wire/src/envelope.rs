@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::topic::Topic;
+use crate::topic::Topic;
 
 /// The only envelope version: `v` must be the JSON integer `1`.
 pub const VERSION: u64 = 1;
@@ -45,7 +45,7 @@ pub enum DecodeError {
 pub struct EncodeError(pub String);
 
 /// A message type a handler can decode an envelope into: an enum over several `type`s, such
-/// as `tether::agents::AgentsMessage`. For one payload type, [`Envelope::data`] is enough.
+/// as [`agents::AgentsMessage`](crate::agents::AgentsMessage) (feature `agents`). For one payload type, [`Envelope::data`] is enough.
 pub trait Message: Sized {
     /// Decodes `data` of the wire type `kind`.
     fn decode(kind: &str, data: &RawValue) -> Result<Self, DecodeError>;
