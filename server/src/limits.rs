@@ -24,7 +24,8 @@ pub struct Limits {
     /// Inbound token bucket: refill rate, in frames per second. An empty bucket closes with 1008.
     pub rate_per_sec: u32,
     /// Outbound queue of one connection, in frames (a subscribe reply counts as one); past it
-    /// the connection is closed with 1008 (slow consumer).
+    /// the connection is closed with 1008 (slow consumer). A subscriber whose catch-up is being
+    /// read may wait for as many events of the topic, with the same outcome past it.
     pub queue_capacity: usize,
     /// Outbound queue of one connection, in bytes not yet written; past it the connection is
     /// closed with 1008. One item always fits an empty queue.

@@ -45,8 +45,9 @@ impl<A: Authenticate> Builder<A> {
         self
     }
 
-    /// The broker (default: a [`MemoryBroker`] within the limits). Make the app's
-    /// [`Publisher`]s from the same one, with [`Publisher::new`], or take them from the server.
+    /// The broker (default: a [`MemoryBroker`] within the limits). One broker serves one
+    /// server: building starts it with this server's hub. Take publishers from the server
+    /// ([`TetherServer::publisher`]), or make them from the same broker ([`Publisher::new`]).
     pub fn broker(mut self, broker: Arc<dyn Broker>) -> Self {
         self.broker = Some(broker);
         self
@@ -160,7 +161,8 @@ impl TetherServer {
         Router::new().route(path, self.route())
     }
 
-    /// The WebSocket endpoint, to mount with `Router::route(path, …)`.
+    /// The WebSocket endpoint, to mount with `Router::route(path, …)` (in a router that has a
+    /// state of its own, with `Router::route_service(path, …)`).
     pub fn route(&self) -> MethodRouter {
         self.route.clone()
     }

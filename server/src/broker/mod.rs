@@ -20,7 +20,8 @@
 //! - **History.** Bounded (in events and bytes per topic, and over all); `history(topic, Some(n))`
 //!   returns the publications after `n` that are still kept, oldest first (they start after
 //!   `n + 1` when some were evicted), and the current position; `history(topic, None)` only the
-//!   position. A topic never published has offset 0.
+//!   position. A topic never published has offset 0, in the epoch its first publication will
+//!   have (a subscriber that joined before it is otherwise told to resync at its first event).
 //! - **Epochs.** When a topic's stream is lost (a restart without persistence, an eviction),
 //!   its next stream has another [`Epoch`], never one used before for that topic.
 //! - **Subscriptions** are counted by the server ([`NodeTopics`]): `subscribe` is called when a
