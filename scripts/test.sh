@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The test command: every test in the workspace. Installs missing tools first (scripts/tools.sh),
 # then: formatting, lints (native and wasm32), `cargo check` and `cargo doc` on the host, the
-# ticker example and the production build of the app (Trunk), the native tests of every crate
-# (the end-to-end tests of the built app in headless Chromium among them), and the browser
-# tests of the client and the ticker example against a live stub on 127.0.0.1.
+# ticker example, the production build of the app (Trunk) and the server's minimal example, the
+# native tests of every crate (the end-to-end tests of the built app in headless Chromium among
+# them), and the browser tests of the client and the ticker example against a live stub on
+# 127.0.0.1.
 # Ends with "N passed, M failed".
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,15 +29,21 @@ cargo clippy -p tether-client --lib --examples --target wasm32-unknown-unknown -
 cargo clippy -p tether-client --lib --examples --features yew --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p tether-www --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p tether-tests -p tether-bench --tests --target wasm32-unknown-unknown -- -D warnings
+# The server library without its default JWT authenticator (the workspace lint above builds it
+# with `jwt`, and with `faults` through the stub).
+cargo clippy -p tether-server --lib --no-default-features -- -D warnings
 
 step "host check and docs (the library off wasm32: hooks inert, every public item documented)"
 cargo check -p tether-client --all-features
 RUSTDOCFLAGS="-D warnings" cargo doc -p tether-client --no-deps --features yew,native
 RUSTDOCFLAGS="-D warnings" cargo doc -p tether-wire --no-deps --all-features
+RUSTDOCFLAGS="-D warnings" cargo doc -p tether-server --no-deps --all-features
 
-step "builds: the ticker example (wasm32), the app's production build (www/dist)"
+step "builds: the ticker example (wasm32), the app's production build (www/dist), the server's minimal example"
 cargo build -p tether-client --example ticker --features yew --target wasm32-unknown-unknown
 trunk build --release
+# server/tests/minimal.rs runs this binary as a process (cargo test builds it too).
+cargo build -p tether-server --example minimal
 
 step "native tests (with the end-to-end test in headless Chromium)"
 # --show-output prints what passing tests wrote: only the reduced chaos run and the herd

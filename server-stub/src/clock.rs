@@ -1,15 +1,3 @@
-//! Wall-clock time in the protocol's unit: milliseconds since the Unix epoch.
+//! Wall-clock time in the protocol's unit: the library's clock.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-/// Now, in milliseconds since the Unix epoch (0 if the clock is before 1970).
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
-/// Now, in seconds since the Unix epoch, as JWT `exp` counts.
-pub fn now_secs() -> u64 {
-    now_ms() / 1000
-}
+pub use tether_server::clock::{now_ms, now_secs};

@@ -1,9 +1,13 @@
 //! The stub's configuration: every knob of the command line, with the defaults PROTOCOL.md
-//! documents. Tests build a [`Config`] directly and shorten the timers they exercise.
+//! documents. Tests build a [`Config`] directly and shorten the timers they exercise. The
+//! limits of the WebSocket, the replay and HTTP are the library's ([`Config::limits`] maps the
+//! flags onto [`Limits`]); the others (REST field sizes, the demo's pace) are the stub's.
 
 use clap::Parser;
 use std::path::PathBuf;
 use std::time::Duration;
+
+use tether_server::Limits;
 
 /// The JWT secret used with `--dev` when no secret is given. It is public on purpose, so it is
 /// never accepted without `--dev`.
@@ -119,6 +123,10 @@ pub struct Config {
     /// Bytes of events kept for replay over all topics; the oldest events go first.
     #[arg(long, default_value_t = 64 << 20)]
     pub replay_total_bytes: usize,
+    /// Topics whose `seq` the broker keeps; past it the least recently published one is
+    /// forgotten, and starts again in a new epoch.
+    #[arg(long, default_value_t = 100_000)]
+    pub replay_topics: usize,
     /// Longest agent name, thread title or agent status accepted by REST, in bytes.
     #[arg(long, default_value_t = 200)]
     pub max_name_bytes: usize,
@@ -199,6 +207,7 @@ impl Default for Config {
             max_id_bytes: 128,
             replay_topic_bytes: 1 << 20,
             replay_total_bytes: 64 << 20,
+            replay_topics: 100_000,
             max_name_bytes: 200,
             max_content_bytes: 16_384,
             max_body_bytes: 65_536,
@@ -260,39 +269,35 @@ impl Config {
         }
     }
 
-    /// How long a socket write may take.
-    pub fn write_timeout(&self) -> Duration {
-        Duration::from_millis(self.write_timeout_ms.max(1))
-    }
-
-    /// How long an HTTP connection may take to send its headers or stay idle.
-    pub fn header_read_timeout(&self) -> Duration {
-        Duration::from_millis(self.header_read_timeout_ms.max(1))
-    }
-
-    /// How long one HTTP request may take.
-    pub fn request_timeout(&self) -> Duration {
-        Duration::from_millis(self.request_timeout_ms.max(1))
-    }
-
-    /// How long shutdown waits before dropping what is left.
-    pub fn shutdown_grace(&self) -> Duration {
-        Duration::from_millis(self.shutdown_grace_ms)
-    }
-
-    /// The server's heartbeat interval.
-    pub fn ping_interval(&self) -> Duration {
-        Duration::from_millis(self.ping_interval_ms.max(1))
-    }
-
-    /// How long a connection may stay silent.
-    pub fn idle_timeout(&self) -> Duration {
-        Duration::from_millis(self.idle_timeout_ms.max(1))
-    }
-
-    /// How long a final close frame may take.
-    pub fn close_timeout(&self) -> Duration {
-        Duration::from_millis(self.close_timeout_ms)
+    /// The library's limits, from the flags (the library arms no timer under 1 ms).
+    pub fn limits(&self) -> Limits {
+        let ms = |ms: u64| Duration::from_millis(ms);
+        Limits {
+            max_frame_bytes: self.max_frame_bytes,
+            read_buffer_bytes: self.read_buffer_bytes,
+            write_buffer_bytes: self.write_buffer_bytes,
+            rate_burst: self.rate_burst,
+            rate_per_sec: self.rate_per_sec,
+            queue_capacity: self.queue_capacity,
+            queue_bytes: self.queue_bytes,
+            write_timeout: ms(self.write_timeout_ms),
+            idle_timeout: ms(self.idle_timeout_ms),
+            ping_interval: ms(self.ping_interval_ms),
+            close_timeout: ms(self.close_timeout_ms),
+            max_subscriptions: self.max_subscriptions,
+            max_topics_per_subscribe: self.max_topics_per_subscribe,
+            max_errors_per_subscribe: self.max_errors_per_subscribe,
+            max_id_bytes: self.max_id_bytes,
+            replay_capacity: self.replay_capacity,
+            replay_topic_bytes: self.replay_topic_bytes,
+            replay_total_bytes: self.replay_total_bytes,
+            replay_topics: self.replay_topics,
+            max_body_bytes: self.max_body_bytes,
+            header_read_timeout: ms(self.header_read_timeout_ms),
+            request_timeout: ms(self.request_timeout_ms),
+            max_connections: self.max_connections,
+            shutdown_grace: ms(self.shutdown_grace_ms),
+        }
     }
 
     /// Pause between run steps.
@@ -355,6 +360,13 @@ mod tests {
         assert_eq!(parsed.request_timeout_ms, default.request_timeout_ms);
         assert_eq!(parsed.max_connections, default.max_connections);
         assert_eq!(parsed.shutdown_grace_ms, default.shutdown_grace_ms);
+        assert_eq!(parsed.replay_topics, default.replay_topics);
+        assert_eq!(parsed.limits(), default.limits());
+    }
+
+    #[test]
+    fn the_default_flags_are_the_librarys_default_limits() {
+        assert_eq!(Config::default().limits(), Limits::default());
     }
 
     #[test]

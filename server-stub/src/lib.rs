@@ -5,9 +5,11 @@
 //! ([`config::Profile`]): tether's, with its extensions for connections that ask, or the
 //! origin backend's. The WebSocket is served at both `/api/ws/v2` and `/api/ws`.
 //!
-//! Its parts: [`ws`] (sockets), [`http`] (REST, CORS, test control), [`domain`] (records,
-//! rules, the wire shapes per profile), and at the top the configuration, the shared
-//! [`ServerState`], authentication, the clock, the counters and the [`hub`] of topics.
+//! It is a thin binary on the `tether-server` library, which serves the WebSocket (sockets,
+//! topics, `seq`, replay, limits): the stub adds its [`hooks`] (tokens, the domain's access
+//! rules, the `agent_state` snapshot, `send_message`), [`http`] (REST, CORS, test control),
+//! [`domain`] (records, rules, the wire shapes per profile), the configuration, the shared
+//! [`ServerState`], authentication, and the [`log`] of what was published.
 //!
 //! [`app`] builds the router for some [`ServerState`]; [`serve`] runs it on a listener until a
 //! shutdown future resolves, then closes every socket with 1001 and returns within the
@@ -19,20 +21,16 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod hooks;
 pub mod http;
-pub mod hub;
+pub mod log;
 pub mod state;
-pub mod stats;
-pub mod ws;
 
-use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
-use axum::routing::{any, get};
+use axum::routing::any;
 use axum::Router;
 use std::future::Future;
 use tokio::net::TcpListener;
 use tower_http::services::{ServeDir, ServeFile};
-use tower_http::timeout::TimeoutLayer;
 
 pub use config::{Config, Profile};
 pub use state::ServerState;
@@ -40,22 +38,18 @@ pub use state::ServerState;
 /// The whole HTTP surface: WebSocket, REST, test control (if configured), static files.
 pub fn app(state: ServerState) -> Router {
     let mut router = Router::new()
-        .route("/api/ws/v2", get(ws::upgrade::upgrade))
-        .route("/api/ws", get(ws::upgrade::upgrade))
+        .route_service("/api/ws/v2", state.server.route())
+        .route_service("/api/ws", state.server.route())
         .merge(http::rest::router());
     if state.config.test_control {
         router = router.merge(http::control::router());
     }
     let dir = &state.config.static_dir;
     let static_files = ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")));
-    router
+    let router = router
         .route("/api/{*rest}", any(http::api_error::no_such_route))
-        .fallback_service(static_files)
-        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            state.config.request_timeout(),
-        ))
+        .fallback_service(static_files);
+    tether_server::serve::http_limits(router, state.server.limits())
         .layer(http::origin_policy::cors(&state.origins))
         .layer(axum::middleware::from_fn(http::log_request))
         .with_state(state)
@@ -84,5 +78,10 @@ pub async fn serve_state(
         domain::simulator::spawn(&state);
     }
     let router = app(state.clone());
-    http::connections::serve(&state, listener, router, shutdown).await
+    let background = state.shutdown.clone();
+    let shutdown = async move {
+        shutdown.await;
+        background.cancel();
+    };
+    tether_server::serve::serve(&state.server, listener, router, shutdown).await
 }

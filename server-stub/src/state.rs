@@ -1,20 +1,28 @@
-//! The state every handler and connection shares: configuration, data, topics, counters and
-//! the registry of connections, behind one cheaply clonable [`ServerState`].
+//! The state every handler and connection shares: configuration, data, the tether server (its
+//! publisher, counters and, for test control, its faults), the publish log, behind one cheaply
+//! clonable [`ServerState`].
+//!
+//! A change and the events announcing it are atomic: [`ServerState::commit`] makes the change
+//! and publishes its events (collected in an [`Outbox`]) while the store stays locked, so that
+//! whoever reads the store and a topic's position together ([`ServerState::read_at`], the
+//! snapshot hook, the REST lists with their `seq`) sees both or neither.
 
 use std::ops::Deref;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
+
+use tether_server::{
+    MemoryBroker, Publication, PublishError, Publisher, StreamPosition, TetherServer,
+};
+use tether_wire::Topic;
 
 use crate::auth::Authenticator;
 use crate::clock::now_ms;
-use crate::config::Config;
+use crate::config::{Config, Profile};
 use crate::domain::store::Store;
-use crate::http::origin_policy::OriginPolicy;
-use crate::hub::{Hub, HubGuard, ReplayLimits};
-use crate::stats::Stats;
-use crate::ws::admission::Admission;
-use crate::ws::registry::Registry;
+use crate::domain::wire::{self, DomainEvent, Event};
+use crate::hooks;
+use crate::log::{LogEntry, PublishLog};
 
 /// What [`ServerState`] points to.
 #[derive(Debug)]
@@ -23,22 +31,20 @@ pub struct Shared {
     pub config: Config,
     /// Token verification.
     pub auth: Authenticator,
-    /// Allowed browser origins.
-    pub origins: OriginPolicy,
-    /// Agents, threads and messages. Lock it before the hub, never after.
-    store: Mutex<Store>,
-    /// Topics, replay and fan-out.
-    pub hub: Hub,
-    /// Counters.
-    pub stats: Arc<Stats>,
-    /// Open connections.
-    pub registry: Registry,
-    /// Whether new upgrades are let in.
-    pub admission: Admission,
+    /// Allowed browser origins (CORS; the library checks upgrades with the same list).
+    pub origins: tether_server::origin::OriginPolicy,
+    /// Agents, threads and messages.
+    store: tokio::sync::Mutex<Store>,
+    /// The WebSocket side: sockets, topics, counters, faults.
+    pub server: TetherServer,
+    /// The broker behind it (in memory), for its replay counters.
+    pub broker: Arc<MemoryBroker>,
+    /// Publishes through the broker.
+    pub publisher: Publisher,
+    /// What was published: the tests' ground truth.
+    pub log: Mutex<PublishLog>,
     /// Cancelled when the server shuts down; background tasks stop on it.
     pub shutdown: CancellationToken,
-    /// Tracks connection tasks so that shutdown can wait for them.
-    pub tasks: TaskTracker,
 }
 
 /// The configured secret; for a configuration [`crate::serve`] would refuse, a random one, so
@@ -66,52 +72,148 @@ impl Deref for ServerState {
     }
 }
 
+/// The events a change announces, in order; published once the change is made.
+#[derive(Debug)]
+pub struct Outbox {
+    profile: Profile,
+    events: Vec<(Topic, Event)>,
+}
+
+impl Outbox {
+    /// Announces `event` on `topic` in the server's profile (nothing when the profile has no
+    /// such message).
+    pub fn announce(&mut self, topic: &Topic, event: &DomainEvent<'_>) {
+        self.announce_to(topic, event, None);
+    }
+
+    /// Like [`Outbox::announce`], answering the request `req_id`.
+    pub fn announce_to(&mut self, topic: &Topic, event: &DomainEvent<'_>, req_id: Option<String>) {
+        if let Some(event) = wire::encode(self.profile, event) {
+            self.publish(topic, event.with_req_id(req_id));
+        }
+    }
+
+    /// Publishes an encoded event on `topic`.
+    pub fn publish(&mut self, topic: &Topic, event: Event) {
+        self.events.push((topic.clone(), event));
+    }
+}
+
 impl ServerState {
     /// Fresh state for `config`, with the seeded data.
     pub fn new(config: Config) -> Self {
-        let shared = Shared {
-            auth: Authenticator::new(&secret_of(&config), config.dev),
-            origins: OriginPolicy::new(&config.allowed_origins),
-            store: Mutex::new(Store::seeded(now_ms())),
-            hub: Hub::with_limits(
-                ReplayLimits {
-                    events: config.replay_capacity,
-                    topic_bytes: config.replay_topic_bytes,
-                    total_bytes: config.replay_total_bytes,
-                },
-                config.profile,
-            ),
-            stats: Arc::default(),
-            registry: Registry::default(),
-            admission: Admission::default(),
-            shutdown: CancellationToken::new(),
-            tasks: TaskTracker::new(),
-            config,
-        };
-        ServerState(Arc::new(shared))
+        let limits = config.limits();
+        let broker = Arc::new(MemoryBroker::new(&limits));
+        let auth = Authenticator::new(&secret_of(&config), config.dev);
+        let state = Arc::new_cyclic(|weak: &Weak<Shared>| {
+            let server = hooks::build(&config, &auth, weak.clone())
+                .limits(limits)
+                .broker(broker.clone())
+                .allowed_origins(config.allowed_origins.clone())
+                .extensions(config.profile == Profile::Tether)
+                .build();
+            Shared {
+                auth,
+                origins: tether_server::origin::OriginPolicy::new(&config.allowed_origins),
+                store: tokio::sync::Mutex::new(Store::seeded(now_ms())),
+                publisher: server.publisher(),
+                server,
+                broker,
+                log: Mutex::default(),
+                shutdown: CancellationToken::new(),
+                config,
+            }
+        });
+        ServerState(state)
     }
 
-    /// Runs `f` with the store and the hub both locked (in that order), so that a change and
-    /// the events announcing it are atomic: whoever reads the store and a topic's `seq`
-    /// together sees both or neither.
-    pub fn commit<R>(&self, f: impl FnOnce(&mut Store, &mut HubGuard<'_>) -> R) -> R {
-        let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
-        let mut hub = self.hub.lock();
-        f(&mut store, &mut hub)
+    /// The state a hook's weak reference points to, while the server lives.
+    pub fn upgrade(weak: &Weak<Shared>) -> Option<ServerState> {
+        weak.upgrade().map(ServerState)
+    }
+
+    /// Makes a change with `f` and publishes the events it announced, with the store locked
+    /// throughout: a change and its events are atomic.
+    pub async fn commit<R>(&self, f: impl FnOnce(&mut Store, &mut Outbox) -> R) -> R {
+        self.commit_all(f).await.0
+    }
+
+    /// [`ServerState::commit`], also returning what was published.
+    pub async fn commit_all<R>(
+        &self,
+        f: impl FnOnce(&mut Store, &mut Outbox) -> R,
+    ) -> (R, Vec<Arc<Publication>>) {
+        let mut store = self.store.lock().await;
+        let mut outbox = Outbox {
+            profile: self.config.profile,
+            events: Vec::new(),
+        };
+        let result = f(&mut store, &mut outbox);
+        let published = self.publish(outbox).await;
+        drop(store);
+        (result, published)
+    }
+
+    /// Publishes an outbox's events in order, logging each.
+    async fn publish(&self, outbox: Outbox) -> Vec<Arc<Publication>> {
+        let mut published = Vec::with_capacity(outbox.events.len());
+        for (topic, event) in outbox.events {
+            let (kind, id) = (event.kind.clone(), event.id);
+            match self.publisher.publish_event(&topic, event.into()).await {
+                Ok(publication) => {
+                    let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+                    let epoch = log.epoch();
+                    let (seq, ts) = (publication.seq(), publication.ts);
+                    log.record(LogEntry {
+                        epoch,
+                        topic,
+                        seq,
+                        kind,
+                        id,
+                        ts,
+                    });
+                    published.push(publication);
+                }
+                Err(error) => tracing::error!(%error, %topic, "an event was not published"),
+            }
+        }
+        published
     }
 
     /// Runs `f` with the store alone locked.
-    pub fn read<R>(&self, f: impl FnOnce(&Store) -> R) -> R {
-        let store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+    pub async fn read<R>(&self, f: impl FnOnce(&Store) -> R) -> R {
+        let store = self.store.lock().await;
         f(&store)
     }
 
-    /// Starts shutting down: refuses new upgrades, stops background tasks and closes every
-    /// socket with 1001.
-    pub fn begin_shutdown(&self) {
-        self.admission.close();
-        self.shutdown.cancel();
-        self.registry
-            .close_all(tether_wire::CloseCode::GOING_AWAY.0, "server shutting down");
+    /// Runs `f` with the store locked, and reads `topic`'s position meanwhile: what `f` reads
+    /// is current to that position.
+    pub async fn read_at<R>(
+        &self,
+        topic: &Topic,
+        f: impl FnOnce(&Store) -> R,
+    ) -> Result<(R, StreamPosition), PublishError> {
+        let store = self.store.lock().await;
+        let position = self.publisher.position(topic).await?;
+        Ok((f(&store), position))
+    }
+
+    /// Forgets every topic's history (a restart without persistence), with the store locked so
+    /// that no change is half published across it; returns how many topics had one.
+    pub async fn lose_history(&self) -> usize {
+        let _store = self.store.lock().await;
+        match self.server.faults().lose_history().await {
+            Ok(lost) => {
+                self.log
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .new_epoch();
+                lost
+            }
+            Err(error) => {
+                tracing::error!(%error, "the broker could not lose its history");
+                0
+            }
+        }
     }
 }

@@ -1,4 +1,4 @@
-//! Property tests of the stub's inbound decoder: arbitrary text, and golden frames with bytes
+//! Property tests of the server's inbound decoder (the library's): arbitrary text, and golden frames with bytes
 //! cut, swapped or replaced, never panic; whatever does not decode is a typed protocol error.
 
 use proptest::prelude::*;
@@ -34,7 +34,7 @@ proptest! {
 
     #[test]
     fn arbitrary_text_never_panics(text in "\\PC{0,300}") {
-        let _ = tether_stub::ws::inbound::decode(&text);
+        let _ = tether_server::session::decode(&text);
     }
 
     #[test]
@@ -46,7 +46,7 @@ proptest! {
         let end = (at + len).min(bytes.len());
         bytes.splice(at..end, with.chars());
         let mutated: String = bytes.into_iter().collect();
-        let described = match tether_stub::ws::inbound::decode(&mutated) {
+        let described = match tether_server::session::decode(&mutated) {
             Ok(frame) => frame.encode(),
             Err(e) => format!("{e:?}"),
         };

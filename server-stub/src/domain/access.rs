@@ -8,40 +8,7 @@ use crate::auth::UserId;
 use crate::domain::records::{AgentRecord, ThreadRecord};
 use crate::domain::store::Store;
 
-/// Why a user may not use a topic or resource.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Denial {
-    /// It does not exist.
-    NotFound(String),
-    /// It belongs to another user.
-    Forbidden(String),
-    /// Not a topic name this server knows.
-    InvalidTopic(String),
-    /// The connection already holds as many topics as it may.
-    Limit(String),
-}
-
-impl Denial {
-    /// The protocol's code: `NOT_FOUND`, `FORBIDDEN`, `INVALID_TOPIC` or `LIMIT`.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Denial::NotFound(_) => "NOT_FOUND",
-            Denial::Forbidden(_) => "FORBIDDEN",
-            Denial::InvalidTopic(_) => "INVALID_TOPIC",
-            Denial::Limit(_) => "LIMIT",
-        }
-    }
-
-    /// A human-readable reason.
-    pub fn message(&self) -> &str {
-        match self {
-            Denial::NotFound(m)
-            | Denial::Forbidden(m)
-            | Denial::InvalidTopic(m)
-            | Denial::Limit(m) => m,
-        }
-    }
-}
+pub use tether_server::Denial;
 
 /// The agent `id`, if `user` owns it.
 pub fn agent(store: &Store, user: UserId, id: u64) -> Result<&AgentRecord, Denial> {

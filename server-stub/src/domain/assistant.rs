@@ -37,7 +37,7 @@ pub fn tokens(text: &str) -> Vec<&str> {
 
 async fn stream(state: &ServerState, thread_id: u64, text: String) {
     let topic = Topic::thread(thread_id);
-    let Some(message_id) = start(state, &topic, thread_id) else {
+    let Some(message_id) = start(state, &topic, thread_id).await else {
         return;
     };
     for token in tokens(&text) {
@@ -48,62 +48,69 @@ async fn stream(state: &ServerState, thread_id: u64, text: String) {
             chunk_type: ASSISTANT_TOKEN.into(),
             content: token.into(),
         };
-        if !publish_if_thread_exists(state, &topic, thread_id, &DomainEvent::StreamChunk(&chunk)) {
+        let event = DomainEvent::StreamChunk(&chunk);
+        if !publish_if_thread_exists(state, &topic, thread_id, &event).await {
             return;
         }
     }
     tokio::time::sleep(state.config.stream_chunk()).await;
-    state.commit(|store, hub| {
-        if store
-            .add_message_with_id(message_id, thread_id, "assistant", text, now_ms())
-            .is_some()
-        {
-            let end = DomainEvent::StreamEnd {
-                thread_id,
-                message_id,
-            };
-            hub.announce(&topic, &end);
-        }
-    });
+    state
+        .commit(|store, out| {
+            if store
+                .add_message_with_id(message_id, thread_id, "assistant", text, now_ms())
+                .is_some()
+            {
+                let end = DomainEvent::StreamEnd {
+                    thread_id,
+                    message_id,
+                };
+                out.announce(&topic, &end);
+            }
+        })
+        .await;
 }
 
 /// Reserves the reply's message id and announces the stream (`stream_start`, and in the origin
 /// profile `assistant_id`).
-fn start(state: &ServerState, topic: &Topic, thread_id: u64) -> Option<u64> {
-    state.commit(|store, hub| {
-        store.thread(thread_id)?;
-        let message_id = store.reserve_message_id();
-        hub.announce(
-            topic,
-            &DomainEvent::StreamStart {
-                thread_id,
-                message_id,
-            },
-        );
-        hub.announce(
-            topic,
-            &DomainEvent::AssistantId {
-                thread_id,
-                message_id,
-            },
-        );
-        Some(message_id)
-    })
+async fn start(state: &ServerState, topic: &Topic, thread_id: u64) -> Option<u64> {
+    state
+        .commit(|store, out| {
+            store.thread(thread_id)?;
+            let message_id = store.reserve_message_id();
+            out.announce(
+                topic,
+                &DomainEvent::StreamStart {
+                    thread_id,
+                    message_id,
+                },
+            );
+            out.announce(
+                topic,
+                &DomainEvent::AssistantId {
+                    thread_id,
+                    message_id,
+                },
+            );
+            Some(message_id)
+        })
+        .await
 }
 
-fn publish_if_thread_exists(
+async fn publish_if_thread_exists(
     state: &ServerState,
     topic: &Topic,
     thread_id: u64,
     event: &DomainEvent<'_>,
 ) -> bool {
-    state.commit(|store, hub| {
-        let exists = store.thread(thread_id).is_some();
-        if exists {
-            hub.announce(topic, event);
-        }
-        exists
-    })
+    state
+        .commit(|store, out| {
+            let exists = store.thread(thread_id).is_some();
+            if exists {
+                out.announce(topic, event);
+            }
+            exists
+        })
+        .await
 }
 
 #[cfg(test)]

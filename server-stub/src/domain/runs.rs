@@ -8,8 +8,7 @@ use crate::clock::now_ms;
 use crate::domain::records::{RunRecord, RunStatus, Trigger};
 use crate::domain::store::{Store, IDLE};
 use crate::domain::wire::DomainEvent;
-use crate::hub::HubGuard;
-use crate::state::ServerState;
+use crate::state::{Outbox, ServerState};
 
 /// The status of a running agent.
 pub const RUNNING: &str = "running";
@@ -18,29 +17,31 @@ pub const RUNNING: &str = "running";
 const STEPS: [u8; 3] = [25, 50, 75];
 
 /// Starts a run of an existing agent; returns its run id, or `None` if the agent is gone.
-pub fn start(state: &ServerState, agent_id: u64, trigger: Trigger) -> Option<u64> {
-    let run = state.commit(|store, hub| {
-        store.agent(agent_id)?;
-        let run = RunRecord {
-            id: store.reserve_run_id(),
-            agent_id,
-            thread_id: None,
-            status: RunStatus::Queued,
-            progress: 0,
-            trigger,
-            started_at: None,
-            finished_at: None,
-            error: None,
-        };
-        if let Some((agent, change)) = store.agent_run_started(agent_id, RUNNING, now_ms()) {
-            hub.announce(
-                &Topic::agent(agent_id),
-                &DomainEvent::AgentUpdated(&agent, change),
-            );
-        }
-        hub.announce(&Topic::agent(agent_id), &DomainEvent::RunUpdate(&run));
-        Some(run)
-    })?;
+pub async fn start(state: &ServerState, agent_id: u64, trigger: Trigger) -> Option<u64> {
+    let run = state
+        .commit(|store, out| {
+            store.agent(agent_id)?;
+            let run = RunRecord {
+                id: store.reserve_run_id(),
+                agent_id,
+                thread_id: None,
+                status: RunStatus::Queued,
+                progress: 0,
+                trigger,
+                started_at: None,
+                finished_at: None,
+                error: None,
+            };
+            if let Some((agent, change)) = store.agent_run_started(agent_id, RUNNING, now_ms()) {
+                out.announce(
+                    &Topic::agent(agent_id),
+                    &DomainEvent::AgentUpdated(&agent, change),
+                );
+            }
+            out.announce(&Topic::agent(agent_id), &DomainEvent::RunUpdate(&run));
+            Some(run)
+        })
+        .await?;
     let run_id = run.id;
     let task_state = state.clone();
     tokio::spawn(async move {
@@ -59,7 +60,7 @@ async fn progress(state: &ServerState, mut run: RunRecord) {
         run.status = RunStatus::Running;
         run.progress = percent;
         run.started_at.get_or_insert_with(now_ms);
-        if !step(state, agent_id, |_, hub| announce(hub, &run)) {
+        if !step(state, agent_id, |_, out| announce(out, &run)).await {
             return;
         }
     }
@@ -67,32 +68,35 @@ async fn progress(state: &ServerState, mut run: RunRecord) {
     run.status = RunStatus::Success;
     run.progress = 100;
     run.finished_at = Some(now_ms());
-    step(state, agent_id, |store, hub| {
-        announce(hub, &run);
-        set_status(store, hub, agent_id, IDLE);
-    });
+    step(state, agent_id, |store, out| {
+        announce(out, &run);
+        set_status(store, out, agent_id, IDLE);
+    })
+    .await;
 }
 
-fn announce(hub: &mut HubGuard<'_>, run: &RunRecord) {
-    hub.announce(&Topic::agent(run.agent_id), &DomainEvent::RunUpdate(run));
+fn announce(out: &mut Outbox, run: &RunRecord) {
+    out.announce(&Topic::agent(run.agent_id), &DomainEvent::RunUpdate(run));
 }
 
 /// Runs `f` if the agent still exists; false when it was deleted.
-fn step(state: &ServerState, agent_id: u64, f: impl FnOnce(&mut Store, &mut HubGuard<'_>)) -> bool {
-    state.commit(|store, hub| {
-        let exists = store.agent(agent_id).is_some();
-        if exists {
-            f(store, hub);
-        }
-        exists
-    })
+async fn step(state: &ServerState, agent_id: u64, f: impl FnOnce(&mut Store, &mut Outbox)) -> bool {
+    state
+        .commit(|store, out| {
+            let exists = store.agent(agent_id).is_some();
+            if exists {
+                f(store, out);
+            }
+            exists
+        })
+        .await
 }
 
 /// Changes an agent's status and publishes `agent_updated`.
-pub fn set_status(store: &mut Store, hub: &mut HubGuard<'_>, agent_id: u64, status: &str) {
+pub fn set_status(store: &mut Store, out: &mut Outbox, agent_id: u64, status: &str) {
     if let Some((agent, change)) = store.update_agent(agent_id, None, Some(status.into()), now_ms())
     {
-        hub.announce(
+        out.announce(
             &Topic::agent(agent_id),
             &DomainEvent::AgentUpdated(&agent, change),
         );

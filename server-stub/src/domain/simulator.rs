@@ -25,19 +25,22 @@ pub fn spawn(state: &ServerState) {
         loop {
             tokio::select! {
                 () = state.shutdown.cancelled() => return,
-                () = tokio::time::sleep(state.config.simulate_interval()) => apply(&state),
+                () = tokio::time::sleep(state.config.simulate_interval()) => apply(&state).await,
             }
         }
     });
 }
 
-fn apply(state: &ServerState) {
-    match pick(&state.read(|store| store.agent_ids())) {
+async fn apply(state: &ServerState) {
+    let change = pick(&state.read(|store| store.agent_ids()).await);
+    match change {
         Some(Change::Status(id, status)) => {
-            state.commit(|store, hub| runs::set_status(store, hub, id, status))
+            state
+                .commit(|store, out| runs::set_status(store, out, id, status))
+                .await;
         }
         Some(Change::Run(id)) => {
-            runs::start(state, id, Trigger::Schedule);
+            runs::start(state, id, Trigger::Schedule).await;
         }
         None => {}
     }

@@ -20,6 +20,8 @@ pub enum ApiError {
     BadRequest(String),
     /// The body or one of its fields is too large: 413.
     TooLarge(String),
+    /// The broker could not be reached: 503.
+    Unavailable(String),
 }
 
 impl From<Denial> for ApiError {
@@ -29,6 +31,12 @@ impl From<Denial> for ApiError {
             Denial::NotFound(m) => ApiError::NotFound(m),
             Denial::InvalidTopic(m) | Denial::Limit(m) => ApiError::BadRequest(m),
         }
+    }
+}
+
+impl From<tether_server::PublishError> for ApiError {
+    fn from(error: tether_server::PublishError) -> Self {
+        ApiError::Unavailable(error.to_string())
     }
 }
 
@@ -44,6 +52,7 @@ impl IntoResponse for ApiError {
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "NOT_FOUND", m),
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, "BAD_REQUEST", m),
             ApiError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "TOO_LARGE", m),
+            ApiError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", m),
         };
         (status, Json(json!({ "error": code, "details": details }))).into_response()
     }

@@ -1,7 +1,6 @@
-//! The HTTP side: the accept loop and its limits (timeouts, connection cap, bounded
-//! shutdown), the REST API and how it authenticates its caller, its JSON errors, the
-//! browser-origin policy (used by CORS and the WebSocket upgrade), test control, and the log
-//! line of each request (with tokens redacted).
+//! The HTTP side: the REST API and how it authenticates its caller, its JSON errors, CORS for
+//! the allowed browser origins, test control, and the log line of each request (with tokens
+//! redacted). The accept loop and its limits are the library's (`tether_server::serve`).
 
 use axum::extract::Request;
 use axum::middleware::Next;
@@ -9,7 +8,6 @@ use axum::response::Response;
 use std::time::Instant;
 
 pub mod api_error;
-pub mod connections;
 pub mod control;
 pub mod origin_policy;
 pub mod redact;

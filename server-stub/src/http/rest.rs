@@ -1,6 +1,6 @@
 //! The REST API of PROTOCOL.md, plus `GET /api/agents/{id}` and `PATCH`/`DELETE
 //! /api/threads/{id}` (which publish `thread_updated` and `thread_deleted`). Every change is
-//! made with [`ServerState::commit`] and publishes its events in the same step; another user's
+//! made with [`ServerState::commit`], which publishes its events in the same step; another user's
 //! resource gives 403 and an unknown id 404. Records are answered in the tether profile's
 //! shapes in both profiles; the lists carry their topic's `seq` in the tether profile only (the
 //! origin has no `seq`).
@@ -123,11 +123,15 @@ fn with_seq(state: &ServerState, mut answer: Value, seq: u64) -> Value {
 }
 
 /// `{"agents": [...], "seq": n}`, `seq` being that of `user:{id}`.
-async fn list_agents(State(state): State<ServerState>, AuthUser(user): AuthUser) -> Json<Value> {
-    let (agents, seq) =
-        state.commit(|store, hub| (store.agents_of(user), hub.seq(&Topic::user(user))));
+async fn list_agents(State(state): State<ServerState>, AuthUser(user): AuthUser) -> ApiResult {
+    let topic = Topic::user(user);
+    let (agents, at) = state.read_at(&topic, |store| store.agents_of(user)).await?;
     let agents: Vec<_> = agents.iter().map(agent_json).collect();
-    Json(with_seq(&state, json!({ "agents": agents }), seq))
+    Ok(Json(with_seq(
+        &state,
+        json!({ "agents": agents }),
+        at.offset,
+    )))
 }
 
 async fn get_agent(
@@ -136,7 +140,9 @@ async fn get_agent(
     Path(id): Path<String>,
 ) -> ApiResult {
     let id = parse_id(&id)?;
-    let agent = state.read(|store| access::agent(store, user, id).cloned())?;
+    let agent = state
+        .read(|store| access::agent(store, user, id).cloned())
+        .await?;
     Ok(Json(json!(agent_json(&agent))))
 }
 
@@ -147,11 +153,13 @@ async fn create_agent(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let name = body(new)?.name;
     check_size("name", Some(&name), state.config.max_name_bytes)?;
-    let agent = state.commit(|store, hub| {
-        let agent = store.create_agent(user, name, now_ms());
-        hub.announce(&Topic::user(user), &DomainEvent::AgentCreated(&agent));
-        agent
-    });
+    let agent = state
+        .commit(|store, out| {
+            let agent = store.create_agent(user, name, now_ms());
+            out.announce(&Topic::user(user), &DomainEvent::AgentCreated(&agent));
+            agent
+        })
+        .await;
     Ok((StatusCode::CREATED, Json(json!(agent_json(&agent)))))
 }
 
@@ -166,17 +174,19 @@ async fn update_agent(
     let max = state.config.max_name_bytes;
     check_size("name", change.name.as_deref(), max)?;
     check_size("status", change.status.as_deref(), max)?;
-    let agent = state.commit(|store, hub| {
-        access::agent(store, user, id)?;
-        let updated = store.update_agent(id, change.name, change.status, now_ms());
-        let (agent, change) =
-            updated.ok_or_else(|| ApiError::NotFound(format!("no agent {id}")))?;
-        hub.announce(
-            &Topic::agent(id),
-            &DomainEvent::AgentUpdated(&agent, change),
-        );
-        Ok::<_, ApiError>(agent)
-    })?;
+    let agent = state
+        .commit(|store, out| {
+            access::agent(store, user, id)?;
+            let updated = store.update_agent(id, change.name, change.status, now_ms());
+            let (agent, change) =
+                updated.ok_or_else(|| ApiError::NotFound(format!("no agent {id}")))?;
+            out.announce(
+                &Topic::agent(id),
+                &DomainEvent::AgentUpdated(&agent, change),
+            );
+            Ok::<_, ApiError>(agent)
+        })
+        .await?;
     Ok(Json(json!(agent_json(&agent))))
 }
 
@@ -187,22 +197,24 @@ async fn delete_agent(
     Path(id): Path<String>,
 ) -> ApiResult {
     let id = parse_id(&id)?;
-    state.commit(|store, hub| {
-        access::agent(store, user, id)?;
-        let deleted = store
-            .delete_agent(id)
-            .ok_or_else(|| ApiError::NotFound(format!("no agent {id}")))?;
-        for thread_id in deleted.thread_ids {
-            hub.announce(
-                &Topic::thread(thread_id),
-                &DomainEvent::ThreadDeleted(thread_id),
-            );
-        }
-        let gone = DomainEvent::AgentDeleted(id);
-        hub.announce(&Topic::agent(id), &gone);
-        hub.announce(&Topic::user(deleted.agent.owner_id), &gone);
-        Ok::<_, ApiError>(())
-    })?;
+    state
+        .commit(|store, out| {
+            access::agent(store, user, id)?;
+            let deleted = store
+                .delete_agent(id)
+                .ok_or_else(|| ApiError::NotFound(format!("no agent {id}")))?;
+            for thread_id in deleted.thread_ids {
+                out.announce(
+                    &Topic::thread(thread_id),
+                    &DomainEvent::ThreadDeleted(thread_id),
+                );
+            }
+            let gone = DomainEvent::AgentDeleted(id);
+            out.announce(&Topic::agent(id), &gone);
+            out.announce(&Topic::user(deleted.agent.owner_id), &gone);
+            Ok::<_, ApiError>(())
+        })
+        .await?;
     Ok(Json(json!({ "id": id })))
 }
 
@@ -212,8 +224,11 @@ async fn run_agent(
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let id = parse_id(&id)?;
-    state.read(|store| access::agent(store, user, id).map(|_| ()))?;
+    state
+        .read(|store| access::agent(store, user, id).map(|_| ()))
+        .await?;
     let run_id = runs::start(&state, id, Trigger::Manual)
+        .await
         .ok_or_else(|| ApiError::NotFound(format!("no agent {id}")))?;
     Ok((
         StatusCode::ACCEPTED,
@@ -231,12 +246,14 @@ async fn list_threads(
         .map_err(|e| ApiError::BadRequest(e.body_text()))?
         .0
         .agent_id;
-    let threads = state.read(|store| {
-        if let Some(agent_id) = agent_id {
-            access::agent(store, user, agent_id)?;
-        }
-        Ok::<_, ApiError>(store.threads_of(user, agent_id))
-    })?;
+    let threads = state
+        .read(|store| {
+            if let Some(agent_id) = agent_id {
+                access::agent(store, user, agent_id)?;
+            }
+            Ok::<_, ApiError>(store.threads_of(user, agent_id))
+        })
+        .await?;
     let threads: Vec<_> = threads.iter().map(thread_json).collect();
     Ok(Json(json!({ "threads": threads })))
 }
@@ -248,17 +265,19 @@ async fn create_thread(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let new = body(new)?;
     check_size("title", Some(&new.title), state.config.max_name_bytes)?;
-    let thread = state.commit(|store, hub| {
-        access::agent(store, user, new.agent_id)?;
-        let thread = store.create_thread(new.agent_id, new.title, now_ms());
-        let thread =
-            thread.ok_or_else(|| ApiError::NotFound(format!("no agent {}", new.agent_id)))?;
-        hub.announce(
-            &Topic::agent(new.agent_id),
-            &DomainEvent::ThreadCreated(&thread),
-        );
-        Ok::<_, ApiError>(thread)
-    })?;
+    let thread = state
+        .commit(|store, out| {
+            access::agent(store, user, new.agent_id)?;
+            let thread = store.create_thread(new.agent_id, new.title, now_ms());
+            let thread =
+                thread.ok_or_else(|| ApiError::NotFound(format!("no agent {}", new.agent_id)))?;
+            out.announce(
+                &Topic::agent(new.agent_id),
+                &DomainEvent::ThreadCreated(&thread),
+            );
+            Ok::<_, ApiError>(thread)
+        })
+        .await?;
     Ok((StatusCode::CREATED, Json(json!(thread_json(&thread)))))
 }
 
@@ -271,14 +290,16 @@ async fn update_thread(
     let id = parse_id(&id)?;
     let title = body(change)?.title;
     check_size("title", Some(&title), state.config.max_name_bytes)?;
-    let thread = state.commit(|store, hub| {
-        access::thread(store, user, id)?;
-        let thread = store
-            .update_thread(id, title, now_ms())
-            .ok_or_else(|| ApiError::NotFound(format!("no thread {id}")))?;
-        hub.announce(&Topic::thread(id), &DomainEvent::ThreadUpdated(&thread));
-        Ok::<_, ApiError>(thread)
-    })?;
+    let thread = state
+        .commit(|store, out| {
+            access::thread(store, user, id)?;
+            let thread = store
+                .update_thread(id, title, now_ms())
+                .ok_or_else(|| ApiError::NotFound(format!("no thread {id}")))?;
+            out.announce(&Topic::thread(id), &DomainEvent::ThreadUpdated(&thread));
+            Ok::<_, ApiError>(thread)
+        })
+        .await?;
     Ok(Json(json!(thread_json(&thread))))
 }
 
@@ -288,14 +309,16 @@ async fn delete_thread(
     Path(id): Path<String>,
 ) -> ApiResult {
     let id = parse_id(&id)?;
-    state.commit(|store, hub| {
-        access::thread(store, user, id)?;
-        store
-            .delete_thread(id)
-            .ok_or_else(|| ApiError::NotFound(format!("no thread {id}")))?;
-        hub.announce(&Topic::thread(id), &DomainEvent::ThreadDeleted(id));
-        Ok::<_, ApiError>(())
-    })?;
+    state
+        .commit(|store, out| {
+            access::thread(store, user, id)?;
+            store
+                .delete_thread(id)
+                .ok_or_else(|| ApiError::NotFound(format!("no thread {id}")))?;
+            out.announce(&Topic::thread(id), &DomainEvent::ThreadDeleted(id));
+            Ok::<_, ApiError>(())
+        })
+        .await?;
     Ok(Json(json!({ "id": id })))
 }
 
@@ -306,12 +329,20 @@ async fn list_messages(
     Path(id): Path<String>,
 ) -> ApiResult {
     let id = parse_id(&id)?;
-    let (messages, seq) = state.commit(|store, hub| {
-        access::thread(store, user, id)?;
-        Ok::<_, ApiError>((store.messages(id), hub.seq(&Topic::thread(id))))
-    })?;
+    let topic = Topic::thread(id);
+    let (messages, at) = state
+        .read_at(&topic, |store| {
+            access::thread(store, user, id)?;
+            Ok::<_, ApiError>(store.messages(id))
+        })
+        .await?;
+    let messages = messages?;
     let messages: Vec<_> = messages.iter().map(message_json).collect();
-    Ok(Json(with_seq(&state, json!({ "messages": messages }), seq)))
+    Ok(Json(with_seq(
+        &state,
+        json!({ "messages": messages }),
+        at.offset,
+    )))
 }
 
 async fn post_message(
@@ -323,7 +354,7 @@ async fn post_message(
     let id = parse_id(&id)?;
     let content = body(new)?.content;
     check_size("content", Some(&content), state.config.max_content_bytes)?;
-    let message = chat::post_user_message(&state, user, id, content, None, None)?;
+    let (message, _) = chat::post_user_message(&state, user, id, content, None).await?;
     Ok((StatusCode::CREATED, Json(json!(message_json(&message)))))
 }
 
@@ -331,8 +362,11 @@ async fn post_message(
 /// caller needs a token and sees the aggregate counters and only its own `per_user` entry,
 /// without the topics (`subscribers`) of other users.
 async fn stats(State(state): State<ServerState>, caller: Result<AuthUser, ApiError>) -> ApiResult {
-    let mut stats = state.stats.to_json(state.hub.subscriber_counts());
-    stats["replay_bytes"] = json!(state.hub.lock().replay_bytes());
+    let mut stats = state
+        .server
+        .stats()
+        .to_json(state.server.subscriber_counts());
+    stats["replay_bytes"] = json!(state.broker.replay_bytes());
     if state.config.test_control || state.config.dev {
         return Ok(Json(stats));
     }

@@ -1,20 +1,18 @@
 //! The data of app events, per profile. Code that changes something describes what happened
 //! as a [`DomainEvent`] over the stub's records; [`encode`] gives its wire `type` and `data` in
 //! the server's profile (`tether`: `fixtures/server/`, `origin`: `fixtures/origin/`), once,
-//! before the hub numbers and fans it out. Control frames (`pong`, `subscribe_ack`, `error`,
-//! …) are tether's [`Control`] messages, stamped here by [`control_frame`].
+//! before the library numbers and fans it out. Control frames (`pong`, `subscribe_ack`,
+//! `error`, …) are tether's [`Control`] messages, which the library stamps and sends.
 
 pub mod origin;
 pub mod tether;
 
-use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 
 use tether_wire::{Control, Envelope, Topic};
 
-use crate::clock::now_ms;
 use crate::config::Profile;
 use crate::domain::records::{
     AgentChange, AgentRecord, ChunkRecord, MessageRecord, RunRecord, ThreadRecord,
@@ -111,33 +109,20 @@ pub fn encode(profile: Profile, event: &DomainEvent<'_>) -> Option<Event> {
     }
 }
 
-/// A control message's frame: on `system`, or the topic of a `resync_required`.
+/// A control message's envelope: on `system`, or the topic of a `resync_required`.
 pub fn control_envelope(control: &Control, req_id: Option<String>, ts: u64) -> Envelope {
-    let mut envelope = control.to_envelope().with_ts(ts);
-    envelope.req_id = req_id;
-    envelope
+    tether_server::frame::control_envelope(control, req_id, ts)
 }
 
 /// An app event's frame on `topic`, numbered `seq` when it is part of the topic's sequence.
 pub fn event_envelope(topic: &Topic, event: Event, ts: u64, seq: Option<u64>) -> Envelope {
-    Envelope {
-        kind: event.kind.into_owned(),
-        topic: topic.clone(),
-        req_id: event.req_id,
-        ts,
-        seq,
-        data: event.data,
+    tether_server::Event::from(event).envelope(topic, ts, seq)
+}
+
+impl From<Event> for tether_server::Event {
+    fn from(event: Event) -> Self {
+        tether_server::Event::raw(event.kind, event.data).with_req_id(event.req_id)
     }
-}
-
-/// A control frame, stamped now.
-pub fn control_frame(control: &Control, req_id: Option<String>) -> Utf8Bytes {
-    control_envelope(control, req_id, now_ms()).encode().into()
-}
-
-/// An app event's frame outside of any sequence (a snapshot), stamped now.
-pub fn unsequenced_frame(topic: &Topic, event: Event) -> Utf8Bytes {
-    event_envelope(topic, event, now_ms(), None).encode().into()
 }
 
 /// `data` as raw JSON. The structs encoded here always serialize; if one ever did not, `null`

@@ -3,7 +3,6 @@
 //! both profiles.
 
 use serde::Serialize;
-use serde_json::json;
 
 use tether_wire::agents::messages::kind;
 use tether_wire::control::{ErrorData, SubscribeError};
@@ -162,25 +161,13 @@ pub fn encode(event: &DomainEvent<'_>) -> Option<Event> {
     Some(event)
 }
 
-/// The `error` refusing `topic` to a connection without tether's extensions: the denial's code
-/// as `error`, and `details` naming the `subscribe` (`message_id`), the topic and the reason.
+/// The `error` refusing `topic` to a connection without tether's extensions: the library's
+/// wording.
 pub fn refusal(topic: &Topic, denial: &Denial, message_id: Option<&str>) -> ErrorData {
-    let mut details = json!({ "topic": topic, "message": denial.message() });
-    if let Some(message_id) = message_id {
-        details["message_id"] = json!(message_id);
-    }
-    ErrorData {
-        error: denial.code().to_owned(),
-        details: Some(details),
-    }
+    tether_server::session::tether_refusal(topic, denial, message_id)
 }
 
 /// The `subscribe_error` refusing `topic` to a connection with tether's extensions.
 pub fn subscribe_error(topic: &Topic, denial: &Denial, message_id: Option<&str>) -> SubscribeError {
-    SubscribeError {
-        message_id: message_id.map(str::to_owned),
-        topic: topic.clone(),
-        error: denial.message().into(),
-        error_code: denial.code().into(),
-    }
+    tether_server::session::subscribe_error(topic, denial, message_id)
 }

@@ -18,6 +18,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::time::Duration;
 
+use tether_server::UserKey;
 use tether_wire::{CloseCode, Topic};
 
 use crate::auth::UserId;
@@ -63,12 +64,17 @@ struct Target {
     user: Option<UserId>,
 }
 
+/// The library's key of a user the stub knows by id.
+fn key(user: Option<UserId>) -> Option<UserKey> {
+    user.map(|u| UserKey::from(u.to_string()))
+}
+
 async fn drop_all(
     State(state): State<ServerState>,
     query: Result<Query<Target>, QueryRejection>,
 ) -> ApiResult {
     let user = params(query)?.user;
-    let dropped = state.registry.abort(user);
+    let dropped = state.server.faults().drop_sockets(key(user).as_ref());
     tracing::info!(sockets = dropped, ?user, "fault: drop");
     Ok(Json(json!({ "dropped": dropped, "sockets": dropped })))
 }
@@ -91,7 +97,11 @@ async fn close_all(
             "{code} cannot be sent in a close frame"
         )));
     }
-    let closed = state.registry.close(user, code, truncate(&reason, 123));
+    let reason = truncate(&reason, 123);
+    let closed = state
+        .server
+        .faults()
+        .close(key(user).as_ref(), code, reason);
     tracing::info!(sockets = closed, ?user, code, "fault: close");
     Ok(Json(json!({ "closed": closed, "sockets": closed })))
 }
@@ -115,7 +125,7 @@ async fn half_open(
     query: Result<Query<Target>, QueryRejection>,
 ) -> ApiResult {
     let user = params(query)?.user;
-    let hit = state.registry.half_open(user);
+    let hit = state.server.faults().half_open(key(user).as_ref());
     tracing::info!(sockets = hit, ?user, "fault: half-open");
     Ok(Json(json!({ "half_open": hit, "sockets": hit })))
 }
@@ -125,7 +135,10 @@ async fn malformed(
     query: Result<Query<Target>, QueryRejection>,
 ) -> ApiResult {
     let user = params(query)?.user;
-    let sent = state.registry.send(user, &MALFORMED_FRAME.into());
+    let sent = state
+        .server
+        .faults()
+        .send_raw(key(user).as_ref(), MALFORMED_FRAME);
     tracing::info!(sockets = sent, ?user, "fault: malformed frame");
     Ok(Json(json!({ "sent": sent, "sockets": sent })))
 }
@@ -144,7 +157,11 @@ async fn duplicate(
 ) -> ApiResult {
     let p = params(query)?;
     let last = usize::try_from(p.last).unwrap_or(usize::MAX);
-    let done = state.hub.lock().redeliver(last, p.user);
+    let done = state
+        .server
+        .faults()
+        .redeliver(last, key(p.user).as_ref())
+        .await;
     tracing::info!(
         sockets = done.sockets,
         frames = done.frames,
@@ -165,7 +182,7 @@ async fn reorder(
     query: Result<Query<Target>, QueryRejection>,
 ) -> ApiResult {
     let user = params(query)?.user;
-    let done = state.hub.lock().reorder(user);
+    let done = state.server.faults().reorder(key(user).as_ref()).await;
     tracing::info!(
         sockets = done.sockets,
         frames = done.frames,
@@ -194,14 +211,14 @@ async fn refuse(
     query: Result<Query<RefuseParams>, QueryRejection>,
 ) -> ApiResult {
     let ms = params(query)?.ms;
-    state.admission.refuse_for(Duration::from_millis(ms));
+    state.server.faults().refuse_for(Duration::from_millis(ms));
     tracing::info!(ms, "fault: refusing new connections");
     Ok(Json(json!({ "refused_ms": ms, "sockets": 0 })))
 }
 
 /// Ends a refusal (or a restart's down time) now.
 async fn admit(State(state): State<ServerState>) -> ApiResult {
-    state.admission.admit_now();
+    state.server.faults().admit_now();
     tracing::info!("admitting new connections again");
     Ok(Json(json!({ "admitting": true })))
 }
@@ -225,15 +242,14 @@ async fn restart(
         down_ms,
         lose_history,
     } = params(query)?;
-    state.admission.refuse_for(Duration::from_millis(down_ms));
+    let faults = state.server.faults();
+    faults.refuse_for(Duration::from_millis(down_ms));
     let topics_reset = if lose_history {
-        state.hub.lock().lose_history()
+        state.lose_history().await
     } else {
         0
     };
-    let closed = state
-        .registry
-        .close_all(CloseCode::RESTART.0, "server restarting");
+    let closed = faults.close(None, CloseCode::RESTART.0, "server restarting");
     tracing::info!(
         sockets = closed,
         down_ms,
@@ -291,27 +307,30 @@ async fn seed(
 ) -> ApiResult {
     let p = params(query)?;
     let (agents, threads) = (p.agents.min(10_000), p.threads.min(100));
-    let (ids, thread_ids) = state.commit(|store, hub| {
-        let mut ids = Vec::new();
-        let mut thread_ids = Vec::new();
-        for n in 0..agents {
-            let agent = store.create_agent(p.owner, format!("Agent {n}"), now_ms());
-            hub.announce(&Topic::user(p.owner), &DomainEvent::AgentCreated(&agent));
-            for t in 0..threads {
-                let Some(thread) = store.create_thread(agent.id, format!("Thread {t}"), now_ms())
-                else {
-                    continue;
-                };
-                hub.announce(
-                    &Topic::agent(agent.id),
-                    &DomainEvent::ThreadCreated(&thread),
-                );
-                thread_ids.push(thread.id);
+    let (ids, thread_ids) = state
+        .commit(|store, out| {
+            let mut ids = Vec::new();
+            let mut thread_ids = Vec::new();
+            for n in 0..agents {
+                let agent = store.create_agent(p.owner, format!("Agent {n}"), now_ms());
+                out.announce(&Topic::user(p.owner), &DomainEvent::AgentCreated(&agent));
+                for t in 0..threads {
+                    let Some(thread) =
+                        store.create_thread(agent.id, format!("Thread {t}"), now_ms())
+                    else {
+                        continue;
+                    };
+                    out.announce(
+                        &Topic::agent(agent.id),
+                        &DomainEvent::ThreadCreated(&thread),
+                    );
+                    thread_ids.push(thread.id);
+                }
+                ids.push(agent.id);
             }
-            ids.push(agent.id);
-        }
-        (ids, thread_ids)
-    });
+            (ids, thread_ids)
+        })
+        .await;
     tracing::info!(
         owner = p.owner,
         agents = ids.len(),

@@ -1,5 +1,5 @@
 //! `POST /api/test/publish`, bursts of synthetic events at a chosen rate and size, and
-//! `GET /api/test/published`, what the hub published on a topic.
+//! `GET /api/test/published`, what was published on a topic (the stub's publish log).
 
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
@@ -22,7 +22,7 @@ use crate::domain::records::{
 use crate::domain::store::Store;
 use crate::domain::wire::{self, DomainEvent, Event};
 use crate::http::api_error::ApiError;
-use crate::hub::PUBLISH_LOG_CAPACITY;
+use crate::log::PUBLISH_LOG_CAPACITY;
 use crate::state::ServerState;
 
 /// Most events one `/api/test/publish` may ask for.
@@ -72,10 +72,15 @@ pub(super) async fn publish(
             let due = start + Duration::from_secs_f64(i as f64 / p.rate);
             tokio::time::sleep_until(due).await;
         }
-        let seq = state.commit(|store, hub| {
-            let event = kind.event(&state, store, &topic, &padding);
-            hub.publish(&topic, event, None)
-        });
+        let ((), published) = state
+            .commit_all(|store, out| {
+                let event = kind.event(&state, store, &topic, &padding);
+                out.publish(&topic, event);
+            })
+            .await;
+        let Some(seq) = published.first().map(|p| p.seq()) else {
+            return Err(ApiError::Unavailable("the event was not published".into()));
+        };
         seqs = Some(seqs.map_or((seq, seq), |(first, _)| (first, seq)));
     }
     tracing::info!(%topic, count, kind = ?kind, "published test events");
@@ -214,7 +219,7 @@ pub(super) struct PublishedParams {
     topic: String,
 }
 
-/// What the hub published on a topic, oldest first: the ground truth for tests. The log keeps
+/// What was published on a topic, oldest first: the ground truth for tests. The log keeps
 /// the last [`PUBLISH_LOG_CAPACITY`] events of the whole server; `evicted` counts the older
 /// ones it dropped (of any topic), so a test knows whether its list is complete.
 pub(super) async fn published(
@@ -222,11 +227,13 @@ pub(super) async fn published(
     query: Result<Query<PublishedParams>, QueryRejection>,
 ) -> ApiResult {
     let topic = Topic::from(params(query)?.topic);
-    let (entries, epoch, evicted, seq) = {
-        let hub = state.hub.lock();
-        let (entries, epoch, evicted) = hub.published(&topic);
-        (entries, epoch, evicted, hub.seq(&topic))
-    };
+    let (log, at) = state
+        .read_at(&topic, |_| {
+            let log = state.log.lock().unwrap_or_else(|e| e.into_inner());
+            (log.of(&topic), log.epoch(), log.evicted())
+        })
+        .await?;
+    let ((entries, epoch, evicted), seq) = (log, at.offset);
     let events: Vec<Value> = entries
         .iter()
         .map(|e| json!({ "epoch": e.epoch, "seq": e.seq, "type": e.kind, "id": e.id, "ts": e.ts }))

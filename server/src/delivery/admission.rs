@@ -1,5 +1,6 @@
-//! Whether new WebSocket upgrades are let in: test control can refuse them for a while (a
-//! simulated restart), and shutdown refuses them for good. Refused upgrades get HTTP 503.
+//! Whether new WebSocket upgrades are let in: a test server can refuse them for a while (a
+//! simulated restart, feature `faults`), and shutdown refuses them for good. Refused upgrades
+//! get HTTP 503.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -28,6 +29,11 @@ impl Admission {
     /// Refuses every new connection from now on.
     pub fn close(&self) {
         self.closed.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`Admission::close`] was called: the server is shutting down.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Relaxed)
     }
 
     /// Whether a new connection may come in now.

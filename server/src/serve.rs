@@ -1,14 +1,22 @@
-//! The TCP side of serving: an accept loop that hands each connection to hyper's HTTP/1 server
-//! (with upgrades, for the WebSocket), within limits that `axum::serve` does not offer:
+//! An optional hardened accept loop, for an app that wants the HTTP limits too: it hands each
+//! TCP connection to hyper's HTTP/1 server (with upgrades, for the WebSocket), within limits
+//! that `axum::serve` does not offer:
 //!
-//! - at most `--max-connections` open TCP connections, WebSockets included (the slot travels
-//!   with the socket through the upgrade); further ones wait in the listen backlog;
-//! - a connection must send a request's headers within `--header-read-timeout-ms`, and may stay
-//!   idle between requests no longer than that, or it is closed (silent sockets, slowloris
-//!   heads, partial heads, idle keep-alive);
-//! - shutdown is bounded: connections are asked to finish, and after `--shutdown-grace-ms`
+//! - at most [`Limits::max_connections`](crate::Limits::max_connections) open TCP connections,
+//!   WebSockets included (the slot travels with the socket through the upgrade); further ones
+//!   wait in the listen backlog;
+//! - a connection must send a request's head within
+//!   [`Limits::header_read_timeout`](crate::Limits::header_read_timeout), and may stay idle
+//!   between requests no longer than that, or it is closed (silent sockets, slowloris heads,
+//!   partial heads, idle keep-alive);
+//! - shutdown is bounded: new upgrades are refused, sockets are closed with 1001, connections
+//!   are asked to finish, and after [`Limits::shutdown_grace`](crate::Limits::shutdown_grace)
 //!   whatever is left is dropped and [`serve`] returns.
+//!
+//! [`http_limits`] adds the request limits (body size, whole-request timeout) to a router.
 
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
 use axum::Router;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -24,23 +32,40 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tower_http::timeout::TimeoutLayer;
 
-use crate::state::ServerState;
-use crate::stats::Stats;
+use crate::delivery::Stats;
+use crate::limits::Limits;
+use crate::server::TetherServer;
 
 /// Pause after a failed `accept` (out of file descriptors, say), so the loop does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
-/// Serves `router` on `listener` until `shutdown` resolves; then closes the WebSockets with
-/// 1001, asks the HTTP connections to finish, and returns after at most the shutdown grace.
+/// Adds the request limits to `router`: a body over [`Limits::max_body_bytes`] gets 413, a
+/// request taking longer than [`Limits::request_timeout`] gets 408.
+pub fn http_limits<S: Clone + Send + Sync + 'static>(
+    router: Router<S>,
+    limits: &Limits,
+) -> Router<S> {
+    router
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            limits.request_deadline(),
+        ))
+}
+
+/// Serves `router` (the app's, with `server`'s WebSocket mounted) on `listener` until
+/// `shutdown` resolves; then refuses new upgrades, closes the WebSockets with 1001, asks the
+/// HTTP connections to finish, and returns after at most the shutdown grace.
 pub async fn serve(
-    state: &ServerState,
+    server: &TetherServer,
     listener: TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    let config = &state.config;
-    let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
+    let limits = server.limits();
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let finish = CancellationToken::new();
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
@@ -65,23 +90,23 @@ pub async fn serve(
             },
         };
         while connections.try_join_next().is_some() {}
-        let held = Held::new(stream, slot, state.stats.clone());
+        let held = Held::new(stream, slot, server.stats().clone());
         let conn = connection(
             held,
             router.clone(),
-            config.header_read_timeout(),
+            limits.header_deadline(),
             finish.clone(),
         );
         connections.spawn(conn);
     }
     drop(listener);
     tracing::info!("shutting down");
-    state.begin_shutdown();
+    server.begin_shutdown();
     finish.cancel();
-    state.tasks.close();
-    let drained = tokio::time::timeout(config.shutdown_grace(), async {
+    server.tasks().close();
+    let drained = tokio::time::timeout(limits.shutdown_grace, async {
         while connections.join_next().await.is_some() {}
-        state.tasks.wait().await;
+        server.tasks().wait().await;
     })
     .await;
     if drained.is_err() {

@@ -1,26 +1,57 @@
 //! A connection's send queue, which is how the rest of the server sees it: a queue of encoded
 //! frames bounded both in items and in bytes, filled with `try_send` so that no publisher ever
-//! waits, whether the connection speaks tether's extensions, and a [`CloseSignal`] that asks
-//! the connection to end. A full queue closes that connection with 1008 (slow consumer).
+//! waits, who the connection's user is, whether it speaks tether's extensions, and a
+//! [`CloseSignal`] that asks the connection to end. A full queue closes that connection with
+//! 1008 (slow consumer).
 //!
 //! Bytes are counted from the moment an item is queued until the socket's writer has written
 //! it ([`SendQueue::written`]); one item is always let into an empty queue, so that a large
 //! but bounded subscribe reply still goes out.
 
 use axum::extract::ws::Utf8Bytes;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
-use tokio_util::sync::CancellationToken;
 
-use crate::auth::UserId;
-use crate::hub::Published;
-use crate::stats::{DropReason, Stats};
 use tether_wire::CloseCode;
+
+use super::signal::CloseSignal;
+use super::stats::{DropReason, Stats};
 
 /// Identifies one connection for the lifetime of the server.
 pub type ConnId = u64;
+
+/// A user as the delivery layer knows it: the text the app's user displays as, for the
+/// counters, the logs and a test server's faults aimed at one user.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UserKey(Arc<str>);
+
+impl UserKey {
+    /// The key as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for UserKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for UserKey {
+    fn from(s: &str) -> Self {
+        UserKey(s.into())
+    }
+}
+
+impl From<String> for UserKey {
+    fn from(s: String) -> Self {
+        UserKey(s.into())
+    }
+}
 
 /// What goes down one connection's queue.
 #[derive(Debug)]
@@ -41,76 +72,6 @@ impl Outbound {
     }
 }
 
-/// How a connection was asked to end.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Ending {
-    /// Send a close frame with this code and reason, then drop the socket.
-    Close {
-        /// The close code.
-        code: u16,
-        /// The close reason.
-        reason: String,
-    },
-    /// Drop the socket without a close frame.
-    Abort,
-}
-
-/// Asks a connection to end, once; also carries the test-only half-open switch.
-#[derive(Debug, Default)]
-pub struct CloseSignal {
-    requested: CancellationToken,
-    ending: Mutex<Option<Ending>>,
-    half_open: AtomicBool,
-}
-
-impl CloseSignal {
-    /// Asks for a close frame with `code`. True if this is the first request.
-    pub fn close(&self, code: u16, reason: &str) -> bool {
-        self.request(Ending::Close {
-            code,
-            reason: reason.into(),
-        })
-    }
-
-    /// Asks for the socket to be dropped without a close frame. True if this is the first request.
-    pub fn abort(&self) -> bool {
-        self.request(Ending::Abort)
-    }
-
-    fn request(&self, ending: Ending) -> bool {
-        let mut slot = self.ending.lock().unwrap_or_else(|e| e.into_inner());
-        if slot.is_some() {
-            return false;
-        }
-        *slot = Some(ending);
-        self.requested.cancel();
-        true
-    }
-
-    /// Resolves once an ending was requested.
-    pub async fn requested(&self) {
-        self.requested.cancelled().await;
-    }
-
-    /// The requested ending, if any.
-    pub fn ending(&self) -> Option<Ending> {
-        self.ending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
-    /// From now on the connection sends nothing and enforces no idle timeout.
-    pub fn go_half_open(&self) {
-        self.half_open.store(true, Ordering::Relaxed);
-    }
-
-    /// Whether the connection went half-open.
-    pub fn is_half_open(&self) -> bool {
-        self.half_open.load(Ordering::Relaxed)
-    }
-}
-
 /// What became of a delivery.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Delivery {
@@ -126,7 +87,7 @@ pub enum Delivery {
 #[derive(Clone, Debug)]
 pub struct SendQueue {
     id: ConnId,
-    user: UserId,
+    user: UserKey,
     extended: bool,
     tx: mpsc::Sender<Outbound>,
     signal: Arc<CloseSignal>,
@@ -141,7 +102,7 @@ impl SendQueue {
     /// receiving end; `extended` when the connection gets tether's extensions.
     pub fn new(
         id: ConnId,
-        user: UserId,
+        user: UserKey,
         (capacity, max_bytes): (usize, usize),
         extended: bool,
         stats: Arc<Stats>,
@@ -202,8 +163,8 @@ impl SendQueue {
     }
 
     /// Its user.
-    pub fn user(&self) -> UserId {
-        self.user
+    pub fn user(&self) -> &UserKey {
+        &self.user
     }
 
     /// Whether it gets tether's extensions (`seq`, acknowledgements, replay).
@@ -219,11 +180,6 @@ impl SendQueue {
     /// Queues one frame without waiting.
     pub fn deliver_frame(&self, frame: Utf8Bytes) -> Delivery {
         self.deliver(Outbound::Frame(frame))
-    }
-
-    /// Queues a published event, with or without its `seq` as the connection speaks.
-    pub fn deliver_event(&self, event: &Published) -> Delivery {
-        self.deliver_frame(event.text_for(self.extended))
     }
 
     /// Queues an item without waiting; a queue full in items or in bytes closes the
@@ -249,12 +205,13 @@ impl SendQueue {
         }
     }
 
-    fn overflow(&self) -> Delivery {
+    /// Closes the connection with 1008 as a slow consumer (once), as a full queue does.
+    pub fn overflow(&self) -> Delivery {
         if self.signal.close(CloseCode::POLICY.0, "slow consumer") {
             self.stats.dropped(DropReason::SlowConsumer);
             tracing::warn!(
                 conn = self.id,
-                user = self.user,
+                user = %self.user,
                 queued_bytes = self.queued_bytes(),
                 "slow consumer: its send queue is full, closing with 1008"
             );
@@ -270,11 +227,16 @@ fn to_delta(n: usize) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::delivery::Ending;
+
+    fn user() -> UserKey {
+        UserKey::from("1")
+    }
 
     #[test]
     fn overflow_closes_once_with_1008() {
         let stats = Arc::new(Stats::default());
-        let (queue, _rx) = SendQueue::new(1, 1, (1, 1024), true, stats.clone());
+        let (queue, _rx) = SendQueue::new(1, user(), (1, 1024), true, stats.clone());
         assert_eq!(queue.deliver_frame("a".into()), Delivery::Queued);
         assert_eq!(queue.deliver_frame("b".into()), Delivery::Overflowed);
         assert_eq!(queue.deliver_frame("c".into()), Delivery::Overflowed);
@@ -294,7 +256,7 @@ mod tests {
     #[test]
     fn bytes_over_the_budget_close_with_1008_and_writes_free_them() {
         let stats = Arc::new(Stats::default());
-        let (queue, _rx) = SendQueue::new(1, 1, (100, 10), true, stats.clone());
+        let (queue, _rx) = SendQueue::new(1, user(), (100, 10), true, stats.clone());
         assert_eq!(queue.deliver_frame("x".repeat(30).into()), Delivery::Queued);
         assert_eq!(
             queue.queued_bytes(),
@@ -305,7 +267,7 @@ mod tests {
         assert_eq!(queue.signal().ending().map(|_| ()), Some(()));
         queue.written(30);
         assert_eq!(queue.queued_bytes(), 0);
-        let (queue, mut rx) = SendQueue::new(2, 1, (100, 10), true, stats.clone());
+        let (queue, mut rx) = SendQueue::new(2, user(), (100, 10), true, stats.clone());
         assert_eq!(queue.deliver_frame("12345".into()), Delivery::Queued);
         assert_eq!(queue.deliver_frame("12345".into()), Delivery::Queued);
         assert_eq!(stats.queued_bytes(), 10);
@@ -316,16 +278,8 @@ mod tests {
     }
 
     #[test]
-    fn first_ending_wins() {
-        let signal = CloseSignal::default();
-        assert!(signal.abort());
-        assert!(!signal.close(1001, "bye"));
-        assert_eq!(signal.ending(), Some(Ending::Abort));
-    }
-
-    #[test]
     fn closed_queue_is_gone() {
-        let (queue, rx) = SendQueue::new(1, 1, (4, 1024), true, Arc::new(Stats::default()));
+        let (queue, rx) = SendQueue::new(1, user(), (4, 1024), true, Arc::new(Stats::default()));
         drop(rx);
         assert_eq!(queue.deliver_frame("a".into()), Delivery::Gone);
     }

@@ -1,12 +1,13 @@
-//! Counters behind `GET /api/stats`: connections, frames, drops and close codes, in total and
-//! per user so that concurrent tests can each watch their own user.
+//! The server's counters: connections, frames, drops and close codes, in total and per user
+//! (so that concurrent tests can each watch their own user), and subscriptions per user.
+//! [`Stats::to_json`] is the document an app may serve (the stub's `GET /api/stats`).
 
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
 
-use crate::auth::UserId;
+use super::UserKey;
 
 /// Counters of one user.
 #[derive(Clone, Copy, Debug, Default)]
@@ -53,7 +54,7 @@ pub struct Stats {
     http_connections_open: AtomicU64,
     closes: Mutex<BTreeMap<u16, u64>>,
     client_closes: Mutex<BTreeMap<u16, u64>>,
-    per_user: Mutex<BTreeMap<UserId, UserCounters>>,
+    per_user: Mutex<BTreeMap<UserKey, UserCounters>>,
 }
 
 impl Stats {
@@ -78,7 +79,7 @@ impl Stats {
     }
 
     /// An authenticated connection opened.
-    pub fn connection_opened(&self, user: UserId) {
+    pub fn connection_opened(&self, user: &UserKey) {
         self.connections_opened_total.fetch_add(1, Relaxed);
         self.connections_open.fetch_add(1, Relaxed);
         self.with_user(user, |u| {
@@ -88,7 +89,7 @@ impl Stats {
     }
 
     /// An authenticated connection ended.
-    pub fn connection_closed(&self, user: UserId) {
+    pub fn connection_closed(&self, user: &UserKey) {
         self.connections_open.fetch_sub(1, Relaxed);
         self.with_user(user, |u| {
             u.connections_open = u.connections_open.saturating_sub(1)
@@ -106,13 +107,13 @@ impl Stats {
     }
 
     /// A well-formed `subscribe` arrived.
-    pub fn subscribe_frame_in(&self, user: UserId) {
+    pub fn subscribe_frame_in(&self, user: &UserKey) {
         self.subscribe_frames_in.fetch_add(1, Relaxed);
         self.with_user(user, |u| u.subscribe_frames_in += 1);
     }
 
     /// The number of topics a user holds changed by `delta`.
-    pub fn subscriptions_changed(&self, user: UserId, delta: i64) {
+    pub fn subscriptions_changed(&self, user: &UserKey, delta: i64) {
         self.with_user(user, |u| {
             u.subscriptions = u.subscriptions.saturating_add_signed(delta)
         });
@@ -210,9 +211,9 @@ impl Stats {
         Value::Object(map)
     }
 
-    fn with_user(&self, user: UserId, f: impl FnOnce(&mut UserCounters)) {
+    fn with_user(&self, user: &UserKey, f: impl FnOnce(&mut UserCounters)) {
         let mut users = self.per_user.lock().unwrap_or_else(|e| e.into_inner());
-        f(users.entry(user).or_default());
+        f(users.entry(user.clone()).or_default());
     }
 }
 
@@ -237,11 +238,12 @@ mod tests {
     #[test]
     fn counts_per_user_and_codes() {
         let stats = Stats::default();
-        stats.connection_opened(3);
-        stats.subscriptions_changed(3, 2);
-        stats.subscriptions_changed(3, -1);
+        let user = UserKey::from("3");
+        stats.connection_opened(&user);
+        stats.subscriptions_changed(&user, 2);
+        stats.subscriptions_changed(&user, -1);
         stats.closed_with(1008);
-        stats.connection_closed(3);
+        stats.connection_closed(&user);
         let json = stats.to_json(BTreeMap::new());
         assert_eq!(json["connections_opened_total"], 1);
         assert_eq!(json["connections_open"], 0);

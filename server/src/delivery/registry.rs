@@ -1,13 +1,12 @@
-//! The registry of open connections, so that test control and shutdown can reach every one
-//! of them: close with a code, abort, go half-open, or inject a raw frame.
+//! The registry of open connections, so that shutdown (and a test server's faults) can reach
+//! every one of them: close with a code, abort, go half-open, or inject a raw frame.
 
 use axum::extract::ws::Utf8Bytes;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use crate::auth::UserId;
-use crate::ws::send_queue::{ConnId, SendQueue};
+use super::queue::{ConnId, SendQueue, UserKey};
 
 /// Every open connection, by id.
 #[derive(Debug)]
@@ -57,32 +56,32 @@ impl Registry {
     }
 
     /// Asks the connections of `user` (or all) to close with `code`; returns how many.
-    pub fn close(&self, user: Option<UserId>, code: u16, reason: &str) -> usize {
+    pub fn close(&self, user: Option<&UserKey>, code: u16, reason: &str) -> usize {
         self.for_each(user, |o| {
             o.signal().close(code, reason);
         })
     }
 
     /// Drops the connections of `user` (or all) without a close frame; returns how many.
-    pub fn abort(&self, user: Option<UserId>) -> usize {
+    pub fn abort(&self, user: Option<&UserKey>) -> usize {
         self.for_each(user, |o| {
             o.signal().abort();
         })
     }
 
     /// Makes the connections of `user` (or all) half-open; returns how many.
-    pub fn half_open(&self, user: Option<UserId>) -> usize {
+    pub fn half_open(&self, user: Option<&UserKey>) -> usize {
         self.for_each(user, |o| o.signal().go_half_open())
     }
 
     /// Queues a raw text frame on the connections of `user` (or all); returns how many.
-    pub fn send(&self, user: Option<UserId>, text: &Utf8Bytes) -> usize {
+    pub fn send(&self, user: Option<&UserKey>, text: &Utf8Bytes) -> usize {
         self.for_each(user, |o| {
             o.deliver_frame(text.clone());
         })
     }
 
-    fn for_each(&self, user: Option<UserId>, f: impl Fn(&SendQueue)) -> usize {
+    fn for_each(&self, user: Option<&UserKey>, f: impl Fn(&SendQueue)) -> usize {
         let open = self.lock();
         let mut hit = 0;
         for queue in open.values().filter(|o| user.is_none_or(|u| o.user() == u)) {

@@ -1,30 +1,25 @@
-//! One WebSocket's lifecycle after the upgrade: it registers, then reads and writes at once.
-//! The reader dispatches client frames, enforces the frame size, the token bucket (control
-//! frames included) and the idle timeout, queues the heartbeats and maps protocol violations
-//! to their close codes; the writer writes what the send queue holds, each write within the
-//! write timeout. Neither waits for the other, so a socket that cannot be written to is still
-//! timed out. When either ends, or the close signal fires, the connection leaves its topics,
-//! sends its close frame within a bounded time and drops the socket, freeing its queue.
+//! One WebSocket's lifecycle after the upgrade: it reads and writes at once until either ends
+//! or its close signal fires. The reader hands text frames to the [`Inbound`] above, and
+//! enforces the frame size, the token bucket (control frames included) and the idle timeout,
+//! queues the heartbeats and maps protocol violations to their close codes; the writer writes
+//! what the send queue holds, each write within the write timeout. Neither waits for the
+//! other, so a socket that cannot be written to is still timed out. At the end the connection
+//! is unregistered, its [`Inbound`] told, its close frame sent within a bounded time and the
+//! socket dropped, freeing its queue.
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
+use std::future::Future;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::time::{interval_at, sleep_until, Instant as TokioInstant, MissedTickBehavior};
 use tracing::Instrument;
 
-use tether_wire::control::Heartbeat;
-use tether_wire::{CloseCode, Control};
+use tether_wire::CloseCode;
 
-use crate::auth::UserId;
-use crate::domain::wire;
-use crate::state::ServerState;
-use crate::stats::DropReason;
-use crate::ws::inbound;
-use crate::ws::rate_limit::TokenBucket;
-use crate::ws::send_queue::{CloseSignal, ConnId, Ending, Outbound, SendQueue};
-use crate::ws::session::Session;
+use super::rate_limit::TokenBucket;
+use super::{CloseSignal, DropReason, Ending, Outbound, SendQueue, Sockets};
 
 /// Frames queued after the first one that are written before a flush.
 const WRITE_BATCH: usize = 64;
@@ -34,6 +29,20 @@ const INVALID_PAYLOAD: u16 = 1007;
 
 /// The close code for a protocol violation (RFC 6455, 7.4.1).
 const PROTOCOL_ERROR: u16 = 1002;
+
+/// What the layer above does with a connection's inbound frames.
+pub trait Inbound: Send + Sized {
+    /// Handles one text frame; an [`Ending`] ends the connection. The next frame is read only
+    /// once this resolves, so frames are handled in order.
+    fn on_text(&mut self, text: &str) -> impl Future<Output = Option<Ending>> + Send;
+    /// Handles one binary frame (the protocol is text only).
+    fn on_binary(&mut self);
+    /// The connection ended: the socket is gone and nothing more will be queued to it.
+    fn on_end(self) -> impl Future<Output = ()> + Send;
+}
+
+/// The server's heartbeat frame, queued every ping interval.
+pub type PingFrame = fn() -> Utf8Bytes;
 
 /// Why the loop ended.
 #[derive(Debug)]
@@ -55,11 +64,23 @@ impl Exit {
     }
 }
 
+/// What one inbound message asks of the reader.
+enum Step {
+    /// Keep reading.
+    Continue,
+    /// Hand this text frame to the [`Inbound`].
+    Text(Utf8Bytes),
+    /// End the connection.
+    Exit(Exit),
+}
+
 /// The reading half of a connection, with everything it enforces.
-struct Reader<'a> {
+struct Reader<'a, I> {
     stream: &'a mut SplitStream<WebSocket>,
-    session: &'a mut Session,
-    signal: &'a CloseSignal,
+    inbound: &'a mut I,
+    queue: &'a SendQueue,
+    sockets: &'a Sockets,
+    ping: PingFrame,
     bucket: TokenBucket,
     last_heard: TokioInstant,
 }
@@ -68,55 +89,53 @@ struct Reader<'a> {
 struct Writer<'a> {
     sink: &'a mut SplitSink<WebSocket, Message>,
     outgoing: &'a mut mpsc::Receiver<Outbound>,
-    queue: SendQueue,
-    signal: &'a CloseSignal,
-    state: &'a ServerState,
+    queue: &'a SendQueue,
+    sockets: &'a Sockets,
 }
 
-/// Serves an authenticated socket of `user` until it ends; `extended` when it gets tether's
-/// extensions. Everything it logs is in a `socket` span naming the connection and the user.
-pub async fn run(socket: WebSocket, state: ServerState, user: UserId, extended: bool) {
-    let id = state.registry.next_id();
-    let span = tracing::info_span!("socket", conn = id, user);
-    serve(socket, state, user, extended, id)
+/// Serves a socket whose connection [`Sockets::open`] registered (`queue`, `outgoing`) until it
+/// ends, handing its frames to `inbound` and queuing `ping()` every ping interval. Everything
+/// it logs is in a `socket` span naming the connection and the user.
+pub async fn serve<I: Inbound>(
+    sockets: &Sockets,
+    socket: WebSocket,
+    (queue, outgoing): (SendQueue, mpsc::Receiver<Outbound>),
+    inbound: I,
+    ping: PingFrame,
+) {
+    let span = tracing::info_span!("socket", conn = queue.id(), user = %queue.user());
+    run(sockets, socket, queue, outgoing, inbound, ping)
         .instrument(span)
         .await;
 }
 
-async fn serve(socket: WebSocket, state: ServerState, user: UserId, extended: bool, id: ConnId) {
-    tracing::info!(extended, "connection opened");
-    let config = &state.config;
-    let (queue, mut outgoing) = SendQueue::new(
-        id,
-        user,
-        (config.queue_capacity, config.queue_bytes),
-        extended,
-        state.stats.clone(),
-    );
-    state.registry.insert(queue.clone());
-    state.stats.connection_opened(user);
-    if state.shutdown.is_cancelled() {
-        queue
-            .signal()
-            .close(CloseCode::GOING_AWAY.0, "server shutting down");
-    }
+async fn run<I: Inbound>(
+    sockets: &Sockets,
+    socket: WebSocket,
+    queue: SendQueue,
+    mut outgoing: mpsc::Receiver<Outbound>,
+    mut inbound: I,
+    ping: PingFrame,
+) {
+    tracing::info!(extended = queue.extended(), "connection opened");
+    let limits = &sockets.limits;
     let signal = queue.signal().clone();
-    let mut session = Session::new(state.clone(), queue.clone());
     let (mut sink, mut stream) = socket.split();
     let exit = {
         let reader = Reader {
             stream: &mut stream,
-            session: &mut session,
-            signal: &signal,
-            bucket: TokenBucket::new(config.rate_burst, config.rate_per_sec, Instant::now()),
+            inbound: &mut inbound,
+            queue: &queue,
+            sockets,
+            ping,
+            bucket: TokenBucket::new(limits.rate_burst, limits.rate_per_sec, Instant::now()),
             last_heard: TokioInstant::now(),
         };
         let writer = Writer {
             sink: &mut sink,
             outgoing: &mut outgoing,
-            queue: queue.clone(),
-            signal: &signal,
-            state: &state,
+            queue: &queue,
+            sockets,
         };
         tokio::select! {
             exit = reader.run() => exit,
@@ -124,107 +143,109 @@ async fn serve(socket: WebSocket, state: ServerState, user: UserId, extended: bo
             () = signal.requested() => requested_exit(&signal),
         }
     };
-    state.registry.remove(id);
-    session.end();
+    sockets.registry.remove(queue.id());
+    inbound.on_end().await;
     outgoing.close();
     drop(outgoing);
     queue.discard_all();
     match sink.reunite(stream) {
-        Ok(socket) => finish(socket, exit, &state).await,
+        Ok(socket) => finish(socket, exit, sockets).await,
         Err(_) => tracing::error!("the halves of a socket did not reunite"),
     }
-    state.stats.connection_closed(user);
+    sockets.stats.connection_closed(queue.user());
 }
 
 /// Closes a socket that brought no valid token with 4401, before any data frame.
-pub async fn reject_unauthorized(mut socket: WebSocket, state: &ServerState) {
+pub async fn reject_unauthorized(mut socket: WebSocket, sockets: &Sockets) {
     let code = CloseCode::UNAUTHORIZED.0;
-    state.stats.closed_with(code);
+    sockets.stats.closed_with(code);
     tracing::info!(
         code,
         "connection refused: missing, invalid or expired token"
     );
-    close_handshake(
-        &mut socket,
-        code,
-        "unauthorized",
-        state.config.close_timeout(),
-    )
-    .await;
+    let timeout = sockets.limits.close_timeout;
+    close_handshake(&mut socket, code, "unauthorized", timeout).await;
 }
 
-impl Reader<'_> {
+impl<I: Inbound> Reader<'_, I> {
     async fn run(mut self) -> Exit {
-        let config = &self.session.state().config;
-        let (ping_every, idle_timeout) = (config.ping_interval(), config.idle_timeout());
+        let limits = &self.sockets.limits;
+        let (ping_every, idle_timeout) = (limits.ping_every(), limits.idle_after());
         let mut ping = interval_at(TokioInstant::now() + ping_every, ping_every);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let signal = self.queue.signal().clone();
         loop {
             let idle_deadline = self.last_heard + idle_timeout;
             let step = tokio::select! {
                 msg = self.stream.next() => self.on_inbound(msg),
-                _ = ping.tick() => self.on_ping_tick(),
-                () = sleep_until(idle_deadline), if !self.signal.is_half_open() => {
-                    Some(Exit::close(CloseCode::HEARTBEAT_TIMEOUT.0, "idle timeout"))
+                _ = ping.tick() => self.on_ping_tick(&signal),
+                () = sleep_until(idle_deadline), if !signal.is_half_open() => {
+                    Step::Exit(Exit::close(CloseCode::HEARTBEAT_TIMEOUT.0, "idle timeout"))
                 }
             };
-            if let Some(exit) = step {
-                return exit;
+            match step {
+                Step::Continue => {}
+                Step::Exit(exit) => return exit,
+                Step::Text(text) => {
+                    tracing::trace!(frame = %preview(&text), "frame in");
+                    if let Some(ending) = self.inbound.on_text(&text).await {
+                        return Exit::Ending(ending);
+                    }
+                }
             }
         }
     }
 
     /// Queues the server's heartbeat, unless half-open.
-    fn on_ping_tick(&mut self) -> Option<Exit> {
-        if !self.signal.is_half_open() {
-            let ping = wire::control_frame(&Control::Ping(Heartbeat::default()), None);
-            self.session.queue().deliver_frame(ping);
+    fn on_ping_tick(&mut self, signal: &CloseSignal) -> Step {
+        if !signal.is_half_open() {
+            self.queue.deliver_frame((self.ping)());
         }
-        None
+        Step::Continue
     }
 
     /// Handles whatever the socket produced.
-    fn on_inbound(&mut self, msg: Option<Result<Message, axum::Error>>) -> Option<Exit> {
+    fn on_inbound(&mut self, msg: Option<Result<Message, axum::Error>>) -> Step {
         let msg = match msg {
-            None => return Some(Exit::Lost),
-            Some(Err(error)) => return Some(self.on_error(&error)),
+            None => return Step::Exit(Exit::Lost),
+            Some(Err(error)) => return Step::Exit(self.on_error(&error)),
             Some(Ok(msg)) => msg,
         };
         self.last_heard = TokioInstant::now();
-        if self.signal.is_half_open() {
-            return matches!(msg, Message::Close(_)).then_some(Exit::Ending(Ending::Abort));
+        if self.queue.signal().is_half_open() {
+            return match msg {
+                Message::Close(_) => Step::Exit(Exit::Ending(Ending::Abort)),
+                _ => Step::Continue,
+            };
         }
         match msg {
-            Message::Text(text) => self.on_data(text.len()).or_else(|| {
-                tracing::trace!(frame = %preview(&text), "frame in");
-                inbound::handle_text(self.session, &text);
-                None
-            }),
-            Message::Binary(bytes) => self.on_data(bytes.len()).or_else(|| {
+            Message::Text(text) => self.on_data(text.len()).unwrap_or(Step::Text(text)),
+            Message::Binary(bytes) => self.on_data(bytes.len()).unwrap_or_else(|| {
                 tracing::trace!(bytes = bytes.len(), "binary frame in");
-                inbound::handle_binary(self.session);
-                None
+                self.inbound.on_binary();
+                Step::Continue
             }),
             Message::Close(frame) => {
                 let code = frame.map(|frame| frame.code);
                 if let Some(code) = code {
-                    self.session.state().stats.client_closed_with(code);
+                    self.sockets.stats.client_closed_with(code);
                 }
-                Some(Exit::PeerClosed(code))
+                Step::Exit(Exit::PeerClosed(code))
             }
             // Control frames cost a token like data frames, so a ping flood is a flood.
-            Message::Ping(_) | Message::Pong(_) => self.take_token(),
+            Message::Ping(_) | Message::Pong(_) => self.take_token().unwrap_or(Step::Continue),
         }
     }
 
     /// Maps a read error to how the connection ends: 1009 for a message or frame over the
     /// limit, 1007 for invalid UTF-8, 1002 for other protocol violations, else lost.
     fn on_error(&self, error: &axum::Error) -> Exit {
+        let stats = &self.sockets.stats;
         let source = std::error::Error::source(error);
         match source.and_then(|e| e.downcast_ref::<tungstenite::Error>()) {
-            Some(tungstenite::Error::Capacity(_)) => self.drop_for(DropReason::TooBig),
+            Some(tungstenite::Error::Capacity(_)) => drop_for(self.sockets, DropReason::TooBig),
             Some(tungstenite::Error::Utf8(_)) => {
-                self.session.state().stats.dropped(DropReason::Protocol);
+                stats.dropped(DropReason::Protocol);
                 tracing::warn!(%error, "closing a connection that sent invalid UTF-8");
                 Exit::close(INVALID_PAYLOAD, "invalid UTF-8")
             }
@@ -232,7 +253,7 @@ impl Reader<'_> {
                 tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
             )) => Exit::Lost,
             Some(tungstenite::Error::Protocol(violation)) => {
-                self.session.state().stats.dropped(DropReason::Protocol);
+                stats.dropped(DropReason::Protocol);
                 tracing::warn!(%violation, "closing a connection that broke the protocol");
                 Exit::close(PROTOCOL_ERROR, "protocol error")
             }
@@ -244,28 +265,24 @@ impl Reader<'_> {
     }
 
     /// Counts a data frame and applies the size limit and the token bucket.
-    fn on_data(&mut self, len: usize) -> Option<Exit> {
-        let state = self.session.state();
-        state.stats.frame_in();
-        if len > state.config.max_frame_bytes {
-            return Some(self.drop_for(DropReason::TooBig));
+    fn on_data(&mut self, len: usize) -> Option<Step> {
+        self.sockets.stats.frame_in();
+        if len > self.sockets.limits.max_frame_bytes {
+            return Some(Step::Exit(drop_for(self.sockets, DropReason::TooBig)));
         }
         self.take_token()
     }
 
-    fn take_token(&mut self) -> Option<Exit> {
-        (!self.bucket.try_take(Instant::now())).then(|| self.drop_for(DropReason::Flood))
-    }
-
-    fn drop_for(&self, reason: DropReason) -> Exit {
-        drop_for(self.session.state(), reason)
+    fn take_token(&mut self) -> Option<Step> {
+        (!self.bucket.try_take(Instant::now()))
+            .then(|| Step::Exit(drop_for(self.sockets, DropReason::Flood)))
     }
 }
 
 impl Writer<'_> {
     /// Writes what the queue holds, a batch at a time, each within the write timeout.
     async fn run(mut self) -> Exit {
-        let timeout = self.state.config.write_timeout();
+        let timeout = self.sockets.limits.write_deadline();
         loop {
             let Some(item) = self.outgoing.recv().await else {
                 return Exit::Lost;
@@ -280,12 +297,12 @@ impl Writer<'_> {
                 bytes += next.bytes();
                 push_frames(&mut frames, next);
             }
-            if self.signal.is_half_open() {
+            if self.queue.signal().is_half_open() {
                 self.queue.written(bytes);
                 continue;
             }
             match tokio::time::timeout(timeout, self.write(frames)).await {
-                Err(_) => return drop_for(self.state, DropReason::WriteTimeout),
+                Err(_) => return drop_for(self.sockets, DropReason::WriteTimeout),
                 Ok(Err(_)) => return Exit::Lost,
                 Ok(Ok(())) => self.queue.written(bytes),
             }
@@ -294,7 +311,7 @@ impl Writer<'_> {
 
     /// Writes frames (counting them) and flushes.
     async fn write(&mut self, frames: Vec<Utf8Bytes>) -> Result<(), axum::Error> {
-        let stats = &self.state.stats;
+        let stats = &self.sockets.stats;
         for frame in frames {
             stats.frame_out();
             tracing::trace!(frame = %preview(&frame), "frame out");
@@ -304,8 +321,8 @@ impl Writer<'_> {
     }
 }
 
-fn drop_for(state: &ServerState, reason: DropReason) -> Exit {
-    state.stats.dropped(reason);
+fn drop_for(sockets: &Sockets, reason: DropReason) -> Exit {
+    sockets.stats.dropped(reason);
     tracing::warn!(?reason, "closing a connection that broke a limit");
     let policy = CloseCode::POLICY.0;
     match reason {
@@ -333,11 +350,11 @@ fn requested_exit(signal: &CloseSignal) -> Exit {
 }
 
 /// Ends the socket as the loop decided.
-async fn finish(mut socket: WebSocket, exit: Exit, state: &ServerState) {
-    let timeout = state.config.close_timeout();
+async fn finish(mut socket: WebSocket, exit: Exit, sockets: &Sockets) {
+    let timeout = sockets.limits.close_timeout;
     match exit {
         Exit::Ending(Ending::Close { code, reason }) => {
-            state.stats.closed_with(code);
+            sockets.stats.closed_with(code);
             tracing::info!(code, %reason, "connection closed by the server");
             close_handshake(&mut socket, code, &reason, timeout).await;
         }

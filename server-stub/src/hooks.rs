@@ -1,0 +1,162 @@
+//! The stub's hooks into `tether-server`: who connects (the stub's tokens; a bad one is closed
+//! with 4401, or refused with HTTP 401 in the origin profile), who may hold which topic (the
+//! domain's access rules; refusals worded per profile), the `agent_state` snapshot of an agent
+//! topic (at the position it is current to; in the origin profile echoing the subscribe's
+//! `message_id`), and `send_message`.
+//!
+//! The hooks hold a weak reference to the state, which holds the server that holds them.
+
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use std::sync::Weak;
+
+use tether_server::app::{Authenticate, Authorize, RequestHandler, Snapshots};
+use tether_server::session::tether_refusal;
+use tether_server::{Builder, Denial, ProtocolError, Refusal, Reply, Snapshot, SnapshotRequest};
+use tether_server::{TetherServer, Topic};
+use tether_wire::agents::model::SendMessage as SendMessageData;
+use tether_wire::control::ErrorData;
+use tether_wire::Envelope;
+
+use crate::auth::{Authenticator, UserId};
+use crate::config::{Config, Profile};
+use crate::domain::wire::{self, DomainEvent};
+use crate::domain::{access, chat};
+use crate::http::rest_auth::query_token;
+use crate::state::{ServerState, Shared};
+
+/// The `type` of a chat message a client posts.
+pub const SEND_MESSAGE: &str = "send_message";
+
+/// The server's builder with the stub's hooks.
+pub fn build(config: &Config, auth: &Authenticator, state: Weak<Shared>) -> Builder<Tokens> {
+    let profile = config.profile;
+    let tokens = Tokens {
+        auth: auth.clone(),
+        profile,
+    };
+    TetherServer::builder(tokens)
+        .authorize(Access {
+            state: state.clone(),
+            profile,
+        })
+        .snapshots(AgentState {
+            state: state.clone(),
+        })
+        .on_request(SEND_MESSAGE, PostMessage { state })
+}
+
+/// The stub's tokens, from `?token=`.
+#[derive(Debug)]
+pub struct Tokens {
+    auth: Authenticator,
+    profile: Profile,
+}
+
+impl Authenticate for Tokens {
+    type User = UserId;
+
+    async fn authenticate(&self, request: &Parts) -> Result<UserId, Refusal> {
+        let user = query_token(request).and_then(|token| self.auth.verify(&token));
+        user.ok_or(match self.profile {
+            Profile::Tether => Refusal::Close,
+            Profile::Origin => Refusal::Http(StatusCode::UNAUTHORIZED),
+        })
+    }
+}
+
+/// Who may hold which topic: the domain's rules.
+struct Access {
+    state: Weak<Shared>,
+    profile: Profile,
+}
+
+/// The denial of a server that is shutting down.
+fn gone() -> Denial {
+    Denial::NotFound("the server is shutting down".into())
+}
+
+impl Authorize<UserId> for Access {
+    async fn authorize(&self, user: &UserId, topic: &Topic) -> Result<(), Denial> {
+        let state = ServerState::upgrade(&self.state).ok_or_else(gone)?;
+        let open = &state.config.open_topics;
+        state
+            .read(|store| access::topic(store, *user, topic, open))
+            .await
+    }
+
+    fn refusal(&self, topic: &Topic, denial: &Denial, message_id: Option<&str>) -> ErrorData {
+        match self.profile {
+            Profile::Tether => tether_refusal(topic, denial, message_id),
+            Profile::Origin => wire::origin::refusal(topic, denial, message_id),
+        }
+    }
+}
+
+/// `agent_state` for an agent topic; other topics have no snapshot.
+struct AgentState {
+    state: Weak<Shared>,
+}
+
+impl Snapshots<UserId> for AgentState {
+    async fn snapshot(&self, request: SnapshotRequest<'_, UserId>) -> Option<Snapshot> {
+        let state = ServerState::upgrade(&self.state)?;
+        let Some(("agent", id)) = request.topic.resource() else {
+            return None;
+        };
+        let profile = state.config.profile;
+        let encode = |store: &crate::domain::store::Store| {
+            let agent = store.agent(id)?;
+            wire::encode(profile, &DomainEvent::AgentState(agent))
+        };
+        let (event, position) = state.read_at(request.topic, encode).await.ok()?;
+        // The origin echoes the subscribe's message_id on the snapshot.
+        let req_id = request
+            .message_id
+            .filter(|_| profile == Profile::Origin)
+            .map(str::to_owned);
+        Some(Snapshot {
+            event: event?.with_req_id(req_id).into(),
+            position: Some(position),
+        })
+    }
+}
+
+/// `send_message`: posts the message; the reply is the published `thread_message`.
+struct PostMessage {
+    state: Weak<Shared>,
+}
+
+impl RequestHandler<UserId> for PostMessage {
+    async fn handle(&self, user: &UserId, request: &Envelope) -> Result<Reply, ProtocolError> {
+        let state = ServerState::upgrade(&self.state).ok_or_else(gone)?;
+        // The data of a chat message is read from `data`, as the origin's contract describes.
+        // The origin's own handler reads `thread_id` and `content` from the top level of the
+        // frame instead, a deviation from its contract; the stub follows the contract.
+        let message: SendMessageData = request.data()?;
+        let max = state.config.max_content_bytes;
+        if message.content.len() > max {
+            let details = format!("content over {max} bytes");
+            return Err(ProtocolError::new(
+                tether_server::session::code::INVALID_DATA,
+                details,
+            ));
+        }
+        let expected = Topic::thread(message.thread_id);
+        if !request.topic.is_system() && request.topic != expected {
+            let details = format!(
+                "topic must be {expected} for thread_id {}",
+                message.thread_id
+            );
+            return Err(ProtocolError::new(
+                tether_server::session::code::INVALID_DATA,
+                details,
+            ));
+        }
+        let req_id = request.req_id.clone();
+        let thread_id = message.thread_id;
+        let (_, published) =
+            chat::post_user_message(&state, *user, thread_id, message.content, req_id).await?;
+        Ok(published.map_or(Reply::Nothing, Reply::Published))
+    }
+}

@@ -1,0 +1,118 @@
+//! The WebSocket upgrade: admission (HTTP 503 while refusing, or shutting down), the `Origin`
+//! (403 unless allowed), the app's authentication (a refusal closes with 4401 after the
+//! upgrade, or answers with its HTTP status), and `tether=1` in the query, which asks for
+//! tether's extensions. The socket is then served by delivery, with a session on top. Tokens
+//! are never logged: only the path is.
+
+use axum::extract::ws::{rejection::WebSocketUpgradeRejection, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::header::ORIGIN;
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+use std::sync::Arc;
+
+use crate::app::{Authenticate, Hooks, Refusal};
+use crate::delivery::{socket, UserKey};
+use crate::frame::ping_frame;
+use crate::origin::OriginPolicy;
+use crate::session::{Context, Session};
+
+/// What the upgrade handler needs.
+pub(crate) struct Upgrade<A: Authenticate> {
+    pub(crate) authenticate: A,
+    pub(crate) ctx: Arc<Context<Hooks<A::User>>>,
+    pub(crate) origins: OriginPolicy,
+    pub(crate) extensions: bool,
+}
+
+/// Handles an upgrade request.
+pub(crate) async fn upgrade<A: Authenticate>(
+    State(up): State<Arc<Upgrade<A>>>,
+    parts: Parts,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let sockets = &up.ctx.sockets;
+    sockets.stats.connection_attempted();
+    tracing::debug!(path = parts.uri.path(), "websocket upgrade requested");
+    if !sockets.admission.admits() {
+        sockets.stats.rejected_refused();
+        tracing::info!("upgrade refused with 503: not admitting connections now");
+        let body = json!({ "error": "UNAVAILABLE", "details": "not accepting connections now" });
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+    }
+    if !origin_allowed(&up.origins, &parts) {
+        sockets.stats.rejected_origin();
+        tracing::info!("upgrade refused with 403: origin not allowed");
+        let body = json!({ "error": "FORBIDDEN", "details": "origin not allowed" });
+        return (StatusCode::FORBIDDEN, Json(body)).into_response();
+    }
+    let user = up.authenticate.authenticate(&parts).await;
+    if let Err(refusal) = user {
+        sockets.stats.rejected_unauthorized();
+        if let Refusal::Http(status) = refusal {
+            let code = status.as_u16();
+            tracing::info!("upgrade refused with {code}: missing, invalid or expired token");
+            return (status, Json(refusal_body(status))).into_response();
+        }
+    }
+    let extended = up.extensions && asks_for_extensions(&parts);
+    let task = sockets.tasks.token();
+    // Nothing over the frame limit is buffered: a larger frame is refused from its header.
+    let limits = &sockets.limits;
+    ws.max_message_size(limits.max_frame_bytes)
+        .max_frame_size(limits.max_frame_bytes)
+        .read_buffer_size(limits.read_buffer_bytes)
+        .write_buffer_size(limits.write_buffer_bytes)
+        .on_upgrade(move |socket| async move {
+            let _task = task;
+            match user {
+                Ok(user) => serve(&up, socket, user, extended).await,
+                Err(_) => socket::reject_unauthorized(socket, &up.ctx.sockets).await,
+            }
+        })
+}
+
+/// Serves an authenticated socket until it ends.
+async fn serve<A: Authenticate>(up: &Upgrade<A>, socket: WebSocket, user: A::User, extended: bool) {
+    let sockets = &up.ctx.sockets;
+    let (queue, outgoing) = sockets.open(UserKey::from(user.to_string()), extended);
+    let session = Session::new(up.ctx.clone(), user, queue.clone());
+    socket::serve(sockets, socket, (queue, outgoing), session, ping_frame).await;
+}
+
+/// The JSON body of a refused upgrade: `{"error", "details"}`.
+fn refusal_body(status: StatusCode) -> serde_json::Value {
+    let error = status
+        .canonical_reason()
+        .unwrap_or("REFUSED")
+        .to_ascii_uppercase()
+        .replace(' ', "_");
+    let details = match status {
+        StatusCode::UNAUTHORIZED => "missing, invalid or expired token",
+        _ => "refused",
+    };
+    json!({ "error": error, "details": details })
+}
+
+/// Whether the query says `tether=1`.
+fn asks_for_extensions(parts: &Parts) -> bool {
+    parts
+        .uri
+        .query()
+        .is_some_and(|query| query.split('&').any(|pair| pair == "tether=1"))
+}
+
+/// No `Origin` header, or an allowed one.
+fn origin_allowed(origins: &OriginPolicy, parts: &Parts) -> bool {
+    parts
+        .headers
+        .get(ORIGIN)
+        .is_none_or(|origin| origin.to_str().is_ok_and(|o| origins.allows(o)))
+}
