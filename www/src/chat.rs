@@ -183,6 +183,13 @@ pub fn Conversation(props: &ConversationProps) -> Html {
     };
     html! {
         <div class="conversation">
+            if chat.model.history_lost() {
+                <p class="note" data-testid="history-lost" role="status">
+                    { "The server restarted and lost its history (it keeps it in memory only): this \
+                       conversation was reloaded with what the server has now, so earlier \
+                       messages may be missing." }
+                </p>
+            }
             if let Some(e) = &chat.error { <p class="error" role="alert">{ e }</p> }
             { body }
             <form class="composer" onsubmit={submit}>

@@ -1,6 +1,7 @@
 //! Agent runs, started by `POST /api/agents/{id}/run` or the simulator: the agent turns
 //! `running`, `run_update`s report the run `queued`, `running` at 25, 50 and 75 percent, then
-//! `success`, and the agent turns `idle` again.
+//! `success`, and the agent turns `idle` again. The agent keeps its latest run (the data of its
+//! latest `run_update`), so a view that subscribes later sees it in the agent's snapshot.
 
 use tether_wire::Topic;
 
@@ -38,7 +39,7 @@ pub fn start(state: &ServerState, agent_id: u64, trigger: Trigger) -> Option<u64
                 &DomainEvent::AgentUpdated(&agent, change),
             );
         }
-        hub.announce(&Topic::agent(agent_id), &DomainEvent::RunUpdate(&run));
+        publish(store, hub, &run);
         Some(run)
     })?;
     let run_id = run.id;
@@ -59,7 +60,7 @@ async fn progress(state: &ServerState, mut run: RunRecord) {
         run.status = RunStatus::Running;
         run.progress = percent;
         run.started_at.get_or_insert_with(now_ms);
-        if !step(state, agent_id, |_, hub| announce(hub, &run)) {
+        if !step(state, agent_id, |store, hub| publish(store, hub, &run)) {
             return;
         }
     }
@@ -68,12 +69,14 @@ async fn progress(state: &ServerState, mut run: RunRecord) {
     run.progress = 100;
     run.finished_at = Some(now_ms());
     step(state, agent_id, |store, hub| {
-        announce(hub, &run);
+        publish(store, hub, &run);
         set_status(store, hub, agent_id, IDLE);
     });
 }
 
-fn announce(hub: &mut HubGuard<'_>, run: &RunRecord) {
+/// Keeps `run` as its agent's latest and announces its `run_update`.
+fn publish(store: &mut Store, hub: &mut HubGuard<'_>, run: &RunRecord) {
+    store.record_run(run);
     hub.announce(&Topic::agent(run.agent_id), &DomainEvent::RunUpdate(run));
 }
 
