@@ -9,7 +9,9 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use crate::app::View;
+use crate::chat::waiting_for;
 use crate::header::OfflineBanner;
+use crate::status::use_status;
 
 /// Props of [`Dashboard`].
 #[derive(Properties, PartialEq)]
@@ -37,8 +39,9 @@ pub fn Dashboard(props: &DashboardProps) -> Html {
         })
     };
     let rows: Vec<&AgentRow> = dash.model.agents().collect();
+    let state = use_status().status.state;
     let body = if dash.loading && !dash.model.is_loaded() && dash.error.is_none() {
-        html! { <p class="muted" data-testid="loading">{ "Loading agents…" }</p> }
+        html! { <p class="muted" data-testid="loading">{ waiting_for("agents", state) }</p> }
     } else if rows.is_empty() && dash.model.is_loaded() {
         html! { <p class="empty" data-testid="empty">{ "No agents yet. Create one above." }</p> }
     } else {

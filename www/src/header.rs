@@ -105,7 +105,9 @@ fn sharing_badge(sharing: Option<Sharing>) -> Html {
     };
     let leads = s.role == Role::Leader;
     let role = if leads { "leader" } else { "follower" };
-    let text = sharing_text(leads, s.tabs);
+    let Some(text) = sharing_text(leads, s.tabs) else {
+        return html! {};
+    };
     html! {
         <span class="sharing" data-testid="sharing" data-role={role} data-tabs={s.tabs.to_string()}
               title="Tabs of this app share one connection">{ text }</span>

@@ -127,19 +127,19 @@ impl Status {
         let data = match self.down_since {
             _ if !self.ever_live => " Nothing has been received yet.".to_owned(),
             Some(since) => format!(
-                " Showing what was received until {}{tail}.",
+                " The data shown is from {}{tail}.",
                 ago(now.0.saturating_sub(since.0))
             ),
-            None => format!(" Showing the last data received{tail}."),
+            None => format!(" The data shown is the last received{tail}."),
         };
         Some(next + &data)
     }
 }
 
-/// "just now", "12 s ago", "3 min ago", "2 h ago".
+/// "a moment ago", "12 s ago", "3 min ago", "2 h ago".
 pub fn ago(ms: u64) -> String {
     match ms / 1000 {
-        0 => "just now".into(),
+        0 => "a moment ago".into(),
         s @ 1..=59 => format!("{s} s ago"),
         s @ 60..=3599 => format!("{} min ago", s / 60),
         s => format!("{} h ago", s / 3600),
@@ -147,15 +147,16 @@ pub fn ago(ms: u64) -> String {
 }
 
 /// The line about the tabs sharing one socket: which tab holds it and how many share it
-/// (this one included). A follower that has not heard from a leader yet says so.
-pub fn sharing_text(leads: bool, tabs: usize) -> String {
-    match (leads, tabs) {
+/// (this one included). Nothing while this tab does not know yet (it has asked to lead, and
+/// no leader has spoken).
+pub fn sharing_text(leads: bool, tabs: usize) -> Option<String> {
+    Some(match (leads, tabs) {
+        (false, 0) => return None,
         (true, 0 | 1) => "this tab holds the socket; no other tab shares it".into(),
         (true, n) => format!("this tab leads; {n} tabs share the socket"),
-        (false, 0) => "looking for the tab that holds the socket…".into(),
         (false, 1) => "another tab holds the socket".into(),
         (false, n) => format!("another tab leads; {n} tabs share the socket"),
-    }
+    })
 }
 
 #[cfg(test)]
@@ -198,8 +199,8 @@ mod tests {
         assert_eq!(down.retry_in_secs(Instant(10_000)), Some(4));
         assert_eq!(
             down.banner(Instant(10_000)).unwrap(),
-            "Reconnecting (try 4): next try in 4 s. Showing what was received until 1 s ago; \
-             it updates when the connection is back."
+            "Reconnecting (try 4): next try in 4 s. The data shown is from 1 s ago; it \
+             updates when the connection is back."
         );
         // The try under way keeps its number in both.
         let trying = down.next(ConnectionState::Connecting, Instant(13_200));
@@ -231,13 +232,13 @@ mod tests {
         assert!(down
             .banner(Instant(81_000))
             .unwrap()
-            .contains("until 1 min ago"));
+            .contains("is from 1 min ago;"));
         let signed_out = live_then(ConnectionState::AuthFailed, 9_000);
         let text = signed_out.banner(Instant(21_000)).unwrap();
         assert_eq!(
             text,
             "Signed out: the server refused this session's token. Sign in again for live \
-             updates. Showing what was received until 12 s ago."
+             updates. The data shown is from 12 s ago."
         );
         assert!(Status::new(ConnectionState::Offline)
             .banner(Instant(0))
@@ -251,21 +252,13 @@ mod tests {
 
     #[test]
     fn the_sharing_line_counts_tabs_in_plain_words() {
+        let text = |leads, tabs| sharing_text(leads, tabs).unwrap();
         assert_eq!(
-            sharing_text(true, 1),
+            text(true, 1),
             "this tab holds the socket; no other tab shares it"
         );
-        assert_eq!(
-            sharing_text(true, 2),
-            "this tab leads; 2 tabs share the socket"
-        );
-        assert_eq!(
-            sharing_text(false, 2),
-            "another tab leads; 2 tabs share the socket"
-        );
-        assert_eq!(
-            sharing_text(false, 0),
-            "looking for the tab that holds the socket…"
-        );
+        assert_eq!(text(true, 2), "this tab leads; 2 tabs share the socket");
+        assert_eq!(text(false, 2), "another tab leads; 2 tabs share the socket");
+        assert_eq!(sharing_text(false, 0), None, "not known yet");
     }
 }
