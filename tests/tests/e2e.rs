@@ -208,7 +208,7 @@ async fn runs_survive_navigation(c: &Client, stub: &str, suffix: &str) {
     wait_for(c, "[data-testid=chat-input]").await;
     click(c, "[data-testid=nav-dashboard]").await;
     wait_for(c, &cell).await;
-    assert_eq!(text(c, &cell).await, "success 100%");
+    assert_eq!(text(c, &cell).await, "succeeded");
     screenshots(c, &format!("runs-kept{suffix}")).await;
 }
 
@@ -246,8 +246,8 @@ async fn the_events_page_lists_events_marks_refused_topics_and_navigates() {
     let due: Vec<u64> = truth.iter().copied().filter(|s| *s > start).collect();
     assert_eq!(due.len(), 3, "published after the page subscribed");
     let last = due[2];
-    // The snapshot on subscribe counts as one more event (without a seq).
-    let summary = format!("live: 4 events, last seq {last}");
+    // The snapshot sent on subscribe is counted apart (it has no seq).
+    let summary = format!("Live: 3 events, last seq {last} (and 1 snapshot)");
     let shown = eventually("the three events listed", async || {
         let text = text(&c, &format!("{live} [data-testid=topic-summary]")).await;
         (text == summary).then_some(())
@@ -282,7 +282,7 @@ async fn the_events_page_lists_events_marks_refused_topics_and_navigates() {
         let log = format!("[data-testid=topic-log][data-topic='{topic}'][data-standing=refused]");
         let text = text(&c, &format!("{log} [data-testid=topic-summary]")).await;
         assert!(
-            text.starts_with(&format!("refused by the server ({code}): {reason}"))
+            text.starts_with(&format!("Refused by the server ({code}): {reason}"))
                 && text.ends_with("Nothing will arrive on this topic."),
             "{topic}: {text}"
         );

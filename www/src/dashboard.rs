@@ -66,6 +66,15 @@ pub fn Dashboard(props: &DashboardProps) -> Html {
     }
 }
 
+/// A run in words: "queued", "running 75%", "succeeded", "failed".
+fn run_text(status: &str, percent: u8) -> String {
+    match status {
+        "success" | "succeeded" => "succeeded".into(),
+        "running" => format!("running {percent}%"),
+        other => other.into(),
+    }
+}
+
 fn agent_row(row: &AgentRow, dash: &UseDashboard, open_chat: &Callback<View>) -> Html {
     let id = row.agent.id;
     let (run, delete, chat) = (dash.run.clone(), dash.delete.clone(), open_chat.clone());
@@ -74,8 +83,9 @@ fn agent_row(row: &AgentRow, dash: &UseDashboard, open_chat: &Callback<View>) ->
         |r| {
             let percent = r.progress.unwrap_or(if r.is_finished() { 100 } else { 0 }).min(100);
             html! {
-                <span class="progress" data-testid="run" data-run={r.id.to_string()} data-run-status={r.status.clone()}>
-                    <span style={format!("width:{percent}%")} /><em>{ format!("{} {percent}%", r.status) }</em>
+                <span class={classes!("progress", r.status.clone())} data-testid="run" data-run={r.id.to_string()}
+                      data-run-status={r.status.clone()}>
+                    <span style={format!("width:{percent}%")} /><em>{ run_text(&r.status, percent) }</em>
                 </span>
             }
         },

@@ -95,7 +95,10 @@ struct Line {
 #[derive(Clone, Debug, Default, PartialEq)]
 struct Log {
     standing: Standing,
+    /// Events with a `seq`.
     events: u64,
+    /// Events without one: snapshots sent on subscribe.
+    snapshots: u64,
     resyncs: u64,
     last: Option<u64>,
     recent: VecDeque<Line>,
@@ -116,7 +119,10 @@ impl Reducible for Log {
         match action {
             Action::Subscribed => log.standing = Standing::Live,
             Action::Message(line) => {
-                log.events += 1;
+                match line.seq {
+                    Some(_) => log.events += 1,
+                    None => log.snapshots += 1,
+                }
                 log.last = line.seq.or(log.last);
                 log.recent.push_front(line);
                 log.recent.truncate(RECENT);
@@ -132,6 +138,20 @@ impl Reducible for Log {
 #[derive(Properties, PartialEq)]
 struct TopicLogProps {
     topic: AttrValue,
+}
+
+/// "Live: 3 events, last seq 40 (and 1 snapshot)".
+fn live_summary(log: &Log) -> String {
+    let plural = |n: u64| if n == 1 { "" } else { "s" };
+    let events = match (log.events, log.last) {
+        (0, _) | (_, None) => "no events yet".to_owned(),
+        (n, Some(last)) => format!("{n} event{}, last seq {last}", plural(n)),
+    };
+    let snapshots = match log.snapshots {
+        0 => String::new(),
+        n => format!(" (and {n} snapshot{})", plural(n)),
+    };
+    format!("Live: {events}{snapshots}")
 }
 
 /// `data` cut to a line.
@@ -179,22 +199,16 @@ fn TopicLog(props: &TopicLogProps) -> Html {
     };
     use_topic_callback(props.topic.to_string(), callback);
     let (standing, summary) = match &log.standing {
-        Standing::Waiting => ("waiting", "waiting for the server…".to_owned()),
-        Standing::Live => {
-            let last = log
-                .last
-                .map_or(String::new(), |s| format!(", last seq {s}"));
-            let plural = if log.events == 1 { "" } else { "s" };
-            ("live", format!("live: {} event{plural}{last}", log.events))
-        }
+        Standing::Waiting => ("waiting", "Waiting for the server…".to_owned()),
+        Standing::Live => ("live", live_summary(&log)),
         Standing::Refused { code, error } => (
             "refused",
-            format!("refused by the server ({code}): {error}. Nothing will arrive on this topic."),
+            format!("Refused by the server ({code}): {error}. Nothing will arrive on this topic."),
         ),
     };
     html! {
         <li class={classes!("topic-log", standing)} data-testid="topic-log" data-topic={props.topic.clone()}
-            data-standing={standing} data-events={log.events.to_string()}>
+            data-standing={standing} data-events={log.events.to_string()} data-snapshots={log.snapshots.to_string()}>
             <h3><code>{ props.topic.clone() }</code></h3>
             <p class="topic-summary" data-testid="topic-summary">{ summary }
                 if log.resyncs > 0 { { format!(" Resynced {} time(s): events were missed.", log.resyncs) } }
@@ -203,7 +217,9 @@ fn TopicLog(props: &TopicLogProps) -> Html {
                 <ol class="event-lines">
                     { for log.recent.iter().map(|line| html! {
                         <li data-testid="event" data-seq={line.seq.map(|s| s.to_string())}>
-                            <span class="seq">{ line.seq.map_or("—".to_owned(), |s| format!("#{s}")) }</span>
+                            <span class="seq" title={line.seq.is_none().then_some("a snapshot: no seq")}>
+                                { line.seq.map_or("—".to_owned(), |s| format!("#{s}")) }
+                            </span>
                             <b>{ line.kind.clone() }</b>
                             <code>{ line.data.clone() }</code>
                         </li>
