@@ -43,29 +43,25 @@ pub fn spawn(state: &ServerState) {
 
 fn apply(state: &ServerState) {
     match pick(&state.read(|store| store.agent_ids())) {
-        Some(Change::Status(id, status)) => state.commit(|store, hub| {
-            if let Some((agent, change)) = store.set_status_and_error(id, status, None, now_ms()) {
-                hub.announce(
-                    &Topic::agent(id),
-                    &DomainEvent::AgentUpdated(&agent, change),
-                );
-            }
-        }),
-        Some(Change::Failure(id)) => state.commit(|store, hub| {
-            let error = Some(SIMULATED_ERROR.to_owned());
-            if let Some((agent, change)) = store.set_status_and_error(id, "error", error, now_ms())
-            {
-                hub.announce(
-                    &Topic::agent(id),
-                    &DomainEvent::AgentUpdated(&agent, change),
-                );
-            }
-        }),
+        Some(Change::Status(id, status)) => set(state, id, status, None),
+        Some(Change::Failure(id)) => set(state, id, "error", Some(SIMULATED_ERROR.to_owned())),
         Some(Change::Run(id)) => {
             runs::start(state, id, Trigger::Schedule);
         }
         None => {}
     }
+}
+
+/// Sets an agent's status and last error, and announces it.
+fn set(state: &ServerState, id: u64, status: &str, error: Option<String>) {
+    state.commit(|store, hub| {
+        if let Some((agent, change)) = store.set_status_and_error(id, status, error, now_ms()) {
+            hub.announce(
+                &Topic::agent(id),
+                &DomainEvent::AgentUpdated(&agent, change),
+            );
+        }
+    });
 }
 
 fn pick(agent_ids: &[u64]) -> Option<Change> {
@@ -100,5 +96,39 @@ mod tests {
         }
         // One in 20 of 2,000 is 100; this bound fails once in billions of runs.
         assert!((30..=200).contains(&failures), "{failures} failures");
+    }
+
+    #[test]
+    fn a_simulated_failure_says_so_in_both_profiles() {
+        use crate::config::{Config, Profile};
+        use crate::domain::records::AgentChange;
+        use crate::domain::wire;
+        let state = ServerState::new(Config {
+            dev: true,
+            ..Config::default()
+        });
+        set(&state, 1, "error", Some(SIMULATED_ERROR.to_owned()));
+        let agent = state
+            .read(|store| store.agent(1).cloned())
+            .expect("agent 1");
+        assert_eq!(
+            (agent.status.as_str(), agent.last_error.as_deref()),
+            ("error", Some(SIMULATED_ERROR))
+        );
+        let change = AgentChange {
+            last_error: true,
+            ..AgentChange::STATUS
+        };
+        for profile in [Profile::Tether, Profile::Origin] {
+            let event = wire::encode(profile, &DomainEvent::AgentUpdated(&agent, change))
+                .expect("an agent_updated");
+            let data: serde_json::Value = serde_json::from_str(event.data.get()).expect("JSON");
+            assert_eq!(data["last_error"], SIMULATED_ERROR, "{profile:?}");
+        }
+        set(&state, 1, "idle", None);
+        let agent = state
+            .read(|store| store.agent(1).cloned())
+            .expect("agent 1");
+        assert_eq!(agent.last_error, None, "a later status clears it");
     }
 }
