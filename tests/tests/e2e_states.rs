@@ -141,22 +141,9 @@ async fn the_app_designs_its_empty_reconnecting_and_signed_out_states() {
     screenshots(&c, "reconnecting").await;
 
     // "Retry now" while still down: one more try, and the count goes on from there.
-    let clicked_at = status_texts(&c).await.at;
-    assert!(click_retry_now_in_page(&c).await.is_some());
-    let after = eventually("the next try scheduled", async || {
-        let s = status_texts(&c).await;
-        let next = s.badge_try.as_deref()?.parse::<u32>().ok()?;
-        (s.retry_in.is_some() && next != n).then_some(next)
-    })
-    .await;
-    assert_eq!(after, n + 1, "Retry now is one more try");
-    let tries: Vec<u32> = seen(&c)
-        .await
-        .iter()
-        .filter(|s| s.at >= clicked_at)
-        .filter_map(|s| s.badge_try.as_deref()?.parse().ok())
-        .collect();
-    assert!(tries.iter().all(|t| *t >= n), "went back: {tries:?}");
+    let after = retry_now_while_down(&c).await;
+    assert_eq!(after.first(), Some(&(n + 1)), "Retry now is one more try");
+    assert!(after.iter().all(|t| *t >= n), "went back: {after:?}");
 
     // The server is back: "Retry now" reconnects before the scheduled try was due.
     let (due, open_at) = retry_now_reconnects(&c, &stub).await;
@@ -182,50 +169,6 @@ async fn the_app_designs_its_empty_reconnecting_and_signed_out_states() {
     );
     screenshots(&c, "signed-out").await;
     c.close().await.unwrap();
-}
-
-/// Waits (up to 50 s of backoff) until the next automatic try is at least 6 s away, and
-/// returns what the badge and the banner show then, read at once.
-async fn far_retry(c: &Client) -> StatusTexts {
-    let started = std::time::Instant::now();
-    loop {
-        let s = status_texts(c).await;
-        if s.retry_in.as_deref().and_then(|r| r.parse::<u64>().ok()) >= Some(6) {
-            return s;
-        }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(50),
-            "the backoff never reached a 6 s wait: {s:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-}
-
-/// With the server refusing sockets and a try at least 6 s away, lets it take sockets again
-/// and clicks "Retry now"; returns when the pre-empted try was due and when the badge showed
-/// open, both on the page's clock (a loaded test machine cannot skew them). If the client's
-/// own try wins the race (the button gone before the click), the server goes down again and
-/// it starts over, up to 3 times.
-async fn retry_now_reconnects(c: &Client, stub: &str) -> (f64, f64) {
-    for _ in 0..3 {
-        far_retry(c).await;
-        control(stub, "admit").await;
-        let clicked = status_texts(c).await.at;
-        let due = click_retry_now_in_page(c).await;
-        wait_for(c, "[data-testid=conn-badge][data-state=open]").await;
-        let Some(due) = due else {
-            control(stub, "restart?down_ms=60000").await;
-            continue;
-        };
-        let open_at = seen(c)
-            .await
-            .iter()
-            .find(|s| s.at >= clicked && s.state.as_deref() == Some("open"))
-            .map(|s| s.at)
-            .expect("the recorder saw the badge open");
-        return (due, open_at);
-    }
-    panic!("the client's own try won the race 3 times");
 }
 
 /// A message typed while the server is down waits in the outbox, says so, and is delivered

@@ -7,10 +7,12 @@
 
 mod page;
 mod proxy;
+mod retry;
 pub mod tabs;
 
 pub use page::*;
 pub use proxy::FlakyProxy;
+pub use retry::*;
 
 use std::collections::BTreeMap;
 use std::net::TcpListener as StdListener;
@@ -230,25 +232,6 @@ pub async fn click(c: &Client, css: &str) {
             }
             Err(e) => panic!("clicking {css}: {e}"),
         }
-    }
-}
-
-/// After the server is reachable again, waits for the badge to show the socket open, clicking
-/// "Retry now" whenever it is shown. The button shows only while a retry is scheduled (not
-/// during an attempt), and the client's own scheduled retry may reconnect first and remove it:
-/// waiting for the button would then hang, so the race is allowed either way.
-pub async fn reconnect_clicking_retry_now(c: &Client) {
-    let started = Instant::now();
-    while c
-        .find(Locator::Css("[data-testid=conn-badge][data-state=open]"))
-        .await
-        .is_err()
-    {
-        assert!(started.elapsed() < WAIT, "not open again within {WAIT:?}");
-        if let Ok(retry) = c.find(Locator::Css("[data-testid=retry-now]")).await {
-            let _ = retry.click().await;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
