@@ -67,7 +67,11 @@ async fn walk(profile: Profile, ws: &str, suffix: &str) {
     runs_survive_navigation(&c, &stub, suffix).await;
 
     // 3. Create an agent in the UI; it appears live (agent_created on user:1) and is followed.
-    let name = "E2E agent";
+    // A long name, and the columns stay where they were: the table's layout does not jump.
+    let name = "E2E agent with a long name that must not move the columns";
+    let columns = "return [...document.querySelectorAll('table.agents th')]
+                     .map((th) => Math.round(th.getBoundingClientRect().left));";
+    let before = c.execute(columns, vec![]).await.unwrap();
     c.find(Locator::Css("[data-testid=new-agent-name]"))
         .await
         .unwrap()
@@ -83,6 +87,8 @@ async fn walk(profile: Profile, ws: &str, suffix: &str) {
         )))
         .await
         .expect("the new agent appears live");
+    let after = c.execute(columns, vec![]).await.unwrap();
+    assert_eq!(before, after, "the columns moved when a row was added");
     let new_id = row.attr("data-agent").await.unwrap().unwrap();
     let mut with_new = dashboard.clone();
     with_new.insert(format!("agent:{new_id}"), 1);
@@ -247,7 +253,7 @@ async fn the_events_page_lists_events_marks_refused_topics_and_navigates() {
     assert_eq!(due.len(), 3, "published after the page subscribed");
     let last = due[2];
     // The snapshot sent on subscribe is counted apart (it has no seq).
-    let summary = format!("Live: 3 events, last seq {last} (and 1 snapshot)");
+    let summary = format!("Live: its snapshot, then 3 events, last seq {last}.");
     let shown = eventually("the three events listed", async || {
         let text = text(&c, &format!("{live} [data-testid=topic-summary]")).await;
         (text == summary).then_some(())

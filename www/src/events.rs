@@ -140,18 +140,17 @@ struct TopicLogProps {
     topic: AttrValue,
 }
 
-/// "Live: 3 events, last seq 40 (and 1 snapshot)".
+/// "Live: its snapshot, then 3 events, last seq 40."
 fn live_summary(log: &Log) -> String {
-    let plural = |n: u64| if n == 1 { "" } else { "s" };
     let events = match (log.events, log.last) {
         (0, _) | (_, None) => "no events yet".to_owned(),
-        (n, Some(last)) => format!("{n} event{}, last seq {last}", plural(n)),
+        (1, Some(last)) => format!("1 event, seq {last}"),
+        (n, Some(last)) => format!("{n} events, last seq {last}"),
     };
-    let snapshots = match log.snapshots {
-        0 => String::new(),
-        n => format!(" (and {n} snapshot{})", plural(n)),
-    };
-    format!("Live: {events}{snapshots}")
+    match log.snapshots {
+        0 => format!("Live: {events}."),
+        _ => format!("Live: its snapshot, then {events}."),
+    }
 }
 
 /// `data` cut to a line.
