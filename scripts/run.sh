@@ -23,8 +23,12 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 start_stub --port "$STUB_PORT" --simulate --dev
 echo "stub running at $STUB_URL (token: dev-token); building the app…"
-# Trunk.toml proxies /api/ws/v2 (WebSocket) and /api/ (REST) to 127.0.0.1:8787.
-trunk serve --address 127.0.0.1 --port "$APP_PORT" &
+# Trunk.toml proxies /api/ws/v2 (WebSocket) and /api/ (REST) to 127.0.0.1:8787. While the stub
+# is down, Trunk's WebSocket proxy logs an ERROR for every reconnect attempt of the app: its
+# module (trunk::proxy) is silenced, unless RUST_LOG is set. REST proxy errors still show. (Trunk
+# 0.21 has no proxy log setting in Trunk.toml; --log and RUST_LOG are its only filters.)
+RUST_LOG="${RUST_LOG:-error,trunk=info,trunk::proxy=off}" \
+  trunk serve --address 127.0.0.1 --port "$APP_PORT" &
 TRUNK_PID=$!
 until curl -sf -o /dev/null "http://127.0.0.1:$APP_PORT/"; do
   kill -0 "$TRUNK_PID" 2>/dev/null || { echo "trunk serve exited" >&2; exit 1; }

@@ -165,8 +165,9 @@ impl WsClientV2 {
         self.drive(|c, now| c.handle_close(now));
     }
 
-    /// Replaces the socket now, asking the token provider again and resetting the backoff. Use
-    /// after refreshing a token that got `AuthFailed`, or for a "Retry now" button.
+    /// Replaces the socket now, asking the token provider again. Use after refreshing a token
+    /// that got `AuthFailed` (the backoff starts afresh), or for a "Retry now" button: while
+    /// retrying, this is one more try, and the try count (`Reconnecting::attempt`) goes on.
     pub fn reconnect(&self) {
         self.drive(|c, now| c.handle_reconnect(now));
     }

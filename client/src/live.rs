@@ -175,6 +175,7 @@ mod tests {
         let resync = TopicEvent::ResyncRequired {
             topic: Topic::thread(1),
             seq: Some(50),
+            history_lost: false,
         };
         let GateStep::Load(second) = gate.on_event(&resync) else {
             panic!()

@@ -207,6 +207,24 @@ fn the_reconnect_decision_table() {
             now(Why::AppReconnect, true),
         ),
         (
+            "reconnect() after a stable socket",
+            Trigger::AppReconnect,
+            ctx(S::Open),
+            now(Why::AppReconnect, true),
+        ),
+        (
+            "reconnect() while waiting to retry (Retry now): the try count goes on",
+            Trigger::AppReconnect,
+            ctx(RECONNECTING),
+            now(Why::AppReconnect, false),
+        ),
+        (
+            "reconnect() during an attempt",
+            Trigger::AppReconnect,
+            ctx(S::Connecting),
+            now(Why::AppReconnect, false),
+        ),
+        (
             "reconnect() after close()",
             Trigger::AppReconnect,
             Context {

@@ -143,6 +143,37 @@ fn a_stale_rest_list_does_not_undo_a_newer_live_update() {
     );
 }
 
+/// An agent whose data carries its latest run, as tether's stub sends it.
+fn agent_with_run(id: u64, updated_at: u64, run: u64, status: &str, progress: u8) -> Agent {
+    serde_json::from_value(json!({"id":id,"owner_id":1,"name":format!("a{id}"),"status":"running",
+        "updated_at":updated_at,"last_run":{"id":run,"agent_id":id,"status":status,"progress":progress}}))
+    .unwrap()
+}
+
+fn run_of(model: &tether_client::agents::DashboardModel, id: u64) -> Option<(u64, String, u8)> {
+    let run = model.agent(id)?.run.clone()?;
+    Some((run.id, run.status, run.progress.unwrap_or(0)))
+}
+
+#[test]
+fn a_dashboard_mounted_again_shows_the_runs_its_agents_carry() {
+    // A new model (the dashboard mounted again) learns each run from the REST list.
+    let mut model = tether_client::agents::DashboardModel::default();
+    model.load(vec![agent_with_run(1, 10, 7, "running", 50)]);
+    assert_eq!(run_of(&model, 1), Some((7, "running".into(), 50)));
+    // The snapshot on subscribe carries it too, further along.
+    let snapshot = json!({"v":1,"type":"agent_state","topic":"agent:1","ts":0,
+        "data":{"id":1,"status":"running","updated_at":10,
+                "last_run":{"id":7,"agent_id":1,"status":"running","progress":75}}});
+    model.apply(&Envelope::decode(&snapshot.to_string()).unwrap());
+    assert_eq!(run_of(&model, 1), Some((7, "running".into(), 75)));
+    // A list fetched before that does not take the run back; a list with a later run does.
+    model.load(vec![agent_with_run(1, 10, 7, "running", 25)]);
+    assert_eq!(run_of(&model, 1), Some((7, "running".into(), 75)));
+    model.load(vec![agent_with_run(1, 12, 8, "queued", 0)]);
+    assert_eq!(run_of(&model, 1), Some((8, "queued".into(), 0)));
+}
+
 fn msg(id: u64, role: &str, content: &str) -> ChatMessage {
     ChatMessage {
         id,
@@ -480,4 +511,42 @@ fn a_message_sent_offline_takes_its_stored_place_once_confirmed() {
     assert_eq!(contents(&chat), ["someone else's", "mine"]);
     let ids: Vec<Option<u64>> = chat.model().entries().iter().map(|e| e.id).collect();
     assert_eq!(ids, [Some(501), Some(502)]);
+}
+
+/// The server acknowledges `thread:10` at `seq` in history epoch `epoch`.
+fn ack_in_epoch(h: &Harness, message_id: &str, seq: u64, epoch: &str) {
+    send_json(
+        h,
+        json!({"v":1,"type":"subscribe_ack","topic":"system","ts":0,"data":{
+            "message_id":message_id,"topics":["thread:10"],"seqs":{"thread:10":seq},"epoch":epoch}}),
+    );
+}
+
+#[test]
+fn a_chat_says_when_the_server_lost_its_history_and_not_for_a_mere_gap() {
+    let mut h = Harness::new(config());
+    h.connect_and_open();
+    let (tickets, load) = loads();
+    let chat = ChatViewWsManager::mount(&h.app.topics, 10, || {}, load);
+    h.end_tick();
+    let (_, _, mid) = first_subscribe(&h.take_sent());
+    ack_in_epoch(&h, &mid, 5, "boot1.0");
+    chat.load_history(tickets.borrow()[0], vec![msg(105, "user", "old")], Some(5));
+    // A gap the server cannot replay is not a lost history.
+    send_json(
+        &h,
+        json!({"v":1,"type":"resync_required","topic":"thread:10","ts":0,"data":{"topic":"thread:10","seq":9}}),
+    );
+    chat.load_history(tickets.borrow()[1], vec![msg(105, "user", "old")], Some(9));
+    assert!(!chat.model().history_lost());
+    // The server restarts without its history and, by the time the client is back, has
+    // published more on the thread than the client had seen: only the epoch tells.
+    h.server_closes(1012);
+    h.until_retry();
+    h.open_raw();
+    let (_, since, mid) = first_subscribe(&h.take_sent());
+    assert_eq!(since.unwrap()["thread:10"], 9);
+    ack_in_epoch(&h, &mid, 12, "boot2.0");
+    assert!(chat.model().history_lost(), "a new epoch");
+    assert_eq!(tickets.borrow().len(), 3, "and the history reloads");
 }

@@ -57,7 +57,12 @@ pub struct Config {
     /// Make the demo alive: flip agent statuses and stream assistant replies.
     #[arg(long)]
     pub simulate: bool,
-    /// Mount the `/api/test/*` control endpoints.
+    /// Mount the `/api/test/*` control endpoints (no token needed: never on a server others
+    /// can reach). POST: drop, close?code=, half-open, malformed, duplicate[?last=1], reorder
+    /// (each also [?user=], to hit one user's sockets); refuse?ms= (ms is required), admit,
+    /// restart[?down_ms=0][&lose_history=false]; publish?topic=[&count=1][&rate=0][&size=0]
+    /// [&kind=]; token?sub=[&exp_secs=3600]; seed?owner=[&agents=1][&threads=0]. GET:
+    /// published?topic=. PROTOCOL.md ("Test control") says what each does.
     #[arg(long)]
     pub test_control: bool,
     /// Also accept the fixed token `dev-token`, as user 1.

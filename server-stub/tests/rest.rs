@@ -7,7 +7,7 @@ use common::{agents, seqs, Client, Stub};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use tether_wire::agents::AgentsMessage;
-use tether_wire::{Envelope, Topic};
+use tether_wire::{Control, Envelope, Topic};
 
 async fn recv_n(client: &mut Client, n: usize) -> Vec<Envelope> {
     let mut frames = Vec::with_capacity(n);
@@ -157,6 +157,32 @@ async fn a_run_reports_progress_and_status_changes() {
         "agent idle",
     ];
     assert_eq!(steps, expected);
+
+    // A view that subscribes later still sees the run: in the agent's snapshot, and in the
+    // REST list.
+    let mut later = stub.connect(1).await;
+    later.subscribe("late", &["agent:1"], &[]).await;
+    assert!(matches!(
+        later.recv_control().await,
+        Control::SubscribeAck(_)
+    ));
+    let snapshot = later.recv().await;
+    assert_eq!(snapshot.kind, "agent_state");
+    let AgentsMessage::AgentState(agent) = agents(&snapshot) else {
+        panic!("a snapshot")
+    };
+    let run = agent.last_run.expect("the snapshot carries the latest run");
+    assert_eq!(
+        (run.id, run.status.as_str(), run.progress),
+        (run_id, "success", Some(100))
+    );
+    let list = stub.get("/api/agents", 1).await;
+    let listed = &list["agents"][0];
+    assert_eq!(
+        (listed["id"].as_u64(), listed["last_run"]["id"].as_u64()),
+        (Some(1), Some(run_id))
+    );
+    assert_eq!(listed["last_run"]["status"], "success");
 }
 
 #[tokio::test]

@@ -10,9 +10,52 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use fantoccini::Client;
 use serde_json::Value;
 use tether_tests::e2e::tabs::*;
 use tether_tests::e2e::*;
+
+/// Waits until the stub has published at least `more` events on every topic of `topics` since
+/// `from` (counts by topic, from [`published_counts`]).
+async fn published_more(stub: &str, topics: &[String], from: &[usize], more: usize) {
+    eventually(
+        &format!("{more} more events published on each topic"),
+        async || {
+            let now = published_counts(stub, topics).await;
+            now.iter()
+                .zip(from)
+                .all(|(n, f)| *n >= f + more)
+                .then_some(())
+        },
+    )
+    .await;
+}
+
+/// How many events the stub has published on each topic.
+async fn published_counts(stub: &str, topics: &[String]) -> Vec<usize> {
+    let mut counts = Vec::new();
+    for topic in topics {
+        counts.push(published(stub, topic).await.len());
+    }
+    counts
+}
+
+/// Waits until the current tab has received at least `n` events on every topic.
+async fn received(c: &Client, topics: &[String], n: usize) {
+    eventually(&format!("{n} events received on each topic"), async || {
+        let t = trace(c).await;
+        topics
+            .iter()
+            .all(|topic| t.messages.get(topic).map_or(0, Vec::len) >= n)
+            .then_some(())
+    })
+    .await;
+}
+
+/// The sharing line of `c`'s current tab, once it says it `role`s (`leader` or `follower`).
+async fn sharing_line(c: &Client, role: &str) -> String {
+    text(c, &format!("[data-testid=sharing][data-role={role}]")).await
+}
 
 /// The bound the handover must meet: from closing the leader's tab to the stub holding the new
 /// leader's socket with every topic subscribed once.
@@ -40,6 +83,21 @@ async fn three_tabs_share_one_socket_and_hand_over_without_losing_an_event() {
     let c = browser(&webdriver).await;
 
     let mut tabs = open_shared_tabs(&c, &page, 3).await;
+    // What each tab says of its part, in words.
+    let leader = leader_tab(&c, &tabs).await;
+    assert_eq!(
+        sharing_line(&c, "leader").await,
+        "this tab leads; 3 tabs share the socket"
+    );
+    screenshots(&c, "tabs-leader").await;
+    for tab in tabs.iter().filter(|t| **t != leader) {
+        c.switch_to_window(tab.clone()).await.unwrap();
+        assert_eq!(
+            sharing_line(&c, "follower").await,
+            "another tab leads; 3 tabs share the socket"
+        );
+    }
+    screenshots(&c, "tabs-follower").await;
     let expected: BTreeMap<String, u64> = topics.iter().map(|t| (t.clone(), 1)).collect();
     wait_subscribers(&stub, &expected, "three tabs").await;
     let user = user_stats(&stub, 1).await;
@@ -49,11 +107,12 @@ async fn three_tabs_share_one_socket_and_hand_over_without_losing_an_event() {
     // Publish throughout, on every topic.
     let stop = Arc::new(AtomicBool::new(false));
     let publisher = tokio::spawn(publish_until(stub.clone(), topics.clone(), stop.clone()));
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
 
-    // Close the leader (a background tab by now) and time the handover at the stub.
+    // Close the leader (a background tab by now), once it has had events, and time the
+    // handover at the stub.
     let leader = leader_tab(&c, &tabs).await;
     c.switch_to_window(leader.clone()).await.unwrap();
+    received(&c, &topics, 5).await;
     let hidden = c
         .execute("return document.visibilityState;", vec![])
         .await
@@ -76,7 +135,9 @@ async fn three_tabs_share_one_socket_and_hand_over_without_losing_an_event() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     };
     tabs.retain(|t| *t != leader);
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    // Events published after the handover, for the new leader to deliver.
+    let at_handover = published_counts(&stub, &topics).await;
+    published_more(&stub, &topics, &at_handover, 10).await;
     stop.store(true, Ordering::SeqCst);
     let published_events = publisher.await.unwrap();
 
@@ -198,9 +259,9 @@ async fn a_frozen_leader_is_replaced_and_follows_once_resumed() {
     let tabs = open_shared_tabs(&c, &page, 2).await;
     let stop = Arc::new(AtomicBool::new(false));
     let publisher = tokio::spawn(publish_until(stub.clone(), topics.clone(), stop.clone()));
-    tokio::time::sleep(Duration::from_millis(1_000)).await;
 
     let old = leader_tab(&c, &tabs).await;
+    received(&c, &topics, 3).await;
     let other = tabs.iter().find(|t| **t != old).unwrap().clone();
     c.switch_to_window(old.clone()).await.unwrap();
     set_lifecycle(&c, &webdriver, "frozen").await;
@@ -228,7 +289,9 @@ async fn a_frozen_leader_is_replaced_and_follows_once_resumed() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    // Events published while the new leader leads (the old one frozen).
+    let at_takeover = published_counts(&stub, &topics).await;
+    published_more(&stub, &topics, &at_takeover, 10).await;
 
     c.switch_to_window(old.clone()).await.unwrap();
     set_lifecycle(&c, &webdriver, "active").await;
@@ -242,7 +305,9 @@ async fn a_frozen_leader_is_replaced_and_follows_once_resumed() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    // Events published once the old leader follows.
+    let resumed = published_counts(&stub, &topics).await;
+    published_more(&stub, &topics, &resumed, 10).await;
     stop.store(true, Ordering::SeqCst);
     let published_events = publisher.await.unwrap();
 
@@ -270,5 +335,45 @@ async fn a_frozen_leader_is_replaced_and_follows_once_resumed() {
         delivered[0],
         delivered[1],
     );
+    c.close().await.unwrap();
+}
+
+/// Two tabs of the app share one socket; while the server is down each still says how many
+/// tabs share it, and the follower shows the leader's try, the same in its badge and banner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tab_counts_read_right_while_the_socket_is_down() {
+    let stub = start_stub_with(|c| c.test_control = true).await;
+    let (_driver, webdriver) = start_chromedriver().await;
+    let c = browser(&webdriver).await;
+    let tabs = open_shared_tabs(&c, &format!("{stub}/"), 2).await;
+    let leader = leader_tab(&c, &tabs).await;
+    let follower = tabs.iter().find(|t| **t != leader).unwrap().clone();
+
+    control(&stub, "restart?down_ms=60000").await;
+    for (tab, role, line) in [
+        (&leader, "leader", "this tab leads; 2 tabs share the socket"),
+        (
+            &follower,
+            "follower",
+            "another tab leads; 2 tabs share the socket",
+        ),
+    ] {
+        c.switch_to_window(tab.clone()).await.unwrap();
+        let s = eventually("a scheduled try", async || {
+            let s = status_texts(&c).await;
+            s.retry_in.is_some().then_some(s)
+        })
+        .await;
+        let n = s.badge_try.clone().expect("a try number");
+        assert_eq!(
+            s.label.as_deref(),
+            Some(&*format!("Reconnecting (try {n})"))
+        );
+        assert_eq!(s.banner_try, s.badge_try, "{role}: {s:?}");
+        assert_eq!(sharing_line(&c, role).await, line, "{role} while down");
+    }
+    screenshots(&c, "tabs-reconnecting").await;
+    control(&stub, "admit").await;
+    reconnect_clicking_retry_now(&c).await;
     c.close().await.unwrap();
 }

@@ -10,7 +10,7 @@
 mod ticker;
 
 use serde_json::json;
-use tether_tests::web::{post_json, token_for, wait_for, ws_url};
+use tether_tests::web::{post_json, stats, token_for, wait_for, ws_url};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
@@ -59,6 +59,22 @@ async fn the_ticker_example_shows_the_latest_price_of_each_symbol() {
             ("ETH".to_owned(), "ETH …".to_owned())
         ]
     );
+    // An open socket does not mean the stub has taken the subscriptions: prices published
+    // before it has are not delivered. Wait for its own count.
+    let mut waited = 0;
+    loop {
+        let subscribers = stats().await["subscribers"].clone();
+        let held = |t: &str| subscribers[t].as_u64().unwrap_or(0) >= 1;
+        if held("ticker:BTC") && held("ticker:ETH") {
+            break;
+        }
+        assert!(
+            waited < 5_000,
+            "the stub never held the ticker topics: {subscribers}"
+        );
+        gloo_timers::future::TimeoutFuture::new(20).await;
+        waited += 20;
+    }
     for (symbol, cents) in [("BTC", 6_512_345u64), ("ETH", 301_050), ("BTC", 6_500_001)] {
         let path = format!("/api/test/publish?topic=ticker:{symbol}&kind=price");
         post_json(&path, &json!({ "symbol": symbol, "cents": cents })).await;

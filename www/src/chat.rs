@@ -5,7 +5,6 @@ use tether_client::agents::hooks::{use_agents, use_chat};
 use tether_client::agents::model::Thread;
 use tether_client::agents::rest::ApiError;
 use tether_client::agents::{ChatEntry, Delivery};
-use tether_client::hooks::use_connection;
 use tether_client::ConnectionState;
 use web_sys::HtmlInputElement;
 use yew::platform::spawn_local;
@@ -13,6 +12,17 @@ use yew::prelude::*;
 
 use crate::app::View;
 use crate::header::OfflineBanner;
+use crate::status::use_status;
+
+/// What a view says while its `what` (say, "agents") waits to load: they load once the
+/// connection is up, and not at all while signed out.
+pub fn waiting_for(what: &str, state: ConnectionState) -> String {
+    match state {
+        ConnectionState::Open => format!("Loading {what}…"),
+        ConnectionState::AuthFailed => format!("Signed out: sign in again to see your {what}."),
+        _ => format!("Your {what} load once the connection is up."),
+    }
+}
 
 /// Props of [`ChatView`].
 #[derive(Properties, PartialEq)]
@@ -158,7 +168,8 @@ pub struct ConversationProps {
 #[component]
 pub fn Conversation(props: &ConversationProps) -> Html {
     let chat = use_chat(props.thread);
-    let online = use_connection() == ConnectionState::Open;
+    let state = use_status().status.state;
+    let online = state == ConnectionState::Open;
     let input = use_node_ref();
     let submit = {
         let (input, send) = (input.clone(), chat.send.clone());
@@ -175,7 +186,7 @@ pub fn Conversation(props: &ConversationProps) -> Html {
     };
     let entries = chat.model.entries();
     let body = if chat.loading && !chat.model.is_loaded() && chat.error.is_none() {
-        html! { <p class="muted" data-testid="loading">{ "Loading messages…" }</p> }
+        html! { <p class="muted" data-testid="loading">{ waiting_for("messages", state) }</p> }
     } else if entries.is_empty() {
         html! { <p class="empty" data-testid="empty">{ "No messages yet. Say hello." }</p> }
     } else {
@@ -183,6 +194,12 @@ pub fn Conversation(props: &ConversationProps) -> Html {
     };
     html! {
         <div class="conversation">
+            if chat.model.history_lost() {
+                <p class="note" data-testid="history-lost" role="status">
+                    { "The server restarted and lost its history: this conversation was reloaded \
+                       with what the server has now, so earlier messages may be missing." }
+                </p>
+            }
             if let Some(e) = &chat.error { <p class="error" role="alert">{ e }</p> }
             { body }
             <form class="composer" onsubmit={submit}>

@@ -1,16 +1,17 @@
-//! The header: a connection badge (state and RTT), this tab's part when tabs share the socket,
-//! and a health panel with a latency sparkline, messages per second, reconnects and the
-//! subscriptions with their status.
+//! The header: a connection badge (state, and RTT while live), this tab's part when tabs share
+//! the socket, and a health panel with a latency sparkline, messages per second, reconnects and
+//! the subscriptions with their status; and the banner shown while the data is not live. The
+//! badge and the banner both read the one [`Status`](crate::status_text::Status).
 
 use std::collections::VecDeque;
 
-use gloo_timers::callback::Interval;
-use tether_client::core::{ConnectionState, Instant, Replay, TopicStatus};
-use tether_client::hooks::{use_connection, use_metrics, use_sharing, use_ws};
+use tether_client::core::{ConnectionState, Replay, TopicStatus};
+use tether_client::hooks::{use_metrics, use_sharing, use_ws};
 use tether_client::tabs::{Role, Sharing};
 
 use crate::sparkline::{spark_points, SPARK_H, SPARK_W};
-use crate::status_text::{banner, label, retry_in_secs};
+use crate::status::{use_status, StatusNow};
+use crate::status_text::sharing_text;
 use yew::prelude::*;
 
 const SAMPLES: usize = 60;
@@ -29,6 +30,7 @@ pub fn Header() -> Html {
     let metrics = use_metrics(1_000);
     let sharing = use_sharing(250);
     let ws = use_ws();
+    let StatusNow { status, .. } = use_status();
     let history = use_mut_ref(VecDeque::<Sample>::new);
     {
         let mut h = history.borrow_mut();
@@ -52,25 +54,28 @@ pub fn Header() -> Html {
     };
     let h = history.borrow();
     let rate = per_second(&h);
+    // No stale figure while down: the latency is the live connection's only.
+    let live = status.state == ConnectionState::Open;
     let rtt = metrics
         .rtt
         .ewma
-        .map_or("–".to_owned(), |r| format!("{r:.0} ms"));
-    let state = metrics.state;
+        .filter(|_| live)
+        .map(|r| format!("{r:.0} ms"));
+    let state = status.state;
     let topics = ws.app.client.topic_statuses();
     html! {
         <header class="header">
             <span class="brand">{ "tether" }</span>
             <button class={classes!("badge", state_class(state))} data-testid="conn-badge" data-state={state.name()}
-                    onclick={toggle} title="Connection health">
+                    data-try={status.try_number.map(|n| n.to_string())} onclick={toggle} title="Connection health">
                 <span class="dot" />
-                { label(state) }
-                <span class="rtt">{ rtt.clone() }</span>
+                <span data-testid="conn-label">{ status.label() }</span>
+                if let Some(rtt) = &rtt { <span class="rtt" data-testid="conn-rtt">{ rtt }</span> }
             </button>
             { sharing_badge(sharing) }
             if *open {
                 <section class="health" data-testid="health-panel">
-                    <div class="metric"><span>{ "Latency" }</span>{ sparkline(&h) }<b>{ rtt }</b></div>
+                    <div class="metric"><span>{ "Latency" }</span>{ sparkline(&h) }<b data-testid="latency">{ rtt.unwrap_or_else(|| "—".into()) }</b></div>
                     <div class="metric"><span>{ "Messages/s" }</span><b>{ format!("{rate:.1}") }</b></div>
                     <div class="metric"><span>{ "Reconnects" }</span><b data-testid="reconnects">{ metrics.counters.reconnects }</b></div>
                     <div class="metric"><span>{ "Failed attempts" }</span><b data-testid="failed-attempts">{ metrics.counters.unproven_sockets }</b></div>
@@ -92,15 +97,16 @@ pub fn Header() -> Html {
     }
 }
 
-/// "Leader of 3 tabs" or "1 of 3 tabs": which tab holds the shared socket, and how many
+/// "this tab leads; 2 tabs share the socket": which tab holds the shared socket, and how many
 /// share it. Nothing when this tab has its own socket.
 fn sharing_badge(sharing: Option<Sharing>) -> Html {
     let Some(s) = sharing else {
         return html! {};
     };
-    let (role, text) = match s.role {
-        Role::Leader => ("leader", format!("holds the socket for {} tabs", s.tabs)),
-        Role::Follower => ("follower", format!("shares a socket with {} tabs", s.tabs)),
+    let leads = s.role == Role::Leader;
+    let role = if leads { "leader" } else { "follower" };
+    let Some(text) = sharing_text(leads, s.tabs) else {
+        return html! {};
     };
     html! {
         <span class="sharing" data-testid="sharing" data-role={role} data-tabs={s.tabs.to_string()}
@@ -181,40 +187,32 @@ fn status_label(s: &TopicStatus) -> String {
     }
 }
 
-/// A banner shown while the connection is not live, so stale data is never mistaken for live.
-/// While a retry is scheduled it counts down to it and offers to retry now.
+/// A banner shown while the connection is not live, so stale data is never mistaken for live:
+/// what happens next, and what the data on screen is. While a try is scheduled it counts down
+/// to it and offers to try now.
 #[component]
 pub fn OfflineBanner() -> Html {
     let ws = use_ws();
-    let state = use_connection();
-    use_countdown(matches!(state, ConnectionState::Reconnecting { .. }));
-    let now = Instant(js_sys::Date::now() as u64);
-    let Some(text) = banner(state, now) else {
+    let StatusNow { status, now } = use_status();
+    let Some(text) = status.banner(now) else {
         return html! {};
     };
-    let retry = retry_in_secs(state, now).map(|secs| {
+    let retry = status.retry_in_secs(now).map(|secs| {
         let app = ws.app.clone();
+        let at = match status.state {
+            ConnectionState::Reconnecting { retry_at, .. } => retry_at.0,
+            _ => now.0,
+        };
         html! {
-            <button data-testid="retry-now" data-retry-in={secs.to_string()}
+            <button data-testid="retry-now" data-retry-in={secs.to_string()} data-retry-at={at.to_string()}
                     onclick={move |_| app.retry_now()}>{ "Retry now" }</button>
         }
     });
     html! {
-        <div class="banner" data-testid="disconnected" role="status">
-            <span>{ text }</span>
+        <div class="banner" data-testid="disconnected" data-state={status.state.name()}
+             data-try={status.try_number.map(|n| n.to_string())} role="status">
+            <span data-testid="banner-text">{ text }</span>
             { for retry }
         </div>
     }
-}
-
-/// Re-renders once a second while `ticking` (a countdown is shown), and not otherwise.
-#[hook]
-fn use_countdown(ticking: bool) {
-    let update = use_force_update();
-    let interval = use_mut_ref(|| None::<Interval>);
-    use_effect_with(ticking, move |ticking| {
-        *interval.borrow_mut() =
-            ticking.then(|| Interval::new(1_000, move || update.force_update()));
-        move || drop(interval.borrow_mut().take())
-    });
 }

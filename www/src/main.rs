@@ -13,6 +13,8 @@ mod events;
 mod header;
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 mod sparkline;
+#[cfg(target_arch = "wasm32")]
+mod status;
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 mod status_text;
 

@@ -48,6 +48,7 @@ pub struct ChatEntry {
 pub struct ChatModel {
     entries: Vec<ChatEntry>,
     loaded: bool,
+    history_lost: bool,
     streaming: Option<u64>,
     next_local: u64,
 }
@@ -61,6 +62,13 @@ impl ChatModel {
     /// True once a history was loaded.
     pub fn is_loaded(&self) -> bool {
         self.loaded
+    }
+
+    /// True once the server was found to have lost its history while this view was mounted
+    /// (it restarted without persistence): the history was reloaded from what it has now, and
+    /// messages shown before may be gone.
+    pub fn history_lost(&self) -> bool {
+        self.history_lost
     }
 
     /// Replaces the history, keeping this view's unconfirmed sends after it.
@@ -340,6 +348,12 @@ impl Inner {
     }
 
     fn on_event(&self, event: &TopicEvent) {
+        if let TopicEvent::ResyncRequired {
+            history_lost: true, ..
+        } = event
+        {
+            self.update(|m| m.history_lost = true);
+        }
         let step = self.gate.borrow_mut().on_event(event);
         match step {
             GateStep::Load(ticket) => (self.load)(ticket),

@@ -21,8 +21,32 @@ use crate::{Subscription, TopicManager};
 pub struct AgentRow {
     /// The agent.
     pub agent: Agent,
-    /// Its latest run, if one was seen.
+    /// Its latest run, if one was seen: by a `run_update`, or in the agent's own data (its
+    /// `last_run`, which tether's stub sends in the snapshot and the REST list, so that a
+    /// dashboard mounted again still shows the runs).
     pub run: Option<RunUpdate>,
+}
+
+impl AgentRow {
+    fn new(agent: Agent) -> AgentRow {
+        let run = agent.last_run.clone();
+        AgentRow { agent, run }
+    }
+
+    /// Takes the run the agent's data carries: it replaces the row's, unless it is the same
+    /// run seen less far along (a list fetched before the latest `run_update`).
+    fn take_run(&mut self, run: Option<&RunUpdate>) {
+        let Some(run) = run else {
+            return;
+        };
+        let behind = self
+            .run
+            .as_ref()
+            .is_some_and(|seen| seen.id == run.id && !run.is_as_far_as(seen));
+        if !behind {
+            self.run = Some(run.clone());
+        }
+    }
 }
 
 /// What an applied message changed in the set of agents.
@@ -76,10 +100,15 @@ impl DashboardModel {
         }
         for (id, agent) in fresh {
             match self.agents.get_mut(&id) {
-                Some(row) if row.agent.updated_at > agent.updated_at => {}
-                Some(row) => row.agent.merge(&agent),
+                Some(row) if row.agent.updated_at > agent.updated_at => {
+                    row.take_run(agent.last_run.as_ref())
+                }
+                Some(row) => {
+                    row.agent.merge(&agent);
+                    row.take_run(agent.last_run.as_ref());
+                }
                 None => {
-                    self.agents.insert(id, AgentRow { agent, run: None });
+                    self.agents.insert(id, AgentRow::new(agent));
                     changes.push(Membership::Added(id));
                 }
             }
@@ -118,11 +147,12 @@ impl DashboardModel {
         match self.agents.get_mut(&agent.id) {
             Some(row) => {
                 row.agent.merge(&agent);
+                row.take_run(agent.last_run.as_ref());
                 Membership::Same
             }
             None => {
                 let id = agent.id;
-                self.agents.insert(id, AgentRow { agent, run: None });
+                self.agents.insert(id, AgentRow::new(agent));
                 Membership::Added(id)
             }
         }

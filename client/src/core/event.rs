@@ -40,6 +40,10 @@ pub enum TopicEvent {
         topic: Topic,
         /// The server's `seq` now, if it numbers events.
         seq: Option<u64>,
+        /// The server lost its history (it restarted without persistence: its epoch changed,
+        /// or its `seq` went back), so what it had before may be gone, not just the events of
+        /// the gap. A view may say so.
+        history_lost: bool,
     },
     /// The server refused the topic. It is retried on the next connection.
     Refused {

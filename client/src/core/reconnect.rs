@@ -15,7 +15,8 @@
 //! | browser went offline | connecting or waiting to retry | [`Next::WaitForOnline`] |
 //! | browser came online | waiting for online | [`Next::Now`], backoff reset |
 //! | page became visible, or woke from sleep | waiting to retry | [`Next::Now`], backoff kept |
-//! | `reconnect()` | any | [`Next::Now`] (or wait for online), backoff reset |
+//! | `reconnect()` | waiting to retry, or an attempt under way ("Retry now") | [`Next::Now`] (or wait for online), backoff kept: the try count goes on |
+//! | `reconnect()` | any other | [`Next::Now`] (or wait for online), backoff reset |
 //! | `connect()` | idle, closed by the app, or auth failed | [`Next::Now`] (or wait for online) |
 //! | a topic, frame or request arrives | idle, and wanted | [`Next::Now`] (or wait for online) |
 //! | anything else, or any trigger after `close()` | | [`Next::Stay`] |
@@ -128,17 +129,23 @@ pub enum Next {
 /// Decides what happens after `trigger` in `ctx`. See the module docs for the table.
 pub fn decide(trigger: &Trigger, ctx: &Context) -> Next {
     use ConnectionState as S;
-    let now_or_wait = |why| {
+    let now_or_wait = |why, reset| {
         if ctx.online {
-            Next::Now { why, reset: true }
+            Next::Now { why, reset }
         } else {
             Next::WaitForOnline
         }
     };
     match trigger {
-        Trigger::AppReconnect => return now_or_wait(Why::AppReconnect),
+        // "Retry now" while retrying is one more try: the count shown to the user goes on
+        // (and the backoff with it). After a stable socket, a refused token or a close, a
+        // reconnect starts afresh.
+        Trigger::AppReconnect => {
+            let retrying = matches!(ctx.state, S::Reconnecting { .. } | S::Connecting);
+            return now_or_wait(Why::AppReconnect, !retrying);
+        }
         Trigger::AppConnect if matches!(ctx.state, S::Idle | S::Closed | S::AuthFailed) => {
-            return now_or_wait(Why::AppConnect)
+            return now_or_wait(Why::AppConnect, true)
         }
         _ if ctx.state == S::Closed || !ctx.wanted => return Next::Stay,
         _ => {}
@@ -185,7 +192,7 @@ pub fn decide(trigger: &Trigger, ctx: &Context) -> Next {
             why: Why::Woke,
             reset: false,
         },
-        Trigger::WorkArrived if ctx.state == S::Idle => now_or_wait(Why::WorkArrived),
+        Trigger::WorkArrived if ctx.state == S::Idle => now_or_wait(Why::WorkArrived, true),
         _ => Next::Stay,
     }
 }

@@ -21,8 +21,8 @@ use crate::tabs::Sharing;
 /// #[component]
 /// fn TabRole() -> Html {
 ///     match use_sharing(500) {
-///         Some(s) if s.role == Role::Leader => html! { <span>{ format!("holds the socket for {} tabs", s.tabs) }</span> },
-///         Some(s) => html! { <span>{ format!("one of {} tabs", s.tabs) }</span> },
+///         Some(s) if s.role == Role::Leader => html! { <span>{ format!("this tab leads; {} tab(s) share the socket", s.tabs) }</span> },
+///         Some(s) => html! { <span>{ format!("another tab leads; {} tab(s) share the socket", s.tabs) }</span> },
 ///         None => html! { <span>{ "own socket" }</span> },
 ///     }
 /// }

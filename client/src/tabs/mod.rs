@@ -72,7 +72,8 @@ pub struct Sharing {
     pub role: Role,
     /// The shared socket's state, as the leader last said (this tab's own while it leads).
     pub state: ConnectionState,
-    /// Tabs sharing it, this one included (as the leader last said).
+    /// Tabs sharing it, this one included, whether or not the socket is open now (as the
+    /// leader last said; 0 while a follower has not heard from a leader yet).
     pub tabs: usize,
     /// Whether the server behind the shared socket replays missed events.
     pub replay: Replay,

@@ -24,6 +24,8 @@ pub struct AgentRecord {
     pub updated_at: u64,
     /// When its last run started.
     pub last_run_at: Option<u64>,
+    /// Its latest run, as its latest `run_update` reported it.
+    pub last_run: Option<RunRecord>,
 }
 
 /// Which fields of an agent an `agent_updated` announces. The tether profile always sends the
@@ -36,6 +38,8 @@ pub struct AgentChange {
     pub status: bool,
     /// A run started.
     pub last_run_at: bool,
+    /// The last error changed.
+    pub last_error: bool,
 }
 
 impl AgentChange {
@@ -44,6 +48,7 @@ impl AgentChange {
         name: false,
         status: true,
         last_run_at: false,
+        last_error: false,
     };
 }
 

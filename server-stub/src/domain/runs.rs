@@ -1,6 +1,7 @@
 //! Agent runs, started by `POST /api/agents/{id}/run` or the simulator: the agent turns
 //! `running`, `run_update`s report the run `queued`, `running` at 25, 50 and 75 percent, then
-//! `success`, and the agent turns `idle` again.
+//! `success`, and the agent turns `idle` again. The agent keeps its latest run (the data of its
+//! latest `run_update`), so a view that subscribes later sees it in the agent's snapshot.
 
 use tether_wire::Topic;
 
@@ -38,7 +39,7 @@ pub async fn start(state: &ServerState, agent_id: u64, trigger: Trigger) -> Opti
                     &DomainEvent::AgentUpdated(&agent, change),
                 );
             }
-            out.announce(&Topic::agent(agent_id), &DomainEvent::RunUpdate(&run));
+            publish(store, out, &run);
             Some(run)
         })
         .await?;
@@ -60,7 +61,7 @@ async fn progress(state: &ServerState, mut run: RunRecord) {
         run.status = RunStatus::Running;
         run.progress = percent;
         run.started_at.get_or_insert_with(now_ms);
-        if !step(state, agent_id, |_, out| announce(out, &run)).await {
+        if !step(state, agent_id, |store, out| publish(store, out, &run)).await {
             return;
         }
     }
@@ -69,13 +70,15 @@ async fn progress(state: &ServerState, mut run: RunRecord) {
     run.progress = 100;
     run.finished_at = Some(now_ms());
     step(state, agent_id, |store, out| {
-        announce(out, &run);
+        publish(store, out, &run);
         set_status(store, out, agent_id, IDLE);
     })
     .await;
 }
 
-fn announce(out: &mut Outbox, run: &RunRecord) {
+/// Keeps `run` as its agent's latest and announces its `run_update`.
+fn publish(store: &mut Store, out: &mut Outbox, run: &RunRecord) {
+    store.record_run(run);
     out.announce(&Topic::agent(run.agent_id), &DomainEvent::RunUpdate(run));
 }
 

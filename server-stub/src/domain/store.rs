@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::auth::UserId;
-use crate::domain::records::{AgentChange, AgentRecord, MessageRecord, ThreadRecord};
+use crate::domain::records::{AgentChange, AgentRecord, MessageRecord, RunRecord, ThreadRecord};
 
 /// Agents, threads and messages, with id counters.
 #[derive(Debug, Default)]
@@ -92,6 +92,7 @@ impl Store {
             created_at: now,
             updated_at: now,
             last_run_at: None,
+            last_run: None,
         };
         self.agents.insert(id, agent.clone());
         agent
@@ -109,7 +110,7 @@ impl Store {
         let change = AgentChange {
             name: name.is_some(),
             status: status.is_some(),
-            last_run_at: false,
+            ..AgentChange::default()
         };
         if let Some(name) = name {
             agent.name = name;
@@ -137,6 +138,33 @@ impl Store {
             ..AgentChange::STATUS
         };
         Some((agent.clone(), change))
+    }
+
+    /// Changes an agent's status and its last error (`None` clears it); `None` if the agent
+    /// does not exist.
+    pub fn set_status_and_error(
+        &mut self,
+        id: u64,
+        status: &str,
+        last_error: Option<String>,
+        now: u64,
+    ) -> Option<(AgentRecord, AgentChange)> {
+        let agent = self.agents.get_mut(&id)?;
+        agent.status = status.into();
+        agent.last_error = last_error;
+        agent.updated_at = now;
+        let change = AgentChange {
+            last_error: true,
+            ..AgentChange::STATUS
+        };
+        Some((agent.clone(), change))
+    }
+
+    /// Keeps `run` as its agent's latest run, if the agent exists.
+    pub fn record_run(&mut self, run: &RunRecord) {
+        if let Some(agent) = self.agents.get_mut(&run.agent_id) {
+            agent.last_run = Some(run.clone());
+        }
     }
 
     /// Deletes an agent with its threads and their messages.

@@ -96,6 +96,7 @@ pub fn agent(id: u64, name: &str, status: &str, created_at: u64, updated_at: u64
         created_at,
         updated_at,
         last_run_at: None,
+        last_run: None,
     }
 }
 

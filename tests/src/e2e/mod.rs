@@ -1,10 +1,18 @@
 //! What the end-to-end tests share: the production build of `www/` served by an in-process
 //! stub, Chromium driven through ChromeDriver (fantoccini), and the stub's HTTP API.
+//!
+//! No wait here passes on a time-out: each one fails naming what it waited for. Nothing is
+//! clicked or read that the app may legitimately remove or change in between without the
+//! helper allowing for it (a countdown re-rendering, the client's own retry winning).
 
+mod page;
 mod proxy;
+mod retry;
 pub mod tabs;
 
+pub use page::*;
 pub use proxy::FlakyProxy;
+pub use retry::*;
 
 use std::collections::BTreeMap;
 use std::net::TcpListener as StdListener;
@@ -34,9 +42,28 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Starts a stub serving `www/dist` (dev token, simulator on), changed by `tweak`.
+/// The app's build the tests serve: `www/dist`, or `TETHER_E2E_DIST` (to run the tests
+/// against another build, say the one before a change).
+pub fn dist() -> PathBuf {
+    std::env::var_os("TETHER_E2E_DIST").map_or_else(|| workspace().join("www/dist"), PathBuf::from)
+}
+
+/// Polls `probe` every 100 ms until it returns a value, which it returns; fails naming `what`
+/// after [`WAIT`].
+pub async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
+    let started = Instant::now();
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(started.elapsed() < WAIT, "waited {WAIT:?} for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Starts a stub serving the app's build (dev token, simulator on), changed by `tweak`.
 pub async fn start_stub_with(tweak: impl FnOnce(&mut Config)) -> String {
-    let dist = workspace().join("www/dist");
+    let dist = dist();
     assert!(
         dist.join("index.html").exists(),
         "{} has no build: run `trunk build --release` (scripts/test.sh does)",
@@ -135,15 +162,14 @@ pub async fn control(stub: &str, path: &str) -> Value {
     resp.json().await.unwrap()
 }
 
-/// The text of the first element matching `css`, once there is one.
+/// The text of the first element matching `css`, once there is one. An element replaced
+/// between finding and reading it is found again.
 pub async fn text(c: &Client, css: &str) -> String {
-    wait_for(c, css).await;
-    c.find(Locator::Css(css))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    eventually(&format!("the text of {css}"), async || {
+        let element = c.find(Locator::Css(css)).await.ok()?;
+        element.text().await.ok()
+    })
+    .await
 }
 
 /// The stub's subscriber counts, by topic.
@@ -209,25 +235,6 @@ pub async fn click(c: &Client, css: &str) {
     }
 }
 
-/// After the server is reachable again, waits for the badge to show the socket open, clicking
-/// "Retry now" whenever it is shown. The button shows only while a retry is scheduled (not
-/// during an attempt), and the client's own scheduled retry may reconnect first and remove it:
-/// waiting for the button would then hang, so the race is allowed either way.
-pub async fn reconnect_clicking_retry_now(c: &Client) {
-    let started = Instant::now();
-    while c
-        .find(Locator::Css("[data-testid=conn-badge][data-state=open]"))
-        .await
-        .is_err()
-    {
-        assert!(started.elapsed() < WAIT, "not open again within {WAIT:?}");
-        if let Ok(retry) = c.find(Locator::Css("[data-testid=retry-now]")).await {
-            let _ = retry.click().await;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// Waits for an element matching `css`.
 pub async fn wait_for(c: &Client, css: &str) {
     c.wait()
@@ -248,26 +255,15 @@ pub async fn wait_xpath(c: &Client, xpath: &str) -> fantoccini::elements::Elemen
 
 /// The `points` of the health panel's sparkline, once it has any.
 pub async fn sparkline_points(c: &Client) -> String {
-    let start = Instant::now();
-    loop {
+    eventually("a sparkline with points", async || {
         let line = c
             .find(Locator::Css(
                 "[data-testid=health-panel] svg.spark polyline",
             ))
             .await
-            .expect("the health panel has a sparkline");
-        let points = line.attr("points").await.unwrap().unwrap_or_default();
-        if !points.is_empty() || start.elapsed() > WAIT {
-            return points;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Saves a screenshot as `target/e2e/{name}`.
-pub async fn screenshot(c: &Client, name: &str) {
-    let dir = workspace().join("target/e2e");
-    std::fs::create_dir_all(&dir).unwrap();
-    let png = c.screenshot().await.unwrap();
-    std::fs::write(dir.join(name), png).unwrap();
+            .ok()?;
+        let points = line.attr("points").await.ok()??;
+        (!points.is_empty()).then_some(points)
+    })
+    .await
 }

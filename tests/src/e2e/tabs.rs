@@ -164,21 +164,8 @@ pub async fn seed(stub: &str, owner: u64, agents: usize) -> Vec<u64> {
 /// browser does to a background tab: Chrome DevTools' `Page.setWebLifecycleState`, through
 /// ChromeDriver at `webdriver`.
 pub async fn set_lifecycle(c: &Client, webdriver: &str, state: &str) {
-    let session = c.session_id().await.unwrap().expect("a session");
-    let reply = crate::stub::http_client()
-        .post(format!("{webdriver}/session/{session}/goog/cdp/execute"))
-        .json(&serde_json::json!({
-            "cmd": "Page.setWebLifecycleState",
-            "params": { "state": state },
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        reply.status().is_success(),
-        "{}",
-        reply.text().await.unwrap()
-    );
+    let params = serde_json::json!({ "state": state });
+    super::cdp(c, webdriver, "Page.setWebLifecycleState", params).await;
 }
 
 /// Opens `page` in `n` tabs of `c` (the current window first) and waits until every tab says

@@ -43,6 +43,10 @@ pub struct Agent {
     /// When it runs next (the origin).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_run_at: Option<Timestamp>,
+    /// Its latest run, as its latest `run_update` said (tether's stub, in `agent_state` and
+    /// REST): a view that mounts after the run started still shows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_run: Option<RunUpdate>,
 }
 
 impl Agent {
@@ -62,6 +66,7 @@ impl Agent {
         take(&mut self.updated_at, &update.updated_at);
         take(&mut self.last_run_at, &update.last_run_at);
         take(&mut self.next_run_at, &update.next_run_at);
+        take(&mut self.last_run, &update.last_run);
     }
 
     /// The name, or `agent {id}` when the server sent none.
@@ -116,6 +121,13 @@ impl RunUpdate {
     /// True once the run succeeded or failed.
     pub fn is_finished(&self) -> bool {
         matches!(self.status.as_str(), "success" | "succeeded" | "failed")
+    }
+
+    /// True if this update of a run is as far along as `other`, or further: finished after
+    /// unfinished, then by progress. (For two updates of the same run.)
+    pub fn is_as_far_as(&self, other: &RunUpdate) -> bool {
+        let rank = |r: &RunUpdate| (r.is_finished(), r.progress.unwrap_or(0));
+        rank(self) >= rank(other)
     }
 }
 

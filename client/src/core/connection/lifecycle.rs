@@ -20,8 +20,9 @@ impl Connection {
         self.decide_and_apply(Trigger::AppConnect, now);
     }
 
-    /// Drops the current socket and connects again at once, resetting the backoff (and asking
-    /// the token provider again). The app calls this after refreshing a token that got 4401.
+    /// Drops the current socket and connects again at once (asking the token provider again).
+    /// The app calls this after refreshing a token that got 4401, which resets the backoff, or
+    /// for "Retry now", which keeps it while retrying (see [`decide`]).
     pub fn handle_reconnect(&mut self, now: Instant) {
         self.wanted = true;
         self.drop_socket(CloseCode::NORMAL, "reconnect");

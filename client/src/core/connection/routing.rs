@@ -88,6 +88,7 @@ impl Connection {
                     self.deliver(TopicEvent::ResyncRequired {
                         topic: r.topic,
                         seq: r.seq,
+                        history_lost: false,
                     });
                 }
             }

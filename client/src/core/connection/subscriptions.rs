@@ -205,13 +205,22 @@ impl Connection {
 
     /// Tells a topic's handlers it is active, and to resync if events were lost.
     fn announce(&mut self, topic: Topic, activation: Activation) {
-        if let Activation::Active { seq, resync } = activation {
+        if let Activation::Active {
+            seq,
+            resync,
+            history_lost,
+        } = activation
+        {
             self.deliver(TopicEvent::Subscribed {
                 topic: topic.clone(),
                 seq,
             });
             if resync {
-                self.deliver(TopicEvent::ResyncRequired { topic, seq });
+                self.deliver(TopicEvent::ResyncRequired {
+                    topic,
+                    seq,
+                    history_lost,
+                });
             }
         }
     }

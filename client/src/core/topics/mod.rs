@@ -83,6 +83,9 @@ pub enum Activation {
         /// Events may have been missed that will not be replayed: the handlers must resync,
         /// from `seq` when known.
         resync: bool,
+        /// The resync is because the server lost its history (a new epoch, or its `seq` below
+        /// the last one delivered): what it had before may be gone.
+        history_lost: bool,
     },
 }
 
@@ -280,8 +283,12 @@ impl TopicTable {
         if epoch.is_some() {
             e.epoch = epoch.map(str::to_owned);
         }
+        let history_lost = matches!(
+            (e.last_seq, server_seq),
+            (Some(last), Some(server)) if server < last || new_epoch
+        );
         let resync = match (e.last_seq, server_seq) {
-            (Some(last), Some(server)) if server < last || new_epoch => {
+            (Some(_), Some(server)) if history_lost => {
                 e.last_seq = Some(server);
                 true
             }
@@ -295,6 +302,7 @@ impl TopicTable {
         Activation::Active {
             seq: e.last_seq,
             resync,
+            history_lost,
         }
     }
 
@@ -314,6 +322,7 @@ impl TopicTable {
         Activation::Active {
             seq: e.last_seq,
             resync,
+            history_lost: false,
         }
     }
 

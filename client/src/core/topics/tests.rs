@@ -73,7 +73,8 @@ fn only_a_server_seq_below_ours_asks_for_a_resync() {
             table.acknowledge(&t("agent:1"), None, Some(server), Some("e1")),
             Activation::Active {
                 seq: Some(after),
-                resync
+                resync,
+                history_lost: resync
             },
             "server at {server}"
         );
@@ -92,7 +93,8 @@ fn a_new_epoch_resyncs_even_when_its_seq_passed_ours() {
         table.acknowledge(&t("agent:1"), None, Some(9), Some("e2")),
         Activation::Active {
             seq: Some(9),
-            resync: true
+            resync: true,
+            history_lost: true
         },
         "the server restarted without its history and has published 9 since"
     );
@@ -102,7 +104,8 @@ fn a_new_epoch_resyncs_even_when_its_seq_passed_ours() {
         table.acknowledge(&t("agent:1"), None, Some(12), Some("e2")),
         Activation::Active {
             seq: Some(9),
-            resync: false
+            resync: false,
+            history_lost: false
         }
     );
 }
@@ -127,7 +130,8 @@ fn a_rewind_resubscribes_from_an_earlier_seq_only() {
         table.acknowledge(&t("agent:1"), None, Some(10), None),
         Activation::Active {
             seq: Some(4),
-            resync: false
+            resync: false,
+            history_lost: false
         },
         "the replay of 5..=10 follows"
     );
@@ -142,7 +146,8 @@ fn without_replay_only_a_reactivation_resyncs() {
         table.activate_without_replay(&t("agent:1")),
         Activation::Active {
             seq: None,
-            resync: false
+            resync: false,
+            history_lost: false
         }
     );
     assert_eq!(
@@ -156,7 +161,8 @@ fn without_replay_only_a_reactivation_resyncs() {
         table.activate_without_replay(&t("agent:1")),
         Activation::Active {
             seq: None,
-            resync: true
+            resync: true,
+            history_lost: false
         }
     );
 }
@@ -170,7 +176,8 @@ fn an_acknowledgement_without_seq_resyncs_a_reactivated_topic() {
         table.acknowledge(&t("agent:1"), None, None, None),
         Activation::Active {
             seq: None,
-            resync: false
+            resync: false,
+            history_lost: false
         },
         "first activation: the view loads anyway"
     );
@@ -180,7 +187,8 @@ fn an_acknowledgement_without_seq_resyncs_a_reactivated_topic() {
         table.acknowledge(&t("agent:1"), None, None, None),
         Activation::Active {
             seq: None,
-            resync: true
+            resync: true,
+            history_lost: false
         },
         "a gap the server cannot replay"
     );
@@ -202,7 +210,8 @@ fn during_a_rewind_live_events_wait_for_the_replay() {
         table.acknowledge(&t("agent:1"), Some("m2"), Some(121), None),
         Activation::Active {
             seq: Some(90),
-            resync: false
+            resync: false,
+            history_lost: false
         }
     );
     for seq in 91..=121 {
@@ -240,7 +249,8 @@ fn only_the_answer_to_the_latest_subscribe_activates() {
         table.acknowledge(&t("agent:1"), Some("m3"), Some(120), None),
         Activation::Active {
             seq: Some(100),
-            resync: false
+            resync: false,
+            history_lost: false
         }
     );
     assert_eq!(

@@ -119,9 +119,11 @@ impl Hub {
         SharedHealth::of(&self.upstream.client.metrics())
     }
 
-    /// Tabs with an open virtual socket.
+    /// Tabs sharing the socket, this one included: every tab that asked for a virtual socket
+    /// and has not gone, whether or not the real socket is open now (while it is down, the
+    /// tabs wait for it).
     pub fn tabs(&self) -> usize {
-        self.state.borrow().tabs.values().filter(|t| t.open).count()
+        1 + self.watches.borrow().len()
     }
 
     /// Handles a message from a tab.
@@ -148,7 +150,7 @@ impl Hub {
                     Some((true, false)) => return,
                     _ => {}
                 }
-                self.watch(from);
+                let joined = self.watch(from);
                 let old = self.state.borrow_mut().tabs.insert(
                     from,
                     VirtualTab {
@@ -162,6 +164,8 @@ impl Hub {
                 drop(old);
                 if self.state().is_open() {
                     self.open_tab(from);
+                } else if joined {
+                    self.broadcast_status();
                 }
             }
             TabMessage::Frame { from, socket, text } => self.on_frame(from, socket, &text),
@@ -187,13 +191,13 @@ impl Hub {
         }
     }
 
-    /// Waits on `tab`'s own lock, once, unless it is this tab.
-    fn watch(self: &Rc<Self>, tab: TabId) {
+    /// Waits on `tab`'s own lock, once, unless it is this tab. Returns true if `tab` is new.
+    fn watch(self: &Rc<Self>, tab: TabId) -> bool {
         if tab == self.me || self.watches.borrow().contains_key(&tab) {
-            return;
+            return false;
         }
         let Some(node) = self.node.upgrade() else {
-            return;
+            return false;
         };
         let weak = Rc::downgrade(self);
         let lock = node.watch_tab(
@@ -205,6 +209,7 @@ impl Hub {
             }),
         );
         self.watches.borrow_mut().insert(tab, lock);
+        true
     }
 
     /// `tab` said goodbye, or its lock came free (it crashed): its topics go.

@@ -46,6 +46,8 @@ struct AgentUpdate<'a> {
     status: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     last_run_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_error: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -137,6 +139,7 @@ fn agent_update(a: &AgentRecord, change: AgentChange) -> AgentUpdate<'_> {
         name: change.name.then_some(a.name.as_str()),
         status: change.status.then_some(a.status.as_str()),
         last_run_at: a.last_run_at.filter(|_| change.last_run_at).map(iso),
+        last_error: a.last_error.as_deref().filter(|_| change.last_error),
     }
 }
 

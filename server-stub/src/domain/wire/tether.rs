@@ -12,7 +12,8 @@ use super::{DomainEvent, Event};
 use crate::domain::access::Denial;
 use crate::domain::records::{AgentRecord, ChunkRecord, MessageRecord, RunRecord, ThreadRecord};
 
-/// An agent: `{id, owner_id, name, status, created_at, updated_at}`.
+/// An agent: `{id, owner_id, name, status, created_at, updated_at, last_error?, last_run?}`,
+/// `last_run` being its latest `run_update`'s data.
 #[derive(Serialize)]
 pub struct AgentData<'a> {
     id: u64,
@@ -21,6 +22,10 @@ pub struct AgentData<'a> {
     status: &'a str,
     created_at: u64,
     updated_at: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_error: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_run: Option<Run<'a>>,
 }
 
 /// An agent's data.
@@ -32,6 +37,8 @@ pub fn agent(a: &AgentRecord) -> AgentData<'_> {
         status: &a.status,
         created_at: a.created_at,
         updated_at: a.updated_at,
+        last_error: a.last_error.as_deref(),
+        last_run: a.last_run.as_ref().map(run),
     }
 }
 

@@ -211,6 +211,7 @@ fn stand_in_agent(id: u64) -> AgentRecord {
         created_at: 0,
         updated_at: 0,
         last_run_at: None,
+        last_run: None,
     }
 }
 
