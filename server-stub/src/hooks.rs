@@ -2,7 +2,8 @@
 //! with 4401, or refused with HTTP 401 in the origin profile), who may hold which topic (the
 //! domain's access rules; refusals worded per profile), the `agent_state` snapshot of an agent
 //! topic (at the position it is current to; in the origin profile echoing the subscribe's
-//! `message_id`), and `send_message`.
+//! `message_id`), `send_message`, and the recorder of how each subscribe was answered
+//! ([`crate::membership`]).
 //!
 //! The hooks hold a weak reference to the state, which holds the server that holds them.
 
@@ -23,6 +24,7 @@ use crate::config::{Config, Profile};
 use crate::domain::wire::{self, DomainEvent};
 use crate::domain::{access, chat};
 use crate::http::rest_auth::query_token;
+use crate::membership::Recorder;
 use crate::state::{ServerState, Shared};
 
 /// The `type` of a chat message a client posts.
@@ -43,7 +45,13 @@ pub fn build(config: &Config, auth: &Authenticator, state: Weak<Shared>) -> Buil
         .snapshots(AgentState {
             state: state.clone(),
         })
-        .on_request(SEND_MESSAGE, PostMessage { state })
+        .on_request(
+            SEND_MESSAGE,
+            PostMessage {
+                state: state.clone(),
+            },
+        )
+        .observe(Recorder { state })
 }
 
 /// The stub's tokens, from `?token=`.

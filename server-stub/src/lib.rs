@@ -9,7 +9,8 @@
 //! topics, `seq`, replay, limits): the stub adds its [`hooks`] (tokens, the domain's access
 //! rules, the `agent_state` snapshot, `send_message`), [`http`] (REST, CORS, test control),
 //! [`domain`] (records, rules, the wire shapes per profile), the configuration, the shared
-//! [`ServerState`], authentication, and the [`log`] of what was published.
+//! [`ServerState`], authentication, the [`log`] of what was published and the [`membership`]
+//! log of how each subscribe was answered.
 //!
 //! [`app`] builds the router for some [`ServerState`]; [`serve`] runs it on a listener until a
 //! shutdown future resolves, then closes every socket with 1001 and returns within the
@@ -24,6 +25,7 @@ pub mod domain;
 pub mod hooks;
 pub mod http;
 pub mod log;
+pub mod membership;
 pub mod state;
 
 use axum::routing::any;

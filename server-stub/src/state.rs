@@ -23,6 +23,7 @@ use crate::domain::store::Store;
 use crate::domain::wire::{self, DomainEvent, Event};
 use crate::hooks;
 use crate::log::{LogEntry, PublishLog};
+use crate::membership::MembershipLog;
 
 /// What [`ServerState`] points to.
 #[derive(Debug)]
@@ -43,6 +44,8 @@ pub struct Shared {
     pub publisher: Publisher,
     /// What was published: the tests' ground truth.
     pub log: Mutex<PublishLog>,
+    /// How each subscribe was answered and when connections let go: the tests' record.
+    pub membership: Mutex<MembershipLog>,
     /// Cancelled when the server shuts down; background tasks stop on it.
     pub shutdown: CancellationToken,
 }
@@ -120,6 +123,7 @@ impl ServerState {
                 server,
                 broker,
                 log: Mutex::default(),
+                membership: Mutex::default(),
                 shutdown: CancellationToken::new(),
                 config,
             }
@@ -164,14 +168,16 @@ impl ServerState {
                     let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
                     let epoch = log.epoch();
                     let (seq, ts) = (publication.seq(), publication.ts);
-                    log.record(LogEntry {
+                    let entry = LogEntry {
+                        n: 0,
                         epoch,
                         topic,
                         seq,
                         kind,
                         id,
                         ts,
-                    });
+                    };
+                    log.record(entry, publication.epoch().as_str());
                     published.push(publication);
                 }
                 Err(error) => tracing::error!(%error, %topic, "an event was not published"),

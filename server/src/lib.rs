@@ -66,7 +66,7 @@ mod upgrade;
 
 #[cfg(feature = "jwt")]
 pub use app::JwtHs256;
-pub use app::{Authenticate, Authorize, Refusal, RequestHandler, Snapshots};
+pub use app::{Authenticate, Authorize, Observe, Refusal, RequestHandler, Snapshots};
 pub use broker::{Broker, BrokerError, MemoryBroker};
 pub use delivery::{Stats, UserKey};
 pub use hub::{Epoch, Event, Publication, StreamPosition};

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio_util::task::TaskTracker;
 
-use crate::app::{Authenticate, Authorize, Hooks, RequestHandler, Snapshots};
+use crate::app::{Authenticate, Authorize, Hooks, Observe, RequestHandler, Snapshots};
 use crate::broker::{Broker, MemoryBroker, NodeTopics};
 use crate::delivery::{Sockets, Stats};
 use crate::hub::Hub;
@@ -86,6 +86,13 @@ impl<A: Authenticate> Builder<A> {
         handler: impl RequestHandler<A::User>,
     ) -> Self {
         self.hooks.set_request(kind, handler);
+        self
+    }
+
+    /// An observer of subscriptions (default: none): how each topic of a `subscribe` was
+    /// answered, and when a connection let go of topics.
+    pub fn observe(mut self, observer: impl Observe<A::User>) -> Self {
+        self.hooks.set_observer(observer);
         self
     }
 

@@ -7,6 +7,9 @@
 //! - [`herd`]: many native clients reconnecting after a stub restart, as a histogram;
 //!   [`herd_tabs`]: browsers of several tabs doing the same, sharing a socket or not.
 //! - [`stub`]: an in-process stub and its HTTP control API.
+//! - [`wait`]: waiting for a condition, with a deadline that is never a pass.
+//! - [`wire_audit`]: the proxy every native test reaches the stub through, which checks each
+//!   frame against the origin's contract.
 //! - `web` (wasm32): the same control API from the browser, for the browser tests and benches.
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -19,5 +22,9 @@ pub mod herd;
 pub mod herd_tabs;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod stub;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod wait;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod wire_audit;
 #[cfg(target_arch = "wasm32")]
 pub mod web;

@@ -1,11 +1,15 @@
 //! An in-process stub on 127.0.0.1 with test control on, and a small client for its HTTP API:
 //! faults (each answer says how many sockets it hit), publishing, the publish log (the ground
-//! truth of the chaos test), tokens, seeding, and the REST calls the chaos views make.
+//! truth of the chaos test), the membership log (how each subscribe was answered), tokens,
+//! seeding, and the REST calls the chaos views make. Its WebSocket is reached through a
+//! [`WireAudit`] proxy that checks every frame against the origin's contract.
 
 use serde::Deserialize;
 use serde_json::Value;
 pub use tether_stub::config::{Config, Profile};
 use tokio::net::TcpListener;
+
+use crate::wire_audit::{FrameTally, WireAudit};
 
 /// A running stub.
 #[derive(Clone)]
@@ -13,11 +17,18 @@ pub struct Stub {
     /// `http://127.0.0.1:PORT`.
     pub url: String,
     http: reqwest::Client,
+    /// The auditing proxy its WebSocket is reached through, if any.
+    audit: Option<WireAudit>,
+    /// Which server it behaves like.
+    pub profile: Profile,
 }
 
 /// One event in the stub's publish log.
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 pub struct Published {
+    /// Its place among every event the stub published, on any topic (1, 2, …).
+    #[serde(default)]
+    pub n: u64,
     /// The history incarnation it was published in (a restart that loses history starts one).
     pub epoch: u64,
     /// Its `seq` in that epoch.
@@ -35,6 +46,59 @@ struct PublishedLog {
     evicted: u64,
 }
 
+/// How the stub answered one topic of a `subscribe`, or saw a connection let go of it.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct MembershipEntry {
+    /// Its place in the membership log (1, 2, …).
+    pub n: u64,
+    /// The user.
+    pub user: u64,
+    /// The connection.
+    pub connection: u64,
+    /// The topic.
+    pub topic: String,
+    /// How many events the stub had published (on any topic) then: an entry comes after the
+    /// events whose `n` is at most this.
+    pub published: u64,
+    /// What happened.
+    #[serde(flatten)]
+    pub change: Change,
+}
+
+/// What happened to a connection's topic.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum Change {
+    /// A `subscribe` was answered.
+    Answered {
+        /// The `since` the client asked with.
+        since: Option<u64>,
+        /// `snapshot`, `replay` or `resync`.
+        catch_up: String,
+        /// The stub's history epoch of the position.
+        epoch: u64,
+        /// The position: live events follow this `seq`.
+        seq: u64,
+        /// With `since`: the oldest `seq` after it the stub still kept.
+        first_kept: Option<u64>,
+    },
+    /// The connection let go of it.
+    Released,
+}
+
+/// The membership log of a user, and the publish log's count when it was read.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Membership {
+    /// Oldest first.
+    pub entries: Vec<MembershipEntry>,
+    /// Entries (of any user) evicted from the log.
+    pub evicted: u64,
+    /// Every entry recorded, of any user.
+    pub recorded: u64,
+    /// Events published so far, on any topic.
+    pub published: u64,
+}
+
 /// A thread's history as REST returns it.
 #[derive(Clone, Debug, Deserialize)]
 pub struct RestHistory {
@@ -49,6 +113,15 @@ impl Stub {
     /// Starts a stub with test control and the dev token on, changed by `configure`. It runs
     /// until the process ends.
     pub async fn start(configure: impl FnOnce(&mut Config)) -> Stub {
+        let mut stub = Stub::start_direct(configure).await;
+        let strict = stub.profile == Profile::Origin;
+        stub.audit = Some(WireAudit::start(&stub.url, strict).await);
+        stub
+    }
+
+    /// Like [`Stub::start`], but its WebSocket is reached directly, with no audit (for the
+    /// benchmarks, which a proxy would slow).
+    pub async fn start_direct(configure: impl FnOnce(&mut Config)) -> Stub {
         let mut config = Config {
             port: 0,
             test_control: true,
@@ -60,16 +133,33 @@ impl Stub {
             .await
             .expect("bind 127.0.0.1:0");
         let url = format!("http://{}", listener.local_addr().expect("bound"));
+        let profile = config.profile;
         tokio::spawn(tether_stub::serve(config, listener, std::future::pending()));
         Stub {
             url,
             http: http_client(),
+            audit: None,
+            profile,
         }
     }
 
-    /// The WebSocket URL.
+    /// The WebSocket URL (through the audit, if any).
     pub fn ws_url(&self) -> String {
-        format!("{}/api/ws/v2", self.url.replacen("http", "ws", 1))
+        let base = self.audit.as_ref().map_or(&self.url, |a| &a.url);
+        format!("{}/api/ws/v2", base.replacen("http", "ws", 1))
+    }
+
+    /// What the audit of the wire saw so far (nothing without one).
+    pub fn frames(&self) -> FrameTally {
+        self.audit.as_ref().map(WireAudit::tally).unwrap_or_default()
+    }
+
+    /// Panics unless every frame seen so far conforms to the origin's contract (and some did);
+    /// returns the tally.
+    pub fn assert_frames_conform(&self) -> FrameTally {
+        let tally = self.frames();
+        assert!(tally.is_clean(), "{tally}");
+        tally
     }
 
     /// `POST /api/test/…` and its JSON answer.
@@ -167,6 +257,41 @@ impl Stub {
             "the publish log overflowed: the truth is incomplete"
         );
         log.events
+    }
+
+    /// The membership log of `user`: how each subscribe was answered and when connections let
+    /// go. Panics if the log dropped any entry.
+    pub async fn membership(&self, user: u64) -> Membership {
+        let log: Membership = self
+            .http
+            .get(format!("{}/api/test/subscriptions?user={user}", self.url))
+            .send()
+            .await
+            .expect("stub reachable")
+            .json()
+            .await
+            .expect("the membership log");
+        assert_eq!(
+            log.evicted, 0,
+            "the membership log overflowed: the record is incomplete"
+        );
+        log
+    }
+
+    /// How many events the stub has published so far, on any topic, and how many membership
+    /// entries it has recorded: a point in both logs (anything later has a larger `n`).
+    pub async fn now(&self) -> (u64, u64) {
+        let v: Value = self
+            .http
+            .get(format!("{}/api/test/subscriptions?user=0", self.url))
+            .send()
+            .await
+            .expect("stub reachable")
+            .json()
+            .await
+            .expect("the membership log");
+        let n = |k: &str| v[k].as_u64().expect("a count");
+        (n("published"), n("recorded"))
     }
 
     /// Posts a user message to a thread over REST; returns its id.

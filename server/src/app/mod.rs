@@ -9,6 +9,8 @@
 //!   to.
 //! - [`RequestHandler`]: the answer to a client's request of one `type` (`send_message`, say),
 //!   sent back with its `req_id`.
+//! - [`Observe`] (optional): learns how each topic of a `subscribe` was answered and when a
+//!   connection let go of its topics, for audits and tests.
 //!
 //! [`Hooks`] holds an app's hooks and is the session's [`Policy`].
 
@@ -28,8 +30,11 @@ use tether_wire::{Envelope, Topic};
 pub use jwt::JwtHs256;
 
 use crate::broker::BoxFuture;
+use crate::delivery::ConnId;
 use crate::session::{tether_refusal, Policy};
-pub use crate::session::{Denial, ProtocolError, Reply, Snapshot, SnapshotRequest};
+pub use crate::session::{
+    Answered, CatchUp, Denial, ProtocolError, Reply, Snapshot, SnapshotRequest,
+};
 
 /// How an upgrade without a valid identity is refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,6 +109,17 @@ pub trait RequestHandler<U>: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Reply, ProtocolError>> + Send;
 }
 
+/// An observer of subscriptions: it learns, as they happen, how each topic of a `subscribe` was
+/// answered and when a connection let go of topics. It must not wait: it is called on the
+/// connection's task.
+pub trait Observe<U>: Send + Sync + 'static {
+    /// A topic of a `subscribe` was answered.
+    fn answered(&self, answered: &Answered<'_, U>);
+
+    /// `connection` of `user` let go of `topics` (an `unsubscribe`, or its end).
+    fn released(&self, user: &U, connection: ConnId, topics: &[Topic]);
+}
+
 /// [`Authorize`], boxed.
 trait DynAuthorize<U>: Send + Sync {
     fn authorize<'a>(&'a self, user: &'a U, topic: &'a Topic) -> BoxFuture<'a, Result<(), Denial>>;
@@ -156,6 +172,7 @@ pub struct Hooks<U> {
     authorize: Box<dyn DynAuthorize<U>>,
     snapshots: Option<Box<dyn DynSnapshots<U>>>,
     requests: HashMap<String, Box<dyn DynRequestHandler<U>>>,
+    observer: Option<Box<dyn Observe<U>>>,
 }
 
 impl<U> fmt::Debug for Hooks<U> {
@@ -163,6 +180,7 @@ impl<U> fmt::Debug for Hooks<U> {
         f.debug_struct("Hooks")
             .field("snapshots", &self.snapshots.is_some())
             .field("requests", &self.requests.keys().collect::<Vec<_>>())
+            .field("observer", &self.observer.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -173,6 +191,7 @@ impl<U: Send + Sync + 'static> Default for Hooks<U> {
             authorize: Box::new(|_: &U, _: &Topic| Ok(())),
             snapshots: None,
             requests: HashMap::new(),
+            observer: None,
         }
     }
 }
@@ -191,6 +210,11 @@ impl<U: Send + Sync + 'static> Hooks<U> {
     /// Sets the handler of requests of `type` `kind` (replacing any).
     pub fn set_request(&mut self, kind: impl Into<String>, handler: impl RequestHandler<U>) {
         self.requests.insert(kind.into(), Box::new(handler));
+    }
+
+    /// Sets the observer of subscriptions (replacing any).
+    pub fn set_observer(&mut self, observer: impl Observe<U>) {
+        self.observer = Some(Box::new(observer));
     }
 }
 
@@ -237,6 +261,18 @@ impl<U: Send + Sync + 'static> Policy for Hooks<U> {
                 Some(handler) => handler.handle(user, request).await,
                 None => Err(tether_wire::DecodeError::UnknownType(request.kind.clone()).into()),
             }
+        }
+    }
+
+    fn answered(&self, answered: &Answered<'_, U>) {
+        if let Some(observer) = &self.observer {
+            observer.answered(answered);
+        }
+    }
+
+    fn released(&self, user: &U, connection: ConnId, topics: &[Topic]) {
+        if let Some(observer) = &self.observer {
+            observer.released(user, connection, topics);
         }
     }
 }

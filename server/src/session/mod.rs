@@ -7,6 +7,7 @@
 //! queue like events do, so replies and events keep their order.
 
 pub mod inbound;
+pub mod observed;
 mod subscribe;
 pub mod types;
 
@@ -18,13 +19,14 @@ use tether_wire::control::{ErrorData, Heartbeat};
 use tether_wire::{Control, DecodeError, Envelope, Topic};
 
 pub use inbound::{decode, ClientFrame, ClientMessage};
+pub use observed::{Answered, CatchUp};
 pub use types::{
     code, subscribe_error, tether_refusal, Denial, ProtocolError, Reply, Snapshot, SnapshotRequest,
 };
 
 use crate::broker::{Broker, NodeTopics};
 use crate::clock::now_ms;
-use crate::delivery::{Ending, Inbound, SendQueue, Sockets};
+use crate::delivery::{ConnId, Ending, Inbound, SendQueue, Sockets};
 use crate::frame::control_frame;
 use crate::hub::Hub;
 
@@ -58,6 +60,12 @@ pub trait Policy: Send + Sync + 'static {
         user: &'a Self::User,
         request: &'a Envelope,
     ) -> impl Future<Output = Result<Reply, ProtocolError>> + Send + 'a;
+
+    /// A topic of a `subscribe` was answered (an observer's hook; by default nothing).
+    fn answered(&self, _answered: &Answered<'_, Self::User>) {}
+
+    /// A connection let go of topics it held: unsubscribed, or ended (by default nothing).
+    fn released(&self, _user: &Self::User, _connection: ConnId, _topics: &[Topic]) {}
 }
 
 /// What every session of one server shares.
@@ -131,6 +139,8 @@ impl<P: Policy> Session<P> {
             return;
         }
         self.ctx.hub.leave(&released, self.queue.id());
+        let connection = self.queue.id();
+        self.ctx.policy.released(&self.user, connection, &released);
         self.ctx.node_topics.release(&released).await;
         let stats = &self.ctx.sockets.stats;
         stats.subscriptions_changed(self.queue.user(), -to_delta(released.len()));

@@ -27,6 +27,7 @@ use tether_wire::control::{
 };
 use tether_wire::{Control, Topic};
 
+use super::observed::{self, Answered};
 use super::{broker_unavailable, subscribe_error, Denial, Policy, Session, SnapshotRequest};
 use crate::broker::BrokerError;
 use crate::clock::now_ms;
@@ -39,6 +40,10 @@ struct CatchUp {
     topic: Topic,
     position: StreamPosition,
     kind: Kind,
+    /// The `since` it was asked with, if it was used.
+    since: Option<u64>,
+    /// With `since`, the oldest `seq` after it still kept.
+    first_kept: Option<u64>,
 }
 
 enum Kind {
@@ -48,6 +53,17 @@ enum Kind {
     Replay(Vec<Arc<Publication>>),
     /// Some of them were evicted, or `since` is ahead.
     Resync,
+}
+
+impl CatchUp {
+    /// How an observer sees it.
+    fn observed(&self) -> observed::CatchUp {
+        match self.kind {
+            Kind::Snapshot(_) => observed::CatchUp::Snapshot,
+            Kind::Replay(_) => observed::CatchUp::Replay,
+            Kind::Resync => observed::CatchUp::Resync,
+        }
+    }
 }
 
 /// Handles a `subscribe`; an [`Ending`] if the broker could not be reached.
@@ -87,6 +103,7 @@ pub(super) async fn subscribe<P: Policy>(
         Ok(catch_ups) => catch_ups,
         Err(error) => return Some(broker_unavailable(&error)),
     };
+    observe(session, &catch_ups);
     let mut frames = if session.extended() {
         extended_reply(&request, &decisions, &catch_ups, &mut refusals)
     } else {
@@ -105,6 +122,21 @@ pub(super) async fn subscribe<P: Policy>(
         "subscribe"
     );
     None
+}
+
+/// Tells the app's observer how each accepted topic was answered.
+fn observe<P: Policy>(session: &Session<P>, catch_ups: &[CatchUp]) {
+    for c in catch_ups {
+        session.ctx.policy.answered(&Answered {
+            user: &session.user,
+            connection: session.queue.id(),
+            topic: &c.topic,
+            since: c.since,
+            catch_up: c.observed(),
+            position: &c.position,
+            first_kept: c.first_kept,
+        });
+    }
 }
 
 /// Handles an `unsubscribe`; every listed topic is confirmed, held or not.
@@ -171,6 +203,7 @@ async fn catch_up<P: Policy>(
     let (ctx, extended) = (&session.ctx, session.extended());
     if let (true, Some(since)) = (extended, since) {
         let history = ctx.broker.history(topic.clone(), Some(since)).await?;
+        let first_kept = history.publications.first().map(|p| p.seq());
         let kind = if history.is_complete_after(since) {
             Kind::Replay(history.publications)
         } else {
@@ -181,6 +214,8 @@ async fn catch_up<P: Policy>(
             topic,
             position,
             kind,
+            since: Some(since),
+            first_kept,
         });
     }
     let before = ctx.broker.history(topic.clone(), None).await?.position;
@@ -201,6 +236,8 @@ async fn catch_up<P: Policy>(
         topic,
         position,
         kind: Kind::Snapshot(frame),
+        since: None,
+        first_kept: None,
     })
 }
 

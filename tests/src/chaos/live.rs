@@ -21,6 +21,8 @@ pub(super) struct Live {
     pub(super) draining_history: Vec<(HistoryView, Instant)>,
     pub(super) done_event: Vec<EventView>,
     pub(super) done_history: Vec<HistoryView>,
+    /// What every event view plays, if anything.
+    pub(super) sabotage: Option<super::views::Sabotage>,
 }
 
 impl Live {
@@ -42,7 +44,7 @@ impl Live {
                 let t = pick(rng, agent_topics.len());
                 let at = stub.published(&agent_topics[t]).await.len();
                 self.event
-                    .push(EventView::mount(app, t, &agent_topics[t], epoch, at));
+                    .push(EventView::mount(app, t, &agent_topics[t], epoch, at, self.sabotage));
             }
             3 => {
                 let h = pick(rng, threads.len());

@@ -23,6 +23,7 @@ use tether_client::{AppState, ListenerGuard};
 
 pub use check::Tally;
 pub use report::{ChaosReport, Sends};
+pub use views::Sabotage;
 
 use crate::stub::{Profile, Stub};
 use faults::Fault;
@@ -51,6 +52,8 @@ pub struct ChaosConfig {
     pub step: Duration,
     /// The stub's replay buffer per topic.
     pub replay_capacity: usize,
+    /// A misbehaviour every event view plays (to show the checks catch it), if any.
+    pub sabotage: Option<Sabotage>,
 }
 
 impl ChaosConfig {
@@ -69,6 +72,7 @@ impl ChaosConfig {
             steps_per_fault: 5,
             step: Duration::from_millis(50),
             replay_capacity: 1000,
+            sabotage: None,
         }
     }
 
@@ -123,9 +127,13 @@ pub async fn run(cfg: &ChaosConfig) -> ChaosReport {
     let mut rng = Rng::new(cfg.seed);
     let mut report = ChaosReport::new(cfg.label);
     let epoch = Rc::new(Cell::new(0u64));
-    let mut live = Live::default();
+    let mut live = Live {
+        sabotage: cfg.sabotage,
+        ..Live::default()
+    };
     for (t, topic) in agent_topics.iter().enumerate() {
-        live.event.push(EventView::mount(&app, t, topic, &epoch, 0));
+        live.event
+            .push(EventView::mount(&app, t, topic, &epoch, 0, cfg.sabotage));
     }
     for (i, &thread) in threads.iter().enumerate() {
         live.history
@@ -208,7 +216,7 @@ pub async fn run(cfg: &ChaosConfig) -> ChaosReport {
             let t = pick(&mut rng, agent_topics.len());
             let at = stub.published(&agent_topics[t]).await.len();
             live.event
-                .push(EventView::mount(&app, t, &agent_topics[t], &epoch, at));
+                .push(EventView::mount(&app, t, &agent_topics[t], &epoch, at, cfg.sabotage));
             let h = pick(&mut rng, threads.len());
             live.history.push(HistoryView::mount(
                 &app,

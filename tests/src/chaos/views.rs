@@ -33,6 +33,64 @@ pub enum Mark {
     },
 }
 
+/// A client's misbehaviour an event view can play, to show that the checks catch it: what the
+/// view records is then not what the client told it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sabotage {
+    /// Records nothing at all: a view that receives nothing.
+    Deaf,
+    /// Reports its start two events later than the client said, and drops those two events.
+    LateStart,
+    /// After its third event, drops the next two and records a resync nobody sent.
+    SpuriousResync,
+    /// Drops its fourth event, silently.
+    DropOne,
+    /// Records no resync: its gaps go unannounced.
+    MuteResyncs,
+    /// Records only its first two events.
+    StopAfterTwo,
+}
+
+/// What a sabotaged view has done so far.
+#[derive(Default)]
+struct Played {
+    events: u64,
+    skip: u64,
+}
+
+impl Sabotage {
+    /// The mark to record in place of `mark` (`None`: record nothing); `seq` is the event's.
+    fn play(self, played: &mut Played, mark: Mark, seq: Option<u64>) -> Option<Mark> {
+        use Sabotage::*;
+        match (self, mark) {
+            (Deaf, _) => None,
+            (LateStart, Mark::Subscribed { seq: Some(s), epoch }) => {
+                played.skip = 2;
+                Some(Mark::Subscribed {
+                    seq: Some(s + 2),
+                    epoch,
+                })
+            }
+            (MuteResyncs, Mark::Resync { .. }) => None,
+            (sabotage, Mark::Event(id)) => {
+                if played.skip > 0 {
+                    played.skip -= 1;
+                    return None;
+                }
+                played.events += 1;
+                match (sabotage, played.events) {
+                    (SpuriousResync, 4) => None,
+                    (SpuriousResync, 5) => Some(Mark::Resync { seq, epoch: 0 }),
+                    (DropOne, 4) => None,
+                    (StopAfterTwo, n) if n > 2 => None,
+                    _ => Some(Mark::Event(id)),
+                }
+            }
+            (_, mark) => Some(mark),
+        }
+    }
+}
+
 /// Where a view's life ends, in the topic's publish log.
 #[derive(Clone, Copy, Debug)]
 pub struct End {
@@ -69,9 +127,11 @@ impl EventView {
         name: &str,
         epoch: &Rc<Cell<u64>>,
         mount_pos: usize,
+        sabotage: Option<Sabotage>,
     ) -> EventView {
         let marks = Rc::new(RefCell::new(Vec::new()));
         let (sink, epoch) = (marks.clone(), epoch.clone());
+        let played = RefCell::new(Played::default());
         let offline = !app.client.state().is_open();
         let sub = app
             .topics
@@ -91,7 +151,12 @@ impl EventView {
                     },
                     _ => return,
                 };
-                sink.borrow_mut().push(mark);
+                let seq = e.message().and_then(|m| m.seq);
+                let mark = match sabotage {
+                    Some(sabotage) => sabotage.play(&mut played.borrow_mut(), mark, seq),
+                    None => Some(mark),
+                };
+                sink.borrow_mut().extend(mark);
             });
         EventView {
             topic,

@@ -44,6 +44,7 @@ pub fn router() -> Router<ServerState> {
         .route("/api/test/reorder", post(reorder))
         .route("/api/test/publish", post(publish::publish))
         .route("/api/test/published", get(publish::published))
+        .route("/api/test/subscriptions", get(publish::subscriptions))
         .route("/api/test/refuse", post(refuse))
         .route("/api/test/admit", post(admit))
         .route("/api/test/restart", post(restart))

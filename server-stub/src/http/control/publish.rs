@@ -1,5 +1,6 @@
 //! `POST /api/test/publish`, bursts of synthetic events at a chosen rate and size, and
-//! `GET /api/test/published`, what was published on a topic (the stub's publish log).
+//! `GET /api/test/published`, what was published on a topic (the stub's publish log), and
+//! `GET /api/test/subscriptions`, how each subscribe was answered (the membership log).
 
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
@@ -23,6 +24,7 @@ use crate::domain::store::Store;
 use crate::domain::wire::{self, DomainEvent, Event};
 use crate::http::api_error::ApiError;
 use crate::log::PUBLISH_LOG_CAPACITY;
+use crate::membership::MEMBERSHIP_LOG_CAPACITY;
 use crate::state::ServerState;
 
 /// Most events one `/api/test/publish` may ask for.
@@ -231,13 +233,13 @@ pub(super) async fn published(
     let (log, at) = state
         .read_at(&topic, |_| {
             let log = state.log.lock().unwrap_or_else(|e| e.into_inner());
-            (log.of(&topic), log.epoch(), log.evicted())
+            (log.of(&topic), log.epoch(), log.evicted(), log.recorded())
         })
         .await?;
-    let ((entries, epoch, evicted), seq) = (log, at.offset);
+    let ((entries, epoch, evicted, recorded), seq) = (log, at.offset);
     let events: Vec<Value> = entries
         .iter()
-        .map(|e| json!({ "epoch": e.epoch, "seq": e.seq, "type": e.kind, "id": e.id, "ts": e.ts }))
+        .map(|e| json!({ "n": e.n, "epoch": e.epoch, "seq": e.seq, "type": e.kind, "id": e.id, "ts": e.ts }))
         .collect();
     Ok(Json(json!({
         "topic": topic,
@@ -245,6 +247,35 @@ pub(super) async fn published(
         "seq": seq,
         "events": events,
         "evicted": evicted,
+        "recorded": recorded,
         "capacity": PUBLISH_LOG_CAPACITY,
+    })))
+}
+
+#[derive(Deserialize)]
+pub(super) struct SubscriptionsParams {
+    user: Option<u64>,
+}
+
+/// How the server answered each topic of each `subscribe`, and when connections let go of
+/// topics (the membership log), of one user or all; with the publish log's count now, so that
+/// a test can place its own steps among them.
+pub(super) async fn subscriptions(
+    State(state): State<ServerState>,
+    query: Result<Query<SubscriptionsParams>, QueryRejection>,
+) -> ApiResult {
+    let user = params(query)?.user;
+    let published = state
+        .log
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .recorded();
+    let log = state.membership.lock().unwrap_or_else(|e| e.into_inner());
+    Ok(Json(json!({
+        "entries": log.of(user),
+        "recorded": log.recorded(),
+        "evicted": log.evicted(),
+        "published": published,
+        "capacity": MEMBERSHIP_LOG_CAPACITY,
     })))
 }

@@ -43,6 +43,8 @@ pub struct TabChaosConfig {
     pub min_tabs: usize,
     /// …and at most this many.
     pub max_tabs: usize,
+    /// A misbehaviour every event view plays (to show the checks catch it), if any.
+    pub sabotage: Option<crate::chaos::Sabotage>,
 }
 
 impl TabChaosConfig {
@@ -56,6 +58,7 @@ impl TabChaosConfig {
             step: Duration::from_millis(50),
             min_tabs: 2,
             max_tabs: 5,
+            sabotage: None,
         }
     }
 
@@ -90,6 +93,7 @@ struct Run {
     draining: Vec<(EventView, Instant, Weak<AppState>)>,
     done: Vec<(EventView, bool)>,
     report: TabChaosReport,
+    sabotage: Option<crate::chaos::Sabotage>,
 }
 
 /// Runs the scenario. Call it inside a `tokio::task::LocalSet`.
@@ -108,6 +112,7 @@ pub async fn run(cfg: &TabChaosConfig) -> TabChaosReport {
         draining: Vec::new(),
         done: Vec::new(),
         report: TabChaosReport::default(),
+        sabotage: cfg.sabotage,
     };
     let mut rng = Rng::new(cfg.seed);
     for _ in 0..3 {
@@ -183,6 +188,7 @@ impl Run {
             &self.topics[t],
             &self.epoch,
             at,
+            self.sabotage,
         ));
     }
 
@@ -327,6 +333,9 @@ impl Run {
                 );
             }
             self.report.tally += tally;
+            if *tab_gone {
+                self.report.gone_tally += tally;
+            }
             self.report.lifetimes.0 += 1;
             self.report.lifetimes.1 += usize::from(*tab_gone);
             self.report.resyncs += v

@@ -13,6 +13,8 @@ pub struct TabChaosReport {
     pub published: u64,
     /// Every view lifetime, counted from its start against the publish log.
     pub tally: Tally,
+    /// Of those, the lifetimes ended by their tab going away.
+    pub gone_tally: Tally,
     /// View lifetimes checked, and of those, the views whose tab went away under them.
     pub lifetimes: (usize, usize),
     /// Tabs opened, closed, and crashed (followers).
@@ -67,6 +69,11 @@ impl fmt::Display for TabChaosReport {
             f,
             "  counted from each view's start against the stub's publish log: lost {}  duplicated {}  reordered {} (resyncs {}, announced {})",
             t.lost, t.duplicated, t.reordered, self.resyncs, t.announced
+        )?;
+        writeln!(
+            f,
+            "  of those, views whose tab went away: delivered {}, lost {}",
+            self.gone_tally.delivered, self.gone_tally.lost
         )?;
         write!(
             f,
