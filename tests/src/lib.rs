@@ -24,7 +24,7 @@ pub mod herd_tabs;
 pub mod stub;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod wait;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod wire_audit;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod wire_audit;

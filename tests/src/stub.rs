@@ -86,6 +86,28 @@ pub enum Change {
     Released,
 }
 
+/// A point in the stub's logs: how many events it had published (on any topic) and how many
+/// membership entries it had recorded. Tests mark their own steps with it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Point {
+    /// Events published so far (the `n` of the last one).
+    pub published: u64,
+    /// Membership entries recorded so far (the `n` of the last one).
+    pub membership: u64,
+}
+
+impl Point {
+    /// How many of `log`'s events (one topic's, oldest first) were published by then.
+    pub fn index_in(self, log: &[Published]) -> usize {
+        log.partition_point(|e| e.n <= self.published)
+    }
+
+    /// Where a life that ended at `end` (or goes on) ends in `log`.
+    pub fn end_in(end: Option<Point>, log: &[Published]) -> usize {
+        end.map_or(log.len(), |e| e.index_in(log))
+    }
+}
+
 /// The membership log of a user, and the publish log's count when it was read.
 #[derive(Clone, Debug, Deserialize)]
 pub struct Membership {
@@ -151,7 +173,10 @@ impl Stub {
 
     /// What the audit of the wire saw so far (nothing without one).
     pub fn frames(&self) -> FrameTally {
-        self.audit.as_ref().map(WireAudit::tally).unwrap_or_default()
+        self.audit
+            .as_ref()
+            .map(WireAudit::tally)
+            .unwrap_or_default()
     }
 
     /// Panics unless every frame seen so far conforms to the origin's contract (and some did);
@@ -278,9 +303,8 @@ impl Stub {
         log
     }
 
-    /// How many events the stub has published so far, on any topic, and how many membership
-    /// entries it has recorded: a point in both logs (anything later has a larger `n`).
-    pub async fn now(&self) -> (u64, u64) {
+    /// Where the stub's logs are now (anything later has a larger `n`).
+    pub async fn now(&self) -> Point {
         let v: Value = self
             .http
             .get(format!("{}/api/test/subscriptions?user=0", self.url))
@@ -291,7 +315,10 @@ impl Stub {
             .await
             .expect("the membership log");
         let n = |k: &str| v[k].as_u64().expect("a count");
-        (n("published"), n("recorded"))
+        Point {
+            published: n("published"),
+            membership: n("recorded"),
+        }
     }
 
     /// Posts a user message to a thread over REST; returns its id.

@@ -20,7 +20,11 @@ pub struct TimedOut {
 
 impl fmt::Display for TimedOut {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "timed out after {:?} waiting for {}", self.limit, self.what)
+        write!(
+            f,
+            "timed out after {:?} waiting for {}",
+            self.limit, self.what
+        )
     }
 }
 
@@ -109,7 +113,9 @@ mod tests {
     async fn a_deadline_is_a_failure_not_a_pass() {
         let never = until("never", Duration::from_millis(50), || false).await;
         assert_eq!(never.unwrap_err().what, "never");
-        assert!(until("now", Duration::from_millis(50), || true).await.is_ok());
+        assert!(until("now", Duration::from_millis(50), || true)
+            .await
+            .is_ok());
         let mut waits = Timeouts::default();
         waits.note(until("never", Duration::from_millis(10), || false).await);
         waits.note(Ok(()));

@@ -1,8 +1,12 @@
 //! The chaos scenario: a native client (the sans-IO core on the tokio driver) against an
 //! in-process stub, while a seeded schedule publishes events, posts chat messages, mounts and
 //! unmounts views (some while the socket is down), sends while disconnected, and injects faults.
-//! Every view lifetime is then checked against the stub's publish log: every event published
-//! between its start and its end reached it exactly once and in order (see `check`).
+//! Every view lifetime is then checked against the stub's records (its publish log, how it
+//! answered each subscribe, where each fault hit): every event published between its start and
+//! its end reached it exactly once and in order, or was announced where the stub could not
+//! replay it, or, without replay, fell in a gap the stub shows (see `check`). Every frame on
+//! the wire is checked against the origin's contract, and every wait that times out counts
+//! against the run.
 //!
 //! Call [`run`] inside a `tokio::task::LocalSet` on a multi-threaded runtime.
 
@@ -10,8 +14,10 @@ mod check;
 mod faults;
 mod live;
 mod report;
+mod sabotage;
 mod sends;
 pub mod tabs;
+mod verdicts;
 mod views;
 
 use std::cell::{Cell, RefCell};
@@ -23,13 +29,13 @@ use tether_client::{AppState, ListenerGuard};
 
 pub use check::Tally;
 pub use report::{ChaosReport, Sends};
-pub use views::Sabotage;
+pub use sabotage::Sabotage;
 
-use crate::stub::{Profile, Stub};
+use crate::stub::{Point, Profile, Stub};
+use crate::wait;
 use faults::Fault;
 use live::Live;
 use sends::{send_offline, verify_sends, OfflineSend};
-use views::{EventView, HistoryView};
 
 /// The scenario's size and server.
 #[derive(Clone, Debug)]
@@ -99,6 +105,17 @@ const USER: u64 = 900;
 /// How long a view told to unmount may take to catch up with what was published before.
 const DRAIN: Duration = Duration::from_secs(5);
 
+/// What every step of a run works with: the app, the stub, the user's token and topics.
+pub(crate) struct Scene {
+    pub(crate) app: Rc<AppState>,
+    pub(crate) stub: Stub,
+    pub(crate) token: Rc<RefCell<String>>,
+    pub(crate) agent_topics: Vec<String>,
+    pub(crate) thread_topics: Vec<String>,
+    pub(crate) threads: Vec<u64>,
+    pub(crate) sabotage: Option<Sabotage>,
+}
+
 /// Runs the scenario.
 pub async fn run(cfg: &ChaosConfig) -> ChaosReport {
     let started = Instant::now();
@@ -108,11 +125,8 @@ pub async fn run(cfg: &ChaosConfig) -> ChaosReport {
     })
     .await;
     let (agents, threads) = stub.seed(USER, cfg.agent_topics, 1).await;
-    let agent_topics: Vec<String> = agents.iter().map(|id| format!("agent:{id}")).collect();
     let threads: Vec<u64> = threads.into_iter().take(cfg.threads).collect();
-    let thread_topics: Vec<String> = threads.iter().map(|id| format!("thread:{id}")).collect();
     let token = Rc::new(RefCell::new(stub.token(USER).await));
-
     let provider = token.clone();
     let mut config =
         fast(Config::new(stub.ws_url()).with_token(move || Some(provider.borrow().clone())));
@@ -120,202 +134,189 @@ pub async fn run(cfg: &ChaosConfig) -> ChaosReport {
     config.request_timeout = Millis(3_000);
     let (app, driver, probe) = tether_client::native::app(config, cfg.seed);
     tokio::task::spawn_local(driver.run());
+    let scene = Scene {
+        app,
+        stub,
+        token,
+        agent_topics: agents.iter().map(|id| format!("agent:{id}")).collect(),
+        thread_topics: threads.iter().map(|id| format!("thread:{id}")).collect(),
+        threads,
+        sabotage: cfg.sabotage,
+    };
     let reauth = Rc::new(Cell::new(0u64));
-    let reauth_listener = reauthenticate_on_4401(&app, &stub, &token, &reauth);
-    app.client.connect();
+    let reauth_listener = reauthenticate_on_4401(&scene, &reauth);
+    scene.app.client.connect();
 
     let mut rng = Rng::new(cfg.seed);
     let mut report = ChaosReport::new(cfg.label);
-    let epoch = Rc::new(Cell::new(0u64));
-    let mut live = Live {
-        sabotage: cfg.sabotage,
-        ..Live::default()
-    };
-    for (t, topic) in agent_topics.iter().enumerate() {
-        live.event
-            .push(EventView::mount(&app, t, topic, &epoch, 0, cfg.sabotage));
+    let mut live = Live::default();
+    for t in 0..scene.agent_topics.len() {
+        live.mount_event(&scene, t).await;
     }
-    for (i, &thread) in threads.iter().enumerate() {
-        live.history
-            .push(HistoryView::mount(&app, &stub, &token.borrow(), i, thread));
+    for h in 0..scene.threads.len() {
+        live.mount_history(&scene, h);
     }
     let sends = Rc::new(RefCell::new(Vec::new()));
-
+    let mut faults = Vec::new();
     for _ in 0..cfg.faults {
         for _ in 0..cfg.steps_per_fault {
-            let t = pick(&mut rng, agent_topics.len());
-            let n = 1 + pick(&mut rng, 3);
-            stub.publish(&agent_topics[t], "run_update", n).await;
-            report.published += n as u64;
-            if rng.up_to(2) == 0 {
-                let h = pick(&mut rng, threads.len());
-                let content = format!("chat {}", report.published);
-                let t = token.borrow().clone();
-                if stub.post_message(&t, threads[h], &content).await.is_some() {
-                    report.published += 1;
-                }
-            }
-            live.churn(
-                &mut rng,
-                &app,
-                &stub,
-                &token,
-                &agent_topics,
-                &thread_topics,
-                &threads,
-                &epoch,
-            )
-            .await;
-            if !app.client.state().is_open() && rng.up_to(3) == 0 {
+            step(&mut rng, &scene, &mut live, &mut report).await;
+            if !scene.app.client.state().is_open() && rng.up_to(3) == 0 {
                 send_offline(&mut rng, &live, &sends);
             }
-            live.drain(&stub, &agent_topics, &thread_topics, false)
-                .await;
+            live.drain(&scene, false).await;
             tokio::time::sleep(cfg.step).await;
         }
-        // Faults are aimed at a live connection, so that they take effect.
-        wait_until(Duration::from_secs(3), || app.client.state().is_open()).await;
-        let fault = Fault::draw_for(&mut rng, cfg.profile);
-        let hit = fault.inject(&stub, USER).await;
-        if matches!(
-            fault,
-            Fault::Restart {
-                lose_history: true,
-                ..
-            }
-        ) {
-            epoch.set(epoch.get() + 1);
-        }
-        report.fault(&fault.name(), hit > 0);
-        if matches!(fault, Fault::HalfOpen) && hit > 0 {
-            // Hold the half-open socket until the heartbeat notices (or 3 s pass, and the
-            // report's check of detections fails): no later fault rescues it first.
-            wait_until(Duration::from_secs(3), || !app.client.state().is_open()).await;
-        }
-        if cfg.replay_capacity < 10 && !app.client.state().is_open() {
-            // With a tiny buffer, more events than it holds while the socket is down: the
-            // reconnect must then exceed it, whatever the schedule's timing.
-            let t = pick(&mut rng, agent_topics.len());
-            let n = cfg.replay_capacity + 2;
-            stub.publish(&agent_topics[t], "run_update", n).await;
-            report.published += n as u64;
-            let h = pick(&mut rng, threads.len());
-            for k in 0..n {
-                let t = token.borrow().clone();
-                if stub
-                    .post_message(&t, threads[h], &format!("burst {k}"))
-                    .await
-                    .is_some()
-                {
-                    report.published += 1;
-                }
-            }
-        }
+        faults.extend(fault(cfg, &mut rng, &scene, &mut report).await);
         // Right after a fault the socket is usually down: mount a view then, too.
         if rng.up_to(1) == 0 {
-            let t = pick(&mut rng, agent_topics.len());
-            let at = stub.published(&agent_topics[t]).await.len();
-            live.event
-                .push(EventView::mount(&app, t, &agent_topics[t], &epoch, at, cfg.sabotage));
-            let h = pick(&mut rng, threads.len());
-            live.history.push(HistoryView::mount(
-                &app,
-                &stub,
-                &token.borrow(),
-                h,
-                threads[h],
-            ));
+            let t = pick(&mut rng, scene.agent_topics.len());
+            live.mount_event(&scene, t).await;
+            let h = pick(&mut rng, scene.threads.len());
+            live.mount_history(&scene, h);
         }
     }
-
-    // Quiet down: the client reconnects; one more event on every topic must reach every view.
-    wait_until(Duration::from_secs(20), || {
-        app.client.state() == ConnectionState::Open
-    })
-    .await;
-    wait_until(Duration::from_secs(20), || {
-        app.client.metrics().subscriptions.pending == 0
-    })
-    .await;
-    for topic in &agent_topics {
-        stub.publish(topic, "run_update", 1).await;
-        report.published += 1;
-    }
-    for &thread in &threads {
-        let t = token.borrow().clone();
-        if stub.post_message(&t, thread, "last").await.is_some() {
-            report.published += 1;
-        }
-    }
-    live.end_all(&stub, &agent_topics, &thread_topics).await;
-    live.drain(&stub, &agent_topics, &thread_topics, true).await;
-
-    let numbered = cfg.profile == Profile::Tether;
-    for (t, topic) in agent_topics.iter().enumerate() {
-        let log = stub.published(topic).await;
-        for v in live.done_event.iter().filter(|v| v.topic == t) {
-            report.add(check::event_view(v, &log, numbered), v.offline, false);
-            report.resyncs += v
-                .marks
-                .borrow()
-                .iter()
-                .filter(|m| matches!(m, views::Mark::Resync { .. }))
-                .count() as u64;
-        }
-    }
-    for (h, topic) in thread_topics.iter().enumerate() {
-        let log = stub.published(topic).await;
-        for v in live.done_history.iter().filter(|v| v.thread == h) {
-            report.add(check::history_view(v, &log), v.offline, true);
-            report.reloads += v.loads.get().saturating_sub(1);
-        }
-    }
-    wait_until(Duration::from_secs(15), || {
-        sends.borrow().iter().all(|s: &OfflineSend| s.done.get())
-    })
-    .await;
-    let t = token.borrow().clone();
+    quiet_down(&scene, &mut live, &mut report).await;
+    verdicts::views(&scene, &live, &faults, &mut report).await;
+    let settled = wait::until(
+        "every offline send settled",
+        Duration::from_secs(15),
+        || sends.borrow().iter().all(|s: &OfflineSend| s.done.get()),
+    );
+    report.timeouts.note(settled.await);
+    let t = scene.token.borrow().clone();
     let sends = std::mem::take(&mut *sends.borrow_mut());
-    report.sends = verify_sends(&stub, &t, &threads, &sends).await;
+    report.sends = verify_sends(&scene.stub, &t, &scene.threads, &sends).await;
     report.reauthenticated = reauth.get();
-
-    let m = app.client.metrics();
-    report.duplicates_dropped = m.counters.duplicates_dropped;
-    report.dead_detected = m.counters.dead_connections;
-    report.final_state = app.client.state().name().to_owned();
-    report.sockets_opened = app.client.sockets_opened();
-    report.driver_sockets = probe.stats().sockets;
-    report.stub_sockets_open = stub.user_stat(USER, "connections_open").await;
-    report.leaked_handlers = app.topics.total_handlers();
-    let unsubscribed = Instant::now();
-    while stub.user_stat(USER, "subscriptions").await > 0
-        && unsubscribed.elapsed() < Duration::from_secs(5)
-    {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    report.leaked_subscriptions = stub.user_stat(USER, "subscriptions").await;
-    drop(reauth_listener);
-    report.leaked_listeners = app.client.listener_count();
-    report.driver_timers = probe.stats().timers;
+    verdicts::leaks(&scene, &probe, reauth_listener, &mut report).await;
+    report.frames = scene.stub.frames();
     report.seconds = started.elapsed().as_secs_f64();
-    app.client.close();
+    scene.app.client.close();
     report
 }
 
+/// One step: events on a random agent topic, maybe a chat message, maybe a view mounted or
+/// told to unmount.
+async fn step(rng: &mut Rng, scene: &Scene, live: &mut Live, report: &mut ChaosReport) {
+    let t = pick(rng, scene.agent_topics.len());
+    let n = 1 + pick(rng, 3);
+    scene
+        .stub
+        .publish(&scene.agent_topics[t], "run_update", n)
+        .await;
+    report.published += n as u64;
+    if rng.up_to(2) == 0 {
+        let h = pick(rng, scene.threads.len());
+        let content = format!("chat {}", report.published);
+        let token = scene.token.borrow().clone();
+        if scene
+            .stub
+            .post_message(&token, scene.threads[h], &content)
+            .await
+            .is_some()
+        {
+            report.published += 1;
+        }
+    }
+    live.churn(rng, scene).await;
+}
+
+/// Injects the next fault of the schedule; returns where the stub's logs were if it hit.
+async fn fault(
+    cfg: &ChaosConfig,
+    rng: &mut Rng,
+    scene: &Scene,
+    report: &mut ChaosReport,
+) -> Option<Point> {
+    let client = &scene.app.client;
+    // Faults are aimed at a live connection, so that they take effect.
+    let open = wait::until(
+        "the socket open before a fault",
+        Duration::from_secs(3),
+        || client.state().is_open(),
+    );
+    report.timeouts.note(open.await);
+    let fault = Fault::draw_for(rng, cfg.profile);
+    let at = scene.stub.now().await;
+    let dead = client.metrics().counters.dead_connections;
+    let hit = fault.inject(&scene.stub, USER).await;
+    report.fault(&fault.name(), hit > 0);
+    if matches!(fault, Fault::HalfOpen) && hit > 0 {
+        // Hold the half-open socket until the heartbeat notices: no later fault rescues it.
+        // (Its state may be open again before a poll sees it closed: count detections.)
+        let noticed = wait::until(
+            "the heartbeat to notice a half-open socket",
+            Duration::from_secs(3),
+            || client.metrics().counters.dead_connections > dead,
+        );
+        report.timeouts.note(noticed.await);
+    }
+    if cfg.replay_capacity < 10 && !client.state().is_open() {
+        // With a tiny buffer, more events than it holds while the socket is down: the
+        // reconnect must then exceed it, whatever the schedule's timing.
+        let t = pick(rng, scene.agent_topics.len());
+        let n = cfg.replay_capacity + 2;
+        scene
+            .stub
+            .publish(&scene.agent_topics[t], "run_update", n)
+            .await;
+        report.published += n as u64;
+        let h = pick(rng, scene.threads.len());
+        for k in 0..n {
+            let (token, content) = (scene.token.borrow().clone(), format!("burst {k}"));
+            let posted = scene.stub.post_message(&token, scene.threads[h], &content);
+            if posted.await.is_some() {
+                report.published += 1;
+            }
+        }
+    }
+    (hit > 0).then_some(at)
+}
+
+/// The client reconnects and settles; one more event on every topic must reach every view;
+/// every view ends.
+async fn quiet_down(scene: &Scene, live: &mut Live, report: &mut ChaosReport) {
+    let client = &scene.app.client;
+    let open = wait::until(
+        "the client open at the end",
+        Duration::from_secs(20),
+        || client.state() == ConnectionState::Open,
+    );
+    report.timeouts.note(open.await);
+    let settled = wait::until(
+        "every subscription settled at the end",
+        Duration::from_secs(20),
+        || client.metrics().subscriptions.pending == 0,
+    );
+    report.timeouts.note(settled.await);
+    for topic in &scene.agent_topics {
+        scene.stub.publish(topic, "run_update", 1).await;
+        report.published += 1;
+    }
+    for &thread in &scene.threads {
+        let token = scene.token.borrow().clone();
+        if scene
+            .stub
+            .post_message(&token, thread, "last")
+            .await
+            .is_some()
+        {
+            report.published += 1;
+        }
+    }
+    live.end_all(scene).await;
+    live.drain(scene, true).await;
+}
+
 /// On 4401 the app refreshes its token and reconnects, as a real app would.
-fn reauthenticate_on_4401(
-    app: &AppState,
-    stub: &Stub,
-    token: &Rc<RefCell<String>>,
-    count: &Rc<Cell<u64>>,
-) -> ListenerGuard {
+fn reauthenticate_on_4401(scene: &Scene, count: &Rc<Cell<u64>>) -> ListenerGuard {
     let (client, stub, token, count) = (
-        app.client.clone(),
-        stub.clone(),
-        token.clone(),
+        scene.app.client.clone(),
+        scene.stub.clone(),
+        scene.token.clone(),
         count.clone(),
     );
-    app.client.on_state_change(move |state| {
+    scene.app.client.on_state_change(move |state| {
         if *state == ConnectionState::AuthFailed {
             let (client, stub, token, count) =
                 (client.clone(), stub.clone(), token.clone(), count.clone());
@@ -354,11 +355,4 @@ pub(crate) async fn start_stub(tweak: impl FnOnce(&mut tether_stub::config::Conf
 
 fn pick(rng: &mut Rng, n: usize) -> usize {
     rng.up_to(n as u64 - 1) as usize
-}
-
-async fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() && start.elapsed() < limit {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::check::Tally;
+use crate::wait::Timeouts;
+use crate::wire_audit::FrameTally;
 
 /// Chat messages sent while the socket was down.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -43,6 +45,8 @@ pub struct ChaosReport {
     pub offline_tally: Tally,
     /// View lifetimes checked.
     pub lifetimes: usize,
+    /// The stub's membership entries for the user (its answers to subscribes, and releases).
+    pub answers: usize,
     /// Of those, mounted while the socket was down.
     pub mounted_offline: usize,
     /// `ResyncRequired` told to event views.
@@ -73,6 +77,10 @@ pub struct ChaosReport {
     pub leaked_listeners: usize,
     /// Armed timers of the driver at the end (one is the heartbeat's).
     pub driver_timers: usize,
+    /// Waits that reached their deadline.
+    pub timeouts: Timeouts,
+    /// The frames on the wire, checked against the origin's contract.
+    pub frames: FrameTally,
     /// Wall time.
     pub seconds: f64,
 }
@@ -122,16 +130,17 @@ impl ChaosReport {
         self.effective.get(kind).copied().unwrap_or(0)
     }
 
-    /// True if no history view lost anything, nothing was duplicated or reordered, nothing
-    /// leaked, the client ended open on one socket, no offline send was stored twice, contradicted
-    /// its outcome or stayed unsettled, every 4401 made the app sign in again (it is final), and
-    /// the heartbeat detected every half-open socket (before the server's idle timeout did).
+    /// True if every view lifetime is clean (nothing lost unannounced or outside a gap the
+    /// stub shows, nothing repeated or reordered, no resync the stub does not account for, no
+    /// start that disagrees with the stub's), nothing leaked, the client ended open on one
+    /// socket, no offline send was stored twice, contradicted its outcome or stayed unsettled,
+    /// every 4401 made the app sign in again (it is final), the heartbeat detected every
+    /// half-open socket (before the server's idle timeout did), every frame conformed to the
+    /// origin's contract, and no wait timed out.
     pub fn is_sound(&self) -> bool {
         self.reauthenticated >= self.hits("close 4401") as u64
             && self.dead_detected >= self.hits("half-open") as u64
-            && self.history_tally.lost == 0
-            && self.tally.duplicated == 0
-            && self.tally.reordered == 0
+            && self.tally.is_clean()
             && self.sends.duplicated == 0
             && self.sends.wrong == 0
             && self.sends.unsettled == 0
@@ -142,6 +151,8 @@ impl ChaosReport {
             && self.leaked_subscriptions == 0
             && self.leaked_listeners == 0
             && self.driver_timers <= 1
+            && self.frames.is_clean()
+            && self.timeouts.is_empty()
     }
 }
 
@@ -168,13 +179,23 @@ impl fmt::Display for ChaosReport {
         )?;
         writeln!(
             f,
-            "  counted from mount against the stub's publish log: lost {}  duplicated {}  reordered {}",
+            "  counted from each view's start at the stub against its publish log: lost {}  duplicated {}  reordered {}",
             t.lost, t.duplicated, t.reordered
         )?;
         writeln!(
             f,
-            "  missed but announced by resync_required: {} (resyncs {}, history reloads {})",
-            t.announced, self.resyncs, self.reloads
+            "  missed where the stub could not replay, announced by resync_required: {} (resyncs {}, of which unjustified by the stub's answers {}; history reloads {})",
+            t.announced, self.resyncs, t.unjustified_resyncs, self.reloads
+        )?;
+        writeln!(
+            f,
+            "  without replay, published while the socket was down and missed: {} in {} gaps ({} unannounced; {} delivered that the stub never sent)",
+            t.lost_in_gaps, t.gaps, t.unannounced_gaps, t.seen_in_gaps
+        )?;
+        writeln!(
+            f,
+            "  starts reported by the client that disagree with the stub's {} answers: {}",
+            self.answers, t.wrong_starts
         )?;
         writeln!(
             f,
@@ -209,14 +230,16 @@ impl fmt::Display for ChaosReport {
             "  end: client {} on {} socket(s) (stub sees {}); {} sockets opened in all",
             self.final_state, self.driver_sockets, self.stub_sockets_open, self.sockets_opened
         )?;
+        writeln!(
+            f,
+            "  leaks: handlers {}, stub subscriptions {}, listeners {}, timers armed {} (heartbeat)",
+            self.leaked_handlers, self.leaked_subscriptions, self.leaked_listeners, self.driver_timers,
+        )?;
+        writeln!(f, "  {}", self.frames)?;
         write!(
             f,
-            "  leaks: handlers {}, stub subscriptions {}, listeners {}, timers armed {} (heartbeat); {:.1} s",
-            self.leaked_handlers,
-            self.leaked_subscriptions,
-            self.leaked_listeners,
-            self.driver_timers,
-            self.seconds
+            "  waits timed out: {}; {:.1} s",
+            self.timeouts, self.seconds
         )
     }
 }

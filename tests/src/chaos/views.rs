@@ -1,7 +1,9 @@
 //! The chaos test's views. An *event view* is a bare handler on an agent topic that records
-//! what it is told: `Subscribed` (its start point), each `run_update` by its id, and
-//! `ResyncRequired`. A *history view* is the agents platform's real `ChatViewWsManager` on a
-//! thread, loading its history over REST when its load gate asks, as an app's chat view does.
+//! what it is told: `Subscribed`, each `run_update` by its id, and `ResyncRequired`. A
+//! *history view* is the agents platform's real `ChatViewWsManager` on a thread, loading its
+//! history over REST when its load gate asks, as an app's chat view does. Each view keeps the
+//! points in the stub's logs where it mounted and where it was told to unmount: its lifetime is
+//! placed against the stub's records, not against what the client tells it.
 
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
@@ -10,17 +12,17 @@ use serde::Deserialize;
 use tether_client::agents::ChatViewWsManager;
 use tether_client::{AppState, Subscription, Topic, TopicEvent};
 
-use crate::stub::{Published, Stub};
+use super::sabotage::{Played, Sabotage};
+use crate::stub::{Point, Published, Stub};
 
 /// What an event view was told, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Mark {
-    /// Its subscription took effect, after `seq` of history `epoch`.
+    /// Its subscription took effect, after `seq` (what the client says; checked against the
+    /// stub's record).
     Subscribed {
         /// The last event before its first (tether's stub); `None` from the origin profile.
         seq: Option<u64>,
-        /// The stub's history epoch when it was told.
-        epoch: u64,
     },
     /// A `run_update`, by its run id.
     Event(u64),
@@ -28,74 +30,7 @@ pub enum Mark {
     Resync {
         /// The server's `seq` then, if it numbers events.
         seq: Option<u64>,
-        /// The stub's history epoch when it was told.
-        epoch: u64,
     },
-}
-
-/// A client's misbehaviour an event view can play, to show that the checks catch it: what the
-/// view records is then not what the client told it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Sabotage {
-    /// Records nothing at all: a view that receives nothing.
-    Deaf,
-    /// Reports its start two events later than the client said, and drops those two events.
-    LateStart,
-    /// After its third event, drops the next two and records a resync nobody sent.
-    SpuriousResync,
-    /// Drops its fourth event, silently.
-    DropOne,
-    /// Records no resync: its gaps go unannounced.
-    MuteResyncs,
-    /// Records only its first two events.
-    StopAfterTwo,
-}
-
-/// What a sabotaged view has done so far.
-#[derive(Default)]
-struct Played {
-    events: u64,
-    skip: u64,
-}
-
-impl Sabotage {
-    /// The mark to record in place of `mark` (`None`: record nothing); `seq` is the event's.
-    fn play(self, played: &mut Played, mark: Mark, seq: Option<u64>) -> Option<Mark> {
-        use Sabotage::*;
-        match (self, mark) {
-            (Deaf, _) => None,
-            (LateStart, Mark::Subscribed { seq: Some(s), epoch }) => {
-                played.skip = 2;
-                Some(Mark::Subscribed {
-                    seq: Some(s + 2),
-                    epoch,
-                })
-            }
-            (MuteResyncs, Mark::Resync { .. }) => None,
-            (sabotage, Mark::Event(id)) => {
-                if played.skip > 0 {
-                    played.skip -= 1;
-                    return None;
-                }
-                played.events += 1;
-                match (sabotage, played.events) {
-                    (SpuriousResync, 4) => None,
-                    (SpuriousResync, 5) => Some(Mark::Resync { seq, epoch: 0 }),
-                    (DropOne, 4) => None,
-                    (StopAfterTwo, n) if n > 2 => None,
-                    _ => Some(Mark::Event(id)),
-                }
-            }
-            (_, mark) => Some(mark),
-        }
-    }
-}
-
-/// Where a view's life ends, in the topic's publish log.
-#[derive(Clone, Copy, Debug)]
-pub struct End {
-    /// The log's length when the view was told to unmount (or at the end of the run).
-    pub at: usize,
 }
 
 /// A handler on an agent topic.
@@ -104,14 +39,15 @@ pub struct EventView {
     pub topic: usize,
     /// What it was told.
     pub marks: Rc<RefCell<Vec<Mark>>>,
-    /// The topic's log length when it mounted.
-    pub mount_pos: usize,
+    /// Where the stub's logs were just before it mounted.
+    pub mount: Point,
     /// Whether the client was not open when it mounted.
     pub offline: bool,
     /// Its handler, until it unmounts.
     pub sub: Option<Subscription>,
-    /// Where its life ends, once decided.
-    pub end: Option<End>,
+    /// Where the stub's logs were when it was told to unmount (or its tab went away), once
+    /// decided.
+    pub end: Option<Point>,
 }
 
 #[derive(Deserialize)]
@@ -120,31 +56,25 @@ struct RunId {
 }
 
 impl EventView {
-    /// Mounts a view on `name`.
+    /// Mounts a view on `name` at `mount` (read from the stub just before); it records what
+    /// it is told, as `sabotage` twists it if set.
     pub fn mount(
         app: &AppState,
         topic: usize,
         name: &str,
-        epoch: &Rc<Cell<u64>>,
-        mount_pos: usize,
+        mount: Point,
         sabotage: Option<Sabotage>,
     ) -> EventView {
         let marks = Rc::new(RefCell::new(Vec::new()));
-        let (sink, epoch) = (marks.clone(), epoch.clone());
+        let sink = marks.clone();
         let played = RefCell::new(Played::default());
         let offline = !app.client.state().is_open();
         let sub = app
             .topics
             .subscribe(Topic::new(name), move |e: &TopicEvent| {
                 let mark = match e {
-                    TopicEvent::Subscribed { seq, .. } => Mark::Subscribed {
-                        seq: *seq,
-                        epoch: epoch.get(),
-                    },
-                    TopicEvent::ResyncRequired { seq, .. } => Mark::Resync {
-                        seq: *seq,
-                        epoch: epoch.get(),
-                    },
+                    TopicEvent::Subscribed { seq, .. } => Mark::Subscribed { seq: *seq },
+                    TopicEvent::ResyncRequired { seq, .. } => Mark::Resync { seq: *seq },
                     TopicEvent::Message(m) if m.kind == "run_update" => match m.data::<RunId>() {
                         Ok(run) => Mark::Event(run.id),
                         Err(_) => return,
@@ -161,17 +91,19 @@ impl EventView {
         EventView {
             topic,
             marks,
-            mount_pos,
+            mount,
             offline,
             sub: Some(sub),
             end: None,
         }
     }
 
-    /// Whether it has the last run update published before its end (or none was).
+    /// Whether it has the last run update published between its mount and its end (or none
+    /// was).
     pub fn caught_up(&self, log: &[Published]) -> bool {
-        let end = self.end.map_or(log.len(), |e| e.at.min(log.len()));
-        let last = log[..end]
+        let end = Point::end_in(self.end, log);
+        let mounted = self.mount.index_in(log).min(end);
+        let last = log[mounted..end]
             .iter()
             .rev()
             .find(|e| e.kind == "run_update")
@@ -202,8 +134,8 @@ pub struct HistoryView {
     pub loads: Rc<Cell<u64>>,
     /// Whether the client was not open when it mounted.
     pub offline: bool,
-    /// Where its life ends, once decided.
-    pub end: Option<End>,
+    /// Where the stub's logs were when it was told to unmount, once decided.
+    pub end: Option<Point>,
     /// The message ids it held when it unmounted.
     pub final_ids: Vec<u64>,
 }

@@ -116,7 +116,10 @@ mod tests {
             );
         }
         let ack = r#"{"v":1,"type":"subscribe_ack","topic":"system","ts":1,"data":{"topics":["agent:1"]}}"#;
-        assert!(matches!(judge(ServerToClient, ack, true), Verdict::Breaks(_)));
+        assert!(matches!(
+            judge(ServerToClient, ack, true),
+            Verdict::Breaks(_)
+        ));
         assert_eq!(judge(ServerToClient, ack, false), Verdict::Conforms);
         assert_eq!(
             judge(ServerToClient, MALFORMED_FRAME, true),

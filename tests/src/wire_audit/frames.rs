@@ -86,7 +86,9 @@ impl FrameReader {
             return None;
         }
         match opcode {
-            TEXT => Some(Message::Text(String::from_utf8_lossy(&payload).into_owned())),
+            TEXT => Some(Message::Text(
+                String::from_utf8_lossy(&payload).into_owned(),
+            )),
             BINARY => Some(Message::Binary(payload.len())),
             _ => None,
         }
@@ -106,7 +108,10 @@ fn parse_frame(buf: &[u8]) -> Option<(usize, Frame)> {
     let (&b0, &b1) = (buf.first()?, buf.get(1)?);
     let masked = b1 & 0x80 != 0;
     let (len, mut at) = match b1 & 0x7f {
-        126 => (u64::from(u16::from_be_bytes(buf.get(2..4)?.try_into().ok()?)), 4),
+        126 => (
+            u64::from(u16::from_be_bytes(buf.get(2..4)?.try_into().ok()?)),
+            4,
+        ),
         127 => (u64::from_be_bytes(buf.get(2..10)?.try_into().ok()?), 10),
         n => (u64::from(n), 2),
     };

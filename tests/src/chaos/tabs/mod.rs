@@ -4,11 +4,13 @@
 //! seeded schedule publishes events and injects the same faults as the single-client run, tabs
 //! open, close, crash, and the leader is closed or killed; views mount and unmount in every tab.
 //!
-//! Every event view is checked against the stub's publish log as in the single-client run. A
-//! view whose tab closed or crashed ends at the last event it had: everything published between
-//! its start and that event must have reached it once and in order.
+//! Every event view is checked against the stub's records as in the single-client run. A view
+//! whose tab closes or crashes ends at the close: the tab goes only once its views caught up
+//! with what was published before (or waited as long as a view told to unmount may), and
+//! everything published between their start and the close must have reached them once and in
+//! order.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
 use std::time::{Duration, Instant};
@@ -18,12 +20,13 @@ use tether_client::tabs::sim::SimBrowser;
 use tether_client::tabs::Role;
 use tether_client::{AppState, ListenerGuard};
 
-use crate::chaos::check;
+use crate::chaos::check::{self, Truth};
 use crate::chaos::faults::Fault;
+use crate::chaos::views::{EventView, Mark};
+use crate::stub::{Point, Published, Stub};
+use crate::wait;
 
 mod report;
-use crate::chaos::views::{End, EventView};
-use crate::stub::{Published, Stub};
 pub use report::TabChaosReport;
 
 /// The run's size.
@@ -87,13 +90,14 @@ struct Run {
     browser: SimBrowser,
     topics: Vec<String>,
     token: Rc<RefCell<String>>,
-    epoch: Rc<Cell<u64>>,
     tabs: Vec<Tab>,
     /// Views told to unmount, catching up, with their tab (gone if it closed meanwhile).
     draining: Vec<(EventView, Instant, Weak<AppState>)>,
     done: Vec<(EventView, bool)>,
     report: TabChaosReport,
     sabotage: Option<crate::chaos::Sabotage>,
+    /// Where the stub's logs were at each fault that hit.
+    faults: Vec<Point>,
 }
 
 /// Runs the scenario. Call it inside a `tokio::task::LocalSet`.
@@ -107,12 +111,12 @@ pub async fn run(cfg: &TabChaosConfig) -> TabChaosReport {
         stub,
         browser: SimBrowser::new(),
         token,
-        epoch: Rc::new(Cell::new(0)),
         tabs: Vec::new(),
         draining: Vec::new(),
         done: Vec::new(),
         report: TabChaosReport::default(),
         sabotage: cfg.sabotage,
+        faults: Vec::new(),
     };
     let mut rng = Rng::new(cfg.seed);
     for _ in 0..3 {
@@ -130,21 +134,15 @@ pub async fn run(cfg: &TabChaosConfig) -> TabChaosReport {
             run.report.max_sockets = run.report.max_sockets.max(open);
             tokio::time::sleep(cfg.step).await;
         }
-        run.wait_all_open(Duration::from_secs(5)).await;
+        run.wait_all_open("every tab open before a fault", Duration::from_secs(5))
+            .await;
         let fault = Fault::draw(&mut rng);
+        let at = run.stub.now().await;
         let hit = fault.inject(&run.stub, USER).await;
         if std::env::var("CHAOS_DEBUG").is_ok() {
             eprintln!("{:?} FAULT {} hit {hit}", started.elapsed(), fault.name());
         }
-        if matches!(
-            fault,
-            Fault::Restart {
-                lose_history: true,
-                ..
-            }
-        ) {
-            run.epoch.set(run.epoch.get() + 1);
-        }
+        run.faults.extend((hit > 0).then_some(at));
         run.report.faults.0 += 1;
         run.report.faults.1 += usize::from(hit > 0);
     }
@@ -181,15 +179,9 @@ impl Run {
 
     async fn mount(&self, tab: &mut Tab, rng: &mut Rng) {
         let t = pick(rng, self.topics.len());
-        let at = self.stub.published(&self.topics[t]).await.len();
-        tab.views.push(EventView::mount(
-            &tab.app,
-            t,
-            &self.topics[t],
-            &self.epoch,
-            at,
-            self.sabotage,
-        ));
+        let at = self.stub.now().await;
+        let view = EventView::mount(&tab.app, t, &self.topics[t], at, self.sabotage);
+        tab.views.push(view);
     }
 
     fn leader(&self) -> Option<usize> {
@@ -212,9 +204,7 @@ impl Run {
                 if !self.tabs[i].views.is_empty() {
                     let k = pick(rng, self.tabs[i].views.len());
                     let mut v = self.tabs[i].views.swap_remove(k);
-                    v.end = Some(End {
-                        at: self.stub.published(&self.topics[v.topic]).await.len(),
-                    });
+                    v.end = Some(self.stub.now().await);
                     let tab = Rc::downgrade(&self.tabs[i].app);
                     self.draining.push((v, Instant::now(), tab));
                 }
@@ -236,33 +226,52 @@ impl Run {
         }
     }
 
-    /// Closes or kills tab `i`: its views end at the last event each had.
+    /// Closes or kills tab `i`. Its views (and those of its views still catching up) end now:
+    /// the tab goes once each has what was published before, or waited [`DRAIN`] (what it
+    /// then misses is counted).
     async fn remove_tab(&mut self, i: usize, kill: bool) {
-        let tab = self.tabs.swap_remove(i);
-        let Tab { app, views, .. } = tab;
+        let Tab { app, views, .. } = self.tabs.swap_remove(i);
+        let now = self.stub.now().await;
+        let mut ending: Vec<EventView> = views;
+        let (theirs, others): (Vec<_>, Vec<_>) = std::mem::take(&mut self.draining)
+            .into_iter()
+            .partition(|(_, _, tab)| tab.as_ptr() == Rc::as_ptr(&app));
+        self.draining = others;
+        ending.extend(theirs.into_iter().map(|(v, _, _)| v));
+        for v in &mut ending {
+            let end = v.end.filter(|e| e.published < now.published).unwrap_or(now);
+            v.end = Some(end);
+        }
+        let since = Instant::now();
+        while since.elapsed() < DRAIN {
+            let mut behind = 0;
+            for v in &ending {
+                let log = self.stub.published(&self.topics[v.topic]).await;
+                behind += usize::from(!v.caught_up(&log));
+            }
+            if behind == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         if kill {
             self.browser.crash_tab(app);
         } else {
             self.browser.close_tab(app);
         }
-        for mut v in views {
-            let log = self.stub.published(&self.topics[v.topic]).await;
-            v.end = Some(End { at: cut(&v, &log) });
+        for mut v in ending {
             v.sub.take();
             self.done.push((v, true));
         }
     }
 
-    async fn wait_all_open(&self, limit: Duration) {
-        let started = Instant::now();
-        while started.elapsed() < limit
-            && !self
-                .tabs
-                .iter()
+    async fn wait_all_open(&mut self, what: &str, limit: Duration) {
+        let tabs = &self.tabs;
+        let open = wait::until(what, limit, || {
+            tabs.iter()
                 .all(|t| t.app.client.state() == ConnectionState::Open)
-        {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        });
+        self.report.timeouts.note(open.await);
     }
 
     /// Unmounts the draining views that caught up with their end (or waited [`DRAIN`]); with
@@ -273,9 +282,7 @@ impl Run {
             for (mut v, since, tab) in std::mem::take(&mut self.draining) {
                 let log = self.stub.published(&self.topics[v.topic]).await;
                 if tab.upgrade().is_none() {
-                    // Its tab closed while it caught up: it ends at the last event it had.
-                    let at = cut(&v, &log).min(v.end.map_or(log.len(), |e| e.at));
-                    v.end = Some(End { at });
+                    // Its tab went without waiting for it: it is counted to its end all the same.
                     v.sub.take();
                     self.done.push((v, true));
                     continue;
@@ -297,41 +304,59 @@ impl Run {
 
     /// Quiets down, publishes once more everywhere, ends every view and checks them all.
     async fn finish(&mut self) {
-        self.wait_all_open(Duration::from_secs(20)).await;
+        self.wait_all_open("every tab open at the end", Duration::from_secs(20))
+            .await;
         for topic in &self.topics {
             self.stub.publish(topic, "run_update", 1).await;
             self.report.published += 1;
         }
+        let now = self.stub.now().await;
         for tab in &mut self.tabs {
             for mut v in std::mem::take(&mut tab.views) {
-                v.end = Some(End {
-                    at: self.stub.published(&self.topics[v.topic]).await.len(),
-                });
+                v.end = Some(now);
                 self.draining
                     .push((v, Instant::now(), Rc::downgrade(&tab.app)));
             }
         }
         self.drain(true).await;
+        self.check().await;
+        let handlers = self
+            .tabs
+            .iter()
+            .map(|t| t.app.topics.total_handlers())
+            .sum();
+        let stub = &self.stub;
+        let released = wait::until_async(
+            "the stub to drop the user's subscriptions",
+            Duration::from_secs(5),
+            || async { stub.user_stat(USER, "subscriptions").await == 0 },
+        );
+        self.report.timeouts.note(released.await);
+        self.report.end = (
+            self.stub.user_stat(USER, "connections_open").await,
+            self.stub.user_stat(USER, "subscriptions").await,
+            handlers,
+        );
+        self.report.sockets_opened = self.stub.user_stat(USER, "connections_opened").await;
+        self.report.frames = self.stub.frames();
+        for tab in std::mem::take(&mut self.tabs) {
+            self.browser.close_tab(tab.app);
+        }
+    }
+
+    /// Checks every view against the stub's records.
+    async fn check(&mut self) {
+        let membership = self.stub.membership(USER).await.entries;
+        self.report.answers = membership.len();
         let mut logs: BTreeMap<usize, Vec<Published>> = BTreeMap::new();
         for (t, topic) in self.topics.iter().enumerate() {
             logs.insert(t, self.stub.published(topic).await);
         }
         for (v, tab_gone) in &self.done {
-            let tally = check::event_view(v, &logs[&v.topic], true);
-            if tally.lost > 0 && std::env::var("CHAOS_DEBUG").is_ok() {
-                let log: Vec<(u64, u64, Option<u64>)> = logs[&v.topic]
-                    .iter()
-                    .map(|e| (e.epoch, e.seq, e.id))
-                    .collect();
-                eprintln!(
-                    "LOST {} {} (tab gone {tab_gone}): mount {} end {:?}\n  marks {:?}\n  log {log:?}",
-                    self.topics[v.topic],
-                    tally.lost,
-                    v.mount_pos,
-                    v.end,
-                    v.marks.borrow()
-                );
-            }
+            let topic = &self.topics[v.topic];
+            let truth = Truth::of(topic, &logs[&v.topic], &membership, &self.faults);
+            let tally = check::event_view(v, &truth);
+            crate::chaos::verdicts::debug_lost(topic, v, &tally, &truth);
             self.report.tally += tally;
             if *tab_gone {
                 self.report.gone_tally += tally;
@@ -342,41 +367,10 @@ impl Run {
                 .marks
                 .borrow()
                 .iter()
-                .filter(|m| matches!(m, crate::chaos::views::Mark::Resync { .. }))
+                .filter(|m| matches!(m, Mark::Resync { .. }))
                 .count() as u64;
         }
-        let handlers = self
-            .tabs
-            .iter()
-            .map(|t| t.app.topics.total_handlers())
-            .sum();
-        let settled = Instant::now();
-        while self.stub.user_stat(USER, "subscriptions").await > 0
-            && settled.elapsed() < Duration::from_secs(5)
-        {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        self.report.end = (
-            self.stub.user_stat(USER, "connections_open").await,
-            self.stub.user_stat(USER, "subscriptions").await,
-            handlers,
-        );
-        self.report.sockets_opened = self.stub.user_stat(USER, "connections_opened").await;
-        for tab in std::mem::take(&mut self.tabs) {
-            self.browser.close_tab(tab.app);
-        }
     }
-}
-
-/// Where a view whose tab went away ends: just after the last event it had (or its start).
-fn cut(v: &EventView, log: &[Published]) -> usize {
-    let seen = v.seen();
-    let Some(last) = seen.last() else {
-        return v.mount_pos.min(log.len());
-    };
-    log.iter()
-        .position(|e| e.kind == "run_update" && e.id == Some(*last))
-        .map_or(log.len(), |p| p + 1)
 }
 
 /// Each tab is its own app: on 4401 it refreshes the token and retries, as a real app would.

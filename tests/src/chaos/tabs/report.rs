@@ -3,6 +3,8 @@
 use std::fmt;
 
 use crate::chaos::Tally;
+use crate::wait::Timeouts;
+use crate::wire_audit::FrameTally;
 
 /// What a run with tabs did, and what it found.
 #[derive(Clone, Debug, Default)]
@@ -37,17 +39,25 @@ pub struct TabChaosReport {
     pub resyncs: u64,
     /// Leadership locks stolen from a silent leader (as the simulated browser counts them).
     pub steals: u64,
+    /// The stub's membership entries for the user.
+    pub answers: usize,
+    /// Waits that reached their deadline.
+    pub timeouts: Timeouts,
+    /// The frames on the wire, checked against the origin's contract.
+    pub frames: FrameTally,
     /// Wall time.
     pub seconds: f64,
 }
 
 impl TabChaosReport {
-    /// Nothing lost, repeated or reordered; one socket at the end and nothing leaked.
+    /// Every lifetime clean (nothing lost unannounced, repeated or reordered, no resync the
+    /// stub does not account for, no wrong start); one socket at the end and nothing leaked;
+    /// every frame conformed to the origin's contract; no wait timed out.
     pub fn is_sound(&self) -> bool {
-        self.tally.lost == 0
-            && self.tally.duplicated == 0
-            && self.tally.reordered == 0
+        self.tally.is_clean()
             && self.end == (1, 0, 0)
+            && self.frames.is_clean()
+            && self.timeouts.is_empty()
     }
 }
 
@@ -67,18 +77,24 @@ impl fmt::Display for TabChaosReport {
         )?;
         writeln!(
             f,
-            "  counted from each view's start against the stub's publish log: lost {}  duplicated {}  reordered {} (resyncs {}, announced {})",
-            t.lost, t.duplicated, t.reordered, self.resyncs, t.announced
+            "  counted from each view's start at the stub against its publish log: lost {}  duplicated {}  reordered {} (resyncs {}, unjustified {}; announced {}; starts that disagree with the stub's {} answers {})",
+            t.lost, t.duplicated, t.reordered, self.resyncs, t.unjustified_resyncs, t.announced, self.answers, t.wrong_starts
         )?;
         writeln!(
             f,
-            "  of those, views whose tab went away: delivered {}, lost {}",
+            "  of those, views whose tab went away (counted to the close): delivered {}, lost {}",
             self.gone_tally.delivered, self.gone_tally.lost
         )?;
+        writeln!(
+            f,
+            "  sockets at the stub: at most {} open at once, {} opened in all; locks stolen {}; end: {} open, {} subscriptions, {} handlers",
+            self.max_sockets, self.sockets_opened, self.steals, self.end.0, self.end.1, self.end.2
+        )?;
+        writeln!(f, "  {}", self.frames)?;
         write!(
             f,
-            "  sockets at the stub: at most {} open at once, {} opened in all; locks stolen {}; end: {} open, {} subscriptions, {} handlers; {:.1} s",
-            self.max_sockets, self.sockets_opened, self.steals, self.end.0, self.end.1, self.end.2, self.seconds
+            "  waits timed out: {}; {:.1} s",
+            self.timeouts, self.seconds
         )
     }
 }
