@@ -11,6 +11,8 @@ use tether_client::native::DriverProbe;
 use tether_client::AppState;
 
 use crate::stub::Stub;
+use crate::wait::{self, Timeouts};
+use crate::wire_audit::FrameTally;
 
 /// One herd's histogram.
 #[derive(Clone, Debug)]
@@ -21,6 +23,10 @@ pub struct Histogram {
     pub reconnected: usize,
     /// Clients back to Open at the end.
     pub reopened: usize,
+    /// Waits that reached their deadline.
+    pub timeouts: Timeouts,
+    /// The frames on the wire, checked against the origin's contract.
+    pub frames: FrameTally,
 }
 
 impl Histogram {
@@ -51,6 +57,20 @@ impl HerdReport {
     pub fn ratio(&self) -> f64 {
         self.unjittered.peak() as f64 / self.jittered.peak().max(1) as f64
     }
+
+    /// Both herds: every client reconnected and was open again, every reconnect was seen, no
+    /// wait timed out, every frame conformed; and jitter cut the largest bucket at least
+    /// `min_ratio` times.
+    pub fn is_sound(&self, min_ratio: f64) -> bool {
+        let herd_ok = |h: &Histogram| {
+            h.reconnected == self.clients
+                && h.reopened == self.clients
+                && h.attempts() >= self.clients
+                && h.timeouts.is_empty()
+                && h.frames.is_clean()
+        };
+        herd_ok(&self.jittered) && herd_ok(&self.unjittered) && self.ratio() >= min_ratio
+    }
 }
 
 fn histogram(f: &mut fmt::Formatter<'_>, name: &str, h: &Histogram) -> fmt::Result {
@@ -62,6 +82,7 @@ fn histogram(f: &mut fmt::Formatter<'_>, name: &str, h: &Histogram) -> fmt::Resu
         h.reopened,
         h.peak()
     )?;
+    writeln!(f, "    {}; waits timed out: {}", h.frames, h.timeouts)?;
     for (i, n) in h.buckets.iter().enumerate().filter(|(_, n)| **n > 0) {
         writeln!(
             f,
@@ -124,8 +145,14 @@ async fn herd(clients: usize, down_ms: u64, jitter: bool) -> Histogram {
             .filter(|(a, _)| a.client.state() == ConnectionState::Open)
             .count()
     };
-    wait(Duration::from_secs(30), || open(&all) == clients).await;
-    assert_eq!(open(&all), clients, "every client open before the restart");
+    let ready = wait::until(
+        "every client open before the restart",
+        Duration::from_secs(30),
+        || open(&all) == clients,
+    );
+    if let Err(e) = ready.await {
+        panic!("{e}: {} of {clients}", open(&all));
+    }
     let before: Vec<usize> = all.iter().map(|(_, p)| p.stats().opened_at.len()).collect();
     let restart_at = now_ms();
     stub.control(&format!("restart?down_ms={down_ms}")).await;
@@ -135,7 +162,13 @@ async fn herd(clients: usize, down_ms: u64, jitter: bool) -> Histogram {
             p.stats().opened_at.len() > *n && a.client.state() == ConnectionState::Open
         })
     };
-    wait(Duration::from_secs(60), || reconnected(&all)).await;
+    let mut timeouts = Timeouts::default();
+    let back = wait::until(
+        "every client reconnected and open",
+        Duration::from_secs(60),
+        || reconnected(&all),
+    );
+    timeouts.note(back.await);
 
     let mut buckets = Vec::new();
     let mut reconnected = 0;
@@ -158,6 +191,8 @@ async fn herd(clients: usize, down_ms: u64, jitter: bool) -> Histogram {
         buckets,
         reconnected,
         reopened,
+        timeouts,
+        frames: stub.frames(),
     }
 }
 
@@ -165,12 +200,4 @@ fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
-}
-
-/// Waits until `cond` holds or `limit` passes; the caller checks which.
-async fn wait(limit: Duration, cond: impl Fn() -> bool) {
-    let start = std::time::Instant::now();
-    while !cond() && start.elapsed() < limit {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }

@@ -13,6 +13,8 @@ use tether_client::tabs::sim::SimBrowser;
 use tether_client::AppState;
 
 use crate::stub::Stub;
+use crate::wait::{self, TimedOut, Timeouts};
+use crate::wire_audit::FrameTally;
 
 /// One herd.
 #[derive(Clone, Debug, Default)]
@@ -25,6 +27,10 @@ pub struct TabHerd {
     pub buckets: Vec<u64>,
     /// Tabs open again at the end, of all tabs.
     pub reopened: (usize, usize),
+    /// Waits that reached their deadline.
+    pub timeouts: Timeouts,
+    /// The frames on the wire, checked against the origin's contract.
+    pub frames: FrameTally,
 }
 
 impl TabHerd {
@@ -52,6 +58,22 @@ pub struct TabHerdReport {
     pub separate: TabHerd,
 }
 
+impl TabHerdReport {
+    /// One connection per user when the tabs share (as many as tabs when not), every tab open
+    /// again, fewer attempts when sharing, no wait timed out, every frame conformed.
+    pub fn is_sound(&self) -> bool {
+        let herd_ok = |h: &TabHerd| {
+            h.reopened.0 == h.reopened.1 && h.timeouts.is_empty() && h.frames.is_clean()
+        };
+        let tabs = self.tabs as u64;
+        self.shared.per_user == (1, 1)
+            && self.separate.per_user == (tabs, tabs)
+            && herd_ok(&self.shared)
+            && herd_ok(&self.separate)
+            && self.shared.attempts() < self.separate.attempts()
+    }
+}
+
 fn herd_lines(f: &mut fmt::Formatter<'_>, name: &str, h: &TabHerd) -> fmt::Result {
     writeln!(
         f,
@@ -65,7 +87,8 @@ fn herd_lines(f: &mut fmt::Formatter<'_>, name: &str, h: &TabHerd) -> fmt::Resul
         h.reopened.1
     )?;
     let shown: Vec<String> = h.buckets.iter().map(u64::to_string).collect();
-    writeln!(f, "    attempts per 100 ms: {}", shown.join(" "))
+    writeln!(f, "    attempts per 100 ms: {}", shown.join(" "))?;
+    writeln!(f, "    {}; waits timed out: {}", h.frames, h.timeouts)
 }
 
 impl fmt::Display for TabHerdReport {
@@ -126,8 +149,14 @@ async fn herd(browsers: usize, tabs: usize, down_ms: u64, share: bool) -> TabHer
             .count()
     };
     let total = apps.len();
-    wait(Duration::from_secs(60), || open(&apps) == total).await;
-    assert_eq!(open(&apps), total, "every tab open before the restart");
+    let ready = wait::until(
+        "every tab open before the restart",
+        Duration::from_secs(60),
+        || open(&apps) == total,
+    );
+    if let Err(e) = ready.await {
+        panic!("{e}: {} of {total}", open(&apps));
+    }
     let stats = stub.stats().await;
     let per_user: Vec<u64> = (0..browsers)
         .map(|b| {
@@ -150,14 +179,20 @@ async fn herd(browsers: usize, tabs: usize, down_ms: u64, share: bool) -> TabHer
     let started = Instant::now();
     // Every tab must see the restart before any can count as back.
     tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut timeouts = Timeouts::default();
+    let limit = Duration::from_secs(60);
     loop {
         tick += Duration::from_millis(100);
         tokio::time::sleep_until(tick.into()).await;
         let now = attempts(&stub.stats().await);
         buckets.push(now - last);
         last = now;
-        let settled = open(&apps) == total && buckets.last() == Some(&0);
-        if settled || started.elapsed() > Duration::from_secs(60) {
+        if open(&apps) == total && buckets.last() == Some(&0) {
+            break;
+        }
+        if started.elapsed() > limit {
+            let what = "every tab open again, with no attempt for 100 ms".to_owned();
+            timeouts.note(Err(TimedOut { what, limit }));
             break;
         }
     }
@@ -174,13 +209,7 @@ async fn herd(browsers: usize, tabs: usize, down_ms: u64, share: bool) -> TabHer
         connections,
         buckets,
         reopened,
-    }
-}
-
-/// Waits until `cond` holds or `limit` passes; the caller checks which.
-async fn wait(limit: Duration, cond: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !cond() && start.elapsed() < limit {
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        timeouts,
+        frames: stub.frames(),
     }
 }

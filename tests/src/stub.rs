@@ -303,6 +303,18 @@ impl Stub {
         log
     }
 
+    /// How many times the stub answered each topic of `user`'s subscribes (a topic asked for
+    /// again on the same socket counts again).
+    pub async fn answers_per_topic(&self, user: u64) -> std::collections::BTreeMap<String, usize> {
+        let mut counts = std::collections::BTreeMap::new();
+        for e in self.membership(user).await.entries {
+            if matches!(e.change, Change::Answered { .. }) {
+                *counts.entry(e.topic).or_default() += 1;
+            }
+        }
+        counts
+    }
+
     /// Where the stub's logs are now (anything later has a larger `n`).
     pub async fn now(&self) -> Point {
         let v: Value = self

@@ -1,5 +1,5 @@
-//! The reduced chaos runs and the thundering herd, inside the test command. The `chaos` command
-//! (scripts/chaos.sh) runs the full schedules.
+//! The reduced chaos runs and the thundering herds, inside the test command. The `chaos` command
+//! (scripts/chaos.sh) runs the full schedules. `chaos_sabotage.rs` shows each check can fail.
 
 #![cfg(not(target_arch = "wasm32"))]
 
@@ -27,7 +27,10 @@ async fn under_faults_every_view_sees_every_event_from_mount_once_and_in_order()
         "views mounted while down: {report}"
     );
     assert!(report.sends.queued > 0, "sends while down: {report}");
-    assert_eq!(report.tally.lost, 0, "{report}");
+    assert!(
+        report.answers > 100,
+        "the stub's record of its answers: {report}"
+    );
     assert!(report.is_sound(), "{report}");
     assert!(
         report.duplicates_dropped > 0,
@@ -41,7 +44,10 @@ async fn a_replay_buffer_too_small_makes_views_reload_and_lose_nothing_they_can_
     println!("{report}");
     assert!(report.resyncs > 0, "the buffer was exceeded: {report}");
     assert!(report.reloads > 0, "history views reloaded: {report}");
-    assert_eq!(report.tally.lost, 0, "{report}");
+    assert!(
+        report.tally.announced > 0,
+        "evictions accounted for: {report}"
+    );
     assert!(report.is_sound(), "{report}");
 }
 
@@ -52,8 +58,14 @@ async fn against_the_origin_profile_views_that_reload_lose_nothing_and_none_repe
     assert!(report.total_effective() >= 30, "{report}");
     assert!(report.tally.delivered > 100, "{report}");
     assert!(report.history_tally.delivered > 20, "{report}");
-    // Without replay, event views lose what was sent during gaps (reported above); history
-    // views reload after each reconnect and lose nothing (checked by is_sound).
+    // Without replay, event views lose exactly what was published while no connection held
+    // their topic, each gap announced; history views reload after each reconnect and lose
+    // nothing (both checked by is_sound).
+    assert!(report.tally.gaps > 0, "gaps were lived through: {report}");
+    assert!(
+        report.frames.server > 100,
+        "the origin's frames were validated: {report}"
+    );
     assert!(report.is_sound(), "{report}");
 }
 
@@ -79,14 +91,7 @@ async fn jitter_spreads_a_herd_of_reconnects() {
         .run_until(herd::run(100, 300))
         .await;
     println!("{report}");
-    for h in [&report.jittered, &report.unjittered] {
-        assert!(
-            h.reconnected == 100 && h.attempts() >= 100,
-            "every reconnect seen: {report}"
-        );
-        assert_eq!(h.reopened, 100, "{report}");
-    }
-    assert!(report.ratio() >= 2.0, "{report}");
+    assert!(report.is_sound(2.0), "{report}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -95,13 +100,5 @@ async fn tabs_sharing_a_socket_cut_the_herd_to_one_connection_per_user() {
         .run_until(tether_tests::herd_tabs::run(300, 3, 300))
         .await;
     println!("{report}");
-    assert_eq!(report.shared.per_user, (1, 1), "{report}");
-    assert_eq!(report.separate.per_user, (3, 3), "{report}");
-    for h in [&report.shared, &report.separate] {
-        assert_eq!(h.reopened.0, h.reopened.1, "every tab open again: {report}");
-    }
-    assert!(
-        report.shared.attempts() < report.separate.attempts(),
-        "{report}"
-    );
+    assert!(report.is_sound(), "{report}");
 }

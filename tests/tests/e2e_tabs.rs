@@ -52,6 +52,27 @@ async fn received(c: &Client, topics: &[String], n: usize) {
     .await;
 }
 
+/// How many times the stub answered each topic of `user`'s subscribes (its membership log).
+async fn answers_per_topic(stub: &str, user: u64) -> BTreeMap<String, usize> {
+    let log: Value = tether_tests::stub::http_client()
+        .get(format!("{stub}/api/test/subscriptions?user={user}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut counts = BTreeMap::new();
+    for e in log["entries"].as_array().unwrap() {
+        if e["change"] == "answered" {
+            *counts
+                .entry(e["topic"].as_str().unwrap().to_owned())
+                .or_default() += 1;
+        }
+    }
+    counts
+}
+
 /// The sharing line of `c`'s current tab, once it says it `role`s (`leader` or `follower`).
 async fn sharing_line(c: &Client, role: &str) -> String {
     text(c, &format!("[data-testid=sharing][data-role={role}]")).await
@@ -103,6 +124,16 @@ async fn three_tabs_share_one_socket_and_hand_over_without_losing_an_event() {
     let user = user_stats(&stub, 1).await;
     assert_eq!(user["connections_open"], 1, "one socket for three tabs");
     assert_eq!(user["connections_opened"], 1);
+    // Each topic subscribed once: one socket holds a topic once whatever it is sent, so count
+    // what it was sent, at the stub (a subscribe repeated by a tab shows in both counts).
+    let once: BTreeMap<String, usize> = topics.iter().map(|t| (t.clone(), 1)).collect();
+    assert_eq!(answers_per_topic(&stub, 1).await, once, "{user}");
+    let frames = user["subscribe_frames_in"].as_u64().unwrap_or(0);
+    assert!(
+        (1..=topics.len() as u64).contains(&frames),
+        "{frames} subscribe frames for {} topics: {user}",
+        topics.len()
+    );
 
     // Publish throughout, on every topic.
     let stop = Arc::new(AtomicBool::new(false));

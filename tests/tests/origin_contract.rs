@@ -4,7 +4,8 @@
 //! because it answers the server's pings; and it receives the platform's events, each decoded
 //! as its type: `agent_state` (the snapshot), `agent_updated` (a REST change), `thread_message`
 //! (a posted message) and the simulated assistant's streamed reply (`stream_start`, `stream_chunk`,
-//! `stream_end`).
+//! `stream_end`). Every frame on the wire is checked against the origin's contract, the stub's
+//! too in the origin's profile.
 
 #![cfg(not(target_arch = "wasm32"))]
 
@@ -110,8 +111,12 @@ async fn stays_connected_and_gets_every_kind(profile: Profile, path: &str) {
             for kind in kinds.borrow().iter() {
                 *counts.entry(kind.clone()).or_default() += 1;
             }
+            let frames = stub.assert_frames_conform();
+            if profile == Profile::Origin {
+                assert!(frames.server > 0, "the origin's frames were validated too: {frames}");
+            }
             println!(
-                "{profile:?} profile: on one socket for {} ms (idle timeout {IDLE_MS} ms), no 4408; typed events: {counts:?}",
+                "{profile:?} profile: on one socket for {} ms (idle timeout {IDLE_MS} ms), no 4408; typed events: {counts:?}; {frames}",
                 started.elapsed().as_millis(),
             );
         })

@@ -1,6 +1,7 @@
 //! One socket per browser, natively: tabs of a simulated browser profile (an in-process channel
 //! and lock, the same code as the browser's otherwise) against a real stub. Counted against the
-//! stub's own stats and its publish log.
+//! stub's own stats, its records and its publish log; every frame on the wire is checked
+//! against the origin's contract.
 
 #![cfg(not(target_arch = "wasm32"))]
 
@@ -68,29 +69,35 @@ async fn three_tabs_share_one_socket_and_survive_the_leaders_close() {
             let topics: Vec<String> = agents.iter().map(|a| format!("agent:{a}")).collect();
             let token = stub.token(user).await;
             let browser = SimBrowser::new();
-            let mut tabs: Vec<Rc<AppState>> = (0..3)
-                .map(|_| browser.open_tab(config(&stub, token.clone(), "demo:700")))
-                .collect();
-            // Every tab holds the first topic; the first two hold the second too.
-            let mut views: Vec<Vec<(Subscription, Seen)>> = tabs
-                .iter()
-                .enumerate()
-                .map(|(i, t)| {
-                    let mut v = vec![view(t, &topics[0])];
-                    if i < 2 {
-                        v.push(view(t, &topics[1]));
-                    }
-                    v
-                })
-                .collect();
-            wait_until("every tab open", Duration::from_secs(10), || all_open(&tabs)).await;
+            // The tabs open one after another, each once the others share the open socket, as a
+            // user opens them. Every tab holds the first topic; the first two hold the second.
+            let mut tabs: Vec<Rc<AppState>> = Vec::new();
+            let mut views: Vec<Vec<(Subscription, Seen)>> = Vec::new();
+            for i in 0..3 {
+                let tab = browser.open_tab(config(&stub, token.clone(), "demo:700"));
+                let mut v = vec![view(&tab, &topics[0])];
+                if i < 2 {
+                    v.push(view(&tab, &topics[1]));
+                }
+                tabs.push(tab);
+                views.push(v);
+                wait_until("every tab open", Duration::from_secs(10), || all_open(&tabs)).await;
+            }
             wait_until("one leader", Duration::from_secs(5), || leaders(&tabs) == 1).await;
             let stats = stub.stats().await;
             assert_eq!(stub.user_stat(user, "connections_open").await, 1, "one socket: {stats}");
             assert_eq!(stub.user_stat(user, "connections_opened").await, 1, "{stats}");
             for topic in &topics {
-                assert_eq!(stats["subscribers"][topic], 1, "{topic} subscribed once: {stats}");
+                assert_eq!(stats["subscribers"][topic], 1, "{topic} held once: {stats}");
             }
+            // Subscribed once: one socket holds each topic once whatever it is sent, so count
+            // what it was sent, at the stub: a subscribe repeated by any tab shows here.
+            let answered = stub.answers_per_topic(user).await;
+            let once: std::collections::BTreeMap<String, usize> =
+                topics.iter().map(|t| (t.clone(), 1)).collect();
+            assert_eq!(answered, once, "each topic answered once: {stats}");
+            let frames = stub.user_stat(user, "subscribe_frames_in").await;
+            assert!(frames >= 1 && frames <= topics.len() as u64, "{frames} subscribe frames: {stats}");
             for t in &tabs {
                 let s = t.sharing().unwrap();
                 assert_eq!((s.state, s.tabs), (ConnectionState::Open, 3), "{s:?}");
@@ -154,6 +161,7 @@ async fn three_tabs_share_one_socket_and_survive_the_leaders_close() {
             for t in tabs {
                 browser.close_tab(t);
             }
+            println!("tabs: {}", stub.assert_frames_conform());
         })
         .await;
 }
@@ -202,6 +210,7 @@ async fn two_users_in_one_browser_never_share_a_socket_or_an_event() {
                 b.topics.status(&Topic::agent(a_agents[0])),
                 Some(tether_client::TopicStatus::Failed { .. })
             ));
+            stub.assert_frames_conform();
         })
         .await;
 }
@@ -260,6 +269,7 @@ async fn a_crashed_follower_leaves_no_subscription_behind() {
                 "no reconnect"
             );
             browser.close_tab(leader);
+            stub.assert_frames_conform();
         })
         .await;
 }
@@ -348,6 +358,7 @@ async fn a_frozen_leader_is_replaced_and_follows_when_it_thaws() {
             drop(views);
             browser.close_tab(old);
             browser.close_tab(other);
+            stub.assert_frames_conform();
         })
         .await;
 }
@@ -408,6 +419,7 @@ async fn a_live_leader_keeps_the_lead_while_its_server_is_down() {
             );
             browser.close_tab(follower);
             browser.close_tab(leader);
+            stub.assert_frames_conform();
         })
         .await;
 }
@@ -466,6 +478,7 @@ async fn a_follower_relinking_continues_without_a_resync() {
             assert_eq!(resyncs.get(), 0, "no resync: nothing was lost");
             browser.close_tab(follower);
             browser.close_tab(leader);
+            stub.assert_frames_conform();
         })
         .await;
 }

@@ -61,9 +61,7 @@ pub(crate) fn debug_lost(
     tally: &check::Tally,
     truth: &Truth<'_>,
 ) {
-    if (tally.is_clean() && std::env::var("CHAOS_DEBUG_ALL").is_err())
-        || std::env::var("CHAOS_DEBUG").is_err()
-    {
+    if tally.is_clean() || std::env::var("CHAOS_DEBUG").is_err() {
         return;
     }
     let log: Vec<(u64, u64, u64, Option<u64>)> = truth
