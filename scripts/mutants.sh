@@ -21,7 +21,8 @@ for g in "${globs[@]}"; do args+=(-f "$g"); done
 # the fuzzers and the schema checks add minutes per mutant and find nothing these miss).
 cargo mutants -p tether-client "${args[@]}" --timeout 60 --jobs "${MUTANTS_JOBS:-1}" -- \
   --lib --test connection_lifecycle --test reconnect_table --test heartbeat --test subscriptions \
-  --test without_acks --test outbox_requests --test reentrancy --test views --test sans_io || true
+  --test without_acks --test outbox_requests --test reentrancy --test views --test sans_io \
+  --test offline_topics || true
 echo
 for kind in caught missed unviable timeout; do
   printf '%-9s %s\n' "$kind" "$(wc -l <"mutants.out/$kind.txt" 2>/dev/null || echo 0)"

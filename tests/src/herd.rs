@@ -201,3 +201,55 @@ fn now_ms() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn histogram(buckets: Vec<usize>, reconnected: usize, reopened: usize) -> Histogram {
+        Histogram {
+            buckets,
+            reconnected,
+            reopened,
+            timeouts: Timeouts::default(),
+            frames: FrameTally {
+                client: 1,
+                ..FrameTally::default()
+            },
+        }
+    }
+
+    #[test]
+    fn a_herd_not_open_again_or_not_spread_by_jitter_is_unsound() {
+        // What the chaos binary used to require: every client reconnected.
+        let reconnected = |r: &HerdReport| {
+            r.jittered.reconnected == r.clients && r.unjittered.reconnected == r.clients
+        };
+        let sound = HerdReport {
+            clients: 4,
+            jittered: histogram(vec![1, 1, 1, 1], 4, 4),
+            unjittered: histogram(vec![0, 4], 4, 4),
+        };
+        assert!(sound.is_sound(2.0));
+        let not_open = HerdReport {
+            jittered: histogram(vec![1, 1, 1, 1], 4, 3),
+            ..sound.clone()
+        };
+        let not_spread = HerdReport {
+            jittered: histogram(vec![3, 1], 4, 4),
+            ..sound.clone()
+        };
+        for r in [&not_open, &not_spread] {
+            assert!(reconnected(r) && !r.is_sound(2.0), "{r}");
+        }
+        let mut timed_out = sound.clone();
+        timed_out
+            .unjittered
+            .timeouts
+            .note(Err(crate::wait::TimedOut {
+                what: "every client reconnected and open".into(),
+                limit: Duration::from_secs(60),
+            }));
+        assert!(!timed_out.is_sound(2.0));
+    }
+}
