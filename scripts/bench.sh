@@ -44,6 +44,7 @@ if ! (cd tests/bench && WASM_BINDGEN_TEST_TIMEOUT=900 TETHER_STUB_URL="$STUB_URL
   wasm-pack test --release --headless --chrome --test browser_bench -- --nocapture) \
   >"$WORK/browser.log" 2>&1; then
   tail -60 "$WORK/browser.log"
+  grep 'B4 LEAK' "$WORK/browser.log" >&2 || true
   echo "the browser benchmarks failed (log: $WORK/browser.log)" >&2
   exit 1
 fi
@@ -61,7 +62,13 @@ LOADS="$LOADS; before B6: $(load)"
 mark
 echo "==> B6: stub fan-out with native clients"
 cargo build --quiet --release -p tether-bench --bin fanout
-"$TARGET/release/fanout" | tee "$WORK/fanout.log" | grep -v '^BENCH|' || true
+FANOUT_STATUS=0
+"$TARGET/release/fanout" 2>&1 | tee "$WORK/fanout.log" | grep -v '^BENCH|' || FANOUT_STATUS=${PIPESTATUS[0]}
+if [ "$FANOUT_STATUS" -ne 0 ]; then
+  echo "B6 failed (status $FANOUT_STATUS): an event was lost or repeated, or a client lost its socket for good:" >&2
+  grep '^B6 INVARIANT BROKEN' "$WORK/fanout.log" >&2 || tail -20 "$WORK/fanout.log" >&2
+  exit 1
+fi
 grep '^BENCH|' "$WORK/fanout.log" >>"$LINES"
 OTHERS="$OTHERS; during B6: $(others)"
 

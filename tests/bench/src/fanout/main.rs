@@ -4,7 +4,9 @@
 //! load) until the deliveries per second stop growing or a step is not sustained: an event
 //! lost, a socket closed as a slow consumer, or p99 over 100 ms. Three ramps; prints
 //! `BENCH|…` lines in the browser benchmarks' format: each step, the maximum sustained, and
-//! where it broke, with the CPU each side used.
+//! where it broke, with the CPU each side used. It exits with status 1, after its figures,
+//! if any step broke an invariant (an event lost or repeated, a client left without its
+//! socket), printing `B6 INVARIANT BROKEN: …` for each.
 
 #[cfg(not(target_arch = "wasm32"))]
 mod cpu;
@@ -30,9 +32,12 @@ fn num(v: f64) -> String {
     }
 }
 
-/// The median and `min–max` of runs.
+/// The median and `min–max` of runs (`none` without any: a baseline no step met).
 #[cfg(not(target_arch = "wasm32"))]
 fn stat(runs: &[f64]) -> (String, String) {
+    if runs.is_empty() {
+        return ("none".into(), String::new());
+    }
     let mut v = runs.to_vec();
     v.sort_by(f64::total_cmp);
     let spread = if v.len() > 1 {
@@ -66,7 +71,8 @@ fn main() {
         .expect("runtime");
     let local = tokio::task::LocalSet::new();
     let ramps: Vec<Vec<Step>> = local.block_on(&runtime, async {
-        let stub = Stub::start(|c| c.max_subscriptions = 64).await;
+        // Direct: the native tests' wire audit (a proxy) would be measured too.
+        let stub = Stub::start_direct(|c| c.max_subscriptions = 64).await;
         let user = 300;
         let (ids, _) = stub.seed(user, 20, 0).await;
         let topics: Vec<String> = ids
@@ -223,6 +229,27 @@ fn main() {
         &format!("{why}; {}", ends.iter().map(|s| verdict(s)).collect::<Vec<_>>().join("; ")),
         "the first step that fell under 95% of the offered rate, lost events or sockets, or whose deliveries grew under 10% while the offered load doubled; baseline: the largest step that held",
     );
+    let breaks = invariant_breaks(&ramps);
+    if !breaks.is_empty() {
+        for b in &breaks {
+            eprintln!("B6 INVARIANT BROKEN: {b}");
+        }
+        std::process::exit(1);
+    }
+}
+
+/// Every step of every ramp that broke an invariant, with why.
+#[cfg(not(target_arch = "wasm32"))]
+fn invariant_breaks(ramps: &[Vec<ramp::Step>]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (r, steps) in ramps.iter().enumerate() {
+        for s in steps {
+            if let Some(why) = s.invariant_break() {
+                out.push(format!("ramp {}, {} clients: {why}", r + 1, s.clients));
+            }
+        }
+    }
+    out
 }
 
 /// Whether a step's CPU use explains it: saturated cores, or not.

@@ -38,6 +38,10 @@ pub struct Step {
     pub p99: f64,
     /// Offered deliveries that never arrived.
     pub missing: u64,
+    /// Deliveries beyond the offered ones (repeats).
+    pub extra: u64,
+    /// Clients not open again within 5 s of the step (a socket lost for good).
+    pub not_open: usize,
     /// Sockets the stub closed because their send queue was full.
     pub slow_consumers: u64,
     /// Where the CPU went while publishing.
@@ -55,6 +59,23 @@ impl Step {
     /// fills the stub's send queues, which a longer run would overflow.
     pub fn holds(&self) -> bool {
         self.keeps_up() && self.missing == 0 && self.slow_consumers == 0
+    }
+
+    /// What the step broke of the fan-out's invariants, whatever the load: an event lost or
+    /// repeated, or a client left without its socket. A socket closed as a slow consumer is a
+    /// limit, not a break, as long as its client comes back and misses nothing.
+    pub fn invariant_break(&self) -> Option<String> {
+        let mut why = Vec::new();
+        if self.missing > 0 {
+            why.push(format!("{} deliveries lost", self.missing));
+        }
+        if self.extra > 0 {
+            why.push(format!("{} deliveries repeated", self.extra));
+        }
+        if self.not_open > 0 {
+            why.push(format!("{} clients without a socket", self.not_open));
+        }
+        (!why.is_empty()).then(|| why.join(", "))
     }
 
     fn keeps_up(&self) -> bool {
@@ -151,7 +172,19 @@ pub async fn ramp(stub: &Stub, topics: &[String], token: &str) -> Vec<Step> {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         tokio::time::sleep(Duration::from_millis(300)).await; // snapshots and acks settle
-        let step = measure(stub, topics, n, &d).await;
+        let mut step = measure(stub, topics, n, &d).await;
+        let all_open = || {
+            clients
+                .iter()
+                .all(|(a, _)| a.client.state() == tether_client::ConnectionState::Open)
+        };
+        let back = tether_tests::wait::until("every client open", Duration::from_secs(5), all_open);
+        if back.await.is_err() {
+            step.not_open = clients
+                .iter()
+                .filter(|(a, _)| a.client.state() != tether_client::ConnectionState::Open)
+                .count();
+        }
         println!(
             "fanout N={n:>4}: offered {:>8.0}/s, delivered {:>8.0}/s, p50 {:>3.0} ms, p99 {:>4.0} ms, missing {}, slow consumers {}, {}",
             step.offered, step.delivered, step.p50, step.p99, step.missing, step.slow_consumers, step.cpu
@@ -231,6 +264,8 @@ async fn measure(stub: &Stub, topics: &[String], n: usize, d: &Deliveries) -> St
         p50,
         p99,
         missing: expected.saturating_sub(l.len() as u64),
+        extra: (l.len() as u64).saturating_sub(expected),
+        not_open: 0,
         slow_consumers: slow,
         cpu,
     }

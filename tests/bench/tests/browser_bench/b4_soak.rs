@@ -4,6 +4,12 @@
 //! functions), and memory: live Rust allocations (exact, and blind to buffers that grow),
 //! Rust heap bytes and the JS heap, each per cycle against a plain Yew tree's, over two halves
 //! so that a one-time step shows apart from steady growth.
+//!
+//! After printing its figures it fails (and with it the bench command) on a leak: a handler,
+//! stub subscription, state listener or live timer more than before the soak, or live Rust
+//! allocations still growing in the second half of a soak (more than [`ALLOCS_PER_CYCLE`]),
+//! each named in a `B4 LEAK` line. The heaps' bytes are reported only: capacities and V8's
+//! coarse steps make them no verdict.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -25,6 +31,33 @@ use crate::soak::{Part, Root, RootProps};
 const CYCLES: usize = 10_000;
 const PART_CYCLES: usize = 2_000;
 const WARM_UP: usize = 200;
+/// Live allocations a soak's second half may gain per cycle: a leak keeps at least one per
+/// cycle; this allows one-time steps of up to one allocation per hundred cycles.
+const ALLOCS_PER_CYCLE: f64 = 0.01;
+
+/// The leaks found: what grew, by how much.
+#[derive(Default)]
+struct Leaks(Vec<String>);
+
+impl Leaks {
+    /// A count that must be the same after the soak as before.
+    fn same(&mut self, what: &str, before: f64, after: f64) {
+        if after != before {
+            self.0
+                .push(format!("{what}: {before} before, {after} after"));
+        }
+    }
+
+    /// Live allocations over the second half of a soak (`r[1..]`, `cycles` each).
+    fn allocations(&mut self, what: &str, r: &[Held], cycles: usize) {
+        let grown = per_cycle(&r[1..], cycles, |h| h.allocs);
+        if grown > ALLOCS_PER_CYCLE {
+            self.0.push(format!(
+                "{what}: live allocations grew {grown} per cycle in the second half"
+            ));
+        }
+    }
+}
 
 /// The providers' contexts and the seeded ids.
 #[derive(Clone)]
@@ -157,6 +190,24 @@ async fn b4_soak() {
         "the probe saw only {intervals} intervals in {CYCLES} mounts"
     );
 
+    let mut leaks = Leaks::default();
+    leaks.same(
+        "live handlers",
+        handlers,
+        app.topics.total_handlers() as f64,
+    );
+    leaks.same(
+        "stub subscriptions",
+        subs,
+        user_stat(user, "subscriptions").await as f64,
+    );
+    leaks.same(
+        "state listeners",
+        listeners,
+        app.client.listener_count() as f64,
+    );
+    leaks.same("live timers", timers_before.live, timers_after.live);
+    leaks.allocations("all hooks", &all, CYCLES / 2);
     let counts = "counted before and after the soak, in the same page";
     let what = format!("{CYCLES} mount/unmount cycles of components using use_dashboard, use_chat, use_topic, use_connection and use_metrics in {seconds:.0} s");
     report(
@@ -237,6 +288,12 @@ async fn b4_soak() {
         let t = timers().live;
         let (r, _) = soak_in_halves(&s, part, PART_CYCLES).await;
         let per = PART_CYCLES / 2;
+        leaks.allocations(part.hook(), &r, per);
+        leaks.same(
+            &format!("live timers, {} alone", part.hook()),
+            t,
+            timers().live,
+        );
         report(
             &format!("B4 leak soak: live Rust allocations per cycle, {} alone", part.hook()),
             &[per_cycle(&r, per, |h| h.allocs)],
@@ -254,4 +311,9 @@ async fn b4_soak() {
         );
     }
     app.client.close();
+    assert!(
+        leaks.0.is_empty(),
+        "B4 LEAK: {}",
+        leaks.0.join("; B4 LEAK: ")
+    );
 }
