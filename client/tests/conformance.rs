@@ -4,7 +4,9 @@
 //! conform (`$defs/client`); every origin-shaped server fixture must too (`$defs/server`). The
 //! schema is shown able to fail on the frames the old client sent.
 //!
-//! Every other native test checks the frames it captures the same way (`support::FakeIo`).
+//! Every other test on the fake driver checks the frames it captures the same way
+//! (`support::FakeIo`); the tests on the tokio driver do it through a proxy
+//! (`tests/src/wire_audit/`).
 
 mod support;
 
