@@ -62,7 +62,8 @@ pub struct Config {
     /// (each also [?user=], to hit one user's sockets); refuse?ms= (ms is required), admit,
     /// restart[?down_ms=0][&lose_history=false]; publish?topic=[&count=1][&rate=0][&size=0]
     /// [&kind=]; token?sub=[&exp_secs=3600]; seed?owner=[&agents=1][&threads=0]. GET:
-    /// published?topic=. PROTOCOL.md ("Test control") says what each does.
+    /// published?topic=, subscriptions[?user=]. PROTOCOL.md ("Test control") says what each
+    /// does.
     #[arg(long)]
     pub test_control: bool,
     /// Also accept the fixed token `dev-token`, as user 1.

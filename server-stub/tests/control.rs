@@ -1,9 +1,12 @@
 //! Each test-control endpoint's basic use: drop, close, half-open, malformed, duplicate,
-//! publish, refuse, admit, restart, token and seed (`faults.rs` has the chaos faults).
+//! publish, refuse, admit, restart, token, seed and the membership log (`faults.rs` has the
+//! chaos faults).
 
 mod common;
 
 use common::{agents, End, Stub};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
 use std::time::Duration;
 use tether_wire::agents::AgentsMessage;
 use tether_wire::{Control, Envelope, Topic};
@@ -281,4 +284,77 @@ async fn seed_creates_agents_and_threads_for_a_user() {
             .map(Vec::len),
         Some(2)
     );
+}
+
+/// The membership log records how each topic of each subscribe was answered (snapshot, replay,
+/// or resync, with the oldest `seq` still kept) and when a connection let go of it, each placed
+/// in the publish log (`published`), as the chaos checks read it.
+#[tokio::test]
+async fn the_membership_log_records_each_answer_and_release_in_publish_order() {
+    let stub = Stub::start_with(|c| c.replay_capacity = 3).await;
+    stub.control("publish?topic=agent:1&count=5").await;
+    let mut client = stub.connect(1).await;
+    client.subscribe_ok(&["agent:1"]).await; // a snapshot: no since
+    client.subscribe("r", &["agent:1"], &[("agent:1", 4)]).await; // replay of 5
+    client.recv().await;
+    client.recv().await;
+    client.subscribe("e", &["agent:1"], &[("agent:1", 1)]).await; // 2 was evicted
+    client.recv().await;
+    client.recv().await;
+    client.unsubscribe("u", &["agent:1"]).await;
+    client.recv().await;
+    let (status, log) = stub
+        .request(Method::GET, "/api/test/subscriptions?user=1", None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{log}");
+    let entries = log["entries"].as_array().expect("entries");
+    let shown: Vec<(String, Value, Value, Value, Value)> = entries
+        .iter()
+        .map(|e| {
+            let change = e["change"].as_str().unwrap_or_default();
+            let what = e["catch_up"]
+                .as_str()
+                .map_or(change.to_owned(), str::to_owned);
+            (
+                what,
+                e["since"].clone(),
+                e["seq"].clone(),
+                e["first_kept"].clone(),
+                e["published"].clone(),
+            )
+        })
+        .collect();
+    let row = |what: &str, since: Value, seq: Value, kept: Value| {
+        (what.to_owned(), since, seq, kept, json!(5))
+    };
+    assert_eq!(
+        shown,
+        [
+            row("snapshot", Value::Null, json!(5), Value::Null),
+            row("replay", json!(4), json!(5), json!(5)),
+            row("resync", json!(1), json!(5), json!(3)),
+            (
+                "released".to_owned(),
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                json!(5)
+            ),
+        ],
+        "{log}"
+    );
+    assert!(
+        entries
+            .iter()
+            .all(|e| e["user"] == 1 && e["topic"] == "agent:1"),
+        "{log}"
+    );
+    assert_eq!(
+        (log["published"].clone(), log["evicted"].clone()),
+        (json!(5), json!(0))
+    );
+    let (_, none) = stub
+        .request(Method::GET, "/api/test/subscriptions?user=2", None, None)
+        .await;
+    assert_eq!(none["entries"], json!([]), "another user's: {none}");
 }
