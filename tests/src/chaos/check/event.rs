@@ -2,7 +2,8 @@
 //! its lifetime once and in order, but for events the stub could not replay, announced.
 //!
 //! Each `ResyncRequired` must be accounted for by the stub's records ([`Account`]): an answer
-//! to a subscribe at the `seq` it reports, that was a resync or came in a later epoch than the
+//! to a subscribe at the `seq` it reports (or, for a tab told by its leader, asked with that
+//! `seq` as its `since`), that was a resync or came in a later epoch than the
 //! view mounted in (the history was lost since: the client, which learns epochs from
 //! acknowledgements, resyncs at its next one), or, for the resync the stub sends a live subscriber when its topic's
 //! stream starts again (at `seq` 0), the first event of an epoch later than the last the view
@@ -91,9 +92,13 @@ fn accounts<'a>(
                 }
             }
             Mark::Resync { seq: Some(q) } => {
+                // At the stub's position, or (a tab's resync, passed on by the leader that
+                // resubscribed from the tab's `seq`) at the `since` it was asked with.
+                let at_q = |a: &&Answer<'a>| a.seq == *q || a.since == Some(*q);
                 let by_answer = answers
                     .iter()
-                    .filter(|a| a.seq == *q && (a.catch_up == "resync" || a.epoch > mounted));
+                    .filter(at_q)
+                    .filter(|a| a.catch_up == "resync" || a.epoch > mounted);
                 found.extend(by_answer.map(|a| Account::Answer(*a, epoch)));
                 // The hub tells a live subscriber to resync at the first event of a new stream.
                 let restarted = log

@@ -268,6 +268,32 @@ fn the_resync_at_the_first_acknowledgement_of_a_new_history_is_accounted_for() {
 }
 
 #[test]
+fn a_tab_told_by_its_leader_to_resync_at_its_own_seq_is_accounted_for() {
+    // The history is lost while the tab is away; its leader resubscribes from the tab's
+    // `seq` (2, of the lost history) and passes the resync on at that `seq`, not the stub's.
+    let log = log(&[(0, 1), (0, 2), (1, 1), (1, 2), (1, 3)]);
+    let membership = [
+        answered((1, 1, 0), None, "snapshot", (0, 0), None),
+        released(2, 1, 2),
+        answered((3, 2, 5), None, "snapshot", (1, 3), None),
+        answered((4, 2, 5), Some(2), "replay", (1, 3), Some(3)),
+    ];
+    let marks = vec![
+        Subscribed { seq: Some(0) },
+        id(0, 1),
+        id(0, 2),
+        Resync { seq: Some(2) },
+        id(1, 3),
+    ];
+    let t = tether(&view(marks, (0, 0), None), &log, &membership);
+    assert_eq!(
+        (t.announced, t.lost, t.unjustified_resyncs),
+        (2, 0, 0),
+        "{t:?}"
+    );
+}
+
+#[test]
 fn repeats_and_reversals_are_counted() {
     let log = log(&[(0, 1), (0, 2), (0, 3)]);
     let membership = [answered((1, 1, 0), None, "snapshot", (0, 0), None)];
