@@ -72,10 +72,10 @@ async fn start(delay: Duration) -> (TetherServer, String) {
 async fn a_replay_from_a_slow_history_meets_the_live_events_with_no_gap_and_no_repeat() {
     let (server, addr) = start(Duration::from_millis(80)).await;
     let topic = Topic::new("t:1");
-    let (published, task) = publish_steadily(&server, &topic);
+    let (published, stop) = publish_steadily(&server, &topic);
     tokio::time::sleep(Duration::from_millis(100)).await;
     let since = published.lock().expect("not poisoned")[10];
-    let (_, got) = subscribe_and_read(&addr, &topic, Some(since), || task.abort()).await;
+    let (_, got) = subscribe_and_read(&addr, &topic, Some(since), || stop.stop()).await;
     let want = after(&published, since);
     assert!(
         want.len() > 100,
@@ -89,9 +89,9 @@ async fn a_replay_from_a_slow_history_meets_the_live_events_with_no_gap_and_no_r
 async fn a_join_without_since_continues_from_its_acknowledged_seq_with_no_gap_and_no_repeat() {
     let (server, addr) = start(Duration::from_millis(80)).await;
     let topic = Topic::new("t:1");
-    let (published, task) = publish_steadily(&server, &topic);
+    let (published, stop) = publish_steadily(&server, &topic);
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let (acked, got) = subscribe_and_read(&addr, &topic, None, || task.abort()).await;
+    let (acked, got) = subscribe_and_read(&addr, &topic, None, || stop.stop()).await;
     let want = after(&published, acked);
     assert!(
         acked > 0 && want.len() > 100,
@@ -121,10 +121,10 @@ mod on_redis {
         let redis = RedisServer::start();
         let (server, addr) = start_on(broker(&redis), Duration::from_millis(80)).await;
         let topic = Topic::new("t:1");
-        let (published, task) = publish_steadily(&server, &topic);
+        let (published, stop) = publish_steadily(&server, &topic);
         tokio::time::sleep(Duration::from_millis(100)).await;
         let since = published.lock().expect("not poisoned")[10];
-        let (_, got) = subscribe_and_read(&addr, &topic, Some(since), || task.abort()).await;
+        let (_, got) = subscribe_and_read(&addr, &topic, Some(since), || stop.stop()).await;
         let want = after(&published, since);
         assert!(want.len() > 100, "{} published after since", want.len());
         assert_eq!(got, want, "every event after since, once, in order");
@@ -135,9 +135,9 @@ mod on_redis {
         let redis = RedisServer::start();
         let (server, addr) = start_on(broker(&redis), Duration::from_millis(80)).await;
         let topic = Topic::new("t:1");
-        let (published, task) = publish_steadily(&server, &topic);
+        let (published, stop) = publish_steadily(&server, &topic);
         tokio::time::sleep(Duration::from_millis(50)).await;
-        let (acked, got) = subscribe_and_read(&addr, &topic, None, || task.abort()).await;
+        let (acked, got) = subscribe_and_read(&addr, &topic, None, || stop.stop()).await;
         let want = after(&published, acked);
         assert!(acked > 0 && want.len() > 100, "acked {acked}");
         assert_eq!(

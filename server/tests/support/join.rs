@@ -1,6 +1,7 @@
 //! The join tests' helpers: a user for everyone, a server on a free port, a steady publisher,
 //! and a raw subscriber that reads until the server is quiet.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -35,15 +36,17 @@ pub async fn serve(broker: Arc<dyn Broker>) -> (TetherServer, String) {
 }
 
 /// Publishes on `topic` every 2 ms until stopped; the `seq`s the publisher returned.
-pub fn publish_steadily(
-    server: &TetherServer,
-    topic: &Topic,
-) -> (Arc<Mutex<Vec<u64>>>, tokio::task::JoinHandle<()>) {
+/// Stopping takes effect between two publishes, so that every publish made is recorded.
+pub fn publish_steadily(server: &TetherServer, topic: &Topic) -> (Arc<Mutex<Vec<u64>>>, Stop) {
     let publisher = server.publisher();
     let (topic, seqs) = (topic.clone(), Arc::new(Mutex::new(Vec::new())));
-    let sink = seqs.clone();
-    let task = tokio::spawn(async move {
+    let (sink, stop) = (seqs.clone(), Stop::default());
+    let stopped = stop.clone();
+    tokio::spawn(async move {
         for n in 0u64.. {
+            if stopped.0.load(Ordering::SeqCst) {
+                return;
+            }
             let published = publisher
                 .publish(&topic, "tick", &n)
                 .await
@@ -52,7 +55,18 @@ pub fn publish_steadily(
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
     });
-    (seqs, task)
+    (seqs, stop)
+}
+
+/// Stops a steady publisher.
+#[derive(Clone, Default)]
+pub struct Stop(Arc<AtomicBool>);
+
+impl Stop {
+    /// Stops it after the publish under way.
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
 }
 
 /// Subscribes (with `since` if given) and reads until the server has been quiet for 300 ms;

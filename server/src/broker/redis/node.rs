@@ -179,8 +179,16 @@ impl Node {
             backoff = Duration::from_millis(50);
             self.count(|c| c.connections += 1);
             let held: Vec<Topic> = self.topics().keys().cloned().collect();
+            let mut repaired = true;
             for topic in held {
-                self.repair(&topic, None).await;
+                repaired &= self.repair(&topic, None).await;
+            }
+            if !repaired {
+                // Connect again (and repair again) rather than leave a gap unrepaired.
+                self.up.send_replace(false);
+                self.sink.lock().await.take();
+                tokio::time::sleep(backoff).await;
+                continue;
             }
             let mut ping = tokio::time::interval(self.ping_interval);
             ping.tick().await;
@@ -262,7 +270,9 @@ impl Node {
         match follows(&last, &publication) {
             Follows::Repeat => {}
             Follows::Next => self.hand_over(&topic, &Arc::new(publication)),
-            Follows::Gap => self.repair(&topic, Some(Arc::new(publication))).await,
+            Follows::Gap => {
+                self.repair(&topic, Some(Arc::new(publication))).await;
+            }
         }
     }
 
@@ -277,10 +287,11 @@ impl Node {
     }
 
     /// Hands over what `topic`'s log has after the last position handed over, then `received`
-    /// if it is still new; tells the handler if the log could not fill the gap.
-    async fn repair(&self, topic: &Topic, received: Option<Arc<Publication>>) {
+    /// if it is still new; tells the handler if the log could not fill the gap. Returns
+    /// whether the log could be read.
+    async fn repair(&self, topic: &Topic, received: Option<Arc<Publication>>) -> bool {
         let Some(last) = self.topics().get(topic).cloned() else {
-            return;
+            return true;
         };
         let mut history = self.store.history(topic, Some(last.offset)).await;
         if let Ok(h) = &history {
@@ -296,7 +307,7 @@ impl Node {
                 if let Some(p) = received {
                     self.hand_over(topic, &p);
                 }
-                return;
+                return false;
             }
         };
         self.count(|c| c.repairs += 1);
@@ -324,6 +335,7 @@ impl Node {
                 self.hand_over(topic, &p);
             }
         }
+        true
     }
 }
 

@@ -139,7 +139,6 @@ impl Store {
             .find(",\"data\":")
             .ok_or_else(|| BrokerError::Unavailable("an envelope without data".into()))?;
         let (head, tail) = text.split_at(at);
-        let mut conn = self.conn.clone();
         let mut invocation = self.publish.prepare_invoke();
         invocation
             .key(self.key('m', topic))
@@ -151,8 +150,13 @@ impl Store {
             .arg(self.config.events)
             .arg(self.config.topic_bytes)
             .arg(self.ttl_ms());
-        let call = invocation.invoke_async::<(String, u64)>(&mut conn);
-        let (epoch, seq) = self.bounded(call).await.map_err(publish_error)?;
+        let invocation = &invocation;
+        let (epoch, seq) = self
+            .retried(
+                |mut conn| async move { invocation.invoke_async::<(String, u64)>(&mut conn).await },
+            )
+            .await
+            .map_err(publish_error)?;
         let position = StreamPosition {
             offset: seq,
             epoch: Epoch::new(epoch),
@@ -167,7 +171,6 @@ impl Store {
         since: Option<u64>,
     ) -> Result<History, BrokerError> {
         let first = since.map_or_else(String::new, |s| s.saturating_add(1).to_string());
-        let mut conn = self.conn.clone();
         let mut invocation = self.history.prepare_invoke();
         invocation
             .key(self.key('m', topic))
@@ -175,8 +178,13 @@ impl Store {
             .arg(new_epoch())
             .arg(first)
             .arg(self.ttl_ms());
-        let call = invocation.invoke_async::<Vec<String>>(&mut conn);
-        let answer = self.bounded(call).await.map_err(unavailable)?;
+        let invocation = &invocation;
+        let answer = self
+            .retried(
+                |mut conn| async move { invocation.invoke_async::<Vec<String>>(&mut conn).await },
+            )
+            .await
+            .map_err(unavailable)?;
         let mut answer = answer.into_iter();
         let (Some(epoch), Some(offset)) = (answer.next(), answer.next()) else {
             return Err(BrokerError::Unavailable(
@@ -236,6 +244,24 @@ impl Store {
         Ok(lost)
     }
 
+    /// `call` on the connection, bounded in time, tried once more if the connection was
+    /// refused: the command was not sent, and the connection manager reports a refusal it met
+    /// while Redis was away to the first call after Redis is back, then reconnects.
+    async fn retried<'a, T, F>(
+        &self,
+        call: impl Fn(ConnectionManager) -> F + 'a,
+    ) -> Result<T, RedisError>
+    where
+        F: std::future::Future<Output = Result<T, RedisError>> + 'a,
+    {
+        match self.bounded(call(self.conn.clone())).await {
+            Err(error) if error.is_connection_refusal() => {
+                self.bounded(call(self.conn.clone())).await
+            }
+            other => other,
+        }
+    }
+
     /// `call`, failed with a timeout error if it takes longer than the configured timeout.
     async fn bounded<T>(
         &self,
@@ -269,7 +295,9 @@ pub(super) fn unavailable(error: RedisError) -> BrokerError {
 /// A failed publish: not made if Redis refused the connection or answered with an error;
 /// perhaps made if the call was sent and its answer lost.
 fn publish_error(error: RedisError) -> BrokerError {
-    if error.is_timeout() || error.is_connection_dropped() {
+    if error.is_connection_refusal() {
+        BrokerError::Unavailable(error.to_string())
+    } else if error.is_timeout() || error.is_connection_dropped() {
         BrokerError::Uncertain(error.to_string())
     } else {
         BrokerError::Unavailable(error.to_string())
