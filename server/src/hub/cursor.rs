@@ -82,6 +82,7 @@ pub fn skip_to(
         let resync = ResyncRequired {
             topic: topic.clone(),
             seq: Some(position.offset),
+            epoch: Some(position.epoch.to_string()),
         };
         out.push(control_frame(&Control::ResyncRequired(resync), None));
     }
@@ -94,6 +95,7 @@ fn resync_frame(publication: &Publication) -> Utf8Bytes {
     let resync = ResyncRequired {
         topic: publication.topic.clone(),
         seq: Some(publication.seq().saturating_sub(1)),
+        epoch: Some(publication.epoch().to_string()),
     };
     control_frame(&Control::ResyncRequired(resync), None)
 }
@@ -143,7 +145,7 @@ mod tests {
         assert!(advance(&mut cursor, &publication(8, "a"), true, &mut out));
         let frames: Vec<Envelope> = out.iter().map(|t| Envelope::decode(t).unwrap()).collect();
         assert_eq!(frames[0].kind, "resync_required");
-        assert_eq!(frames[0].data.get(), r#"{"topic":"t","seq":7}"#);
+        assert_eq!(frames[0].data.get(), r#"{"topic":"t","seq":7,"epoch":"a"}"#);
         assert_eq!(frames[1].seq, Some(8));
         assert_eq!(cursor, at(8, "a"));
         let mut plain = Vec::new();
@@ -177,7 +179,7 @@ mod tests {
         }
         let frame = Envelope::decode(&out_of(&at(5, "a"), &at(0, "b"))).unwrap();
         assert_eq!(frame.kind, "resync_required");
-        assert_eq!(frame.data.get(), r#"{"topic":"t","seq":0}"#);
+        assert_eq!(frame.data.get(), r#"{"topic":"t","seq":0,"epoch":"b"}"#);
         let mut plain = Vec::new();
         assert!(skip_to(
             &mut at(5, "a"),

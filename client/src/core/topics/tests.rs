@@ -265,7 +265,7 @@ fn a_released_topic_is_no_longer_held_before_the_flush_too() {
     assert_eq!(table.statuses().count(), 0);
     assert_eq!(table.counts(), StatusCounts::default());
     assert_eq!(table.admit(&t("agent:1"), Some(4)), SeqVerdict::NotHeld);
-    assert!(!table.resync(&t("agent:1"), Some(9)));
+    assert!(!table.resync(&t("agent:1"), Some(9), None));
     assert!(!table.rewind(&t("agent:1"), 1));
     assert_eq!(
         table.acknowledge(&t("agent:1"), None, Some(5), None),
