@@ -6,7 +6,6 @@ mod common;
 
 use common::{control, seqs, Stub};
 use serde_json::Value;
-use tether_wire::control::ResyncRequired;
 use tether_wire::{Control, Envelope, Topic};
 
 async fn ack_seqs(client: &mut common::Client) -> std::collections::BTreeMap<Topic, u64> {

@@ -44,6 +44,14 @@ impl Node {
     /// Starts a stub on `redis_url` (test control, the dev token, open topics `ticker:`, a 1 s
     /// heartbeat), with `extra` flags; waits for its address.
     pub async fn start(redis_url: &str, extra: &[&str]) -> Node {
+        let mut args = vec!["--redis-url", redis_url];
+        args.extend_from_slice(extra);
+        Node::start_with(&args).await
+    }
+
+    /// Starts a stub (on the broker in memory unless `args` name a Redis), as
+    /// [`Node::start`] does otherwise.
+    pub async fn start_with(args: &[&str]) -> Node {
         let mut child = Command::new(stub_binary())
             .args([
                 "--host",
@@ -53,10 +61,10 @@ impl Node {
                 "--test-control",
                 "--dev",
             ])
-            .args(["--open-topic", "ticker:", "--redis-url", redis_url])
+            .args(["--open-topic", "ticker:"])
             .args(["--ping-interval-ms", "1000", "--idle-timeout-ms", "5000"])
             .args(["--rate-burst", "2000", "--rate-per-sec", "2000"])
-            .args(extra)
+            .args(args)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -80,6 +88,11 @@ impl Node {
             child,
             http: crate::stub::http_client(),
         }
+    }
+
+    /// Its process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
     }
 
     /// `host:port`.
