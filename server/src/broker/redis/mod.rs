@@ -2,11 +2,11 @@
 //! numbers each topic's events, keeps its replay log and fans its events out to every node.
 //! Nodes share nothing else.
 //!
-//! - **Numbering, keeping and fan-out** happen in one Lua script per publication ([`store`]):
+//! - **Numbering, keeping and fan-out** happen in one Lua script per publication (module `store`):
 //!   the `seq` (per topic, from 1 in each epoch), the entry in the topic's log (a stream
 //!   bounded in entries and bytes, trimmed oldest first), and the message on the topic's
 //!   channel, atomically and in `seq` order.
-//! - **Distribution** ([`node`]): a node subscribes to the channels of the topics its clients
+//! - **Distribution** (module `node`): a node subscribes to the channels of the topics its clients
 //!   hold, on one pub/sub connection, and hands each publication to its hub once, in order. A
 //!   gap (a broken connection, a restart) is repaired from the log; what the log cannot give
 //!   back is announced to the subscribers behind with `resync_required`.

@@ -93,7 +93,7 @@ pub async fn run(setup: Setup) -> Run {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let mut subscribers = vec![0u64; TOPICS];
+    let mut subscribers = [0u64; TOPICS];
     for node in &nodes {
         let stats = node.stats().await.expect("stats");
         for (t, n) in subscribers.iter_mut().enumerate() {
