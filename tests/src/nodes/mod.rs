@@ -15,21 +15,24 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-/// The `server-stub` binary next to the running test's (`target/debug/`). `cargo test
-/// --workspace` builds it; alone, `cargo build -p tether-stub --bin server-stub` does.
+/// The `server-stub` binary of the running program's profile (`target/<profile>/`, beside a
+/// binary or above a test's `deps/`). `cargo test --workspace` builds it; alone, `cargo build
+/// -p tether-stub --bin server-stub` does.
 pub fn stub_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test's path");
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>/deps/<test>");
-    let bin = dir.join("server-stub");
-    assert!(
-        bin.exists(),
-        "{} is missing: cargo build -p tether-stub --bin server-stub",
-        bin.display()
-    );
-    bin
+    let exe = std::env::current_exe().expect("the program's path");
+    let dir = exe.parent().expect("a directory");
+    let candidates = [Some(dir), dir.parent()];
+    let found = candidates
+        .into_iter()
+        .flatten()
+        .map(|d| d.join("server-stub"))
+        .find(|bin| bin.exists());
+    found.unwrap_or_else(|| {
+        panic!(
+            "no server-stub beside {}: cargo build -p tether-stub --bin server-stub",
+            exe.display()
+        )
+    })
 }
 
 /// A stub process on Redis.
