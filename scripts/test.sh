@@ -33,6 +33,7 @@ cargo clippy -p tether-tests -p tether-bench --tests --target wasm32-unknown-unk
 # The server library without its default JWT authenticator and without the Redis broker (the
 # workspace lint above builds it with `jwt`, and with `faults` and `redis` through the stub).
 cargo clippy -p tether-server --lib --no-default-features -- -D warnings
+cargo clippy -p tether-server --lib --no-default-features --features redis -- -D warnings
 
 step "host check and docs (the library off wasm32: hooks inert, every public item documented)"
 cargo check -p tether-client --all-features

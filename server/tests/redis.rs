@@ -192,3 +192,21 @@ async fn a_killed_pubsub_connection_is_repaired_from_the_log_with_no_gap_and_no_
     assert!(want.len() >= 200, "{} published after the ack", want.len());
     assert_eq!(got, want, "once each, in order, from the acknowledged seq");
 }
+
+#[cfg(feature = "faults")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_test_servers_lose_history_fault_forgets_every_topic_on_redis() {
+    let redis = RedisServer::start();
+    let (server, _) = serve(broker(&redis)).await;
+    let publisher = server.publisher();
+    let (a, b) = (Topic::new("t:a"), Topic::new("t:b"));
+    let mut before = None;
+    for topic in [&a, &b, &a] {
+        before = Some(publisher.publish(topic, "e", &0).await.expect("up"));
+    }
+    let lost = server.faults().lose_history().await.expect("redis up");
+    assert_eq!(lost, 2, "two topics had a stream");
+    let after = publisher.publish(&a, "e", &1).await.expect("up");
+    assert_eq!(after.seq(), 1, "numbering starts again");
+    assert_ne!(Some(after.epoch()), before.as_ref().map(|p| p.epoch()));
+}

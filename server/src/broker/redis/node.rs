@@ -34,6 +34,9 @@ use crate::hub::StreamPosition;
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// Channels per SUBSCRIBE when a reconnected node subscribes everything again.
 const CHUNK: usize = 512;
+/// Topics a reconnected node repairs at once (each one's publications stay in order: a topic
+/// is repaired by one future, and every future runs on the node's one task).
+const REPAIRS_AT_ONCE: usize = 16;
 
 /// What the node's calls and its reading task share.
 pub(super) struct Node {
@@ -179,10 +182,12 @@ impl Node {
             backoff = Duration::from_millis(50);
             self.count(|c| c.connections += 1);
             let held: Vec<Topic> = self.topics().keys().cloned().collect();
-            let mut repaired = true;
-            for topic in held {
-                repaired &= self.repair(&topic, None).await;
-            }
+            let node = &self;
+            let repaired = futures_util::stream::iter(held)
+                .map(|topic| async move { node.repair(&topic, None).await })
+                .buffer_unordered(REPAIRS_AT_ONCE)
+                .fold(true, |all, ok| async move { all && ok })
+                .await;
             if !repaired {
                 // Connect again (and repair again) rather than leave a gap unrepaired.
                 self.up.send_replace(false);

@@ -211,6 +211,7 @@ impl Store {
     }
 
     /// Deletes every topic's meta and log; returns how many topics had a meta.
+    #[cfg(feature = "faults")]
     pub(super) async fn forget_all(&self) -> Result<usize, BrokerError> {
         let mut conn = self.conn.clone();
         let mut lost = 0;
