@@ -104,28 +104,7 @@ pub async fn run(setup: Setup) -> Run {
     let redis_pid = redis.as_ref().and_then(RedisServer::pid);
     let before = Cpu::sample(&pids, redis_pid);
     let start = Instant::now();
-    let pad = "x".repeat(100);
-    let calls: Vec<_> = (0..TOPICS)
-        .map(|t| {
-            let node = &nodes[t % count];
-            let url = format!(
-                "{}/api/test/publish?topic={}&kind=tick&count={}&rate={RATE}",
-                node.url,
-                topic(t),
-                RATE * SECONDS
-            );
-            let http = tether_tests::stub::http_client();
-            let body = json!({ "pad": pad });
-            tokio::spawn(async move {
-                let resp = http.post(url).json(&body).send().await.ok()?;
-                resp.json::<Value>().await.ok()?["count"].as_u64()
-            })
-        })
-        .collect();
-    let mut expected = 0;
-    for (t, call) in calls.into_iter().enumerate() {
-        expected += call.await.ok().flatten().unwrap_or(0) * subscribers[t];
-    }
+    let expected = publish(&nodes, &subscribers).await;
     let window = start.elapsed().as_secs_f64();
     let cpu = Cpu::sample(&pids, redis_pid).since(&before);
     let (mut seen, mut quiet) = (0, Instant::now());
@@ -159,6 +138,35 @@ pub async fn run(setup: Setup) -> Run {
         missing: expected.saturating_sub(l.len() as u64),
         cpu,
     }
+}
+
+/// Publishes [`RATE`] events/s on every topic for [`SECONDS`], topic `t` through node
+/// `t % nodes`; the deliveries that makes (events published × their topic's subscribers).
+async fn publish(nodes: &[Node], subscribers: &[u64]) -> u64 {
+    let count = nodes.len();
+    let pad = "x".repeat(100);
+    let calls: Vec<_> = (0..TOPICS)
+        .map(|t| {
+            let node = &nodes[t % count];
+            let url = format!(
+                "{}/api/test/publish?topic={}&kind=tick&count={}&rate={RATE}",
+                node.url,
+                topic(t),
+                RATE * SECONDS
+            );
+            let http = tether_tests::stub::http_client();
+            let body = json!({ "pad": pad });
+            tokio::spawn(async move {
+                let resp = http.post(url).json(&body).send().await.ok()?;
+                resp.json::<Value>().await.ok()?["count"].as_u64()
+            })
+        })
+        .collect();
+    let mut expected = 0;
+    for (t, call) in calls.into_iter().enumerate() {
+        expected += call.await.ok().flatten().unwrap_or(0) * subscribers[t];
+    }
+    expected
 }
 
 fn topic(t: usize) -> String {

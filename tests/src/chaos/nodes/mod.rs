@@ -140,6 +140,20 @@ pub async fn run(cfg: &NodesConfig) -> NodesReport {
             report.count_resyncs(&v.marks.borrow());
         }
     }
+    record_end(&mut report, &app, &probe, &cluster).await;
+    report.data_losses = epoch.get();
+    report.chaos.seconds = started.elapsed().as_secs_f64();
+    app.client.close();
+    report
+}
+
+/// The client's and the nodes' state at the end: counters, sockets, leaks.
+async fn record_end(
+    report: &mut NodesReport,
+    app: &AppState,
+    probe: &tether_client::native::DriverProbe,
+    cluster: &Cluster,
+) {
     let m = app.client.metrics();
     let c = &mut report.chaos;
     c.duplicates_dropped = m.counters.duplicates_dropped;
@@ -160,10 +174,6 @@ pub async fn run(cfg: &NodesConfig) -> NodesReport {
     c.driver_timers = probe.stats().timers;
     report.repairs = cluster.broker_stat("repairs").await;
     report.lost_by_broker = cluster.broker_stat("lost").await;
-    report.data_losses = epoch.get();
-    c.seconds = started.elapsed().as_secs_f64();
-    app.client.close();
-    report
 }
 
 /// Injects `fault`; whether it took effect.
