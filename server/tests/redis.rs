@@ -7,6 +7,8 @@
 //!   `since` from the old one is told to resync too.
 //! - The pub/sub connection killed while events flow: the node repairs the topic from its log,
 //!   and the subscriber gets every event once, in order, with no resync.
+//! - A publish whose answer comes too late (Redis paused) fails as `Uncertain`: it was made,
+//!   once.
 #![cfg(feature = "redis")]
 
 use std::sync::Arc;
@@ -209,4 +211,42 @@ async fn a_test_servers_lose_history_fault_forgets_every_topic_on_redis() {
     let after = publisher.publish(&a, "e", &1).await.expect("up");
     assert_eq!(after.seq(), 1, "numbering starts again");
     assert_ne!(Some(after.epoch()), before.as_ref().map(|p| p.epoch()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_whose_answer_is_lost_is_uncertain_and_published_once_or_not_at_all() {
+    let redis = RedisServer::start();
+    let (server, addr) = serve(broker(&redis)).await;
+    let publisher = server.publisher();
+    let topic = Topic::new("t:1");
+    let mut ws = subscribe(&addr, &topic, None).await;
+    assert_eq!(next(&mut ws, WAIT).await, Got::Ack(0));
+    assert_eq!(
+        publisher.publish(&topic, "e", &1).await.expect("up").seq(),
+        1
+    );
+
+    // Redis holds every write for 1.5 s: the publish goes out, and its answer comes after
+    // the broker's 500 ms timeout.
+    let paused = command(redis.port, &["CLIENT", "PAUSE", "1500", "WRITE"]);
+    assert_eq!(paused.as_deref(), Some("+OK"));
+    let lost = publisher.publish(&topic, "e", &2).await;
+    assert!(
+        matches!(lost, Err(PublishError::Broker(BrokerError::Uncertain(_)))),
+        "{lost:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let after = publisher.publish(&topic, "e", &3).await.expect("up again");
+    assert_eq!(after.seq(), 3, "the uncertain publish was made, once");
+    let got = [
+        next(&mut ws, WAIT).await,
+        next(&mut ws, WAIT).await,
+        next(&mut ws, WAIT).await,
+    ];
+    assert_eq!(got, [Got::Event(1), Got::Event(2), Got::Event(3)]);
+    assert_eq!(
+        next(&mut ws, Duration::from_millis(300)).await,
+        Got::Quiet,
+        "no repeat"
+    );
 }
