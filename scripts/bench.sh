@@ -65,6 +65,13 @@ cargo build --quiet --release -p tether-bench --bin fanout
 grep '^BENCH|' "$WORK/fanout.log" >>"$LINES"
 OTHERS="$OTHERS; during B6: $(others)"
 
+LOADS="$LOADS; before B7: $(load)"
+echo "==> B7: fan-out through the broker: in memory, Redis with one node, Redis with two (processes)"
+ensure_redis
+cargo build --quiet --release -p tether-bench --bin fanout-nodes
+"$TARGET/release/fanout-nodes" | tee "$WORK/nodes.log" | grep -v '^BENCH|' || true
+grep '^BENCH|' "$WORK/nodes.log" >>"$LINES"
+
 TABLE="$WORK/table"
 printf '%-70s %16s %16s %8s  %s\n' benchmark value baseline ratio units
 cell() { if [ -n "$2" ]; then echo "$1 ($2)"; else echo "$1"; fi; }
@@ -89,8 +96,8 @@ MINUTES="$(((SECONDS - START) / 60))m$(((SECONDS - START) % 60))s"
   echo "- load average (1 min) $LOADS; after: $(load)"
   echo "- CPU used by other processes, in % of one core of $(nproc): $OTHERS (not measured during"
   echo "  B1-B5: Chromium's processes are not all reaped by this script, so their CPU cannot be told"
-  echo "  from other processes'). Other work on the machine shows in the timings; B6 also reports it"
-  echo "  for each step."
+  echo "  from other processes'). Other work on the machine shows in the timings; B6 and B7 also"
+  echo "  report it for each step or run."
   echo
   echo "| benchmark | value | baseline | ratio | units | runs | limited by | notes |"
   echo "|---|---|---|---|---|---|---|---|"

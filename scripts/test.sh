@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: every test in the workspace. Installs missing tools first (scripts/tools.sh),
-# then: formatting, lints (native and wasm32), `cargo check` and `cargo doc` on the host, the
+# and redis-server (the Redis broker's tests start their own), then: formatting, lints (native and wasm32), `cargo check` and `cargo doc` on the host, the
 # ticker example, the production build of the app (Trunk) and the server's minimal example, the
 # native tests of every crate (the end-to-end tests of the built app in headless Chromium among
 # them), and the browser tests of the client and the ticker example against a live stub on
@@ -19,6 +19,7 @@ trap 'stop_stub' EXIT
 step "tools"
 ensure_browser_test_tools
 ensure_trunk
+ensure_redis
 
 step "format"
 cargo fmt --all -- --check
@@ -29,9 +30,10 @@ cargo clippy -p tether-client --lib --examples --target wasm32-unknown-unknown -
 cargo clippy -p tether-client --lib --examples --features yew --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p tether-www --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p tether-tests -p tether-bench --tests --target wasm32-unknown-unknown -- -D warnings
-# The server library without its default JWT authenticator (the workspace lint above builds it
-# with `jwt`, and with `faults` through the stub).
+# The server library without its default JWT authenticator and without the Redis broker (the
+# workspace lint above builds it with `jwt`, and with `faults` and `redis` through the stub).
 cargo clippy -p tether-server --lib --no-default-features -- -D warnings
+cargo clippy -p tether-server --lib --no-default-features --features redis -- -D warnings
 
 step "host check and docs (the library off wasm32: hooks inert, every public item documented)"
 cargo check -p tether-client --all-features
@@ -42,8 +44,10 @@ RUSTDOCFLAGS="-D warnings" cargo doc -p tether-server --no-deps --all-features
 step "builds: the ticker example (wasm32), the app's production build (www/dist), the server's minimal example"
 cargo build -p tether-client --example ticker --features yew --target wasm32-unknown-unknown
 trunk build --release
-# server/tests/minimal.rs runs this binary as a process (cargo test builds it too).
+# server/tests/minimal.rs runs this binary as a process (cargo test builds it too), and
+# tests/tests/nodes.rs runs the stub's binary as its nodes.
 cargo build -p tether-server --example minimal
+cargo build -p tether-stub --bin server-stub
 
 step "native tests (with the end-to-end test in headless Chromium)"
 # --show-output prints what passing tests wrote: only the reduced chaos run and the herd

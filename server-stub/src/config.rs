@@ -132,6 +132,14 @@ pub struct Config {
     /// forgotten, and starts again in a new epoch.
     #[arg(long, default_value_t = 100_000)]
     pub replay_topics: usize,
+    /// Use Redis at this URL (`redis://127.0.0.1:6379`) as the broker, instead of the one in
+    /// memory: every stub on the same Redis shares its topics' `seq`, replay logs and events.
+    /// The replay log is bounded per topic by `--replay-capacity` and `--replay-topic-bytes`.
+    #[arg(long, env = "STUB_REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// The prefix of the broker's keys and channels in Redis.
+    #[arg(long, default_value = "tether")]
+    pub redis_prefix: String,
     /// Longest agent name, thread title or agent status accepted by REST, in bytes.
     #[arg(long, default_value_t = 200)]
     pub max_name_bytes: usize,
@@ -213,6 +221,8 @@ impl Default for Config {
             replay_topic_bytes: 1 << 20,
             replay_total_bytes: 64 << 20,
             replay_topics: 100_000,
+            redis_url: None,
+            redis_prefix: "tether".into(),
             max_name_bytes: 200,
             max_content_bytes: 16_384,
             max_body_bytes: 65_536,
@@ -366,6 +376,8 @@ mod tests {
         assert_eq!(parsed.max_connections, default.max_connections);
         assert_eq!(parsed.shutdown_grace_ms, default.shutdown_grace_ms);
         assert_eq!(parsed.replay_topics, default.replay_topics);
+        assert_eq!(parsed.redis_url, default.redis_url);
+        assert_eq!(parsed.redis_prefix, default.redis_prefix);
         assert_eq!(parsed.limits(), default.limits());
     }
 

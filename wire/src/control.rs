@@ -153,6 +153,11 @@ pub struct ResyncRequired {
     /// The server's current `seq` on it, when known: live events continue after it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seq: Option<u64>,
+    /// The epoch of the stream `seq` belongs to, when the server names epochs: a client keeps
+    /// it as the topic's epoch, so that its next `subscribe_ack` in the same epoch is not
+    /// taken for another loss.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<String>,
 }
 
 /// A control message, either direction.
@@ -285,6 +290,12 @@ mod tests {
         round_trip(Control::ResyncRequired(ResyncRequired {
             topic: Topic::agent(1),
             seq: None,
+            epoch: None,
+        }));
+        round_trip(Control::ResyncRequired(ResyncRequired {
+            topic: Topic::agent(1),
+            seq: Some(3),
+            epoch: Some("e2".into()),
         }));
     }
 

@@ -366,7 +366,11 @@ async fn stats(State(state): State<ServerState>, caller: Result<AuthUser, ApiErr
         .server
         .stats()
         .to_json(state.server.subscriber_counts());
-    stats["replay_bytes"] = json!(state.broker.replay_bytes());
+    let broker = state.broker.stats();
+    if let Some(bytes) = broker.get("replay_bytes") {
+        stats["replay_bytes"] = bytes.clone();
+    }
+    stats["broker"] = broker;
     if state.config.test_control || state.config.dev {
         return Ok(Json(stats));
     }

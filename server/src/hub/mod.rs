@@ -176,6 +176,26 @@ impl Hub {
         });
     }
 
+    /// Tells the live members of `topic` behind `position` to resync: the broker lost
+    /// publications up to it that it cannot give back (see [`cursor::skip_to`]). A joining
+    /// member is left to its catch-up, which is read from the history as it now is.
+    pub fn skip_to(&self, topic: &Topic, position: &StreamPosition) {
+        let mut all = self.lock();
+        let Some(members) = all.get_mut(topic) else {
+            return;
+        };
+        let mut out = Vec::new();
+        members.retain(|_, member| match &mut member.state {
+            State::Live(cursor) => {
+                out.clear();
+                cursor::skip_to(cursor, topic, position, member.queue.extended(), &mut out);
+                out.drain(..)
+                    .all(|frame| member.queue.deliver_frame(frame) != Delivery::Gone)
+            }
+            State::Joining(_) => true,
+        });
+    }
+
     /// How many connections hold each topic that has any.
     pub fn subscriber_counts(&self) -> BTreeMap<String, usize> {
         self.lock()

@@ -252,6 +252,7 @@ fn extended_reply(
                 let resync = ResyncRequired {
                     topic: c.topic.clone(),
                     seq: Some(c.position.offset),
+                    epoch: Some(c.position.epoch.to_string()),
                 };
                 frames.push(control_frame(&Control::ResyncRequired(resync), None));
             }

@@ -4,11 +4,14 @@
 //! Every view lifetime is then checked against the stub's publish log: every event published
 //! between its start and its end reached it exactly once and in order (see `check`).
 //!
+//! [`nodes`] runs the same checks across two stub processes on one Redis.
+//!
 //! Call [`run`] inside a `tokio::task::LocalSet` on a multi-threaded runtime.
 
 mod check;
 mod faults;
 mod live;
+pub mod nodes;
 mod report;
 mod sends;
 pub mod tabs;

@@ -84,7 +84,7 @@ impl Connection {
             Control::SubscribeError(e) => self.on_refused(e.topic, e.error_code, e.error),
             Control::UnsubscribeSuccess(_) => {}
             Control::ResyncRequired(r) => {
-                if self.topics.resync(&r.topic, r.seq) {
+                if self.topics.resync(&r.topic, r.seq, r.epoch.as_deref()) {
                     self.deliver(TopicEvent::ResyncRequired {
                         topic: r.topic,
                         seq: r.seq,

@@ -357,12 +357,15 @@ impl TopicTable {
     }
 
     /// After `resync_required`: live events continue after `seq`. Returns false if not held.
-    pub fn resync(&mut self, topic: &Topic, seq: Option<u64>) -> bool {
+    pub fn resync(&mut self, topic: &Topic, seq: Option<u64>, epoch: Option<&str>) -> bool {
         let Some(e) = self.entries.get_mut(topic).filter(|e| e.refs > 0) else {
             return false;
         };
         if seq.is_some() {
             e.last_seq = seq;
+        }
+        if let Some(epoch) = epoch {
+            e.epoch = Some(epoch.to_owned());
         }
         true
     }

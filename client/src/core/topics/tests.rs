@@ -275,11 +275,31 @@ fn a_released_topic_is_no_longer_held_before_the_flush_too() {
     assert_eq!(table.statuses().count(), 0);
     assert_eq!(table.counts(), StatusCounts::default());
     assert_eq!(table.admit(&t("agent:1"), Some(4)), SeqVerdict::NotHeld);
-    assert!(!table.resync(&t("agent:1"), Some(9)));
+    assert!(!table.resync(&t("agent:1"), Some(9), None));
     assert!(!table.rewind(&t("agent:1"), 1));
     assert_eq!(
         table.acknowledge(&t("agent:1"), None, Some(5), None),
         Activation::Ignored
+    );
+}
+
+#[test]
+fn a_resync_naming_its_epoch_makes_the_next_acknowledgement_in_it_no_new_loss() {
+    let mut table = TopicTable::default();
+    table.acquire(&t("agent:1"));
+    table.take_changes();
+    table.acknowledge(&t("agent:1"), None, Some(5), Some("e1"));
+    assert!(table.resync(&t("agent:1"), Some(0), Some("e2")));
+    assert_eq!(table.epoch(&t("agent:1")), Some("e2"));
+    table.reset_server_view();
+    table.take_changes();
+    assert_eq!(
+        table.acknowledge(&t("agent:1"), None, Some(3), Some("e2")),
+        Activation::Active {
+            seq: Some(0),
+            resync: false
+        },
+        "already told: the resync named e2, and the server replays 1..=3 from since 0"
     );
 }
 

@@ -342,6 +342,7 @@ impl Hub {
                     let resync = ResyncRequired {
                         topic: topic.clone(),
                         seq: *seq,
+                        epoch: None,
                     };
                     out.push((tab, socket, control(Control::ResyncRequired(resync), None)));
                 }
