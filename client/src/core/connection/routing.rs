@@ -84,11 +84,17 @@ impl Connection {
             Control::SubscribeError(e) => self.on_refused(e.topic, e.error_code, e.error),
             Control::UnsubscribeSuccess(_) => {}
             Control::ResyncRequired(r) => {
+                // A resync naming another epoch than the one this topic was in: the server
+                // lost the history (a broker restarted without its data, say).
+                let history_lost = match (self.topics.epoch(&r.topic), r.epoch.as_deref()) {
+                    (Some(known), Some(named)) => known != named,
+                    _ => false,
+                };
                 if self.topics.resync(&r.topic, r.seq, r.epoch.as_deref()) {
                     self.deliver(TopicEvent::ResyncRequired {
                         topic: r.topic,
                         seq: r.seq,
-                        history_lost: false,
+                        history_lost,
                     });
                 }
             }

@@ -297,7 +297,8 @@ fn a_resync_naming_its_epoch_makes_the_next_acknowledgement_in_it_no_new_loss() 
         table.acknowledge(&t("agent:1"), None, Some(3), Some("e2")),
         Activation::Active {
             seq: Some(0),
-            resync: false
+            resync: false,
+            history_lost: false
         },
         "already told: the resync named e2, and the server replays 1..=3 from since 0"
     );
