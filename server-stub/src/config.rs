@@ -144,9 +144,43 @@ pub struct Config {
     /// it the answer is 408.
     #[arg(long, default_value_t = 30_000)]
     pub request_timeout_ms: u64,
-    /// Open TCP connections (HTTP and WebSocket) at most; further ones wait in the backlog.
+    /// How long an HTTP response write may make no progress, in milliseconds; past it the
+    /// connection is closed and its answer freed.
+    #[arg(long, default_value_t = 10_000)]
+    pub http_write_timeout_ms: u64,
+    /// Largest HTTP request head, in bytes (at least 8192); a longer one gets 431.
+    #[arg(long, default_value_t = 16_384)]
+    pub max_header_bytes: usize,
+    /// Open TCP connections (HTTP and WebSocket) at most; past it a new one gets 503 at once.
     #[arg(long, default_value_t = 16_384)]
     pub max_connections: usize,
+    /// Connections that are not a signed-in WebSocket (HTTP, heads being read), at most; the
+    /// rest of `--max-connections` is kept for WebSockets. Past it 503 at once.
+    #[arg(long, default_value_t = 4096)]
+    pub max_http_connections: usize,
+    /// Of those, from one peer address at most; past it 503 at once.
+    #[arg(long, default_value_t = 128)]
+    pub max_http_connections_per_ip: usize,
+    /// WebSockets of one user at most; past it the new one is closed with 1008.
+    #[arg(long, default_value_t = 16)]
+    pub max_connections_per_user: usize,
+    /// Records (agents, threads, messages) one user may store; past it 429 `LIMIT`.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_records_per_user: usize,
+    /// Bytes of text (names, titles, statuses, message contents) one user may store; past it
+    /// 429 `LIMIT`.
+    #[arg(long, default_value_t = 16 << 20)]
+    pub max_stored_bytes_per_user: usize,
+    /// Agent runs and streamed replies of one user in flight at once; past it 429 `LIMIT`.
+    #[arg(long, default_value_t = 16)]
+    pub max_runs_per_user: usize,
+    /// Items in one page of a REST list (`?limit=` may ask for fewer).
+    #[arg(long, default_value_t = 100)]
+    pub max_page_items: usize,
+    /// Bytes of one page of a REST list, as encoded: a page ends before the item that would
+    /// pass it (a page has at least one item).
+    #[arg(long, default_value_t = 65_536)]
+    pub max_page_bytes: usize,
     /// How long shutdown waits for connections to finish after asking them to, in
     /// milliseconds; then whatever is left is dropped.
     #[arg(long, default_value_t = 5000)]
@@ -213,7 +247,17 @@ impl Default for Config {
             max_body_bytes: 65_536,
             header_read_timeout_ms: 10_000,
             request_timeout_ms: 30_000,
+            http_write_timeout_ms: 10_000,
+            max_header_bytes: 16_384,
             max_connections: 16_384,
+            max_http_connections: 4096,
+            max_http_connections_per_ip: 128,
+            max_connections_per_user: 16,
+            max_records_per_user: 10_000,
+            max_stored_bytes_per_user: 16 << 20,
+            max_runs_per_user: 16,
+            max_page_items: 100,
+            max_page_bytes: 65_536,
             shutdown_grace_ms: 5000,
             rate_burst: 200,
             rate_per_sec: 100,
@@ -295,7 +339,12 @@ impl Config {
             max_body_bytes: self.max_body_bytes,
             header_read_timeout: ms(self.header_read_timeout_ms),
             request_timeout: ms(self.request_timeout_ms),
+            http_write_timeout: ms(self.http_write_timeout_ms),
+            max_header_bytes: self.max_header_bytes,
             max_connections: self.max_connections,
+            max_http_connections: self.max_http_connections,
+            max_http_connections_per_ip: self.max_http_connections_per_ip,
+            max_connections_per_user: self.max_connections_per_user,
             shutdown_grace: ms(self.shutdown_grace_ms),
         }
     }
@@ -361,6 +410,25 @@ mod tests {
         assert_eq!(parsed.max_connections, default.max_connections);
         assert_eq!(parsed.shutdown_grace_ms, default.shutdown_grace_ms);
         assert_eq!(parsed.replay_topics, default.replay_topics);
+        assert_eq!(parsed.http_write_timeout_ms, default.http_write_timeout_ms);
+        assert_eq!(parsed.max_header_bytes, default.max_header_bytes);
+        assert_eq!(parsed.max_http_connections, default.max_http_connections);
+        assert_eq!(
+            parsed.max_http_connections_per_ip,
+            default.max_http_connections_per_ip
+        );
+        assert_eq!(
+            parsed.max_connections_per_user,
+            default.max_connections_per_user
+        );
+        assert_eq!(parsed.max_records_per_user, default.max_records_per_user);
+        assert_eq!(
+            parsed.max_stored_bytes_per_user,
+            default.max_stored_bytes_per_user
+        );
+        assert_eq!(parsed.max_runs_per_user, default.max_runs_per_user);
+        assert_eq!(parsed.max_page_items, default.max_page_items);
+        assert_eq!(parsed.max_page_bytes, default.max_page_bytes);
         assert_eq!(parsed.limits(), default.limits());
     }
 
