@@ -148,6 +148,11 @@ impl Limits {
         self.header_read_timeout.max(MIN_TIMER)
     }
 
+    /// [`Limits::http_write_timeout`], at least 1 ms.
+    pub fn http_write_deadline(&self) -> Duration {
+        self.http_write_timeout.max(MIN_TIMER)
+    }
+
     /// [`Limits::request_timeout`], at least 1 ms.
     pub fn request_deadline(&self) -> Duration {
         self.request_timeout.max(MIN_TIMER)
