@@ -349,6 +349,14 @@ impl Config {
         }
     }
 
+    /// What one user may store.
+    pub fn quota(&self) -> crate::domain::quota::Quota {
+        crate::domain::quota::Quota {
+            records: self.max_records_per_user,
+            bytes: self.max_stored_bytes_per_user,
+        }
+    }
+
     /// Pause between run steps.
     pub fn run_step(&self) -> Duration {
         Duration::from_millis(self.run_step_ms)

@@ -18,6 +18,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
+
 use tether_wire::Control;
 
 const SECOND: Duration = Duration::from_secs(1);
@@ -168,7 +170,7 @@ async fn one_users_records_stay_within_its_quota() {
     let mut ws = ws_from(addr, &attacker, ATTACKER_IP, None)
         .await
         .expect("ws");
-    ws.send_message("over", thread, "one more").await;
+    ws.send_message("over", thread, &"o".repeat(1000)).await;
     let answer = ws.recv().await;
     let took = served_within(addr, &dev_token(1), SECOND).await;
     println!(
@@ -219,16 +221,12 @@ async fn runs_in_flight_are_capped_per_user() {
     let attacker = dev_token(2);
     let http = http_from(ATTACKER_IP);
     let start = Instant::now();
-    let answers: Vec<(u16, Value)> = futures_util::future::join_all((0..200).map(|_| {
-        rest(
-            &http,
-            addr,
-            (Method::POST, "/api/agents/2/run"),
-            &attacker,
-            None,
-        )
-    }))
-    .await;
+    let run = (Method::POST, "/api/agents/2/run");
+    let answers: Vec<(u16, Value)> = futures_util::stream::iter(0..200)
+        .map(|_| rest(&http, addr, run.clone(), &attacker, None))
+        .buffer_unordered(16)
+        .collect()
+        .await;
     let posted_in = start.elapsed();
     let accepted: BTreeSet<u64> = answers
         .iter()

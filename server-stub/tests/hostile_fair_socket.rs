@@ -75,6 +75,7 @@ async fn one_user_holds_at_most_its_connections_and_their_topics() {
     let stub = ChildStub::start(&["--open-topic", "t:", "--max-connections-per-user", "8"]).await;
     let addr = stub.socket_addr();
     let token = dev_token(2);
+    served_within(addr, &dev_token(1), 5 * SECOND).await;
     let before = stub.rss_kib();
     let (mut held, mut closed) = (Vec::new(), Vec::new());
     for i in 0..40 {
@@ -104,7 +105,8 @@ async fn one_user_holds_at_most_its_connections_and_their_topics() {
     );
     assert_eq!(held.len(), 8);
     assert!(closed.iter().all(|c| *c == Some(1008)), "{closed:?}");
-    assert!(grown < 12 * 1024, "RSS grew by {grown} KiB");
+    // A connection holding 2,048 topics costs about 1.3 MiB (hostile_budget.rs measures it).
+    assert!(grown < 8 * 2 * 1024, "RSS grew by {grown} KiB");
 }
 
 /// Finding 7: with `--open-topic`, a topic name was never forgotten: 464,486 fresh names added

@@ -32,7 +32,9 @@ pub fn spawn(state: &ServerState) {
 }
 
 async fn apply(state: &ServerState) {
-    let change = pick(&state.read(|store| store.agent_ids()).await);
+    let pick_from: u64 = rand::random();
+    let agent = state.read(|store| store.some_agent(pick_from)).await;
+    let change = pick(agent.as_slice());
     match change {
         Some(Change::Status(id, status)) => {
             state
@@ -40,7 +42,8 @@ async fn apply(state: &ServerState) {
                 .await;
         }
         Some(Change::Run(id)) => {
-            runs::start(state, id, Trigger::Schedule).await;
+            // A user with as many runs in flight as it may gets no scheduled one.
+            let _ = runs::start(state, id, Trigger::Schedule).await;
         }
         None => {}
     }
