@@ -165,10 +165,9 @@ async fn silent_reconnecting(addr: SocketAddr, stop: Arc<AtomicBool>) -> usize {
             connects += 1;
             let mut buf = [0u8; 256];
             while !stop.load(Ordering::Relaxed) {
-                match tokio::time::timeout(Duration::from_millis(100), socket.read(&mut buf)).await
-                {
-                    Ok(Ok(0) | Err(_)) => break,
-                    Ok(Ok(_)) | Err(_) => {}
+                let read = tokio::time::timeout(Duration::from_millis(100), socket.read(&mut buf));
+                if let Ok(Ok(0) | Err(_)) = read.await {
+                    break;
                 }
             }
         }

@@ -161,7 +161,7 @@ pub async fn unread_get(addr: SocketAddr, ip: IpAddr, path: &str, token: &str) -
 /// nothing came within `wait` or the connection ended).
 pub async fn peek_status(socket: &TcpStream, wait: Duration) -> Option<u16> {
     let mut head = [0u8; 12];
-    let peeked = tokio::time::timeout(wait, async {
+    tokio::time::timeout(wait, async {
         loop {
             match socket.peek(&mut head).await {
                 Ok(n) if n >= 12 => return Some(()),
@@ -173,7 +173,6 @@ pub async fn peek_status(socket: &TcpStream, wait: Duration) -> Option<u16> {
     .await
     .ok()
     .flatten()?;
-    let () = peeked;
     std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
 }
 

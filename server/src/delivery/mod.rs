@@ -7,6 +7,7 @@
 //! implements, outbound ones come from a [`SendQueue`] that anyone may fill without waiting.
 
 pub mod admission;
+mod closing;
 pub mod meter;
 pub mod queue;
 pub mod rate_limit;

@@ -13,17 +13,16 @@ use futures_util::{SinkExt, StreamExt};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use std::future::Future;
-use std::time::Duration;
-use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
 use tokio::time::{interval_at, sleep_until, Instant as TokioInstant, MissedTickBehavior};
 use tokio_tungstenite::WebSocketStream;
 use tracing::Instrument;
-use tungstenite::protocol::CloseFrame;
 use tungstenite::{Message, Utf8Bytes};
 
 use tether_wire::CloseCode;
 
+use super::closing::close_handshake;
+pub use super::closing::{reject_over_user_cap, reject_unauthorized};
 use super::meter::{is_flooded, Metered};
 use super::{CloseSignal, DropReason, Ending, Outbound, SendQueue, Sockets};
 
@@ -159,29 +158,6 @@ async fn run<I: Inbound>(
         Err(_) => tracing::error!("the halves of a socket did not reunite"),
     }
     sockets.stats.connection_closed(queue.user());
-}
-
-/// Closes a socket that brought no valid token with 4401, before any data frame.
-pub async fn reject_unauthorized(mut socket: WebSocket, sockets: &Sockets) {
-    let code = CloseCode::UNAUTHORIZED.0;
-    sockets.stats.closed_with(code);
-    tracing::info!(
-        code,
-        "connection refused: missing, invalid or expired token"
-    );
-    let timeout = sockets.limits.close_timeout;
-    close_handshake(&mut socket, code, "unauthorized", timeout).await;
-}
-
-/// Closes a socket whose user already has as many as it may with 1008, before any data frame.
-pub async fn reject_over_user_cap(mut socket: WebSocket, sockets: &Sockets) {
-    let code = CloseCode::POLICY.0;
-    sockets.stats.closed_with(code);
-    sockets.stats.rejected_user_cap();
-    let max = sockets.limits.max_connections_per_user;
-    tracing::info!(code, max, "connection refused: its user has too many");
-    let timeout = sockets.limits.close_timeout;
-    close_handshake(&mut socket, code, "too many connections", timeout).await;
 }
 
 impl<I: Inbound> Reader<'_, I> {
@@ -393,29 +369,4 @@ fn preview(text: &str) -> String {
         .find(|&i| text.is_char_boundary(i))
         .unwrap_or(0);
     format!("{}… ({} bytes)", &text[..end], text.len())
-}
-
-/// Sends a close frame and waits for the client's, both within `timeout`.
-async fn close_handshake(socket: &mut WebSocket, code: u16, reason: &str, timeout: Duration) {
-    let frame = CloseFrame {
-        code: code.into(),
-        reason: reason.into(),
-    };
-    let _ = tokio::time::timeout(timeout, async {
-        if socket.send(Message::Close(Some(frame))).await.is_err() {
-            return;
-        }
-        while let Some(Ok(msg)) = socket.next().await {
-            if matches!(msg, Message::Close(_)) {
-                return;
-            }
-        }
-        // The stream ended on a flood: what the client still sends is drained until it
-        // closes, so that the close frame is not lost to a reset.
-        let mut scratch = [0u8; 1024];
-        while socket.get_ref().is_draining()
-            && matches!(socket.get_mut().read(&mut scratch).await, Ok(n) if n > 0)
-        {}
-    })
-    .await;
 }

@@ -31,7 +31,7 @@ pub(crate) struct Handshake {
 }
 
 /// Checks that `parts` ask for a WebSocket, and takes the connection's upgrade from them.
-pub(crate) fn check(parts: &mut Parts) -> Result<Handshake, Response> {
+pub(crate) fn check(parts: &mut Parts) -> Result<Handshake, NotAHandshake> {
     if parts.method != Method::GET {
         return Err(refuse(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -107,8 +107,18 @@ impl Handshake {
     }
 }
 
-fn refuse(status: StatusCode, details: &'static str) -> Response {
-    (status, details).into_response()
+/// Why a request is not a WebSocket handshake: its status and a word of explanation.
+#[derive(Debug)]
+pub(crate) struct NotAHandshake(StatusCode, &'static str);
+
+impl IntoResponse for NotAHandshake {
+    fn into_response(self) -> Response {
+        (self.0, self.1).into_response()
+    }
+}
+
+fn refuse(status: StatusCode, details: &'static str) -> NotAHandshake {
+    NotAHandshake(status, details)
 }
 
 /// Whether the header is `value`, in any case.

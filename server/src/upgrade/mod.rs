@@ -47,7 +47,7 @@ pub(crate) async fn upgrade<A: Authenticate>(
     let (mut parts, _) = request.into_parts();
     let handshake = match handshake::check(&mut parts) {
         Ok(handshake) => handshake,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into_response(),
     };
     let sockets = &up.ctx.sockets;
     sockets.stats.connection_attempted();

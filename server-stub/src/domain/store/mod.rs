@@ -7,9 +7,11 @@
 //! against its [`Quota`]: a change past it is refused with [`Denial::Limit`].
 
 pub mod owners;
+mod pages;
+
+pub use pages::MessagePage;
 
 use std::collections::{BTreeMap, HashMap};
-use std::ops::Bound;
 
 use crate::auth::UserId;
 use crate::domain::access::Denial;
@@ -41,15 +43,6 @@ pub struct DeletedAgent {
     pub agent: AgentRecord,
     /// Its threads, deleted with it.
     pub thread_ids: Vec<u64>,
-}
-
-/// Part of a thread's history.
-#[derive(Debug)]
-pub struct MessagePage {
-    /// Oldest first.
-    pub messages: Vec<MessageRecord>,
-    /// The cursor of the next page (how many messages precede it), if there is one.
-    pub next: Option<usize>,
 }
 
 impl Store {
@@ -91,22 +84,6 @@ impl Store {
     /// One agent.
     pub fn agent(&self, id: u64) -> Option<&AgentRecord> {
         self.agents.get(&id)
-    }
-
-    /// Up to `limit` agents of `owner` with ids after `after`, by id.
-    pub fn agents_page(&self, owner: UserId, after: Option<u64>, limit: usize) -> Vec<AgentRecord> {
-        let Some(owned) = self.owners.of(owner) else {
-            return Vec::new();
-        };
-        owned
-            .agents
-            .range((
-                after.map_or(Bound::Unbounded, Bound::Excluded),
-                Bound::Unbounded,
-            ))
-            .take(limit)
-            .filter_map(|id| self.agents.get(id).cloned())
-            .collect()
     }
 
     /// An agent id picked by `pick` (the first at or after it, modulo the largest), for the
@@ -226,33 +203,6 @@ impl Store {
         self.threads.get(&id)
     }
 
-    /// Up to `limit` threads of `owner`'s agents (of one agent only, if given) with ids after
-    /// `after`, by id.
-    pub fn threads_page(
-        &self,
-        owner: UserId,
-        agent_id: Option<u64>,
-        after: Option<u64>,
-        limit: usize,
-    ) -> Vec<ThreadRecord> {
-        let ids = match agent_id {
-            Some(agent) => self.owners.threads_of_agent(agent),
-            None => self.owners.of(owner).map(|o| &o.threads),
-        };
-        let Some(ids) = ids else {
-            return Vec::new();
-        };
-        ids.range((
-            after.map_or(Bound::Unbounded, Bound::Excluded),
-            Bound::Unbounded,
-        ))
-        .filter_map(|id| self.threads.get(id))
-        .filter(|t| self.agent(t.agent_id).is_some_and(|a| a.owner_id == owner))
-        .take(limit)
-        .cloned()
-        .collect()
-    }
-
     /// The owner of a thread's agent.
     fn thread_owner(&self, thread: &ThreadRecord) -> Option<UserId> {
         self.agent(thread.agent_id).map(|a| a.owner_id)
@@ -317,34 +267,6 @@ impl Store {
             self.owners.remove_thread(owner, thread.agent_id, id);
         }
         Some(thread)
-    }
-
-    /// Up to `limit` messages of a thread's history after the first `after`, oldest first, and
-    /// no more than `max_bytes` of content (at least one message, if any is left).
-    pub fn messages_page(
-        &self,
-        thread_id: u64,
-        after: usize,
-        (limit, max_bytes): (usize, usize),
-    ) -> MessagePage {
-        let all = self.messages.get(&thread_id).map_or(&[][..], Vec::as_slice);
-        let rest = all.get(after..).unwrap_or_default();
-        let mut bytes = 0;
-        let messages: Vec<MessageRecord> = rest
-            .iter()
-            .take(limit.max(1))
-            .take_while(|m| {
-                let first = bytes == 0;
-                bytes += m.content.len().max(1);
-                first || bytes <= max_bytes
-            })
-            .cloned()
-            .collect();
-        let end = after + messages.len();
-        MessagePage {
-            next: (end < all.len()).then_some(end),
-            messages,
-        }
     }
 
     /// Appends a user's message with a new id to an existing thread, within its owner's quota.
@@ -444,109 +366,4 @@ fn take_id(counter: &mut u64) -> u64 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ids<T>(records: &[T], id: impl Fn(&T) -> u64) -> Vec<u64> {
-        records.iter().map(id).collect()
-    }
-
-    #[test]
-    fn seed_has_agents_for_two_users() {
-        let store = Store::seeded(5, Quota::UNLIMITED);
-        assert_eq!(ids(&store.agents_page(1, None, 10), |a| a.id), [1, 3]);
-        assert_eq!(ids(&store.agents_page(2, None, 10), |a| a.id), [2]);
-        assert_eq!(store.threads_page(1, None, None, 10).len(), 2);
-        assert_eq!(store.messages_page(10, 0, (10, 1000)).messages.len(), 1);
-        assert_eq!(store.usage(1).records, 6, "2 agents, 2 threads, 2 messages");
-    }
-
-    #[test]
-    fn deleting_an_agent_deletes_its_threads_and_frees_their_quota() {
-        let mut store = Store::seeded(5, Quota::UNLIMITED);
-        let before = store.usage(1);
-        let deleted = store.delete_agent(1).expect("exists");
-        assert_eq!(deleted.thread_ids, [10]);
-        assert!(store.thread(10).is_none());
-        assert!(store.messages_page(10, 0, (10, 1000)).messages.is_empty());
-        assert!(store.add_message(10, "user", "x".into(), 6).is_err());
-        assert_eq!(store.usage(1).records, before.records - 3);
-        assert_eq!(ids(&store.threads_page(1, None, None, 10), |t| t.id), [12]);
-    }
-
-    #[test]
-    fn pages_follow_their_cursor_and_stop_at_their_bounds() {
-        let mut store = Store::seeded(5, Quota::UNLIMITED);
-        let made: Vec<u64> = (0..5)
-            .map(|n| {
-                store
-                    .create_agent(7, format!("a{n}"), 6)
-                    .expect("created")
-                    .id
-            })
-            .collect();
-        let first = store.agents_page(7, None, 2);
-        let second = store.agents_page(7, first.last().map(|a| a.id), 10);
-        let all: Vec<u64> = first.iter().chain(&second).map(|a| a.id).collect();
-        assert_eq!(all, made);
-        assert!(
-            store.agents_page(8, None, 10).is_empty(),
-            "another user has none"
-        );
-        let thread = store.create_thread(made[0], "t".into(), 6).expect("made");
-        for n in 0..5 {
-            let content = "m".repeat(100 + n);
-            store
-                .add_message(thread.id, "user", content, 6)
-                .expect("added");
-        }
-        let page = |after, limits| {
-            let page = store.messages_page(thread.id, after, limits);
-            (page.messages.len(), page.next)
-        };
-        assert_eq!(page(0, (10, 250)), (2, Some(2)), "250 bytes: 2 messages");
-        assert_eq!(page(2, (2, 1000)), (2, Some(4)), "2 items");
-        assert_eq!(page(4, (10, 50)), (1, None), "at least one");
-    }
-
-    #[test]
-    fn records_past_the_quota_are_refused_and_deleting_gives_room_back() {
-        let quota = Quota {
-            records: 3,
-            bytes: 20,
-        };
-        let mut store = Store::seeded(5, quota);
-        let agent = store.create_agent(9, "agent".into(), 6).expect("1 record");
-        let thread = store
-            .create_thread(agent.id, "t".into(), 6)
-            .expect("2 records");
-        let long = "x".repeat(15);
-        assert_eq!(
-            store
-                .add_message(thread.id, "user", long.clone(), 6)
-                .map(|_| ()),
-            Err(Denial::Limit(
-                "a user stores at most 20 bytes of text".into()
-            ))
-        );
-        store
-            .add_message(thread.id, "user", "hi".into(), 6)
-            .expect("3 records");
-        assert!(store.create_agent(9, "b".into(), 6).is_err(), "4 records");
-        assert!(store
-            .update_agent(agent.id, Some("y".repeat(18)), None, 6)
-            .is_err());
-        assert!(store
-            .update_agent(agent.id, Some("y".repeat(17)), None, 6)
-            .is_ok());
-        store.delete_thread(thread.id);
-        assert_eq!(
-            store.usage(9),
-            Usage {
-                records: 1,
-                bytes: 17
-            }
-        );
-        assert!(store.create_agent(9, "b".into(), 6).is_ok());
-    }
-}
+mod tests;
