@@ -12,7 +12,7 @@
 //!   between requests no longer than that, or it is closed (silent sockets, slowloris heads,
 //!   partial heads, idle keep-alive); the head is read into a buffer of at most
 //!   [`Limits::max_header_bytes`](crate::Limits::max_header_bytes), and a longer one gets 431;
-//! - an answer that is not read is dropped ([`held`]): a write that makes no progress for
+//! - an answer that is not read is dropped: a write that makes no progress for
 //!   [`Limits::http_write_timeout`](crate::Limits::http_write_timeout) ends the connection;
 //! - shutdown is bounded: new upgrades are refused, sockets are closed with 1001, connections
 //!   are asked to finish (a stalled write then waits at most the close timeout), and after
