@@ -117,6 +117,9 @@ async fn an_answer_that_is_not_read_is_dropped_after_the_write_timeout() {
     println!("finding 1: an answer of {length} bytes not read for 1.5 s: {body} bytes came");
     assert!(length > 1_000_000, "a long answer: {length}");
     assert!(body < length, "the whole answer was still held after 1.5 s");
+    let mut reader = unread_get(stub.addr, ATTACKER_IP, path, &token).await;
+    let (length, body) = read_answer(&mut reader).await;
+    assert_eq!(body, length, "a client that reads gets the whole answer");
     served_within(stub.addr, &stub.token(1), SECOND).await;
 }
 
