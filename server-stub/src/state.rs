@@ -21,6 +21,7 @@ use tether_wire::Topic;
 use crate::auth::Authenticator;
 use crate::clock::now_ms;
 use crate::config::{Config, Profile};
+use crate::domain::quota::InFlight;
 use crate::domain::store::Store;
 use crate::domain::wire::{self, DomainEvent, Event};
 use crate::hooks;
@@ -45,6 +46,8 @@ pub struct Shared {
     pub publisher: Publisher,
     /// What was published: the tests' ground truth.
     pub log: Mutex<PublishLog>,
+    /// Agent runs and streamed replies in flight, per user.
+    pub runs: Arc<InFlight>,
     /// Cancelled when the server shuts down; background tasks stop on it.
     pub shutdown: CancellationToken,
 }
@@ -184,7 +187,8 @@ impl ServerState {
             Shared {
                 auth,
                 origins: tether_server::origin::OriginPolicy::new(&config.allowed_origins),
-                store: tokio::sync::Mutex::new(Store::seeded(now_ms())),
+                store: tokio::sync::Mutex::new(Store::seeded(now_ms(), config.quota())),
+                runs: InFlight::new(config.max_runs_per_user),
                 publisher: server.publisher(),
                 server,
                 broker,

@@ -101,7 +101,7 @@ fn tether_frame(kind: &str) -> Built {
             epoch: None,
         })),
         "subscribe_error" => {
-            let store = Store::seeded(0);
+            let store = Store::seeded(0, tether_stub::domain::quota::Quota::UNLIMITED);
             let topic = Topic::agent(2);
             let denial = access::topic(&store, 1, &topic, &[]).expect_err("agent 2 is user 2's");
             Built::Control(Control::SubscribeError(wire::tether::subscribe_error(

@@ -66,6 +66,20 @@ pub struct AgentList {
 #[derive(Deserialize)]
 struct Threads {
     threads: Vec<Thread>,
+    /// The cursor of the next page, if any.
+    #[serde(default)]
+    next: Option<u64>,
+}
+
+/// One page of a list: its items under `key`, its `seq`, and the cursor of the next page.
+#[derive(Deserialize)]
+struct Page<T> {
+    #[serde(alias = "agents", alias = "messages")]
+    items: Vec<T>,
+    #[serde(default)]
+    seq: Option<u64>,
+    #[serde(default)]
+    next: Option<u64>,
 }
 
 /// A thread's history and the `seq` of `thread:{id}` it is current to.
@@ -159,10 +173,29 @@ impl Api {
         format!("{}{path}", self.base)
     }
 
-    /// The user's agents.
+    /// Every page of a list at `path` (the server's lists come in pages; see PROTOCOL.md,
+    /// "REST"): its items, and the first page's `seq` (events after it may repeat what later
+    /// pages show; applying them again changes nothing).
+    async fn all_pages<T: DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<(Vec<T>, Option<u64>), ApiError> {
+        let first: Page<T> = self.json(Request::get(&self.url(path)), None).await?;
+        let (mut items, seq, mut next) = (first.items, first.seq, first.next);
+        let join = if path.contains('?') { '&' } else { '?' };
+        while let Some(after) = next {
+            let url = self.url(&format!("{path}{join}after={after}"));
+            let page: Page<T> = self.json(Request::get(&url), None).await?;
+            items.extend(page.items);
+            next = page.next;
+        }
+        Ok((items, seq))
+    }
+
+    /// The user's agents, every page.
     pub async fn agents(&self) -> Result<AgentList, ApiError> {
-        self.json(Request::get(&self.url("/api/agents")), None)
-            .await
+        let (agents, seq) = self.all_pages("/api/agents").await?;
+        Ok(AgentList { agents, seq })
     }
 
     /// Creates an agent.
@@ -184,13 +217,17 @@ impl Api {
         self.send(Request::post(&url), None).await.map(drop)
     }
 
-    /// The threads of an agent.
+    /// The threads of an agent, every page.
     pub async fn threads(&self, agent_id: u64) -> Result<Vec<Thread>, ApiError> {
-        let url = self.url(&format!("/api/threads?agent_id={agent_id}"));
-        Ok(self
-            .json::<Threads>(Request::get(&url), None)
-            .await?
-            .threads)
+        let path = format!("/api/threads?agent_id={agent_id}");
+        let mut page: Threads = self.json(Request::get(&self.url(&path)), None).await?;
+        let mut threads = std::mem::take(&mut page.threads);
+        while let Some(after) = page.next {
+            let url = self.url(&format!("{path}&after={after}"));
+            page = self.json(Request::get(&url), None).await?;
+            threads.append(&mut page.threads);
+        }
+        Ok(threads)
     }
 
     /// Creates a thread.
@@ -212,9 +249,10 @@ impl Api {
         self.json(Request::post(&url), Some(body)).await
     }
 
-    /// A thread's history.
+    /// A thread's history, every page.
     pub async fn history(&self, thread_id: u64) -> Result<History, ApiError> {
-        let url = self.url(&format!("/api/threads/{thread_id}/messages"));
-        self.json(Request::get(&url), None).await
+        let path = format!("/api/threads/{thread_id}/messages");
+        let (messages, seq) = self.all_pages(&path).await?;
+        Ok(History { messages, seq })
     }
 }

@@ -26,9 +26,7 @@ pub async fn post_user_message(
     let (message, published) = state
         .commit_all(|store, out| {
             access::thread(store, user, thread_id)?;
-            let message = store
-                .add_message(thread_id, "user", content, now_ms())
-                .ok_or_else(|| Denial::NotFound(format!("no thread {thread_id}")))?;
+            let message = store.add_message(thread_id, "user", content, now_ms())?;
             let event = DomainEvent::ThreadMessage(&message);
             out.announce_to(&Topic::thread(thread_id), &event, req_id);
             Ok(message)
@@ -36,7 +34,7 @@ pub async fn post_user_message(
         .await;
     let message = message?;
     if state.config.simulate {
-        assistant::spawn_reply(state, thread_id, &message.content);
+        assistant::spawn_reply(state, user, thread_id, &message.content);
     }
     Ok((message, published.into_iter().next()))
 }

@@ -11,7 +11,7 @@
 //!   reloads instead of silently missing events. A client without them gets the event as is:
 //!   the origin's contract has no way to say it.
 
-use axum::extract::ws::Utf8Bytes;
+use tungstenite::Utf8Bytes;
 
 use tether_wire::control::ResyncRequired;
 use tether_wire::Control;

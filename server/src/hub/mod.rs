@@ -20,9 +20,9 @@
 pub mod cursor;
 pub mod publication;
 
-use axum::extract::ws::Utf8Bytes;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
+use tungstenite::Utf8Bytes;
 
 use tether_wire::Topic;
 

@@ -7,6 +7,7 @@
 //! queue like events do, so replies and events keep their order.
 
 pub mod inbound;
+mod reply;
 mod subscribe;
 pub mod types;
 
