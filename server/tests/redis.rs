@@ -169,20 +169,29 @@ async fn a_killed_pubsub_connection_is_repaired_from_the_log_with_no_gap_and_no_
     let topic = Topic::new("t:1");
     let (published, stop) = publish_steadily(&server, &topic);
     let port = redis.port;
+    // A kill takes effect as a repair only when an event was published while the node was
+    // resubscribing, which a fast reconnect can miss: kill again until one did (or fail).
+    let (node, so_far) = (broker.clone(), published.clone());
     let killer = tokio::spawn(async move {
         let mut killed = 0;
-        for _ in 0..3 {
-            tokio::time::sleep(Duration::from_millis(150)).await;
+        for _ in 0..40 {
+            tokio::time::sleep(Duration::from_millis(75)).await;
             let answer = command(port, &["CLIENT", "KILL", "TYPE", "pubsub"]);
             killed += answer
                 .and_then(|a| a.trim_start_matches(':').parse::<u64>().ok())
                 .unwrap_or(0);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let enough = so_far.lock().expect("not poisoned").len() >= 250;
+            if killed >= 2 && node.counters().repaired > 0 && enough {
+                break;
+            }
         }
+        stop.stop();
         killed
     });
-    // subscribe_and_read fails on any resync_required; it stops the publisher after 200
-    // events, then reads until the server is quiet.
-    let (acked, got) = subscribe_and_read(&addr, &topic, None, || stop.stop()).await;
+    // subscribe_and_read fails on any resync_required; it reads until the server is quiet,
+    // which it is once the killer has stopped the publisher.
+    let (acked, got) = subscribe_and_read(&addr, &topic, None, || {}).await;
     let killed = killer.await.expect("the killer ran");
     let want = after(&published, acked);
     let counters = broker.counters();
