@@ -32,6 +32,7 @@ type Reply = Result<Rc<Envelope>, RequestError>;
 pub(crate) type EventSink = Rc<dyn Fn(&TopicEvent)>;
 
 /// Where replies to other tabs' requests go (sharing across tabs).
+#[cfg(feature = "tabs")]
 pub(crate) type RelaySink = Rc<dyn Fn(&Rc<Envelope>)>;
 
 pub(crate) struct Shared {
@@ -41,6 +42,7 @@ pub(crate) struct Shared {
     pumping: Cell<bool>,
     pub(crate) armed: Cell<Option<Instant>>,
     sink: RefCell<Option<EventSink>>,
+    #[cfg(feature = "tabs")]
     relay: RefCell<Option<RelaySink>>,
     replies: RefCell<HashMap<RequestId, oneshot::Sender<Reply>>>,
     state_listeners: Listeners<ConnectionState>,
@@ -65,6 +67,7 @@ impl WsClientV2 {
             pumping: Cell::new(false),
             armed: Cell::new(None),
             sink: RefCell::new(None),
+            #[cfg(feature = "tabs")]
             relay: RefCell::new(None),
             replies: RefCell::new(HashMap::new()),
             state_listeners: Listeners::default(),
@@ -144,6 +147,9 @@ impl WsClientV2 {
                 }
             }
             Output::Error(error) => s.error_listeners.notify(&error),
+            #[cfg(not(feature = "tabs"))]
+            Output::Relay(_) => {} // only a hub asks for relays
+            #[cfg(feature = "tabs")]
             Output::Relay(frame) => {
                 let relay = s.relay.borrow().clone();
                 if let Some(relay) = relay {
@@ -284,6 +290,7 @@ impl WsClientV2 {
         *self.shared.sink.borrow_mut() = Some(sink);
     }
 
+    #[cfg(feature = "tabs")]
     pub(crate) fn set_relay_sink(&self, sink: Option<RelaySink>) {
         *self.shared.relay.borrow_mut() = sink;
     }

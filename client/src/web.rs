@@ -105,10 +105,13 @@ impl AppState {
     /// lets `hooks::WsProvider` do it).
     pub fn connect(mut config: Config) -> Rc<AppState> {
         config.url = resolve_url(&config.url);
-        if config.share.is_some() && crate::tabs::web::supported() {
-            return crate::tabs::web::connect_shared(config);
+        #[cfg(feature = "tabs")]
+        {
+            if config.share.is_some() && crate::tabs::web::supported() {
+                return crate::tabs::web::connect_shared(config);
+            }
+            config.share = None;
         }
-        config.share = None;
         let seed = (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64;
         let io = Rc::new(WebIo::new());
         let (state, driver) = AppState::with_io(config, seed, Box::new(SharedWebIo(io.clone())));
