@@ -1,0 +1,234 @@
+//! The control messages a client receives, read in place from an [`EnvelopeRef`]: no serde,
+//! no allocation, strings as slices of the frame. Each accepts what [`Control::parse`]
+//! accepts for the same frame (a property test holds it to that), except that the
+//! client-to-server types are not read at all.
+//!
+//! [`Control::parse`]: super::Control::parse
+
+use std::borrow::Cow;
+
+use super::kind;
+use crate::envelope::DecodeError;
+use crate::frame::EnvelopeRef;
+use crate::json::{Kind, Str, Value};
+
+/// A control message as a client reads it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ControlRef<'a> {
+    /// `ping`, with the pinger's clock.
+    Ping(Option<u64>),
+    /// `pong`, echoing the pinger's clock.
+    Pong(Option<u64>),
+    /// `subscribe_ack`.
+    SubscribeAck(AckRef<'a>),
+    /// `subscribe_error`.
+    SubscribeError(RefusalRef<'a>),
+    /// `unsubscribe_success`.
+    UnsubscribeSuccess,
+    /// `error`.
+    Error(ErrorRef<'a>),
+    /// `resync_required`: the topic, and the server's `seq` on it when known.
+    ResyncRequired(Str<'a>, Option<u64>),
+    /// `subscribe` or `unsubscribe`, which only a client sends (their data is not read).
+    FromClient,
+}
+
+/// `subscribe_ack` data.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AckRef<'a> {
+    /// The `message_id` of the `subscribe`.
+    pub message_id: Option<Str<'a>>,
+    topics: Option<Value<'a>>,
+    seqs: Option<Value<'a>>,
+    /// The server's history incarnation.
+    pub epoch: Option<Str<'a>>,
+}
+
+impl<'a> AckRef<'a> {
+    /// The topics now active.
+    pub fn topics(&self) -> impl Iterator<Item = Str<'a>> {
+        let items = self.topics.map(|t| t.items());
+        items.into_iter().flatten().filter_map(|t| t.as_str())
+    }
+
+    /// Each topic's current `seq`.
+    pub fn seqs(&self) -> impl Iterator<Item = (Str<'a>, u64)> {
+        let entries = self.seqs.map(|s| s.entries());
+        let entries = entries.into_iter().flatten();
+        entries.filter_map(|(topic, seq)| Some((topic, seq.as_u64()?)))
+    }
+}
+
+/// `subscribe_error` data: one topic refused.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RefusalRef<'a> {
+    /// The `message_id` of the `subscribe`.
+    pub message_id: Option<Str<'a>>,
+    /// The refused topic.
+    pub topic: Str<'a>,
+    /// A human-readable reason.
+    pub error: Str<'a>,
+    /// `NOT_FOUND`, `FORBIDDEN`, `INVALID_TOPIC`, `LIMIT`, or a newer code.
+    pub error_code: Str<'a>,
+}
+
+/// `error` data.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ErrorRef<'a> {
+    /// A short code or message, such as `MALFORMED`.
+    pub error: Str<'a>,
+    /// More about it: an object in the origin's contract, a string from older servers.
+    pub details: Option<Value<'a>>,
+}
+
+impl<'a> ErrorRef<'a> {
+    /// The human-readable explanation: `details` when it is a string, its `message` when it is
+    /// an object with a string one, else `error` (as [`super::ErrorData::explanation`]).
+    pub fn explanation(&self) -> Cow<'a, str> {
+        let details = self.details;
+        let message = details.and_then(|d| d.as_str().or_else(|| d.get("message")?.as_str()));
+        message.unwrap_or(self.error).value()
+    }
+
+    /// `details.message_id`, when the details are an object that has a string one.
+    pub fn message_id(&self) -> Option<Str<'a>> {
+        self.details?.get("message_id")?.as_str()
+    }
+}
+
+impl<'a> ControlRef<'a> {
+    /// Reads a control frame; `None` when `envelope` is an app event.
+    pub fn parse(envelope: &EnvelopeRef<'a>) -> Option<Result<ControlRef<'a>, DecodeError>> {
+        let kind = envelope.kind.value();
+        let data = envelope.data;
+        let read = match &*kind {
+            kind::PING => heartbeat(data).map(ControlRef::Ping),
+            kind::PONG => heartbeat(data).map(ControlRef::Pong),
+            kind::SUBSCRIBE_ACK => ack(data).map(ControlRef::SubscribeAck),
+            kind::SUBSCRIBE_ERROR => refusal(data).map(ControlRef::SubscribeError),
+            kind::UNSUBSCRIBE_SUCCESS => {
+                unsubscribed(data).map(|()| ControlRef::UnsubscribeSuccess)
+            }
+            kind::ERROR => error(data).map(ControlRef::Error),
+            kind::RESYNC_REQUIRED => resync(data),
+            kind::SUBSCRIBE | kind::UNSUBSCRIBE => Ok(ControlRef::FromClient),
+            _ => return None,
+        };
+        Some(read.map_err(|error| DecodeError::Data {
+            kind: kind.into_owned(),
+            error: error.to_owned(),
+        }))
+    }
+}
+
+type Read<T> = Result<T, &'static str>;
+
+/// The fields `names` of `data` (absent reads as `{}`); anything but an object is refused, and
+/// so is a field given twice.
+fn fields<'a, const N: usize>(
+    data: Option<Value<'a>>,
+    names: [&str; N],
+) -> Read<[Option<Value<'a>>; N]> {
+    let mut found = [None; N];
+    let Some(data) = data else {
+        return Ok(found);
+    };
+    if data.kind() != Kind::Object {
+        return Err("data is not an object");
+    }
+    for (key, value) in data.entries() {
+        if let Some(i) = names.iter().position(|n| key.is(n)) {
+            if found[i].replace(value).is_some() {
+                return Err("a field appears twice");
+            }
+        }
+    }
+    Ok(found)
+}
+
+fn opt_str(value: Option<Value<'_>>) -> Read<Option<Str<'_>>> {
+    match value {
+        None => Ok(None),
+        Some(v) if v.is_null() => Ok(None),
+        Some(v) => v.as_str().map(Some).ok_or("a string field is not a string"),
+    }
+}
+
+fn str_field(value: Option<Value<'_>>) -> Read<Str<'_>> {
+    opt_str(value)?.ok_or("a required string field is missing")
+}
+
+fn opt_u64(value: Option<Value<'_>>) -> Read<Option<u64>> {
+    match value {
+        None => Ok(None),
+        Some(v) if v.is_null() => Ok(None),
+        Some(v) => v
+            .as_u64()
+            .map(Some)
+            .ok_or("a number field is not an unsigned integer"),
+    }
+}
+
+/// A list of topics, when present: an array of strings.
+fn topic_list(value: Option<Value<'_>>) -> Read<()> {
+    let Some(v) = value else { return Ok(()) };
+    let strings = v.kind() == Kind::Array && v.items().all(|t| t.kind() == Kind::String);
+    if strings {
+        Ok(())
+    } else {
+        Err("`topics` is not a list of topics")
+    }
+}
+
+fn heartbeat(data: Option<Value<'_>>) -> Read<Option<u64>> {
+    let [timestamp] = fields(data, ["timestamp"])?;
+    opt_u64(timestamp)
+}
+
+fn ack(data: Option<Value<'_>>) -> Read<AckRef<'_>> {
+    let [message_id, topics, seqs, epoch] =
+        fields(data, ["message_id", "topics", "seqs", "epoch"])?;
+    topic_list(topics)?;
+    if let Some(s) = seqs {
+        let numbers = s.kind() == Kind::Object && s.entries().all(|(_, n)| n.as_u64().is_some());
+        if !numbers {
+            return Err("`seqs` is not a map of topics to numbers");
+        }
+    }
+    Ok(AckRef {
+        message_id: opt_str(message_id)?,
+        topics,
+        seqs,
+        epoch: opt_str(epoch)?,
+    })
+}
+
+fn refusal(data: Option<Value<'_>>) -> Read<RefusalRef<'_>> {
+    let [message_id, topic, error, error_code] =
+        fields(data, ["message_id", "topic", "error", "error_code"])?;
+    Ok(RefusalRef {
+        message_id: opt_str(message_id)?,
+        topic: str_field(topic)?,
+        error: str_field(error)?,
+        error_code: str_field(error_code)?,
+    })
+}
+
+fn unsubscribed(data: Option<Value<'_>>) -> Read<()> {
+    let [message_id, topics] = fields(data, ["message_id", "topics"])?;
+    opt_str(message_id)?;
+    topic_list(topics)
+}
+
+fn error(data: Option<Value<'_>>) -> Read<ErrorRef<'_>> {
+    let [error, details] = fields(data, ["error", "details"])?;
+    Ok(ErrorRef {
+        error: str_field(error)?,
+        details: details.filter(|d| !d.is_null()),
+    })
+}
+
+fn resync(data: Option<Value<'_>>) -> Read<ControlRef<'_>> {
+    let [topic, seq] = fields(data, ["topic", "seq"])?;
+    Ok(ControlRef::ResyncRequired(str_field(topic)?, opt_u64(seq)?))
+}
