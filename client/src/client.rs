@@ -24,16 +24,16 @@ use crate::core::{
 };
 use crate::driver::{DriverHandle, Io};
 use crate::listeners::{ListenerGuard, Listeners};
-use crate::protocol::{Envelope, Topic};
+use crate::protocol::{Envelope, Frame, Topic};
 
-type Reply = Result<Rc<Envelope>, RequestError>;
+type Reply = Result<Rc<Frame>, RequestError>;
 
 /// Where delivered events go: the topic manager's dispatch.
 pub(crate) type EventSink = Rc<dyn Fn(&TopicEvent)>;
 
 /// Where replies to other tabs' requests go (sharing across tabs).
 #[cfg(feature = "tabs")]
-pub(crate) type RelaySink = Rc<dyn Fn(&Rc<Envelope>)>;
+pub(crate) type RelaySink = Rc<dyn Fn(&Rc<Frame>)>;
 
 pub(crate) struct Shared {
     core: RefCell<Connection>,
@@ -239,7 +239,7 @@ impl WsClientV2 {
 
     /// Sends a frame with a fresh `req_id` and waits for the reply that echoes it. While
     /// disconnected it waits in the outbox first; every error says whether it was sent.
-    pub async fn request(&self, frame: Envelope) -> Result<Rc<Envelope>, RequestError> {
+    pub async fn request(&self, frame: Envelope) -> Result<Rc<Frame>, RequestError> {
         let rx = {
             let id = self
                 .shared

@@ -8,8 +8,9 @@ use crate::core::event::{ClientError, Output};
 use crate::core::reconnect::Trigger;
 use crate::core::time::Instant;
 use crate::core::timers::Timer;
-use crate::protocol::control::Heartbeat;
-use crate::protocol::{CloseCode, Control};
+use crate::protocol::control::{kind, write};
+use crate::protocol::json::push_u64;
+use crate::protocol::CloseCode;
 
 /// Pings remembered per socket for their round-trip time; older ones are forgotten.
 const PINGS_REMEMBERED: usize = 8;
@@ -27,10 +28,20 @@ impl Connection {
         if socket.pings.len() > PINGS_REMEMBERED {
             socket.pings.pop_front();
         }
-        let ping = Control::Ping(Heartbeat {
-            timestamp: Some(now.0),
-        });
-        self.write_control(&ping, Some(format!("p{id}")), now);
+        let mut req_id = String::from("p");
+        push_u64(&mut req_id, id);
+        self.write_heartbeat(kind::PING, Some(&req_id), Some(now.0), now);
+    }
+
+    /// Writes a `ping` or `pong` (`kind`), stamped with `now`.
+    pub(super) fn write_heartbeat(
+        &mut self,
+        kind: &str,
+        req_id: Option<&str>,
+        timestamp: Option<u64>,
+        now: Instant,
+    ) {
+        self.write(write::heartbeat(kind, now.0, req_id, timestamp));
     }
 
     /// A `pong` arrived: records the round-trip time of the ping it answers (by `req_id`, or

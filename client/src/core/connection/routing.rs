@@ -3,6 +3,7 @@
 //! anything else is an app event, checked against its topic's last `seq` and delivered to the
 //! topic's handlers. Frames from a socket that is not current are ignored.
 
+use std::borrow::Cow;
 use std::rc::Rc;
 
 use super::Connection;
@@ -10,8 +11,8 @@ use crate::core::event::{ClientError, Output, RequestError, SocketId, TopicEvent
 use crate::core::requests::Requests;
 use crate::core::time::Instant;
 use crate::core::topics::{SeqVerdict, TopicStatus};
-use crate::protocol::control::{ErrorData, Heartbeat};
-use crate::protocol::{Control, DecodeError, Envelope};
+use crate::protocol::control::{kind, ControlRef, ErrorRef};
+use crate::protocol::{EnvelopeRef, Frame, Topic, SYSTEM};
 
 impl Connection {
     /// A text frame arrived.
@@ -19,8 +20,8 @@ impl Connection {
         if !self.accept_frame(socket, text.len(), now) {
             return;
         }
-        match Envelope::decode(text) {
-            Ok(envelope) => self.route(Rc::new(envelope), now),
+        match EnvelopeRef::parse(text) {
+            Ok(envelope) => self.route(text, &envelope, now),
             Err(e) => self.malformed(ClientError::Malformed(e)),
         }
     }
@@ -60,76 +61,83 @@ impl Connection {
         self.outputs.push_back(Output::Error(error));
     }
 
-    fn route(&mut self, envelope: Rc<Envelope>, now: Instant) {
-        let answered = self.finish_request(&envelope);
-        if !answered && self.cfg.relay_replies && envelope.req_id.is_some() {
-            self.outputs.push_back(Output::Relay(envelope.clone()));
+    fn route(&mut self, text: &str, envelope: &EnvelopeRef<'_>, now: Instant) {
+        let req_id = envelope.req_id.map(|r| r.value());
+        let answered = self.finish_request(text, envelope, req_id.as_deref());
+        if !answered && self.cfg.relay_replies && req_id.is_some() {
+            let frame = Frame::new(text, envelope, topic_of(envelope));
+            self.outputs.push_back(Output::Relay(Rc::new(frame)));
         }
-        let control = match Control::parse(&envelope) {
-            None => return self.route_event(envelope),
+        let control = match ControlRef::parse(envelope) {
+            None => return self.route_event(text, envelope),
             Some(Ok(control)) => control,
             Some(Err(_)) if answered => return,
             Some(Err(e)) => return self.malformed(ClientError::Malformed(e)),
         };
         match control {
-            Control::Ping(Heartbeat { timestamp }) => {
-                self.write_control(&Control::Pong(Heartbeat { timestamp }), None, now);
-            }
-            Control::Pong(_) => {
-                if let Some(ping) = self.on_pong(envelope.req_id.as_deref(), now) {
+            ControlRef::Ping(timestamp) => self.write_heartbeat(kind::PONG, None, timestamp, now),
+            ControlRef::Pong(_) => {
+                if let Some(ping) = self.on_pong(req_id.as_deref(), now) {
                     self.on_barrier_passed(ping);
                 }
             }
-            Control::SubscribeAck(ack) => self.on_ack(ack),
-            Control::SubscribeError(e) => self.on_refused(e.topic, e.error_code, e.error),
-            Control::UnsubscribeSuccess(_) => {}
-            Control::ResyncRequired(r) => {
-                if self.topics.resync(&r.topic, r.seq) {
-                    self.deliver(TopicEvent::ResyncRequired {
-                        topic: r.topic,
-                        seq: r.seq,
-                    });
+            ControlRef::SubscribeAck(ack) => self.on_ack(&ack),
+            ControlRef::SubscribeError(e) => {
+                let topic = Topic::new(e.topic.value());
+                self.on_refused(topic, e.error_code.value().into(), e.error.value().into());
+            }
+            ControlRef::UnsubscribeSuccess => {}
+            ControlRef::ResyncRequired(topic, seq) => {
+                let topic = self.topics.held_topic(&topic.value());
+                if let Some(topic) = topic.filter(|t| self.topics.resync(t, seq)) {
+                    self.deliver(TopicEvent::ResyncRequired { topic, seq });
                 }
             }
-            Control::Error(e) if !answered => {
-                if !self.on_subscribe_refused_by_error(envelope.req_id.as_deref(), &e) {
+            ControlRef::Error(e) if !answered => {
+                if !self.on_subscribe_refused_by_error(req_id.as_deref(), &e) {
                     self.report_server_error(&e);
                 }
             }
-            Control::Error(_) => {}
+            ControlRef::Error(_) => {}
             // Client-to-server types have no meaning coming from a server.
-            Control::Subscribe(_) | Control::Unsubscribe(_) => self.counters.events_unrouted += 1,
+            ControlRef::FromClient => self.counters.events_unrouted += 1,
         }
     }
 
-    fn report_server_error(&mut self, e: &ErrorData) {
+    fn report_server_error(&mut self, e: &ErrorRef<'_>) {
         self.outputs.push_back(Output::Error(ClientError::Server {
-            error: e.error.clone(),
-            details: e.explanation().to_owned(),
+            error: e.error.value().into_owned(),
+            details: e.explanation().into_owned(),
         }));
     }
 
     /// Settles the request this frame answers, if any: an `error` fails it, anything else is
     /// its reply. Returns true if it did. Each request settles once.
-    fn finish_request(&mut self, envelope: &Rc<Envelope>) -> bool {
-        let Some(id) = envelope.req_id.as_deref().and_then(Requests::parse_wire_id) else {
+    fn finish_request(
+        &mut self,
+        text: &str,
+        envelope: &EnvelopeRef<'_>,
+        req_id: Option<&str>,
+    ) -> bool {
+        let Some(id) = req_id.and_then(Requests::parse_wire_id) else {
             return false;
         };
         if !self.requests.finish(id) {
             return false;
         }
-        let result = if envelope.kind == crate::protocol::control::kind::ERROR {
-            let e: Result<ErrorData, DecodeError> = envelope.data();
-            let e = e.unwrap_or_else(|e| ErrorData {
-                error: "MALFORMED".into(),
-                details: Some(e.to_string().into()),
-            });
-            Err(RequestError::Server {
-                error: e.error.clone(),
-                details: e.explanation().to_owned(),
-            })
+        let result = if envelope.kind.is(kind::ERROR) {
+            let (error, details) = match ControlRef::parse(envelope) {
+                Some(Ok(ControlRef::Error(e))) => {
+                    (e.error.value().into_owned(), e.explanation().into_owned())
+                }
+                _ => (
+                    "MALFORMED".into(),
+                    "the error frame's data is malformed".into(),
+                ),
+            };
+            Err(RequestError::Server { error, details })
         } else {
-            Ok(envelope.clone())
+            Ok(Rc::new(Frame::new(text, envelope, topic_of(envelope))))
         };
         self.outputs.push_back(Output::RequestDone { id, result });
         true
@@ -137,21 +145,34 @@ impl Connection {
 
     /// Delivers an app event to its topic's handlers, once: a `seq` at or below the last one
     /// delivered is a duplicate. From a server without acknowledgements, the first event on a
-    /// pending topic activates it first.
-    fn route_event(&mut self, envelope: Rc<Envelope>) {
-        let topic = envelope.topic.clone();
+    /// pending topic activates it first. The topic is looked up by the name in the frame; the
+    /// delivered frame shares the held topic's name.
+    fn route_event(&mut self, text: &str, envelope: &EnvelopeRef<'_>) {
+        let name = envelope.topic.map_or(Cow::Borrowed(SYSTEM), |t| t.value());
+        let Some(topic) = self.topics.held_topic(&name) else {
+            self.counters.events_unrouted += 1;
+            return;
+        };
         if self.topics.status(&topic) == Some(&TopicStatus::Pending) {
             self.on_event_before_ack(&topic);
         }
         match self.topics.admit(&topic, envelope.seq) {
             SeqVerdict::Deliver { gap } => {
                 self.counters.seq_gaps += u64::from(gap);
-                self.deliver(TopicEvent::Message(envelope));
+                let frame = Frame::new(text, envelope, topic);
+                self.deliver(TopicEvent::Message(Rc::new(frame)));
             }
             SeqVerdict::Duplicate => self.counters.duplicates_dropped += 1,
             SeqVerdict::NotHeld => self.counters.events_unrouted += 1,
         }
     }
+}
+
+/// The topic a frame names (`system` when it names none), as a new name.
+fn topic_of(envelope: &EnvelopeRef<'_>) -> Topic {
+    envelope
+        .topic
+        .map_or_else(Topic::system, |t| Topic::new(t.value()))
 }
 
 #[cfg(test)]
@@ -185,7 +206,7 @@ mod tests {
     fn relayed(c: &mut Connection) -> Vec<String> {
         std::iter::from_fn(|| c.poll_output())
             .filter_map(|o| match o {
-                Output::Relay(e) => e.req_id.clone(),
+                Output::Relay(e) => e.req_id().map(str::to_owned),
                 _ => None,
             })
             .collect()

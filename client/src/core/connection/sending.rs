@@ -9,7 +9,7 @@ use crate::core::outbox::Queued;
 use crate::core::requests::Requests;
 use crate::core::state::ConnectionState;
 use crate::core::time::Instant;
-use crate::protocol::{Control, Envelope};
+use crate::protocol::Envelope;
 
 impl Connection {
     /// Sends a frame now if a proved socket can take it, else queues it. The frame is stamped
@@ -86,18 +86,6 @@ impl Connection {
         for q in queued {
             self.send_app_frame(socket, q.text, q.request, now);
         }
-    }
-
-    /// Writes a control frame, stamped with `now`.
-    pub(super) fn write_control(
-        &mut self,
-        control: &Control,
-        req_id: Option<String>,
-        now: Instant,
-    ) {
-        let mut envelope = control.to_envelope().with_ts(now.0);
-        envelope.req_id = req_id;
-        self.write(envelope.encode());
     }
 
     /// Sent requests whose reply is overdue fail with `Timeout`.

@@ -181,6 +181,12 @@ impl TopicTable {
         self.entries.values().any(|e| e.refs > 0)
     }
 
+    /// The held topic of this name (the table's, so that its name is shared, not copied).
+    pub fn held_topic(&self, name: &str) -> Option<Topic> {
+        let (topic, _) = self.entries.get_key_value(name)?;
+        self.held(topic).map(|_| topic.clone())
+    }
+
     /// The status of a held topic.
     pub fn status(&self, topic: &Topic) -> Option<&TopicStatus> {
         self.held(topic).map(|e| &e.status)

@@ -10,12 +10,25 @@ use crate::protocol::control::{
     ErrorData, Heartbeat, ResyncRequired, Subscribe, SubscribeAck, SubscribeError, Unsubscribe,
     UnsubscribeSuccess,
 };
-use crate::protocol::{CloseCode, Control, Envelope, Topic};
+use crate::protocol::{CloseCode, Control, Envelope, Frame, Topic};
 use crate::tabs::wire::{TabId, TabMessage};
 
 /// The prefix of a relayed request's id: `t{tab}.` then the tab's own id.
 fn relay_prefix(tab: TabId) -> String {
     format!("t{tab}.")
+}
+
+/// A frame's text for a tab: as received, without its `req_id` (a tab's requests are its own).
+fn without_req_id(frame: &Frame) -> String {
+    if frame.req_id().is_none() {
+        return frame.text().to_owned();
+    }
+    let mut envelope = match frame.to_envelope() {
+        Ok(envelope) => envelope,
+        Err(_) => return frame.text().to_owned(),
+    };
+    envelope.req_id = None;
+    envelope.encode()
 }
 
 fn control(frame: Control, req_id: Option<String>) -> String {
@@ -82,7 +95,7 @@ impl Hub {
         request.topics.retain(|t| seen.insert(t.clone()));
         // A tab joining a topic already active gets the cached snapshot, and the events after
         // it replayed.
-        let joined: BTreeMap<Topic, (Rc<Envelope>, u64)> = {
+        let joined: BTreeMap<Topic, (Rc<Frame>, u64)> = {
             let s = self.state.borrow();
             request
                 .topics
@@ -225,8 +238,8 @@ impl Hub {
     }
 
     /// A reply to a relayed request goes down to its tab, with the tab's own id back.
-    pub(super) fn on_relay(&self, frame: &Rc<Envelope>) {
-        let Some(req_id) = frame.req_id.as_deref() else {
+    pub(super) fn on_relay(&self, frame: &Rc<Frame>) {
+        let Some(req_id) = frame.req_id() else {
             return;
         };
         let Some((tab, original)) = req_id
@@ -243,8 +256,7 @@ impl Hub {
             .get(&tab)
             .filter(|t| t.open)
             .map(|t| t.socket);
-        if let Some(socket) = socket {
-            let mut reply = (**frame).clone();
+        if let (Some(socket), Ok(mut reply)) = (socket, frame.to_envelope()) {
             reply.req_id = Some(original.to_owned());
             self.deliver(vec![(tab, socket, reply.encode())]);
         }
@@ -307,7 +319,7 @@ impl Hub {
                     };
                     out.push((tab, socket, control(Control::SubscribeAck(ack), None)));
                     if let Some(snapshot) = sub.snapshot.take() {
-                        out.push((tab, socket, snapshot.encode()));
+                        out.push((tab, socket, without_req_id(&snapshot)));
                     }
                     t.unacked = t.unacked.saturating_sub(1);
                     if t.unacked == 0 {
@@ -316,8 +328,7 @@ impl Hub {
                 }
                 TopicEvent::Message(m) if sub.acked => {
                     let own_reply = m
-                        .req_id
-                        .as_deref()
+                        .req_id()
                         .is_some_and(|r| r.starts_with(&relay_prefix(tab)));
                     let fresh = match (m.seq, sub.cursor) {
                         (Some(q), Some(c)) => q > c,
@@ -330,9 +341,7 @@ impl Hub {
                         s.snapshots.insert(topic.clone(), (m.clone(), at));
                     }
                     if fresh && !own_reply {
-                        let mut copy = (**m).clone();
-                        copy.req_id = None;
-                        out.push((tab, socket, copy.encode()));
+                        out.push((tab, socket, without_req_id(m)));
                     }
                 }
                 TopicEvent::ResyncRequired { seq, .. } => {

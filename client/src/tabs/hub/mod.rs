@@ -20,7 +20,7 @@ use super::Lock;
 use super::SharedHealth;
 use crate::core::{ConnectionState, Replay};
 use crate::listeners::ListenerGuard;
-use crate::protocol::{CloseCode, Envelope, Topic};
+use crate::protocol::{CloseCode, Frame, Topic};
 use crate::{AppState, Subscription};
 
 /// One tab's topic.
@@ -28,7 +28,7 @@ struct TabTopic {
     since: Option<u64>,
     /// The snapshot a tab joining an active topic gets with its acknowledgement: its `since` is
     /// the snapshot's `seq`, so the events after it are replayed.
-    snapshot: Option<Rc<Envelope>>,
+    snapshot: Option<Rc<Frame>>,
     cursor: Option<u64>,
     acked: bool,
     message_id: Option<String>,
@@ -50,7 +50,7 @@ struct State {
     tabs: BTreeMap<TabId, VirtualTab>,
     /// The last snapshot (an event without `seq`, from a server that numbers events) per topic,
     /// with the server's `seq` it was taken at, for tabs that join a topic already active.
-    snapshots: BTreeMap<Topic, (Rc<Envelope>, u64)>,
+    snapshots: BTreeMap<Topic, (Rc<Frame>, u64)>,
 }
 
 /// The leader's multiplexer. See the module docs.
@@ -91,7 +91,7 @@ impl Hub {
         let weak = Rc::downgrade(&hub);
         hub.upstream
             .client
-            .set_relay_sink(Some(Rc::new(move |frame: &Rc<Envelope>| {
+            .set_relay_sink(Some(Rc::new(move |frame: &Rc<Frame>| {
                 if let Some(hub) = weak.upgrade() {
                     hub.on_relay(frame);
                 }
