@@ -13,7 +13,6 @@
 //! and the token provider may call any method of the client.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use futures_channel::oneshot;
@@ -44,7 +43,8 @@ pub(crate) struct Shared {
     sink: RefCell<Option<EventSink>>,
     #[cfg(feature = "tabs")]
     relay: RefCell<Option<RelaySink>>,
-    replies: RefCell<HashMap<RequestId, oneshot::Sender<Reply>>>,
+    /// The futures of requests in flight (few at a time).
+    replies: RefCell<Vec<(RequestId, oneshot::Sender<Reply>)>>,
     state_listeners: Listeners<ConnectionState>,
     error_listeners: Listeners<ClientError>,
 }
@@ -69,7 +69,7 @@ impl WsClientV2 {
             sink: RefCell::new(None),
             #[cfg(feature = "tabs")]
             relay: RefCell::new(None),
-            replies: RefCell::new(HashMap::new()),
+            replies: RefCell::new(Vec::new()),
             state_listeners: Listeners::default(),
             error_listeners: Listeners::default(),
         });
@@ -141,7 +141,11 @@ impl WsClientV2 {
             }
             Output::StateChanged(state) => s.state_listeners.notify(&state),
             Output::RequestDone { id, result } => {
-                let reply = s.replies.borrow_mut().remove(&id);
+                let reply = {
+                    let mut replies = s.replies.borrow_mut();
+                    let pos = replies.iter().position(|(r, _)| *r == id);
+                    pos.map(|pos| replies.swap_remove(pos).1)
+                };
                 if let Some(tx) = reply {
                     let _ = tx.send(result); // The caller may have dropped the future.
                 }
@@ -248,7 +252,7 @@ impl WsClientV2 {
                 .request(frame, self.shared.io.now());
             let id = id.map_err(RequestError::NotSent)?;
             let (tx, rx) = oneshot::channel();
-            self.shared.replies.borrow_mut().insert(id, tx);
+            self.shared.replies.borrow_mut().push((id, tx));
             self.pump();
             rx
         };

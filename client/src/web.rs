@@ -83,10 +83,10 @@ pub fn resolve_url(url: &str) -> String {
         return url.to_owned();
     }
     if let Some(rest) = url.strip_prefix("http://") {
-        return format!("ws://{rest}");
+        return ["ws://", rest].concat();
     }
     if let Some(rest) = url.strip_prefix("https://") {
-        return format!("wss://{rest}");
+        return ["wss://", rest].concat();
     }
     let location = web_sys::window().map(|w| w.location());
     let secure = location
@@ -96,7 +96,7 @@ pub fn resolve_url(url: &str) -> String {
     let host = location.and_then(|l| l.host().ok()).unwrap_or_default();
     let scheme = if secure { "wss" } else { "ws" };
     let slash = if url.starts_with('/') { "" } else { "/" };
-    format!("{scheme}://{host}{slash}{url}")
+    [scheme, "://", &host, slash, url].concat()
 }
 
 impl AppState {

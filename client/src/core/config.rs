@@ -165,12 +165,19 @@ impl fmt::Debug for Config {
 /// Appends `key=value` to `url`'s query, percent-encoding the value.
 pub fn with_query(url: &str, key: &str, value: &str) -> String {
     let sep = if url.contains('?') { '&' } else { '?' };
-    let mut out = format!("{url}{sep}{key}=");
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(url.len() + key.len() + value.len() + 2);
+    out.push_str(url);
+    out.push(sep);
+    out.push_str(key);
+    out.push('=');
     for b in value.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
             out.push(char::from(b));
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
         }
     }
     out

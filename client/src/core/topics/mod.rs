@@ -7,8 +7,7 @@
 //! `since`) and one to unsubscribe. A subscribe and an unsubscribe of the same topic in one tick
 //! cancel out and send nothing.
 
-use std::collections::BTreeMap;
-
+use super::topic_map::TopicMap;
 use crate::protocol::Topic;
 
 /// The status of one topic.
@@ -100,14 +99,14 @@ pub struct StatusCounts {
 /// All topics the app holds.
 #[derive(Debug, Default)]
 pub struct TopicTable {
-    entries: BTreeMap<Topic, Entry>,
+    entries: TopicMap<Entry>,
     dirty: bool,
 }
 
 impl TopicTable {
     /// One more holder of `topic`. Returns true if the table now has changes to flush.
     pub fn acquire(&mut self, topic: &Topic) -> bool {
-        let entry = self.entries.entry(topic.clone()).or_insert(Entry {
+        let entry = self.entries.get_or_insert_with(topic, || Entry {
             refs: 0,
             status: TopicStatus::Pending,
             last_seq: None,
@@ -128,7 +127,7 @@ impl TopicTable {
     /// (or unknown), it moves back to `since` and the topic is subscribed again with it, so the
     /// server replays them. Returns true if the table now has changes to flush.
     pub fn rewind(&mut self, topic: &Topic, since: u64) -> bool {
-        let Some(e) = self.entries.get_mut(topic).filter(|e| e.refs > 0) else {
+        let Some(e) = self.entries.get_mut(topic.as_str()).filter(|e| e.refs > 0) else {
             return false;
         };
         if e.last_seq.is_some_and(|last| last <= since) {
@@ -144,7 +143,7 @@ impl TopicTable {
 
     /// A `subscribe` of `topic` went out with `message_id`: only its answer activates it.
     pub fn sent(&mut self, topic: &Topic, message_id: &str) {
-        if let Some(e) = self.entries.get_mut(topic) {
+        if let Some(e) = self.entries.get_mut(topic.as_str()) {
             e.awaiting = Some(message_id.to_owned());
         }
     }
@@ -156,7 +155,7 @@ impl TopicTable {
 
     /// One holder fewer. Returns true if the table now has changes to flush.
     pub fn release(&mut self, topic: &Topic) -> bool {
-        let Some(entry) = self.entries.get_mut(topic).filter(|e| e.refs > 0) else {
+        let Some(entry) = self.entries.get_mut(topic.as_str()).filter(|e| e.refs > 0) else {
             return false;
         };
         entry.refs -= 1;
@@ -173,7 +172,7 @@ impl TopicTable {
     /// The number of holders of `topic`.
     #[cfg(test)]
     pub fn refs(&self, topic: &Topic) -> u32 {
-        self.entries.get(topic).map_or(0, |e| e.refs)
+        self.entries.get(topic.as_str()).map_or(0, |e| e.refs)
     }
 
     /// True if anyone holds any topic.
@@ -194,12 +193,14 @@ impl TopicTable {
 
     /// The last `seq` delivered on `topic`.
     pub fn last_seq(&self, topic: &Topic) -> Option<u64> {
-        self.entries.get(topic).and_then(|e| e.last_seq)
+        self.entries.get(topic.as_str()).and_then(|e| e.last_seq)
     }
 
     /// The history epoch the server last gave for `topic`, if it gives them.
     pub fn epoch(&self, topic: &Topic) -> Option<&str> {
-        self.entries.get(topic).and_then(|e| e.epoch.as_deref())
+        self.entries
+            .get(topic.as_str())
+            .and_then(|e| e.epoch.as_deref())
     }
 
     /// Every held topic with its status.
@@ -337,7 +338,7 @@ impl TopicTable {
 
     /// Decides whether an event with `seq` on `topic` is delivered, and records it if so.
     pub fn admit(&mut self, topic: &Topic, seq: Option<u64>) -> SeqVerdict {
-        let Some(e) = self.entries.get_mut(topic).filter(|e| e.refs > 0) else {
+        let Some(e) = self.entries.get_mut(topic.as_str()).filter(|e| e.refs > 0) else {
             return SeqVerdict::NotHeld;
         };
         match (seq, e.last_seq) {
@@ -355,7 +356,7 @@ impl TopicTable {
 
     /// After `resync_required`: live events continue after `seq`. Returns false if not held.
     pub fn resync(&mut self, topic: &Topic, seq: Option<u64>) -> bool {
-        let Some(e) = self.entries.get_mut(topic).filter(|e| e.refs > 0) else {
+        let Some(e) = self.entries.get_mut(topic.as_str()).filter(|e| e.refs > 0) else {
             return false;
         };
         if seq.is_some() {
@@ -365,12 +366,12 @@ impl TopicTable {
     }
 
     fn held(&self, topic: &Topic) -> Option<&Entry> {
-        self.entries.get(topic).filter(|e| e.refs > 0)
+        self.entries.get(topic.as_str()).filter(|e| e.refs > 0)
     }
 
     fn subscribed(&mut self, topic: &Topic) -> Option<&mut Entry> {
         self.entries
-            .get_mut(topic)
+            .get_mut(topic.as_str())
             .filter(|e| e.on_server && e.refs > 0)
     }
 }
