@@ -114,7 +114,7 @@ impl<'a> Value<'a> {
         if self.kind != Kind::String {
             return None;
         }
-        let raw = &self.raw[1..self.raw.len() - 1];
+        let raw = inside(self.raw);
         Some(Str {
             raw,
             escaped: raw.contains('\\'),
@@ -146,8 +146,18 @@ impl<'a> Value<'a> {
     }
 
     fn inner(&self, kind: Kind) -> Option<Cursor<'a>> {
-        (self.kind == kind).then(|| Cursor::new(&self.raw[1..self.raw.len() - 1]))
+        (self.kind == kind).then(|| Cursor::new(inside(self.raw)))
     }
+}
+
+/// `text[start..end]`, or nothing (never a panic, so no panic's formatting is linked).
+fn slice(text: &str, start: usize, end: usize) -> &str {
+    text.get(start..end).unwrap_or_default()
+}
+
+/// A string's, an object's or an array's text between its first and last characters.
+fn inside(raw: &str) -> &str {
+    slice(raw, 1, raw.len().saturating_sub(1))
 }
 
 /// The entries of a validated object.

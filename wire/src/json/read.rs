@@ -1,7 +1,7 @@
 //! Reading: [`Cursor`] validates as it goes (for text from the network), and its `*_trusted`
 //! methods walk text already validated (for [`Value`]'s iterators), without checks.
 
-use super::{Error, Kind, Str, Value, MAX_DEPTH};
+use super::{slice, Error, Kind, Str, Value, MAX_DEPTH};
 
 /// A position in a JSON text. Every method that reads skips the whitespace before what it
 /// reads.
@@ -78,7 +78,7 @@ impl<'a> Cursor<'a> {
             _ => return Err(Error("expected a JSON value")),
         };
         Ok(Value {
-            raw: &self.text[start..self.pos],
+            raw: slice(self.text, start, self.pos),
             kind,
         })
     }
@@ -164,7 +164,7 @@ impl<'a> Cursor<'a> {
             }
         }
         Ok(Str {
-            raw: &self.text[start..self.pos - 1],
+            raw: slice(self.text, start, self.pos - 1),
             escaped,
         })
     }
@@ -237,7 +237,7 @@ impl<'a> Cursor<'a> {
     }
 
     fn literal(&mut self, word: &'static str, kind: Kind) -> Result<Kind, Error> {
-        if !self.text[self.pos..].starts_with(word) {
+        if !slice(self.text, self.pos, self.text.len()).starts_with(word) {
             return Err(Error("expected a JSON value"));
         }
         self.pos += word.len();
@@ -289,7 +289,7 @@ impl<'a> Cursor<'a> {
             }
         }
         Some(Value {
-            raw: &self.text[start..self.pos],
+            raw: slice(self.text, start, self.pos),
             kind,
         })
     }
@@ -307,7 +307,7 @@ impl<'a> Cursor<'a> {
             }
         }
         Value {
-            raw: &self.text[start..self.pos.min(self.text.len())],
+            raw: slice(self.text, start, self.pos.min(self.text.len())),
             kind: Kind::String,
         }
     }
@@ -367,7 +367,7 @@ pub(super) fn unescape(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     let mut rest = raw;
     while let Some(i) = rest.find('\\') {
-        out.push_str(&rest[..i]);
+        out.push_str(slice(rest, 0, i));
         let b = rest.as_bytes().get(i + 1).copied().unwrap_or(b'\\');
         rest = rest.get(i + 2..).unwrap_or("");
         let c = match b {

@@ -18,7 +18,7 @@ pub fn push_str(out: &mut String, s: &str) {
             0..=0x1f => b'u',
             _ => continue,
         };
-        out.push_str(&s[start..i]);
+        out.push_str(s.get(start..i).unwrap_or_default());
         start = i + 1;
         out.push('\\');
         out.push(char::from(short));
@@ -29,7 +29,7 @@ pub fn push_str(out: &mut String, s: &str) {
             out.push(char::from(HEX[usize::from(b & 0xf)]));
         }
     }
-    out.push_str(&s[start..]);
+    out.push_str(s.get(start..).unwrap_or_default());
     out.push('"');
 }
 
@@ -45,7 +45,7 @@ pub fn push_u64(out: &mut String, mut n: u64) {
             break;
         }
     }
-    for &d in &digits[i..] {
+    for &d in digits.get(i..).unwrap_or_default() {
         out.push(char::from(d));
     }
 }
