@@ -11,7 +11,7 @@ use std::fmt;
 use serde::de::DeserializeOwned;
 
 use crate::envelope::{DecodeError, Envelope, Message};
-use crate::json::{Cursor, Str, Value};
+use crate::json::{self, Cursor, Str, Value};
 use crate::topic::Topic;
 
 /// An envelope read in place from a frame's text.
@@ -145,9 +145,10 @@ enum Part {
 }
 
 impl Part {
+    /// `part`, a slice of `text`, as a range of it (garbage, never a panic, for another).
     fn of(text: &str, part: &str) -> Part {
-        let start = part.as_ptr() as usize - text.as_ptr() as usize;
-        Part::At(start as u32, (start + part.len()) as u32)
+        let start = (part.as_ptr() as usize).wrapping_sub(text.as_ptr() as usize);
+        Part::At(start as u32, start.wrapping_add(part.len()) as u32)
     }
 
     fn of_str(text: &str, s: Str<'_>) -> Part {
@@ -183,8 +184,9 @@ pub struct Frame {
 }
 
 impl Frame {
-    /// Keeps `text`, already read as `envelope`, on `topic` (which the caller looked up, so
-    /// that a held topic's name is shared, not copied).
+    /// Keeps `text`, already read as `envelope` (which must have been read from this `text`),
+    /// on `topic` (which the caller looked up, so that a held topic's name is shared, not
+    /// copied).
     pub fn new(text: &str, envelope: &EnvelopeRef<'_>, topic: Topic) -> Frame {
         let data = match envelope.data {
             Some(d) => Part::of(text, d.raw()),
@@ -230,11 +232,13 @@ impl Frame {
         &self.text
     }
 
-    /// Decodes `data` as `T`.
+    /// Decodes `data` as `T` (with [`json::de`](crate::json::de): no serde_json, no
+    /// formatting; errors say what went wrong in a few static words).
     pub fn data<T: DeserializeOwned>(&self) -> Result<T, DecodeError> {
-        serde_json::from_str(self.raw_data()).map_err(|e| DecodeError::Data {
+        let data = Value::trusted(self.raw_data());
+        json::de::from_value(data).map_err(|e| DecodeError::Data {
             kind: self.kind().to_owned(),
-            error: e.to_string(),
+            error: e.text(),
         })
     }
 

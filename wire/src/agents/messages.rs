@@ -111,9 +111,9 @@ impl AgentsMessage {
 }
 
 fn data<T: DeserializeOwned>(kind: &str, data: &str) -> Result<T, DecodeError> {
-    serde_json::from_str(data).map_err(|e| DecodeError::Data {
+    crate::json::from_str(data).map_err(|e| DecodeError::Data {
         kind: kind.to_owned(),
-        error: e.to_string(),
+        error: e.text(),
     })
 }
 

@@ -160,3 +160,17 @@ proptest! {
         agree(&text)?;
     }
 }
+
+#[test]
+fn a_frame_built_from_another_text_s_envelope_is_garbage_not_a_panic() {
+    let one = r#"{"v":1,"type":"a","topic":"t","ts":1,"data":{"x":[1,2,{"y":"z"}]}}"#;
+    let other = String::from(r#"{"v":1,"type":"b","data":"#) + "[[[[" + "}";
+    let e = EnvelopeRef::parse(one).unwrap();
+    let f = Frame::new(&other, &e, Topic::new("t"));
+    let _ = (
+        f.kind(),
+        f.req_id(),
+        f.raw_data(),
+        f.data::<serde_json::Value>(),
+    );
+}

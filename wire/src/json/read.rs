@@ -245,6 +245,7 @@ impl<'a> Cursor<'a> {
     }
 
     // ---- walking text already validated ---------------------------------------------------
+    // (On text that is not, they return garbage but never panic: no index, no overflow.)
 
     /// Skips whitespace and one `,` (between the entries or items of a validated container).
     pub(super) fn skip_separator(&mut self) {
@@ -322,7 +323,7 @@ impl<'a> Cursor<'a> {
                 }
                 b'{' | b'[' => depth += 1,
                 b'}' | b']' => {
-                    depth -= 1;
+                    depth = depth.saturating_sub(1);
                     if depth == 0 {
                         self.pos += 1;
                         return;
