@@ -241,6 +241,12 @@ impl WsClientV2 {
         self.drive(|c, now| c.send(frame, now))
     }
 
+    /// Sends a frame already encoded, as it is: a tab's frame the hub relays.
+    #[cfg(feature = "tabs")]
+    pub(crate) fn send_encoded(&self, text: String) -> Result<(), SendError> {
+        self.drive(|c, now| c.send_encoded(text, now))
+    }
+
     /// Sends a frame with a fresh `req_id` and waits for the reply that echoes it. While
     /// disconnected it waits in the outbox first; every error says whether it was sent.
     pub async fn request(&self, frame: Envelope) -> Result<Rc<Frame>, RequestError> {

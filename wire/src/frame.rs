@@ -10,7 +10,7 @@ use std::fmt;
 
 use serde::de::DeserializeOwned;
 
-use crate::envelope::{DecodeError, Envelope, Message};
+use crate::envelope::{write_head, DecodeError, Envelope, Message};
 use crate::json::{self, Cursor, Str, Value};
 use crate::topic::Topic;
 
@@ -128,6 +128,26 @@ impl<'a> EnvelopeRef<'a> {
     /// `data` as raw JSON (`{}` when absent or `null`).
     pub fn raw_data(&self) -> &'a str {
         self.data.map_or("{}", |d| d.raw())
+    }
+
+    /// The frame's text again, with `req_id` in place of its own (none: without one): for
+    /// something that relays frames and rewrites their ids. Written without serde.
+    pub fn encode_with_req_id(&self, req_id: Option<&str>) -> String {
+        let data = self.raw_data();
+        let mut out = String::with_capacity(64 + data.len());
+        let topic = self.topic.map(|t| t.value());
+        let topic = topic.as_deref().unwrap_or(crate::topic::SYSTEM);
+        write_head(
+            &mut out,
+            &self.kind.value(),
+            topic,
+            req_id,
+            self.ts,
+            self.seq,
+        );
+        out.push_str(data);
+        out.push('}');
+        out
     }
 
     /// True if `topic` is absent, `null` or `system`.

@@ -53,6 +53,27 @@ impl<V> TopicMap<V> {
         &mut self.entries[i].1
     }
 
+    /// Sets the value of `topic`, returning the one it replaces.
+    #[cfg_attr(not(feature = "tabs"), allow(dead_code))]
+    pub(crate) fn insert(&mut self, topic: &Topic, value: V) -> Option<V> {
+        match self.find(topic.as_str()) {
+            Ok(i) => self
+                .entries
+                .get_mut(i)
+                .map(|(_, v)| std::mem::replace(v, value)),
+            Err(i) => {
+                self.entries.insert(i, (topic.clone(), value));
+                None
+            }
+        }
+    }
+
+    /// True if the topic `name` has a value.
+    #[cfg_attr(not(feature = "tabs"), allow(dead_code))]
+    pub(crate) fn contains(&self, name: &str) -> bool {
+        self.find(name).is_ok()
+    }
+
     /// Removes the topic `name`, returning its value.
     pub(crate) fn remove(&mut self, name: &str) -> Option<V> {
         let i = self.find(name).ok()?;

@@ -177,7 +177,7 @@ impl Drop for WebLock {
 
 impl Platform for WebPlatform {
     fn channel(&self, name: &str, on_message: Box<dyn Fn(String)>) -> Box<dyn Channel> {
-        let Ok(channel) = BroadcastChannel::new(&format!("tether:{name}")) else {
+        let Ok(channel) = BroadcastChannel::new(&["tether:", name].concat()) else {
             // Checked before sharing; should the browser still refuse, this tab hears no one
             // and, once it holds the lock, serves itself.
             return Box::new(Silent);
@@ -198,7 +198,7 @@ impl Platform for WebPlatform {
 
     fn lock(&self, name: &str) -> Box<dyn Lock> {
         Box::new(WebLock {
-            name: format!("tether:{name}"),
+            name: ["tether:", name].concat(),
             callback: RefCell::new(None),
             on_rejected: RefCell::new(None),
             release: Rc::default(),

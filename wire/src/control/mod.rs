@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use read::{AckRef, ControlRef, ErrorRef, RefusalRef};
+pub use read::{AckRef, ControlRef, ErrorRef, RefusalRef, TopicsRef};
 
 use crate::envelope::{DecodeError, Envelope};
 use crate::topic::Topic;

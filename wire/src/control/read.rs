@@ -1,7 +1,6 @@
 //! The control messages a client receives, read in place from an [`EnvelopeRef`]: no serde,
 //! no allocation, strings as slices of the frame. Each accepts what [`Control::parse`]
-//! accepts for the same frame (a property test holds it to that), except that the
-//! client-to-server types are not read at all.
+//! accepts for the same frame (a property test holds it to that).
 //!
 //! [`Control::parse`]: super::Control::parse
 
@@ -29,8 +28,48 @@ pub enum ControlRef<'a> {
     Error(ErrorRef<'a>),
     /// `resync_required`: the topic, and the server's `seq` on it when known.
     ResyncRequired(Str<'a>, Option<u64>),
-    /// `subscribe` or `unsubscribe`, which only a client sends (their data is not read).
-    FromClient,
+    /// `subscribe` (client to server; [`TopicsRef::parse`] reads its data).
+    Subscribe,
+    /// `unsubscribe` (client to server; [`TopicsRef::parse`] reads its data).
+    Unsubscribe,
+}
+
+/// `subscribe` or `unsubscribe` data: the topics, the `message_id`, and for a `subscribe`, the
+/// `seq` each listed topic resumes after.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TopicsRef<'a> {
+    /// Echoed in the answers.
+    pub message_id: Option<Str<'a>>,
+    topics: Value<'a>,
+    since: Option<Value<'a>>,
+}
+
+impl<'a> TopicsRef<'a> {
+    /// Reads a `subscribe` or `unsubscribe`; `None` for any other frame. (Apart from
+    /// [`ControlRef::parse`], so that a client, which receives neither, does not link it.)
+    pub fn parse(envelope: &EnvelopeRef<'a>) -> Option<Result<TopicsRef<'a>, DecodeError>> {
+        let kind = envelope.kind.value();
+        let read = match &*kind {
+            kind::SUBSCRIBE => topics_request(envelope.data, true),
+            kind::UNSUBSCRIBE => topics_request(envelope.data, false),
+            _ => return None,
+        };
+        Some(read.map_err(|error| DecodeError::Data {
+            kind: kind.into_owned(),
+            error: error.to_owned(),
+        }))
+    }
+
+    /// The topics, in order.
+    pub fn topics(&self) -> impl Iterator<Item = Str<'a>> {
+        self.topics.items().filter_map(|t| t.as_str())
+    }
+
+    /// Each topic's `since`.
+    pub fn since(&self) -> impl Iterator<Item = (Str<'a>, u64)> {
+        let entries = self.since.map(|s| s.entries()).into_iter().flatten();
+        entries.filter_map(|(topic, seq)| Some((topic, seq.as_u64()?)))
+    }
 }
 
 /// `subscribe_ack` data.
@@ -111,7 +150,8 @@ impl<'a> ControlRef<'a> {
             }
             kind::ERROR => error(data).map(ControlRef::Error),
             kind::RESYNC_REQUIRED => resync(data),
-            kind::SUBSCRIBE | kind::UNSUBSCRIBE => Ok(ControlRef::FromClient),
+            kind::SUBSCRIBE => Ok(ControlRef::Subscribe),
+            kind::UNSUBSCRIBE => Ok(ControlRef::Unsubscribe),
             _ => return None,
         };
         Some(read.map_err(|error| DecodeError::Data {
@@ -169,6 +209,17 @@ fn opt_u64(value: Option<Value<'_>>) -> Read<Option<u64>> {
     }
 }
 
+/// A map of topics to `seq`s, when present.
+fn seq_map(value: Option<Value<'_>>) -> Read<()> {
+    let Some(s) = value else { return Ok(()) };
+    let numbers = s.kind() == Kind::Object && s.entries().all(|(_, n)| n.as_u64().is_some());
+    if numbers {
+        Ok(())
+    } else {
+        Err("a map of topics to numbers is not one")
+    }
+}
+
 /// A list of topics, when present: an array of strings.
 fn topic_list(value: Option<Value<'_>>) -> Read<()> {
     let Some(v) = value else { return Ok(()) };
@@ -189,12 +240,7 @@ fn ack(data: Option<Value<'_>>) -> Read<AckRef<'_>> {
     let [message_id, topics, seqs, epoch] =
         fields(data, ["message_id", "topics", "seqs", "epoch"])?;
     topic_list(topics)?;
-    if let Some(s) = seqs {
-        let numbers = s.kind() == Kind::Object && s.entries().all(|(_, n)| n.as_u64().is_some());
-        if !numbers {
-            return Err("`seqs` is not a map of topics to numbers");
-        }
-    }
+    seq_map(seqs)?;
     Ok(AckRef {
         message_id: opt_str(message_id)?,
         topics,
@@ -225,6 +271,19 @@ fn error(data: Option<Value<'_>>) -> Read<ErrorRef<'_>> {
     Ok(ErrorRef {
         error: str_field(error)?,
         details: details.filter(|d| !d.is_null()),
+    })
+}
+
+fn topics_request(data: Option<Value<'_>>, subscribe: bool) -> Read<TopicsRef<'_>> {
+    let [message_id, topics, since] = fields(data, ["message_id", "topics", "since"])?;
+    let topics = topics.ok_or("`topics` is missing")?;
+    topic_list(Some(topics))?;
+    let since = since.filter(|s| subscribe && !s.is_null());
+    seq_map(since)?;
+    Ok(TopicsRef {
+        message_id: opt_str(message_id)?,
+        topics,
+        since,
     })
 }
 

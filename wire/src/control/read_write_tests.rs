@@ -51,6 +51,64 @@ proptest! {
     }
 }
 
+proptest! {
+    #[test]
+    fn written_answers_are_the_serde_frames(
+        topics in proptest::collection::btree_map(topic(), any::<u64>(), 0..5),
+        mid in proptest::option::of("\\PC{0,6}"),
+        epoch in proptest::option::of("[a-z0-9]{1,6}"),
+        ts in any::<u64>(),
+        text in ("\\PC{0,8}", "\\PC{0,8}", "[A-Z_]{1,8}"),
+        seq in proptest::option::of(any::<u64>()),
+        req in proptest::option::of("[a-z0-9.]{1,6}"),
+    ) {
+        let names: Vec<&str> = topics.keys().map(String::as_str).collect();
+        let seqs: Vec<(&str, u64)> = topics.iter().map(|(t, n)| (t.as_str(), *n)).collect();
+        let serde = |c: Control| c.to_envelope().with_ts(ts).encode();
+        prop_assert_eq!(
+            write::subscribe_ack(ts, mid.as_deref(), &names, &seqs, epoch.as_deref()),
+            serde(Control::SubscribeAck(SubscribeAck {
+                message_id: mid.clone(),
+                topics: names.iter().map(Topic::new).collect(),
+                seqs: seqs.iter().map(|(t, n)| (Topic::new(t), *n)).collect(),
+                epoch: epoch.clone(),
+            }))
+        );
+        let (topic, error, code) = text;
+        prop_assert_eq!(
+            write::subscribe_error(ts, mid.as_deref(), &topic, &error, &code),
+            serde(Control::SubscribeError(SubscribeError {
+                message_id: mid.clone(),
+                topic: Topic::new(&topic),
+                error: error.clone(),
+                error_code: code.clone(),
+            }))
+        );
+        prop_assert_eq!(
+            write::unsubscribe_success(ts, mid.as_deref(), &names),
+            serde(Control::UnsubscribeSuccess(UnsubscribeSuccess {
+                message_id: mid.clone(),
+                topics: names.iter().map(Topic::new).collect(),
+            }))
+        );
+        prop_assert_eq!(
+            write::resync_required(ts, &topic, seq),
+            serde(Control::ResyncRequired(ResyncRequired { topic: Topic::new(&topic), seq }))
+        );
+        let mut e = Control::Error(ErrorData::new(code.clone(), error.clone())).to_envelope().with_ts(ts);
+        e.req_id = req.clone();
+        prop_assert_eq!(write::error(ts, req.as_deref(), &code, &error), e.encode());
+    }
+}
+
+/// What the serde-free readers read.
+#[derive(Debug)]
+enum Read<'a> {
+    Control(ControlRef<'a>),
+    Subscribe(TopicsRef<'a>),
+    Unsubscribe(TopicsRef<'a>),
+}
+
 /// Both readers on one frame: the same verdict, and the same content where both read it.
 fn agree(text: &str) -> Result<(), TestCaseError> {
     let (Ok(theirs), Ok(ours)) = (Envelope::decode(text), EnvelopeRef::parse(text)) else {
@@ -64,9 +122,14 @@ fn agree(text: &str) -> Result<(), TestCaseError> {
     {
         return Ok(());
     }
-    let (ours, theirs) = match (ControlRef::parse(&ours), Control::parse(&theirs)) {
+    let read = match TopicsRef::parse(&ours) {
+        Some(Ok(t)) if ours.kind.is(kind::SUBSCRIBE) => Some(Ok(Read::Subscribe(t))),
+        Some(Ok(t)) => Some(Ok(Read::Unsubscribe(t))),
+        Some(Err(e)) => Some(Err(e)),
+        None => ControlRef::parse(&ours).map(|r| r.map(Read::Control)),
+    };
+    let (ours, theirs) = match (read, Control::parse(&theirs)) {
         (None, None) => return Ok(()),
-        (Some(Ok(ControlRef::FromClient)), Some(_)) => return Ok(()),
         (Some(Ok(o)), Some(Ok(t))) => (o, t),
         (Some(Err(_)), Some(Err(_))) => return Ok(()),
         (o, t) => {
@@ -75,6 +138,40 @@ fn agree(text: &str) -> Result<(), TestCaseError> {
         }
     };
     let s = |s: crate::json::Str<'_>| s.value().into_owned();
+    let ours = match ours {
+        Read::Control(c) => c,
+        Read::Subscribe(a) => {
+            let Control::Subscribe(b) = theirs else {
+                prop_assert!(false, "{}: {:?}", text, theirs);
+                unreachable!()
+            };
+            prop_assert_eq!(a.message_id.map(s), b.message_id);
+            prop_assert_eq!(
+                a.topics()
+                    .map(|t| Topic::new(t.value()))
+                    .collect::<Vec<_>>(),
+                b.topics
+            );
+            let since: BTreeMap<Topic, u64> =
+                a.since().map(|(t, n)| (Topic::new(t.value()), n)).collect();
+            prop_assert_eq!(since, b.since.unwrap_or_default());
+            return Ok(());
+        }
+        Read::Unsubscribe(a) => {
+            let Control::Unsubscribe(b) = theirs else {
+                prop_assert!(false, "{}: {:?}", text, theirs);
+                unreachable!()
+            };
+            prop_assert_eq!(a.message_id.map(s), b.message_id);
+            prop_assert_eq!(
+                a.topics()
+                    .map(|t| Topic::new(t.value()))
+                    .collect::<Vec<_>>(),
+                b.topics
+            );
+            return Ok(());
+        }
+    };
     match (ours, theirs) {
         (ControlRef::Ping(a), Control::Ping(b)) | (ControlRef::Pong(a), Control::Pong(b)) => {
             prop_assert_eq!(a, b.timestamp)
@@ -131,6 +228,8 @@ fn control_frames() -> impl Strategy<Value = String> {
         r#"{"v":1,"type":"pong","topic":"system","ts":1,"req_id":"p3","data":{}}"#,
         r#"{"v":1,"type":"resync_required","topic":"agent:1","ts":1,"data":{"topic":"agent:1","seq":9}}"#,
         r#"{"v":1,"type":"unsubscribe_success","topic":"system","ts":1,"data":{"message_id":"s4","topics":["agent:1"]}}"#,
+        r#"{"v":1,"type":"subscribe","topic":"system","ts":1,"data":{"topics":["agent:1","b"],"message_id":"s5","since":{"agent:1":3}}}"#,
+        r#"{"v":1,"type":"unsubscribe","topic":"system","ts":1,"data":{"topics":["agent:1"],"message_id":"s6"}}"#,
     ];
     (
         0..frames.len(),

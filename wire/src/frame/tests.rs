@@ -174,3 +174,13 @@ fn a_frame_built_from_another_text_s_envelope_is_garbage_not_a_panic() {
         f.data::<serde_json::Value>(),
     );
 }
+
+proptest! {
+    #[test]
+    fn a_frame_with_another_req_id_is_the_envelope_with_it(text in mutated(), req in proptest::option::of("[a-z0-9.]{1,6}")) {
+        if let (Ok(ours), Ok(mut theirs)) = (EnvelopeRef::parse(&text), Envelope::decode(&text)) {
+            theirs.req_id = req.clone();
+            prop_assert_eq!(ours.encode_with_req_id(req.as_deref()), theirs.encode());
+        }
+    }
+}

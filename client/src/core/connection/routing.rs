@@ -100,7 +100,7 @@ impl Connection {
             }
             ControlRef::Error(_) => {}
             // Client-to-server types have no meaning coming from a server.
-            ControlRef::FromClient => self.counters.events_unrouted += 1,
+            ControlRef::Subscribe | ControlRef::Unsubscribe => self.counters.events_unrouted += 1,
         }
     }
 
