@@ -27,6 +27,9 @@ use crate::protocol::{Envelope, Frame, Topic};
 
 type Reply = Result<Rc<Frame>, RequestError>;
 
+/// Settles one request: its future's sender, boxed.
+type Settle = Box<dyn FnOnce(Reply)>;
+
 /// Where delivered events go: the topic manager's dispatch.
 pub(crate) type EventSink = Rc<dyn Fn(&TopicEvent)>;
 
@@ -44,7 +47,9 @@ pub(crate) struct Shared {
     #[cfg(feature = "tabs")]
     relay: RefCell<Option<RelaySink>>,
     /// The futures of requests in flight (few at a time).
-    replies: RefCell<Vec<(RequestId, oneshot::Sender<Reply>)>>,
+    /// Each request's settling: its future's sender, boxed, so that an app that never asks
+    /// links no channel.
+    replies: RefCell<Vec<(RequestId, Settle)>>,
     state_listeners: Listeners<ConnectionState>,
     error_listeners: Listeners<ClientError>,
 }
@@ -146,8 +151,8 @@ impl WsClientV2 {
                     let pos = replies.iter().position(|(r, _)| *r == id);
                     pos.map(|pos| replies.swap_remove(pos).1)
                 };
-                if let Some(tx) = reply {
-                    let _ = tx.send(result); // The caller may have dropped the future.
+                if let Some(settle) = reply {
+                    settle(result);
                 }
             }
             Output::Error(error) => s.error_listeners.notify(&error),
@@ -258,7 +263,11 @@ impl WsClientV2 {
                 .request(frame, self.shared.io.now());
             let id = id.map_err(RequestError::NotSent)?;
             let (tx, rx) = oneshot::channel();
-            self.shared.replies.borrow_mut().push((id, tx));
+            let settle = move |reply| drop(tx.send(reply)); // the caller may have dropped it
+            self.shared
+                .replies
+                .borrow_mut()
+                .push((id, Box::new(settle)));
             self.pump();
             rx
         };

@@ -30,9 +30,13 @@ struct Handler {
     callback: Box<dyn Fn(&TopicEvent)>,
 }
 
+/// A topic's handlers, in id order. Shared, so that a dispatch holds the list it walks
+/// without holding the map.
+type Handlers = Rc<RefCell<Vec<Rc<Handler>>>>;
+
 struct Inner {
     client: WsClientV2,
-    handlers: RefCell<TopicMap<Vec<Rc<Handler>>>>,
+    handlers: RefCell<TopicMap<Handlers>>,
     /// The id of the latest handler registered.
     next_id: Cell<u64>,
 }
@@ -91,15 +95,17 @@ impl TopicManager {
     ) -> Subscription {
         let id = self.inner.next_id.get() + 1;
         self.inner.next_id.set(id);
-        self.inner
+        let list = self
+            .inner
             .handlers
             .borrow_mut()
-            .get_or_insert_with(&topic, Vec::new)
-            .push(Rc::new(Handler {
-                id,
-                subscribed: Cell::new(false),
-                callback: Box::new(handler),
-            }));
+            .get_or_insert_with(&topic, Handlers::default)
+            .clone();
+        list.borrow_mut().push(Rc::new(Handler {
+            id,
+            subscribed: Cell::new(false),
+            callback: Box::new(handler),
+        }));
         self.inner.client.subscribe_topic_from(&topic, since);
         Subscription {
             manager: Rc::downgrade(&self.inner),
@@ -124,12 +130,13 @@ impl TopicManager {
             .handlers
             .borrow()
             .get(topic.as_str())
-            .map_or(0, Vec::len)
+            .map_or(0, |list| list.borrow().len())
     }
 
     /// How many handlers are registered in total (for leak checks).
     pub fn total_handlers(&self) -> usize {
-        self.inner.handlers.borrow().values().map(Vec::len).sum()
+        let handlers = self.inner.handlers.borrow();
+        handlers.values().map(|list| list.borrow().len()).sum()
     }
 
     /// The topics with at least one handler.
@@ -146,12 +153,16 @@ impl TopicManager {
 impl Inner {
     /// Calls the topic's handlers registered now (ids up to the latest), in order, each one
     /// only if it is still registered when its turn comes. Nothing is borrowed while a
-    /// handler runs, and nothing is copied: each turn finds the next handler by id.
+    /// handler runs, and nothing is copied: each turn finds the next handler by id in the
+    /// topic's list, looked up once.
     fn dispatch(&self, event: &TopicEvent) {
         let only_new = matches!(event, TopicEvent::Subscribed { .. });
-        let (topic, last) = (event.topic().as_str(), self.next_id.get());
-        let mut called = 0;
-        while let Some(handler) = self.next_handler(topic, called, last) {
+        let list = self.handlers.borrow().get(event.topic().as_str()).cloned();
+        let Some(list) = list else {
+            return;
+        };
+        let (last, mut called) = (self.next_id.get(), 0);
+        while let Some(handler) = next_handler(&list, called, last) {
             called = handler.id;
             if !(only_new && handler.subscribed.replace(true)) {
                 (handler.callback)(event);
@@ -159,20 +170,13 @@ impl Inner {
         }
     }
 
-    /// The first handler of `topic` with an id in `(after, last]`.
-    fn next_handler(&self, topic: &str, after: u64, last: u64) -> Option<Rc<Handler>> {
-        let handlers = self.handlers.borrow();
-        let list = handlers.get(topic)?;
-        let next = list.get(list.partition_point(|h| h.id <= after))?;
-        (next.id <= last).then(|| next.clone())
-    }
-
     fn remove(&self, topic: &Topic, id: u64) {
         let removed = {
             let mut handlers = self.handlers.borrow_mut();
-            let Some(list) = handlers.get_mut(topic.as_str()) else {
+            let Some(list) = handlers.get(topic.as_str()).cloned() else {
                 return;
             };
+            let mut list = list.borrow_mut();
             let Some(pos) = list.iter().position(|h| h.id == id) else {
                 return;
             };
@@ -185,6 +189,13 @@ impl Inner {
         self.client.unsubscribe_topic(topic);
         drop(removed); // after the borrow: the callback's captures may call back
     }
+}
+
+/// The first handler in `list` with an id in `(after, last]`.
+fn next_handler(list: &Handlers, after: u64, last: u64) -> Option<Rc<Handler>> {
+    let list = list.borrow();
+    let next = list.get(list.partition_point(|h| h.id <= after))?;
+    (next.id <= last).then(|| next.clone())
 }
 
 impl Subscription {

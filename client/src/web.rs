@@ -178,7 +178,7 @@ impl WebIo {
             };
             let data = e.data();
             match data.as_string() {
-                Some(text) => d.handle_socket_message(id, &text),
+                Some(text) => d.handle_socket_text(id, text),
                 None => {
                     let bytes = js_sys::Uint8Array::new(&data).to_vec();
                     d.handle_socket_binary(id, &bytes);

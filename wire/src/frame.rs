@@ -3,8 +3,10 @@
 //! and [`Frame`] keeps a received frame whole, its text and where its parts lie, for handlers
 //! to decode `data` from when they want it.
 //!
-//! Both accept exactly the frames [`Envelope::decode`](crate::Envelope::decode) accepts (a
-//! property test holds them to it), without serde: errors are static text.
+//! Both accept the frames [`Envelope::decode`](crate::Envelope::decode) accepts and read
+//! them the same (a property test holds them to it), without serde: errors are static text.
+//! One difference, for speed: `data` is found, not validated, when the frame is read; it is
+//! validated when it is decoded ([`Frame::data`]), which fails for text that is not JSON.
 
 use std::fmt;
 
@@ -27,12 +29,13 @@ pub struct EnvelopeRef<'a> {
     pub ts: u64,
     /// `seq`.
     pub seq: Option<u64>,
-    /// `data`, validated JSON; `None` (absent or `null`) reads as `{}`.
-    pub data: Option<Value<'a>>,
+    /// `data`'s text, found but not validated (whoever decodes it does); `None` (absent or
+    /// `null`) reads as `{}`.
+    pub data: Option<&'a str>,
 }
 
-fn malformed(what: &'static str) -> DecodeError {
-    DecodeError::Envelope(what.to_owned())
+fn malformed(e: json::Error) -> DecodeError {
+    DecodeError::Envelope(e.0.to_owned())
 }
 
 /// The envelope's fields as they are read, each at most once.
@@ -44,54 +47,46 @@ struct Fields<'a> {
     req_id: Option<Option<Str<'a>>>,
     ts: Option<Option<u64>>,
     seq: Option<Option<u64>>,
-    data: Option<Value<'a>>,
+    data: Option<&'a str>,
 }
 
 impl<'a> Fields<'a> {
-    fn read(&mut self, c: &mut Cursor<'a>, key: Str<'a>) -> Result<(), DecodeError> {
-        let key = key.value();
-        let value = c.value().map_err(|e| malformed(e.0))?;
-        let fresh = match &*key {
-            "v" => self.v.replace(value).is_none(),
-            "type" => {
-                let kind = value.as_str().ok_or(malformed("`type` is not a string"))?;
-                self.kind.replace(kind).is_none()
-            }
-            "topic" => self.topic.replace(opt_str(value)?).is_none(),
-            "req_id" => self.req_id.replace(opt_str(value)?).is_none(),
-            "ts" => self.ts.replace(opt_u64(value)?).is_none(),
-            "seq" => self.seq.replace(opt_u64(value)?).is_none(),
-            "data" => self.data.replace(value).is_none(),
-            _ => true,
+    /// Reads the value of the field `key` (an unknown one is validated and skipped).
+    fn read(&mut self, c: &mut Cursor<'a>, key: Str<'a>) -> Result<(), json::Error> {
+        let fresh = match key.raw() {
+            _ if key.is_escaped() => return self.read_escaped(c, key),
+            "v" => self.v.replace(c.value()?).is_none(),
+            "type" => self.kind.replace(c.string()?).is_none(),
+            "topic" => self.topic.replace(c.opt_string()?).is_none(),
+            "req_id" => self.req_id.replace(c.opt_string()?).is_none(),
+            "ts" => self.ts.replace(c.opt_u64()?).is_none(),
+            "seq" => self.seq.replace(c.opt_u64()?).is_none(),
+            "data" => self.data.replace(c.skip_unvalidated()?).is_none(),
+            _ => c.value().map(|_| true)?,
         };
         if fresh {
             Ok(())
         } else {
-            Err(malformed("a field appears twice"))
+            Err(json::Error("a field appears twice"))
         }
     }
-}
 
-/// A string or `null`.
-fn opt_str(value: Value<'_>) -> Result<Option<Str<'_>>, DecodeError> {
-    if value.is_null() {
-        return Ok(None);
+    /// A key written with escapes (`"ty\u0070e"`): the same field, read the slow way.
+    #[cold]
+    fn read_escaped(&mut self, c: &mut Cursor<'a>, key: Str<'a>) -> Result<(), json::Error> {
+        let name = key.value();
+        let plain = Str::plain(match &*name {
+            "v" => "v",
+            "type" => "type",
+            "topic" => "topic",
+            "req_id" => "req_id",
+            "ts" => "ts",
+            "seq" => "seq",
+            "data" => "data",
+            _ => return c.value().map(drop),
+        });
+        self.read(c, plain)
     }
-    value
-        .as_str()
-        .map(Some)
-        .ok_or(malformed("a string field is not a string"))
-}
-
-/// An unsigned integer or `null`.
-fn opt_u64(value: Value<'_>) -> Result<Option<u64>, DecodeError> {
-    if value.is_null() {
-        return Ok(None);
-    }
-    value
-        .as_u64()
-        .map(Some)
-        .ok_or(malformed("`ts` or `seq` is not an unsigned integer"))
 }
 
 impl<'a> EnvelopeRef<'a> {
@@ -99,35 +94,38 @@ impl<'a> EnvelopeRef<'a> {
     pub fn parse(text: &'a str) -> Result<EnvelopeRef<'a>, DecodeError> {
         let mut fields = Fields::default();
         let mut c = Cursor::new(text);
-        let mut failed = None;
-        let read = c.object(|c, key| {
-            fields.read(c, key).map_err(|e| {
-                failed = Some(e);
-                crate::json::Error("")
-            })
-        });
-        if let Err(e) = read {
-            return Err(failed.unwrap_or_else(|| malformed(e.0)));
+        c.eat(b'{', "expected an object").map_err(malformed)?;
+        c.nest().map_err(malformed)?;
+        if !c.eat_if(b'}') {
+            loop {
+                let key = c.key().map_err(malformed)?;
+                fields.read(&mut c, key).map_err(malformed)?;
+                if !c.more(b'}').map_err(malformed)? {
+                    break;
+                }
+            }
         }
-        c.end().map_err(|e| malformed(e.0))?;
+        c.end().map_err(malformed)?;
         match fields.v.map(|v| v.raw()) {
             Some("1") => {}
             Some(other) => return Err(DecodeError::Version(other.to_owned())),
-            None => return Err(malformed("missing field `v`")),
+            None => return Err(malformed(json::Error("missing field `v`"))),
         }
         Ok(EnvelopeRef {
-            kind: fields.kind.ok_or(malformed("missing field `type`"))?,
+            kind: fields
+                .kind
+                .ok_or(malformed(json::Error("missing field `type`")))?,
             topic: fields.topic.flatten(),
             req_id: fields.req_id.flatten(),
             ts: fields.ts.flatten().unwrap_or(0),
             seq: fields.seq.flatten(),
-            data: fields.data.filter(|d| !d.is_null()),
+            data: fields.data.filter(|d| *d != "null"),
         })
     }
 
     /// `data` as raw JSON (`{}` when absent or `null`).
     pub fn raw_data(&self) -> &'a str {
-        self.data.map_or("{}", |d| d.raw())
+        self.data.unwrap_or("{}")
     }
 
     /// The frame's text again, with `req_id` in place of its own (none: without one): for
@@ -158,7 +156,7 @@ impl<'a> EnvelopeRef<'a> {
 
 /// Where a part of a [`Frame`] is: a range of its text, or its own text when the frame's
 /// differs (a string with escapes, `data` absent).
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum Part {
     At(u32, u32),
     Own(Box<str>),
@@ -203,23 +201,52 @@ pub struct Frame {
     pub seq: Option<u64>,
 }
 
-impl Frame {
-    /// Keeps `text`, already read as `envelope` (which must have been read from this `text`),
-    /// on `topic` (which the caller looked up, so that a held topic's name is shared, not
-    /// copied).
-    pub fn new(text: &str, envelope: &EnvelopeRef<'_>, topic: Topic) -> Frame {
-        let data = match envelope.data {
-            Some(d) => Part::of(text, d.raw()),
-            None => Part::Own("{}".into()),
-        };
-        Frame {
+/// Where an envelope's parts lie in its text: what a [`Frame`] keeps besides the text, taken
+/// while the text is borrowed, so that the text can then be moved in ([`Frame::assemble`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FrameParts {
+    kind: Part,
+    req_id: Option<Part>,
+    data: Part,
+    ts: u64,
+    seq: Option<u64>,
+}
+
+impl FrameParts {
+    /// The parts of `envelope`, read from `text`.
+    pub fn of(text: &str, envelope: &EnvelopeRef<'_>) -> FrameParts {
+        FrameParts {
             kind: Part::of_str(text, envelope.kind),
             req_id: envelope.req_id.map(|r| Part::of_str(text, r)),
-            data,
-            text: text.into(),
-            topic,
+            data: match envelope.data {
+                Some(d) => Part::of(text, d),
+                None => Part::Own("{}".into()),
+            },
             ts: envelope.ts,
             seq: envelope.seq,
+        }
+    }
+}
+
+impl Frame {
+    /// Keeps a copy of `text`, already read as `envelope` (which must have been read from
+    /// this `text`), on `topic` (which the caller looked up, so that a held topic's name is
+    /// shared, not copied).
+    pub fn new(text: &str, envelope: &EnvelopeRef<'_>, topic: Topic) -> Frame {
+        Frame::assemble(text.into(), FrameParts::of(text, envelope), topic)
+    }
+
+    /// Keeps `text` itself, whose parts are `parts` ([`FrameParts::of`] this text): no copy.
+    /// Parts of another text give a frame whose parts read as garbage, never a panic.
+    pub fn assemble(text: Box<str>, parts: FrameParts, topic: Topic) -> Frame {
+        Frame {
+            text,
+            kind: parts.kind,
+            req_id: parts.req_id,
+            data: parts.data,
+            topic,
+            ts: parts.ts,
+            seq: parts.seq,
         }
     }
 
@@ -255,8 +282,7 @@ impl Frame {
     /// Decodes `data` as `T` (with [`json::de`](crate::json::de): no serde_json, no
     /// formatting; errors say what went wrong in a few static words).
     pub fn data<T: DeserializeOwned>(&self) -> Result<T, DecodeError> {
-        let data = Value::trusted(self.raw_data());
-        json::de::from_value(data).map_err(|e| DecodeError::Data {
+        json::de::from_str(self.raw_data()).map_err(|e| DecodeError::Data {
             kind: self.kind().to_owned(),
             error: e.text(),
         })

@@ -27,5 +27,5 @@ mod topic;
 pub use close_code::CloseCode;
 pub use control::Control;
 pub use envelope::{DecodeError, EncodeError, Envelope, Message, VERSION};
-pub use frame::{EnvelopeRef, Frame};
+pub use frame::{EnvelopeRef, Frame, FrameParts};
 pub use topic::{Topic, SYSTEM};

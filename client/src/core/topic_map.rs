@@ -35,6 +35,22 @@ impl<V> TopicMap<V> {
         self.entries.get(i).map(|(t, v)| (t, v))
     }
 
+    /// Where the topic `name` is: for [`TopicMap::at`] and [`TopicMap::at_mut`], valid until
+    /// a topic is added or removed.
+    pub(crate) fn index(&self, name: &str) -> Option<usize> {
+        self.find(name).ok()
+    }
+
+    /// The topic and value at `index`.
+    pub(crate) fn at(&self, index: usize) -> Option<(&Topic, &V)> {
+        self.entries.get(index).map(|(t, v)| (t, v))
+    }
+
+    /// The value at `index`, to change.
+    pub(crate) fn at_mut(&mut self, index: usize) -> Option<&mut V> {
+        self.entries.get_mut(index).map(|(_, v)| v)
+    }
+
     /// The value of the topic `name`, to change.
     pub(crate) fn get_mut(&mut self, name: &str) -> Option<&mut V> {
         let i = self.find(name).ok()?;

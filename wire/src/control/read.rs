@@ -49,10 +49,14 @@ impl<'a> TopicsRef<'a> {
     /// [`ControlRef::parse`], so that a client, which receives neither, does not link it.)
     pub fn parse(envelope: &EnvelopeRef<'a>) -> Option<Result<TopicsRef<'a>, DecodeError>> {
         let kind = envelope.kind.value();
-        let read = match &*kind {
-            kind::SUBSCRIBE => topics_request(envelope.data, true),
-            kind::UNSUBSCRIBE => topics_request(envelope.data, false),
+        let subscribe = match &*kind {
+            kind::SUBSCRIBE => true,
+            kind::UNSUBSCRIBE => false,
             _ => return None,
+        };
+        let read = match valid_data(envelope, &kind)? {
+            Ok(data) => topics_request(data, subscribe),
+            Err(e) => return Some(Err(e)),
         };
         Some(read.map_err(|error| DecodeError::Data {
             kind: kind.into_owned(),
@@ -139,7 +143,10 @@ impl<'a> ControlRef<'a> {
     /// Reads a control frame; `None` when `envelope` is an app event.
     pub fn parse(envelope: &EnvelopeRef<'a>) -> Option<Result<ControlRef<'a>, DecodeError>> {
         let kind = envelope.kind.value();
-        let data = envelope.data;
+        let data = match valid_data(envelope, &kind)? {
+            Ok(data) => data,
+            Err(e) => return Some(Err(e)),
+        };
         let read = match &*kind {
             kind::PING => heartbeat(data).map(ControlRef::Ping),
             kind::PONG => heartbeat(data).map(ControlRef::Pong),
@@ -162,6 +169,22 @@ impl<'a> ControlRef<'a> {
 }
 
 type Read<T> = Result<T, &'static str>;
+
+/// A control frame's data, validated (a frame's data is not, until it is read): `None` for
+/// an app event's kind.
+fn valid_data<'a>(
+    envelope: &EnvelopeRef<'a>,
+    kind: &str,
+) -> Option<Result<Option<Value<'a>>, DecodeError>> {
+    if !super::Control::KINDS.contains(&kind) {
+        return None;
+    }
+    let data = envelope.data.map(Value::parse).transpose();
+    Some(data.map_err(|e| DecodeError::Data {
+        kind: kind.to_owned(),
+        error: e.0.to_owned(),
+    }))
+}
 
 /// The fields `names` of `data` (absent reads as `{}`); anything but an object is refused, and
 /// so is a field given twice.

@@ -118,7 +118,7 @@ fn agree(text: &str) -> Result<(), TestCaseError> {
     // no peer sends either.
     if ours
         .data
-        .is_some_and(|d| d.kind() == crate::json::Kind::Array || d.raw().contains(['e', 'E']))
+        .is_some_and(|d| d.trim_start().starts_with('[') || d.contains(['e', 'E']))
     {
         return Ok(());
     }

@@ -1,6 +1,7 @@
 use proptest::prelude::*;
 
 use super::*;
+use crate::json;
 
 #[test]
 fn a_frame_is_read_in_place_and_kept_whole() {
@@ -124,6 +125,12 @@ fn agree(text: &str) -> Result<(), TestCaseError> {
         return Ok(());
     }
     match (&ours, &theirs) {
+        // `data` is found, not validated, when a frame is read: serde refused it for its
+        // data alone, and decoding that data fails.
+        (Ok(f), Err(_)) => {
+            prop_assert!(json::Value::parse(f.raw_data()).is_err(), "{:?}", text);
+            prop_assert!(f.data::<serde::de::IgnoredAny>().is_err());
+        }
         (Ok(f), Ok(e)) => {
             prop_assert_eq!(f.kind(), e.kind.as_str());
             prop_assert_eq!(&f.topic, &e.topic);

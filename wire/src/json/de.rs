@@ -1,8 +1,9 @@
-//! A serde `Deserializer` over validated JSON: what a handler's `data::<T>()` decodes with. It
-//! reads the text in place (a string without escapes is borrowed), parses a number only as
-//! the type asks (floats only for float fields, or for types that take any value), and its
-//! errors are static text, so decoding links no formatting. It accepts what serde_json
-//! accepts for the same type (a property test holds it to that), numeric map keys included.
+//! A serde `Deserializer` over JSON text: what a handler's `data::<T>()` decodes with. It
+//! validates as it reads, in one pass, in place (a string without escapes is borrowed); it
+//! parses a number only as the type asks (floats only for float fields, or for types that
+//! take any value), and its errors are static text, so decoding links no formatting. It
+//! accepts what serde_json accepts for the same type (a property test holds it to that),
+//! numeric map keys included.
 
 use std::fmt;
 
@@ -11,7 +12,7 @@ use serde::de::{
     Unexpected, VariantAccess, Visitor,
 };
 
-use super::{Entries, Items, Kind, Str, Value};
+use super::{Cursor, Str};
 
 /// Why JSON could not be decoded as the type asked for: static text and, for a missing or
 /// repeated field, its name.
@@ -82,17 +83,18 @@ const WRONG_TYPE: DataError = DataError::new("invalid type");
 
 /// Decodes JSON text as `T`.
 pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, DataError> {
-    let value = Value::parse(text).map_err(|e| DataError::new(e.0))?;
-    T::deserialize(Deserializer(value))
+    let mut c = Cursor::new(text);
+    let value = T::deserialize(Deserializer(&mut c))?;
+    c.end().map_err(syntax)?;
+    Ok(value)
 }
 
-/// Decodes a validated value as `T`.
-pub fn from_value<T: DeserializeOwned>(value: Value<'_>) -> Result<T, DataError> {
-    T::deserialize(Deserializer(value))
+fn syntax(e: super::Error) -> DataError {
+    DataError::new(e.0)
 }
 
-/// Deserializes one validated value.
-struct Deserializer<'a>(Value<'a>);
+/// Deserializes the value at a cursor, validating as it goes.
+struct Deserializer<'a, 'c>(&'c mut Cursor<'a>);
 
 type Result<T, E = DataError> = std::result::Result<T, E>;
 
@@ -113,48 +115,96 @@ fn integer(raw: &str) -> Option<Result<u64, i64>> {
     0i64.checked_sub_unsigned(magnitude).map(Err)
 }
 
-impl<'de> Deserializer<'de> {
-    fn integer<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        match (self.0.kind(), integer(self.0.raw())) {
-            (Kind::Number, Some(Ok(n))) => visitor.visit_u64(n),
-            (Kind::Number, Some(Err(n))) => visitor.visit_i64(n),
+fn visit_integer<'de, V: Visitor<'de>>(raw: &str, visitor: V) -> Result<V::Value> {
+    match integer(raw) {
+        Some(Ok(n)) => visitor.visit_u64(n),
+        Some(Err(n)) => visitor.visit_i64(n),
+        None => Err(WRONG_TYPE),
+    }
+}
+
+fn visit_float<'de, V: Visitor<'de>>(raw: &str, visitor: V) -> Result<V::Value> {
+    let n: f64 = raw.parse().map_err(|_| WRONG_TYPE)?;
+    if n.is_finite() {
+        visitor.visit_f64(n)
+    } else {
+        Err(DataError::new("number out of range"))
+    }
+}
+
+impl<'de> Deserializer<'de, '_> {
+    fn next(&mut self) -> Option<u8> {
+        self.0.peek_token()
+    }
+
+    fn number(self) -> Result<&'de str> {
+        match self.0.peek_token() {
+            Some(b'-' | b'0'..=b'9') => self.0.number_text().map_err(syntax),
             _ => Err(WRONG_TYPE),
         }
     }
 
-    fn float<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        if self.0.kind() != Kind::Number {
-            return Err(WRONG_TYPE);
+    fn map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.0.eat(b'{', "expected an object").map_err(syntax)?;
+        self.0.nest().map_err(syntax)?;
+        let mut map = Map {
+            c: &mut *self.0,
+            first: true,
+            done: false,
+        };
+        let value = visitor.visit_map(&mut map)?;
+        if !map.done && !map.c.eat_if(b'}') {
+            return Err(DataError::new("an object has more entries than its type"));
         }
-        let n: f64 = self.0.raw().parse().map_err(|_| WRONG_TYPE)?;
-        if n.is_finite() {
-            visitor.visit_f64(n)
-        } else {
-            Err(DataError::new("number out of range"))
+        self.0.unnest();
+        Ok(value)
+    }
+
+    fn seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.0.eat(b'[', "expected an array").map_err(syntax)?;
+        self.0.nest().map_err(syntax)?;
+        let mut seq = Seq {
+            c: &mut *self.0,
+            first: true,
+            done: false,
+        };
+        let value = visitor.visit_seq(&mut seq)?;
+        if !seq.done && !seq.c.eat_if(b']') {
+            return Err(DataError::new("an array has more items than its type"));
         }
+        self.0.unnest();
+        Ok(value)
     }
 }
 
 macro_rules! integers {
     ($($method:ident)*) => {
         $(fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-            self.integer(visitor)
+            visit_integer(self.number()?, visitor)
         })*
     };
 }
 
-impl<'de> de::Deserializer<'de> for Deserializer<'de> {
+impl<'de> de::Deserializer<'de> for Deserializer<'de, '_> {
     type Error = DataError;
 
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        match self.0.kind() {
-            Kind::Null => visitor.visit_unit(),
-            Kind::Bool => visitor.visit_bool(self.0.raw() == "true"),
-            Kind::Number if integer(self.0.raw()).is_some() => self.integer(visitor),
-            Kind::Number => self.float(visitor),
-            Kind::String => self.deserialize_str(visitor),
-            Kind::Array => visitor.visit_seq(Seq(self.0.items())),
-            Kind::Object => visitor.visit_map(Map(self.0.entries(), None)),
+    fn deserialize_any<V: Visitor<'de>>(mut self, visitor: V) -> Result<V::Value> {
+        match self.next() {
+            Some(b'n') => {
+                self.0.null().map_err(syntax)?;
+                visitor.visit_unit()
+            }
+            Some(b't' | b'f') => visitor.visit_bool(self.0.bool().map_err(syntax)?),
+            Some(b'"') => self.deserialize_str(visitor),
+            Some(b'[') => self.seq(visitor),
+            Some(b'{') => self.map(visitor),
+            _ => {
+                let raw = self.0.number_text().map_err(syntax)?;
+                match integer(raw) {
+                    Some(_) => visit_integer(raw, visitor),
+                    None => visit_float(raw, visitor),
+                }
+            }
         }
     }
 
@@ -162,24 +212,24 @@ impl<'de> de::Deserializer<'de> for Deserializer<'de> {
               deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64 deserialize_u128);
 
     fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.float(visitor)
+        visit_float(self.number()?, visitor)
     }
 
     fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        self.float(visitor)
+        visit_float(self.number()?, visitor)
     }
 
-    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        match self.0.kind() {
-            Kind::Bool => visitor.visit_bool(self.0.raw() == "true"),
+    fn deserialize_bool<V: Visitor<'de>>(mut self, visitor: V) -> Result<V::Value> {
+        match self.next() {
+            Some(b't' | b'f') => visitor.visit_bool(self.0.bool().map_err(syntax)?),
             _ => Err(WRONG_TYPE),
         }
     }
 
-    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        match self.0.as_str() {
-            Some(s) => visit_str(s, visitor),
-            None => Err(WRONG_TYPE),
+    fn deserialize_str<V: Visitor<'de>>(mut self, visitor: V) -> Result<V::Value> {
+        match self.next() {
+            Some(b'"') => visit_str(self.0.string().map_err(syntax)?, visitor),
+            _ => Err(WRONG_TYPE),
         }
     }
 
@@ -195,9 +245,9 @@ impl<'de> de::Deserializer<'de> for Deserializer<'de> {
         self.deserialize_str(visitor)
     }
 
-    fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        match self.0.kind() {
-            Kind::String => self.deserialize_str(visitor),
+    fn deserialize_bytes<V: Visitor<'de>>(mut self, visitor: V) -> Result<V::Value> {
+        match self.next() {
+            Some(b'"') => self.deserialize_str(visitor),
             _ => self.deserialize_seq(visitor),
         }
     }
@@ -206,16 +256,22 @@ impl<'de> de::Deserializer<'de> for Deserializer<'de> {
         self.deserialize_bytes(visitor)
     }
 
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        match self.0.kind() {
-            Kind::Null => visitor.visit_none(),
+    fn deserialize_option<V: Visitor<'de>>(mut self, visitor: V) -> Result<V::Value> {
+        match self.next() {
+            Some(b'n') => {
+                self.0.null().map_err(syntax)?;
+                visitor.visit_none()
+            }
             _ => visitor.visit_some(self),
         }
     }
 
-    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        match self.0.kind() {
-            Kind::Null => visitor.visit_unit(),
+    fn deserialize_unit<V: Visitor<'de>>(mut self, visitor: V) -> Result<V::Value> {
+        match self.next() {
+            Some(b'n') => {
+                self.0.null().map_err(syntax)?;
+                visitor.visit_unit()
+            }
             _ => Err(WRONG_TYPE),
         }
     }
@@ -236,9 +292,9 @@ impl<'de> de::Deserializer<'de> for Deserializer<'de> {
         visitor.visit_newtype_struct(self)
     }
 
-    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        match self.0.kind() {
-            Kind::Array => visitor.visit_seq(Seq(self.0.items())),
+    fn deserialize_seq<V: Visitor<'de>>(mut self, visitor: V) -> Result<V::Value> {
+        match self.next() {
+            Some(b'[') => self.seq(visitor),
             _ => Err(WRONG_TYPE),
         }
     }
@@ -256,80 +312,107 @@ impl<'de> de::Deserializer<'de> for Deserializer<'de> {
         self.deserialize_seq(visitor)
     }
 
-    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        match self.0.kind() {
-            Kind::Object => visitor.visit_map(Map(self.0.entries(), None)),
+    fn deserialize_map<V: Visitor<'de>>(mut self, visitor: V) -> Result<V::Value> {
+        match self.next() {
+            Some(b'{') => self.map(visitor),
             _ => Err(WRONG_TYPE),
         }
     }
 
     fn deserialize_struct<V: Visitor<'de>>(
-        self,
+        mut self,
         _: &'static str,
         _: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value> {
-        match self.0.kind() {
-            Kind::Array => visitor.visit_seq(Seq(self.0.items())),
+        match self.next() {
+            Some(b'[') => self.seq(visitor),
             _ => self.deserialize_map(visitor),
         }
     }
 
     fn deserialize_enum<V: Visitor<'de>>(
-        self,
+        mut self,
         _: &'static str,
         _: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value> {
-        if let Some(name) = self.0.as_str() {
-            return visitor.visit_enum(Variant(name, None));
-        }
-        let mut entries = self.0.entries();
-        match (entries.next(), entries.next()) {
-            (Some((name, value)), None) => visitor.visit_enum(Variant(name, Some(value))),
+        match self.next() {
+            Some(b'"') => {
+                let name = self.0.string().map_err(syntax)?;
+                visitor.visit_enum(Variant(name, None))
+            }
+            Some(b'{') => {
+                self.0.eat(b'{', "expected an object").map_err(syntax)?;
+                self.0.nest().map_err(syntax)?;
+                let name = self.0.key().map_err(syntax)?;
+                let value = visitor.visit_enum(Variant(name, Some(&mut *self.0)))?;
+                self.0
+                    .eat(b'}', "an enum's object must have one entry")
+                    .map_err(syntax)?;
+                self.0.unnest();
+                Ok(value)
+            }
             _ => Err(WRONG_TYPE),
         }
     }
 
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.0.value().map_err(syntax)?;
         visitor.visit_unit()
     }
 }
 
-/// An array's items.
-struct Seq<'a>(Items<'a>);
+/// An array being read: its items, each validated as it is deserialized.
+struct Seq<'a, 'c> {
+    c: &'c mut Cursor<'a>,
+    first: bool,
+    done: bool,
+}
 
-impl<'de> SeqAccess<'de> for Seq<'de> {
+impl<'de> SeqAccess<'de> for &mut Seq<'de, '_> {
     type Error = DataError;
 
     fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>> {
-        self.0
-            .next()
-            .map(|item| seed.deserialize(Deserializer(item)))
-            .transpose()
+        let more = if std::mem::replace(&mut self.first, false) {
+            !self.c.eat_if(b']')
+        } else {
+            self.c.more(b']').map_err(syntax)?
+        };
+        if !more {
+            self.done = true;
+            return Ok(None);
+        }
+        seed.deserialize(Deserializer(&mut *self.c)).map(Some)
     }
 }
 
-/// An object's entries, and the value of the key just read.
-struct Map<'a>(Entries<'a>, Option<Value<'a>>);
+/// An object being read: its entries, each validated as it is deserialized.
+struct Map<'a, 'c> {
+    c: &'c mut Cursor<'a>,
+    first: bool,
+    done: bool,
+}
 
-impl<'de> MapAccess<'de> for Map<'de> {
+impl<'de> MapAccess<'de> for &mut Map<'de, '_> {
     type Error = DataError;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>> {
-        let Some((key, value)) = self.0.next() else {
-            return Ok(None);
+        let more = if std::mem::replace(&mut self.first, false) {
+            !self.c.eat_if(b'}')
+        } else {
+            self.c.more(b'}').map_err(syntax)?
         };
-        self.1 = Some(value);
+        if !more {
+            self.done = true;
+            return Ok(None);
+        }
+        let key = self.c.key().map_err(syntax)?;
         seed.deserialize(Key(key)).map(Some)
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value> {
-        let value = self
-            .1
-            .take()
-            .ok_or(DataError::new("a value without its key"))?;
-        seed.deserialize(Deserializer(value))
+        seed.deserialize(Deserializer(&mut *self.c))
     }
 }
 
@@ -338,20 +421,20 @@ impl<'de> MapAccess<'de> for Map<'de> {
 struct Key<'a>(Str<'a>);
 
 impl<'de> Key<'de> {
-    fn quoted(&self) -> Deserializer<'de> {
-        let raw = self.0.raw();
-        let kind = match raw {
-            "true" | "false" => Kind::Bool,
-            _ => Kind::Number,
-        };
-        Deserializer(Value { raw, kind })
+    fn quoted<V: Visitor<'de>>(&self, visitor: V, float: bool) -> Result<V::Value> {
+        match self.0.raw() {
+            "true" => visitor.visit_bool(true),
+            "false" => visitor.visit_bool(false),
+            raw if float => visit_float(raw, visitor),
+            raw => visit_integer(raw, visitor),
+        }
     }
 }
 
 macro_rules! quoted {
-    ($($method:ident)*) => {
+    ($float:expr, $($method:ident)*) => {
         $(fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-            self.quoted().$method(visitor)
+            self.quoted(visitor, $float)
         })*
     };
 }
@@ -363,9 +446,9 @@ impl<'de> de::Deserializer<'de> for Key<'de> {
         visit_str(self.0, visitor)
     }
 
-    quoted!(deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64 deserialize_u8
-            deserialize_u16 deserialize_u32 deserialize_u64 deserialize_f32 deserialize_f64
-            deserialize_bool);
+    quoted!(false, deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64 deserialize_u8
+            deserialize_u16 deserialize_u32 deserialize_u64 deserialize_bool);
+    quoted!(true, deserialize_f32 deserialize_f64);
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         visitor.visit_some(self)
@@ -394,36 +477,39 @@ impl<'de> de::Deserializer<'de> for Key<'de> {
     }
 }
 
-/// An enum's variant: its name (a JSON string, or an object's one key), and the content
-/// (that key's value) of a variant written as an object.
-struct Variant<'a>(Str<'a>, Option<Value<'a>>);
+/// An enum's variant: its name (a JSON string, or an object's one key), and for a variant
+/// written as an object, the cursor at that key's value.
+struct Variant<'a, 'c>(Str<'a>, Option<&'c mut Cursor<'a>>);
 
-impl<'de> EnumAccess<'de> for Variant<'de> {
+impl<'de, 'c> EnumAccess<'de> for Variant<'de, 'c> {
     type Error = DataError;
-    type Variant = Content<'de>;
+    type Variant = Content<'de, 'c>;
 
-    fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, Content<'de>)> {
+    fn variant_seed<V: DeserializeSeed<'de>>(
+        self,
+        seed: V,
+    ) -> Result<(V::Value, Content<'de, 'c>)> {
         let name = seed.deserialize(Key(self.0))?;
         Ok((name, Content(self.1)))
     }
 }
 
 /// A variant's content: none for a variant named by a string.
-struct Content<'a>(Option<Value<'a>>);
+struct Content<'a, 'c>(Option<&'c mut Cursor<'a>>);
 
-impl<'de> Content<'de> {
-    fn value(self) -> Result<Deserializer<'de>> {
+impl<'de, 'c> Content<'de, 'c> {
+    fn value(self) -> Result<Deserializer<'de, 'c>> {
         self.0.map(Deserializer).ok_or(WRONG_TYPE)
     }
 }
 
-impl<'de> VariantAccess<'de> for Content<'de> {
+impl<'de> VariantAccess<'de> for Content<'de, '_> {
     type Error = DataError;
 
     fn unit_variant(self) -> Result<()> {
         match self.0 {
             None => Ok(()),
-            Some(v) => de::Deserialize::deserialize(Deserializer(v)),
+            Some(c) => de::Deserialize::deserialize(Deserializer(c)),
         }
     }
 

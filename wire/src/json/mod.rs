@@ -53,6 +53,14 @@ pub struct Str<'a> {
 }
 
 impl<'a> Str<'a> {
+    /// A string without escapes.
+    pub(crate) fn plain(raw: &'a str) -> Str<'a> {
+        Str {
+            raw,
+            escaped: false,
+        }
+    }
+
     /// The text between the quotes, as written (escapes not decoded).
     pub fn raw(&self) -> &'a str {
         self.raw
@@ -87,6 +95,8 @@ impl<'a> Str<'a> {
 pub struct Value<'a> {
     raw: &'a str,
     kind: Kind,
+    /// For a string: whether it has escapes.
+    escaped: bool,
 }
 
 impl<'a> Value<'a> {
@@ -96,21 +106,6 @@ impl<'a> Value<'a> {
         let value = c.value()?;
         c.end()?;
         Ok(value)
-    }
-
-    /// A value over text the caller knows is valid JSON (read by this module before): its
-    /// kind from its first character. On any other text, reading it gives garbage, never a
-    /// panic.
-    pub(crate) fn trusted(raw: &'a str) -> Value<'a> {
-        let kind = match raw.as_bytes().first() {
-            Some(b'{') => Kind::Object,
-            Some(b'[') => Kind::Array,
-            Some(b'"') => Kind::String,
-            Some(b't' | b'f') => Kind::Bool,
-            Some(b'n') => Kind::Null,
-            _ => Kind::Number,
-        };
-        Value { raw, kind }
     }
 
     /// The value's JSON text.
@@ -133,10 +128,9 @@ impl<'a> Value<'a> {
         if self.kind != Kind::String {
             return None;
         }
-        let raw = inside(self.raw);
         Some(Str {
-            raw,
-            escaped: raw.contains('\\'),
+            raw: inside(self.raw),
+            escaped: self.escaped,
         })
     }
 
@@ -170,11 +164,13 @@ impl<'a> Value<'a> {
 }
 
 /// `text[start..end]`, or nothing (never a panic, so no panic's formatting is linked).
+#[inline]
 fn slice(text: &str, start: usize, end: usize) -> &str {
     text.get(start..end).unwrap_or_default()
 }
 
 /// A string's, an object's or an array's text between its first and last characters.
+#[inline]
 fn inside(raw: &str) -> &str {
     slice(raw, 1, raw.len().saturating_sub(1))
 }

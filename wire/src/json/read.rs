@@ -1,5 +1,7 @@
 //! Reading: [`Cursor`] validates as it goes (for text from the network), and its `*_trusted`
-//! methods walk text already validated (for [`Value`]'s iterators), without checks.
+//! methods walk text already validated (for [`Value`]'s iterators), without checks. Runs of
+//! plain bytes (inside strings, between brackets) are scanned with one search each, not a
+//! branch per byte.
 
 use super::{slice, Error, Kind, Str, Value, MAX_DEPTH};
 
@@ -22,14 +24,25 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
+    fn rest(&self) -> &'a [u8] {
+        self.bytes().get(self.pos..).unwrap_or_default()
+    }
+
     fn peek(&self) -> Option<u8> {
-        self.text.as_bytes().get(self.pos).copied()
+        self.bytes().get(self.pos).copied()
     }
 
     fn ws(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
-            self.pos += 1;
+        let bytes = self.bytes();
+        let mut i = self.pos;
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = bytes.get(i) {
+            i += 1;
         }
+        self.pos = i;
     }
 
     /// Skips whitespace and then `byte`, or fails.
@@ -40,6 +53,27 @@ impl<'a> Cursor<'a> {
         }
         self.pos += 1;
         Ok(())
+    }
+
+    /// Skips whitespace, then `byte` if it is next; true if it was.
+    pub fn eat_if(&mut self, byte: u8) -> bool {
+        self.ws();
+        let next = self.peek() == Some(byte);
+        self.pos += usize::from(next);
+        next
+    }
+
+    /// After a member of an object (`close` `}`) or an array (`]`): true at a `,` (another
+    /// follows), false at `close`.
+    pub fn more(&mut self, close: u8) -> Result<bool, Error> {
+        self.ws();
+        let next = self.peek();
+        self.pos += 1;
+        match next {
+            Some(b',') => Ok(true),
+            Some(b) if b == close => Ok(false),
+            _ => Err(Error("expected `,` or a closing bracket")),
+        }
     }
 
     /// Succeeds if nothing but whitespace is left.
@@ -55,31 +89,29 @@ impl<'a> Cursor<'a> {
     pub fn value(&mut self) -> Result<Value<'a>, Error> {
         self.ws();
         let start = self.pos;
-        let kind = match self.peek() {
+        let (kind, escaped) = match self.peek() {
             Some(b'{') => {
                 self.object(|c, _| c.value().map(drop))?;
-                Kind::Object
+                (Kind::Object, false)
             }
             Some(b'[') => {
                 self.array()?;
-                Kind::Array
+                (Kind::Array, false)
             }
-            Some(b'"') => {
-                self.string()?;
-                Kind::String
-            }
-            Some(b't') => self.literal("true", Kind::Bool)?,
-            Some(b'f') => self.literal("false", Kind::Bool)?,
-            Some(b'n') => self.literal("null", Kind::Null)?,
+            Some(b'"') => (Kind::String, self.string()?.is_escaped()),
+            Some(b't') => (self.literal("true", Kind::Bool)?, false),
+            Some(b'f') => (self.literal("false", Kind::Bool)?, false),
+            Some(b'n') => (self.literal("null", Kind::Null)?, false),
             Some(b'-' | b'0'..=b'9') => {
                 self.number()?;
-                Kind::Number
+                (Kind::Number, false)
             }
             _ => return Err(Error("expected a JSON value")),
         };
         Ok(Value {
             raw: slice(self.text, start, self.pos),
             kind,
+            escaped,
         })
     }
 
@@ -91,42 +123,34 @@ impl<'a> Cursor<'a> {
     ) -> Result<(), Error> {
         self.eat(b'{', "expected an object")?;
         self.nest()?;
-        self.ws();
-        if self.peek() == Some(b'}') {
-            self.pos += 1;
-        } else {
+        if !self.eat_if(b'}') {
             loop {
-                let key = self.string()?;
-                self.eat(b':', "expected `:` after an object key")?;
+                let key = self.key()?;
                 read(self, key)?;
-                self.ws();
-                self.pos += 1;
-                match self.text.as_bytes().get(self.pos - 1) {
-                    Some(b',') => {}
-                    Some(b'}') => break,
-                    _ => return Err(Error("expected `,` or `}` in an object")),
+                if !self.more(b'}')? {
+                    break;
                 }
             }
         }
         self.depth -= 1;
         Ok(())
+    }
+
+    /// An object's key and the `:` after it.
+    pub fn key(&mut self) -> Result<Str<'a>, Error> {
+        let key = self.string()?;
+        self.eat(b':', "expected `:` after an object key")?;
+        Ok(key)
     }
 
     fn array(&mut self) -> Result<(), Error> {
         self.eat(b'[', "expected an array")?;
         self.nest()?;
-        self.ws();
-        if self.peek() == Some(b']') {
-            self.pos += 1;
-        } else {
+        if !self.eat_if(b']') {
             loop {
                 self.value()?;
-                self.ws();
-                self.pos += 1;
-                match self.text.as_bytes().get(self.pos - 1) {
-                    Some(b',') => {}
-                    Some(b']') => break,
-                    _ => return Err(Error("expected `,` or `]` in an array")),
+                if !self.more(b']')? {
+                    break;
                 }
             }
         }
@@ -134,7 +158,8 @@ impl<'a> Cursor<'a> {
         Ok(())
     }
 
-    fn nest(&mut self) -> Result<(), Error> {
+    /// One level deeper (an object or array opened), within [`MAX_DEPTH`].
+    pub fn nest(&mut self) -> Result<(), Error> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return Err(Error("nested too deep"));
@@ -144,29 +169,59 @@ impl<'a> Cursor<'a> {
 
     /// Validates a string and returns it.
     pub fn string(&mut self) -> Result<Str<'a>, Error> {
-        self.eat(b'"', "expected a string")?;
-        let start = self.pos;
-        let bytes = self.text.as_bytes();
-        let mut escaped = false;
+        self.ws();
+        let bytes = self.bytes();
+        if bytes.get(self.pos) != Some(&b'"') {
+            return Err(Error("expected a string"));
+        }
+        let start = self.pos + 1;
+        let (mut i, mut escaped) = (start, false);
         loop {
-            let Some(&b) = bytes.get(self.pos) else {
+            let Some(&b) = bytes.get(i) else {
                 return Err(Error("unterminated string"));
             };
-            self.pos += 1;
+            i += 1;
+            if !STRING_STOPS[usize::from(b)] {
+                continue;
+            }
             match b {
                 b'"' => break,
                 b'\\' => {
                     escaped = true;
+                    self.pos = i;
                     self.escape()?;
+                    i = self.pos;
                 }
-                0..=0x1f => return Err(Error("control character in a string")),
-                _ => {}
+                _ => return Err(Error("control character in a string")),
             }
         }
+        self.pos = i;
         Ok(Str {
-            raw: slice(self.text, start, self.pos - 1),
+            raw: slice(self.text, start, i - 1),
             escaped,
         })
+    }
+
+    /// A string, or `null` (`None`).
+    pub fn opt_string(&mut self) -> Result<Option<Str<'a>>, Error> {
+        self.ws();
+        if self.peek() == Some(b'n') {
+            self.literal("null", Kind::Null)?;
+            return Ok(None);
+        }
+        self.string().map(Some)
+    }
+
+    /// An unsigned integer that fits a `u64`, or `null` (`None`).
+    pub fn opt_u64(&mut self) -> Result<Option<u64>, Error> {
+        let value = self.value()?;
+        if value.is_null() {
+            return Ok(None);
+        }
+        value
+            .as_u64()
+            .map(Some)
+            .ok_or(Error("not an unsigned integer"))
     }
 
     /// Validates the escape after a backslash.
@@ -177,7 +232,7 @@ impl<'a> Cursor<'a> {
             b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => Ok(()),
             b'u' => match self.hex4()? {
                 0xD800..=0xDBFF => {
-                    let low = self.text.as_bytes().get(self.pos..self.pos + 2) == Some(b"\\u");
+                    let low = self.bytes().get(self.pos..self.pos + 2) == Some(b"\\u");
                     self.pos += 2;
                     match low.then(|| self.hex4()).transpose()? {
                         Some(0xDC00..=0xDFFF) => Ok(()),
@@ -192,7 +247,7 @@ impl<'a> Cursor<'a> {
     }
 
     fn hex4(&mut self) -> Result<u32, Error> {
-        let digits = self.text.as_bytes().get(self.pos..self.pos + 4);
+        let digits = self.bytes().get(self.pos..self.pos + 4);
         let code = digits.and_then(hex4).ok_or(Error("invalid \\u escape"))?;
         self.pos += 4;
         Ok(code)
@@ -222,9 +277,12 @@ impl<'a> Cursor<'a> {
     }
 
     fn digits(&mut self) {
-        while let Some(b'0'..=b'9') = self.peek() {
-            self.pos += 1;
-        }
+        let run = self
+            .rest()
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        self.pos += run;
     }
 
     fn some_digits(&mut self) -> Result<(), Error> {
@@ -237,11 +295,63 @@ impl<'a> Cursor<'a> {
     }
 
     fn literal(&mut self, word: &'static str, kind: Kind) -> Result<Kind, Error> {
-        if !slice(self.text, self.pos, self.text.len()).starts_with(word) {
+        if !self.rest().starts_with(word.as_bytes()) {
             return Err(Error("expected a JSON value"));
         }
         self.pos += word.len();
         Ok(kind)
+    }
+
+    /// Finds the end of one value without validating it (its text may not be JSON): what a
+    /// frame's `data` is, until a handler decodes it. Strings are skipped whole, so brackets
+    /// inside them do not count.
+    pub fn skip_unvalidated(&mut self) -> Result<&'a str, Error> {
+        self.ws();
+        let start = self.pos;
+        match self.peek() {
+            Some(b'{' | b'[') => self.skip_nested_trusted(),
+            Some(b'"') => drop(self.skip_string_trusted()),
+            Some(_) => drop(self.skip_value_trusted()),
+            None => return Err(Error("expected a JSON value")),
+        }
+        if self.pos > self.bytes().len() {
+            return Err(Error("unterminated value"));
+        }
+        Ok(slice(self.text, start, self.pos))
+    }
+
+    /// The next byte after whitespace, not consumed.
+    pub(super) fn peek_token(&mut self) -> Option<u8> {
+        self.ws();
+        self.peek()
+    }
+
+    /// Validates a number and returns its text.
+    pub(super) fn number_text(&mut self) -> Result<&'a str, Error> {
+        self.ws();
+        let start = self.pos;
+        self.number()?;
+        Ok(slice(self.text, start, self.pos))
+    }
+
+    /// Validates `true` or `false`.
+    pub(super) fn bool(&mut self) -> Result<bool, Error> {
+        match self.peek_token() {
+            Some(b't') => self.literal("true", Kind::Bool).map(|_| true),
+            Some(b'f') => self.literal("false", Kind::Bool).map(|_| false),
+            _ => Err(Error("expected a boolean")),
+        }
+    }
+
+    /// Validates `null`.
+    pub(super) fn null(&mut self) -> Result<(), Error> {
+        self.ws();
+        self.literal("null", Kind::Null).map(drop)
+    }
+
+    /// One level up (an object or array closed).
+    pub(super) fn unnest(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
     }
 
     // ---- walking text already validated ---------------------------------------------------
@@ -277,64 +387,113 @@ impl<'a> Cursor<'a> {
             b'[' => Kind::Array,
             b't' | b'f' => Kind::Bool,
             b'n' => Kind::Null,
+            b'}' | b']' => return None,
             _ => Kind::Number,
         };
         if let Kind::Object | Kind::Array = kind {
             self.skip_nested_trusted();
         } else {
-            while let Some(b) = self.peek() {
-                if matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') {
-                    break;
-                }
-                self.pos += 1;
-            }
+            let run = self
+                .rest()
+                .iter()
+                .position(|&b| matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'));
+            self.pos = run.map_or(self.bytes().len(), |i| self.pos + i);
         }
         Some(Value {
             raw: slice(self.text, start, self.pos),
             kind,
+            escaped: false,
         })
     }
 
     fn skip_string_trusted(&mut self) -> Value<'a> {
-        let start = self.pos;
-        let bytes = self.text.as_bytes();
-        self.pos += 1;
-        while let Some(&b) = bytes.get(self.pos) {
-            self.pos += 1;
-            match b {
-                b'\\' => self.pos += 1,
-                b'"' => break,
-                _ => {}
+        let (bytes, start) = (self.bytes(), self.pos);
+        let (mut i, mut escaped) = (start + 1, false);
+        loop {
+            let Some(&b) = bytes.get(i) else {
+                i = bytes.len() + 1; // unterminated: past the end
+                break;
+            };
+            i += 1;
+            if !QUOTE_STOPS[usize::from(b)] {
+                continue;
             }
+            if b == b'"' {
+                break;
+            }
+            escaped = true;
+            i += 1; // the escaped character
         }
+        self.pos = i;
         Value {
-            raw: slice(self.text, start, self.pos.min(self.text.len())),
+            raw: slice(self.text, start, i.min(self.text.len())),
             kind: Kind::String,
+            escaped,
         }
     }
 
+    /// Skips an object or an array: one pass that tracks strings (brackets inside them do
+    /// not count) and the depth.
     fn skip_nested_trusted(&mut self) {
-        let mut depth = 0usize;
-        while let Some(b) = self.peek() {
+        let bytes = self.bytes();
+        let (mut i, mut depth, mut in_string) = (self.pos, 0usize, false);
+        while let Some(&b) = bytes.get(i) {
+            i += 1;
+            if !NESTING_STOPS[usize::from(b)] {
+                continue;
+            }
             match b {
-                b'"' => {
-                    self.skip_string_trusted();
-                    continue;
-                }
+                b'\\' => i += usize::from(in_string),
+                b'"' => in_string = !in_string,
+                _ if in_string => {}
                 b'{' | b'[' => depth += 1,
-                b'}' | b']' => {
+                _ => {
                     depth = depth.saturating_sub(1);
                     if depth == 0 {
-                        self.pos += 1;
+                        self.pos = i;
                         return;
                     }
                 }
-                _ => {}
             }
-            self.pos += 1;
         }
+        self.pos = bytes.len() + 1; // unterminated: past the end
     }
 }
+
+/// The bytes that end a run of plain characters in a string: `"`, `\` and the control
+/// characters (one table load per byte, as serde_json does).
+static STRING_STOPS: [bool; 256] = {
+    let mut stops = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        stops[b] = true;
+        b += 1;
+    }
+    stops[b'"' as usize] = true;
+    stops[b'\\' as usize] = true;
+    stops
+};
+
+/// The bytes that end a run inside a string already validated: `"` and `\`.
+static QUOTE_STOPS: [bool; 256] = {
+    let mut stops = [false; 256];
+    stops[b'"' as usize] = true;
+    stops[b'\\' as usize] = true;
+    stops
+};
+
+/// The bytes that matter when skipping over an object or array: quotes, backslashes and
+/// brackets.
+static NESTING_STOPS: [bool; 256] = {
+    let mut stops = [false; 256];
+    stops[b'"' as usize] = true;
+    stops[b'\\' as usize] = true;
+    stops[b'{' as usize] = true;
+    stops[b'[' as usize] = true;
+    stops[b'}' as usize] = true;
+    stops[b']' as usize] = true;
+    stops
+};
 
 /// Four hex digits as a number.
 fn hex4(digits: &[u8]) -> Option<u32> {

@@ -10,20 +10,43 @@ use super::Connection;
 use crate::core::event::{ClientError, Output, RequestError, SocketId, TopicEvent};
 use crate::core::requests::Requests;
 use crate::core::time::Instant;
-use crate::core::topics::{SeqVerdict, TopicStatus};
+use crate::core::topics::SeqVerdict;
 use crate::protocol::control::{kind, ControlRef, ErrorRef};
-use crate::protocol::{EnvelopeRef, Frame, Topic, SYSTEM};
+use crate::protocol::{EnvelopeRef, Frame, FrameParts, Topic, SYSTEM};
 
 impl Connection {
-    /// A text frame arrived.
+    /// A text frame arrived. An event delivered keeps a copy of `text`.
     pub fn handle_socket_message(&mut self, socket: SocketId, text: &str, now: Instant) {
+        if let Some((topic, parts)) = self.receive(socket, text, now) {
+            self.deliver_frame(Frame::assemble(text.into(), parts, topic));
+        }
+    }
+
+    /// [`Connection::handle_socket_message`] for a text the driver owns: an event delivered
+    /// keeps `text` itself, not a copy.
+    pub fn handle_socket_text(&mut self, socket: SocketId, text: String, now: Instant) {
+        if let Some((topic, parts)) = self.receive(socket, &text, now) {
+            self.deliver_frame(Frame::assemble(text.into_boxed_str(), parts, topic));
+        }
+    }
+
+    /// Reads and routes a frame; an app event to deliver comes back as its topic and parts,
+    /// for the caller to keep the text with.
+    fn receive(&mut self, socket: SocketId, text: &str, now: Instant) -> Option<Delivery> {
         if !self.accept_frame(socket, text.len(), now) {
-            return;
+            return None;
         }
         match EnvelopeRef::parse(text) {
             Ok(envelope) => self.route(text, &envelope, now),
-            Err(e) => self.malformed(ClientError::Malformed(e)),
+            Err(e) => {
+                self.malformed(ClientError::Malformed(e));
+                None
+            }
         }
+    }
+
+    fn deliver_frame(&mut self, frame: Frame) {
+        self.deliver(TopicEvent::Message(Rc::new(frame)));
     }
 
     /// A binary frame arrived: read as UTF-8 JSON text when it is that, else dropped and
@@ -61,7 +84,7 @@ impl Connection {
         self.outputs.push_back(Output::Error(error));
     }
 
-    fn route(&mut self, text: &str, envelope: &EnvelopeRef<'_>, now: Instant) {
+    fn route(&mut self, text: &str, envelope: &EnvelopeRef<'_>, now: Instant) -> Option<Delivery> {
         let req_id = envelope.req_id.map(|r| r.value());
         let answered = self.finish_request(text, envelope, req_id.as_deref());
         if !answered && self.cfg.relay_replies && req_id.is_some() {
@@ -71,8 +94,11 @@ impl Connection {
         let control = match ControlRef::parse(envelope) {
             None => return self.route_event(text, envelope),
             Some(Ok(control)) => control,
-            Some(Err(_)) if answered => return,
-            Some(Err(e)) => return self.malformed(ClientError::Malformed(e)),
+            Some(Err(_)) if answered => return None,
+            Some(Err(e)) => {
+                self.malformed(ClientError::Malformed(e));
+                return None;
+            }
         };
         match control {
             ControlRef::Ping(timestamp) => self.write_heartbeat(kind::PONG, None, timestamp, now),
@@ -102,6 +128,7 @@ impl Connection {
             // Client-to-server types have no meaning coming from a server.
             ControlRef::Subscribe | ControlRef::Unsubscribe => self.counters.events_unrouted += 1,
         }
+        None
     }
 
     fn report_server_error(&mut self, e: &ErrorRef<'_>) {
@@ -147,26 +174,30 @@ impl Connection {
     /// delivered is a duplicate. From a server without acknowledgements, the first event on a
     /// pending topic activates it first. The topic is looked up by the name in the frame; the
     /// delivered frame shares the held topic's name.
-    fn route_event(&mut self, text: &str, envelope: &EnvelopeRef<'_>) {
+    fn route_event(&mut self, text: &str, envelope: &EnvelopeRef<'_>) -> Option<Delivery> {
         let name = envelope.topic.map_or(Cow::Borrowed(SYSTEM), |t| t.value());
-        let Some(topic) = self.topics.held_topic(&name) else {
+        let Some((index, topic, pending)) = self.topics.find_held(&name) else {
             self.counters.events_unrouted += 1;
-            return;
+            return None;
         };
-        if self.topics.status(&topic) == Some(&TopicStatus::Pending) {
+        if pending {
+            // Activating it changes no topic's place in the table: `index` still holds.
             self.on_event_before_ack(&topic);
         }
-        match self.topics.admit(&topic, envelope.seq) {
+        match self.topics.admit_at(index, envelope.seq) {
             SeqVerdict::Deliver { gap } => {
                 self.counters.seq_gaps += u64::from(gap);
-                let frame = Frame::new(text, envelope, topic);
-                self.deliver(TopicEvent::Message(Rc::new(frame)));
+                return Some((topic, FrameParts::of(text, envelope)));
             }
             SeqVerdict::Duplicate => self.counters.duplicates_dropped += 1,
             SeqVerdict::NotHeld => self.counters.events_unrouted += 1,
         }
+        None
     }
 }
+
+/// An app event to deliver: its topic (the held one) and where its parts lie in its text.
+type Delivery = (Topic, FrameParts);
 
 /// The topic a frame names (`system` when it names none), as a new name.
 fn topic_of(envelope: &EnvelopeRef<'_>) -> Topic {

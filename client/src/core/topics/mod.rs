@@ -336,9 +336,27 @@ impl TopicTable {
         true
     }
 
+    /// Where the held topic `name` is (an index for [`TopicTable::admit_at`], valid until a
+    /// topic is added or removed), the topic (the table's, so that its name is shared), and
+    /// whether it is still pending: what an event on `name` needs, in one lookup.
+    pub fn find_held(&self, name: &str) -> Option<(usize, Topic, bool)> {
+        let index = self.entries.index(name)?;
+        let (topic, e) = self.entries.at(index).filter(|(_, e)| e.refs > 0)?;
+        Some((index, topic.clone(), e.status == TopicStatus::Pending))
+    }
+
     /// Decides whether an event with `seq` on `topic` is delivered, and records it if so.
+    #[cfg(test)]
     pub fn admit(&mut self, topic: &Topic, seq: Option<u64>) -> SeqVerdict {
-        let Some(e) = self.entries.get_mut(topic.as_str()).filter(|e| e.refs > 0) else {
+        match self.entries.index(topic.as_str()) {
+            Some(index) => self.admit_at(index, seq),
+            None => SeqVerdict::NotHeld,
+        }
+    }
+
+    /// [`TopicTable::admit`] for the topic at `index` (from [`TopicTable::find_held`]).
+    pub fn admit_at(&mut self, index: usize, seq: Option<u64>) -> SeqVerdict {
+        let Some(e) = self.entries.at_mut(index).filter(|e| e.refs > 0) else {
             return SeqVerdict::NotHeld;
         };
         match (seq, e.last_seq) {
