@@ -23,6 +23,7 @@ mod use_send;
 mod use_sharing;
 mod use_topic;
 
+#[cfg(feature = "agents")]
 pub(crate) use owned::{use_owned, Owned};
 pub use provider::{use_app, use_ws, WsContext, WsProvider, WsProviderProps};
 pub use use_connection::{use_connection, use_metrics};
