@@ -207,7 +207,7 @@ impl Platform for WebPlatform {
     }
 
     fn defer(&self, f: Box<dyn FnOnce()>) {
-        wasm_bindgen_futures::spawn_local(async move { f() });
+        crate::web::later::later(crate::web::later::Job::Run(f));
     }
 
     fn later(&self, f: Box<dyn FnOnce()>) -> Box<dyn Any> {

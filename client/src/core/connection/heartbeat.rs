@@ -24,9 +24,9 @@ impl Connection {
         };
         self.next_ping_id += 1;
         let id = self.next_ping_id;
-        socket.pings.push_back((id, now));
+        socket.pings.push((id, now));
         if socket.pings.len() > PINGS_REMEMBERED {
-            socket.pings.pop_front();
+            socket.pings.remove(0);
         }
         let mut req_id = String::from("p");
         push_u64(&mut req_id, id);
@@ -50,7 +50,7 @@ impl Connection {
         let socket = self.socket.as_mut()?;
         let id = match req_id.and_then(|r| r.strip_prefix('p')) {
             Some(n) => n.parse().ok()?,
-            None if req_id.is_none() => socket.pings.front()?.0,
+            None if req_id.is_none() => socket.pings.first()?.0,
             None => return None,
         };
         let sent_at = socket.pings.iter().find(|(p, _)| *p == id).map(|(_, t)| *t);

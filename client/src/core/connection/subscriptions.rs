@@ -10,8 +10,6 @@
 //! server is known to send no acknowledgements, each topic gets a `subscribe` of its own, so
 //! that an `error` echoing its `message_id` names the refused topic.
 
-use std::collections::VecDeque;
-
 use super::Connection;
 use crate::core::event::TopicEvent;
 use crate::core::time::Instant;
@@ -67,7 +65,7 @@ impl Connection {
             self.write(write::subscribe(now.0, &message_id, &chunk));
             let topics: Vec<Topic> = chunk.into_iter().map(|(t, _)| t).collect();
             if let Some(socket) = self.socket.as_mut() {
-                socket.unconfirmed.push_back(Unconfirmed {
+                socket.unconfirmed.push(Unconfirmed {
                     message_id,
                     topics,
                     barrier,
@@ -117,7 +115,7 @@ impl Connection {
         let Some(socket) = self.socket.as_mut() else {
             return;
         };
-        let (passed, kept): (VecDeque<Unconfirmed>, VecDeque<Unconfirmed>) =
+        let (passed, kept): (Vec<Unconfirmed>, Vec<Unconfirmed>) =
             std::mem::take(&mut socket.unconfirmed)
                 .into_iter()
                 .partition(|u| u.barrier <= ping_id);
@@ -179,11 +177,8 @@ impl Connection {
         else {
             return false;
         };
-        let Some(topic) = socket
-            .unconfirmed
-            .remove(pos)
-            .and_then(|refused| refused.topics.into_iter().next())
-        else {
+        let refused = socket.unconfirmed.remove(pos);
+        let Some(topic) = refused.topics.into_iter().next() else {
             return false;
         };
         let code = error.error.value().into_owned();

@@ -1,15 +1,19 @@
 //! The browser driver (wasm32 only): runs the client on `web_sys::WebSocket`, one gloo-timers
-//! `Timeout`, a microtask for end-of-tick flushes, and the window's `online`, `offline`,
-//! `pageshow` and the document's `visibilitychange` listeners.
+//! `Timeout`, a microtask for end-of-tick flushes (`later`), and the window's `online`,
+//! `offline`, `pageshow` and the document's `visibilitychange` listeners.
 //!
 //! Every callback is owned by [`WebIo`] and removed when it is dropped; nothing is leaked with
 //! `forget`. A socket's listeners are detached as soon as the core is done with it; since that
-//! can happen inside one of the socket's own callbacks, detached sockets are parked and freed in
-//! a later microtask rather than while their callback runs. Binary frames arrive as
-//! `ArrayBuffer`s and are handed over as bytes.
+//! can happen inside one of the socket's own callbacks, a detached socket is freed in a later
+//! microtask rather than while its callback runs. Binary frames arrive as `ArrayBuffer`s and
+//! are handed over as bytes. No futures executor is needed.
 
-use std::cell::{Cell, RefCell};
+pub(crate) mod later;
+
+use std::cell::RefCell;
 use std::rc::{Rc, Weak};
+
+use later::{later, Job};
 
 use gloo_events::EventListener;
 use gloo_timers::callback::Timeout;
@@ -37,16 +41,15 @@ impl Drop for LiveSocket {
     }
 }
 
-/// The sockets the driver holds: live ones, and detached ones waiting to be freed.
+/// The sockets the driver holds.
 #[derive(Default)]
 struct Sockets {
     live: RefCell<Vec<LiveSocket>>,
-    parked: RefCell<Vec<LiveSocket>>,
 }
 
 impl Sockets {
     /// Detaches a socket; it is freed in a later microtask, never inside its own callback.
-    fn park(self: &Rc<Self>, id: SocketId) {
+    fn park(&self, id: SocketId) {
         let socket = {
             let mut live = self.live.borrow_mut();
             let Some(pos) = live.iter().position(|s| s.id == id) else {
@@ -54,17 +57,7 @@ impl Sockets {
             };
             live.remove(pos)
         };
-        let first = self.parked.borrow().is_empty();
-        self.parked.borrow_mut().push(socket);
-        if first {
-            let weak = Rc::downgrade(self);
-            wasm_bindgen_futures::spawn_local(async move {
-                if let Some(sockets) = weak.upgrade() {
-                    let freed = std::mem::take(&mut *sockets.parked.borrow_mut());
-                    drop(freed);
-                }
-            });
-        }
+        later(Job::Free(Box::new(socket)));
     }
 }
 
@@ -72,7 +65,6 @@ impl Sockets {
 pub struct WebIo {
     sockets: Rc<Sockets>,
     timer: RefCell<Option<Timeout>>,
-    flush_scheduled: Rc<Cell<bool>>,
     window_listeners: RefCell<Vec<EventListener>>,
 }
 
@@ -129,7 +121,6 @@ impl WebIo {
         WebIo {
             sockets: Rc::new(Sockets::default()),
             timer: RefCell::new(None),
-            flush_scheduled: Rc::new(Cell::new(false)),
             window_listeners: RefCell::new(Vec::new()),
         }
     }
@@ -220,13 +211,8 @@ impl Io for SharedWebIo {
                     _listeners: listeners,
                 });
             }
-            Err(_) => {
-                // A URL the browser refuses: report it as a failed attempt, asynchronously.
-                let d = driver.clone();
-                wasm_bindgen_futures::spawn_local(async move {
-                    d.handle_socket_closed(socket, CloseCode::ABNORMAL, "invalid url");
-                });
-            }
+            // A URL the browser refuses: a failed attempt, reported after this call.
+            Err(_) => later(Job::Failed(driver.clone(), socket)),
         }
     }
 
@@ -248,24 +234,15 @@ impl Io for SharedWebIo {
         let timeout = at.map(|at| {
             let delay = at.0.saturating_sub(self.now().0).min(i32::MAX as u64) as u32;
             let d = driver.clone();
-            // The callback only queues the work, so replacing this Timeout from inside the
-            // work never drops a closure while it runs.
-            Timeout::new(delay, move || {
-                wasm_bindgen_futures::spawn_local(async move { d.handle_timeout() });
-            })
+            // The work re-arms the timer, dropping this Timeout while its closure runs: the
+            // closure is freed once it returns (wasm-bindgen counts the calls in progress).
+            Timeout::new(delay, move || d.handle_timeout())
         });
         *self.0.timer.borrow_mut() = timeout; // Dropping the previous Timeout cancels it.
     }
 
     fn schedule_flush(&self, driver: &DriverHandle) {
-        if self.0.flush_scheduled.replace(true) {
-            return;
-        }
-        let d = driver.clone();
-        let flag = self.0.flush_scheduled.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            flag.set(false);
-            d.handle_flush();
-        });
+        // The core asks once per tick (until its flush runs).
+        later(Job::Flush(driver.clone()));
     }
 }
