@@ -9,14 +9,15 @@
 //! are handed over as bytes. No futures executor is needed.
 
 pub(crate) mod later;
+pub(crate) mod listener;
 
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use later::{later, Job};
 
-use gloo_events::EventListener;
 use gloo_timers::callback::Timeout;
+use listener::Listener;
 use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, CloseEvent, MessageEvent, PageTransitionEvent, WebSocket};
 
@@ -25,11 +26,23 @@ use crate::driver::{DriverHandle, Io};
 use crate::protocol::CloseCode;
 use crate::AppState;
 
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// `globalThis.window`: `None` where there is none (a worker).
+    #[wasm_bindgen(thread_local_v2, js_namespace = globalThis, js_name = window)]
+    static WINDOW: Option<web_sys::Window>;
+}
+
+/// The page's window, if it has one (read without the checks `web_sys::window` makes).
+pub(crate) fn window() -> Option<web_sys::Window> {
+    WINDOW.with(Clone::clone)
+}
+
 /// One browser socket and its four listeners.
 struct LiveSocket {
     id: SocketId,
     ws: WebSocket,
-    _listeners: [EventListener; 4],
+    _listeners: [Listener; 4],
 }
 
 impl Drop for LiveSocket {
@@ -65,7 +78,7 @@ impl Sockets {
 pub struct WebIo {
     sockets: Rc<Sockets>,
     timer: RefCell<Option<Timeout>>,
-    window_listeners: RefCell<Vec<EventListener>>,
+    window_listeners: RefCell<Vec<Listener>>,
 }
 
 /// Makes a relative URL such as `/api/ws/v2` absolute, with `ws://` or `wss://` from the page's
@@ -80,7 +93,7 @@ pub fn resolve_url(url: &str) -> String {
     if let Some(rest) = url.strip_prefix("https://") {
         return ["wss://", rest].concat();
     }
-    let location = web_sys::window().map(|w| w.location());
+    let location = window().map(|w| w.location());
     let secure = location
         .as_ref()
         .and_then(|l| l.protocol().ok())
@@ -126,48 +139,36 @@ impl WebIo {
     }
 
     pub(crate) fn listen_to_window(&self, driver: &DriverHandle) {
-        let Some(window) = web_sys::window() else {
+        let Some(window) = window() else {
             return;
         };
         let mut listeners = Vec::new();
         let d = driver.clone();
-        listeners.push(EventListener::new(&window, "online", move |_| {
-            d.handle_online()
-        }));
+        listeners.push(Listener::new(&window, "online", move |_| d.handle_online()));
         let d = driver.clone();
-        listeners.push(EventListener::new(&window, "offline", move |_| {
+        listeners.push(Listener::new(&window, "offline", move |_| {
             d.handle_offline()
         }));
         let d = driver.clone();
-        listeners.push(EventListener::new(&window, "pageshow", move |e| {
-            let persisted = e
-                .dyn_ref::<PageTransitionEvent>()
-                .is_some_and(|e| e.persisted());
-            d.handle_pageshow(persisted);
+        listeners.push(Listener::new(&window, "pageshow", move |e| {
+            d.handle_pageshow(e.unchecked_ref::<PageTransitionEvent>().persisted());
         }));
         if let Some(document) = window.document() {
             let d = driver.clone();
             let doc = document.clone();
-            listeners.push(EventListener::new(
-                &document,
-                "visibilitychange",
-                move |_| {
-                    d.handle_visibility(doc.visibility_state() == web_sys::VisibilityState::Visible)
-                },
-            ));
+            listeners.push(Listener::new(&document, "visibilitychange", move |_| {
+                d.handle_visibility(!doc.hidden())
+            }));
         }
         *self.window_listeners.borrow_mut() = listeners;
     }
 
-    fn listen(&self, ws: &WebSocket, id: SocketId, driver: &DriverHandle) -> [EventListener; 4] {
+    fn listen(&self, ws: &WebSocket, id: SocketId, driver: &DriverHandle) -> [Listener; 4] {
         let d = driver.clone();
-        let open = EventListener::new(ws, "open", move |_| d.handle_socket_opened(id));
+        let open = Listener::new(ws, "open", move |_| d.handle_socket_opened(id));
         let d = driver.clone();
-        let message = EventListener::new(ws, "message", move |e| {
-            let Some(e) = e.dyn_ref::<MessageEvent>() else {
-                return;
-            };
-            let data = e.data();
+        let message = Listener::new(ws, "message", move |e| {
+            let data = e.unchecked_ref::<MessageEvent>().data();
             match data.as_string() {
                 Some(text) => d.handle_socket_text(id, text),
                 None => {
@@ -177,15 +178,12 @@ impl WebIo {
             }
         });
         let d = driver.clone();
-        let error = EventListener::new(ws, "error", move |_| d.handle_socket_error(id));
+        let error = Listener::new(ws, "error", move |_| d.handle_socket_error(id));
         let d = driver.clone();
         let sockets: Weak<Sockets> = Rc::downgrade(&self.sockets);
-        let close = EventListener::new(ws, "close", move |e| {
-            let (code, reason) = e
-                .dyn_ref::<CloseEvent>()
-                .map_or((CloseCode::ABNORMAL.0, String::new()), |e| {
-                    (e.code(), e.reason())
-                });
+        let close = Listener::new(ws, "close", move |e| {
+            let e = e.unchecked_ref::<CloseEvent>();
+            let (code, reason) = (e.code(), e.reason());
             if let Some(sockets) = sockets.upgrade() {
                 sockets.park(id);
             }
