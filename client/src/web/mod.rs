@@ -87,11 +87,16 @@ pub fn resolve_url(url: &str) -> String {
     if url.starts_with("ws://") || url.starts_with("wss://") {
         return url.to_owned();
     }
+    let mut out = String::with_capacity(url.len() + 32);
     if let Some(rest) = url.strip_prefix("http://") {
-        return ["ws://", rest].concat();
+        out.push_str("ws://");
+        out.push_str(rest);
+        return out;
     }
     if let Some(rest) = url.strip_prefix("https://") {
-        return ["wss://", rest].concat();
+        out.push_str("wss://");
+        out.push_str(rest);
+        return out;
     }
     let location = window().map(|w| w.location());
     let secure = location
@@ -101,7 +106,10 @@ pub fn resolve_url(url: &str) -> String {
     let host = location.and_then(|l| l.host().ok()).unwrap_or_default();
     let scheme = if secure { "wss" } else { "ws" };
     let slash = if url.starts_with('/') { "" } else { "/" };
-    [scheme, "://", &host, slash, url].concat()
+    for part in [scheme, "://", &host, slash, url] {
+        out.push_str(part);
+    }
+    out
 }
 
 impl AppState {

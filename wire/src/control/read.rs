@@ -187,12 +187,9 @@ fn valid_data<'a>(
 }
 
 /// The fields `names` of `data` (absent reads as `{}`); anything but an object is refused, and
-/// so is a field given twice.
-fn fields<'a, const N: usize>(
-    data: Option<Value<'a>>,
-    names: [&str; N],
-) -> Read<[Option<Value<'a>>; N]> {
-    let mut found = [None; N];
+/// so is a field given twice. (One function for every control type: four names at most.)
+fn fields<'a>(data: Option<Value<'a>>, names: &[&str]) -> Read<[Option<Value<'a>>; 4]> {
+    let mut found = [None; 4];
     let Some(data) = data else {
         return Ok(found);
     };
@@ -200,8 +197,9 @@ fn fields<'a, const N: usize>(
         return Err("data is not an object");
     }
     for (key, value) in data.entries() {
-        if let Some(i) = names.iter().position(|n| key.is(n)) {
-            if found[i].replace(value).is_some() {
+        let slot = names.iter().position(|n| key.is(n));
+        if let Some(slot) = slot.and_then(|i| found.get_mut(i)) {
+            if slot.replace(value).is_some() {
                 return Err("a field appears twice");
             }
         }
@@ -255,13 +253,13 @@ fn topic_list(value: Option<Value<'_>>) -> Read<()> {
 }
 
 fn heartbeat(data: Option<Value<'_>>) -> Read<Option<u64>> {
-    let [timestamp] = fields(data, ["timestamp"])?;
+    let [timestamp, ..] = fields(data, &["timestamp"])?;
     opt_u64(timestamp)
 }
 
 fn ack(data: Option<Value<'_>>) -> Read<AckRef<'_>> {
     let [message_id, topics, seqs, epoch] =
-        fields(data, ["message_id", "topics", "seqs", "epoch"])?;
+        fields(data, &["message_id", "topics", "seqs", "epoch"])?;
     topic_list(topics)?;
     seq_map(seqs)?;
     Ok(AckRef {
@@ -274,7 +272,7 @@ fn ack(data: Option<Value<'_>>) -> Read<AckRef<'_>> {
 
 fn refusal(data: Option<Value<'_>>) -> Read<RefusalRef<'_>> {
     let [message_id, topic, error, error_code] =
-        fields(data, ["message_id", "topic", "error", "error_code"])?;
+        fields(data, &["message_id", "topic", "error", "error_code"])?;
     Ok(RefusalRef {
         message_id: opt_str(message_id)?,
         topic: str_field(topic)?,
@@ -284,13 +282,13 @@ fn refusal(data: Option<Value<'_>>) -> Read<RefusalRef<'_>> {
 }
 
 fn unsubscribed(data: Option<Value<'_>>) -> Read<()> {
-    let [message_id, topics] = fields(data, ["message_id", "topics"])?;
+    let [message_id, topics, ..] = fields(data, &["message_id", "topics"])?;
     opt_str(message_id)?;
     topic_list(topics)
 }
 
 fn error(data: Option<Value<'_>>) -> Read<ErrorRef<'_>> {
-    let [error, details] = fields(data, ["error", "details"])?;
+    let [error, details, ..] = fields(data, &["error", "details"])?;
     Ok(ErrorRef {
         error: str_field(error)?,
         details: details.filter(|d| !d.is_null()),
@@ -298,7 +296,7 @@ fn error(data: Option<Value<'_>>) -> Read<ErrorRef<'_>> {
 }
 
 fn topics_request(data: Option<Value<'_>>, subscribe: bool) -> Read<TopicsRef<'_>> {
-    let [message_id, topics, since] = fields(data, ["message_id", "topics", "since"])?;
+    let [message_id, topics, since, _] = fields(data, &["message_id", "topics", "since"])?;
     let topics = topics.ok_or("`topics` is missing")?;
     topic_list(Some(topics))?;
     let since = since.filter(|s| subscribe && !s.is_null());
@@ -311,6 +309,6 @@ fn topics_request(data: Option<Value<'_>>, subscribe: bool) -> Read<TopicsRef<'_
 }
 
 fn resync(data: Option<Value<'_>>) -> Read<ControlRef<'_>> {
-    let [topic, seq] = fields(data, ["topic", "seq"])?;
+    let [topic, seq, ..] = fields(data, &["topic", "seq"])?;
     Ok(ControlRef::ResyncRequired(str_field(topic)?, opt_u64(seq)?))
 }
