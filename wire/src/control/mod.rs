@@ -7,8 +7,8 @@
 //! a client that asked for them.
 //!
 //! [`Control`] is the owned form, with serde, for servers and tests. A client reads what it
-//! receives in place with [`ControlRef`] and writes what it sends with [`write`], neither with
-//! serde.
+//! receives in place with [`ControlRef`] and writes what it sends with [`write`](mod@write),
+//! neither with serde.
 
 mod read;
 pub mod write;

@@ -1,7 +1,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::json;
+use crate::json::{self, Str};
 
 #[test]
 fn a_frame_is_read_in_place_and_kept_whole() {
@@ -189,5 +189,85 @@ proptest! {
             theirs.req_id = req.clone();
             prop_assert_eq!(ours.encode_with_req_id(req.as_deref()), theirs.encode());
         }
+    }
+}
+
+/// What a reading says, owned: type, topic, req_id (as written), ts, seq, data.
+type Reading = (
+    String,
+    Option<String>,
+    Option<String>,
+    u64,
+    Option<u64>,
+    Option<String>,
+);
+
+fn reading(e: &EnvelopeRef<'_>) -> Reading {
+    let raw = |s: Str<'_>| s.raw().to_owned();
+    let (kind, topic, req_id) = (raw(e.kind), e.topic.map(raw), e.req_id.map(raw));
+    (kind, topic, req_id, e.ts, e.seq, e.data.map(str::to_owned))
+}
+
+/// The general reader's reading of `text` (a leading space keeps the fast path out).
+fn general(text: &str) -> Option<Reading> {
+    EnvelopeRef::parse(&[" ", text].concat())
+        .ok()
+        .as_ref()
+        .map(reading)
+}
+
+/// Frames as tether-wire writes them, with a few bytes cut, swapped or replaced.
+fn canonical_mutated() -> impl Strategy<Value = String> {
+    let frame = (
+        "[a-z_\"]{1,8}",
+        "[a-z:0-9\\\\]{1,8}",
+        proptest::option::of("r[0-9]{1,3}"),
+        any::<u64>(),
+        proptest::option::of(any::<u64>()),
+        "[{}\\[\\]\",:a-z0-9 \\\\]{0,12}",
+    );
+    let edits = proptest::collection::vec((any::<usize>(), 0..4u8, 0..13usize), 0..3);
+    (frame, edits).prop_map(|((kind, topic, req, ts, seq, junk), edits)| {
+        let data = serde_json::json!({"n": ts, "junk": junk});
+        let mut e = Envelope::new(kind, Topic::new(topic), &data)
+            .unwrap()
+            .with_ts(ts);
+        e.req_id = req;
+        e.seq = seq;
+        let mut b = e.encode().into_bytes();
+        for (at, op, c) in edits {
+            let (len, at) = (b.len(), at % b.len());
+            let ch = b"{}[],:\"\\1-n e"[c];
+            match op {
+                0 => drop(b.remove(at)),
+                1 => b[at] = ch,
+                2 => b.insert(at, ch),
+                _ => b.swap(at, (at + 1) % len),
+            }
+        }
+        String::from_utf8_lossy(&b).into_owned()
+    })
+}
+
+proptest! {
+    #[test]
+    fn the_fast_path_reads_what_the_general_reader_reads(text in prop_oneof![mutated(), canonical_mutated()]) {
+        if let Some(fast) = fast::parse(&text) {
+            prop_assert_eq!(Some(reading(&fast)), general(&text), "{}", text);
+        }
+    }
+
+    #[test]
+    fn frames_as_tether_wire_writes_them_take_the_fast_path(
+        kind in "[a-z_]{1,12}", topic in "[a-z]{1,6}:[0-9]{1,4}", req in proptest::option::of("r[0-9]{1,3}"),
+        ts in any::<u64>(), seq in proptest::option::of(any::<u64>()), n in any::<u32>(),
+    ) {
+        let mut e = Envelope::new(kind, Topic::new(topic), &serde_json::json!({"n": n, "s": "{x}"})).unwrap().with_ts(ts);
+        e.req_id = req;
+        e.seq = seq;
+        let text = e.encode();
+        let fast = fast::parse(&text);
+        prop_assert!(fast.is_some(), "{}", text);
+        prop_assert_eq!(fast.as_ref().map(reading), general(&text));
     }
 }

@@ -17,6 +17,7 @@ mod write;
 
 pub use de::{from_str, DataError};
 pub use read::Cursor;
+pub(crate) use read::STRING_STOPS;
 pub use write::{push_str, push_u64};
 
 use std::borrow::Cow;

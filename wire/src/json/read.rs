@@ -55,6 +55,11 @@ impl<'a> Cursor<'a> {
         Ok(())
     }
 
+    /// How far into the text the cursor is, in bytes.
+    pub(crate) fn position(&self) -> usize {
+        self.pos
+    }
+
     /// Skips whitespace, then `byte` if it is next; true if it was.
     pub fn eat_if(&mut self, byte: u8) -> bool {
         self.ws();
@@ -462,7 +467,7 @@ impl<'a> Cursor<'a> {
 
 /// The bytes that end a run of plain characters in a string: `"`, `\` and the control
 /// characters (one table load per byte, as serde_json does).
-static STRING_STOPS: [bool; 256] = {
+pub(crate) static STRING_STOPS: [bool; 256] = {
     let mut stops = [false; 256];
     let mut b = 0;
     while b < 0x20 {
