@@ -13,6 +13,8 @@ pub mod de;
 #[cfg(test)]
 mod de_tests;
 mod read;
+mod skip;
+mod unescape;
 mod write;
 
 pub use de::{from_str, DataError};
@@ -75,7 +77,7 @@ impl<'a> Str<'a> {
     /// The string's value: borrowed from the text unless it has escapes.
     pub fn value(&self) -> Cow<'a, str> {
         if self.escaped {
-            Cow::Owned(read::unescape(self.raw))
+            Cow::Owned(unescape::unescape(self.raw))
         } else {
             Cow::Borrowed(self.raw)
         }

@@ -1,6 +1,5 @@
-//! Reading: [`Cursor`] validates as it goes (for text from the network), and its `*_trusted`
-//! methods walk text already validated (for [`Value`]'s iterators), without checks. Runs of
-//! plain bytes (inside strings, between brackets) are scanned with one search each, not a
+//! Reading: [`Cursor`] validates as it goes (for text from the network); `skip` has what it
+//! skips without validating. Runs of plain bytes in a string are scanned with a table, not a
 //! branch per byte.
 
 use super::{slice, Error, Kind, Str, Value, MAX_DEPTH};
@@ -9,8 +8,8 @@ use super::{slice, Error, Kind, Str, Value, MAX_DEPTH};
 /// reads.
 #[derive(Clone, Debug)]
 pub struct Cursor<'a> {
-    text: &'a str,
-    pos: usize,
+    pub(super) text: &'a str,
+    pub(super) pos: usize,
     depth: usize,
 }
 
@@ -24,19 +23,19 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    fn bytes(&self) -> &'a [u8] {
+    pub(super) fn bytes(&self) -> &'a [u8] {
         self.text.as_bytes()
     }
 
-    fn rest(&self) -> &'a [u8] {
+    pub(super) fn rest(&self) -> &'a [u8] {
         self.bytes().get(self.pos..).unwrap_or_default()
     }
 
-    fn peek(&self) -> Option<u8> {
+    pub(super) fn peek(&self) -> Option<u8> {
         self.bytes().get(self.pos).copied()
     }
 
-    fn ws(&mut self) {
+    pub(super) fn ws(&mut self) {
         let bytes = self.bytes();
         let mut i = self.pos;
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = bytes.get(i) {
@@ -307,24 +306,6 @@ impl<'a> Cursor<'a> {
         Ok(kind)
     }
 
-    /// Finds the end of one value without validating it (its text may not be JSON): what a
-    /// frame's `data` is, until a handler decodes it. Strings are skipped whole, so brackets
-    /// inside them do not count.
-    pub fn skip_unvalidated(&mut self) -> Result<&'a str, Error> {
-        self.ws();
-        let start = self.pos;
-        match self.peek() {
-            Some(b'{' | b'[') => self.skip_nested_trusted(),
-            Some(b'"') => drop(self.skip_string_trusted()),
-            Some(_) => drop(self.skip_value_trusted()),
-            None => return Err(Error("expected a JSON value")),
-        }
-        if self.pos > self.bytes().len() {
-            return Err(Error("unterminated value"));
-        }
-        Ok(slice(self.text, start, self.pos))
-    }
-
     /// The next byte after whitespace, not consumed.
     pub(super) fn peek_token(&mut self) -> Option<u8> {
         self.ws();
@@ -358,111 +339,6 @@ impl<'a> Cursor<'a> {
     pub(super) fn unnest(&mut self) {
         self.depth = self.depth.saturating_sub(1);
     }
-
-    // ---- walking text already validated ---------------------------------------------------
-    // (On text that is not, they return garbage but never panic: no index, no overflow.)
-
-    /// Skips whitespace and one `,` (between the entries or items of a validated container).
-    pub(super) fn skip_separator(&mut self) {
-        self.ws();
-        if self.peek() == Some(b',') {
-            self.pos += 1;
-        }
-    }
-
-    /// The next key of a validated object and the `:` after it; `None` at its end.
-    pub(super) fn next_key_trusted(&mut self) -> Option<Str<'a>> {
-        self.ws();
-        if self.peek() != Some(b'"') {
-            return None;
-        }
-        let key = self.skip_string_trusted();
-        self.ws();
-        self.pos += 1; // the `:`
-        key.as_str()
-    }
-
-    /// The next value of a validated container; `None` at its end.
-    pub(super) fn skip_value_trusted(&mut self) -> Option<Value<'a>> {
-        self.ws();
-        let start = self.pos;
-        let kind = match self.peek()? {
-            b'"' => return Some(self.skip_string_trusted()),
-            b'{' => Kind::Object,
-            b'[' => Kind::Array,
-            b't' | b'f' => Kind::Bool,
-            b'n' => Kind::Null,
-            b'}' | b']' => return None,
-            _ => Kind::Number,
-        };
-        if let Kind::Object | Kind::Array = kind {
-            self.skip_nested_trusted();
-        } else {
-            let run = self
-                .rest()
-                .iter()
-                .position(|&b| matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'));
-            self.pos = run.map_or(self.bytes().len(), |i| self.pos + i);
-        }
-        Some(Value {
-            raw: slice(self.text, start, self.pos),
-            kind,
-            escaped: false,
-        })
-    }
-
-    fn skip_string_trusted(&mut self) -> Value<'a> {
-        let (bytes, start) = (self.bytes(), self.pos);
-        let (mut i, mut escaped) = (start + 1, false);
-        loop {
-            let Some(&b) = bytes.get(i) else {
-                i = bytes.len() + 1; // unterminated: past the end
-                break;
-            };
-            i += 1;
-            if !QUOTE_STOPS[usize::from(b)] {
-                continue;
-            }
-            if b == b'"' {
-                break;
-            }
-            escaped = true;
-            i += 1; // the escaped character
-        }
-        self.pos = i;
-        Value {
-            raw: slice(self.text, start, i.min(self.text.len())),
-            kind: Kind::String,
-            escaped,
-        }
-    }
-
-    /// Skips an object or an array: one pass that tracks strings (brackets inside them do
-    /// not count) and the depth.
-    fn skip_nested_trusted(&mut self) {
-        let bytes = self.bytes();
-        let (mut i, mut depth, mut in_string) = (self.pos, 0usize, false);
-        while let Some(&b) = bytes.get(i) {
-            i += 1;
-            if !NESTING_STOPS[usize::from(b)] {
-                continue;
-            }
-            match b {
-                b'\\' => i += usize::from(in_string),
-                b'"' => in_string = !in_string,
-                _ if in_string => {}
-                b'{' | b'[' => depth += 1,
-                _ => {
-                    depth = depth.saturating_sub(1);
-                    if depth == 0 {
-                        self.pos = i;
-                        return;
-                    }
-                }
-            }
-        }
-        self.pos = bytes.len() + 1; // unterminated: past the end
-    }
 }
 
 /// The bytes that end a run of plain characters in a string: `"`, `\` and the control
@@ -479,29 +355,8 @@ pub(crate) static STRING_STOPS: [bool; 256] = {
     stops
 };
 
-/// The bytes that end a run inside a string already validated: `"` and `\`.
-static QUOTE_STOPS: [bool; 256] = {
-    let mut stops = [false; 256];
-    stops[b'"' as usize] = true;
-    stops[b'\\' as usize] = true;
-    stops
-};
-
-/// The bytes that matter when skipping over an object or array: quotes, backslashes and
-/// brackets.
-static NESTING_STOPS: [bool; 256] = {
-    let mut stops = [false; 256];
-    stops[b'"' as usize] = true;
-    stops[b'\\' as usize] = true;
-    stops[b'{' as usize] = true;
-    stops[b'[' as usize] = true;
-    stops[b'}' as usize] = true;
-    stops[b']' as usize] = true;
-    stops
-};
-
 /// Four hex digits as a number.
-fn hex4(digits: &[u8]) -> Option<u32> {
+pub(super) fn hex4(digits: &[u8]) -> Option<u32> {
     digits.iter().try_fold(0, |acc, &d| {
         let v = match d {
             b'0'..=b'9' => d - b'0',
@@ -525,48 +380,4 @@ pub(super) fn parse_u64(raw: &str) -> Option<u64> {
         }
         n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
     })
-}
-
-/// The value of a validated string's text between its quotes.
-pub(super) fn unescape(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    let mut rest = raw;
-    while let Some(i) = rest.find('\\') {
-        out.push_str(slice(rest, 0, i));
-        let b = rest.as_bytes().get(i + 1).copied().unwrap_or(b'\\');
-        rest = rest.get(i + 2..).unwrap_or("");
-        let c = match b {
-            b'b' => '\u{8}',
-            b'f' => '\u{c}',
-            b'n' => '\n',
-            b'r' => '\r',
-            b't' => '\t',
-            b'u' => {
-                let (c, tail) = unicode_escape(rest);
-                rest = tail;
-                c
-            }
-            other => char::from(other),
-        };
-        out.push(c);
-    }
-    out.push_str(rest);
-    out
-}
-
-/// The character of a validated `\u` escape whose four digits start `rest` (a surrogate pair
-/// takes the next escape too), and the text after it.
-fn unicode_escape(rest: &str) -> (char, &str) {
-    let code = |s: &str| s.get(..4).map(str::as_bytes).and_then(hex4);
-    let high = code(rest).unwrap_or(0xFFFD);
-    let tail = rest.get(4..).unwrap_or("");
-    if (0xD800..=0xDBFF).contains(&high) {
-        let low = tail.get(2..).and_then(code).unwrap_or(0xDC00);
-        let c = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00);
-        return (
-            char::from_u32(c).unwrap_or('\u{FFFD}'),
-            tail.get(6..).unwrap_or(""),
-        );
-    }
-    (char::from_u32(high).unwrap_or('\u{FFFD}'), tail)
 }
