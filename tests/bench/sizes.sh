@@ -24,7 +24,9 @@ line() { # name value baseline unit limit note (single measurements: no spread)
 }
 
 # Builds an older tree of this repository (from git history, into $TARGET/bench-$1) with the
-# same toolchain and profile, and optimises its app $3 into $WORK/$1.
+# same toolchain and profile, and optimises its app into $WORK/$1. Each old tree has a target
+# directory of its own: cargo names a path package's artifacts by its path within its workspace,
+# so an old tree's crates would overwrite this one's of the same name in a shared one.
 build_old() { # name commit cargo-args… -- wasm
   local name="$1" commit="$2" dir="$TARGET/bench-$1"
   shift 2
@@ -34,8 +36,8 @@ build_old() { # name commit cargo-args… -- wasm
     mkdir -p "$dir"
     git -C "$ROOT" archive "$commit" | tar -x -C "$dir"
   fi
-  (cd "$dir" && build_wasm "${args[@]}")
-  optimise "$WASM_OUT/$2" "$WORK/$name"
+  (cd "$dir" && CARGO_TARGET_DIR="$dir/target" build_wasm "${args[@]}")
+  optimise "$dir/target/wasm32-unknown-unknown/wasm-release/$2" "$WORK/$name"
 }
 
 # The JS clients' min+gzip, as "name version bytes" lines; says so when npm cannot fetch them.
