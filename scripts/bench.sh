@@ -37,7 +37,7 @@ LOADS="before B1, B3-B5: $(load)"
 echo "==> B1, B3, B4, B5: browser benchmarks in headless Chromium"
 cargo build --quiet --release -p tether-stub --bin server-stub
 # A raised send queue (in frames and in bytes), so that B1's bursts are not cut off as a slow
-# consumer, and a raised inbound rate limit for B3's baseline (1,000 subscribe frames).
+# consumer, and a raised inbound rate limit for B3's baseline (2,048 subscribe frames).
 start_stub --port 0 --test-control --dev \
   --queue-capacity 400000 --queue-bytes 268435456 --rate-burst 5000 --rate-per-sec 5000
 if ! (cd tests/bench && WASM_BINDGEN_TEST_TIMEOUT=900 TETHER_STUB_URL="$STUB_URL" \

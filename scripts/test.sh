@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The test command: every test in the workspace. Installs missing tools first (scripts/tools.sh),
-# and redis-server (the Redis broker's tests start their own), then: formatting, lints (native and wasm32), `cargo check` and `cargo doc` on the host, the
-# ticker example, the production build of the app (Trunk) and the server's minimal example, the
-# native tests of every crate (the end-to-end tests of the built app in headless Chromium among
-# them), and the browser tests of the client and the ticker example against a live stub on
-# 127.0.0.1.
+# and redis-server (the Redis broker's tests start their own), then: formatting, lints (native
+# and wasm32), `cargo check` and `cargo doc` on the host, the ticker example, the production
+# build of the app (Trunk) and the server's minimal example, the size budgets of the apps as
+# they ship (scripts/size_gate.sh), the native tests of every crate (the end-to-end tests of
+# the built app in headless Chromium among them), and the browser tests of the client and the
+# ticker example against a live stub on 127.0.0.1.
 # Ends with "N passed, M failed".
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -51,6 +52,11 @@ trunk build --release
 cargo build -p tether-server --example minimal
 cargo build -p tether-stub --bin server-stub
 
+step "size budgets (tests/size-budgets.toml: the apps as they ship, against their budgets)"
+# Deterministic for a toolchain, so a check, not a timing; over a budget counts as a failure
+# below and names the twiggy commands to run.
+bash scripts/size_gate.sh 2>&1 | tee "$LOGS/size.log" || true
+
 step "native tests (with the end-to-end test in headless Chromium)"
 # --show-output prints what passing tests wrote: only the reduced chaos run and the herd
 # report, with their counts (faults, events, lost, duplicated, reordered, the histogram).
@@ -71,7 +77,11 @@ count() { # file → "passed failed" summed over every cargo-style result line
 }
 read -r np nf <<<"$(count "$LOGS/native.log")"
 read -r bp bf <<<"$(count "$LOGS/browser.log")"
+# The size gate's tally; a gate that did not get to print one (a build failed) is a failure.
+read -r sp sf <<<"$(sed -nE 's/^size: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "$LOGS/size.log" | tail -1)"
+sp=${sp:-0}
+sf=${sf:-1}
 echo
-echo "native: $np passed, $nf failed; browser: $bp passed, $bf failed"
-echo "$((np + bp)) passed, $((nf + bf)) failed"
-[ "$((nf + bf))" -eq 0 ] && [ "$bp" -gt 0 ] && [ "$np" -gt 0 ]
+echo "native: $np passed, $nf failed; browser: $bp passed, $bf failed; size: $sp passed, $sf failed"
+echo "$((np + bp + sp)) passed, $((nf + bf + sf)) failed"
+[ "$((nf + bf + sf))" -eq 0 ] && [ "$bp" -gt 0 ] && [ "$np" -gt 0 ]

@@ -12,7 +12,7 @@ use super::messages::{kind, AgentsMessage};
 use super::model::{ChatMessage, SendMessage};
 use crate::core::{RequestError, TopicEvent};
 use crate::live::{GateStep, LoadGate, LoadState, LoadTicket};
-use crate::protocol::{Envelope, Topic};
+use crate::protocol::{Envelope, Frame, Topic};
 use crate::{Subscription, TopicManager};
 
 /// Where a message stands.
@@ -84,7 +84,7 @@ impl ChatModel {
     }
 
     /// Applies one event of the thread.
-    pub fn apply(&mut self, event: &Envelope) {
+    pub fn apply(&mut self, event: &Frame) {
         let Ok(message) = event.decode_as::<AgentsMessage>() else {
             return;
         };
@@ -371,7 +371,7 @@ impl Inner {
             Ok(frame) => match self.topics.client().request(frame).await {
                 Ok(reply) => match reply.decode_as::<AgentsMessage>() {
                     Ok(AgentsMessage::ThreadMessage(m)) => Ok(m),
-                    _ => Err(format!("unexpected reply {}", reply.kind)),
+                    _ => Err(format!("unexpected reply {}", reply.kind())),
                 },
                 Err(e) => Err(describe(&e)),
             },

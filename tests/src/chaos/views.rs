@@ -85,7 +85,7 @@ impl EventView {
                         seq: *seq,
                         epoch: epoch.get(),
                     },
-                    TopicEvent::Message(m) if m.kind == "run_update" => match m.data::<RunId>() {
+                    TopicEvent::Message(m) if m.kind() == "run_update" => match m.data::<RunId>() {
                         Ok(run) => Mark::Event(run.id),
                         Err(_) => return,
                     },

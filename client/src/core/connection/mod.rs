@@ -49,10 +49,10 @@ struct Socket {
     proven_at: Option<Instant>,
     /// Whether this server acknowledges subscriptions, once known.
     acks: Option<bool>,
-    /// Pings sent and not yet answered: id and time sent (the last few only).
-    pings: VecDeque<(u64, Instant)>,
+    /// Pings sent and not yet answered: id and time sent (the last few only), oldest first.
+    pings: Vec<(u64, Instant)>,
     /// Subscribes sent and neither acknowledged nor passed by an answered ping.
-    unconfirmed: VecDeque<Unconfirmed>,
+    unconfirmed: Vec<Unconfirmed>,
 }
 
 /// The connection state machine. See the module docs.

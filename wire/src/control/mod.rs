@@ -5,10 +5,19 @@
 //! `subscribe_ack`, `subscribe_error` and `resync_required`, and `since` inside `subscribe`,
 //! are tether's extensions (PROTOCOL.md, "Extensions"); a server sends the first three only to
 //! a client that asked for them.
+//!
+//! [`Control`] is the owned form, with serde, for servers and tests. A client reads what it
+//! receives in place with [`ControlRef`] and writes what it sends with [`write`](mod@write),
+//! neither with serde.
+
+mod read;
+pub mod write;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+
+pub use read::{AckRef, ControlRef, ErrorRef, RefusalRef, ResyncRef, TopicsRef};
 
 use crate::envelope::{DecodeError, Envelope};
 use crate::topic::Topic;
@@ -255,6 +264,9 @@ impl Control {
 fn to_raw(data: &impl Serialize) -> Box<serde_json::value::RawValue> {
     serde_json::value::to_raw_value(data).expect("control data of plain fields always serializes")
 }
+
+#[cfg(test)]
+mod read_write_tests;
 
 #[cfg(test)]
 mod tests {
