@@ -103,10 +103,11 @@ async fn walk(profile: Profile, ws: &str, suffix: &str) {
         "//h2[@data-testid='chat-agent'][normalize-space()='Researcher']",
     )
     .await;
+    let typed = "hello from the e2e test";
     c.find(Locator::Css("[data-testid=chat-input]"))
         .await
         .unwrap()
-        .send_keys("hello from the e2e test")
+        .send_keys(typed)
         .await
         .unwrap();
     // Record the assistant messages' delivery states as they change: a fast reply may stream
@@ -144,6 +145,23 @@ async fn walk(profile: Profile, ws: &str, suffix: &str) {
             .any(|d| d == "streaming"),
         "the reply streamed: {deliveries}"
     );
+    // The message typed is stored once (the stub's history, over REST) and shown once.
+    let stored = api_all(
+        &stub,
+        &format!("/api/threads/{thread}/messages"),
+        "messages",
+    )
+    .await;
+    let copies = stored.iter().filter(|m| m["content"] == typed).count();
+    assert_eq!(copies, 1, "stored {copies} times: {stored:?}");
+    let shown = c
+        .find_all(Locator::XPath(&format!(
+            "//li[@data-testid='message'][@data-role='user'][normalize-space()='{typed}']"
+        )))
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(shown, 1, "shown {shown} times");
     screenshot(&c, &format!("chat-1280{suffix}.png")).await;
 
     // 5. Exactly one WebSocket for the whole session.

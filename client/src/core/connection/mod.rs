@@ -53,6 +53,9 @@ struct Socket {
     pings: VecDeque<(u64, Instant)>,
     /// Subscribes sent and neither acknowledged nor passed by an answered ping.
     unconfirmed: VecDeque<Unconfirmed>,
+    /// The `message_id`s of batched subscribes whose topics were subscribed again one by one
+    /// after a refusal named them (the last few only).
+    split: VecDeque<String>,
 }
 
 /// The connection state machine. See the module docs.
