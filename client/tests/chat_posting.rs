@@ -36,7 +36,7 @@ fn chat_with_rest(
     ));
     let (calls, answers) = (Rc::new(Cell::new(0)), Rc::new(RefCell::new(Vec::new())));
     let (count, pending) = (calls.clone(), answers.clone());
-    chat.post_without_extensions(move |thread, _content| {
+    chat.post_without_extensions(&h.app, move |thread, _content| {
         assert_eq!(thread, 10);
         count.set(count.get() + 1);
         let (tx, rx) = oneshot::channel();

@@ -268,7 +268,7 @@ async fn chat_once(profile: Profile, path: &str, rest: bool) -> usize {
     let posts = Rc::new(Cell::new(0));
     if rest {
         let (posts, url, token) = (posts.clone(), stub.url.clone(), token.clone());
-        chat.post_without_extensions(move |thread, content| {
+        chat.post_without_extensions(&app, move |thread, content| {
             posts.set(posts.get() + 1);
             let (url, token) = (url.clone(), token.clone());
             Box::pin(async move {

@@ -11,11 +11,11 @@ use std::rc::{Rc, Weak};
 
 use super::messages::AgentsMessage;
 use super::model::ChatMessage;
-use super::posting::{self, Posted, RestPost};
+use super::posting::{self, Posted, RestPosting};
 use crate::core::TopicEvent;
 use crate::live::{GateStep, LoadGate, LoadState, LoadTicket};
 use crate::protocol::{Envelope, Topic};
-use crate::{Subscription, TopicManager};
+use crate::{AppState, Subscription, TopicManager};
 
 /// Where a message stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -256,7 +256,7 @@ struct Inner {
     gate: RefCell<LoadGate>,
     on_change: Box<dyn Fn()>,
     load: Box<dyn Fn(LoadTicket)>,
-    rest: RefCell<Option<RestPost>>,
+    rest: RefCell<Option<RestPosting>>,
 }
 
 /// Keeps one thread's conversation live while its view is mounted. Dropping it drops the
@@ -338,10 +338,17 @@ impl ChatViewWsManager {
     }
 
     /// Posts messages with `post` (given the thread and the text, it stores the message and
-    /// answers it) whenever the server is not known to speak tether's extensions: the origin
-    /// takes chat messages over REST, not over its socket ([`posting`](super::posting)).
-    pub fn post_without_extensions(&self, post: impl Fn(u64, String) -> Posted + 'static) {
-        *self.inner.rest.borrow_mut() = Some(Rc::new(post));
+    /// has it answered) whenever `app`'s server is not known to speak tether's extensions: the
+    /// origin takes chat messages over REST, not over its socket ([`posting`](super::posting)).
+    pub fn post_without_extensions(
+        &self,
+        app: &Rc<AppState>,
+        post: impl Fn(u64, String) -> Posted + 'static,
+    ) {
+        *self.inner.rest.borrow_mut() = Some(RestPosting {
+            app: Rc::downgrade(app),
+            post: Rc::new(post),
+        });
     }
 
     /// Sends `content` with an optimistic pending entry that becomes confirmed or failed.

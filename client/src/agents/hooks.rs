@@ -276,14 +276,15 @@ pub fn use_chat(thread_id: u64) -> UseChat {
     let slot = use_owned::<Rc<ChatViewWsManager>>();
     let loading = use_owned::<AbortOnDrop>();
     {
-        let (topics, api, slot, loading, error) = (
-            ws.app.topics.clone(),
+        let (app, api, slot, loading, error) = (
+            ws.app.clone(),
             agents.api.clone(),
             slot.clone(),
             loading.clone(),
             error.clone(),
         );
         use_effect_with(thread_id, move |id| {
+            let topics = app.topics.clone();
             let me: Rc<RefCell<Weak<ChatViewWsManager>>> = Rc::default();
             let thread = *id;
             let (poster, run_error) = (api.clone(), error.clone());
@@ -303,7 +304,7 @@ pub fn use_chat(thread_id: u64) -> UseChat {
                 move || update.force_update(),
                 load,
             ));
-            manager.post_without_extensions(move |thread, content| {
+            manager.post_without_extensions(&app, move |thread, content| {
                 let (api, error) = (poster.clone(), run_error.clone());
                 Box::pin(async move {
                     let (posted, ran) = api.post_and_run(thread, &content).await;

@@ -1,5 +1,9 @@
 //! How the chat posts a user message: over the socket, or by the app's REST call.
 //!
+//! Which server it is, the app's connection says ([`AppState::metrics`]: when tabs share one
+//! socket, what the shared socket's server speaks; a tab's own link to the leader always
+//! hears acknowledgements).
+//!
 //! - A server that speaks tether's extensions (it acknowledged a subscription:
 //!   [`Replay::Offered`]) gets `send_message` over the socket, as the contract shapes it
 //!   (`{thread_id, content}` in `data`): it answers with the stored `thread_message`, echoing
@@ -17,13 +21,13 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 use super::messages::{kind, AgentsMessage};
 use super::model::{ChatMessage, SendMessage};
 use crate::core::{Replay, RequestError};
 use crate::protocol::{Envelope, Topic};
-use crate::TopicManager;
+use crate::{AppState, TopicManager};
 
 /// The stored message, or what went wrong, said for the user.
 pub type Posted = Pin<Box<dyn Future<Output = Result<ChatMessage, String>>>>;
@@ -31,16 +35,31 @@ pub type Posted = Pin<Box<dyn Future<Output = Result<ChatMessage, String>>>>;
 /// Posts `content` to thread `thread_id` without the socket (over REST, say).
 pub type RestPost = Rc<dyn Fn(u64, String) -> Posted>;
 
+/// The app's way of posting over REST, and the app whose connection says whether the server
+/// speaks tether's extensions.
+#[derive(Clone)]
+pub(super) struct RestPosting {
+    /// The app. Its [`AppState::metrics`] tell, when tabs share one socket, what the shared
+    /// socket's server speaks (this tab's own link always speaks tether's, to the leader).
+    pub(super) app: Weak<AppState>,
+    /// Posts over REST.
+    pub(super) post: RestPost,
+}
+
 /// Posts `content` to thread `thread_id` the way the server takes it (see the module docs).
 pub(super) async fn post(
     topics: &TopicManager,
-    rest: Option<RestPost>,
+    rest: Option<RestPosting>,
     thread_id: u64,
     content: String,
 ) -> Result<ChatMessage, String> {
-    let extended = topics.client().metrics().replay == Replay::Offered;
-    match rest.filter(|_| !extended) {
-        Some(rest) => rest(thread_id, content).await,
+    let extended = |r: &RestPosting| {
+        r.app
+            .upgrade()
+            .is_some_and(|app| app.metrics().replay == Replay::Offered)
+    };
+    match rest.filter(|r| !extended(r)) {
+        Some(rest) => (rest.post)(thread_id, content).await,
         None => over_socket(topics, thread_id, content).await,
     }
 }
