@@ -1,7 +1,10 @@
 //! End to end: the production build of `www/` (run `trunk build --release` first; the test
 //! command does), served by an in-process stub on 127.0.0.1, driven in headless Chromium through
 //! ChromeDriver. It switches views 20 times, creates an agent, runs one (the run is still shown
-//! after going to the chat and back), chats with a streamed reply, and checks through
+//! after going to the chat and back), chats with a streamed reply (the message typed stored
+//! once, by the stub's REST history, and shown once; against the origin profile it is posted
+//! over REST, then the thread run, since the origin's socket refuses the contract's
+//! `send_message`), and checks through
 //! `/api/stats` that the app held exactly one WebSocket and leaked no subscription, against both
 //! of the stub's profiles (tether's, and the origin's contract with no acknowledgements, `seq`
 //! or replay). The events page lists the events and marks refused topics. Screenshots go to
