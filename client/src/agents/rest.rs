@@ -238,15 +238,39 @@ impl Api {
     }
 
     /// Posts a user message to a thread over REST (the WebSocket's `send_message` is the other
-    /// way).
+    /// way). tether's stub answers it at once; the origin stores it for the next
+    /// [`run_thread`](Api::run_thread).
     pub async fn post_message(
         &self,
         thread_id: u64,
         content: &str,
     ) -> Result<ChatMessage, ApiError> {
         let url = self.url(&format!("/api/threads/{thread_id}/messages"));
-        let body = serde_json::json!({ "content": content });
+        let body = serde_json::json!({ "role": "user", "content": content });
         self.json(Request::post(&url), Some(body)).await
+    }
+
+    /// Runs a thread: the agent answers the messages posted since its last run, streaming its
+    /// reply on `thread:{id}` (the origin's way; on tether's stub nothing is left to answer).
+    pub async fn run_thread(&self, thread_id: u64) -> Result<(), ApiError> {
+        let url = self.url(&format!("/api/threads/{thread_id}/run"));
+        self.send(Request::post(&url), None).await.map(drop)
+    }
+
+    /// Posts a user message and runs its thread, as the origin's own front end does: the
+    /// stored message, or why it was not stored. A failed run leaves the message stored; its
+    /// error comes second.
+    pub async fn post_and_run(
+        &self,
+        thread_id: u64,
+        content: &str,
+    ) -> (Result<ChatMessage, ApiError>, Result<(), ApiError>) {
+        let posted = self.post_message(thread_id, content).await;
+        let ran = match &posted {
+            Ok(_) => self.run_thread(thread_id).await,
+            Err(e) => Err(e.clone()),
+        };
+        (posted, ran)
     }
 
     /// A thread's history, every page.

@@ -53,6 +53,9 @@ struct Socket {
     pings: Vec<(u64, Instant)>,
     /// Subscribes sent and neither acknowledged nor passed by an answered ping.
     unconfirmed: Vec<Unconfirmed>,
+    /// The `message_id`s of batched subscribes whose topics were subscribed again one by one
+    /// after a refusal named them (the last few only).
+    split: Vec<String>,
 }
 
 /// The connection state machine. See the module docs.

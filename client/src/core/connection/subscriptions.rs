@@ -8,7 +8,9 @@
 //! at its acknowledgement, or, from a server without acknowledgements, at the first event on it
 //! or the `pong` to the first ping sent after its `subscribe`, whichever comes first.** Once a
 //! server is known to send no acknowledgements, each topic gets a `subscribe` of its own, so
-//! that an `error` echoing its `message_id` names the refused topic.
+//! that an `error` echoing its `message_id` names the refused topic; a refusal of a `subscribe`
+//! that listed several (sent before that was known) has the topics of it not yet active
+//! subscribed again, one by one, so a refused topic ends refused whatever the batching.
 
 use super::Connection;
 use crate::core::event::TopicEvent;
@@ -17,6 +19,11 @@ use crate::core::topics::Activation;
 use crate::protocol::control::{write, AckRef, ErrorRef};
 use crate::protocol::json::{push_u64, Str};
 use crate::protocol::Topic;
+
+/// How many batched `subscribe`s split after a refusal a socket remembers, to recognise the
+/// further errors naming them. Batches go out only until the server is known not to
+/// acknowledge, so a socket has few.
+pub(super) const MAX_SPLIT: usize = 16;
 
 /// A `subscribe` the server has not confirmed yet.
 #[derive(Debug)]
@@ -156,8 +163,13 @@ impl Connection {
     }
 
     /// An `error` that answers no request: from a server without acknowledgements, one that
-    /// names (by `req_id` or `details.message_id`) a single-topic `subscribe` refuses that
-    /// topic. Returns false if it names none.
+    /// names (by `req_id` or `details.message_id`) a `subscribe` refuses a topic of it. Of a
+    /// single-topic `subscribe`, that topic. Of one listing several, it cannot say which (the
+    /// origin sends one per refused topic, each naming the whole `subscribe`, and says which
+    /// only in a sentence): the server is known not to acknowledge, and the topics of it not
+    /// yet active are subscribed again, each on its own, so that each one's own answer settles
+    /// it; the other errors naming that `subscribe` are the same refusals again. Returns false
+    /// if it names none.
     pub(super) fn on_subscribe_refused_by_error(
         &mut self,
         req_id: Option<&str>,
@@ -170,19 +182,36 @@ impl Connection {
         let Some(socket) = self.socket.as_mut().filter(|s| s.acks != Some(true)) else {
             return false;
         };
+        if socket.split.iter().any(|id| id == named) {
+            return true;
+        }
         let Some(pos) = socket
             .unconfirmed
             .iter()
-            .position(|u| u.message_id == named && u.topics.len() == 1)
+            .position(|u| u.message_id == named)
         else {
             return false;
         };
         let refused = socket.unconfirmed.remove(pos);
-        let Some(topic) = refused.topics.into_iter().next() else {
-            return false;
-        };
-        let code = error.error.value().into_owned();
-        self.on_refused(topic, code, error.explanation().into_owned());
+        if let [topic] = &refused.topics[..] {
+            let topic = topic.clone();
+            let code = error.error.value().into_owned();
+            self.on_refused(topic, code, error.explanation().into_owned());
+            return true;
+        }
+        socket.acks = Some(false);
+        self.server_acks = Some(false);
+        if socket.split.len() == MAX_SPLIT {
+            socket.split.remove(0);
+        }
+        socket.split.push(refused.message_id);
+        let mut again = false;
+        for topic in &refused.topics {
+            again |= self.topics.subscribe_again(topic);
+        }
+        if again {
+            self.schedule_flush();
+        }
         true
     }
 

@@ -144,6 +144,21 @@ impl TopicTable {
         true
     }
 
+    /// A pending topic the server was told about is to be subscribed again at the next flush
+    /// (its `subscribe` was refused for a topic that cannot be told apart). Returns true if it
+    /// was.
+    pub fn subscribe_again(&mut self, topic: &Topic) -> bool {
+        let Some(e) = self.subscribed(topic) else {
+            return false;
+        };
+        if e.status != TopicStatus::Pending {
+            return false;
+        }
+        e.on_server = false;
+        self.dirty = true;
+        true
+    }
+
     /// A `subscribe` of `topic` went out with `message_id`: only its answer activates it.
     pub fn sent(&mut self, topic: &Topic, message_id: &str) {
         if let Some(e) = self.entries.get_mut(topic.as_str()) {

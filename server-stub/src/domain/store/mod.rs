@@ -8,6 +8,7 @@
 
 pub mod owners;
 mod pages;
+mod unprocessed;
 
 pub use pages::MessagePage;
 
@@ -25,6 +26,8 @@ pub struct Store {
     agents: BTreeMap<u64, AgentRecord>,
     threads: BTreeMap<u64, ThreadRecord>,
     messages: HashMap<u64, Vec<MessageRecord>>,
+    /// Per thread, its latest user message no run has answered yet ([`unprocessed`]).
+    unprocessed: BTreeMap<u64, u64>,
     owners: Owners,
     quota: Quota,
     next_agent_id: u64,
@@ -53,6 +56,7 @@ impl Store {
             agents: BTreeMap::new(),
             threads: BTreeMap::new(),
             messages: HashMap::new(),
+            unprocessed: BTreeMap::new(),
             owners: Owners::default(),
             quota: Quota::UNLIMITED,
             next_agent_id: 1,
@@ -288,6 +292,7 @@ impl Store {
     pub fn delete_thread(&mut self, id: u64) -> Option<ThreadRecord> {
         let thread = self.threads.remove(&id)?;
         let messages = self.messages.remove(&id).unwrap_or_default();
+        self.unprocessed.remove(&id);
         if let Some(owner) = self.thread_owner(&thread) {
             let bytes: usize = messages.iter().map(|m| m.content.len()).sum();
             let usage = &mut self.owners.of_mut(owner).usage;

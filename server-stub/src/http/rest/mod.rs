@@ -1,5 +1,7 @@
 //! The REST API of PROTOCOL.md, plus `GET /api/agents/{id}` and `PATCH`/`DELETE
-//! /api/threads/{id}` (which publish `thread_updated` and `thread_deleted`). Every change is
+//! /api/threads/{id}` (which publish `thread_updated` and `thread_deleted`). In the origin
+//! profile a posted message is stored unprocessed, unannounced, until the thread is run, as on
+//! the origin. Every change is
 //! made with [`ServerState::commit`], which publishes its events in the same step; another user's
 //! resource gives 403, an unknown id 404, and a change past the user's quota 429 `LIMIT`.
 //! Records are answered in the tether profile's shapes in both profiles. The lists come in
@@ -18,8 +20,9 @@ use serde_json::{json, Value};
 use tether_wire::Topic;
 
 use crate::clock::now_ms;
+use crate::config::Profile;
 use crate::domain::access;
-use crate::domain::chat;
+use crate::domain::chat::{self, Posting};
 use crate::domain::records::Trigger;
 use crate::domain::runs;
 use crate::domain::wire::tether::{
@@ -51,6 +54,7 @@ pub fn router() -> Router<ServerState> {
             "/api/threads/{id}/messages",
             get(lists::messages).post(post_message),
         )
+        .route("/api/threads/{id}/run", post(run_thread))
         .route("/api/stats", get(stats))
         .route("/api/health", get(health))
 }
@@ -277,8 +281,27 @@ async fn post_message(
     let id = parse_id(&id)?;
     let content = body(new)?.content;
     check_size("content", Some(&content), state.config.max_content_bytes)?;
-    let (message, _) = chat::post_user_message(&state, user, id, content, None).await?;
+    // The origin's REST stores the message unprocessed and publishes nothing: a run of the
+    // thread answers it.
+    let posting = match state.config.profile {
+        Profile::Tether => Posting::tether(None),
+        Profile::Origin => Posting::default(),
+    };
+    let (message, _) = chat::post_user_message(&state, user, id, content, posting).await?;
     Ok((StatusCode::CREATED, Json(json!(message_json(&message)))))
+}
+
+/// Answers the thread's messages waiting for a run (the origin's way of getting a reply; in
+/// tether's stub a message is answered when posted, so nothing waits).
+async fn run_thread(
+    State(state): State<ServerState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let id = parse_id(&id)?;
+    let ran = chat::run_thread(&state, user, id).await?;
+    let status = if ran { "ok" } else { "No unprocessed messages" };
+    Ok((StatusCode::ACCEPTED, Json(json!({ "status": status }))))
 }
 
 /// The counters. With `--test-control` or `--dev` anyone may read all of them; otherwise the
