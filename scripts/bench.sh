@@ -37,7 +37,7 @@ LOADS="before B1, B3-B5: $(load)"
 echo "==> B1, B3, B4, B5: browser benchmarks in headless Chromium"
 cargo build --quiet --release -p tether-stub --bin server-stub
 # A raised send queue (in frames and in bytes), so that B1's bursts are not cut off as a slow
-# consumer, and a raised inbound rate limit for B3's baseline (1,000 subscribe frames).
+# consumer, and a raised inbound rate limit for B3's baseline (2,048 subscribe frames).
 start_stub --port 0 --test-control --dev \
   --queue-capacity 400000 --queue-bytes 268435456 --rate-burst 5000 --rate-per-sec 5000
 if ! (cd tests/bench && WASM_BINDGEN_TEST_TIMEOUT=900 TETHER_STUB_URL="$STUB_URL" \
@@ -72,6 +72,13 @@ fi
 grep '^BENCH|' "$WORK/fanout.log" >>"$LINES"
 OTHERS="$OTHERS; during B6: $(others)"
 
+LOADS="$LOADS; before B7: $(load)"
+echo "==> B7: fan-out through the broker: in memory, Redis with one node, Redis with two (processes)"
+ensure_redis
+cargo build --quiet --release -p tether-bench --bin fanout-nodes
+"$TARGET/release/fanout-nodes" | tee "$WORK/nodes.log" | grep -v '^BENCH|' || true
+grep '^BENCH|' "$WORK/nodes.log" >>"$LINES"
+
 TABLE="$WORK/table"
 printf '%-70s %16s %16s %8s  %s\n' benchmark value baseline ratio units
 cell() { if [ -n "$2" ]; then echo "$1 ($2)"; else echo "$1"; fi; }
@@ -96,8 +103,8 @@ MINUTES="$(((SECONDS - START) / 60))m$(((SECONDS - START) % 60))s"
   echo "- load average (1 min) $LOADS; after: $(load)"
   echo "- CPU used by other processes, in % of one core of $(nproc): $OTHERS (not measured during"
   echo "  B1-B5: Chromium's processes are not all reaped by this script, so their CPU cannot be told"
-  echo "  from other processes'). Other work on the machine shows in the timings; B6 also reports it"
-  echo "  for each step."
+  echo "  from other processes'). Other work on the machine shows in the timings; B6 and B7 also"
+  echo "  report it for each step or run."
   echo
   echo "| benchmark | value | baseline | ratio | units | runs | limited by | notes |"
   echo "|---|---|---|---|---|---|---|---|"

@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # The chaos command: the full seeded chaos run (>= 200 faults over 50 topics) and a 300-client
-# thundering herd against an in-process stub, then fixed-length fuzz runs (proptest) of the
-# client's frame decoder, the core state machine and the stub's inbound decoder.
+# thundering herd against an in-process stub, the full run across two stub processes on one
+# Redis (node kills, Redis restarts keeping and losing data, socket faults), then fixed-length
+# fuzz runs (proptest) of the client's frame decoder, the core state machine and the stub's
+# inbound decoder.
 # Usage: bash scripts/chaos.sh [--seed N] [--faults N] [--clients N]; FUZZ_CASES sets the fuzz length.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 CASES="${FUZZ_CASES:-20000}"
+source scripts/tools.sh
+ensure_redis
 
+# The run across nodes starts the stub's binary next to the chaos binary's.
+cargo build --quiet --release -p tether-stub --bin server-stub
 cargo run --quiet --release -p tether-tests --bin chaos -- "$@"
 
 echo

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The test command: every test in the workspace. Installs missing tools first (scripts/tools.sh),
-# then: formatting, lints (native and wasm32), `cargo check` and `cargo doc` on the host, the
-# ticker example, the production build of the app (Trunk) and the server's minimal example, the
-# native tests of every crate (the end-to-end tests of the built app in headless Chromium among
-# them), and the browser tests of the client and the ticker example against a live stub on
-# 127.0.0.1.
+# and redis-server (the Redis broker's tests start their own), then: formatting, lints (native
+# and wasm32), `cargo check` and `cargo doc` on the host, the ticker example, the production
+# build of the app (Trunk) and the server's minimal example, the size budgets of the apps as
+# they ship (scripts/size_gate.sh), the native tests of every crate (the end-to-end tests of
+# the built app in headless Chromium among them), and the browser tests of the client and the
+# ticker example against a live stub on 127.0.0.1.
 # Ends with "N passed, M failed".
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,12 +14,15 @@ source scripts/tools.sh
 source scripts/stub.sh
 
 step() { echo; echo "==> $*"; }
+# A clean clone gains nothing from incremental state, and it is most of a target directory.
+if [ "${CI:-}" = true ]; then export CARGO_INCREMENTAL=0; fi
 LOGS="$(mktemp -d)"
 trap 'stop_stub' EXIT
 
 step "tools"
 ensure_browser_test_tools
 ensure_trunk
+ensure_redis
 
 step "format"
 cargo fmt --all -- --check
@@ -29,9 +33,10 @@ cargo clippy -p tether-client --lib --examples --target wasm32-unknown-unknown -
 cargo clippy -p tether-client --lib --examples --features yew --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p tether-www --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p tether-tests -p tether-bench --tests --target wasm32-unknown-unknown -- -D warnings
-# The server library without its default JWT authenticator (the workspace lint above builds it
-# with `jwt`, and with `faults` through the stub).
+# The server library without its default JWT authenticator and without the Redis broker (the
+# workspace lint above builds it with `jwt`, and with `faults` and `redis` through the stub).
 cargo clippy -p tether-server --lib --no-default-features -- -D warnings
+cargo clippy -p tether-server --lib --no-default-features --features redis -- -D warnings
 
 step "host check and docs (the library off wasm32: hooks inert, every public item documented)"
 cargo check -p tether-client --all-features
@@ -42,8 +47,15 @@ RUSTDOCFLAGS="-D warnings" cargo doc -p tether-server --no-deps --all-features
 step "builds: the ticker example (wasm32), the app's production build (www/dist), the server's minimal example"
 cargo build -p tether-client --example ticker --features yew --target wasm32-unknown-unknown
 trunk build --release
-# server/tests/minimal.rs runs this binary as a process (cargo test builds it too).
+# server/tests/minimal.rs runs this binary as a process (cargo test builds it too), and
+# tests/tests/nodes.rs runs the stub's binary as its nodes.
 cargo build -p tether-server --example minimal
+cargo build -p tether-stub --bin server-stub
+
+step "size budgets (tests/size-budgets.toml: the apps as they ship, against their budgets)"
+# Deterministic for a toolchain, so a check, not a timing; over a budget counts as a failure
+# below and names the twiggy commands to run.
+bash scripts/size_gate.sh 2>&1 | tee "$LOGS/size.log" || true
 
 step "native tests (with the end-to-end test in headless Chromium)"
 # --show-output prints what passing tests wrote: only the reduced chaos run and the herd
@@ -65,7 +77,11 @@ count() { # file → "passed failed" summed over every cargo-style result line
 }
 read -r np nf <<<"$(count "$LOGS/native.log")"
 read -r bp bf <<<"$(count "$LOGS/browser.log")"
+# The size gate's tally; a gate that did not get to print one (a build failed) is a failure.
+read -r sp sf <<<"$(sed -nE 's/^size: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "$LOGS/size.log" | tail -1)"
+sp=${sp:-0}
+sf=${sf:-1}
 echo
-echo "native: $np passed, $nf failed; browser: $bp passed, $bf failed"
-echo "$((np + bp)) passed, $((nf + bf)) failed"
-[ "$((nf + bf))" -eq 0 ] && [ "$bp" -gt 0 ] && [ "$np" -gt 0 ]
+echo "native: $np passed, $nf failed; browser: $bp passed, $bf failed; size: $sp passed, $sf failed"
+echo "$((np + bp + sp)) passed, $((nf + bf + sf)) failed"
+[ "$((nf + bf + sf))" -eq 0 ] && [ "$bp" -gt 0 ] && [ "$np" -gt 0 ]

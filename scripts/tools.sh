@@ -75,6 +75,15 @@ ensure_wasm_opt() {
   (cd "$ROOT/.tools" && npm install --no-audit --no-fund --silent "binaryen@$BINARYEN_VERSION" >&2)
 }
 
+# Debian's redis-server: the Redis broker's tests start their own (a free loopback port,
+# persistence off) and stop it.
+ensure_redis() {
+  command -v redis-server >/dev/null && return
+  log "installing redis-server from apt"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+}
+
 ensure_browser_test_tools() {
   ensure_wasm_target
   ensure_chromium
@@ -85,4 +94,5 @@ ensure_browser_test_tools() {
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   ensure_browser_test_tools
   ensure_trunk
+  ensure_redis
 fi

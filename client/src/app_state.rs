@@ -5,6 +5,7 @@
 //! An `AppState` is the only way to get a client, and it creates the client's one topic
 //! manager, so no second manager can take a client's events.
 
+#[cfg(feature = "tabs")]
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -21,6 +22,7 @@ pub struct AppState {
     /// Routes events to the views' handlers.
     pub topics: TopicManager,
     /// This tab's end of the sharing, when tabs share one socket.
+    #[cfg(feature = "tabs")]
     pub(crate) tab: RefCell<Option<Rc<crate::tabs::TabNode>>>,
 }
 
@@ -35,13 +37,15 @@ impl AppState {
         let state = AppState {
             client,
             topics,
+            #[cfg(feature = "tabs")]
             tab: RefCell::new(None),
         };
         (Rc::new(state), handle)
     }
 
     /// With sharing across tabs, this tab's part, the shared state and how many tabs share;
-    /// `None` when this tab has its own socket.
+    /// `None` when this tab has its own socket. Feature `tabs`.
+    #[cfg(feature = "tabs")]
     pub fn sharing(&self) -> Option<crate::tabs::Sharing> {
         self.tab.borrow().as_ref().map(|node| node.sharing())
     }
@@ -51,18 +55,24 @@ impl AppState {
     /// down (a leader that vanished leaves its last status behind).
     pub fn state(&self) -> ConnectionState {
         let own = self.client.state();
-        match self.sharing() {
-            Some(sharing) if sharing.state.is_open() && !own.is_open() => own,
-            Some(sharing) => sharing.state,
-            None => own,
+        #[cfg(feature = "tabs")]
+        if let Some(sharing) = self.sharing() {
+            return if sharing.state.is_open() && !own.is_open() {
+                own
+            } else {
+                sharing.state
+            };
         }
+        own
     }
 
     /// The client's health snapshot. When tabs share one socket, the state, replay, RTT,
     /// reconnects and failed attempts are the shared socket's (as its leader last said); the
     /// other counters and the subscriptions stay this tab's own.
     pub fn metrics(&self) -> Metrics {
+        #[cfg_attr(not(feature = "tabs"), allow(unused_mut))]
         let mut metrics = self.client.metrics();
+        #[cfg(feature = "tabs")]
         if let Some(sharing) = self.sharing() {
             metrics.state = self.state();
             metrics.replay = sharing.replay;
@@ -79,27 +89,35 @@ impl AppState {
         self: &Rc<Self>,
         callback: impl Fn(&ConnectionState) + 'static,
     ) -> ListenerGuard {
-        let callback: Rc<dyn Fn(&ConnectionState)> = Rc::new(callback);
-        let weak = Rc::downgrade(self);
-        let report = move || {
-            if let Some(app) = weak.upgrade() {
-                callback(&app.state());
-            }
-        };
-        let own = {
-            let report = report.clone();
-            self.client.on_state_change(move |_| report())
-        };
-        let node = self.tab.borrow().clone();
-        let shared = node.map(|node| node.on_change(move |_| report()));
-        ListenerGuard::new(move || drop((own, shared)))
+        #[cfg(not(feature = "tabs"))]
+        return self.client.on_state_change(callback);
+        #[cfg(feature = "tabs")]
+        {
+            let callback: Rc<dyn Fn(&ConnectionState)> = Rc::new(callback);
+            let weak = Rc::downgrade(self);
+            let report = move || {
+                if let Some(app) = weak.upgrade() {
+                    callback(&app.state());
+                }
+            };
+            let own = {
+                let report = report.clone();
+                self.client.on_state_change(move |_| report())
+            };
+            let node = self.tab.borrow().clone();
+            let shared = node.map(|node| node.on_change(move |_| report()));
+            ListenerGuard::new(move || drop((own, shared)))
+        }
     }
 
     /// Replaces the socket now ("Retry now"): the shared one, when tabs share.
     pub fn retry_now(&self) {
-        let node = self.tab.borrow().clone();
-        if let Some(node) = node {
-            node.reconnect_shared();
+        #[cfg(feature = "tabs")]
+        {
+            let node = self.tab.borrow().clone();
+            if let Some(node) = node {
+                node.reconnect_shared();
+            }
         }
         self.client.reconnect();
     }
@@ -108,6 +126,7 @@ impl AppState {
 impl Drop for AppState {
     fn drop(&mut self) {
         self.client.close();
+        #[cfg(feature = "tabs")]
         if let Some(node) = self.tab.get_mut().take() {
             node.leave();
         }

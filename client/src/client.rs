@@ -13,7 +13,6 @@
 //! and the token provider may call any method of the client.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use futures_channel::oneshot;
@@ -24,15 +23,19 @@ use crate::core::{
 };
 use crate::driver::{DriverHandle, Io};
 use crate::listeners::{ListenerGuard, Listeners};
-use crate::protocol::{Envelope, Topic};
+use crate::protocol::{Envelope, Frame, Topic};
 
-type Reply = Result<Rc<Envelope>, RequestError>;
+type Reply = Result<Rc<Frame>, RequestError>;
+
+/// Settles one request: its future's sender, boxed.
+type Settle = Box<dyn FnOnce(Reply)>;
 
 /// Where delivered events go: the topic manager's dispatch.
 pub(crate) type EventSink = Rc<dyn Fn(&TopicEvent)>;
 
 /// Where replies to other tabs' requests go (sharing across tabs).
-pub(crate) type RelaySink = Rc<dyn Fn(&Rc<Envelope>)>;
+#[cfg(feature = "tabs")]
+pub(crate) type RelaySink = Rc<dyn Fn(&Rc<Frame>)>;
 
 pub(crate) struct Shared {
     core: RefCell<Connection>,
@@ -41,8 +44,12 @@ pub(crate) struct Shared {
     pumping: Cell<bool>,
     pub(crate) armed: Cell<Option<Instant>>,
     sink: RefCell<Option<EventSink>>,
+    #[cfg(feature = "tabs")]
     relay: RefCell<Option<RelaySink>>,
-    replies: RefCell<HashMap<RequestId, oneshot::Sender<Reply>>>,
+    /// The futures of requests in flight (few at a time).
+    /// Each request's settling: its future's sender, boxed, so that an app that never asks
+    /// links no channel.
+    replies: RefCell<Vec<(RequestId, Settle)>>,
     state_listeners: Listeners<ConnectionState>,
     error_listeners: Listeners<ClientError>,
 }
@@ -65,8 +72,9 @@ impl WsClientV2 {
             pumping: Cell::new(false),
             armed: Cell::new(None),
             sink: RefCell::new(None),
+            #[cfg(feature = "tabs")]
             relay: RefCell::new(None),
-            replies: RefCell::new(HashMap::new()),
+            replies: RefCell::new(Vec::new()),
             state_listeners: Listeners::default(),
             error_listeners: Listeners::default(),
         });
@@ -138,12 +146,19 @@ impl WsClientV2 {
             }
             Output::StateChanged(state) => s.state_listeners.notify(&state),
             Output::RequestDone { id, result } => {
-                let reply = s.replies.borrow_mut().remove(&id);
-                if let Some(tx) = reply {
-                    let _ = tx.send(result); // The caller may have dropped the future.
+                let reply = {
+                    let mut replies = s.replies.borrow_mut();
+                    let pos = replies.iter().position(|(r, _)| *r == id);
+                    pos.map(|pos| replies.swap_remove(pos).1)
+                };
+                if let Some(settle) = reply {
+                    settle(result);
                 }
             }
             Output::Error(error) => s.error_listeners.notify(&error),
+            #[cfg(not(feature = "tabs"))]
+            Output::Relay(_) => {} // only a hub asks for relays
+            #[cfg(feature = "tabs")]
             Output::Relay(frame) => {
                 let relay = s.relay.borrow().clone();
                 if let Some(relay) = relay {
@@ -232,9 +247,15 @@ impl WsClientV2 {
         self.drive(|c, now| c.send(frame, now))
     }
 
+    /// Sends a frame already encoded, as it is: a tab's frame the hub relays.
+    #[cfg(feature = "tabs")]
+    pub(crate) fn send_encoded(&self, text: String) -> Result<(), SendError> {
+        self.drive(|c, now| c.send_encoded(text, now))
+    }
+
     /// Sends a frame with a fresh `req_id` and waits for the reply that echoes it. While
     /// disconnected it waits in the outbox first; every error says whether it was sent.
-    pub async fn request(&self, frame: Envelope) -> Result<Rc<Envelope>, RequestError> {
+    pub async fn request(&self, frame: Envelope) -> Result<Rc<Frame>, RequestError> {
         let rx = {
             let id = self
                 .shared
@@ -243,7 +264,11 @@ impl WsClientV2 {
                 .request(frame, self.shared.io.now());
             let id = id.map_err(RequestError::NotSent)?;
             let (tx, rx) = oneshot::channel();
-            self.shared.replies.borrow_mut().insert(id, tx);
+            let settle = move |reply| drop(tx.send(reply)); // the caller may have dropped it
+            self.shared
+                .replies
+                .borrow_mut()
+                .push((id, Box::new(settle)));
             self.pump();
             rx
         };
@@ -285,6 +310,7 @@ impl WsClientV2 {
         *self.shared.sink.borrow_mut() = Some(sink);
     }
 
+    #[cfg(feature = "tabs")]
     pub(crate) fn set_relay_sink(&self, sink: Option<RelaySink>) {
         *self.shared.relay.borrow_mut() = sink;
     }

@@ -72,6 +72,11 @@ impl DriverHandle {
         self.drive(|c, now| c.handle_socket_message(socket, text, now));
     }
 
+    /// A text frame arrived that the driver owns: an event keeps it without a copy.
+    pub fn handle_socket_text(&self, socket: SocketId, text: String) {
+        self.drive(|c, now| c.handle_socket_text(socket, text, now));
+    }
+
     /// A binary frame arrived.
     pub fn handle_socket_binary(&self, socket: SocketId, bytes: &[u8]) {
         self.drive(|c, now| c.handle_socket_binary(socket, bytes, now));

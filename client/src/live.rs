@@ -15,7 +15,7 @@
 use std::rc::Rc;
 
 use crate::core::TopicEvent;
-use crate::protocol::Envelope;
+use crate::protocol::Frame;
 
 /// Identifies one snapshot request; an answer carrying an older ticket is ignored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,7 +38,7 @@ pub enum GateStep {
     /// Fetch the snapshot and hand it to [`LoadGate::loaded`] with this ticket.
     Load(LoadTicket),
     /// Apply this event to the model now.
-    Apply(Rc<Envelope>),
+    Apply(Rc<Frame>),
     /// Nothing now (the event is held, or already in the snapshot).
     Wait,
 }
@@ -48,7 +48,7 @@ pub enum GateStep {
 pub struct LoadGate {
     state: LoadState,
     ticket: u64,
-    held: Vec<Rc<Envelope>>,
+    held: Vec<Rc<Frame>>,
     snapshot_seq: Option<u64>,
 }
 
@@ -106,7 +106,7 @@ impl LoadGate {
     /// The snapshot for `ticket` arrived, current to `seq` (`None` from a server that does not
     /// number events). Returns the held events to apply after it, in order, or `None` if the
     /// ticket is stale (a newer snapshot was asked for).
-    pub fn loaded(&mut self, ticket: LoadTicket, seq: Option<u64>) -> Option<Vec<Rc<Envelope>>> {
+    pub fn loaded(&mut self, ticket: LoadTicket, seq: Option<u64>) -> Option<Vec<Rc<Frame>>> {
         if ticket.0 != self.ticket || self.state != LoadState::Loading {
             return None;
         }
@@ -122,7 +122,7 @@ impl LoadGate {
         GateStep::Load(LoadTicket(self.ticket))
     }
 
-    fn in_snapshot(&self, m: &Envelope) -> bool {
+    fn in_snapshot(&self, m: &Frame) -> bool {
         matches!((m.seq, self.snapshot_seq), (Some(s), Some(upto)) if s <= upto)
     }
 }
@@ -130,15 +130,18 @@ impl LoadGate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::Topic;
+    use crate::protocol::{Envelope, Topic};
 
     fn event(seq: Option<u64>) -> TopicEvent {
-        let mut e = Envelope::new("x", Topic::thread(1), &serde_json::json!({})).unwrap();
-        e.seq = seq;
-        TopicEvent::Message(Rc::new(e))
+        let e = Envelope::new("x", Topic::thread(1), &serde_json::json!({})).unwrap();
+        let e = match seq {
+            Some(seq) => e.with_seq(seq),
+            None => e,
+        };
+        TopicEvent::Message(Rc::new(Frame::decode(&e.encode()).unwrap()))
     }
 
-    fn seqs(events: &[Rc<Envelope>]) -> Vec<Option<u64>> {
+    fn seqs(events: &[Rc<Frame>]) -> Vec<Option<u64>> {
         events.iter().map(|e| e.seq).collect()
     }
 

@@ -15,24 +15,29 @@
 //! - `send`, `close` and `subscribe` from a handler take effect after the handler returns.
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
 
 use crate::client::WsClientV2;
+use crate::core::topic_map::TopicMap;
 use crate::core::{TopicEvent, TopicStatus};
 use crate::protocol::Topic;
 
 /// One registered handler.
 struct Handler {
+    /// Ids grow with each registration, so a topic's list is in id order.
     id: u64,
-    alive: Cell<bool>,
     subscribed: Cell<bool>,
     callback: Box<dyn Fn(&TopicEvent)>,
 }
 
+/// A topic's handlers, in id order. Shared, so that a dispatch holds the list it walks
+/// without holding the map.
+type Handlers = Rc<RefCell<Vec<Rc<Handler>>>>;
+
 struct Inner {
     client: WsClientV2,
-    handlers: RefCell<BTreeMap<Topic, Vec<Rc<Handler>>>>,
+    handlers: RefCell<TopicMap<Handlers>>,
+    /// The id of the latest handler registered.
     next_id: Cell<u64>,
 }
 
@@ -56,7 +61,7 @@ impl TopicManager {
     pub(crate) fn new(client: WsClientV2) -> TopicManager {
         let inner = Rc::new(Inner {
             client,
-            handlers: RefCell::new(BTreeMap::new()),
+            handlers: RefCell::new(TopicMap::default()),
             next_id: Cell::new(0),
         });
         let weak = Rc::downgrade(&inner);
@@ -90,17 +95,17 @@ impl TopicManager {
     ) -> Subscription {
         let id = self.inner.next_id.get() + 1;
         self.inner.next_id.set(id);
-        self.inner
+        let list = self
+            .inner
             .handlers
             .borrow_mut()
-            .entry(topic.clone())
-            .or_default()
-            .push(Rc::new(Handler {
-                id,
-                alive: Cell::new(true),
-                subscribed: Cell::new(false),
-                callback: Box::new(handler),
-            }));
+            .get_or_insert_with(&topic, Handlers::default)
+            .clone();
+        list.borrow_mut().push(Rc::new(Handler {
+            id,
+            subscribed: Cell::new(false),
+            callback: Box::new(handler),
+        }));
         self.inner.client.subscribe_topic_from(&topic, since);
         Subscription {
             manager: Rc::downgrade(&self.inner),
@@ -121,51 +126,76 @@ impl TopicManager {
 
     /// How many handlers are registered on `topic`.
     pub fn handler_count(&self, topic: &Topic) -> usize {
-        self.inner.handlers.borrow().get(topic).map_or(0, Vec::len)
+        self.inner
+            .handlers
+            .borrow()
+            .get(topic.as_str())
+            .map_or(0, |list| list.borrow().len())
     }
 
     /// How many handlers are registered in total (for leak checks).
     pub fn total_handlers(&self) -> usize {
-        self.inner.handlers.borrow().values().map(Vec::len).sum()
+        let handlers = self.inner.handlers.borrow();
+        handlers.values().map(|list| list.borrow().len()).sum()
     }
 
     /// The topics with at least one handler.
     pub fn topics(&self) -> Vec<Topic> {
-        self.inner.handlers.borrow().keys().cloned().collect()
+        self.inner
+            .handlers
+            .borrow()
+            .iter()
+            .map(|(t, _)| t.clone())
+            .collect()
     }
 }
 
 impl Inner {
+    /// Calls the topic's handlers registered now (ids up to the latest), in order, each one
+    /// only if it is still registered when its turn comes. Nothing is borrowed while a
+    /// handler runs, and nothing is copied: each turn finds the next handler by id in the
+    /// topic's list, looked up once.
     fn dispatch(&self, event: &TopicEvent) {
-        let snapshot = self.handlers.borrow().get(event.topic()).cloned();
         let only_new = matches!(event, TopicEvent::Subscribed { .. });
-        for handler in snapshot.into_iter().flatten() {
-            if !handler.alive.get() || (only_new && handler.subscribed.replace(true)) {
-                continue;
+        let list = self.handlers.borrow().get(event.topic().as_str()).cloned();
+        let Some(list) = list else {
+            return;
+        };
+        let (last, mut called) = (self.next_id.get(), 0);
+        while let Some(handler) = next_handler(&list, called, last) {
+            called = handler.id;
+            if !(only_new && handler.subscribed.replace(true)) {
+                (handler.callback)(event);
             }
-            (handler.callback)(event);
         }
     }
 
     fn remove(&self, topic: &Topic, id: u64) {
         let removed = {
             let mut handlers = self.handlers.borrow_mut();
-            let Some(list) = handlers.get_mut(topic) else {
+            let Some(list) = handlers.get(topic.as_str()).cloned() else {
                 return;
             };
+            let mut list = list.borrow_mut();
             let Some(pos) = list.iter().position(|h| h.id == id) else {
                 return;
             };
             let handler = list.remove(pos);
-            handler.alive.set(false);
             if list.is_empty() {
-                handlers.remove(topic);
+                handlers.remove(topic.as_str());
             }
             handler
         };
         self.client.unsubscribe_topic(topic);
         drop(removed); // after the borrow: the callback's captures may call back
     }
+}
+
+/// The first handler in `list` with an id in `(after, last]`.
+fn next_handler(list: &Handlers, after: u64, last: u64) -> Option<Rc<Handler>> {
+    let list = list.borrow();
+    let next = list.get(list.partition_point(|h| h.id <= after))?;
+    (next.id <= last).then(|| next.clone())
 }
 
 impl Subscription {

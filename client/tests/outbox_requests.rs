@@ -139,7 +139,7 @@ fn a_request_resolves_with_the_reply_matching_its_req_id() {
         serde_json::json!({"id": 2}),
     ));
     let got = poll_once(&mut fut).expect("resolved").unwrap();
-    assert_eq!(got.data.get(), r#"{"id":2}"#);
+    assert_eq!(got.raw_data(), r#"{"id":2}"#);
 }
 
 #[test]

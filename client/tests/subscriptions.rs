@@ -4,9 +4,13 @@
 
 mod support;
 
+use std::cell::RefCell;
+use std::rc::Rc;
 use support::*;
 use tether_client::core::TopicStatus;
+
 use tether_client::protocol::{Control, Envelope};
+use tether_client::TopicEvent;
 
 #[test]
 fn subscribing_before_connect_is_queued_and_sent_on_open() {
@@ -257,6 +261,38 @@ fn resync_required_reaches_handlers_and_moves_the_baseline() {
         ["subscribed@10", "resync@2000", "agent_updated@2001"]
     );
     assert_eq!(h.client().metrics().counters.resyncs, 1);
+}
+
+/// A `resync_required` naming another epoch than the topic's says the server lost its history
+/// (a broker restarted without its data); one in the same epoch (events evicted) does not.
+#[test]
+fn a_resync_naming_a_new_epoch_says_the_history_was_lost() {
+    let mut h = Harness::new(config());
+    let lost = Rc::new(RefCell::new(Vec::new()));
+    let sink = lost.clone();
+    let _s = h
+        .app
+        .topics
+        .subscribe(topic("agent:1"), move |e: &TopicEvent| {
+            if let TopicEvent::ResyncRequired { history_lost, .. } = e {
+                sink.borrow_mut().push(*history_lost);
+            }
+        });
+    h.client().connect();
+    h.open_raw();
+    let (_, _, mid) = first_subscribe(&h.take_sent());
+    h.server_sends(&format!(
+        r#"{{"v":1,"type":"subscribe_ack","topic":"system","ts":0,"data":{{"message_id":"{mid}","topics":["agent:1"],"seqs":{{"agent:1":10}},"epoch":"e1"}}}}"#
+    ));
+    let resync = |seq: u64, epoch: &str| {
+        format!(
+            r#"{{"v":1,"type":"resync_required","topic":"agent:1","ts":0,"data":{{"topic":"agent:1","seq":{seq},"epoch":"{epoch}"}}}}"#
+        )
+    };
+    h.server_sends(&resync(20, "e1"));
+    h.server_sends(&resync(0, "e2"));
+    h.server_sends(&resync(5, "e2"));
+    assert_eq!(*lost.borrow(), [false, true, false]);
 }
 
 #[test]

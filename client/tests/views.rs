@@ -165,7 +165,7 @@ fn a_dashboard_mounted_again_shows_the_runs_its_agents_carry() {
     let snapshot = json!({"v":1,"type":"agent_state","topic":"agent:1","ts":0,
         "data":{"id":1,"status":"running","updated_at":10,
                 "last_run":{"id":7,"agent_id":1,"status":"running","progress":75}}});
-    model.apply(&Envelope::decode(&snapshot.to_string()).unwrap());
+    model.apply(&tether_client::protocol::Frame::decode(&snapshot.to_string()).unwrap());
     assert_eq!(run_of(&model, 1), Some((7, "running".into(), 75)));
     // A list fetched before that does not take the run back; a list with a later run does.
     model.load(vec![agent_with_run(1, 10, 7, "running", 25)]);

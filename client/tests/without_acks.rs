@@ -224,3 +224,82 @@ fn an_error_naming_a_batched_subscribe_refuses_no_topic_of_it() {
         );
     }
 }
+
+/// Plays an origin server until the client is quiet: each `subscribe` gets, per topic in
+/// order, an `error` naming its `message_id` if the topic is in `refused` (every refusal of a
+/// batch names the same one, as the origin's do), or an agent topic's `agent_state`; each
+/// `ping` its `pong`.
+fn play_origin(h: &mut Harness, refused: &[&str]) {
+    for _ in 0..10 {
+        let sent = h.take_sent();
+        if sent.is_empty() {
+            return;
+        }
+        for frame in &sent {
+            match frame.kind.as_str() {
+                "subscribe" => {
+                    let (topics, _, mid) = subscribe_parts(frame);
+                    for t in topics {
+                        if refused.contains(&t.as_str()) {
+                            let error = format!("{t} not found");
+                            h.server_sends(&serde_json::json!({"v":1,"type":"error","topic":"system",
+                                "req_id":mid,"ts":0,"data":{"error":error,"details":{"message_id":mid}}})
+                            .to_string());
+                        } else if let Some(id) = t.strip_prefix("agent:") {
+                            h.server_sends(
+                                &serde_json::json!({"v":1,"type":"agent_state","topic":t,
+                                "req_id":mid,"ts":0,"data":{"id":id.parse::<u64>().unwrap()}})
+                                .to_string(),
+                            );
+                        }
+                    }
+                }
+                "ping" => h.server_sends(&pong_for(frame.req_id.as_deref().unwrap(), 0)),
+                _ => {}
+            }
+        }
+    }
+    panic!("the client never went quiet");
+}
+
+#[test]
+fn a_topic_refused_in_a_batched_subscribe_is_refused_and_the_others_active() {
+    let mut h = Harness::new(config());
+    let (_a, a) = h.record_all("agent:1");
+    let (_b, b) = h.record_all("agent:5");
+    let (_c, c) = h.record_all("thread:10");
+    let (_d, d) = h.record_all("agent:6");
+    // Held before the socket opens: the first subscribe lists them all.
+    h.client().connect();
+    h.open_raw();
+    for round in ["first connection", "reconnect"] {
+        play_origin(&mut h, &["agent:5", "agent:6"]);
+        for refused in ["agent:5", "agent:6"] {
+            assert!(
+                matches!(
+                    h.app.topics.status(&topic(refused)),
+                    Some(TopicStatus::Failed { .. })
+                ),
+                "{round}: {refused} is {:?}",
+                h.app.topics.status(&topic(refused))
+            );
+        }
+        for accepted in ["agent:1", "thread:10"] {
+            assert_eq!(
+                h.app.topics.status(&topic(accepted)),
+                Some(TopicStatus::Active),
+                "{round}: {accepted}"
+            );
+        }
+        let counts = h.client().metrics().subscriptions;
+        assert_eq!((counts.active, counts.failed), (2, 2), "{round}");
+        // A reconnect resubscribes everything held, in one subscribe again.
+        h.server_closes(1006);
+        h.until_retry();
+        h.open_raw();
+    }
+    assert_eq!(*b.borrow(), ["refused:agent:5 not found"; 2]);
+    assert_eq!(*d.borrow(), ["refused:agent:6 not found"; 2]);
+    assert_eq!(a.borrow()[..2], ["subscribed@-", "agent_state@-"]);
+    assert_eq!(c.borrow()[0], "subscribed@-");
+}

@@ -64,7 +64,8 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    serve_state(ServerState::new(config), listener, shutdown).await
+    let state = ServerState::try_new(config).map_err(std::io::Error::other)?;
+    serve_state(state, listener, shutdown).await
 }
 
 /// Serves existing state on `listener` until `shutdown` resolves; then refuses new sockets,

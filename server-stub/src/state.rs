@@ -11,14 +11,17 @@ use std::ops::Deref;
 use std::sync::{Arc, Mutex, Weak};
 use tokio_util::sync::CancellationToken;
 
+use tether_server::broker::redis::{RedisBroker, RedisConfig};
 use tether_server::{
-    MemoryBroker, Publication, PublishError, Publisher, StreamPosition, TetherServer,
+    Broker, BrokerError, MemoryBroker, Publication, PublishError, Publisher, StreamPosition,
+    TetherServer,
 };
 use tether_wire::Topic;
 
 use crate::auth::Authenticator;
 use crate::clock::now_ms;
 use crate::config::{Config, Profile};
+use crate::domain::quota::InFlight;
 use crate::domain::store::Store;
 use crate::domain::wire::{self, DomainEvent, Event};
 use crate::hooks;
@@ -38,16 +41,72 @@ pub struct Shared {
     store: tokio::sync::Mutex<Store>,
     /// The WebSocket side: sockets, topics, counters, faults.
     pub server: TetherServer,
-    /// The broker behind it (in memory), for its replay counters.
-    pub broker: Arc<MemoryBroker>,
+    /// The broker behind it, for its counters.
+    pub broker: Backend,
     /// Publishes through the broker.
     pub publisher: Publisher,
     /// What was published: the tests' ground truth.
     pub log: Mutex<PublishLog>,
     /// How each subscribe was answered and when connections let go: the tests' record.
     pub membership: Mutex<MembershipLog>,
+    /// Agent runs and streamed replies in flight, per user.
+    pub runs: Arc<InFlight>,
     /// Cancelled when the server shuts down; background tasks stop on it.
     pub shutdown: CancellationToken,
+}
+
+/// The broker a stub runs on: in memory (the default), or Redis (`--redis-url`).
+#[derive(Clone, Debug)]
+pub enum Backend {
+    /// One process.
+    Memory(Arc<MemoryBroker>),
+    /// Every stub on the same Redis shares its topics.
+    Redis(Arc<RedisBroker>),
+}
+
+impl Backend {
+    /// The broker `config` asks for; an error if its Redis URL is not one.
+    pub fn from_config(config: &Config) -> Result<Backend, BrokerError> {
+        let limits = config.limits();
+        let Some(url) = &config.redis_url else {
+            return Ok(Backend::Memory(Arc::new(MemoryBroker::new(&limits))));
+        };
+        let redis = RedisConfig {
+            prefix: config.redis_prefix.clone(),
+            ..RedisConfig::new(url, &limits)
+        };
+        Ok(Backend::Redis(Arc::new(RedisBroker::new(redis)?)))
+    }
+
+    /// The broker, to build the server on.
+    pub fn broker(&self) -> Arc<dyn Broker> {
+        match self {
+            Backend::Memory(b) => b.clone(),
+            Backend::Redis(b) => b.clone(),
+        }
+    }
+
+    /// Its counters for `/api/stats`: the bytes kept for replay (in memory), or the pub/sub
+    /// connections and repairs (Redis).
+    pub fn stats(&self) -> serde_json::Value {
+        match self {
+            Backend::Memory(b) => serde_json::json!({
+                "kind": "memory",
+                "replay_bytes": b.replay_bytes(),
+            }),
+            Backend::Redis(b) => {
+                let c = b.counters();
+                serde_json::json!({
+                    "kind": "redis",
+                    "pubsub_connections": c.connections,
+                    "pubsub_disconnections": c.disconnections,
+                    "repairs": c.repairs,
+                    "repaired": c.repaired,
+                    "lost": c.lost,
+                })
+            }
+        }
+    }
 }
 
 /// The configured secret; for a configuration [`crate::serve`] would refuse, a random one, so
@@ -103,22 +162,36 @@ impl Outbox {
 }
 
 impl ServerState {
-    /// Fresh state for `config`, with the seeded data.
+    /// Fresh state for `config`, with the seeded data (within a tokio runtime).
+    ///
+    /// # Panics
+    ///
+    /// If `config.redis_url` is not a Redis URL: [`ServerState::try_new`] says so instead.
     pub fn new(config: Config) -> Self {
+        match ServerState::try_new(config) {
+            Ok(state) => state,
+            Err(error) => panic!("{error}"),
+        }
+    }
+
+    /// Fresh state for `config`, with the seeded data (within a tokio runtime); an error if
+    /// its Redis URL is not one.
+    pub fn try_new(config: Config) -> Result<Self, BrokerError> {
         let limits = config.limits();
-        let broker = Arc::new(MemoryBroker::new(&limits));
+        let broker = Backend::from_config(&config)?;
         let auth = Authenticator::new(&secret_of(&config), config.dev);
         let state = Arc::new_cyclic(|weak: &Weak<Shared>| {
             let server = hooks::build(&config, &auth, weak.clone())
                 .limits(limits)
-                .broker(broker.clone())
+                .broker(broker.broker())
                 .allowed_origins(config.allowed_origins.clone())
                 .extensions(config.profile == Profile::Tether)
                 .build();
             Shared {
                 auth,
                 origins: tether_server::origin::OriginPolicy::new(&config.allowed_origins),
-                store: tokio::sync::Mutex::new(Store::seeded(now_ms())),
+                store: tokio::sync::Mutex::new(Store::seeded(now_ms(), config.quota())),
+                runs: InFlight::new(config.max_runs_per_user),
                 publisher: server.publisher(),
                 server,
                 broker,
@@ -128,7 +201,7 @@ impl ServerState {
                 config,
             }
         });
-        ServerState(state)
+        Ok(ServerState(state))
     }
 
     /// The state a hook's weak reference points to, while the server lives.

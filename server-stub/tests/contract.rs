@@ -1,7 +1,9 @@
 //! A strict client of the origin's contract (`schema/envelope-v1.json`): it never asks for
 //! tether's extensions, subscribes (with a refused topic among the others), pings, posts a
-//! chat message, answers the server's pings and drives every kind of event through REST and
-//! the simulator. Every frame it sends must validate against `$defs/client`, and every frame it
+//! chat message (over the socket; the origin refuses it, reading its fields elsewhere than the
+//! contract puts them, so it is posted again over REST and the thread run, as the origin's own
+//! UI does), answers the server's pings and drives every kind of event through REST and the
+//! simulator. Every frame it sends must validate against `$defs/client`, and every frame it
 //! receives:
 //!
 //! - from the origin profile, against `$defs/server` in full (data shapes included);
@@ -149,7 +151,7 @@ async fn converse(stub: &Stub, profile: Profile, path: &str) -> Strict {
         .await;
     let snapshot = strict.expect("agent_state").await;
     assert_eq!(snapshot.topic, Topic::agent(1));
-    for (refused, what) in [("agent:2", "Agent 2"), ("room:1", "room:1")] {
+    for (refused, what) in [("agent:2", "Agent 2"), ("room:1", "'room'")] {
         let error = strict.expect("error").await;
         assert_eq!(error.req_id.as_deref(), Some("s1"), "{error:?}");
         let body = data_of(&error);
@@ -170,11 +172,39 @@ async fn converse(stub: &Stub, profile: Profile, path: &str) -> Strict {
             json!({ "thread_id": 10, "content": "hello" }),
         )
         .await;
-    let posted = strict.expect("thread_message").await;
-    assert_eq!(
-        (posted.topic.as_str(), posted.req_id.as_deref()),
-        ("thread:10", Some("r1"))
-    );
+    match profile {
+        Profile::Tether => {
+            let posted = strict.expect("thread_message").await;
+            assert_eq!(
+                (posted.topic.as_str(), posted.req_id.as_deref()),
+                ("thread:10", Some("r1"))
+            );
+        }
+        Profile::Origin => {
+            // The origin reads the fields from the frame's top level, where a client of the
+            // contract never puts them: refused. Its own UI posts over REST, then runs the
+            // thread; so does this client.
+            let refused = strict.expect("error").await;
+            assert_eq!(refused.req_id.as_deref(), Some(""));
+            // Another client, not bound by the contract, puts them there: its message reaches
+            // the thread's subscribers, this one among them.
+            let mut loose = stub.connect_plain(1).await;
+            let frame = json!({"v": 1, "type": "send_message", "topic": "thread:10", "ts": 1,
+                "message_id": "m1", "thread_id": 10, "content": "loose",
+                "data": {"thread_id": 10, "content": "loose"}});
+            loose.send_text(frame.to_string()).await;
+            let posted = strict.expect("thread_message").await;
+            assert_eq!(posted.req_id.as_deref(), Some("m1"));
+            rest(
+                stub,
+                Method::POST,
+                "/api/threads/10/messages",
+                json!({"content": "hello"}),
+            )
+            .await;
+            rest(stub, Method::POST, "/api/threads/10/run", json!({})).await;
+        }
+    }
     // The simulator answers: a streamed reply.
     strict.expect("stream_start").await;
     if profile == Profile::Origin {

@@ -92,6 +92,7 @@ fn tether_frame(kind: &str) -> Built {
         "resync_required" => Built::Control(Control::ResyncRequired(ResyncRequired {
             topic: Topic::agent(1),
             seq: Some(1500),
+            epoch: None,
         })),
         "subscribe_ack" => Built::Control(Control::SubscribeAck(SubscribeAck {
             message_id: Some("s1".into()),
@@ -100,7 +101,7 @@ fn tether_frame(kind: &str) -> Built {
             epoch: None,
         })),
         "subscribe_error" => {
-            let store = Store::seeded(0);
+            let store = Store::seeded(0, tether_stub::domain::quota::Quota::UNLIMITED);
             let topic = Topic::agent(2);
             let denial = access::topic(&store, 1, &topic, &[]).expect_err("agent 2 is user 2's");
             Built::Control(Control::SubscribeError(wire::tether::subscribe_error(
@@ -158,9 +159,10 @@ async fn the_stub_answers_each_client_fixture() {
         resync,
         Control::ResyncRequired(ResyncRequired {
             topic: Topic::agent(1),
-            seq: Some(0)
+            seq: Some(0),
+            epoch: ack.epoch.clone(),
         }),
-        "since 41 is ahead"
+        "since 41 is ahead, in the epoch the acknowledgement named"
     );
 
     client.send_text(fixture("client", "send_message")).await;

@@ -43,7 +43,7 @@ fn origin_frame(kind: &str) -> Built {
         })),
         "agent_updated" => {
             // The store's own account of a run starting: status and last_run_at change.
-            let mut store = Store::seeded(0);
+            let mut store = Store::seeded(0, tether_stub::domain::quota::Quota::UNLIMITED);
             let (agent, change) = store
                 .agent_run_started(1, "running", ms("2026-01-01T00:00:00.003Z"))
                 .expect("agent 1 is seeded");

@@ -34,7 +34,13 @@ async fn ten_thousand_idle_connections_stay_under_400_mib() {
         "this test needs {} open files per process; the hard limit here is {files}",
         SOCKETS + 200
     );
-    let stub = ChildStub::start(&["--max-connections", "20000"]).await;
+    let stub = ChildStub::start(&[
+        "--max-connections",
+        "20000",
+        "--max-connections-per-user",
+        "20000",
+    ])
+    .await;
     let url = format!("ws://{}/api/ws/v2?token=dev-token&tether=1", stub.addr);
     let before = stub.rss_kib();
     let mut sockets = Vec::new();

@@ -135,7 +135,8 @@ async fn protocol_violations_get_the_close_codes_of_rfc_6455() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_connection_costs_under_40_kib() {
     const SOCKETS: u64 = 2000;
-    let stub = ChildStub::start(&[]).await;
+    // One user, many sockets: past the default per-user cap.
+    let stub = ChildStub::start(&["--max-connections-per-user", "4096"]).await;
     let url = format!("ws://{}/api/ws/v2?token=dev-token&tether=1", stub.addr);
     let (warm, _) = tokio_tungstenite::connect_async(&url)
         .await

@@ -2,7 +2,7 @@
 //! connection that asks (`tether=1`) gets acknowledgements, `seq` and replay, and one that does
 //! not gets the origin's behaviour in tether's shapes; both can hold the same topic. The origin
 //! profile never grants extensions, refuses topics with `error` frames, echoes the subscribe's
-//! `message_id` on the snapshot, refuses bad tokens with HTTP 401, closes silent sockets with
+//! `message_id` on the snapshot, refuses bad tokens with HTTP 403, closes silent sockets with
 //! 4408, and answers REST without `seq`.
 
 mod common;
@@ -141,9 +141,13 @@ async fn the_origin_profile_ignores_tether_1() {
     assert_eq!(update.seq, None);
     assert_eq!(data(&update), json!({"id": 1, "status": "busy"}));
 
-    client.send_message("r1", 10, "hi").await;
+    // The origin's handler reads the fields from the frame's top level (origin_chat.rs).
+    let frame = json!({"v": 1, "type": "send_message", "topic": "thread:10", "ts": 1,
+        "message_id": "m1", "thread_id": 10, "content": "hi",
+        "data": {"thread_id": 10, "content": "hi"}});
+    client.send_text(frame.to_string()).await;
     let message = client.recv().await;
-    assert_eq!((message.req_id.as_deref(), message.seq), (Some("r1"), None));
+    assert_eq!((message.req_id.as_deref(), message.seq), (Some("m1"), None));
     let nested = data(&message);
     assert_eq!(nested["thread_id"], 10);
     assert_eq!(nested["message"]["content"], "hi");
@@ -171,13 +175,18 @@ async fn the_origin_profile_refuses_topics_with_error_frames() {
     }
     assert_eq!(texts[0], "Agent 5 not found");
     assert!(texts[1].contains("Thread 11"), "{texts:?}");
-    assert!(texts[2].contains("room:1"), "{texts:?}");
+    assert_eq!(
+        texts[2],
+        "Invalid topic format: Unsupported topic type 'room'"
+    );
     client.assert_nothing_pending().await;
     assert_eq!(stub.stats().await["per_user"]["1"]["subscriptions"], 0);
 }
 
+/// The origin's handler closes the socket before accepting it (asking for 4401), which its
+/// ASGI server (uvicorn) answers with HTTP 403.
 #[tokio::test]
-async fn the_origin_profile_refuses_bad_tokens_at_the_handshake() {
+async fn the_origin_profile_refuses_bad_tokens_at_the_handshake_with_403() {
     let stub = origin().await;
     for url in [
         format!("ws://{}/api/ws?token=garbage", stub.addr),
@@ -185,8 +194,8 @@ async fn the_origin_profile_refuses_bad_tokens_at_the_handshake() {
         format!("ws://{}/api/ws/v2?token=garbage&tether=1", stub.addr),
     ] {
         match stub.connect_url(&url).await {
-            Err(WsError::Http(response)) => assert_eq!(response.status(), 401, "{url}"),
-            other => panic!("expected HTTP 401 for {url}, got {:?}", other.map(|_| ())),
+            Err(WsError::Http(response)) => assert_eq!(response.status(), 403, "{url}"),
+            other => panic!("expected HTTP 403 for {url}, got {:?}", other.map(|_| ())),
         }
     }
     let stats = stub.stats().await;

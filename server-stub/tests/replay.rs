@@ -6,7 +6,6 @@ mod common;
 
 use common::{control, seqs, Stub};
 use serde_json::Value;
-use tether_wire::control::ResyncRequired;
 use tether_wire::{Control, Envelope, Topic};
 
 async fn ack_seqs(client: &mut common::Client) -> std::collections::BTreeMap<Topic, u64> {
@@ -106,13 +105,11 @@ async fn expect_resync(client: &mut common::Client, topic: &str, seq: u64) {
         (topic, None),
         "resync_required carries no seq"
     );
-    assert_eq!(
-        control(&frame),
-        Control::ResyncRequired(ResyncRequired {
-            topic: topic.into(),
-            seq: Some(seq)
-        })
-    );
+    let Control::ResyncRequired(resync) = control(&frame) else {
+        panic!("expected resync_required, got {frame:?}");
+    };
+    assert_eq!((resync.topic.as_str(), resync.seq), (topic, Some(seq)));
+    assert!(resync.epoch.is_some(), "it names the stream's epoch");
 }
 
 #[tokio::test]

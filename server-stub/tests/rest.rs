@@ -356,3 +356,57 @@ async fn with_the_simulator_a_reply_streams_token_by_token() {
         (Some(start_id), Some("assistant"), Some(text.as_str()))
     );
 }
+
+/// The lists come in pages: `?limit=` asks for fewer, `next` is the cursor to pass as
+/// `?after=`, `null` after the last; following them gives every item once, in order.
+#[tokio::test]
+async fn lists_come_in_pages_that_follow_their_cursor() {
+    let stub = Stub::start_with(|c| c.max_page_items = 3).await;
+    let mut posted = Vec::new();
+    for n in 0..5 {
+        let body = Some(json!({ "content": format!("m{n}") }));
+        let (status, message) = stub
+            .request(Method::POST, "/api/threads/10/messages", Some(1), body)
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        posted.push(message["id"].as_u64().expect("an id"));
+    }
+    let mut seen = Vec::new();
+    let mut path = "/api/threads/10/messages?limit=2".to_owned();
+    let mut pages = 0;
+    loop {
+        let page = stub.get(&path, 1).await;
+        let items = page["messages"].as_array().expect("messages");
+        assert!(items.len() <= 2, "{page}");
+        seen.extend(items.iter().filter_map(|m| m["id"].as_u64()));
+        pages += 1;
+        let Some(next) = page["next"].as_u64() else {
+            break;
+        };
+        path = format!("/api/threads/10/messages?limit=2&after={next}");
+    }
+    assert_eq!(pages, 3, "6 messages, 2 a page");
+    assert_eq!(
+        &seen[1..],
+        &posted[..],
+        "the seeded greeting, then every post in order"
+    );
+    let first = stub.get("/api/agents", 1).await;
+    assert_eq!(first["agents"].as_array().map(Vec::len), Some(2));
+    assert_eq!(first["next"], serde_json::Value::Null);
+    for n in 0..3 {
+        let body = Some(json!({ "name": format!("a{n}") }));
+        stub.request(Method::POST, "/api/agents", Some(1), body)
+            .await;
+    }
+    let first = stub.get("/api/agents?limit=50", 1).await;
+    assert_eq!(
+        first["agents"].as_array().map(Vec::len),
+        Some(3),
+        "at most the maximum"
+    );
+    let after = first["next"].as_u64().expect("more");
+    let second = stub.get(&format!("/api/agents?after={after}"), 1).await;
+    assert_eq!(second["agents"].as_array().map(Vec::len), Some(2));
+    assert_eq!(second["next"], serde_json::Value::Null);
+}

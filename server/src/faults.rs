@@ -4,9 +4,9 @@
 //! would after a failover; new connections refused for a while; and the history lost, as a
 //! store restarted without its data. Each aims at one user's sockets, or at all.
 
-use axum::extract::ws::Utf8Bytes;
 use std::sync::Arc;
 use std::time::Duration;
+use tungstenite::Utf8Bytes;
 
 use crate::broker::BrokerError;
 use crate::delivery::UserKey;

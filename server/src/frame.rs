@@ -2,7 +2,7 @@
 //! stamped with the current time. A ground-floor helper beside [`crate::clock`]: it imports
 //! only the wire types and the clock.
 
-use axum::extract::ws::Utf8Bytes;
+use tungstenite::Utf8Bytes;
 
 use tether_wire::control::Heartbeat;
 use tether_wire::{Control, Envelope};

@@ -66,9 +66,23 @@ pub struct Limits {
     /// How long one HTTP request may take, body included ([`crate::serve::http_limits`]):
     /// past it, 408.
     pub request_timeout: Duration,
-    /// Open TCP connections (HTTP and WebSocket) at most ([`crate::serve::serve`]); further
-    /// ones wait in the listen backlog.
+    /// How long an HTTP response write may make no progress ([`crate::serve::serve`]): a
+    /// client that does not read its answer is disconnected after it, and the answer freed.
+    pub http_write_timeout: Duration,
+    /// Largest request head, in bytes ([`crate::serve::serve`]): hyper's read buffer stops
+    /// there (it is at least 8 KiB), and a longer head gets 431.
+    pub max_header_bytes: usize,
+    /// Open TCP connections (HTTP and WebSocket) at most ([`crate::serve::serve`]); past it a
+    /// new connection gets 503 at once.
     pub max_connections: usize,
+    /// Connections that are not an authenticated WebSocket (HTTP, a head being read, an upgrade
+    /// being refused), at most, of [`Limits::max_connections`]: the rest are kept for signed-in
+    /// users' WebSockets. Past it a new connection gets 503 at once.
+    pub max_http_connections: usize,
+    /// Of those, from one peer address at most; past it 503 at once.
+    pub max_http_connections_per_ip: usize,
+    /// WebSockets of one user at most; past it the new one is closed with 1008.
+    pub max_connections_per_user: usize,
     /// How long shutdown waits for connections after asking them to finish; then what is left
     /// is dropped.
     pub shutdown_grace: Duration,
@@ -99,7 +113,12 @@ impl Default for Limits {
             max_body_bytes: 64 << 10,
             header_read_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
+            http_write_timeout: Duration::from_secs(10),
+            max_header_bytes: 16 << 10,
             max_connections: 16_384,
+            max_http_connections: 4096,
+            max_http_connections_per_ip: 128,
+            max_connections_per_user: 16,
             shutdown_grace: Duration::from_secs(5),
         }
     }
@@ -127,6 +146,11 @@ impl Limits {
     /// [`Limits::header_read_timeout`], at least 1 ms.
     pub fn header_deadline(&self) -> Duration {
         self.header_read_timeout.max(MIN_TIMER)
+    }
+
+    /// [`Limits::http_write_timeout`], at least 1 ms.
+    pub fn http_write_deadline(&self) -> Duration {
+        self.http_write_timeout.max(MIN_TIMER)
     }
 
     /// [`Limits::request_timeout`], at least 1 ms.

@@ -18,7 +18,9 @@ pub enum PublishError {
     /// Its `data` does not encode as JSON.
     #[error("the event's data does not encode: {0}")]
     Encode(#[from] serde_json::Error),
-    /// The broker could not number or keep it: nobody got it.
+    /// The broker could not number or keep it: nobody got it. With
+    /// [`BrokerError::Uncertain`] the call went out and its answer was lost: it was published
+    /// once, or not at all.
     #[error(transparent)]
     Broker(#[from] BrokerError),
 }
@@ -42,7 +44,7 @@ impl Publisher {
     }
 
     /// Publishes an event of `type` `kind` with `data` on `topic`; returns it with its `seq`
-    /// and epoch. An error means nobody got it.
+    /// and epoch. An error means nobody got it, unless it says the broker's answer was lost.
     pub async fn publish(
         &self,
         topic: &Topic,

@@ -4,44 +4,40 @@
 # wasm-opt -Oz, prints `BENCH|…` lines, and writes what holds the minimal app's size (twiggy)
 # to $SIZE_PROFILE as Markdown. Everything is built and measured in this run:
 #
-# - before: the minimal app as it was at BEFORE_COMMIT (the last BENCHMARKS.md before the
-#   rewrite: its `--example browser`), extracted from git history into $TARGET/bench-before;
-# - after: client/examples/minimal.rs, the same app on the new API;
+# - now: client/examples/minimal.rs, and the same built with feature tabs (sharing's cost);
+# - before: the same app at START_COMMIT (where the size work began), and at BEFORE_COMMIT
+#   (the last BENCHMARKS.md before the API rewrite: its `--example browser`), each extracted
+#   from git history into $TARGET/bench-*;
 # - the JavaScript clients, from their npm packages (tests/bench/js, pinned by its lock file),
 #   each bundled from a tiny entry that uses it with esbuild --bundle --minify;
 # - the ticker app (client/examples/ticker.rs, Yew + tether) against the same app on a plain
 #   WebSocket (tests/bench/examples/ticker_plain.rs), and the whole www app.
 
 BEFORE_COMMIT=c04de09
-WASM_FEATURES="--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue"
+# Where the size work of issue 20 started (main, before it): its minimal app is B2's "before".
+START_COMMIT=d3184f7
 SIZE_PROFILE="$WORK/size-profile.md"
-WASM_OUT="$TARGET/wasm32-unknown-unknown/wasm-release"
+source "$ROOT/scripts/wasm_size.sh"
 
-# wasm-bindgen, then wasm-opt -Oz, into $2 (opt.wasm and app.js); with "names", function names
-# are kept for twiggy (the code is the same; the names section comes on top).
-optimise() { # wasm out-dir [names]
-  mkdir -p "$2"
-  if [ "${3:-}" = names ]; then
-    wasm-bindgen --target web --keep-debug --out-dir "$2" --out-name app "$1"
-    # shellcheck disable=SC2086
-    "$WASM_OPT" -Oz -g $WASM_FEATURES "$2/app_bg.wasm" -o "$2/opt.wasm"
-  else
-    wasm-bindgen --target web --out-dir "$2" --out-name app "$1"
-    # shellcheck disable=SC2086
-    "$WASM_OPT" -Oz $WASM_FEATURES "$2/app_bg.wasm" -o "$2/opt.wasm"
-  fi
-}
-
-raw_of() { wc -c <"$1/opt.wasm"; }
-# wasm gzip -9 plus its JS glue gzip -9: what a page downloads.
-gz_of() { echo $(($(gzip -9 -c "$1/opt.wasm" | wc -c) + $(gzip -9 -c "$1/app.js" | wc -c))); }
-kb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1024 }'; }
 line() { # name value baseline unit limit note (single measurements: no spread)
   echo "BENCH|$1|$2||$3||$4|1|$5|$6"
 }
 
-build_wasm() { # cargo args… (wasm-release, wasm32)
-  cargo build --quiet --profile wasm-release --target wasm32-unknown-unknown "$@"
+# Builds an older tree of this repository (from git history, into $TARGET/bench-$1) with the
+# same toolchain and profile, and optimises its app into $WORK/$1. Each old tree has a target
+# directory of its own: cargo names a path package's artifacts by its path within its workspace,
+# so an old tree's crates would overwrite this one's of the same name in a shared one.
+build_old() { # name commit cargo-args… -- wasm
+  local name="$1" commit="$2" dir="$TARGET/bench-$1"
+  shift 2
+  local args=()
+  while [ "$1" != "--" ]; do args+=("$1"); shift; done
+  if [ ! -f "$dir/Cargo.toml" ]; then
+    mkdir -p "$dir"
+    git -C "$ROOT" archive "$commit" | tar -x -C "$dir"
+  fi
+  (cd "$dir" && CARGO_TARGET_DIR="$dir/target" build_wasm "${args[@]}")
+  optimise "$dir/target/wasm32-unknown-unknown/wasm-release/$2" "$WORK/$name"
 }
 
 # The JS clients' min+gzip, as "name version bytes" lines; says so when npm cannot fetch them.
@@ -123,13 +119,13 @@ top_items() { # wasm count
 }
 
 measure_sizes() {
-  local before="$TARGET/bench-before"
-  if [ ! -f "$before/Cargo.toml" ]; then
-    mkdir -p "$before"
-    git -C "$ROOT" archive "$BEFORE_COMMIT" | tar -x -C "$before"
-  fi
-  (cd "$before" && build_wasm -p tether --example browser)
-  optimise "$WASM_OUT/examples/browser.wasm" "$WORK/before"
+  # Each old tree is built and optimised before the next build: an old tree's minimal app is
+  # written where this one's goes.
+  build_old before "$BEFORE_COMMIT" -p tether --example browser -- examples/browser.wasm
+  build_old start "$START_COMMIT" -p tether-client --example minimal -- examples/minimal.wasm
+  build_wasm -p tether-client --example minimal --features tabs
+  optimise "$WASM_OUT/examples/minimal.wasm" "$WORK/minimal-tabs"
+  optimise "$WASM_OUT/examples/minimal.wasm" "$WORK/minimal-tabs-names" names
   build_wasm -p tether-client --example minimal
   optimise "$WASM_OUT/examples/minimal.wasm" "$WORK/minimal"
   optimise "$WASM_OUT/examples/minimal.wasm" "$WORK/minimal-names" names
@@ -142,15 +138,24 @@ measure_sizes() {
   build_wasm -p tether-www
   optimise "$WASM_OUT/tether-www.wasm" "$WORK/www"
 
-  local after_gz before_gz aim=40
+  local after_gz start_gz before_gz tabs_gz aim=40
   after_gz=$(gz_of "$WORK/minimal")
+  start_gz=$(gz_of "$WORK/start")
   before_gz=$(gz_of "$WORK/before")
+  tabs_gz=$(gz_of "$WORK/minimal-tabs")
   local held="what the app compiles in (twiggy: see What holds the minimal app's size); aim: ${aim} KB gzip or less"
-  line "B2 minimal client app (no Yew), gzip (wasm + JS glue): after the rewrite vs before" \
+  line "B2 minimal client app (no Yew), gzip (wasm + JS glue): now vs before the size work" \
+    "$(kb "$after_gz")" "$(kb "$start_gz")" KB "$held" \
+    "now: client/examples/minimal.rs; before: the same app at $START_COMMIT (where issue 20 started), both built in this run with the profile wasm-release, wasm-bindgen and wasm-opt -Oz"
+  line "B2 minimal client app (no Yew), raw wasm: now vs before the size work" \
+    "$(kb "$(raw_of "$WORK/minimal")")" "$(kb "$(raw_of "$WORK/start")")" KB "$held" "wasm after wasm-opt -Oz; before: $START_COMMIT"
+  line "B2 minimal client app (no Yew), gzip: now vs before the API rewrite" \
     "$(kb "$after_gz")" "$(kb "$before_gz")" KB "$held" \
-    "after: client/examples/minimal.rs; before: the same app at $BEFORE_COMMIT (--example browser, the last figure before the rewrite), built in this run with the same profile, wasm-bindgen and wasm-opt -Oz"
-  line "B2 minimal client app (no Yew), raw wasm: after vs before" \
-    "$(kb "$(raw_of "$WORK/minimal")")" "$(kb "$(raw_of "$WORK/before")")" KB "$held" "wasm after wasm-opt -Oz"
+    "before: the same app at $BEFORE_COMMIT (--example browser, the last figure before the rewrite), built in this run the same way"
+  line "B2 tab sharing's cost: the minimal app built with feature tabs minus without (gzip)" \
+    "$(kb $((tabs_gz - after_gz)))" "$(kb "$after_gz")" KB \
+    "the hub, the tab node, the tabs' channel and locks (twiggy: see What tab sharing adds); aim: 15 KB gzip or less" \
+    "with tabs: $(kb "$tabs_gz") KB (AppState::connect then links the sharing); baseline: the minimal app without the feature"
 
   if js_sizes >"$WORK/js-sizes"; then
     local name version bytes
@@ -160,8 +165,13 @@ measure_sizes() {
           "the baseline has no reconnect, heartbeat, replay or typed decoding" \
           "baseline: tests/bench/js/entries/websocket.js (WebSocket + JSON.parse + Map), esbuild --bundle --minify, gzip -9"
       else
+        local reached=""
+        if [ "$name" = centrifuge ]; then
+          if [ "$after_gz" -le "$bytes" ]; then reached="; the moonshot (centrifuge's size or less) is reached"
+          else reached="; the moonshot (centrifuge's size or less) is not reached: $(kb $((after_gz - bytes))) KB to go"; fi
+        fi
         line "B2 minimal client app vs $name $version (gzip)" "$(kb "$after_gz")" "$(kb "$bytes")" KB \
-          "each side's code; the JS clients also need no runtime (the wasm app carries its allocator, formatting and JSON)" \
+          "each side's code; the JS clients also need no runtime (the wasm app carries its allocator and, here, formatting)$reached" \
           "baseline: npm $name $version used by tests/bench/js/entries/$name.js, esbuild --bundle --minify, gzip -9"
       fi
     done <"$WORK/js-sizes"
@@ -176,11 +186,11 @@ measure_sizes() {
   www=$(gz_of "$WORK/www")
   line "B2 tether's marginal size in a Yew app (gzip): ticker with tether minus the same app on a plain WebSocket" \
     "$(kb $((ticker - plain)))" "$(kb "$plain")" KB \
-    "what tether adds over the plain socket app (by crate in What tether adds to a Yew app)" \
+    "what tether adds over the plain socket app (by crate in What tether adds to a Yew app); aim: 30 KB gzip or less" \
     "ticker (client/examples/ticker.rs) $(kb "$ticker") KB; baseline: the same components on web_sys::WebSocket + serde_json (tests/bench/examples/ticker_plain.rs) $(kb "$plain") KB"
   line "B2 ticker app (Yew + tether), gzip (wasm + JS glue)" "$(kb "$ticker")" "$(kb "$plain")" KB \
     "Yew itself (the baseline is mostly Yew)" "baseline: the same app on a plain WebSocket"
-  line "B2 whole www app (Yew + tether + agents), gzip (wasm + JS glue)" "$(kb "$www")" "$(kb "$plain")" KB \
+  line "B2 whole www app (Yew + tether + agents + tabs), gzip (wasm + JS glue)" "$(kb "$www")" "$(kb "$plain")" KB \
     "the app's own views and the agents platform on top of Yew" "baseline: the ticker app on a plain WebSocket (Yew's share)"
 
   {
@@ -219,7 +229,16 @@ measure_sizes() {
     echo "tether's largest items in the ticker app:"
     echo
     echo '```text'
-    top_items "$WORK/ticker-names/opt.wasm" 400 | grep -E 'Shallow|tether::|tether\[' | sed -n 1,13p
+    top_items "$WORK/ticker-names/opt.wasm" 400 | grep -E 'Shallow|tether' | sed -n 1,13p
     echo '```'
+    echo
+    echo "## What tab sharing adds"
+    echo
+    echo "The minimal app built with feature tabs against without, by crate (twiggy, names kept, raw"
+    echo "KB before gzip), largest changes first:"
+    echo
+    echo "| crate | without | with tabs | change |"
+    echo "|---|---|---|---|"
+    crate_diff "$WORK/minimal-names/opt.wasm" "$WORK/minimal-tabs-names/opt.wasm"
   } >"$SIZE_PROFILE"
 }

@@ -128,7 +128,12 @@ pub async fn run(clients: usize, down_ms: u64) -> HerdReport {
 /// Connects `clients` clients, restarts the stub (close 1012, refusing for `down_ms`) and
 /// records every reconnect attempt.
 async fn herd(clients: usize, down_ms: u64, jitter: bool) -> Histogram {
-    let stub = Stub::start(|c| c.rate_burst = 1_000).await;
+    // The herd is one user's clients: more WebSockets than the stub lets one user hold.
+    let stub = Stub::start(|c| {
+        c.rate_burst = 1_000;
+        c.max_connections_per_user = clients;
+    })
+    .await;
     let token = stub.token(901).await;
     let mut all: Vec<(Rc<AppState>, DriverProbe)> = Vec::new();
     for i in 0..clients {

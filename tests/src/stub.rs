@@ -348,15 +348,29 @@ impl Stub {
 
     /// A thread's history over REST.
     pub async fn history(&self, token: &str, thread: u64) -> Option<RestHistory> {
-        self.http
-            .get(format!("{}/api/threads/{thread}/messages", self.url))
-            .bearer_auth(token)
-            .send()
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()
+        let path = format!("{}/api/threads/{thread}/messages", self.url);
+        let get = |url: String| async move {
+            let page: Value = self
+                .http
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            Some(page)
+        };
+        let mut page = get(path.clone()).await?;
+        let mut history: RestHistory = serde_json::from_value(page.clone()).ok()?;
+        // The history comes in pages: the first page's seq, every page's messages.
+        while let Some(next) = page["next"].as_u64() {
+            page = get(format!("{path}?after={next}")).await?;
+            let more: RestHistory = serde_json::from_value(page.clone()).ok()?;
+            history.messages.extend(more.messages);
+        }
+        Some(history)
     }
 }
 

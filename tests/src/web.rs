@@ -134,7 +134,7 @@ pub fn record(app: &AppState, topic: Topic) -> (Subscription, Seen) {
     let sink = seen.clone();
     let sub = app.topics.subscribe(topic, move |e: &TopicEvent| {
         if let Some(m) = e.message() {
-            sink.borrow_mut().push((m.kind.clone(), m.seq));
+            sink.borrow_mut().push((m.kind().to_owned(), m.seq));
         }
     });
     (sub, seen)

@@ -1,7 +1,10 @@
 //! End to end: the production build of `www/` (run `trunk build --release` first; the test
 //! command does), served by an in-process stub on 127.0.0.1, driven in headless Chromium through
 //! ChromeDriver. It switches views 20 times, creates an agent, runs one (the run is still shown
-//! after going to the chat and back), chats with a streamed reply, and checks through
+//! after going to the chat and back), chats with a streamed reply (the message typed stored
+//! once, by the stub's REST history, and shown once; against the origin profile it is posted
+//! over REST, then the thread run, since the origin's socket refuses the contract's
+//! `send_message`), and checks through
 //! `/api/stats` that the app held exactly one WebSocket and leaked no subscription, against both
 //! of the stub's profiles (tether's, and the origin's contract with no acknowledgements, `seq`
 //! or replay). The events page lists the events and marks refused topics. Screenshots go to
@@ -103,10 +106,11 @@ async fn walk(profile: Profile, ws: &str, suffix: &str) {
         "//h2[@data-testid='chat-agent'][normalize-space()='Researcher']",
     )
     .await;
+    let typed = "hello from the e2e test";
     c.find(Locator::Css("[data-testid=chat-input]"))
         .await
         .unwrap()
-        .send_keys("hello from the e2e test")
+        .send_keys(typed)
         .await
         .unwrap();
     // Record the assistant messages' delivery states as they change: a fast reply may stream
@@ -144,6 +148,23 @@ async fn walk(profile: Profile, ws: &str, suffix: &str) {
             .any(|d| d == "streaming"),
         "the reply streamed: {deliveries}"
     );
+    // The message typed is stored once (the stub's history, over REST) and shown once.
+    let stored = api_all(
+        &stub,
+        &format!("/api/threads/{thread}/messages"),
+        "messages",
+    )
+    .await;
+    let copies = stored.iter().filter(|m| m["content"] == typed).count();
+    assert_eq!(copies, 1, "stored {copies} times: {stored:?}");
+    let shown = c
+        .find_all(Locator::XPath(&format!(
+            "//li[@data-testid='message'][@data-role='user'][normalize-space()='{typed}']"
+        )))
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(shown, 1, "shown {shown} times");
     screenshot(&c, &format!("chat-1280{suffix}.png")).await;
 
     // 5. Exactly one WebSocket for the whole session.

@@ -10,6 +10,8 @@ use std::fmt;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+
+use crate::json;
 use serde_json::value::RawValue;
 
 use crate::topic::Topic;
@@ -47,8 +49,8 @@ pub struct EncodeError(pub String);
 /// A message type a handler can decode an envelope into: an enum over several `type`s, such
 /// as [`agents::AgentsMessage`](crate::agents::AgentsMessage) (feature `agents`). For one payload type, [`Envelope::data`] is enough.
 pub trait Message: Sized {
-    /// Decodes `data` of the wire type `kind`.
-    fn decode(kind: &str, data: &RawValue) -> Result<Self, DecodeError>;
+    /// Decodes `data` (raw JSON text) of the wire type `kind`.
+    fn decode(kind: &str, data: &str) -> Result<Self, DecodeError>;
 }
 
 /// One frame. Server events carry their topic's `seq` when the connection asked for it.
@@ -86,18 +88,31 @@ struct In<'a> {
     data: Option<&'a RawValue>,
 }
 
-#[derive(Serialize)]
-struct Out<'a> {
-    v: u64,
-    #[serde(rename = "type")]
-    kind: &'a str,
-    topic: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    req_id: Option<&'a str>,
+/// Writes a frame's envelope up to its `data`: `{"v":1,"type":…,"topic":…,"req_id":…,"ts":…,
+/// "seq":…,"data":` (`req_id` and `seq` only when set). The caller writes `data` and `}`.
+pub(crate) fn write_head(
+    out: &mut String,
+    kind: &str,
+    topic: &str,
+    req_id: Option<&str>,
     ts: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
     seq: Option<u64>,
-    data: &'a RawValue,
+) {
+    out.push_str("{\"v\":1,\"type\":");
+    json::push_str(out, kind);
+    out.push_str(",\"topic\":");
+    json::push_str(out, topic);
+    if let Some(req_id) = req_id {
+        out.push_str(",\"req_id\":");
+        json::push_str(out, req_id);
+    }
+    out.push_str(",\"ts\":");
+    json::push_u64(out, ts);
+    if let Some(seq) = seq {
+        out.push_str(",\"seq\":");
+        json::push_u64(out, seq);
+    }
+    out.push_str(",\"data\":");
 }
 
 fn empty_object() -> Box<RawValue> {
@@ -165,16 +180,20 @@ impl Envelope {
 
     /// Encodes the frame as JSON text: `req_id` and `seq` only when set.
     pub fn encode(&self) -> String {
-        let out = Out {
-            v: VERSION,
-            kind: &self.kind,
-            topic: self.topic.as_str(),
-            req_id: self.req_id.as_deref(),
-            ts: self.ts,
-            seq: self.seq,
-            data: &self.data,
-        };
-        serde_json::to_string(&out).expect("an envelope of plain fields always serializes")
+        let data = self.data.get();
+        let mut out = String::with_capacity(64 + self.kind.len() + data.len());
+        let topic = self.topic.as_str();
+        write_head(
+            &mut out,
+            &self.kind,
+            topic,
+            self.req_id.as_deref(),
+            self.ts,
+            self.seq,
+        );
+        out.push_str(data);
+        out.push('}');
+        out
     }
 
     /// Decodes `data` as `T`.
@@ -187,7 +206,7 @@ impl Envelope {
 
     /// Decodes the frame as a [`Message`] enum, by its `type`.
     pub fn decode_as<M: Message>(&self) -> Result<M, DecodeError> {
-        M::decode(&self.kind, &self.data)
+        M::decode(&self.kind, self.data.get())
     }
 }
 

@@ -20,9 +20,12 @@ pub mod agents;
 mod close_code;
 pub mod control;
 mod envelope;
+mod frame;
+pub mod json;
 mod topic;
 
 pub use close_code::CloseCode;
 pub use control::Control;
 pub use envelope::{DecodeError, EncodeError, Envelope, Message, VERSION};
+pub use frame::{EnvelopeRef, Frame, FrameParts};
 pub use topic::{Topic, SYSTEM};

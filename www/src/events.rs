@@ -178,8 +178,8 @@ fn TopicLog(props: &TopicLogProps) -> Html {
                     record("message", &topic, m.seq);
                     log.dispatch(Action::Message(Line {
                         seq: m.seq,
-                        kind: m.kind.clone(),
-                        data: one_line(m.data.get()),
+                        kind: m.kind().to_owned(),
+                        data: one_line(m.raw_data()),
                     }));
                 }
                 TopicEvent::ResyncRequired { seq, .. } => {

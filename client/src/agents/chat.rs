@@ -1,5 +1,6 @@
 //! A chat thread: its history (a REST snapshot) merged with live events, streamed replies, and
-//! optimistic sends that survive a disconnection.
+//! optimistic sends (over the socket, surviving a disconnection, to a server with tether's
+//! extensions; over REST to the origin: [`posting`](super::posting)).
 //!
 //! [`ChatViewWsManager`] subscribes to `thread:{id}` and asks for the history only once the
 //! subscription is active ([`LoadGate`]): every message after the history's `seq` then arrives
@@ -8,12 +9,13 @@
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use super::messages::{kind, AgentsMessage};
-use super::model::{ChatMessage, SendMessage};
-use crate::core::{RequestError, TopicEvent};
+use super::messages::AgentsMessage;
+use super::model::ChatMessage;
+use super::posting::{self, Posted, RestPosting};
+use crate::core::TopicEvent;
 use crate::live::{GateStep, LoadGate, LoadState, LoadTicket};
-use crate::protocol::{Envelope, Topic};
-use crate::{Subscription, TopicManager};
+use crate::protocol::{Frame, Topic};
+use crate::{AppState, Subscription, TopicManager};
 
 /// Where a message stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,7 +86,7 @@ impl ChatModel {
     }
 
     /// Applies one event of the thread.
-    pub fn apply(&mut self, event: &Envelope) {
+    pub fn apply(&mut self, event: &Frame) {
         let Ok(message) = event.decode_as::<AgentsMessage>() else {
             return;
         };
@@ -153,11 +155,19 @@ impl ChatModel {
                 } else if entry.id == Some(m.id) {
                     self.entries.insert(pos, entry); // confirmed by its live event already
                 } else {
-                    // Confirmed now: its place is after everything the server stored before it.
-                    self.entries.push(ChatEntry {
+                    // Confirmed now: its place is after everything the server stored before it
+                    // and before what it stored after it (ids grow as messages are stored): the
+                    // reply to it may have streamed in before the answer to a REST post did.
+                    let at = self
+                        .entries
+                        .iter()
+                        .position(|e| e.id.is_some_and(|id| id > m.id))
+                        .unwrap_or(self.entries.len());
+                    let entry = ChatEntry {
                         local_id: Some(local_id),
                         ..confirmed(m)
-                    });
+                    };
+                    self.entries.insert(at, entry);
                 }
             }
             Err(error) if self.entries[pos].delivery == Delivery::Pending => {
@@ -246,6 +256,7 @@ struct Inner {
     gate: RefCell<LoadGate>,
     on_change: Box<dyn Fn()>,
     load: Box<dyn Fn(LoadTicket)>,
+    rest: RefCell<Option<RestPosting>>,
 }
 
 /// Keeps one thread's conversation live while its view is mounted. Dropping it drops the
@@ -286,6 +297,7 @@ impl ChatViewWsManager {
             gate: RefCell::default(),
             on_change: Box::new(on_change),
             load: Box::new(load),
+            rest: RefCell::default(),
         });
         let weak: Weak<Inner> = Rc::downgrade(&inner);
         let sub = topics.subscribe(Topic::thread(thread_id), move |event: &TopicEvent| {
@@ -325,8 +337,24 @@ impl ChatViewWsManager {
         });
     }
 
+    /// Posts messages with `post` (given the thread and the text, it stores the message and
+    /// has it answered) whenever `app`'s server is not known to speak tether's extensions: the
+    /// origin takes chat messages over REST, not over its socket ([`posting`](super::posting)).
+    pub fn post_without_extensions(
+        &self,
+        app: &Rc<AppState>,
+        post: impl Fn(u64, String) -> Posted + 'static,
+    ) {
+        *self.inner.rest.borrow_mut() = Some(RestPosting {
+            app: Rc::downgrade(app),
+            post: Rc::new(post),
+        });
+    }
+
     /// Sends `content` with an optimistic pending entry that becomes confirmed or failed.
-    /// While disconnected it waits in the client's outbox (for up to its queue timeout).
+    /// Over the socket, while disconnected it waits in the client's outbox (for up to its
+    /// queue timeout); over REST ([`post_without_extensions`](Self::post_without_extensions))
+    /// it fails at once, and the user can retry.
     pub async fn send(&self, content: String) {
         let local = self.inner.update(|m| m.add_pending(&content));
         self.inner.deliver(local, content).await;
@@ -363,29 +391,8 @@ impl Inner {
     }
 
     async fn deliver(&self, local: u64, content: String) {
-        let data = SendMessage {
-            thread_id: self.thread_id,
-            content,
-        };
-        let result = match Envelope::new(kind::SEND_MESSAGE, Topic::thread(self.thread_id), &data) {
-            Ok(frame) => match self.topics.client().request(frame).await {
-                Ok(reply) => match reply.decode_as::<AgentsMessage>() {
-                    Ok(AgentsMessage::ThreadMessage(m)) => Ok(m),
-                    _ => Err(format!("unexpected reply {}", reply.kind)),
-                },
-                Err(e) => Err(describe(&e)),
-            },
-            Err(e) => Err(e.to_string()),
-        };
+        let rest = self.rest.borrow().clone();
+        let result = posting::post(&self.topics, rest, self.thread_id, content).await;
         self.update(|m| m.settle(local, result));
-    }
-}
-
-/// What a failed send says to the user.
-fn describe(e: &RequestError) -> String {
-    match e {
-        RequestError::Server { error, details } if details.is_empty() => error.clone(),
-        RequestError::Server { details, .. } => details.clone(),
-        other => other.to_string(),
     }
 }

@@ -13,7 +13,7 @@ use super::messages::AgentsMessage;
 use super::model::{Agent, RunUpdate};
 use crate::core::TopicEvent;
 use crate::live::{GateStep, LoadGate, LoadState, LoadTicket};
-use crate::protocol::{Envelope, Topic};
+use crate::protocol::{Frame, Topic};
 use crate::{Subscription, TopicManager};
 
 /// One agent and its latest run.
@@ -118,7 +118,7 @@ impl DashboardModel {
     }
 
     /// Applies one event.
-    pub fn apply(&mut self, event: &Envelope) -> Membership {
+    pub fn apply(&mut self, event: &Frame) -> Membership {
         let Ok(message) = event.decode_as::<AgentsMessage>() else {
             return Membership::Same;
         };

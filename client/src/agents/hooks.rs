@@ -251,7 +251,9 @@ pub struct UseChat {
 }
 
 /// The live conversation of `thread_id`. Changing it swaps the manager: the new thread's
-/// history loads once its subscription is active, so nothing is lost or shown twice.
+/// history loads once its subscription is active, so nothing is lost or shown twice. Messages
+/// go over the socket to a server with tether's extensions, and over REST (post, then run the
+/// thread) to the origin ([`posting`](super::posting)).
 ///
 /// ```
 /// use tether_client::agents::hooks::use_chat;
@@ -274,16 +276,18 @@ pub fn use_chat(thread_id: u64) -> UseChat {
     let slot = use_owned::<Rc<ChatViewWsManager>>();
     let loading = use_owned::<AbortOnDrop>();
     {
-        let (topics, api, slot, loading, error) = (
-            ws.app.topics.clone(),
+        let (app, api, slot, loading, error) = (
+            ws.app.clone(),
             agents.api.clone(),
             slot.clone(),
             loading.clone(),
             error.clone(),
         );
         use_effect_with(thread_id, move |id| {
+            let topics = app.topics.clone();
             let me: Rc<RefCell<Weak<ChatViewWsManager>>> = Rc::default();
             let thread = *id;
+            let (poster, run_error) = (api.clone(), error.clone());
             let load = rest_loader(
                 api,
                 loading.clone(),
@@ -300,6 +304,16 @@ pub fn use_chat(thread_id: u64) -> UseChat {
                 move || update.force_update(),
                 load,
             ));
+            manager.post_without_extensions(&app, move |thread, content| {
+                let (api, error) = (poster.clone(), run_error.clone());
+                Box::pin(async move {
+                    let (posted, ran) = api.post_and_run(thread, &content).await;
+                    if let (Ok(_), Err(e)) = (&posted, ran) {
+                        error.set(Some(format!("the agent was not asked to answer: {e}")));
+                    }
+                    posted.map_err(|e| e.to_string())
+                })
+            });
             *me.borrow_mut() = Rc::downgrade(&manager);
             slot.set(|| manager);
             move || {

@@ -7,6 +7,7 @@ pub mod dashboard;
 #[cfg(feature = "yew")]
 pub mod hooks;
 pub use tether_wire::agents::{messages, model};
+pub mod posting;
 #[cfg(feature = "yew")]
 pub mod rest;
 pub use tether_wire::agents::time;

@@ -66,6 +66,20 @@ pub struct AgentList {
 #[derive(Deserialize)]
 struct Threads {
     threads: Vec<Thread>,
+    /// The cursor of the next page, if any.
+    #[serde(default)]
+    next: Option<u64>,
+}
+
+/// One page of a list: its items under `key`, its `seq`, and the cursor of the next page.
+#[derive(Deserialize)]
+struct Page<T> {
+    #[serde(alias = "agents", alias = "messages")]
+    items: Vec<T>,
+    #[serde(default)]
+    seq: Option<u64>,
+    #[serde(default)]
+    next: Option<u64>,
 }
 
 /// A thread's history and the `seq` of `thread:{id}` it is current to.
@@ -159,10 +173,29 @@ impl Api {
         format!("{}{path}", self.base)
     }
 
-    /// The user's agents.
+    /// Every page of a list at `path` (the server's lists come in pages; see PROTOCOL.md,
+    /// "REST"): its items, and the first page's `seq` (events after it may repeat what later
+    /// pages show; applying them again changes nothing).
+    async fn all_pages<T: DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<(Vec<T>, Option<u64>), ApiError> {
+        let first: Page<T> = self.json(Request::get(&self.url(path)), None).await?;
+        let (mut items, seq, mut next) = (first.items, first.seq, first.next);
+        let join = if path.contains('?') { '&' } else { '?' };
+        while let Some(after) = next {
+            let url = self.url(&format!("{path}{join}after={after}"));
+            let page: Page<T> = self.json(Request::get(&url), None).await?;
+            items.extend(page.items);
+            next = page.next;
+        }
+        Ok((items, seq))
+    }
+
+    /// The user's agents, every page.
     pub async fn agents(&self) -> Result<AgentList, ApiError> {
-        self.json(Request::get(&self.url("/api/agents")), None)
-            .await
+        let (agents, seq) = self.all_pages("/api/agents").await?;
+        Ok(AgentList { agents, seq })
     }
 
     /// Creates an agent.
@@ -184,13 +217,17 @@ impl Api {
         self.send(Request::post(&url), None).await.map(drop)
     }
 
-    /// The threads of an agent.
+    /// The threads of an agent, every page.
     pub async fn threads(&self, agent_id: u64) -> Result<Vec<Thread>, ApiError> {
-        let url = self.url(&format!("/api/threads?agent_id={agent_id}"));
-        Ok(self
-            .json::<Threads>(Request::get(&url), None)
-            .await?
-            .threads)
+        let path = format!("/api/threads?agent_id={agent_id}");
+        let mut page: Threads = self.json(Request::get(&self.url(&path)), None).await?;
+        let mut threads = std::mem::take(&mut page.threads);
+        while let Some(after) = page.next {
+            let url = self.url(&format!("{path}&after={after}"));
+            page = self.json(Request::get(&url), None).await?;
+            threads.append(&mut page.threads);
+        }
+        Ok(threads)
     }
 
     /// Creates a thread.
@@ -201,20 +238,45 @@ impl Api {
     }
 
     /// Posts a user message to a thread over REST (the WebSocket's `send_message` is the other
-    /// way).
+    /// way). tether's stub answers it at once; the origin stores it for the next
+    /// [`run_thread`](Api::run_thread).
     pub async fn post_message(
         &self,
         thread_id: u64,
         content: &str,
     ) -> Result<ChatMessage, ApiError> {
         let url = self.url(&format!("/api/threads/{thread_id}/messages"));
-        let body = serde_json::json!({ "content": content });
+        let body = serde_json::json!({ "role": "user", "content": content });
         self.json(Request::post(&url), Some(body)).await
     }
 
-    /// A thread's history.
+    /// Runs a thread: the agent answers the messages posted since its last run, streaming its
+    /// reply on `thread:{id}` (the origin's way; on tether's stub nothing is left to answer).
+    pub async fn run_thread(&self, thread_id: u64) -> Result<(), ApiError> {
+        let url = self.url(&format!("/api/threads/{thread_id}/run"));
+        self.send(Request::post(&url), None).await.map(drop)
+    }
+
+    /// Posts a user message and runs its thread, as the origin's own front end does: the
+    /// stored message, or why it was not stored. A failed run leaves the message stored; its
+    /// error comes second.
+    pub async fn post_and_run(
+        &self,
+        thread_id: u64,
+        content: &str,
+    ) -> (Result<ChatMessage, ApiError>, Result<(), ApiError>) {
+        let posted = self.post_message(thread_id, content).await;
+        let ran = match &posted {
+            Ok(_) => self.run_thread(thread_id).await,
+            Err(e) => Err(e.clone()),
+        };
+        (posted, ran)
+    }
+
+    /// A thread's history, every page.
     pub async fn history(&self, thread_id: u64) -> Result<History, ApiError> {
-        let url = self.url(&format!("/api/threads/{thread_id}/messages"));
-        self.json(Request::get(&url), None).await
+        let path = format!("/api/threads/{thread_id}/messages");
+        let (messages, seq) = self.all_pages(&path).await?;
+        Ok(History { messages, seq })
     }
 }

@@ -50,6 +50,8 @@ pub struct Config {
     /// Share one socket among every tab of the app that gives the same name (the browser's
     /// Web Locks and `BroadcastChannel`): include the user in it, so that two users in one
     /// browser profile never share. `None` (the default): this tab has its own socket.
+    /// Feature `tabs`.
+    #[cfg(feature = "tabs")]
     pub share: Option<String>,
     /// Also emit [`Output::Relay`](super::Output::Relay) for frames answering a `req_id` this
     /// client did not make: set by the tab that relays other tabs' requests.
@@ -76,6 +78,7 @@ impl Config {
             request_timeout: Millis::secs(10),
             max_frame_bytes: 64 * 1024,
             rtt_ewma_alpha: 0.2,
+            #[cfg(feature = "tabs")]
             share: None,
             relay_replies: false,
         }
@@ -83,7 +86,7 @@ impl Config {
 
     /// Shares one socket among every tab of the app that uses the same `name` (see
     /// [`Config::share`]); each tab still has its own `AppState`, topics and hooks. Include the
-    /// user in the name: tabs of two users must never share.
+    /// user in the name: tabs of two users must never share. Feature `tabs`.
     ///
     /// ```
     /// use tether_client::Config;
@@ -95,12 +98,14 @@ impl Config {
     ///     .share_across_tabs(format!("my-app:{user_id}"));
     /// assert_eq!(config.share.as_deref(), Some("my-app:7"));
     /// ```
+    #[cfg(feature = "tabs")]
     pub fn share_across_tabs(mut self, name: impl Into<String>) -> Config {
         self.share = Some(name.into());
         self
     }
 
     /// A copy of every setting but the token provider (which connects without a token).
+    #[cfg(feature = "tabs")]
     pub(crate) fn settings(&self) -> Config {
         Config {
             url: self.url.clone(),
@@ -153,7 +158,6 @@ impl fmt::Debug for Config {
             .field("queue_timeout", &self.queue_timeout)
             .field("request_timeout", &self.request_timeout)
             .field("max_frame_bytes", &self.max_frame_bytes)
-            .field("share", &self.share)
             .finish_non_exhaustive()
     }
 }
@@ -161,12 +165,19 @@ impl fmt::Debug for Config {
 /// Appends `key=value` to `url`'s query, percent-encoding the value.
 pub fn with_query(url: &str, key: &str, value: &str) -> String {
     let sep = if url.contains('?') { '&' } else { '?' };
-    let mut out = format!("{url}{sep}{key}=");
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(url.len() + key.len() + value.len() + 2);
+    out.push_str(url);
+    out.push(sep);
+    out.push_str(key);
+    out.push('=');
     for b in value.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
             out.push(char::from(b));
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
         }
     }
     out

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 
 use super::state::ConnectionState;
 use super::time::Millis;
-use crate::protocol::{CloseCode, DecodeError, Envelope, Message, Topic};
+use crate::protocol::{CloseCode, DecodeError, Frame, Message, Topic};
 
 /// Identifies one socket. Events from a socket that is no longer current are ignored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -31,7 +31,7 @@ pub enum TopicEvent {
         seq: Option<u64>,
     },
     /// An event published on the topic.
-    Message(Rc<Envelope>),
+    Message(Rc<Frame>),
     /// Events were missed that will not be replayed: the replay window was exceeded, the
     /// server lost its history, or it offers no replay and the connection dropped. Refetch the
     /// topic's state; live events continue after `seq` when it is known.
@@ -68,7 +68,7 @@ impl TopicEvent {
     }
 
     /// The published event, if this is one.
-    pub fn message(&self) -> Option<&Envelope> {
+    pub fn message(&self) -> Option<&Frame> {
         match self {
             TopicEvent::Message(m) => Some(m),
             _ => None,
@@ -77,12 +77,12 @@ impl TopicEvent {
 
     /// The event's `data` as `T`: `None` if this is not an event, an error if it is not a `T`.
     pub fn data<T: DeserializeOwned>(&self) -> Option<Result<T, DecodeError>> {
-        self.message().map(Envelope::data)
+        self.message().map(Frame::data)
     }
 
     /// The event decoded as a [`Message`] enum: `None` if this is not an event.
     pub fn decode<M: Message>(&self) -> Option<Result<M, DecodeError>> {
-        self.message().map(Envelope::decode_as)
+        self.message().map(Frame::decode_as)
     }
 }
 
@@ -216,13 +216,13 @@ pub enum Output {
         /// Which request.
         id: RequestId,
         /// The reply frame, or why there is none.
-        result: Result<Rc<Envelope>, RequestError>,
+        result: Result<Rc<Frame>, RequestError>,
     },
     /// Something went wrong but the client goes on.
     Error(ClientError),
     /// A frame answering a `req_id` this client did not make, for the tab that relays other
     /// tabs' requests (only with sharing across tabs).
-    Relay(Rc<Envelope>),
+    Relay(Rc<Frame>),
 }
 
 impl fmt::Debug for Output {
@@ -249,26 +249,25 @@ impl fmt::Debug for Output {
 mod tests {
     use std::rc::Rc;
 
-    use serde_json::value::RawValue;
-
     use super::{Output, TopicEvent};
     use crate::core::SocketId;
-    use crate::protocol::{DecodeError, Envelope, Message, Topic};
+    use crate::protocol::{DecodeError, Envelope, Frame, Message, Topic};
 
     /// A made-up message type: its kind and the length of its data.
     #[derive(Debug, PartialEq)]
     struct Shape(String, usize);
 
     impl Message for Shape {
-        fn decode(kind: &str, data: &RawValue) -> Result<Self, DecodeError> {
-            Ok(Shape(kind.to_owned(), data.get().len()))
+        fn decode(kind: &str, data: &str) -> Result<Self, DecodeError> {
+            Ok(Shape(kind.to_owned(), data.len()))
         }
     }
 
     #[test]
     fn a_message_decodes_on_demand_and_the_others_have_nothing_to_decode() {
         let envelope = Envelope::new("price", Topic::new("ticker:BTC"), &[1, 2]).unwrap();
-        let event = TopicEvent::Message(Rc::new(envelope));
+        let frame = Frame::decode(&envelope.encode()).unwrap();
+        let event = TopicEvent::Message(Rc::new(frame));
         assert_eq!(
             event.data::<Vec<u32>>().map(Result::ok),
             Some(Some(vec![1, 2]))

@@ -21,6 +21,7 @@ mod rng;
 mod state;
 mod time;
 mod timers;
+pub(crate) mod topic_map;
 mod topics;
 
 pub use backoff::{Backoff, BackoffConfig};

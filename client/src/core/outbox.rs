@@ -1,8 +1,6 @@
 //! Frames the app sent while no socket could take them: bounded in count, each waiting at most
 //! until its deadline, flushed in order once a socket has proved itself.
 
-use std::collections::VecDeque;
-
 use super::event::{RequestId, SendError};
 use super::time::Instant;
 
@@ -20,7 +18,7 @@ pub struct Queued {
 /// A bounded FIFO of encoded frames.
 #[derive(Debug)]
 pub struct Outbox {
-    frames: VecDeque<Queued>,
+    frames: Vec<Queued>,
     capacity: usize,
 }
 
@@ -28,7 +26,7 @@ impl Outbox {
     /// An empty outbox holding up to `capacity` frames.
     pub fn new(capacity: usize) -> Outbox {
         Outbox {
-            frames: VecDeque::new(),
+            frames: Vec::new(),
             capacity,
         }
     }
@@ -38,7 +36,7 @@ impl Outbox {
         if self.frames.len() >= self.capacity {
             return Err(SendError::OutboxFull(self.capacity));
         }
-        self.frames.push_back(frame);
+        self.frames.push(frame);
         Ok(())
     }
 
@@ -51,7 +49,7 @@ impl Outbox {
     pub fn expire(&mut self, now: Instant) -> Vec<Queued> {
         let (expired, kept): (Vec<Queued>, Vec<Queued>) =
             self.frames.drain(..).partition(|q| q.deadline <= now);
-        self.frames = kept.into();
+        self.frames = kept;
         expired
     }
 

@@ -2,22 +2,21 @@
 //! of the socket they were sent on. A request waiting in the outbox has no deadline here: the
 //! outbox's own deadline covers it until it is sent.
 
-use std::collections::BTreeMap;
-
 use super::event::{RequestId, SocketId};
 use super::time::Instant;
 
 #[derive(Debug)]
 struct Pending {
+    id: RequestId,
     /// The reply is due by then (set when sent).
     deadline: Option<Instant>,
     sent_on: Option<SocketId>,
 }
 
-/// The table of requests waiting for a reply.
+/// The table of requests waiting for a reply, oldest first (ids grow, so it stays sorted).
 #[derive(Debug, Default)]
 pub struct Requests {
-    pending: BTreeMap<RequestId, Pending>,
+    pending: Vec<Pending>,
     next: u64,
 }
 
@@ -26,19 +25,19 @@ impl Requests {
     pub fn start(&mut self) -> RequestId {
         self.next += 1;
         let id = RequestId(self.next);
-        self.pending.insert(
+        self.pending.push(Pending {
             id,
-            Pending {
-                deadline: None,
-                sent_on: None,
-            },
-        );
+            deadline: None,
+            sent_on: None,
+        });
         id
     }
 
     /// The wire `req_id` of a request: `r` and its number.
     pub fn wire_id(id: RequestId) -> String {
-        format!("r{}", id.0)
+        let mut wire = String::from("r");
+        crate::protocol::json::push_u64(&mut wire, id.0);
+        wire
     }
 
     /// Parses a wire `req_id` of this client's requests: `r` and a canonical decimal. Other ids
@@ -55,7 +54,7 @@ impl Requests {
 
     /// Records that the request went out on `socket`; its reply is due by `deadline`.
     pub fn mark_sent(&mut self, id: RequestId, socket: SocketId, deadline: Instant) {
-        if let Some(p) = self.pending.get_mut(&id) {
+        if let Some(p) = self.find(id).and_then(|i| self.pending.get_mut(i)) {
             p.sent_on = Some(socket);
             p.deadline = Some(deadline);
         }
@@ -63,7 +62,11 @@ impl Requests {
 
     /// Removes a request; false if it is unknown (already finished).
     pub fn finish(&mut self, id: RequestId) -> bool {
-        self.pending.remove(&id).is_some()
+        let Some(i) = self.find(id) else {
+            return false;
+        };
+        self.pending.remove(i);
+        true
     }
 
     /// Removes and returns the requests sent on `socket`.
@@ -83,7 +86,7 @@ impl Requests {
 
     /// The earliest reply deadline.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.pending.values().filter_map(|p| p.deadline).min()
+        self.pending.iter().filter_map(|p| p.deadline).min()
     }
 
     /// How many requests wait.
@@ -96,17 +99,20 @@ impl Requests {
         self.pending.is_empty()
     }
 
+    fn find(&self, id: RequestId) -> Option<usize> {
+        self.pending.binary_search_by_key(&id, |p| p.id).ok()
+    }
+
     fn take_where(&mut self, pred: impl Fn(&Pending) -> bool) -> Vec<RequestId> {
-        let ids: Vec<RequestId> = self
-            .pending
-            .iter()
-            .filter(|(_, p)| pred(p))
-            .map(|(id, _)| *id)
-            .collect();
-        for id in &ids {
-            self.pending.remove(id);
-        }
-        ids
+        let mut taken = Vec::new();
+        self.pending.retain(|p| {
+            let take = pred(p);
+            if take {
+                taken.push(p.id);
+            }
+            !take
+        });
+        taken
     }
 }
 

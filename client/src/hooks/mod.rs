@@ -10,7 +10,7 @@
 //! | [`use_send`] | a handle with `send` and `request` | never |
 //! | [`use_connection`] | the connection state | when the state changes |
 //! | [`use_metrics`] | the health snapshot | when it changes, checked each period |
-//! | [`use_sharing`] | this tab's role and the shared connection, with tabs sharing one socket | when it changes, checked each period |
+//! | `use_sharing` (feature `tabs`) | this tab's role and the shared connection, with tabs sharing one socket | when it changes, checked each period |
 //!
 //! Off wasm32 (host `cargo check`, docs, server-side rendering with the `ssr` feature) the
 //! provider's state never connects and the hooks render their empty values.
@@ -19,12 +19,15 @@ mod owned;
 mod provider;
 mod use_connection;
 mod use_send;
+#[cfg(feature = "tabs")]
 mod use_sharing;
 mod use_topic;
 
+#[cfg(feature = "agents")]
 pub(crate) use owned::{use_owned, Owned};
 pub use provider::{use_app, use_ws, WsContext, WsProvider, WsProviderProps};
 pub use use_connection::{use_connection, use_metrics};
 pub use use_send::{use_send, UseSend, UseSendError};
+#[cfg(feature = "tabs")]
 pub use use_sharing::use_sharing;
 pub use use_topic::{use_topic, use_topic_callback, use_topic_with_options, UseTopicOptions};

@@ -38,6 +38,7 @@ impl<T> Owned<T> {
     }
 
     /// Runs `f` on what is stored, if anything.
+    #[cfg_attr(not(feature = "agents"), allow(dead_code))]
     pub(crate) fn with<R>(&self, f: impl FnOnce(&T) -> R) -> Option<R> {
         let slot = self.0.upgrade()?;
         let borrowed = slot.borrow();

@@ -8,7 +8,7 @@ use yew::prelude::*;
 
 use super::use_ws;
 use crate::core::{RequestError, SendError};
-use crate::protocol::{EncodeError, Envelope, Topic};
+use crate::protocol::{EncodeError, Envelope, Frame, Topic};
 use crate::WsClientV2;
 
 /// What [`use_send`] returns. Cheap to clone; equal across renders.
@@ -55,7 +55,7 @@ impl UseSend {
         kind: &str,
         topic: impl Into<Topic>,
         data: &impl Serialize,
-    ) -> Result<Rc<Envelope>, UseSendError> {
+    ) -> Result<Rc<Frame>, UseSendError> {
         let frame = Envelope::new(kind, topic, data)?;
         Ok(self.client.request(frame).await?)
     }

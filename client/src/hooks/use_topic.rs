@@ -65,7 +65,7 @@ where
         let Some(message) = event.message() else {
             return;
         };
-        if !options.kinds.is_empty() && !options.kinds.contains(&message.kind.as_str()) {
+        if !options.kinds.is_empty() && !options.kinds.contains(&message.kind()) {
             return;
         }
         if let Ok(value) = message.data::<T>() {

@@ -6,7 +6,6 @@ use std::any::Any;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use gloo_events::EventListener;
 use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
@@ -14,12 +13,13 @@ use web_sys::{AbortController, BroadcastChannel, MessageEvent};
 
 use super::{Channel, Lock, Platform, TabNode, WrapIo};
 use crate::core::Config;
+use crate::web::listener::Listener;
 use crate::web::WebIo;
 use crate::AppState;
 
 /// True if this browser has what sharing needs: Web Locks and `BroadcastChannel`.
 pub(crate) fn supported() -> bool {
-    let Some(window) = web_sys::window() else {
+    let Some(window) = crate::web::window() else {
         return false;
     };
     let locks = Reflect::get(&window.navigator(), &"locks".into()).unwrap_or(JsValue::UNDEFINED);
@@ -32,9 +32,9 @@ pub(crate) fn connect_shared(config: Config) -> Rc<AppState> {
     let id = (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64;
     let platform = Rc::new(WebPlatform::default());
     let app = TabNode::start(config, id, platform.clone());
-    if let (Some(window), Some(node)) = (web_sys::window(), app.tab.borrow().clone()) {
+    if let (Some(window), Some(node)) = (crate::web::window(), app.tab.borrow().clone()) {
         let weak = Rc::downgrade(&node);
-        let listener = EventListener::new(&window, "pagehide", move |_| {
+        let listener = Listener::new(&window, "pagehide", move |_| {
             if let Some(node) = weak.upgrade() {
                 node.leave();
             }
@@ -46,12 +46,12 @@ pub(crate) fn connect_shared(config: Config) -> Rc<AppState> {
 
 #[derive(Default)]
 struct WebPlatform {
-    pagehide: RefCell<Option<EventListener>>,
+    pagehide: RefCell<Option<Listener>>,
 }
 
 struct WebChannel {
     channel: BroadcastChannel,
-    _listener: EventListener,
+    _listener: Listener,
 }
 
 impl Channel for WebChannel {
@@ -103,7 +103,7 @@ impl WebLock {
             let release = release.clone();
             Promise::new(&mut |resolve, _| *release.borrow_mut() = Some(resolve))
         });
-        let locks = web_sys::window()
+        let locks = crate::web::window()
             .map(|w| Reflect::get(&w.navigator(), &"locks".into()).unwrap_or(JsValue::UNDEFINED));
         let request = locks
             .filter(|l| !l.is_undefined())
@@ -177,16 +177,13 @@ impl Drop for WebLock {
 
 impl Platform for WebPlatform {
     fn channel(&self, name: &str, on_message: Box<dyn Fn(String)>) -> Box<dyn Channel> {
-        let Ok(channel) = BroadcastChannel::new(&format!("tether:{name}")) else {
+        let Ok(channel) = BroadcastChannel::new(&["tether:", name].concat()) else {
             // Checked before sharing; should the browser still refuse, this tab hears no one
             // and, once it holds the lock, serves itself.
             return Box::new(Silent);
         };
-        let listener = EventListener::new(&channel, "message", move |e| {
-            if let Some(text) = e
-                .dyn_ref::<MessageEvent>()
-                .and_then(|e| e.data().as_string())
-            {
+        let listener = Listener::new(&channel, "message", move |e| {
+            if let Some(text) = e.unchecked_ref::<MessageEvent>().data().as_string() {
                 on_message(text);
             }
         });
@@ -198,7 +195,7 @@ impl Platform for WebPlatform {
 
     fn lock(&self, name: &str) -> Box<dyn Lock> {
         Box::new(WebLock {
-            name: format!("tether:{name}"),
+            name: ["tether:", name].concat(),
             callback: RefCell::new(None),
             on_rejected: RefCell::new(None),
             release: Rc::default(),
@@ -207,7 +204,7 @@ impl Platform for WebPlatform {
     }
 
     fn defer(&self, f: Box<dyn FnOnce()>) {
-        wasm_bindgen_futures::spawn_local(async move { f() });
+        crate::web::later::later(crate::web::later::Job::Run(f));
     }
 
     fn later(&self, f: Box<dyn FnOnce()>) -> Box<dyn Any> {

@@ -379,7 +379,7 @@ pub fn describe(e: &TopicEvent) -> String {
     let seq = |s: &Option<u64>| s.map_or("-".to_owned(), |s| s.to_string());
     match e {
         TopicEvent::Subscribed { seq: s, .. } => format!("subscribed@{}", seq(s)),
-        TopicEvent::Message(m) => format!("{}@{}", m.kind, seq(&m.seq)),
+        TopicEvent::Message(m) => format!("{}@{}", m.kind(), seq(&m.seq)),
         TopicEvent::ResyncRequired { seq: s, .. } => format!("resync@{}", seq(s)),
         TopicEvent::Refused { code, .. } => format!("refused:{code}"),
     }

@@ -77,7 +77,7 @@ mod tests {
 
     #[test]
     fn topic_rules() {
-        let store = Store::seeded(0);
+        let store = Store::seeded(0, crate::domain::quota::Quota::UNLIMITED);
         let open = vec!["ticker:".to_owned()];
         let check =
             |user, name: &str| topic(&store, user, &Topic::from(name), &open).map_err(|d| d.code());

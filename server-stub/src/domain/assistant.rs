@@ -1,9 +1,11 @@
 //! The simulated assistant: answers a user message with a reply streamed token by token
 //! (`stream_start`, in the origin profile `assistant_id`, `stream_chunk`s, `stream_end`), then
-//! keeps the finished message in the thread's history.
+//! keeps the finished message in the thread's history. A reply counts as one of its user's
+//! runs in flight: a user with as many as it may gets its message stored but no reply.
 
 use tether_wire::Topic;
 
+use crate::auth::UserId;
 use crate::clock::now_ms;
 use crate::domain::records::ChunkRecord;
 use crate::domain::wire::DomainEvent;
@@ -12,11 +14,25 @@ use crate::state::ServerState;
 /// The `chunk_type` of the streamed tokens.
 pub const ASSISTANT_TOKEN: &str = "assistant_token";
 
-/// Starts streaming a reply to `prompt` on `thread:{thread_id}`.
-pub fn spawn_reply(state: &ServerState, thread_id: u64, prompt: &str) {
+/// Starts streaming a reply to `user`'s `prompt` on `thread:{thread_id}`, if `user` has room
+/// for one more run in flight.
+pub fn spawn_reply(state: &ServerState, user: UserId, thread_id: u64, prompt: &str) {
+    let in_flight = match state.runs.start(user) {
+        Ok(in_flight) => in_flight,
+        Err(denial) => {
+            tracing::info!(
+                user,
+                thread_id,
+                reason = denial.message(),
+                "no reply: too many in flight"
+            );
+            return;
+        }
+    };
     let state = state.clone();
     let text = reply_to(prompt);
     tokio::spawn(async move {
+        let _in_flight = in_flight;
         tokio::select! {
             () = state.shutdown.cancelled() => {}
             () = stream(&state, thread_id, text) => {}

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod assistant;
 pub mod chat;
+pub mod quota;
 pub mod records;
 pub mod runs;
 pub mod simulator;

@@ -1,11 +1,14 @@
 //! Agent runs, started by `POST /api/agents/{id}/run` or the simulator: the agent turns
 //! `running`, `run_update`s report the run `queued`, `running` at 25, 50 and 75 percent, then
 //! `success`, and the agent turns `idle` again. The agent keeps its latest run (the data of its
-//! latest `run_update`), so a view that subscribes later sees it in the agent's snapshot.
+//! latest `run_update`), so a view that subscribes later sees it in the agent's snapshot. A user
+//! has at most `--max-runs-per-user` runs (and streamed replies) in flight: past it a run is
+//! refused with `LIMIT`.
 
 use tether_wire::Topic;
 
 use crate::clock::now_ms;
+use crate::domain::access::Denial;
 use crate::domain::records::{RunRecord, RunStatus, Trigger};
 use crate::domain::store::{Store, IDLE};
 use crate::domain::wire::DomainEvent;
@@ -17,11 +20,16 @@ pub const RUNNING: &str = "running";
 /// Progress steps reported while running.
 const STEPS: [u8; 3] = [25, 50, 75];
 
-/// Starts a run of an existing agent; returns its run id, or `None` if the agent is gone.
-pub async fn start(state: &ServerState, agent_id: u64, trigger: Trigger) -> Option<u64> {
+/// Starts a run of an existing agent, if its owner has room for one more in flight; returns
+/// its run id, `NOT_FOUND` if the agent is gone, or `LIMIT`.
+pub async fn start(state: &ServerState, agent_id: u64, trigger: Trigger) -> Result<u64, Denial> {
     let run = state
         .commit(|store, out| {
-            store.agent(agent_id)?;
+            let owner = store
+                .agent(agent_id)
+                .ok_or_else(|| Denial::NotFound(format!("no agent {agent_id}")))?
+                .owner_id;
+            let in_flight = state.runs.start(owner)?;
             let run = RunRecord {
                 id: store.reserve_run_id(),
                 agent_id,
@@ -40,18 +48,20 @@ pub async fn start(state: &ServerState, agent_id: u64, trigger: Trigger) -> Opti
                 );
             }
             publish(store, out, &run);
-            Some(run)
+            Ok((run, in_flight))
         })
         .await?;
+    let (run, in_flight) = run;
     let run_id = run.id;
     let task_state = state.clone();
     tokio::spawn(async move {
+        let _in_flight = in_flight;
         tokio::select! {
             () = task_state.shutdown.cancelled() => {}
             () = progress(&task_state, run) => {}
         }
     });
-    Some(run_id)
+    Ok(run_id)
 }
 
 async fn progress(state: &ServerState, mut run: RunRecord) {
@@ -97,8 +107,7 @@ async fn step(state: &ServerState, agent_id: u64, f: impl FnOnce(&mut Store, &mu
 
 /// Changes an agent's status and publishes `agent_updated`.
 pub fn set_status(store: &mut Store, out: &mut Outbox, agent_id: u64, status: &str) {
-    if let Some((agent, change)) = store.update_agent(agent_id, None, Some(status.into()), now_ms())
-    {
+    if let Ok((agent, change)) = store.update_agent(agent_id, None, Some(status.into()), now_ms()) {
         out.announce(
             &Topic::agent(agent_id),
             &DomainEvent::AgentUpdated(&agent, change),

@@ -42,14 +42,17 @@ pub fn spawn(state: &ServerState) {
 }
 
 async fn apply(state: &ServerState) {
-    let change = pick(&state.read(|store| store.agent_ids()).await);
+    let pick_from: u64 = rand::random();
+    let agent = state.read(|store| store.some_agent(pick_from)).await;
+    let change = pick(agent.as_slice());
     match change {
         Some(Change::Status(id, status)) => set(state, id, status, None).await,
         Some(Change::Failure(id)) => {
             set(state, id, "error", Some(SIMULATED_ERROR.to_owned())).await
         }
         Some(Change::Run(id)) => {
-            runs::start(state, id, Trigger::Schedule).await;
+            // A user with as many runs in flight as it may gets no scheduled one.
+            let _ = runs::start(state, id, Trigger::Schedule).await;
         }
         None => {}
     }

@@ -22,6 +22,8 @@ pub enum ApiError {
     TooLarge(String),
     /// The broker could not be reached: 503.
     Unavailable(String),
+    /// The user's quota is spent (records, bytes, runs in flight): 429.
+    Limit(String),
 }
 
 impl From<Denial> for ApiError {
@@ -29,7 +31,8 @@ impl From<Denial> for ApiError {
         match denial {
             Denial::Forbidden(m) => ApiError::Forbidden(m),
             Denial::NotFound(m) => ApiError::NotFound(m),
-            Denial::InvalidTopic(m) | Denial::Limit(m) => ApiError::BadRequest(m),
+            Denial::InvalidTopic(m) => ApiError::BadRequest(m),
+            Denial::Limit(m) => ApiError::Limit(m),
         }
     }
 }
@@ -53,6 +56,7 @@ impl IntoResponse for ApiError {
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, "BAD_REQUEST", m),
             ApiError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "TOO_LARGE", m),
             ApiError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", m),
+            ApiError::Limit(m) => (StatusCode::TOO_MANY_REQUESTS, "LIMIT", m),
         };
         (status, Json(json!({ "error": code, "details": details }))).into_response()
     }

@@ -149,6 +149,11 @@ impl Client {
             .expect("timed out waiting for the server")
     }
 
+    /// The next message, without a timeout; `None` when the stream ends or fails.
+    pub async fn next_frame(&mut self) -> Option<Message> {
+        self.ws.next().await.and_then(Result::ok)
+    }
+
     /// The next text frame as text.
     pub async fn recv_text(&mut self) -> String {
         loop {

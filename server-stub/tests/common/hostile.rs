@@ -152,6 +152,26 @@ impl ChildStub {
         ChildStub { child, addr }
     }
 
+    /// Where it listens, as an address.
+    pub fn socket_addr(&self) -> std::net::SocketAddr {
+        self.addr.parse().expect("an address")
+    }
+
+    /// Sends it SIGTERM; returns how long it took to exit, and whether it exited well.
+    pub async fn terminate(&mut self) -> (Duration, bool) {
+        let pid = self.child.id().expect("running").to_string();
+        let start = Instant::now();
+        let killed = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status();
+        assert!(killed.expect("kill").success());
+        let status = tokio::time::timeout(Duration::from_secs(15), self.child.wait())
+            .await
+            .expect("exited within 15 s")
+            .expect("status");
+        (start.elapsed(), status.success())
+    }
+
     /// Its resident memory, in KiB (VmRSS).
     pub fn rss_kib(&self) -> u64 {
         let pid = self.child.id().expect("running");

@@ -10,6 +10,7 @@
 
 mod client;
 pub mod contract;
+pub mod fair;
 pub mod golden;
 pub mod hostile;
 

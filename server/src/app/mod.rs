@@ -107,6 +107,19 @@ pub trait RequestHandler<U>: Send + Sync + 'static {
         user: &U,
         request: &Envelope,
     ) -> impl Future<Output = Result<Reply, ProtocolError>> + Send;
+
+    /// Answers `request`, given also `text`, the frame as the client sent it: for a handler
+    /// that reads fields outside the envelope's (the origin's `send_message` handler reads its
+    /// fields from the frame's top level). By default, [`handle`](RequestHandler::handle).
+    fn handle_frame(
+        &self,
+        user: &U,
+        request: &Envelope,
+        text: &str,
+    ) -> impl Future<Output = Result<Reply, ProtocolError>> + Send {
+        let _ = text;
+        self.handle(user, request)
+    }
 }
 
 /// An observer of subscriptions: it learns, as they happen, how each topic of a `subscribe` was
@@ -153,6 +166,7 @@ trait DynRequestHandler<U>: Send + Sync {
         &'a self,
         user: &'a U,
         request: &'a Envelope,
+        text: &'a str,
     ) -> BoxFuture<'a, Result<Reply, ProtocolError>>;
 }
 
@@ -161,8 +175,9 @@ impl<U: Sync + 'static, T: RequestHandler<U>> DynRequestHandler<U> for T {
         &'a self,
         user: &'a U,
         request: &'a Envelope,
+        text: &'a str,
     ) -> BoxFuture<'a, Result<Reply, ProtocolError>> {
-        Box::pin(RequestHandler::handle(self, user, request))
+        Box::pin(RequestHandler::handle_frame(self, user, request, text))
     }
 }
 
@@ -254,11 +269,12 @@ impl<U: Send + Sync + 'static> Policy for Hooks<U> {
         &'a self,
         user: &'a U,
         request: &'a Envelope,
+        text: &'a str,
     ) -> impl Future<Output = Result<Reply, ProtocolError>> + Send + 'a {
         let handler = self.requests.get(&request.kind);
         async move {
             match handler {
-                Some(handler) => handler.handle(user, request).await,
+                Some(handler) => handler.handle(user, request, text).await,
                 None => Err(tether_wire::DecodeError::UnknownType(request.kind.clone()).into()),
             }
         }

@@ -5,8 +5,8 @@
 //! the topics its clients hold ([`Broker::subscribe`]), and the broker hands every publication
 //! of those topics, from any node, to the node's [`BrokerHandler`] (its hub).
 //!
-//! [`MemoryBroker`] is the default: one process, nothing to set up. A distributed broker (Redis)
-//! implements the same trait.
+//! [`MemoryBroker`] is the default: one process, nothing to set up. [`redis::RedisBroker`]
+//! (feature `redis`) is the distributed one: every node connects to one Redis.
 //!
 //! # The contract
 //!
@@ -15,8 +15,8 @@
 //! - **Atomic save and fan-out, in order.** Keeping a publication in the history and handing it
 //!   to the handlers is atomic per topic: whoever reads the history after `publish` returned
 //!   sees it, and each node's handler gets a topic's publications once each, in `seq` order.
-//!   (A node that misses some, say while reconnecting to the broker, is not silent: its hub sends
-//!   the next one to subscribers behind a `resync_required`.)
+//!   A node that misses some (say while reconnecting to the broker) repairs what it can from the
+//!   history, and calls [`BrokerHandler::handle_lost`] for what it cannot: no silent gap.
 //! - **History.** Bounded (in events and bytes per topic, and over all); `history(topic, Some(n))`
 //!   returns the publications after `n` that are still kept, oldest first (they start after
 //!   `n + 1` when some were evicted), and the current position; `history(topic, None)` only the
@@ -27,11 +27,14 @@
 //! - **Subscriptions** are counted by the server ([`NodeTopics`]): `subscribe` is called when a
 //!   topic gains its first member on this node, before its history is read; `unsubscribe`
 //!   when it loses its last. Calls for one node are serialized.
-//! - **Failures** are errors, never a silent loss: `publish` fails to its caller, a subscribe
+//! - **Failures** are errors, never a silent loss: `publish` fails to its caller (saying whether
+//!   the event may have been published all the same: [`BrokerError::Uncertain`]), a subscribe
 //!   that cannot reach the broker closes the connection with 1013 (try again later), and the
 //!   client comes back with `since` and is replayed what it missed.
 
 mod memory;
+#[cfg(feature = "redis")]
+pub mod redis;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -54,6 +57,10 @@ pub enum BrokerError {
     /// The broker cannot be reached or did not answer in time; the caller may retry.
     #[error("the broker is unavailable: {0}")]
     Unavailable(String),
+    /// The call was sent but its answer was lost (a timeout, a connection dropped): it may
+    /// have taken effect. A publish that fails so may have been published, once.
+    #[error("the broker's answer was lost: {0}")]
+    Uncertain(String),
     /// This broker does not offer the operation.
     #[error("the broker does not support {0}")]
     Unsupported(&'static str),
@@ -87,11 +94,20 @@ pub trait BrokerHandler: Send + Sync + 'static {
     /// Handles one publication. Called once per publication, in `seq` order per topic; it must
     /// not wait (the hub queues without waiting).
     fn handle_publication(&self, publication: &Arc<Publication>);
+
+    /// The node missed publications of `topic` up to `position` that the history cannot give
+    /// back (a distributed broker lost them on their way, and its history trimmed or lost
+    /// them): subscribers behind `position` are to be told to resync at once.
+    fn handle_lost(&self, topic: &Topic, position: &StreamPosition);
 }
 
 impl BrokerHandler for Hub {
     fn handle_publication(&self, publication: &Arc<Publication>) {
         self.fan_out(publication);
+    }
+
+    fn handle_lost(&self, topic: &Topic, position: &StreamPosition) {
+        self.skip_to(topic, position);
     }
 }
 

@@ -7,6 +7,8 @@
 //! implements, outbound ones come from a [`SendQueue`] that anyone may fill without waiting.
 
 pub mod admission;
+mod closing;
+pub mod meter;
 pub mod queue;
 pub mod rate_limit;
 pub mod registry;
@@ -58,8 +60,14 @@ impl Sockets {
     }
 
     /// Registers a new connection of `user` and makes its send queue; `extended` when it gets
-    /// tether's extensions. A connection opened while shutting down is asked to close at once.
-    pub fn open(&self, user: UserKey, extended: bool) -> (SendQueue, mpsc::Receiver<Outbound>) {
+    /// tether's extensions. `None` when the user already has
+    /// [`Limits::max_connections_per_user`]. A connection opened while shutting down is asked
+    /// to close at once.
+    pub fn open(
+        &self,
+        user: UserKey,
+        extended: bool,
+    ) -> Option<(SendQueue, mpsc::Receiver<Outbound>)> {
         let id = self.registry.next_id();
         let limits = &self.limits;
         let (queue, outgoing) = SendQueue::new(
@@ -69,14 +77,19 @@ impl Sockets {
             extended,
             self.stats.clone(),
         );
-        self.registry.insert(queue.clone());
+        if !self
+            .registry
+            .insert_within(queue.clone(), limits.max_connections_per_user)
+        {
+            return None;
+        }
         self.stats.connection_opened(queue.user());
         if self.admission.is_closed() {
             queue
                 .signal()
                 .close(CloseCode::GOING_AWAY.0, "server shutting down");
         }
-        (queue, outgoing)
+        Some((queue, outgoing))
     }
 
     /// Starts shutting down: refuses new upgrades and closes every socket with 1001.

@@ -5,15 +5,18 @@
 //! 1008 (slow consumer).
 //!
 //! Bytes are counted from the moment an item is queued until the socket's writer has written
-//! it ([`SendQueue::written`]); one item is always let into an empty queue, so that a large
-//! but bounded subscribe reply still goes out.
+//! it ([`SendQueue::written`]); one item is always let into an empty queue. Frames that are
+//! many bytes in all (a subscribe reply and its replay) go out in pieces of at most half the
+//! budget, each waiting for room ([`SendQueue::deliver_paced`]), so that they never hold more
+//! than the budget either.
 
-use axum::extract::ws::Utf8Bytes;
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::Notify;
+use tungstenite::Utf8Bytes;
 
 use tether_wire::CloseCode;
 
@@ -83,9 +86,14 @@ pub enum Delivery {
     Gone,
 }
 
-/// The sending side of one connection's queue.
+/// The sending side of one connection's queue. Cheap to clone: every subscription of the
+/// connection in the hub holds one (a pointer).
 #[derive(Clone, Debug)]
-pub struct SendQueue {
+pub struct SendQueue(Arc<Shared>);
+
+/// What the clones of a [`SendQueue`] share.
+#[derive(Debug)]
+struct Shared {
     id: ConnId,
     user: UserKey,
     extended: bool,
@@ -93,8 +101,10 @@ pub struct SendQueue {
     signal: Arc<CloseSignal>,
     stats: Arc<Stats>,
     /// Bytes queued and not yet written.
-    queued: Arc<AtomicUsize>,
+    queued: AtomicUsize,
     max_bytes: usize,
+    /// Told when bytes were written, for whoever waits for room.
+    room: Notify,
 }
 
 impl SendQueue {
@@ -108,22 +118,28 @@ impl SendQueue {
         stats: Arc<Stats>,
     ) -> (Self, mpsc::Receiver<Outbound>) {
         let (tx, rx) = mpsc::channel(capacity.max(1));
-        let queue = SendQueue {
+        let queue = SendQueue(Arc::new(Shared {
             id,
             user,
             extended,
             tx,
             signal: Arc::new(CloseSignal::default()),
             stats,
-            queued: Arc::default(),
+            queued: AtomicUsize::new(0),
             max_bytes,
-        };
+            room: Notify::new(),
+        }));
         (queue, rx)
+    }
+
+    /// The byte budget.
+    pub fn max_bytes(&self) -> usize {
+        self.0.max_bytes
     }
 
     /// Bytes queued and not yet written.
     pub fn queued_bytes(&self) -> usize {
-        self.queued.load(Ordering::Relaxed)
+        self.0.queued.load(Ordering::Relaxed)
     }
 
     /// The writer wrote `bytes` that were queued.
@@ -134,47 +150,49 @@ impl SendQueue {
     /// The connection ended: what is still queued is dropped with the receiver, and no longer
     /// counted. Call it after closing the receiver.
     pub fn discard_all(&self) {
-        let left = self.queued.swap(0, Ordering::Relaxed);
-        self.stats.queued_bytes_changed(-to_delta(left));
+        let left = self.0.queued.swap(0, Ordering::Relaxed);
+        self.0.stats.queued_bytes_changed(-to_delta(left));
     }
 
     fn reserve(&self, bytes: usize) -> bool {
-        let before = self.queued.fetch_add(bytes, Ordering::Relaxed);
-        if before > 0 && before.saturating_add(bytes) > self.max_bytes {
-            self.queued.fetch_sub(bytes, Ordering::Relaxed);
+        let before = self.0.queued.fetch_add(bytes, Ordering::Relaxed);
+        if before > 0 && before.saturating_add(bytes) > self.0.max_bytes {
+            self.0.queued.fetch_sub(bytes, Ordering::Relaxed);
             return false;
         }
-        self.stats.queued_bytes_changed(to_delta(bytes));
+        self.0.stats.queued_bytes_changed(to_delta(bytes));
         true
     }
 
     fn unreserve(&self, bytes: usize) {
         let _ = self
+            .0
             .queued
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |q| {
                 Some(q.saturating_sub(bytes))
             });
-        self.stats.queued_bytes_changed(-to_delta(bytes));
+        self.0.stats.queued_bytes_changed(-to_delta(bytes));
+        self.0.room.notify_one();
     }
 
     /// The connection.
     pub fn id(&self) -> ConnId {
-        self.id
+        self.0.id
     }
 
     /// Its user.
     pub fn user(&self) -> &UserKey {
-        &self.user
+        &self.0.user
     }
 
     /// Whether it gets tether's extensions (`seq`, acknowledgements, replay).
     pub fn extended(&self) -> bool {
-        self.extended
+        self.0.extended
     }
 
     /// Its close signal.
     pub fn signal(&self) -> &Arc<CloseSignal> {
-        &self.signal
+        &self.0.signal
     }
 
     /// Queues one frame without waiting.
@@ -185,14 +203,14 @@ impl SendQueue {
     /// Queues an item without waiting; a queue full in items or in bytes closes the
     /// connection with 1008.
     pub fn deliver(&self, item: Outbound) -> Delivery {
-        if self.tx.is_closed() {
+        if self.0.tx.is_closed() {
             return Delivery::Gone;
         }
         let bytes = item.bytes();
         if !self.reserve(bytes) {
             return self.overflow();
         }
-        match self.tx.try_send(item) {
+        match self.0.tx.try_send(item) {
             Ok(()) => Delivery::Queued,
             Err(TrySendError::Full(_)) => {
                 self.unreserve(bytes);
@@ -205,13 +223,65 @@ impl SendQueue {
         }
     }
 
+    /// Queues `frames` back to back, in batches of at most half the byte budget (a larger
+    /// frame alone), each waiting until the queue has room for it: the frames never take more
+    /// of the queue than its budget, however many they are. Resolves once the last batch is
+    /// queued, or with [`Delivery::Gone`] as soon as the connection is ending.
+    pub async fn deliver_paced(&self, frames: Vec<Utf8Bytes>) -> Delivery {
+        let piece = (self.0.max_bytes / 2).max(1);
+        let mut batch = Vec::new();
+        let mut bytes = 0;
+        for frame in frames {
+            if !batch.is_empty() && bytes + frame.len() > piece {
+                let full = std::mem::take(&mut batch);
+                if self.deliver_when_room(Outbound::Batch(full)).await != Delivery::Queued {
+                    return Delivery::Gone;
+                }
+                bytes = 0;
+            }
+            bytes += frame.len();
+            batch.push(frame);
+        }
+        if batch.is_empty() {
+            return Delivery::Queued;
+        }
+        self.deliver_when_room(Outbound::Batch(batch)).await
+    }
+
+    /// Queues `item` once the queue has room for it (in items and in bytes; an empty queue
+    /// takes any item), waiting as long as the connection lasts.
+    pub async fn deliver_when_room(&self, item: Outbound) -> Delivery {
+        let ending = self.0.signal.clone();
+        let permit = tokio::select! {
+            permit = self.0.tx.reserve() => match permit {
+                Ok(permit) => permit,
+                Err(_) => return Delivery::Gone,
+            },
+            () = ending.requested() => return Delivery::Gone,
+        };
+        let bytes = item.bytes();
+        loop {
+            let room = self.0.room.notified();
+            tokio::pin!(room);
+            room.as_mut().enable();
+            if self.reserve(bytes) {
+                permit.send(item);
+                return Delivery::Queued;
+            }
+            tokio::select! {
+                () = room => {}
+                () = ending.requested() => return Delivery::Gone,
+            }
+        }
+    }
+
     /// Closes the connection with 1008 as a slow consumer (once), as a full queue does.
     pub fn overflow(&self) -> Delivery {
-        if self.signal.close(CloseCode::POLICY.0, "slow consumer") {
-            self.stats.dropped(DropReason::SlowConsumer);
+        if self.0.signal.close(CloseCode::POLICY.0, "slow consumer") {
+            self.0.stats.dropped(DropReason::SlowConsumer);
             tracing::warn!(
-                conn = self.id,
-                user = %self.user,
+                conn = self.0.id,
+                user = %self.0.user,
                 queued_bytes = self.queued_bytes(),
                 "slow consumer: its send queue is full, closing with 1008"
             );

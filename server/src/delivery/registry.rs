@@ -1,17 +1,25 @@
 //! The registry of open connections, so that shutdown (and a test server's faults) can reach
-//! every one of them: close with a code, abort, go half-open, or inject a raw frame.
+//! every one of them: close with a code, abort, go half-open, or inject a raw frame. It counts
+//! each user's connections too, and admits a new one only within the per-user cap.
 
-use axum::extract::ws::Utf8Bytes;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+use tungstenite::Utf8Bytes;
 
 use super::queue::{ConnId, SendQueue, UserKey};
+
+/// The open connections, by id, and how many each user has.
+#[derive(Debug, Default)]
+struct Open {
+    by_id: HashMap<ConnId, SendQueue>,
+    per_user: HashMap<UserKey, usize>,
+}
 
 /// Every open connection, by id.
 #[derive(Debug)]
 pub struct Registry {
-    open: Mutex<HashMap<ConnId, SendQueue>>,
+    open: Mutex<Open>,
     next_id: AtomicU64,
 }
 
@@ -30,19 +38,43 @@ impl Registry {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Adds a connection.
-    pub fn insert(&self, queue: SendQueue) {
-        self.lock().insert(queue.id(), queue);
+    /// Adds a connection if its user has fewer than `max_per_user`; false if not.
+    pub fn insert_within(&self, queue: SendQueue, max_per_user: usize) -> bool {
+        let mut open = self.lock();
+        let of_user = open.per_user.entry(queue.user().clone()).or_default();
+        if *of_user >= max_per_user.max(1) {
+            if *of_user == 0 {
+                open.per_user.remove(queue.user());
+            }
+            return false;
+        }
+        *of_user += 1;
+        open.by_id.insert(queue.id(), queue);
+        true
     }
 
     /// Removes a connection.
     pub fn remove(&self, id: ConnId) {
-        self.lock().remove(&id);
+        let mut open = self.lock();
+        let Some(queue) = open.by_id.remove(&id) else {
+            return;
+        };
+        if let Some(n) = open.per_user.get_mut(queue.user()) {
+            *n -= 1;
+            if *n == 0 {
+                open.per_user.remove(queue.user());
+            }
+        }
     }
 
     /// How many connections are registered.
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.lock().by_id.len()
+    }
+
+    /// How many connections `user` has.
+    pub fn count_of(&self, user: &UserKey) -> usize {
+        self.lock().per_user.get(user).copied().unwrap_or(0)
     }
 
     /// Whether none is.
@@ -84,14 +116,18 @@ impl Registry {
     fn for_each(&self, user: Option<&UserKey>, f: impl Fn(&SendQueue)) -> usize {
         let open = self.lock();
         let mut hit = 0;
-        for queue in open.values().filter(|o| user.is_none_or(|u| o.user() == u)) {
+        for queue in open
+            .by_id
+            .values()
+            .filter(|o| user.is_none_or(|u| o.user() == u))
+        {
             f(queue);
             hit += 1;
         }
         hit
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ConnId, SendQueue>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Open> {
         self.open.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

@@ -1,25 +1,33 @@
 //! One WebSocket's lifecycle after the upgrade: it reads and writes at once until either ends
 //! or its close signal fires. The reader hands text frames to the [`Inbound`] above, and
-//! enforces the frame size, the token bucket (control frames included) and the idle timeout,
+//! enforces the frame size, the token bucket (every frame: the socket is read through a
+//! [`Metered`] stream) and the idle timeout,
 //! queues the heartbeats and maps protocol violations to their close codes; the writer writes
 //! what the send queue holds, each write within the write timeout. Neither waits for the
 //! other, so a socket that cannot be written to is still timed out. At the end the connection
 //! is unregistered, its [`Inbound`] told, its close frame sent within a bounded time and the
 //! socket dropped, freeing its queue.
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
 use std::future::Future;
-use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::time::{interval_at, sleep_until, Instant as TokioInstant, MissedTickBehavior};
+use tokio_tungstenite::WebSocketStream;
 use tracing::Instrument;
+use tungstenite::{Message, Utf8Bytes};
 
 use tether_wire::CloseCode;
 
-use super::rate_limit::TokenBucket;
+use super::closing::close_handshake;
+pub use super::closing::{reject_over_user_cap, reject_unauthorized};
+use super::meter::{is_flooded, Metered};
 use super::{CloseSignal, DropReason, Ending, Outbound, SendQueue, Sockets};
+
+/// An upgraded WebSocket, read through its frame meter.
+pub type WebSocket = WebSocketStream<Metered<TokioIo<Upgraded>>>;
 
 /// Frames queued after the first one that are written before a flush.
 const WRITE_BATCH: usize = 64;
@@ -81,7 +89,6 @@ struct Reader<'a, I> {
     queue: &'a SendQueue,
     sockets: &'a Sockets,
     ping: PingFrame,
-    bucket: TokenBucket,
     last_heard: TokioInstant,
 }
 
@@ -118,7 +125,6 @@ async fn run<I: Inbound>(
     ping: PingFrame,
 ) {
     tracing::info!(extended = queue.extended(), "connection opened");
-    let limits = &sockets.limits;
     let signal = queue.signal().clone();
     let (mut sink, mut stream) = socket.split();
     let exit = {
@@ -128,7 +134,6 @@ async fn run<I: Inbound>(
             queue: &queue,
             sockets,
             ping,
-            bucket: TokenBucket::new(limits.rate_burst, limits.rate_per_sec, Instant::now()),
             last_heard: TokioInstant::now(),
         };
         let writer = Writer {
@@ -153,18 +158,6 @@ async fn run<I: Inbound>(
         Err(_) => tracing::error!("the halves of a socket did not reunite"),
     }
     sockets.stats.connection_closed(queue.user());
-}
-
-/// Closes a socket that brought no valid token with 4401, before any data frame.
-pub async fn reject_unauthorized(mut socket: WebSocket, sockets: &Sockets) {
-    let code = CloseCode::UNAUTHORIZED.0;
-    sockets.stats.closed_with(code);
-    tracing::info!(
-        code,
-        "connection refused: missing, invalid or expired token"
-    );
-    let timeout = sockets.limits.close_timeout;
-    close_handshake(&mut socket, code, "unauthorized", timeout).await;
 }
 
 impl<I: Inbound> Reader<'_, I> {
@@ -205,7 +198,7 @@ impl<I: Inbound> Reader<'_, I> {
     }
 
     /// Handles whatever the socket produced.
-    fn on_inbound(&mut self, msg: Option<Result<Message, axum::Error>>) -> Step {
+    fn on_inbound(&mut self, msg: Option<Result<Message, tungstenite::Error>>) -> Step {
         let msg = match msg {
             None => return Step::Exit(Exit::Lost),
             Some(Err(error)) => return Step::Exit(self.on_error(&error)),
@@ -226,33 +219,36 @@ impl<I: Inbound> Reader<'_, I> {
                 Step::Continue
             }),
             Message::Close(frame) => {
-                let code = frame.map(|frame| frame.code);
+                let code = frame.map(|frame| u16::from(frame.code));
                 if let Some(code) = code {
                     self.sockets.stats.client_closed_with(code);
                 }
                 Step::Exit(Exit::PeerClosed(code))
             }
-            // Control frames cost a token like data frames, so a ping flood is a flood.
-            Message::Ping(_) | Message::Pong(_) => self.take_token().unwrap_or(Step::Continue),
+            // Every frame cost a token as it was read (the meter), control frames included.
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => Step::Continue,
         }
     }
 
-    /// Maps a read error to how the connection ends: 1009 for a message or frame over the
-    /// limit, 1007 for invalid UTF-8, 1002 for other protocol violations, else lost.
-    fn on_error(&self, error: &axum::Error) -> Exit {
+    /// Maps a read error to how the connection ends: 1008 for frames over the rate limit,
+    /// 1009 for a message or frame over the size limit, 1007 for invalid UTF-8, 1002 for other
+    /// protocol violations, else lost.
+    fn on_error(&self, error: &tungstenite::Error) -> Exit {
         let stats = &self.sockets.stats;
-        let source = std::error::Error::source(error);
-        match source.and_then(|e| e.downcast_ref::<tungstenite::Error>()) {
-            Some(tungstenite::Error::Capacity(_)) => drop_for(self.sockets, DropReason::TooBig),
-            Some(tungstenite::Error::Utf8(_)) => {
+        match error {
+            tungstenite::Error::Io(io) if is_flooded(io) => {
+                drop_for(self.sockets, DropReason::Flood)
+            }
+            tungstenite::Error::Capacity(_) => drop_for(self.sockets, DropReason::TooBig),
+            tungstenite::Error::Utf8(_) => {
                 stats.dropped(DropReason::Protocol);
                 tracing::warn!(%error, "closing a connection that sent invalid UTF-8");
                 Exit::close(INVALID_PAYLOAD, "invalid UTF-8")
             }
-            Some(tungstenite::Error::Protocol(
+            tungstenite::Error::Protocol(
                 tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
-            )) => Exit::Lost,
-            Some(tungstenite::Error::Protocol(violation)) => {
+            ) => Exit::Lost,
+            tungstenite::Error::Protocol(violation) => {
                 stats.dropped(DropReason::Protocol);
                 tracing::warn!(%violation, "closing a connection that broke the protocol");
                 Exit::close(PROTOCOL_ERROR, "protocol error")
@@ -264,18 +260,11 @@ impl<I: Inbound> Reader<'_, I> {
         }
     }
 
-    /// Counts a data frame and applies the size limit and the token bucket.
+    /// Counts a data message and applies the size limit (the meter took its tokens).
     fn on_data(&mut self, len: usize) -> Option<Step> {
         self.sockets.stats.frame_in();
-        if len > self.sockets.limits.max_frame_bytes {
-            return Some(Step::Exit(drop_for(self.sockets, DropReason::TooBig)));
-        }
-        self.take_token()
-    }
-
-    fn take_token(&mut self) -> Option<Step> {
-        (!self.bucket.try_take(Instant::now()))
-            .then(|| Step::Exit(drop_for(self.sockets, DropReason::Flood)))
+        (len > self.sockets.limits.max_frame_bytes)
+            .then(|| Step::Exit(drop_for(self.sockets, DropReason::TooBig)))
     }
 }
 
@@ -310,7 +299,7 @@ impl Writer<'_> {
     }
 
     /// Writes frames (counting them) and flushes.
-    async fn write(&mut self, frames: Vec<Utf8Bytes>) -> Result<(), axum::Error> {
+    async fn write(&mut self, frames: Vec<Utf8Bytes>) -> Result<(), tungstenite::Error> {
         let stats = &self.sockets.stats;
         for frame in frames {
             stats.frame_out();
@@ -380,23 +369,4 @@ fn preview(text: &str) -> String {
         .find(|&i| text.is_char_boundary(i))
         .unwrap_or(0);
     format!("{}… ({} bytes)", &text[..end], text.len())
-}
-
-/// Sends a close frame and waits for the client's, both within `timeout`.
-async fn close_handshake(socket: &mut WebSocket, code: u16, reason: &str, timeout: Duration) {
-    let frame = CloseFrame {
-        code,
-        reason: reason.into(),
-    };
-    let _ = tokio::time::timeout(timeout, async {
-        if socket.send(Message::Close(Some(frame))).await.is_err() {
-            return;
-        }
-        while let Some(Ok(msg)) = socket.recv().await {
-            if matches!(msg, Message::Close(_)) {
-                break;
-            }
-        }
-    })
-    .await;
 }

@@ -42,6 +42,7 @@ pub struct Stats {
     rejected_unauthorized: AtomicU64,
     rejected_refused: AtomicU64,
     rejected_origin: AtomicU64,
+    rejected_user_cap: AtomicU64,
     frames_in: AtomicU64,
     frames_out: AtomicU64,
     subscribe_frames_in: AtomicU64,
@@ -52,6 +53,7 @@ pub struct Stats {
     drop_protocol: AtomicU64,
     queued_bytes: AtomicU64,
     http_connections_open: AtomicU64,
+    refused_busy: AtomicU64,
     closes: Mutex<BTreeMap<u16, u64>>,
     client_closes: Mutex<BTreeMap<u16, u64>>,
     per_user: Mutex<BTreeMap<UserKey, UserCounters>>,
@@ -71,6 +73,11 @@ impl Stats {
     /// An upgrade was refused with 503 (test control, restart, shutdown).
     pub fn rejected_refused(&self) {
         self.rejected_refused.fetch_add(1, Relaxed);
+    }
+
+    /// A WebSocket was refused: its user had as many as it may.
+    pub fn rejected_user_cap(&self) {
+        self.rejected_user_cap.fetch_add(1, Relaxed);
     }
 
     /// An upgrade came from a forbidden origin.
@@ -156,6 +163,11 @@ impl Stats {
         }
     }
 
+    /// A TCP connection was answered 503 at once: over its budget.
+    pub fn refused_busy(&self) {
+        self.refused_busy.fetch_add(1, Relaxed);
+    }
+
     /// The server sent a close frame with `code`.
     pub fn closed_with(&self, code: u16) {
         bump(&self.closes, code);
@@ -175,6 +187,7 @@ impl Stats {
             "rejected_unauthorized": self.rejected_unauthorized.load(Relaxed),
             "rejected_refused": self.rejected_refused.load(Relaxed),
             "rejected_origin": self.rejected_origin.load(Relaxed),
+            "rejected_user_cap": self.rejected_user_cap.load(Relaxed),
             "subscribers": subscribers,
             "frames_in": self.frames_in.load(Relaxed),
             "frames_out": self.frames_out.load(Relaxed),
@@ -188,6 +201,7 @@ impl Stats {
             },
             "queued_bytes": self.queued_bytes.load(Relaxed),
             "tcp_connections_open": self.http_connections_open.load(Relaxed),
+            "tcp_refused_busy": self.refused_busy.load(Relaxed),
             "closes": codes_json(&self.closes),
             "client_closes": codes_json(&self.client_closes),
             "per_user": self.per_user_json(),

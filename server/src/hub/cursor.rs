@@ -11,7 +11,7 @@
 //!   reloads instead of silently missing events. A client without them gets the event as is:
 //!   the origin's contract has no way to say it.
 
-use axum::extract::ws::Utf8Bytes;
+use tungstenite::Utf8Bytes;
 
 use tether_wire::control::ResyncRequired;
 use tether_wire::Control;
@@ -65,11 +65,37 @@ pub fn advance(
     crossed
 }
 
+/// Moves a subscriber at `cursor` to `position`, after which the broker lost what it cannot
+/// give back: if it is behind (an earlier `seq`, or another epoch), appends `resync_required`
+/// naming `position`'s `seq` (with tether's extensions) and returns `true`.
+pub fn skip_to(
+    cursor: &mut StreamPosition,
+    topic: &tether_wire::Topic,
+    position: &StreamPosition,
+    extended: bool,
+    out: &mut Vec<Utf8Bytes>,
+) -> bool {
+    if cursor.epoch == position.epoch && cursor.offset >= position.offset {
+        return false;
+    }
+    if extended {
+        let resync = ResyncRequired {
+            topic: topic.clone(),
+            seq: Some(position.offset),
+            epoch: Some(position.epoch.to_string()),
+        };
+        out.push(control_frame(&Control::ResyncRequired(resync), None));
+    }
+    *cursor = position.clone();
+    true
+}
+
 /// `resync_required` for the `seq` before `publication`.
 fn resync_frame(publication: &Publication) -> Utf8Bytes {
     let resync = ResyncRequired {
         topic: publication.topic.clone(),
         seq: Some(publication.seq().saturating_sub(1)),
+        epoch: Some(publication.epoch().to_string()),
     };
     control_frame(&Control::ResyncRequired(resync), None)
 }
@@ -119,7 +145,7 @@ mod tests {
         assert!(advance(&mut cursor, &publication(8, "a"), true, &mut out));
         let frames: Vec<Envelope> = out.iter().map(|t| Envelope::decode(t).unwrap()).collect();
         assert_eq!(frames[0].kind, "resync_required");
-        assert_eq!(frames[0].data.get(), r#"{"topic":"t","seq":7}"#);
+        assert_eq!(frames[0].data.get(), r#"{"topic":"t","seq":7,"epoch":"a"}"#);
         assert_eq!(frames[1].seq, Some(8));
         assert_eq!(cursor, at(8, "a"));
         let mut plain = Vec::new();
@@ -132,5 +158,48 @@ mod tests {
         assert_eq!(plain.len(), 1);
         assert!(!advance(&mut cursor, &publication(8, "a"), true, &mut out));
         assert_eq!(out.len(), 2, "a repeat is skipped");
+    }
+
+    #[test]
+    fn a_subscriber_behind_a_lost_stretch_is_told_to_resync_at_its_end() {
+        let topic = tether_wire::Topic::new("t");
+        let mut out = Vec::new();
+        for (cursor, position, behind) in [
+            (at(5, "a"), at(9, "a"), true),
+            (at(5, "a"), at(0, "b"), true),
+            (at(9, "a"), at(9, "a"), false),
+            (at(9, "a"), at(7, "a"), false),
+        ] {
+            let mut c = cursor.clone();
+            out.clear();
+            let moved = skip_to(&mut c, &topic, &position, true, &mut out);
+            assert_eq!(moved, behind, "{cursor:?} to {position:?}");
+            assert_eq!(out.len(), usize::from(behind));
+            assert_eq!(c, if behind { position.clone() } else { cursor });
+        }
+        let frame = Envelope::decode(&out_of(&at(5, "a"), &at(0, "b"))).unwrap();
+        assert_eq!(frame.kind, "resync_required");
+        assert_eq!(frame.data.get(), r#"{"topic":"t","seq":0,"epoch":"b"}"#);
+        let mut plain = Vec::new();
+        assert!(skip_to(
+            &mut at(5, "a"),
+            &topic,
+            &at(9, "a"),
+            false,
+            &mut plain
+        ));
+        assert!(plain.is_empty(), "nothing the origin's contract could say");
+    }
+
+    fn out_of(cursor: &StreamPosition, position: &StreamPosition) -> Utf8Bytes {
+        let mut out = Vec::new();
+        skip_to(
+            &mut cursor.clone(),
+            &tether_wire::Topic::new("t"),
+            position,
+            true,
+            &mut out,
+        );
+        out.remove(0)
     }
 }

@@ -20,9 +20,9 @@
 pub mod cursor;
 pub mod publication;
 
-use axum::extract::ws::Utf8Bytes;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
+use tungstenite::Utf8Bytes;
 
 use tether_wire::Topic;
 
@@ -173,6 +173,26 @@ impl Hub {
                 buffered.push(publication.clone());
                 true
             }
+        });
+    }
+
+    /// Tells the live members of `topic` behind `position` to resync: the broker lost
+    /// publications up to it that it cannot give back (see [`cursor::skip_to`]). A joining
+    /// member is left to its catch-up, which is read from the history as it now is.
+    pub fn skip_to(&self, topic: &Topic, position: &StreamPosition) {
+        let mut all = self.lock();
+        let Some(members) = all.get_mut(topic) else {
+            return;
+        };
+        let mut out = Vec::new();
+        members.retain(|_, member| match &mut member.state {
+            State::Live(cursor) => {
+                out.clear();
+                cursor::skip_to(cursor, topic, position, member.queue.extended(), &mut out);
+                out.drain(..)
+                    .all(|frame| member.queue.deliver_frame(frame) != Delivery::Gone)
+            }
+            State::Joining(_) => true,
         });
     }
 

@@ -3,12 +3,12 @@
 //! with its `seq`, for connections with tether's extensions; the same frame without `seq`, for
 //! the others, is made the first time one of them needs it.
 
-use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
+use tungstenite::Utf8Bytes;
 
 use tether_wire::{DecodeError, Envelope, Topic};
 

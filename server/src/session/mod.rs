@@ -8,6 +8,7 @@
 
 pub mod inbound;
 pub mod observed;
+mod reply;
 mod subscribe;
 pub mod types;
 
@@ -54,11 +55,13 @@ pub trait Policy: Send + Sync + 'static {
     /// Whether requests of this `type` have a handler.
     fn handles(&self, kind: &str) -> bool;
 
-    /// Answers a request of a `type` it [handles](Policy::handles).
+    /// Answers a request of a `type` it [handles](Policy::handles); `text` is the frame as
+    /// the client sent it.
     fn request<'a>(
         &'a self,
         user: &'a Self::User,
         request: &'a Envelope,
+        text: &'a str,
     ) -> impl Future<Output = Result<Reply, ProtocolError>> + Send + 'a;
 
     /// A topic of a `subscribe` was answered (an observer's hook; by default nothing).
@@ -152,7 +155,7 @@ impl<P: Policy> Session<P> {
         let decoded =
             decode(text).and_then(|frame| inbound::check_sizes(&frame, limits).map(|()| frame));
         match decoded {
-            Ok(frame) => return self.dispatch(frame).await,
+            Ok(frame) => return self.dispatch(frame, text).await,
             Err(error) => {
                 tracing::debug!(code = %error.code, details = %error.details, "refused a client frame");
                 let max_id = limits.max_id_bytes;
@@ -163,7 +166,7 @@ impl<P: Policy> Session<P> {
         None
     }
 
-    async fn dispatch(&mut self, frame: ClientFrame) -> Option<Ending> {
+    async fn dispatch(&mut self, frame: ClientFrame, text: &str) -> Option<Ending> {
         let ClientFrame { envelope, msg } = frame;
         match msg {
             ClientMessage::Subscribe(request) => return subscribe::subscribe(self, request).await,
@@ -175,19 +178,20 @@ impl<P: Policy> Session<P> {
                 self.reply(&Control::Pong(pong), envelope.req_id);
             }
             ClientMessage::Pong(_) => {}
-            ClientMessage::Request => self.request(envelope).await,
+            ClientMessage::Request => self.request(envelope, text).await,
         }
         None
     }
 
-    /// Hands a request to the app's handler of its `type`, and queues the answer.
-    async fn request(&mut self, envelope: Envelope) {
+    /// Hands a request (`text`, decoded as `envelope`) to the app's handler of its `type`, and
+    /// queues the answer.
+    async fn request(&mut self, envelope: Envelope, text: &str) {
         let req_id = envelope.req_id.clone();
         if !self.ctx.policy.handles(&envelope.kind) {
             let error = DecodeError::UnknownType(envelope.kind.clone());
             return self.send_error(error.into(), req_id);
         }
-        match self.ctx.policy.request(&self.user, &envelope).await {
+        match self.ctx.policy.request(&self.user, &envelope, text).await {
             Ok(Reply::Nothing) => {}
             Ok(Reply::Published(publication)) => {
                 if !self.held.contains(&publication.topic) {
@@ -200,6 +204,7 @@ impl<P: Policy> Session<P> {
                 let frame = event.envelope(&envelope.topic, now_ms(), None).encode();
                 self.queue.deliver_frame(frame.into());
             }
+            Ok(Reply::Error { error, req_id }) => self.reply(&Control::Error(error), req_id),
             Err(error) => self.send_error(error, req_id),
         }
     }

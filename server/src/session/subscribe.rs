@@ -8,62 +8,72 @@
 //! [`Policy::refusal`]), or the topic's snapshot if it has one; `since` is ignored.
 //!
 //! Either way the accepted topics are joined in the hub *before* their catch-up is fetched,
-//! and the reply is queued by [`Hub::complete_join`](crate::hub::Hub::complete_join) followed
-//! by what was published meanwhile after each catch-up: live events follow the reply with no
-//! gap and no duplicate, however long the history took.
+//! and [`Hub::complete_join`](crate::hub::Hub::complete_join) queues, after the reply, what was
+//! published meanwhile after each catch-up: live events follow the reply with no gap and no
+//! duplicate, however long the history took. The reply itself goes out in pieces within the
+//! send queue's byte budget ([`reply`](super::reply)), each replay read from the broker only
+//! when its turn comes, so that a reply never holds more than one topic's replay besides what
+//! the queue may hold.
 //!
 //! The reply is bounded: a `subscribe` lists at most `max_topics_per_subscribe` topics and
 //! gets at most `max_errors_per_subscribe` refusals; topics past the first limit and
 //! refusals past the second are counted in one `error` `LIMIT` at the end of the reply.
 
-use axum::extract::ws::Utf8Bytes;
 use futures_util::future::try_join_all;
-use serde_json::json;
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::collections::BTreeSet;
+use tungstenite::Utf8Bytes;
 
-use tether_wire::control::{
-    ErrorData, ResyncRequired, Subscribe, SubscribeAck, Unsubscribe, UnsubscribeSuccess,
-};
+use tether_wire::control::{Subscribe, Unsubscribe, UnsubscribeSuccess};
 use tether_wire::{Control, Topic};
 
 use super::observed::{self, Answered};
-use super::{broker_unavailable, subscribe_error, Denial, Policy, Session, SnapshotRequest};
+use super::reply::{self, Refusals};
+use super::{broker_unavailable, Denial, Policy, Session, SnapshotRequest};
 use crate::broker::BrokerError;
 use crate::clock::now_ms;
-use crate::delivery::Ending;
-use crate::frame::control_frame;
-use crate::hub::{Epoch, Publication, StreamPosition};
+use crate::delivery::{Delivery, Ending};
+use crate::hub::StreamPosition;
 
-/// What one accepted topic's subscriber is sent to catch up, and the position it covers.
-struct CatchUp {
-    topic: Topic,
-    position: StreamPosition,
-    kind: Kind,
-    /// The `since` it was asked with, if it was used.
+/// What one accepted topic's subscriber is sent to catch up, and the position it covers (the
+/// `seq` its acknowledgement gives).
+pub(super) struct CatchUp {
+    pub(super) topic: Topic,
+    pub(super) position: StreamPosition,
+    pub(super) kind: Kind,
+    /// The `since` it was asked with, if the connection has the extensions.
     since: Option<u64>,
-    /// With `since`, the oldest `seq` after it still kept.
-    first_kept: Option<u64>,
-}
-
-enum Kind {
-    /// No `since` (or no extensions): the snapshot, if the topic has one.
-    Snapshot(Option<Utf8Bytes>),
-    /// Exactly the events after `since`.
-    Replay(Vec<Arc<Publication>>),
-    /// Some of them were evicted, or `since` is ahead.
-    Resync,
 }
 
 impl CatchUp {
-    /// How an observer sees it.
-    fn observed(&self) -> observed::CatchUp {
-        match self.kind {
-            Kind::Snapshot(_) => observed::CatchUp::Snapshot,
-            Kind::Replay(_) => observed::CatchUp::Replay,
-            Kind::Resync => observed::CatchUp::Resync,
-        }
+    /// Tells the app's observer how this topic was answered, as its answer is sent;
+    /// `first_kept` is the oldest `seq` after `since` still kept, when a replay was read.
+    pub(super) fn observe<P: Policy>(
+        &self,
+        session: &Session<P>,
+        catch_up: observed::CatchUp,
+        first_kept: Option<u64>,
+    ) {
+        session.ctx.policy.answered(&Answered {
+            user: &session.user,
+            connection: session.queue.id(),
+            topic: &self.topic,
+            since: self.since,
+            catch_up,
+            position: &self.position,
+            first_kept,
+        });
     }
+}
+
+/// How a topic's subscriber catches up.
+pub(super) enum Kind {
+    /// No `since` (or no extensions): the snapshot, if the topic has one.
+    Snapshot(Option<Utf8Bytes>),
+    /// The events after this `since`, up to the position: read from the broker when sent (a
+    /// `resync_required` then, if some were evicted meanwhile).
+    Replay(u64),
+    /// `since` is ahead of the stream.
+    Resync,
 }
 
 /// Handles a `subscribe`; an [`Ending`] if the broker could not be reached.
@@ -77,11 +87,7 @@ pub(super) async fn subscribe<P: Policy>(
     let max_topics = limits.max_topics_per_subscribe;
     let over = request.topics.len().saturating_sub(max_topics);
     request.topics.truncate(max_topics);
-    let mut refusals = Refusals {
-        shown: 0,
-        hidden: over,
-        max: limits.max_errors_per_subscribe,
-    };
+    let mut refusals = Refusals::new(over, limits.max_errors_per_subscribe);
     let decisions = triage(session, &request).await;
     let accepted: Vec<Topic> = decisions
         .iter()
@@ -103,18 +109,26 @@ pub(super) async fn subscribe<P: Policy>(
         Ok(catch_ups) => catch_ups,
         Err(error) => return Some(broker_unavailable(&error)),
     };
-    observe(session, &catch_ups);
-    let mut frames = if session.extended() {
-        extended_reply(&request, &decisions, &catch_ups, &mut refusals)
+    let sent = if session.extended() {
+        let head = reply::extended_head(&request, &decisions, &catch_ups, &mut refusals);
+        reply::send_extended(session, head, &catch_ups).await
     } else {
-        plain_reply(session, &request, &decisions, &catch_ups, &mut refusals)
+        let frames = reply::plain(session, &request, &decisions, &catch_ups, &mut refusals);
+        Ok(session.queue.deliver_paced(frames).await)
     };
-    frames.extend(refusals.summary(request.message_id.as_deref()));
+    match sent {
+        Err(error) => return Some(broker_unavailable(&error)),
+        Ok(Delivery::Queued) => {}
+        // The connection is ending: its end releases what it holds.
+        Ok(_) => return None,
+    }
+    let summary = refusals.summary(request.message_id.as_deref());
     let covered = catch_ups
         .into_iter()
         .map(|c| (c.topic, c.position))
         .collect();
-    ctx.hub.complete_join(&session.queue, frames, covered);
+    ctx.hub
+        .complete_join(&session.queue, summary.into_iter().collect(), covered);
     tracing::debug!(
         requested = request.topics.len(),
         accepted = accepted.len(),
@@ -122,21 +136,6 @@ pub(super) async fn subscribe<P: Policy>(
         "subscribe"
     );
     None
-}
-
-/// Tells the app's observer how each accepted topic was answered.
-fn observe<P: Policy>(session: &Session<P>, catch_ups: &[CatchUp]) {
-    for c in catch_ups {
-        session.ctx.policy.answered(&Answered {
-            user: &session.user,
-            connection: session.queue.id(),
-            topic: &c.topic,
-            since: c.since,
-            catch_up: c.observed(),
-            position: &c.position,
-            first_kept: c.first_kept,
-        });
-    }
 }
 
 /// Handles an `unsubscribe`; every listed topic is confirmed, held or not.
@@ -191,9 +190,9 @@ async fn catch_up_all<P: Policy>(
     .await
 }
 
-/// One topic's catch-up: with the extensions and `since`, the replay (or `resync_required`);
-/// otherwise the snapshot, at the position it says it is current to, or else at the position
-/// read just before it was asked for.
+/// One topic's catch-up: with the extensions and `since`, the replay to read when it is sent
+/// (or `resync_required`), at the topic's position now; otherwise the snapshot, at the position
+/// it says it is current to, or else at the position read just before it was asked for.
 async fn catch_up<P: Policy>(
     session: &Session<P>,
     topic: Topic,
@@ -202,20 +201,17 @@ async fn catch_up<P: Policy>(
 ) -> Result<CatchUp, BrokerError> {
     let (ctx, extended) = (&session.ctx, session.extended());
     if let (true, Some(since)) = (extended, since) {
-        let history = ctx.broker.history(topic.clone(), Some(since)).await?;
-        let first_kept = history.publications.first().map(|p| p.seq());
-        let kind = if history.is_complete_after(since) {
-            Kind::Replay(history.publications)
-        } else {
+        let position = ctx.broker.history(topic.clone(), None).await?.position;
+        let kind = if since > position.offset {
             Kind::Resync
+        } else {
+            Kind::Replay(since)
         };
-        let position = history.position;
         return Ok(CatchUp {
             topic,
             position,
             kind,
             since: Some(since),
-            first_kept,
         });
     }
     let before = ctx.broker.history(topic.clone(), None).await?.position;
@@ -237,136 +233,5 @@ async fn catch_up<P: Policy>(
         position,
         kind: Kind::Snapshot(frame),
         since: None,
-        first_kept: None,
     })
-}
-
-/// Errors, the acknowledgement (one per epoch), then each accepted topic's catch-up.
-fn extended_reply(
-    request: &Subscribe,
-    decisions: &[(Topic, Result<(), Denial>)],
-    catch_ups: &[CatchUp],
-    refusals: &mut Refusals,
-) -> Vec<Utf8Bytes> {
-    let message_id = request.message_id.as_deref();
-    let mut frames: Vec<Utf8Bytes> = decisions
-        .iter()
-        .filter_map(|(topic, decision)| decision.as_ref().err().map(|d| (topic, d)))
-        .filter(|_| refusals.show())
-        .map(|(topic, denial)| {
-            let error = subscribe_error(topic, denial, message_id);
-            control_frame(&Control::SubscribeError(error), None)
-        })
-        .collect();
-    let mut epochs: Vec<Option<&Epoch>> = Vec::new();
-    for c in catch_ups {
-        if !epochs.contains(&Some(&c.position.epoch)) {
-            epochs.push(Some(&c.position.epoch));
-        }
-    }
-    if epochs.is_empty() {
-        epochs.push(None); // nothing accepted: one acknowledgement all the same
-    }
-    for epoch in epochs {
-        let group = catch_ups
-            .iter()
-            .filter(|c| Some(&c.position.epoch) == epoch);
-        let ack = SubscribeAck {
-            message_id: request.message_id.clone(),
-            topics: group.clone().map(|c| c.topic.clone()).collect(),
-            seqs: group
-                .map(|c| (c.topic.clone(), c.position.offset))
-                .collect::<BTreeMap<_, _>>(),
-            epoch: epoch.map(Epoch::to_string),
-        };
-        frames.push(control_frame(&Control::SubscribeAck(ack), None));
-    }
-    for c in catch_ups {
-        match &c.kind {
-            Kind::Replay(events) => frames.extend(events.iter().map(|p| p.text_for(true))),
-            Kind::Snapshot(snapshot) => frames.extend(snapshot.clone()),
-            Kind::Resync => {
-                let resync = ResyncRequired {
-                    topic: c.topic.clone(),
-                    seq: Some(c.position.offset),
-                };
-                frames.push(control_frame(&Control::ResyncRequired(resync), None));
-            }
-        }
-    }
-    frames
-}
-
-/// Per topic, in request order: an `error` for a refusal, the snapshot for an accepted one.
-fn plain_reply<P: Policy>(
-    session: &Session<P>,
-    request: &Subscribe,
-    decisions: &[(Topic, Result<(), Denial>)],
-    catch_ups: &[CatchUp],
-    refusals: &mut Refusals,
-) -> Vec<Utf8Bytes> {
-    let message_id = request.message_id.as_deref();
-    let mut catch_ups = catch_ups.iter();
-    let mut frames = Vec::new();
-    for (topic, decision) in decisions {
-        match decision {
-            Err(_) if !refusals.show() => {}
-            Err(denial) => {
-                let error = session.ctx.policy.refusal(topic, denial, message_id);
-                let req_id = message_id.map(str::to_owned);
-                frames.push(control_frame(&Control::Error(error), req_id));
-            }
-            Ok(()) => {
-                if let Some(CatchUp {
-                    kind: Kind::Snapshot(Some(frame)),
-                    ..
-                }) = catch_ups.next()
-                {
-                    frames.push(frame.clone());
-                }
-            }
-        }
-    }
-    frames
-}
-
-/// How many refusals of one `subscribe` were answered one by one, and how many are only counted
-/// (with the topics past the limit per `subscribe`).
-struct Refusals {
-    shown: usize,
-    hidden: usize,
-    max: usize,
-}
-
-impl Refusals {
-    /// Whether one more refusal gets its own frame; counts it either way.
-    fn show(&mut self) -> bool {
-        if self.shown < self.max {
-            self.shown += 1;
-            true
-        } else {
-            self.hidden += 1;
-            false
-        }
-    }
-
-    /// The one `error` counting the refusals not answered one by one, if any.
-    fn summary(&self, message_id: Option<&str>) -> Option<Utf8Bytes> {
-        if self.hidden == 0 {
-            return None;
-        }
-        let mut details = json!({
-            "message": format!("{} more topics refused", self.hidden),
-            "refused": self.hidden,
-        });
-        if let Some(message_id) = message_id {
-            details["message_id"] = json!(message_id);
-        }
-        let error = ErrorData {
-            error: "LIMIT".into(),
-            details: Some(details),
-        };
-        let req_id = message_id.map(str::to_owned);
-        Some(control_frame(&Control::Error(error), req_id))
-    }
 }

@@ -105,6 +105,14 @@ pub enum Reply {
     Published(Arc<Publication>),
     /// A frame for the requester alone, on the request's topic, with its `req_id`.
     Event(Event),
+    /// An `error` for the requester alone, carrying the `req_id` the app chose rather than the
+    /// request's (the origin's handlers echo a `message_id` read from the frame's top level).
+    Error {
+        /// The error.
+        error: ErrorData,
+        /// The `req_id` it carries, if any.
+        req_id: Option<String>,
+    },
 }
 
 /// The `error` codes of frames the server cannot use.

@@ -1,4 +1,11 @@
-//! What the server's integration tests share: a TCP proxy that cuts and refuses connections.
+//! What the server's integration tests share: a TCP proxy that cuts and refuses connections,
+//! the join tests' helpers, and a `redis-server` of a test's own.
+
+#![allow(dead_code)]
+
+pub mod join;
+#[path = "../../../tests/src/redis.rs"]
+pub mod redis_server;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

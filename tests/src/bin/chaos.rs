@@ -1,10 +1,12 @@
 //! The `chaos` command's native part: the full chaos schedule for each server the stub can be
 //! (tether's profile, the same with a replay buffer so small reconnects exceed it, and the
 //! origin's profile), then tabs sharing one socket while they open, close and lose their leader,
-//! then a 300-client herd with and without jitter, then a herd of 300 browsers of 3 tabs each,
-//! sharing a socket and not, with their counts; it fails unless every run is sound (its checks:
-//! `ChaosReport::is_sound`, `TabChaosReport::is_sound`, `HerdReport::is_sound` with jitter
-//! cutting the largest bucket at least 2x, `TabHerdReport::is_sound`).
+//! then the run across two stub processes on one Redis, then a 300-client herd with and without
+//! jitter, then a herd of 300 browsers of 3 tabs each, sharing a socket and not, with their
+//! counts; it fails unless every run is sound (its checks: `ChaosReport::is_sound`,
+//! `TabChaosReport::is_sound`, `NodesReport::is_sound` with at least 200 effective faults and
+//! every kind hit, `HerdReport::is_sound` with jitter cutting the largest bucket at least 2x,
+//! `TabHerdReport::is_sound`).
 //! `scripts/chaos.sh` runs it, then the fixed-length fuzz runs.
 //!
 //! Usage: `chaos [--seed N] [--faults N] [--clients N] [--browsers N]`
@@ -64,6 +66,24 @@ fn main() {
         let report = chaos::tabs::run(&tabs).await;
         println!("{report}\n");
         ok &= report.is_sound() && report.faults.1 >= tabs.faults * 3 / 4;
+        let nodes = chaos::nodes::NodesConfig {
+            faults: arg("--faults", 240) as usize,
+            ..chaos::nodes::NodesConfig::full(seed)
+        };
+        println!(
+            "== chaos, two stub processes on one Redis: seed {}, {} topics, {} faults",
+            nodes.seed, nodes.topics, nodes.faults
+        );
+        let report = chaos::nodes::run(&nodes).await;
+        println!("{report}\n");
+        let kinds = [
+            "node killed",
+            "redis restart keeping data",
+            "redis restart losing data",
+        ];
+        ok &= report.is_sound()
+            && report.chaos.total_effective() >= 200
+            && kinds.iter().all(|k| report.chaos.hits(k) > 0);
         println!("== thundering herd");
         let herd = herd::run(clients, 1_000).await;
         println!("{herd}\n");

@@ -8,11 +8,14 @@
 //! the wire is checked against the origin's contract, and every wait that times out counts
 //! against the run.
 //!
+//! [`nodes`] runs the same checks across two stub processes on one Redis.
+//!
 //! Call [`run`] inside a `tokio::task::LocalSet` on a multi-threaded runtime.
 
 mod check;
 mod faults;
 mod live;
+pub mod nodes;
 mod report;
 mod sabotage;
 mod sends;

@@ -33,12 +33,24 @@ pub enum Mark {
     },
 }
 
+/// Where a run without stub logs of its own (the cross-node run) stood when a view recorded a
+/// mark: the incarnation of Redis's data, and how many events it had asked to publish.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stamp {
+    /// Restarts of Redis that lost its data so far.
+    pub epoch: u64,
+    /// Events the run had asked to publish so far (the `n` of the last one, in flight or not).
+    pub published: u64,
+}
+
 /// A handler on an agent topic.
 pub struct EventView {
     /// Index into the agent topics.
     pub topic: usize,
     /// What it was told.
     pub marks: Rc<RefCell<Vec<Mark>>>,
+    /// Where the run stood at each mark, if it mounted with a clock (empty otherwise).
+    pub stamps: Rc<RefCell<Vec<Stamp>>>,
     /// Where the stub's logs were just before it mounted.
     pub mount: Point,
     /// Whether the client was not open when it mounted.
@@ -65,8 +77,31 @@ impl EventView {
         mount: Point,
         sabotage: Option<Sabotage>,
     ) -> EventView {
+        EventView::mount_with(app, topic, name, mount, sabotage, None)
+    }
+
+    /// Like [`EventView::mount`], stamping each mark with where `clock` stands then.
+    pub fn mount_stamped(
+        app: &AppState,
+        topic: usize,
+        name: &str,
+        mount: Point,
+        clock: &Rc<Cell<Stamp>>,
+    ) -> EventView {
+        EventView::mount_with(app, topic, name, mount, None, Some(clock.clone()))
+    }
+
+    fn mount_with(
+        app: &AppState,
+        topic: usize,
+        name: &str,
+        mount: Point,
+        sabotage: Option<Sabotage>,
+        clock: Option<Rc<Cell<Stamp>>>,
+    ) -> EventView {
         let marks = Rc::new(RefCell::new(Vec::new()));
-        let sink = marks.clone();
+        let stamps = Rc::new(RefCell::new(Vec::new()));
+        let (sink, stamp_sink) = (marks.clone(), stamps.clone());
         let played = RefCell::new(Played::default());
         let offline = !app.client.state().is_open();
         let sub = app
@@ -75,7 +110,7 @@ impl EventView {
                 let mark = match e {
                     TopicEvent::Subscribed { seq, .. } => Mark::Subscribed { seq: *seq },
                     TopicEvent::ResyncRequired { seq, .. } => Mark::Resync { seq: *seq },
-                    TopicEvent::Message(m) if m.kind == "run_update" => match m.data::<RunId>() {
+                    TopicEvent::Message(m) if m.kind() == "run_update" => match m.data::<RunId>() {
                         Ok(run) => Mark::Event(run.id),
                         Err(_) => return,
                     },
@@ -86,11 +121,15 @@ impl EventView {
                     Some(sabotage) => sabotage.play(&mut played.borrow_mut(), mark, seq),
                     None => Some(mark),
                 };
+                if let (Some(_), Some(clock)) = (&mark, &clock) {
+                    stamp_sink.borrow_mut().push(clock.get());
+                }
                 sink.borrow_mut().extend(mark);
             });
         EventView {
             topic,
             marks,
+            stamps,
             mount,
             offline,
             sub: Some(sub),

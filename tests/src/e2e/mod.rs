@@ -150,6 +150,20 @@ pub async fn api(stub: &str, path: &str) -> Value {
         .unwrap()
 }
 
+/// Every item of a REST list at `path` as the dev user, following its pages (`next`).
+pub async fn api_all(stub: &str, path: &str, key: &str) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut page = api(stub, path).await;
+    loop {
+        items.extend(page[key].as_array().cloned().unwrap_or_default());
+        let Some(next) = page["next"].as_u64() else {
+            return items;
+        };
+        let join = if path.contains('?') { '&' } else { '?' };
+        page = api(stub, &format!("{path}{join}after={next}")).await;
+    }
+}
+
 /// `POST /api/test/{path}` (test control).
 pub async fn control(stub: &str, path: &str) -> Value {
     let http = crate::stub::http_client();
@@ -202,10 +216,8 @@ pub async fn wait_subscribers(stub: &str, expected: &BTreeMap<String, u64>, what
 
 /// The topics the dashboard holds for the dev user: `user:1` and each agent's.
 pub async fn dashboard_topics(stub: &str) -> BTreeMap<String, u64> {
-    let agents = api(stub, "/api/agents").await;
-    let mut topics: BTreeMap<String, u64> = agents["agents"]
-        .as_array()
-        .unwrap()
+    let agents = api_all(stub, "/api/agents", "agents").await;
+    let mut topics: BTreeMap<String, u64> = agents
         .iter()
         .map(|a| (format!("agent:{}", a["id"]), 1))
         .collect();

@@ -3,7 +3,6 @@
 //! contract's aliases. A type it does not know is [`AgentsMessage::Unknown`], never an error.
 
 use serde::de::DeserializeOwned;
-use serde_json::value::RawValue;
 
 use super::model::*;
 use crate::{DecodeError, Message};
@@ -111,15 +110,15 @@ impl AgentsMessage {
     ];
 }
 
-fn data<T: DeserializeOwned>(kind: &str, data: &RawValue) -> Result<T, DecodeError> {
-    serde_json::from_str(data.get()).map_err(|e| DecodeError::Data {
+fn data<T: DeserializeOwned>(kind: &str, data: &str) -> Result<T, DecodeError> {
+    crate::json::from_str(data).map_err(|e| DecodeError::Data {
         kind: kind.to_owned(),
-        error: e.to_string(),
+        error: e.text(),
     })
 }
 
 impl Message for AgentsMessage {
-    fn decode(k: &str, raw: &RawValue) -> Result<AgentsMessage, DecodeError> {
+    fn decode(k: &str, raw: &str) -> Result<AgentsMessage, DecodeError> {
         use AgentsMessage as M;
         Ok(match k {
             kind::AGENT_STATE => M::AgentState(data(k, raw)?),
@@ -138,7 +137,7 @@ impl Message for AgentsMessage {
             kind::USER_UPDATE => M::UserUpdate(data(k, raw)?),
             _ => M::Unknown {
                 kind: k.to_owned(),
-                data: raw.get().to_owned(),
+                data: raw.to_owned(),
             },
         })
     }

@@ -8,8 +8,9 @@ use crate::core::event::{ClientError, Output};
 use crate::core::reconnect::Trigger;
 use crate::core::time::Instant;
 use crate::core::timers::Timer;
-use crate::protocol::control::Heartbeat;
-use crate::protocol::{CloseCode, Control};
+use crate::protocol::control::{kind, write};
+use crate::protocol::json::push_u64;
+use crate::protocol::CloseCode;
 
 /// Pings remembered per socket for their round-trip time; older ones are forgotten.
 const PINGS_REMEMBERED: usize = 8;
@@ -23,14 +24,24 @@ impl Connection {
         };
         self.next_ping_id += 1;
         let id = self.next_ping_id;
-        socket.pings.push_back((id, now));
+        socket.pings.push((id, now));
         if socket.pings.len() > PINGS_REMEMBERED {
-            socket.pings.pop_front();
+            socket.pings.remove(0);
         }
-        let ping = Control::Ping(Heartbeat {
-            timestamp: Some(now.0),
-        });
-        self.write_control(&ping, Some(format!("p{id}")), now);
+        let mut req_id = String::from("p");
+        push_u64(&mut req_id, id);
+        self.write_heartbeat(kind::PING, Some(&req_id), Some(now.0), now);
+    }
+
+    /// Writes a `ping` or `pong` (`kind`), stamped with `now`.
+    pub(super) fn write_heartbeat(
+        &mut self,
+        kind: &str,
+        req_id: Option<&str>,
+        timestamp: Option<u64>,
+        now: Instant,
+    ) {
+        self.write(write::heartbeat(kind, now.0, req_id, timestamp));
     }
 
     /// A `pong` arrived: records the round-trip time of the ping it answers (by `req_id`, or
@@ -39,7 +50,7 @@ impl Connection {
         let socket = self.socket.as_mut()?;
         let id = match req_id.and_then(|r| r.strip_prefix('p')) {
             Some(n) => n.parse().ok()?,
-            None if req_id.is_none() => socket.pings.front()?.0,
+            None if req_id.is_none() => socket.pings.first()?.0,
             None => return None,
         };
         let sent_at = socket.pings.iter().find(|(p, _)| *p == id).map(|(_, t)| *t);

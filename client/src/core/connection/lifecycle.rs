@@ -255,6 +255,7 @@ impl Connection {
             acks: None,
             pings: Default::default(),
             unconfirmed: Default::default(),
+            split: Default::default(),
         });
         self.timers.stop(Timer::Retry);
         self.timers

@@ -49,10 +49,13 @@ struct Socket {
     proven_at: Option<Instant>,
     /// Whether this server acknowledges subscriptions, once known.
     acks: Option<bool>,
-    /// Pings sent and not yet answered: id and time sent (the last few only).
-    pings: VecDeque<(u64, Instant)>,
+    /// Pings sent and not yet answered: id and time sent (the last few only), oldest first.
+    pings: Vec<(u64, Instant)>,
     /// Subscribes sent and neither acknowledged nor passed by an answered ping.
-    unconfirmed: VecDeque<Unconfirmed>,
+    unconfirmed: Vec<Unconfirmed>,
+    /// The `message_id`s of batched subscribes whose topics were subscribed again one by one
+    /// after a refusal named them (the last few only).
+    split: Vec<String>,
 }
 
 /// The connection state machine. See the module docs.

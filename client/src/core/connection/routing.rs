@@ -3,26 +3,50 @@
 //! anything else is an app event, checked against its topic's last `seq` and delivered to the
 //! topic's handlers. Frames from a socket that is not current are ignored.
 
+use std::borrow::Cow;
 use std::rc::Rc;
 
 use super::Connection;
 use crate::core::event::{ClientError, Output, RequestError, SocketId, TopicEvent};
 use crate::core::requests::Requests;
 use crate::core::time::Instant;
-use crate::core::topics::{SeqVerdict, TopicStatus};
-use crate::protocol::control::{ErrorData, Heartbeat};
-use crate::protocol::{Control, DecodeError, Envelope};
+use crate::core::topics::SeqVerdict;
+use crate::protocol::control::{kind, ControlRef, ErrorRef, ResyncRef};
+use crate::protocol::{EnvelopeRef, Frame, FrameParts, Topic, SYSTEM};
 
 impl Connection {
-    /// A text frame arrived.
+    /// A text frame arrived. An event delivered keeps a copy of `text`.
     pub fn handle_socket_message(&mut self, socket: SocketId, text: &str, now: Instant) {
+        if let Some((topic, parts)) = self.receive(socket, text, now) {
+            self.deliver_frame(Frame::assemble(text.into(), parts, topic));
+        }
+    }
+
+    /// [`Connection::handle_socket_message`] for a text the driver owns: an event delivered
+    /// keeps `text` itself, not a copy.
+    pub fn handle_socket_text(&mut self, socket: SocketId, text: String, now: Instant) {
+        if let Some((topic, parts)) = self.receive(socket, &text, now) {
+            self.deliver_frame(Frame::assemble(text.into_boxed_str(), parts, topic));
+        }
+    }
+
+    /// Reads and routes a frame; an app event to deliver comes back as its topic and parts,
+    /// for the caller to keep the text with.
+    fn receive(&mut self, socket: SocketId, text: &str, now: Instant) -> Option<Delivery> {
         if !self.accept_frame(socket, text.len(), now) {
-            return;
+            return None;
         }
-        match Envelope::decode(text) {
-            Ok(envelope) => self.route(Rc::new(envelope), now),
-            Err(e) => self.malformed(ClientError::Malformed(e)),
+        match EnvelopeRef::parse(text) {
+            Ok(envelope) => self.route(text, &envelope, now),
+            Err(e) => {
+                self.malformed(ClientError::Malformed(e));
+                None
+            }
         }
+    }
+
+    fn deliver_frame(&mut self, frame: Frame) {
+        self.deliver(TopicEvent::Message(Rc::new(frame)));
     }
 
     /// A binary frame arrived: read as UTF-8 JSON text when it is that, else dropped and
@@ -60,77 +84,103 @@ impl Connection {
         self.outputs.push_back(Output::Error(error));
     }
 
-    fn route(&mut self, envelope: Rc<Envelope>, now: Instant) {
-        let answered = self.finish_request(&envelope);
-        if !answered && self.cfg.relay_replies && envelope.req_id.is_some() {
-            self.outputs.push_back(Output::Relay(envelope.clone()));
+    fn route(&mut self, text: &str, envelope: &EnvelopeRef<'_>, now: Instant) -> Option<Delivery> {
+        let req_id = envelope.req_id.map(|r| r.value());
+        let answered = self.finish_request(text, envelope, req_id.as_deref());
+        if !answered && self.cfg.relay_replies && req_id.is_some() {
+            let frame = Frame::new(text, envelope, topic_of(envelope));
+            self.outputs.push_back(Output::Relay(Rc::new(frame)));
         }
-        let control = match Control::parse(&envelope) {
-            None => return self.route_event(envelope),
+        let control = match ControlRef::parse(envelope) {
+            None => return self.route_event(text, envelope),
             Some(Ok(control)) => control,
-            Some(Err(_)) if answered => return,
-            Some(Err(e)) => return self.malformed(ClientError::Malformed(e)),
+            Some(Err(_)) if answered => return None,
+            Some(Err(e)) => {
+                self.malformed(ClientError::Malformed(e));
+                return None;
+            }
         };
         match control {
-            Control::Ping(Heartbeat { timestamp }) => {
-                self.write_control(&Control::Pong(Heartbeat { timestamp }), None, now);
-            }
-            Control::Pong(_) => {
-                if let Some(ping) = self.on_pong(envelope.req_id.as_deref(), now) {
+            ControlRef::Ping(timestamp) => self.write_heartbeat(kind::PONG, None, timestamp, now),
+            ControlRef::Pong(_) => {
+                if let Some(ping) = self.on_pong(req_id.as_deref(), now) {
                     self.on_barrier_passed(ping);
                 }
             }
-            Control::SubscribeAck(ack) => self.on_ack(ack),
-            Control::SubscribeError(e) => self.on_refused(e.topic, e.error_code, e.error),
-            Control::UnsubscribeSuccess(_) => {}
-            Control::ResyncRequired(r) => {
-                if self.topics.resync(&r.topic, r.seq) {
-                    self.deliver(TopicEvent::ResyncRequired {
-                        topic: r.topic,
-                        seq: r.seq,
-                        history_lost: false,
-                    });
-                }
+            ControlRef::SubscribeAck(ack) => self.on_ack(&ack),
+            ControlRef::SubscribeError(e) => {
+                let topic = Topic::new(e.topic.value());
+                self.on_refused(topic, e.error_code.value().into(), e.error.value().into());
             }
-            Control::Error(e) if !answered => {
-                if !self.on_subscribe_refused_by_error(envelope.req_id.as_deref(), &e) {
+            ControlRef::UnsubscribeSuccess => {}
+            ControlRef::ResyncRequired(r) => self.on_resync(&r),
+            ControlRef::Error(e) if !answered => {
+                if !self.on_subscribe_refused_by_error(req_id.as_deref(), &e) {
                     self.report_server_error(&e);
                 }
             }
-            Control::Error(_) => {}
+            ControlRef::Error(_) => {}
             // Client-to-server types have no meaning coming from a server.
-            Control::Subscribe(_) | Control::Unsubscribe(_) => self.counters.events_unrouted += 1,
+            ControlRef::Subscribe | ControlRef::Unsubscribe => self.counters.events_unrouted += 1,
+        }
+        None
+    }
+
+    /// A topic's history cannot be replayed. A resync naming another epoch than the one the
+    /// topic was in says the server lost the history (a broker restarted without its data).
+    fn on_resync(&mut self, r: &ResyncRef<'_>) {
+        let Some(topic) = self.topics.held_topic(&r.topic.value()) else {
+            return;
+        };
+        let epoch = r.epoch.map(|e| e.value());
+        let history_lost = match (self.topics.epoch(&topic), epoch.as_deref()) {
+            (Some(known), Some(named)) => known != named,
+            _ => false,
+        };
+        if self.topics.resync(&topic, r.seq, epoch.as_deref()) {
+            let seq = r.seq;
+            self.deliver(TopicEvent::ResyncRequired {
+                topic,
+                seq,
+                history_lost,
+            });
         }
     }
 
-    fn report_server_error(&mut self, e: &ErrorData) {
+    fn report_server_error(&mut self, e: &ErrorRef<'_>) {
         self.outputs.push_back(Output::Error(ClientError::Server {
-            error: e.error.clone(),
-            details: e.explanation().to_owned(),
+            error: e.error.value().into_owned(),
+            details: e.explanation().into_owned(),
         }));
     }
 
     /// Settles the request this frame answers, if any: an `error` fails it, anything else is
     /// its reply. Returns true if it did. Each request settles once.
-    fn finish_request(&mut self, envelope: &Rc<Envelope>) -> bool {
-        let Some(id) = envelope.req_id.as_deref().and_then(Requests::parse_wire_id) else {
+    fn finish_request(
+        &mut self,
+        text: &str,
+        envelope: &EnvelopeRef<'_>,
+        req_id: Option<&str>,
+    ) -> bool {
+        let Some(id) = req_id.and_then(Requests::parse_wire_id) else {
             return false;
         };
         if !self.requests.finish(id) {
             return false;
         }
-        let result = if envelope.kind == crate::protocol::control::kind::ERROR {
-            let e: Result<ErrorData, DecodeError> = envelope.data();
-            let e = e.unwrap_or_else(|e| ErrorData {
-                error: "MALFORMED".into(),
-                details: Some(e.to_string().into()),
-            });
-            Err(RequestError::Server {
-                error: e.error.clone(),
-                details: e.explanation().to_owned(),
-            })
+        let result = if envelope.kind.is(kind::ERROR) {
+            let (error, details) = match ControlRef::parse(envelope) {
+                Some(Ok(ControlRef::Error(e))) => {
+                    (e.error.value().into_owned(), e.explanation().into_owned())
+                }
+                _ => (
+                    "MALFORMED".into(),
+                    "the error frame's data is malformed".into(),
+                ),
+            };
+            Err(RequestError::Server { error, details })
         } else {
-            Ok(envelope.clone())
+            Ok(Rc::new(Frame::new(text, envelope, topic_of(envelope))))
         };
         self.outputs.push_back(Output::RequestDone { id, result });
         true
@@ -138,21 +188,38 @@ impl Connection {
 
     /// Delivers an app event to its topic's handlers, once: a `seq` at or below the last one
     /// delivered is a duplicate. From a server without acknowledgements, the first event on a
-    /// pending topic activates it first.
-    fn route_event(&mut self, envelope: Rc<Envelope>) {
-        let topic = envelope.topic.clone();
-        if self.topics.status(&topic) == Some(&TopicStatus::Pending) {
+    /// pending topic activates it first. The topic is looked up by the name in the frame; the
+    /// delivered frame shares the held topic's name.
+    fn route_event(&mut self, text: &str, envelope: &EnvelopeRef<'_>) -> Option<Delivery> {
+        let name = envelope.topic.map_or(Cow::Borrowed(SYSTEM), |t| t.value());
+        let Some((index, topic, pending)) = self.topics.find_held(&name) else {
+            self.counters.events_unrouted += 1;
+            return None;
+        };
+        if pending {
+            // Activating it changes no topic's place in the table: `index` still holds.
             self.on_event_before_ack(&topic);
         }
-        match self.topics.admit(&topic, envelope.seq) {
+        match self.topics.admit_at(index, envelope.seq) {
             SeqVerdict::Deliver { gap } => {
                 self.counters.seq_gaps += u64::from(gap);
-                self.deliver(TopicEvent::Message(envelope));
+                return Some((topic, FrameParts::of(text, envelope)));
             }
             SeqVerdict::Duplicate => self.counters.duplicates_dropped += 1,
             SeqVerdict::NotHeld => self.counters.events_unrouted += 1,
         }
+        None
     }
+}
+
+/// An app event to deliver: its topic (the held one) and where its parts lie in its text.
+type Delivery = (Topic, FrameParts);
+
+/// The topic a frame names (`system` when it names none), as a new name.
+fn topic_of(envelope: &EnvelopeRef<'_>) -> Topic {
+    envelope
+        .topic
+        .map_or_else(Topic::system, |t| Topic::new(t.value()))
 }
 
 #[cfg(test)]
@@ -186,7 +253,7 @@ mod tests {
     fn relayed(c: &mut Connection) -> Vec<String> {
         std::iter::from_fn(|| c.poll_output())
             .filter_map(|o| match o {
-                Output::Relay(e) => e.req_id.clone(),
+                Output::Relay(e) => e.req_id().map(str::to_owned),
                 _ => None,
             })
             .collect()

@@ -9,13 +9,19 @@ use crate::core::outbox::Queued;
 use crate::core::requests::Requests;
 use crate::core::state::ConnectionState;
 use crate::core::time::Instant;
-use crate::protocol::{Control, Envelope};
+use crate::protocol::Envelope;
 
 impl Connection {
     /// Sends a frame now if a proved socket can take it, else queues it. The frame is stamped
     /// with `now` as its `ts`.
     pub fn send(&mut self, frame: Envelope, now: Instant) -> Result<(), SendError> {
-        self.submit(frame, None, now)
+        self.submit(frame.with_ts(now.0).encode(), None, now)
+    }
+
+    /// [`Connection::send`] for a frame already encoded, sent as it is (its `ts` and
+    /// `req_id` are its sender's): for something that relays other clients' frames.
+    pub fn send_encoded(&mut self, text: String, now: Instant) -> Result<(), SendError> {
+        self.submit(text, None, now)
     }
 
     /// Sends a frame as a request with a fresh `req_id`: the reply that echoes it settles the
@@ -25,8 +31,11 @@ impl Connection {
             return Err(SendError::Closed);
         }
         let id = self.requests.start();
-        let frame = frame.with_req_id(Requests::wire_id(id));
-        match self.submit(frame, Some(id), now) {
+        let text = frame
+            .with_req_id(Requests::wire_id(id))
+            .with_ts(now.0)
+            .encode();
+        match self.submit(text, Some(id), now) {
             Ok(()) => Ok(id),
             Err(e) => {
                 self.requests.finish(id);
@@ -37,14 +46,13 @@ impl Connection {
 
     fn submit(
         &mut self,
-        frame: Envelope,
+        text: String,
         request: Option<RequestId>,
         now: Instant,
     ) -> Result<(), SendError> {
         if self.state == ConnectionState::Closed {
             return Err(SendError::Closed);
         }
-        let text = frame.with_ts(now.0).encode();
         if text.len() > self.cfg.max_frame_bytes {
             return Err(SendError::TooLarge(text.len()));
         }
@@ -86,18 +94,6 @@ impl Connection {
         for q in queued {
             self.send_app_frame(socket, q.text, q.request, now);
         }
-    }
-
-    /// Writes a control frame, stamped with `now`.
-    pub(super) fn write_control(
-        &mut self,
-        control: &Control,
-        req_id: Option<String>,
-        now: Instant,
-    ) {
-        let mut envelope = control.to_envelope().with_ts(now.0);
-        envelope.req_id = req_id;
-        self.write(envelope.encode());
     }
 
     /// Sent requests whose reply is overdue fail with `Timeout`.

@@ -8,16 +8,22 @@
 //! at its acknowledgement, or, from a server without acknowledgements, at the first event on it
 //! or the `pong` to the first ping sent after its `subscribe`, whichever comes first.** Once a
 //! server is known to send no acknowledgements, each topic gets a `subscribe` of its own, so
-//! that an `error` echoing its `message_id` names the refused topic.
-
-use std::collections::{BTreeMap, VecDeque};
+//! that an `error` echoing its `message_id` names the refused topic; a refusal of a `subscribe`
+//! that listed several (sent before that was known) has the topics of it not yet active
+//! subscribed again, one by one, so a refused topic ends refused whatever the batching.
 
 use super::Connection;
 use crate::core::event::TopicEvent;
 use crate::core::time::Instant;
 use crate::core::topics::Activation;
-use crate::protocol::control::{ErrorData, SubscribeAck, Unsubscribe};
-use crate::protocol::{control, Control, Topic};
+use crate::protocol::control::{write, AckRef, ErrorRef};
+use crate::protocol::json::{push_u64, Str};
+use crate::protocol::Topic;
+
+/// How many batched `subscribe`s split after a refusal a socket remembers, to recognise the
+/// further errors naming them. Batches go out only until the server is known not to
+/// acknowledge, so a socket has few.
+pub(super) const MAX_SPLIT: usize = 16;
 
 /// A `subscribe` the server has not confirmed yet.
 #[derive(Debug)]
@@ -45,12 +51,8 @@ impl Connection {
         }
         let changes = self.topics.take_changes();
         if !changes.unsubscribe.is_empty() {
-            let message_id = Some(self.next_message_id());
-            let frame = Control::Unsubscribe(Unsubscribe {
-                topics: changes.unsubscribe,
-                message_id,
-            });
-            self.write_control(&frame, None, now);
+            let message_id = self.next_message_id();
+            self.write(write::unsubscribe(now.0, &message_id, &changes.unsubscribe));
         }
         if changes.subscribe.is_empty() {
             return false;
@@ -64,22 +66,13 @@ impl Connection {
         let barrier = self.next_ping_id + 1;
         for chunk in chunks {
             let message_id = self.next_message_id();
-            let since: BTreeMap<Topic, u64> = chunk
-                .iter()
-                .filter_map(|(t, seq)| seq.map(|s| (t.clone(), s)))
-                .collect();
-            let topics: Vec<Topic> = chunk.into_iter().map(|(t, _)| t).collect();
-            for topic in &topics {
+            for (topic, _) in &chunk {
                 self.topics.sent(topic, &message_id);
             }
-            let frame = Control::Subscribe(control::Subscribe {
-                topics: topics.clone(),
-                message_id: Some(message_id.clone()),
-                since: (!since.is_empty()).then_some(since),
-            });
-            self.write_control(&frame, None, now);
+            self.write(write::subscribe(now.0, &message_id, &chunk));
+            let topics: Vec<Topic> = chunk.into_iter().map(|(t, _)| t).collect();
             if let Some(socket) = self.socket.as_mut() {
-                socket.unconfirmed.push_back(Unconfirmed {
+                socket.unconfirmed.push(Unconfirmed {
                     message_id,
                     topics,
                     barrier,
@@ -92,22 +85,26 @@ impl Connection {
     }
 
     /// `subscribe_ack`: the server speaks tether's extensions; its topics are active.
-    pub(super) fn on_ack(&mut self, ack: SubscribeAck) {
+    pub(super) fn on_ack(&mut self, ack: &AckRef<'_>) {
         self.server_acks = Some(true);
+        let message_id = ack.message_id.map(|m| m.value());
+        let message_id = message_id.as_deref();
         if let Some(socket) = self.socket.as_mut() {
             socket.acks = Some(true);
-            if let Some(mid) = &ack.message_id {
-                socket.unconfirmed.retain(|u| &u.message_id != mid);
+            if let Some(mid) = message_id {
+                socket.unconfirmed.retain(|u| u.message_id != mid);
             }
         }
-        for topic in ack.topics {
-            let seq = ack.seqs.get(&topic).copied();
-            let activation = self.topics.acknowledge(
-                &topic,
-                ack.message_id.as_deref(),
-                seq,
-                ack.epoch.as_deref(),
-            );
+        let epoch = ack.epoch.map(|e| e.value());
+        let mut seqs = SeqFinder::new(ack);
+        for name in ack.topics() {
+            let seq = seqs.find(name);
+            let Some(topic) = self.topics.held_topic(&name.value()) else {
+                continue;
+            };
+            let activation = self
+                .topics
+                .acknowledge(&topic, message_id, seq, epoch.as_deref());
             self.announce(topic, activation);
         }
     }
@@ -125,7 +122,7 @@ impl Connection {
         let Some(socket) = self.socket.as_mut() else {
             return;
         };
-        let (passed, kept): (VecDeque<Unconfirmed>, VecDeque<Unconfirmed>) =
+        let (passed, kept): (Vec<Unconfirmed>, Vec<Unconfirmed>) =
             std::mem::take(&mut socket.unconfirmed)
                 .into_iter()
                 .partition(|u| u.barrier <= ping_id);
@@ -166,35 +163,55 @@ impl Connection {
     }
 
     /// An `error` that answers no request: from a server without acknowledgements, one that
-    /// names (by `req_id` or `details.message_id`) a single-topic `subscribe` refuses that
-    /// topic. Returns false if it names none.
+    /// names (by `req_id` or `details.message_id`) a `subscribe` refuses a topic of it. Of a
+    /// single-topic `subscribe`, that topic. Of one listing several, it cannot say which (the
+    /// origin sends one per refused topic, each naming the whole `subscribe`, and says which
+    /// only in a sentence): the server is known not to acknowledge, and the topics of it not
+    /// yet active are subscribed again, each on its own, so that each one's own answer settles
+    /// it; the other errors naming that `subscribe` are the same refusals again. Returns false
+    /// if it names none.
     pub(super) fn on_subscribe_refused_by_error(
         &mut self,
         req_id: Option<&str>,
-        error: &ErrorData,
+        error: &ErrorRef<'_>,
     ) -> bool {
-        let named = error
-            .details
-            .as_ref()
-            .and_then(|d| d.get("message_id"))
-            .and_then(|m| m.as_str())
-            .or(req_id);
-        let Some(named) = named else {
+        let in_details = error.message_id().map(|m| m.value());
+        let Some(named) = in_details.as_deref().or(req_id) else {
             return false;
         };
         let Some(socket) = self.socket.as_mut().filter(|s| s.acks != Some(true)) else {
             return false;
         };
+        if socket.split.iter().any(|id| id == named) {
+            return true;
+        }
         let Some(pos) = socket
             .unconfirmed
             .iter()
-            .position(|u| u.message_id == named && u.topics.len() == 1)
+            .position(|u| u.message_id == named)
         else {
             return false;
         };
-        let refused = socket.unconfirmed.remove(pos).expect("found above");
-        let topic = refused.topics.into_iter().next().expect("one topic");
-        self.on_refused(topic, error.error.clone(), error.explanation().to_owned());
+        let refused = socket.unconfirmed.remove(pos);
+        if let [topic] = &refused.topics[..] {
+            let topic = topic.clone();
+            let code = error.error.value().into_owned();
+            self.on_refused(topic, code, error.explanation().into_owned());
+            return true;
+        }
+        socket.acks = Some(false);
+        self.server_acks = Some(false);
+        if socket.split.len() == MAX_SPLIT {
+            socket.split.remove(0);
+        }
+        socket.split.push(refused.message_id);
+        let mut again = false;
+        for topic in &refused.topics {
+            again |= self.topics.subscribe_again(topic);
+        }
+        if again {
+            self.schedule_flush();
+        }
         true
     }
 
@@ -227,7 +244,39 @@ impl Connection {
 
     fn next_message_id(&mut self) -> String {
         self.next_message_id += 1;
-        format!("s{}", self.next_message_id)
+        let mut id = String::from("s");
+        push_u64(&mut id, self.next_message_id);
+        id
+    }
+}
+
+/// Finds each acknowledged topic's `seq` in the acknowledgement's map. Servers list both in
+/// the same order, so each search starts where the last one ended (and wraps around): linear
+/// in the number of topics, for 2,048 topics as for one.
+struct SeqFinder<'a> {
+    seqs: Vec<(Str<'a>, u64)>,
+    next: usize,
+}
+
+impl<'a> SeqFinder<'a> {
+    fn new(ack: &AckRef<'a>) -> SeqFinder<'a> {
+        SeqFinder {
+            seqs: ack.seqs().collect(),
+            next: 0,
+        }
+    }
+
+    fn find(&mut self, topic: Str<'_>) -> Option<u64> {
+        let n = self.seqs.len();
+        let same = |s: Str<'_>| match (s.is_escaped(), topic.is_escaped()) {
+            (false, false) => s.raw() == topic.raw(),
+            _ => s.value() == topic.value(),
+        };
+        let i = (0..n)
+            .map(|k| (self.next + k) % n)
+            .find(|&i| same(self.seqs[i].0))?;
+        self.next = i + 1;
+        Some(self.seqs[i].1)
     }
 }
 

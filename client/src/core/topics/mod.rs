@@ -7,8 +7,7 @@
 //! `since`) and one to unsubscribe. A subscribe and an unsubscribe of the same topic in one tick
 //! cancel out and send nothing.
 
-use std::collections::BTreeMap;
-
+use super::topic_map::TopicMap;
 use crate::protocol::Topic;
 
 /// The status of one topic.
@@ -103,14 +102,14 @@ pub struct StatusCounts {
 /// All topics the app holds.
 #[derive(Debug, Default)]
 pub struct TopicTable {
-    entries: BTreeMap<Topic, Entry>,
+    entries: TopicMap<Entry>,
     dirty: bool,
 }
 
 impl TopicTable {
     /// One more holder of `topic`. Returns true if the table now has changes to flush.
     pub fn acquire(&mut self, topic: &Topic) -> bool {
-        let entry = self.entries.entry(topic.clone()).or_insert(Entry {
+        let entry = self.entries.get_or_insert_with(topic, || Entry {
             refs: 0,
             status: TopicStatus::Pending,
             last_seq: None,
@@ -131,7 +130,7 @@ impl TopicTable {
     /// (or unknown), it moves back to `since` and the topic is subscribed again with it, so the
     /// server replays them. Returns true if the table now has changes to flush.
     pub fn rewind(&mut self, topic: &Topic, since: u64) -> bool {
-        let Some(e) = self.entries.get_mut(topic).filter(|e| e.refs > 0) else {
+        let Some(e) = self.entries.get_mut(topic.as_str()).filter(|e| e.refs > 0) else {
             return false;
         };
         if e.last_seq.is_some_and(|last| last <= since) {
@@ -145,9 +144,24 @@ impl TopicTable {
         true
     }
 
+    /// A pending topic the server was told about is to be subscribed again at the next flush
+    /// (its `subscribe` was refused for a topic that cannot be told apart). Returns true if it
+    /// was.
+    pub fn subscribe_again(&mut self, topic: &Topic) -> bool {
+        let Some(e) = self.subscribed(topic) else {
+            return false;
+        };
+        if e.status != TopicStatus::Pending {
+            return false;
+        }
+        e.on_server = false;
+        self.dirty = true;
+        true
+    }
+
     /// A `subscribe` of `topic` went out with `message_id`: only its answer activates it.
     pub fn sent(&mut self, topic: &Topic, message_id: &str) {
-        if let Some(e) = self.entries.get_mut(topic) {
+        if let Some(e) = self.entries.get_mut(topic.as_str()) {
             e.awaiting = Some(message_id.to_owned());
         }
     }
@@ -159,7 +173,7 @@ impl TopicTable {
 
     /// One holder fewer. Returns true if the table now has changes to flush.
     pub fn release(&mut self, topic: &Topic) -> bool {
-        let Some(entry) = self.entries.get_mut(topic).filter(|e| e.refs > 0) else {
+        let Some(entry) = self.entries.get_mut(topic.as_str()).filter(|e| e.refs > 0) else {
             return false;
         };
         entry.refs -= 1;
@@ -176,12 +190,18 @@ impl TopicTable {
     /// The number of holders of `topic`.
     #[cfg(test)]
     pub fn refs(&self, topic: &Topic) -> u32 {
-        self.entries.get(topic).map_or(0, |e| e.refs)
+        self.entries.get(topic.as_str()).map_or(0, |e| e.refs)
     }
 
     /// True if anyone holds any topic.
     pub fn any_held(&self) -> bool {
         self.entries.values().any(|e| e.refs > 0)
+    }
+
+    /// The held topic of this name (the table's, so that its name is shared, not copied).
+    pub fn held_topic(&self, name: &str) -> Option<Topic> {
+        let (topic, _) = self.entries.get_key_value(name)?;
+        self.held(topic).map(|_| topic.clone())
     }
 
     /// The status of a held topic.
@@ -191,12 +211,14 @@ impl TopicTable {
 
     /// The last `seq` delivered on `topic`.
     pub fn last_seq(&self, topic: &Topic) -> Option<u64> {
-        self.entries.get(topic).and_then(|e| e.last_seq)
+        self.entries.get(topic.as_str()).and_then(|e| e.last_seq)
     }
 
     /// The history epoch the server last gave for `topic`, if it gives them.
     pub fn epoch(&self, topic: &Topic) -> Option<&str> {
-        self.entries.get(topic).and_then(|e| e.epoch.as_deref())
+        self.entries
+            .get(topic.as_str())
+            .and_then(|e| e.epoch.as_deref())
     }
 
     /// Every held topic with its status.
@@ -338,9 +360,27 @@ impl TopicTable {
         true
     }
 
+    /// Where the held topic `name` is (an index for [`TopicTable::admit_at`], valid until a
+    /// topic is added or removed), the topic (the table's, so that its name is shared), and
+    /// whether it is still pending: what an event on `name` needs, in one lookup.
+    pub fn find_held(&self, name: &str) -> Option<(usize, Topic, bool)> {
+        let index = self.entries.index(name)?;
+        let (topic, e) = self.entries.at(index).filter(|(_, e)| e.refs > 0)?;
+        Some((index, topic.clone(), e.status == TopicStatus::Pending))
+    }
+
     /// Decides whether an event with `seq` on `topic` is delivered, and records it if so.
+    #[cfg(test)]
     pub fn admit(&mut self, topic: &Topic, seq: Option<u64>) -> SeqVerdict {
-        let Some(e) = self.entries.get_mut(topic).filter(|e| e.refs > 0) else {
+        match self.entries.index(topic.as_str()) {
+            Some(index) => self.admit_at(index, seq),
+            None => SeqVerdict::NotHeld,
+        }
+    }
+
+    /// [`TopicTable::admit`] for the topic at `index` (from [`TopicTable::find_held`]).
+    pub fn admit_at(&mut self, index: usize, seq: Option<u64>) -> SeqVerdict {
+        let Some(e) = self.entries.at_mut(index).filter(|e| e.refs > 0) else {
             return SeqVerdict::NotHeld;
         };
         match (seq, e.last_seq) {
@@ -357,23 +397,26 @@ impl TopicTable {
     }
 
     /// After `resync_required`: live events continue after `seq`. Returns false if not held.
-    pub fn resync(&mut self, topic: &Topic, seq: Option<u64>) -> bool {
-        let Some(e) = self.entries.get_mut(topic).filter(|e| e.refs > 0) else {
+    pub fn resync(&mut self, topic: &Topic, seq: Option<u64>, epoch: Option<&str>) -> bool {
+        let Some(e) = self.entries.get_mut(topic.as_str()).filter(|e| e.refs > 0) else {
             return false;
         };
         if seq.is_some() {
             e.last_seq = seq;
         }
+        if let Some(epoch) = epoch {
+            e.epoch = Some(epoch.to_owned());
+        }
         true
     }
 
     fn held(&self, topic: &Topic) -> Option<&Entry> {
-        self.entries.get(topic).filter(|e| e.refs > 0)
+        self.entries.get(topic.as_str()).filter(|e| e.refs > 0)
     }
 
     fn subscribed(&mut self, topic: &Topic) -> Option<&mut Entry> {
         self.entries
-            .get_mut(topic)
+            .get_mut(topic.as_str())
             .filter(|e| e.on_server && e.refs > 0)
     }
 }

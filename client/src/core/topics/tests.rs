@@ -275,11 +275,32 @@ fn a_released_topic_is_no_longer_held_before_the_flush_too() {
     assert_eq!(table.statuses().count(), 0);
     assert_eq!(table.counts(), StatusCounts::default());
     assert_eq!(table.admit(&t("agent:1"), Some(4)), SeqVerdict::NotHeld);
-    assert!(!table.resync(&t("agent:1"), Some(9)));
+    assert!(!table.resync(&t("agent:1"), Some(9), None));
     assert!(!table.rewind(&t("agent:1"), 1));
     assert_eq!(
         table.acknowledge(&t("agent:1"), None, Some(5), None),
         Activation::Ignored
+    );
+}
+
+#[test]
+fn a_resync_naming_its_epoch_makes_the_next_acknowledgement_in_it_no_new_loss() {
+    let mut table = TopicTable::default();
+    table.acquire(&t("agent:1"));
+    table.take_changes();
+    table.acknowledge(&t("agent:1"), None, Some(5), Some("e1"));
+    assert!(table.resync(&t("agent:1"), Some(0), Some("e2")));
+    assert_eq!(table.epoch(&t("agent:1")), Some("e2"));
+    table.reset_server_view();
+    table.take_changes();
+    assert_eq!(
+        table.acknowledge(&t("agent:1"), None, Some(3), Some("e2")),
+        Activation::Active {
+            seq: Some(0),
+            resync: false,
+            history_lost: false
+        },
+        "already told: the resync named e2, and the server replays 1..=3 from since 0"
     );
 }
 
@@ -318,7 +339,7 @@ fn a_new_socket_forgets_topics_released_before_their_unsubscribe_went_out() {
         "only the held topic is pending"
     );
     assert_eq!(
-        table.entries.len(),
+        table.entries.iter().count(),
         1,
         "the released topic is forgotten, not kept"
     );

@@ -11,16 +11,18 @@
 //! each tab's cursor lets through only those it has not had.
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
+
+use by_tab::ByTab;
 
 use super::node::TabNode;
 use super::wire::{TabId, TabMessage};
 use super::Lock;
 use super::SharedHealth;
+use crate::core::topic_map::TopicMap;
 use crate::core::{ConnectionState, Replay};
 use crate::listeners::ListenerGuard;
-use crate::protocol::{CloseCode, Envelope, Topic};
+use crate::protocol::{CloseCode, Frame};
 use crate::{AppState, Subscription};
 
 /// One tab's topic.
@@ -28,7 +30,7 @@ struct TabTopic {
     since: Option<u64>,
     /// The snapshot a tab joining an active topic gets with its acknowledgement: its `since` is
     /// the snapshot's `seq`, so the events after it are replayed.
-    snapshot: Option<Rc<Envelope>>,
+    snapshot: Option<Rc<Frame>>,
     cursor: Option<u64>,
     acked: bool,
     message_id: Option<String>,
@@ -39,7 +41,7 @@ struct TabTopic {
 struct VirtualTab {
     socket: u64,
     open: bool,
-    topics: BTreeMap<Topic, TabTopic>,
+    topics: TopicMap<TabTopic>,
     /// `subscribe`s not yet acknowledged; pongs wait for them, as a server answers in order.
     unacked: usize,
     held_pongs: Vec<String>,
@@ -47,10 +49,10 @@ struct VirtualTab {
 
 #[derive(Default)]
 struct State {
-    tabs: BTreeMap<TabId, VirtualTab>,
+    tabs: ByTab<VirtualTab>,
     /// The last snapshot (an event without `seq`, from a server that numbers events) per topic,
     /// with the server's `seq` it was taken at, for tabs that join a topic already active.
-    snapshots: BTreeMap<Topic, (Rc<Envelope>, u64)>,
+    snapshots: TopicMap<(Rc<Frame>, u64)>,
 }
 
 /// The leader's multiplexer. See the module docs.
@@ -63,7 +65,7 @@ pub struct Hub {
     told: Cell<(Replay, SharedHealth)>,
     _listener: RefCell<Option<ListenerGuard>>,
     /// Each other tab's own lock, waited on: granted means the tab is gone.
-    watches: RefCell<BTreeMap<TabId, Box<dyn Lock>>>,
+    watches: RefCell<ByTab<Box<dyn Lock>>>,
 }
 
 /// Frames to deliver to one tab.
@@ -91,7 +93,7 @@ impl Hub {
         let weak = Rc::downgrade(&hub);
         hub.upstream
             .client
-            .set_relay_sink(Some(Rc::new(move |frame: &Rc<Envelope>| {
+            .set_relay_sink(Some(Rc::new(move |frame: &Rc<Frame>| {
                 if let Some(hub) = weak.upgrade() {
                     hub.on_relay(frame);
                 }
@@ -134,7 +136,7 @@ impl Hub {
                     .state
                     .borrow()
                     .tabs
-                    .get(&from)
+                    .get(from)
                     .map(|t| (t.socket == socket, t.open));
                 match known {
                     // Asked again (the tab heard of a new leader, which is this one): it is
@@ -156,7 +158,7 @@ impl Hub {
                     VirtualTab {
                         socket,
                         open: false,
-                        topics: BTreeMap::new(),
+                        topics: TopicMap::default(),
                         unacked: 0,
                         held_pongs: Vec::new(),
                     },
@@ -172,8 +174,8 @@ impl Hub {
             TabMessage::Close { from, socket } => {
                 let gone = {
                     let mut s = self.state.borrow_mut();
-                    match s.tabs.get(&from) {
-                        Some(t) if t.socket == socket => s.tabs.remove(&from),
+                    match s.tabs.get(from) {
+                        Some(t) if t.socket == socket => s.tabs.remove(from),
                         _ => None,
                     }
                 };
@@ -193,7 +195,7 @@ impl Hub {
 
     /// Waits on `tab`'s own lock, once, unless it is this tab. Returns true if `tab` is new.
     fn watch(self: &Rc<Self>, tab: TabId) -> bool {
-        if tab == self.me || self.watches.borrow().contains_key(&tab) {
+        if tab == self.me || self.watches.borrow().contains(tab) {
             return false;
         }
         let Some(node) = self.node.upgrade() else {
@@ -214,8 +216,8 @@ impl Hub {
 
     /// `tab` said goodbye, or its lock came free (it crashed): its topics go.
     fn tab_gone(&self, tab: TabId) {
-        let gone = self.state.borrow_mut().tabs.remove(&tab);
-        let watch = self.watches.borrow_mut().remove(&tab);
+        let gone = self.state.borrow_mut().tabs.remove(tab);
+        let watch = self.watches.borrow_mut().remove(tab);
         drop((gone, watch));
         self.forget_unheld_snapshots();
         self.broadcast_status();
@@ -225,7 +227,7 @@ impl Hub {
     pub(super) fn forget_unheld_snapshots(&self) {
         let mut s = self.state.borrow_mut();
         let State { tabs, snapshots } = &mut *s;
-        snapshots.retain(|topic, _| tabs.values().any(|t| t.topics.contains_key(topic)));
+        snapshots.retain(|topic, _| tabs.values().any(|t| t.topics.contains(topic.as_str())));
     }
 
     /// Closes every virtual socket with `code` (the leader is leaving or stepping down).
@@ -233,9 +235,9 @@ impl Hub {
         let watches = std::mem::take(&mut *self.watches.borrow_mut());
         drop(watches);
         let tabs = std::mem::take(&mut self.state.borrow_mut().tabs);
-        for (tab, t) in &tabs {
+        for (tab, t) in tabs.iter() {
             self.post(TabMessage::Closed {
-                to: *tab,
+                to: tab,
                 socket: t.socket,
                 code: code.0,
             });
@@ -284,7 +286,7 @@ impl Hub {
     fn open_tab(&self, tab: TabId) {
         let socket = {
             let mut s = self.state.borrow_mut();
-            match s.tabs.get_mut(&tab).filter(|t| !t.open) {
+            match s.tabs.get_mut(tab).filter(|t| !t.open) {
                 Some(t) => {
                     t.open = true;
                     Some(t.socket)
@@ -311,7 +313,7 @@ impl Hub {
                 .tabs
                 .iter()
                 .filter(|(_, t)| !t.open)
-                .map(|(id, _)| *id)
+                .map(|(id, _)| id)
                 .collect();
             for tab in waiting {
                 self.open_tab(tab);
@@ -334,10 +336,10 @@ impl Hub {
                     .tabs
                     .iter()
                     .filter(|(_, t)| t.open)
-                    .map(|(i, _)| *i)
+                    .map(|(i, _)| i)
                     .collect();
                 ids.into_iter()
-                    .filter_map(|i| s.tabs.remove(&i).map(|t| (i, t)))
+                    .filter_map(|i| s.tabs.remove(i).map(|t| (i, t)))
                     .collect()
             };
             for (tab, t) in &open {
@@ -353,4 +355,5 @@ impl Hub {
     }
 }
 
+mod by_tab;
 mod frames;

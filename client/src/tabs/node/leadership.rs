@@ -117,5 +117,7 @@ impl TabNode {
 
 /// The name of tab `tab`'s own lock.
 pub(super) fn alive_lock(name: &str, tab: TabId) -> String {
-    format!("{name}:tab:{tab}")
+    let mut lock = [name, ":tab:"].concat();
+    crate::protocol::json::push_u64(&mut lock, tab);
+    lock
 }

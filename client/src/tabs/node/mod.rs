@@ -294,7 +294,7 @@ impl TabNode {
                     .filter(|v| v.socket.0 == socket)
                     .map(|v| v.driver.clone());
                 if let Some(driver) = driver {
-                    driver.handle_socket_message(SocketId(socket), &text);
+                    driver.handle_socket_text(SocketId(socket), text);
                 }
             }
             M::Leader { tab } => self.on_new_leader(tab),

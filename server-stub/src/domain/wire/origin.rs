@@ -242,8 +242,12 @@ pub fn encode(event: &DomainEvent<'_>) -> Option<Event> {
     Some(event)
 }
 
-/// The `error` refusing `topic`: a sentence saying what was refused as `error`, and the
-/// `subscribe`'s `message_id` in `details`.
+/// The `error` refusing `topic`, as the origin's `subscribe` handler words it: a sentence
+/// saying what was refused as `error` ("Agent 5 not found", "Invalid topic format: …"), the
+/// `subscribe`'s `message_id` in `details` (left out without one; the origin sends `null`).
+/// Every topic a `subscribe` refuses gets one, naming the same `message_id`: nothing in it
+/// names the topic but the sentence. (The origin lets anyone hold any agent or thread that
+/// exists; the stub's access rules and limits refuse more, in the same words.)
 pub fn refusal(topic: &Topic, denial: &Denial, message_id: Option<&str>) -> ErrorData {
     let what = match topic.resource() {
         Some(("agent", id)) => format!("Agent {id}"),
@@ -254,15 +258,16 @@ pub fn refusal(topic: &Topic, denial: &Denial, message_id: Option<&str>) -> Erro
     let error = match denial {
         Denial::NotFound(_) => format!("{what} not found"),
         Denial::Forbidden(_) => format!("Not allowed to subscribe to {what}"),
-        Denial::InvalidTopic(_) => format!("Invalid topic {:?}", topic.as_str()),
+        Denial::InvalidTopic(_) => match topic.as_str().split_once(':') {
+            Some((kind, _)) if !matches!(kind, "agent" | "thread" | "user") => {
+                format!("Invalid topic format: Unsupported topic type '{kind}'")
+            }
+            _ => format!("Invalid topic format: {topic}"),
+        },
         Denial::Limit(_) => format!("Too many subscriptions to add {topic}"),
-    };
-    let details = match message_id {
-        Some(message_id) => json!({ "message_id": message_id }),
-        None => json!({}),
     };
     ErrorData {
         error,
-        details: Some(details),
+        details: message_id.map(|message_id| json!({ "message_id": message_id })),
     }
 }

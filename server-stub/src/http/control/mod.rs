@@ -312,12 +312,14 @@ async fn seed(
         .commit(|store, out| {
             let mut ids = Vec::new();
             let mut thread_ids = Vec::new();
+            // Within the owner's quota: seeding stops at it.
             for n in 0..agents {
-                let agent = store.create_agent(p.owner, format!("Agent {n}"), now_ms());
+                let Ok(agent) = store.create_agent(p.owner, format!("Agent {n}"), now_ms()) else {
+                    break;
+                };
                 out.announce(&Topic::user(p.owner), &DomainEvent::AgentCreated(&agent));
                 for t in 0..threads {
-                    let Some(thread) =
-                        store.create_thread(agent.id, format!("Thread {t}"), now_ms())
+                    let Ok(thread) = store.create_thread(agent.id, format!("Thread {t}"), now_ms())
                     else {
                         continue;
                     };

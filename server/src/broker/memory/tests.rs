@@ -106,6 +106,10 @@ impl BrokerHandler for Recorder {
         let mut seen = self.0.lock().expect("not poisoned");
         seen.push((publication.topic.to_string(), publication.seq()));
     }
+
+    fn handle_lost(&self, topic: &Topic, _: &StreamPosition) {
+        panic!("the memory broker never loses a publication on its way: {topic}");
+    }
 }
 
 #[test]

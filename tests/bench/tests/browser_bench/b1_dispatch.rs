@@ -4,6 +4,11 @@
 //! frames. Both copy nothing else: the client gets each frame as the browser driver does (a JS
 //! string copied into wasm), decodes its `data` into a struct in the handler, and the baseline
 //! reads the same two fields.
+//!
+//! Then where each side's time goes, per event. The client's: the copy of the frame into wasm
+//! (the floor: no design in wasm avoids it), reading the envelope in place, decoding `data`
+//! into the struct, and the rest (the `seq` check, the topic's lookup, keeping the frame,
+//! routing, the handler calls). The baseline's: `JSON.parse`, and the rest.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -11,8 +16,8 @@ use std::rc::Rc;
 use js_sys::Array;
 use tether_client::core::{Instant, SocketId};
 use tether_client::driver::{DriverHandle, Io};
-use tether_client::protocol::CloseCode;
-use tether_client::{AppState, Config, Envelope, Subscription, TopicEvent};
+use tether_client::protocol::{CloseCode, EnvelopeRef, Frame, Topic};
+use tether_client::{AppState, Config, Subscription, TopicEvent};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -84,8 +89,9 @@ fn client_run(frames: &Array, ack: u32, topics: &[String]) -> (f64, Rc<Seen>) {
     let t0 = now();
     for i in 0..frames.length() {
         if i > ack {
+            // As the browser driver does: the text copied out of JS, kept by the event.
             let text = frames.get(i).as_string().unwrap();
-            driver.handle_socket_message(socket, &text);
+            driver.handle_socket_text(socket, text);
         }
     }
     let ms = now() - t0;
@@ -154,7 +160,7 @@ async fn b1_dispatch() -> f64 {
     let events = f64::from(frames.length() - ack - 1);
 
     // A warm-up of each (wasm compiles lazily; JS tiers up), then alternating runs.
-    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    let (mut ours, mut theirs, mut splits) = (Vec::new(), Vec::new(), Vec::new());
     for run in 0..=RUNS {
         let (ms, seen) = client_run(&frames, ack, &topics);
         let js = call(
@@ -180,42 +186,91 @@ async fn b1_dispatch() -> f64 {
         if run > 0 {
             ours.push(events / (ms / 1000.0));
             theirs.push(events / (num(&js, "ms") / 1000.0));
+            splits.push(stages(&frames, ack + 1, events));
         }
     }
 
-    // Where the client's time goes, per event: the copy of each frame into wasm (as the
-    // driver does), the envelope's decoding, and `data`'s into the struct; the rest is the
-    // core (seq check, routing) and the dispatch to handlers.
-    let texts: Vec<String> = (ack + 1..frames.length())
-        .map(|i| frames.get(i).as_string().unwrap())
-        .collect();
-    let t0 = now();
-    let copied: usize = (ack + 1..frames.length())
-        .map(|i| frames.get(i).as_string().map_or(0, |s| s.len()))
-        .sum();
-    let copy_us = (now() - t0) * 1000.0 / events;
-    let t0 = now();
-    let envelopes: Vec<Envelope> = texts.iter().map(|t| Envelope::decode(t).unwrap()).collect();
-    let envelope_us = (now() - t0) * 1000.0 / events;
-    let t0 = now();
-    let decoded = envelopes
-        .iter()
-        .filter(|e| e.data::<Agent>().is_ok())
-        .count();
-    let data_us = (now() - t0) * 1000.0 / events;
-    assert!(copied > 0 && decoded == texts.len());
-    let per_event_us = 1e6 / median(&ours);
+    // Each stage's median over the runs (each run timed every stage once, between the runs
+    // of the whole), so that the splits and the totals see the same conditions.
+    let of = |f: fn(&Stages) -> f64| median(&splits.iter().map(f).collect::<Vec<_>>());
+    let split = Stages {
+        copy: of(|s| s.copy),
+        envelope: of(|s| s.envelope),
+        data: of(|s| s.data),
+        js_parse: of(|s| s.js_parse),
+    };
+    let (ours_us, js_us) = (1e6 / median(&ours), 1e6 / median(&theirs));
     report(
         &format!("B1 dispatch in the page, no socket ({} events on {TOPICS} topics)", events as u64),
         &ours,
         &theirs,
         "events/s",
         &format!(
-            "the page's main thread: {} µs/event in all, of which copying the frame into wasm {}, decoding the envelope {}, decoding data into the struct {}, the rest (seq check, routing, handler calls) {} (one pass each, this run)",
-            fmt(per_event_us), fmt(copy_us), fmt(envelope_us), fmt(data_us),
-            fmt(per_event_us - copy_us - envelope_us - data_us)
+            "the page's main thread: {} µs/event in all, of which copying the frame into wasm {} (the floor), reading the envelope {}, decoding data into the struct {}, the rest (seq check, topic lookup, keeping the frame, routing, handler calls) {}; raw JavaScript {} µs/event, of which JSON.parse {}, the rest (Map lookup, seq check, handler) {} (each split the median of one pass per run)",
+            fmt(ours_us), fmt(split.copy), fmt(split.envelope), fmt(split.data),
+            fmt(ours_us - split.copy - split.envelope - split.data),
+            fmt(js_us), fmt(split.js_parse), fmt(js_us - split.js_parse)
         ),
         &format!("frames recorded from the stub ({frame_bytes} B average: an ack, {TOPICS} snapshots, agent_updated with seq); the handler decodes name and status into a struct; baseline: JSON.parse + Map lookup + seq check + the same field reads, same frames"),
     );
+    // The floor against the whole: how much of the client's time is the copy no design avoids.
+    report(
+        "B1 dispatch: the client's time per event against the floor (copying the frame into wasm)",
+        &ours.iter().map(|r| 1e6 / r).collect::<Vec<_>>(),
+        &[split.copy],
+        "µs/event",
+        &format!(
+            "the copy of a JS string into wasm memory (wasm-bindgen's string passing), {} µs; all the rest of the client's work is {} µs",
+            fmt(split.copy),
+            fmt(ours_us - split.copy)
+        ),
+        "baseline: one pass copying every frame into wasm and nothing else (the driver does the same per message)",
+    );
     median(&ours)
+}
+
+/// Where each side's time goes, in µs per event (one pass each).
+struct Stages {
+    copy: f64,
+    envelope: f64,
+    data: f64,
+    js_parse: f64,
+}
+
+/// Times each stage of the client's path separately over `frames[from..]`, and the
+/// baseline's JSON.parse alone.
+fn stages(frames: &Array, from: u32, events: f64) -> Stages {
+    let texts: Vec<String> = (from..frames.length())
+        .map(|i| frames.get(i).as_string().unwrap())
+        .collect();
+    let t0 = now();
+    let copied: usize = (from..frames.length())
+        .map(|i| frames.get(i).as_string().map_or(0, |s| s.len()))
+        .sum();
+    let copy = (now() - t0) * 1000.0 / events;
+    let t0 = now();
+    let envelopes: Vec<EnvelopeRef<'_>> = texts
+        .iter()
+        .map(|t| EnvelopeRef::parse(t).unwrap())
+        .collect();
+    let envelope = (now() - t0) * 1000.0 / events;
+    let kept: Vec<Frame> = texts
+        .iter()
+        .zip(&envelopes)
+        .map(|(t, e)| Frame::new(t, e, Topic::new("t")))
+        .collect();
+    let t0 = now();
+    let decoded = kept.iter().filter(|f| f.data::<Agent>().is_ok()).count();
+    let data = (now() - t0) * 1000.0 / events;
+    assert!(copied > 0 && decoded == texts.len());
+    // The baseline's JSON.parse alone, the second of two passes (the first warms it up).
+    let args = [frames.clone().into(), from.into()];
+    call(&raw(), "parseFrames", &args);
+    let js = call(&raw(), "parseFrames", &args);
+    Stages {
+        copy,
+        envelope,
+        data,
+        js_parse: num(&js, "ms") * 1000.0 / events,
+    }
 }

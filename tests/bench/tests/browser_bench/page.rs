@@ -95,16 +95,34 @@ pub fn install_open_probe() {
     run_once(
         "if (globalThis.__benchOpens) return;
          globalThis.__benchOpens = [];
+         globalThis.__benchAcks = [];
          const W = globalThis.WebSocket;
+         const acked = () => globalThis.__benchAcks.push(performance.now());
          globalThis.WebSocket = class extends W {
-           constructor(...a) { super(...a); this.addEventListener('open', () => globalThis.__benchOpens.push(performance.now())); }
+           constructor(...a) {
+             super(...a);
+             this.addEventListener('open', () => globalThis.__benchOpens.push(performance.now()));
+             // After every listener of the ack has run (the client's included).
+             this.addEventListener('message', (e) => {
+               if (typeof e.data === 'string' && e.data.includes('\"subscribe_ack\"')) queueMicrotask(acked);
+             });
+           }
          };",
     );
 }
 
 /// The open times recorded so far.
 pub fn opens() -> Vec<f64> {
-    let a: Array = js_sys::eval("globalThis.__benchOpens").unwrap().into();
+    times("globalThis.__benchOpens")
+}
+
+/// The times each socket's `subscribe_ack`s had been handled, so far.
+pub fn acks() -> Vec<f64> {
+    times("globalThis.__benchAcks")
+}
+
+fn times(array: &str) -> Vec<f64> {
+    let a: Array = js_sys::eval(array).unwrap().into();
     a.iter().map(|v| v.as_f64().unwrap()).collect()
 }
 

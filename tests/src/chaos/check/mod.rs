@@ -13,9 +13,15 @@
 //!   lost with its history as its records show, followed by a `ResyncRequired` it accounts for;
 //! - the origin's ([`origin_view`]): the view lost exactly what was published while its socket
 //!   was down, and announced each such gap with `ResyncRequired`;
-//! - a history view ([`history_view`]): everything posted on its thread up to its end.
+//! - a history view ([`history_view`]): everything posted on its thread up to its end;
+//! - a view of the cross-node run ([`node_view`]): as tether's profile, against the publish
+//!   log read from Redis, with its start and its resyncs placed by where the run stood when
+//!   each mark arrived (the nodes' own records die with them).
 
 mod event;
+mod nodes;
+#[cfg(test)]
+mod nodes_tests;
 mod origin;
 #[cfg(test)]
 mod tests;
@@ -23,6 +29,7 @@ mod tests;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub use event::event_view;
+pub use nodes::node_view;
 pub use origin::origin_view;
 
 use super::views::{HistoryView, Mark};

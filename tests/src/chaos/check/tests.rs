@@ -68,6 +68,7 @@ fn view(marks: Vec<Mark>, mount: (u64, u64), end: Option<u64>) -> EventView {
     EventView {
         topic: 0,
         marks: Rc::new(RefCell::new(marks)),
+        stamps: Rc::default(),
         mount: Point {
             published: mount.0,
             membership: mount.1,

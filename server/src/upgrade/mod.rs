@@ -1,11 +1,15 @@
-//! The WebSocket upgrade: admission (HTTP 503 while refusing, or shutting down), the `Origin`
-//! (403 unless allowed), the app's authentication (a refusal closes with 4401 after the
-//! upgrade, or answers with its HTTP status), and `tether=1` in the query, which asks for
-//! tether's extensions. The socket is then served by delivery, with a session on top. Tokens
-//! are never logged: only the path is.
+//! The WebSocket upgrade: the handshake ([`handshake`]), admission (HTTP 503 while refusing,
+//! or shutting down), the `Origin` (403 unless allowed), the app's authentication (a refusal
+//! closes with 4401 after the upgrade, or answers with its HTTP status), the per-user cap (a
+//! user's WebSocket past [`Limits::max_connections_per_user`](crate::Limits) is closed with
+//! 1008 after the upgrade), and `tether=1` in the query, which asks for tether's extensions.
+//! The socket is then served by delivery, with a session on top, and its connection leaves the
+//! accept loop's HTTP budget ([`ConnectionSlot::promote`]). Tokens are never logged: only the
+//! path is.
 
-use axum::extract::ws::{rejection::WebSocketUpgradeRejection, WebSocket, WebSocketUpgrade};
-use axum::extract::State;
+mod handshake;
+
+use axum::extract::{Request, State};
 use axum::http::header::ORIGIN;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -13,11 +17,18 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 use std::sync::Arc;
+use std::time::Instant;
+use tungstenite::protocol::WebSocketConfig;
 
 use crate::app::{Authenticate, Hooks, Refusal};
-use crate::delivery::{socket, UserKey};
+use crate::delivery::meter::FrameMeter;
+use crate::delivery::rate_limit::TokenBucket;
+use crate::delivery::socket::{self, WebSocket};
+use crate::delivery::{Sockets, UserKey};
 use crate::frame::ping_frame;
+use crate::limits::Limits;
 use crate::origin::OriginPolicy;
+use crate::serve::ConnectionSlot;
 use crate::session::{Context, Session};
 
 /// What the upgrade handler needs.
@@ -31,12 +42,12 @@ pub(crate) struct Upgrade<A: Authenticate> {
 /// Handles an upgrade request.
 pub(crate) async fn upgrade<A: Authenticate>(
     State(up): State<Arc<Upgrade<A>>>,
-    parts: Parts,
-    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    request: Request,
 ) -> Response {
-    let ws = match ws {
-        Ok(ws) => ws,
-        Err(rejection) => return rejection.into_response(),
+    let (mut parts, _) = request.into_parts();
+    let handshake = match handshake::check(&mut parts) {
+        Ok(handshake) => handshake,
+        Err(refusal) => return refusal.into_response(),
     };
     let sockets = &up.ctx.sockets;
     sockets.stats.connection_attempted();
@@ -63,26 +74,45 @@ pub(crate) async fn upgrade<A: Authenticate>(
         }
     }
     let extended = up.extensions && asks_for_extensions(&parts);
+    let slot = parts.extensions.get::<Arc<ConnectionSlot>>().cloned();
     let task = sockets.tasks.token();
-    // Nothing over the frame limit is buffered: a larger frame is refused from its header.
-    let limits = &sockets.limits;
-    ws.max_message_size(limits.max_frame_bytes)
-        .max_frame_size(limits.max_frame_bytes)
-        .read_buffer_size(limits.read_buffer_bytes)
-        .write_buffer_size(limits.write_buffer_bytes)
-        .on_upgrade(move |socket| async move {
-            let _task = task;
-            match user {
-                Ok(user) => serve(&up, socket, user, extended).await,
-                Err(_) => socket::reject_unauthorized(socket, &up.ctx.sockets).await,
-            }
-        })
+    let (config, meter) = socket_config(&sockets.limits);
+    handshake.accept(config, meter, move |socket| async move {
+        let _task = task;
+        match user {
+            Ok(user) => serve(&up, socket, user, (extended, slot)).await,
+            Err(_) => socket::reject_unauthorized(socket, &up.ctx.sockets).await,
+        }
+    })
 }
 
-/// Serves an authenticated socket until it ends.
-async fn serve<A: Authenticate>(up: &Upgrade<A>, socket: WebSocket, user: A::User, extended: bool) {
-    let sockets = &up.ctx.sockets;
-    let (queue, outgoing) = sockets.open(UserKey::from(user.to_string()), extended);
+/// The WebSocket's configuration, and the meter its frames are counted with. Nothing over the
+/// frame limit is buffered: a larger frame is refused from its header.
+fn socket_config(limits: &Limits) -> (WebSocketConfig, FrameMeter) {
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(limits.max_frame_bytes))
+        .max_frame_size(Some(limits.max_frame_bytes))
+        .read_buffer_size(limits.read_buffer_bytes)
+        .write_buffer_size(limits.write_buffer_bytes);
+    let bucket = TokenBucket::new(limits.rate_burst, limits.rate_per_sec, Instant::now());
+    (config, FrameMeter::new(bucket))
+}
+
+/// Serves an authenticated socket until it ends, if its user may have one more; its
+/// connection then leaves the HTTP budget.
+async fn serve<A: Authenticate>(
+    up: &Upgrade<A>,
+    socket: WebSocket,
+    user: A::User,
+    (extended, slot): (bool, Option<Arc<ConnectionSlot>>),
+) {
+    let sockets: &Sockets = &up.ctx.sockets;
+    let Some((queue, outgoing)) = sockets.open(UserKey::from(user.to_string()), extended) else {
+        return socket::reject_over_user_cap(socket, sockets).await;
+    };
+    if let Some(slot) = slot {
+        slot.promote();
+    }
     let session = Session::new(up.ctx.clone(), user, queue.clone());
     socket::serve(sockets, socket, (queue, outgoing), session, ping_frame).await;
 }

@@ -5,10 +5,19 @@
 //! `subscribe_ack`, `subscribe_error` and `resync_required`, and `since` inside `subscribe`,
 //! are tether's extensions (PROTOCOL.md, "Extensions"); a server sends the first three only to
 //! a client that asked for them.
+//!
+//! [`Control`] is the owned form, with serde, for servers and tests. A client reads what it
+//! receives in place with [`ControlRef`] and writes what it sends with [`write`](mod@write),
+//! neither with serde.
+
+mod read;
+pub mod write;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+
+pub use read::{AckRef, ControlRef, ErrorRef, RefusalRef, ResyncRef, TopicsRef};
 
 use crate::envelope::{DecodeError, Envelope};
 use crate::topic::Topic;
@@ -153,6 +162,11 @@ pub struct ResyncRequired {
     /// The server's current `seq` on it, when known: live events continue after it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seq: Option<u64>,
+    /// The epoch of the stream `seq` belongs to, when the server names epochs: a client keeps
+    /// it as the topic's epoch, so that its next `subscribe_ack` in the same epoch is not
+    /// taken for another loss.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<String>,
 }
 
 /// A control message, either direction.
@@ -252,6 +266,9 @@ fn to_raw(data: &impl Serialize) -> Box<serde_json::value::RawValue> {
 }
 
 #[cfg(test)]
+mod read_write_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -285,6 +302,12 @@ mod tests {
         round_trip(Control::ResyncRequired(ResyncRequired {
             topic: Topic::agent(1),
             seq: None,
+            epoch: None,
+        }));
+        round_trip(Control::ResyncRequired(ResyncRequired {
+            topic: Topic::agent(1),
+            seq: Some(3),
+            epoch: Some("e2".into()),
         }));
     }
 

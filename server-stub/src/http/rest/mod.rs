@@ -1,12 +1,16 @@
 //! The REST API of PROTOCOL.md, plus `GET /api/agents/{id}` and `PATCH`/`DELETE
-//! /api/threads/{id}` (which publish `thread_updated` and `thread_deleted`). Every change is
+//! /api/threads/{id}` (which publish `thread_updated` and `thread_deleted`). In the origin
+//! profile a posted message is stored unprocessed, unannounced, until the thread is run, as on
+//! the origin. Every change is
 //! made with [`ServerState::commit`], which publishes its events in the same step; another user's
-//! resource gives 403 and an unknown id 404. Records are answered in the tether profile's
-//! shapes in both profiles; the lists carry their topic's `seq` in the tether profile only (the
-//! origin has no `seq`).
+//! resource gives 403, an unknown id 404, and a change past the user's quota 429 `LIMIT`.
+//! Records are answered in the tether profile's shapes in both profiles. The lists come in
+//! pages ([`lists`]).
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+mod lists;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -18,7 +22,7 @@ use tether_wire::Topic;
 use crate::clock::now_ms;
 use crate::config::Profile;
 use crate::domain::access;
-use crate::domain::chat;
+use crate::domain::chat::{self, Posting};
 use crate::domain::records::Trigger;
 use crate::domain::runs;
 use crate::domain::wire::tether::{
@@ -30,26 +34,27 @@ use crate::http::rest_auth::AuthUser;
 use crate::state::ServerState;
 
 /// A JSON answer or an [`ApiError`].
-type ApiResult<T = Json<Value>> = Result<T, ApiError>;
+pub(super) type ApiResult<T = Json<Value>> = Result<T, ApiError>;
 
 /// The routes under `/api` except the WebSocket and test control.
 pub fn router() -> Router<ServerState> {
     Router::new()
-        .route("/api/agents", get(list_agents).post(create_agent))
+        .route("/api/agents", get(lists::agents).post(create_agent))
         .route(
             "/api/agents/{id}",
             get(get_agent).patch(update_agent).delete(delete_agent),
         )
         .route("/api/agents/{id}/run", post(run_agent))
-        .route("/api/threads", get(list_threads).post(create_thread))
+        .route("/api/threads", get(lists::threads).post(create_thread))
         .route(
             "/api/threads/{id}",
             axum::routing::patch(update_thread).delete(delete_thread),
         )
         .route(
             "/api/threads/{id}/messages",
-            get(list_messages).post(post_message),
+            get(lists::messages).post(post_message),
         )
+        .route("/api/threads/{id}/run", post(run_thread))
         .route("/api/stats", get(stats))
         .route("/api/health", get(health))
 }
@@ -63,11 +68,6 @@ struct NewAgent {
 struct AgentChange {
     name: Option<String>,
     status: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct ThreadFilter {
-    agent_id: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -88,7 +88,7 @@ struct NewMessage {
 
 /// Parses an id from the path, in canonical decimal only (no sign, no leading zero); anything
 /// else is a 404.
-fn parse_id(raw: &str) -> ApiResult<u64> {
+pub(super) fn parse_id(raw: &str) -> ApiResult<u64> {
     crate::auth::parse_id(raw).ok_or_else(|| ApiError::NotFound("no such resource".into()))
 }
 
@@ -114,26 +114,6 @@ fn check_size(what: &str, value: Option<&str>, max: usize) -> ApiResult<()> {
     }
 }
 
-/// Adds `"seq": seq` to a list answer, in the tether profile.
-fn with_seq(state: &ServerState, mut answer: Value, seq: u64) -> Value {
-    if state.config.profile == Profile::Tether {
-        answer["seq"] = json!(seq);
-    }
-    answer
-}
-
-/// `{"agents": [...], "seq": n}`, `seq` being that of `user:{id}`.
-async fn list_agents(State(state): State<ServerState>, AuthUser(user): AuthUser) -> ApiResult {
-    let topic = Topic::user(user);
-    let (agents, at) = state.read_at(&topic, |store| store.agents_of(user)).await?;
-    let agents: Vec<_> = agents.iter().map(agent_json).collect();
-    Ok(Json(with_seq(
-        &state,
-        json!({ "agents": agents }),
-        at.offset,
-    )))
-}
-
 async fn get_agent(
     State(state): State<ServerState>,
     AuthUser(user): AuthUser,
@@ -155,11 +135,11 @@ async fn create_agent(
     check_size("name", Some(&name), state.config.max_name_bytes)?;
     let agent = state
         .commit(|store, out| {
-            let agent = store.create_agent(user, name, now_ms());
+            let agent = store.create_agent(user, name, now_ms())?;
             out.announce(&Topic::user(user), &DomainEvent::AgentCreated(&agent));
-            agent
+            Ok::<_, ApiError>(agent)
         })
-        .await;
+        .await?;
     Ok((StatusCode::CREATED, Json(json!(agent_json(&agent)))))
 }
 
@@ -177,9 +157,7 @@ async fn update_agent(
     let agent = state
         .commit(|store, out| {
             access::agent(store, user, id)?;
-            let updated = store.update_agent(id, change.name, change.status, now_ms());
-            let (agent, change) =
-                updated.ok_or_else(|| ApiError::NotFound(format!("no agent {id}")))?;
+            let (agent, change) = store.update_agent(id, change.name, change.status, now_ms())?;
             out.announce(
                 &Topic::agent(id),
                 &DomainEvent::AgentUpdated(&agent, change),
@@ -227,35 +205,11 @@ async fn run_agent(
     state
         .read(|store| access::agent(store, user, id).map(|_| ()))
         .await?;
-    let run_id = runs::start(&state, id, Trigger::Manual)
-        .await
-        .ok_or_else(|| ApiError::NotFound(format!("no agent {id}")))?;
+    let run_id = runs::start(&state, id, Trigger::Manual).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({ "agent_id": id, "run_id": run_id })),
     ))
-}
-
-/// `{"threads": [...]}`, of one agent when `agent_id` is given.
-async fn list_threads(
-    State(state): State<ServerState>,
-    AuthUser(user): AuthUser,
-    filter: Result<Query<ThreadFilter>, QueryRejection>,
-) -> ApiResult {
-    let agent_id = filter
-        .map_err(|e| ApiError::BadRequest(e.body_text()))?
-        .0
-        .agent_id;
-    let threads = state
-        .read(|store| {
-            if let Some(agent_id) = agent_id {
-                access::agent(store, user, agent_id)?;
-            }
-            Ok::<_, ApiError>(store.threads_of(user, agent_id))
-        })
-        .await?;
-    let threads: Vec<_> = threads.iter().map(thread_json).collect();
-    Ok(Json(json!({ "threads": threads })))
 }
 
 async fn create_thread(
@@ -268,9 +222,7 @@ async fn create_thread(
     let thread = state
         .commit(|store, out| {
             access::agent(store, user, new.agent_id)?;
-            let thread = store.create_thread(new.agent_id, new.title, now_ms());
-            let thread =
-                thread.ok_or_else(|| ApiError::NotFound(format!("no agent {}", new.agent_id)))?;
+            let thread = store.create_thread(new.agent_id, new.title, now_ms())?;
             out.announce(
                 &Topic::agent(new.agent_id),
                 &DomainEvent::ThreadCreated(&thread),
@@ -293,9 +245,7 @@ async fn update_thread(
     let thread = state
         .commit(|store, out| {
             access::thread(store, user, id)?;
-            let thread = store
-                .update_thread(id, title, now_ms())
-                .ok_or_else(|| ApiError::NotFound(format!("no thread {id}")))?;
+            let thread = store.update_thread(id, title, now_ms())?;
             out.announce(&Topic::thread(id), &DomainEvent::ThreadUpdated(&thread));
             Ok::<_, ApiError>(thread)
         })
@@ -322,29 +272,6 @@ async fn delete_thread(
     Ok(Json(json!({ "id": id })))
 }
 
-/// `{"messages": [...], "seq": n}`: the history, current to `seq` of `thread:{id}`.
-async fn list_messages(
-    State(state): State<ServerState>,
-    AuthUser(user): AuthUser,
-    Path(id): Path<String>,
-) -> ApiResult {
-    let id = parse_id(&id)?;
-    let topic = Topic::thread(id);
-    let (messages, at) = state
-        .read_at(&topic, |store| {
-            access::thread(store, user, id)?;
-            Ok::<_, ApiError>(store.messages(id))
-        })
-        .await?;
-    let messages = messages?;
-    let messages: Vec<_> = messages.iter().map(message_json).collect();
-    Ok(Json(with_seq(
-        &state,
-        json!({ "messages": messages }),
-        at.offset,
-    )))
-}
-
 async fn post_message(
     State(state): State<ServerState>,
     AuthUser(user): AuthUser,
@@ -354,8 +281,27 @@ async fn post_message(
     let id = parse_id(&id)?;
     let content = body(new)?.content;
     check_size("content", Some(&content), state.config.max_content_bytes)?;
-    let (message, _) = chat::post_user_message(&state, user, id, content, None).await?;
+    // The origin's REST stores the message unprocessed and publishes nothing: a run of the
+    // thread answers it.
+    let posting = match state.config.profile {
+        Profile::Tether => Posting::tether(None),
+        Profile::Origin => Posting::default(),
+    };
+    let (message, _) = chat::post_user_message(&state, user, id, content, posting).await?;
     Ok((StatusCode::CREATED, Json(json!(message_json(&message)))))
+}
+
+/// Answers the thread's messages waiting for a run (the origin's way of getting a reply; in
+/// tether's stub a message is answered when posted, so nothing waits).
+async fn run_thread(
+    State(state): State<ServerState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let id = parse_id(&id)?;
+    let ran = chat::run_thread(&state, user, id).await?;
+    let status = if ran { "ok" } else { "No unprocessed messages" };
+    Ok((StatusCode::ACCEPTED, Json(json!({ "status": status }))))
 }
 
 /// The counters. With `--test-control` or `--dev` anyone may read all of them; otherwise the
@@ -366,7 +312,11 @@ async fn stats(State(state): State<ServerState>, caller: Result<AuthUser, ApiErr
         .server
         .stats()
         .to_json(state.server.subscriber_counts());
-    stats["replay_bytes"] = json!(state.broker.replay_bytes());
+    let broker = state.broker.stats();
+    if let Some(bytes) = broker.get("replay_bytes") {
+        stats["replay_bytes"] = bytes.clone();
+    }
+    stats["broker"] = broker;
     if state.config.test_control || state.config.dev {
         return Ok(Json(stats));
     }

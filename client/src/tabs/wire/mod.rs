@@ -1,7 +1,11 @@
 //! The messages tabs exchange over their channel (a `BroadcastChannel` in the browser), as
 //! JSON. Every tab reads every message; `to` and `from` say whom it concerns. A message that
 //! does not decode is dropped and counted, like a malformed frame from the network.
+//!
+//! The JSON is written and read by hand (`text`), without serde: it is the same JSON as serde's
+//! derive would write (tests hold it to that), so tabs of an older build still understand it.
 
+#[cfg(test)]
 use serde::{Deserialize, Serialize};
 
 use super::SharedHealth;
@@ -11,8 +15,9 @@ use crate::core::{ConnectionState, Replay};
 pub type TabId = u64;
 
 /// One message on the tabs' channel.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "t", rename_all = "snake_case")]
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(test, derive(Serialize, Deserialize))]
+#[cfg_attr(test, serde(tag = "t", rename_all = "snake_case"))]
 pub enum TabMessage {
     /// A tab asks the leader for a virtual socket.
     Open {
@@ -83,10 +88,10 @@ pub enum TabMessage {
         /// Tabs with a virtual socket, the leader's own included.
         tabs: usize,
         /// Whether the server behind the shared socket replays (absent from older tabs).
-        #[serde(default)]
+        #[cfg_attr(test, serde(default))]
         replay: Replay,
         /// The shared socket's health (absent from older tabs).
-        #[serde(default)]
+        #[cfg_attr(test, serde(default))]
         health: SharedHealth,
     },
     /// A tab heard nothing from the leader: a live leader answers with [`TabMessage::Alive`].
@@ -108,54 +113,7 @@ pub enum TabMessage {
     },
 }
 
-impl TabMessage {
-    /// Decodes a message; `None` for anything that is not one.
-    pub fn decode(text: &str) -> Option<TabMessage> {
-        serde_json::from_str(text).ok()
-    }
-
-    /// Encodes it.
-    pub fn encode(&self) -> String {
-        serde_json::to_string(self).expect("tab messages of plain fields always serialize")
-    }
-}
+mod text;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn messages_round_trip_and_garbage_is_refused() {
-        let m = TabMessage::Deliver {
-            to: 7,
-            socket: 2,
-            text: "{}".into(),
-        };
-        assert_eq!(TabMessage::decode(&m.encode()), Some(m));
-        let s = TabMessage::Status {
-            leader: 1,
-            state: ConnectionState::Open,
-            tabs: 3,
-            replay: Replay::Offered,
-            health: SharedHealth::default(),
-        };
-        assert_eq!(TabMessage::decode(&s.encode()), Some(s));
-        for bad in [
-            "",
-            "{}",
-            r#"{"t":"open"}"#,
-            r#"{"t":"hack","from":1}"#,
-            "[1,2]",
-            "null",
-        ] {
-            assert_eq!(TabMessage::decode(bad), None, "{bad}");
-        }
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn decoding_arbitrary_text_never_panics(s in "\\PC*") {
-            let _ = TabMessage::decode(&s);
-        }
-    }
-}
+mod tests;

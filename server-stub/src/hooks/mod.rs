@@ -1,9 +1,9 @@
 //! The stub's hooks into `tether-server`: who connects (the stub's tokens; a bad one is closed
-//! with 4401, or refused with HTTP 401 in the origin profile), who may hold which topic (the
+//! with 4401, or refused with HTTP 403 in the origin profile), who may hold which topic (the
 //! domain's access rules; refusals worded per profile), the `agent_state` snapshot of an agent
 //! topic (at the position it is current to; in the origin profile echoing the subscribe's
-//! `message_id`), `send_message`, and the recorder of how each subscribe was answered
-//! ([`crate::membership`]).
+//! `message_id`), `send_message` ([`send_message`], read the way each profile reads it), and
+//! the recorder of how each subscribe was answered ([`crate::membership`]).
 //!
 //! The hooks hold a weak reference to the state, which holds the server that holds them.
 
@@ -11,24 +11,24 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use std::sync::Weak;
 
-use tether_server::app::{Authenticate, Authorize, RequestHandler, Snapshots};
+use tether_server::app::{Authenticate, Authorize, Snapshots};
 use tether_server::session::tether_refusal;
-use tether_server::{Builder, Denial, ProtocolError, Refusal, Reply, Snapshot, SnapshotRequest};
+use tether_server::{Builder, Denial, Refusal, Snapshot, SnapshotRequest};
 use tether_server::{TetherServer, Topic};
-use tether_wire::agents::model::SendMessage as SendMessageData;
 use tether_wire::control::ErrorData;
-use tether_wire::Envelope;
 
 use crate::auth::{Authenticator, UserId};
 use crate::config::{Config, Profile};
+use crate::domain::access;
 use crate::domain::wire::{self, DomainEvent};
-use crate::domain::{access, chat};
 use crate::http::rest_auth::query_token;
 use crate::membership::Recorder;
 use crate::state::{ServerState, Shared};
 
-/// The `type` of a chat message a client posts.
-pub const SEND_MESSAGE: &str = "send_message";
+mod send_message;
+
+use send_message::PostMessage;
+pub use send_message::SEND_MESSAGE;
 
 /// The server's builder with the stub's hooks.
 pub fn build(config: &Config, auth: &Authenticator, state: Weak<Shared>) -> Builder<Tokens> {
@@ -49,6 +49,7 @@ pub fn build(config: &Config, auth: &Authenticator, state: Weak<Shared>) -> Buil
             SEND_MESSAGE,
             PostMessage {
                 state: state.clone(),
+                profile,
             },
         )
         .observe(Recorder { state })
@@ -68,7 +69,9 @@ impl Authenticate for Tokens {
         let user = query_token(request).and_then(|token| self.auth.verify(&token));
         user.ok_or(match self.profile {
             Profile::Tether => Refusal::Close,
-            Profile::Origin => Refusal::Http(StatusCode::UNAUTHORIZED),
+            // The origin closes the socket before accepting it, which its ASGI server answers
+            // with HTTP 403 (its handler asks for close code 4401, which nobody sees).
+            Profile::Origin => Refusal::Http(StatusCode::FORBIDDEN),
         })
     }
 }
@@ -80,7 +83,7 @@ struct Access {
 }
 
 /// The denial of a server that is shutting down.
-fn gone() -> Denial {
+pub(crate) fn gone() -> Denial {
     Denial::NotFound("the server is shutting down".into())
 }
 
@@ -127,44 +130,5 @@ impl Snapshots<UserId> for AgentState {
             event: event?.with_req_id(req_id).into(),
             position: Some(position),
         })
-    }
-}
-
-/// `send_message`: posts the message; the reply is the published `thread_message`.
-struct PostMessage {
-    state: Weak<Shared>,
-}
-
-impl RequestHandler<UserId> for PostMessage {
-    async fn handle(&self, user: &UserId, request: &Envelope) -> Result<Reply, ProtocolError> {
-        let state = ServerState::upgrade(&self.state).ok_or_else(gone)?;
-        // The data of a chat message is read from `data`, as the origin's contract describes.
-        // The origin's own handler reads `thread_id` and `content` from the top level of the
-        // frame instead, a deviation from its contract; the stub follows the contract.
-        let message: SendMessageData = request.data()?;
-        let max = state.config.max_content_bytes;
-        if message.content.len() > max {
-            let details = format!("content over {max} bytes");
-            return Err(ProtocolError::new(
-                tether_server::session::code::INVALID_DATA,
-                details,
-            ));
-        }
-        let expected = Topic::thread(message.thread_id);
-        if !request.topic.is_system() && request.topic != expected {
-            let details = format!(
-                "topic must be {expected} for thread_id {}",
-                message.thread_id
-            );
-            return Err(ProtocolError::new(
-                tether_server::session::code::INVALID_DATA,
-                details,
-            ));
-        }
-        let req_id = request.req_id.clone();
-        let thread_id = message.thread_id;
-        let (_, published) =
-            chat::post_user_message(&state, *user, thread_id, message.content, req_id).await?;
-        Ok(published.map_or(Reply::Nothing, Reply::Published))
     }
 }

@@ -133,6 +133,14 @@ pub struct Config {
     /// forgotten, and starts again in a new epoch.
     #[arg(long, default_value_t = 100_000)]
     pub replay_topics: usize,
+    /// Use Redis at this URL (`redis://127.0.0.1:6379`) as the broker, instead of the one in
+    /// memory: every stub on the same Redis shares its topics' `seq`, replay logs and events.
+    /// The replay log is bounded per topic by `--replay-capacity` and `--replay-topic-bytes`.
+    #[arg(long, env = "STUB_REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// The prefix of the broker's keys and channels in Redis.
+    #[arg(long, default_value = "tether")]
+    pub redis_prefix: String,
     /// Longest agent name, thread title or agent status accepted by REST, in bytes.
     #[arg(long, default_value_t = 200)]
     pub max_name_bytes: usize,
@@ -150,9 +158,43 @@ pub struct Config {
     /// it the answer is 408.
     #[arg(long, default_value_t = 30_000)]
     pub request_timeout_ms: u64,
-    /// Open TCP connections (HTTP and WebSocket) at most; further ones wait in the backlog.
+    /// How long an HTTP response write may make no progress, in milliseconds; past it the
+    /// connection is closed and its answer freed.
+    #[arg(long, default_value_t = 10_000)]
+    pub http_write_timeout_ms: u64,
+    /// Largest HTTP request head, in bytes (at least 8192); a longer one gets 431.
+    #[arg(long, default_value_t = 16_384)]
+    pub max_header_bytes: usize,
+    /// Open TCP connections (HTTP and WebSocket) at most; past it a new one gets 503 at once.
     #[arg(long, default_value_t = 16_384)]
     pub max_connections: usize,
+    /// Connections that are not a signed-in WebSocket (HTTP, heads being read), at most; the
+    /// rest of `--max-connections` is kept for WebSockets. Past it 503 at once.
+    #[arg(long, default_value_t = 4096)]
+    pub max_http_connections: usize,
+    /// Of those, from one peer address at most; past it 503 at once.
+    #[arg(long, default_value_t = 128)]
+    pub max_http_connections_per_ip: usize,
+    /// WebSockets of one user at most; past it the new one is closed with 1008.
+    #[arg(long, default_value_t = 16)]
+    pub max_connections_per_user: usize,
+    /// Records (agents, threads, messages) one user may store; past it 429 `LIMIT`.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_records_per_user: usize,
+    /// Bytes of text (names, titles, statuses, message contents) one user may store; past it
+    /// 429 `LIMIT`.
+    #[arg(long, default_value_t = 16 << 20)]
+    pub max_stored_bytes_per_user: usize,
+    /// Agent runs and streamed replies of one user in flight at once; past it 429 `LIMIT`.
+    #[arg(long, default_value_t = 16)]
+    pub max_runs_per_user: usize,
+    /// Items in one page of a REST list (`?limit=` may ask for fewer).
+    #[arg(long, default_value_t = 100)]
+    pub max_page_items: usize,
+    /// Bytes of one page of a REST list, as encoded: a page ends before the item that would
+    /// pass it (a page has at least one item).
+    #[arg(long, default_value_t = 65_536)]
+    pub max_page_bytes: usize,
     /// How long shutdown waits for connections to finish after asking them to, in
     /// milliseconds; then whatever is left is dropped.
     #[arg(long, default_value_t = 5000)]
@@ -214,12 +256,24 @@ impl Default for Config {
             replay_topic_bytes: 1 << 20,
             replay_total_bytes: 64 << 20,
             replay_topics: 100_000,
+            redis_url: None,
+            redis_prefix: "tether".into(),
             max_name_bytes: 200,
             max_content_bytes: 16_384,
             max_body_bytes: 65_536,
             header_read_timeout_ms: 10_000,
             request_timeout_ms: 30_000,
+            http_write_timeout_ms: 10_000,
+            max_header_bytes: 16_384,
             max_connections: 16_384,
+            max_http_connections: 4096,
+            max_http_connections_per_ip: 128,
+            max_connections_per_user: 16,
+            max_records_per_user: 10_000,
+            max_stored_bytes_per_user: 16 << 20,
+            max_runs_per_user: 16,
+            max_page_items: 100,
+            max_page_bytes: 65_536,
             shutdown_grace_ms: 5000,
             rate_burst: 200,
             rate_per_sec: 100,
@@ -301,8 +355,21 @@ impl Config {
             max_body_bytes: self.max_body_bytes,
             header_read_timeout: ms(self.header_read_timeout_ms),
             request_timeout: ms(self.request_timeout_ms),
+            http_write_timeout: ms(self.http_write_timeout_ms),
+            max_header_bytes: self.max_header_bytes,
             max_connections: self.max_connections,
+            max_http_connections: self.max_http_connections,
+            max_http_connections_per_ip: self.max_http_connections_per_ip,
+            max_connections_per_user: self.max_connections_per_user,
             shutdown_grace: ms(self.shutdown_grace_ms),
+        }
+    }
+
+    /// What one user may store.
+    pub fn quota(&self) -> crate::domain::quota::Quota {
+        crate::domain::quota::Quota {
+            records: self.max_records_per_user,
+            bytes: self.max_stored_bytes_per_user,
         }
     }
 
@@ -323,93 +390,4 @@ impl Config {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cli_defaults_match_default() {
-        let parsed = Config::try_parse_from(["server-stub"]).expect("no arguments parse");
-        let default = Config::default();
-        assert_eq!(parsed.port, default.port);
-        assert_eq!(parsed.ping_interval_ms, default.ping_interval_ms);
-        assert_eq!(parsed.idle_timeout_ms, default.idle_timeout_ms);
-        assert_eq!(parsed.replay_capacity, default.replay_capacity);
-        assert_eq!(parsed.max_subscriptions, default.max_subscriptions);
-        assert_eq!(parsed.queue_capacity, default.queue_capacity);
-        assert_eq!(parsed.max_frame_bytes, default.max_frame_bytes);
-        assert_eq!(parsed.rate_burst, default.rate_burst);
-        assert_eq!(parsed.rate_per_sec, default.rate_per_sec);
-        assert_eq!(parsed.static_dir, default.static_dir);
-        assert_eq!(parsed.profile, default.profile);
-        assert_eq!(parsed.queue_bytes, default.queue_bytes);
-        assert_eq!(parsed.write_timeout_ms, default.write_timeout_ms);
-        assert_eq!(parsed.read_buffer_bytes, default.read_buffer_bytes);
-        assert_eq!(parsed.write_buffer_bytes, default.write_buffer_bytes);
-        assert_eq!(
-            parsed.max_topics_per_subscribe,
-            default.max_topics_per_subscribe
-        );
-        assert_eq!(
-            parsed.max_errors_per_subscribe,
-            default.max_errors_per_subscribe
-        );
-        assert_eq!(parsed.max_id_bytes, default.max_id_bytes);
-        assert_eq!(parsed.replay_topic_bytes, default.replay_topic_bytes);
-        assert_eq!(parsed.replay_total_bytes, default.replay_total_bytes);
-        assert_eq!(parsed.max_name_bytes, default.max_name_bytes);
-        assert_eq!(parsed.max_content_bytes, default.max_content_bytes);
-        assert_eq!(parsed.max_body_bytes, default.max_body_bytes);
-        assert_eq!(
-            parsed.header_read_timeout_ms,
-            default.header_read_timeout_ms
-        );
-        assert_eq!(parsed.request_timeout_ms, default.request_timeout_ms);
-        assert_eq!(parsed.max_connections, default.max_connections);
-        assert_eq!(parsed.shutdown_grace_ms, default.shutdown_grace_ms);
-        assert_eq!(parsed.replay_topics, default.replay_topics);
-        assert_eq!(parsed.limits(), default.limits());
-    }
-
-    #[test]
-    fn the_default_flags_are_the_librarys_default_limits() {
-        assert_eq!(Config::default().limits(), Limits::default());
-    }
-
-    #[test]
-    fn a_secret_is_required_without_dev() {
-        let mut c = Config::default();
-        assert!(c.secret().is_err(), "no secret");
-        c.jwt_secret = Some(DEV_JWT_SECRET.into());
-        assert!(c.secret().is_err(), "the public secret");
-        c.jwt_secret = Some("short".into());
-        assert!(c.secret().is_err(), "a short secret");
-        c.jwt_secret = Some("s".repeat(MIN_SECRET_BYTES));
-        assert_eq!(c.secret().ok(), c.jwt_secret);
-        c.jwt_secret = None;
-        c.dev = true;
-        assert_eq!(c.secret().ok().as_deref(), Some(DEV_JWT_SECRET));
-    }
-
-    #[test]
-    fn origins_repeat() {
-        let c = Config::try_parse_from([
-            "server-stub",
-            "--allowed-origin",
-            "https://a.example",
-            "--allowed-origin",
-            "https://b.example",
-            "--port",
-            "0",
-        ])
-        .expect("valid arguments");
-        assert_eq!(
-            c.allowed_origins,
-            ["https://a.example", "https://b.example"]
-        );
-        assert_eq!(c.port, 0);
-        let origin = Config::try_parse_from(["server-stub", "--profile", "origin"])
-            .expect("valid arguments");
-        assert_eq!(origin.profile, Profile::Origin);
-        assert!(Config::try_parse_from(["server-stub", "--profile", "other"]).is_err());
-    }
-}
+mod tests;

@@ -1,18 +1,23 @@
 //! The browser driver (wasm32 only): runs the client on `web_sys::WebSocket`, one gloo-timers
-//! `Timeout`, a microtask for end-of-tick flushes, and the window's `online`, `offline`,
-//! `pageshow` and the document's `visibilitychange` listeners.
+//! `Timeout`, a microtask for end-of-tick flushes (`later`), and the window's `online`,
+//! `offline`, `pageshow` and the document's `visibilitychange` listeners.
 //!
 //! Every callback is owned by [`WebIo`] and removed when it is dropped; nothing is leaked with
 //! `forget`. A socket's listeners are detached as soon as the core is done with it; since that
-//! can happen inside one of the socket's own callbacks, detached sockets are parked and freed in
-//! a later microtask rather than while their callback runs. Binary frames arrive as
-//! `ArrayBuffer`s and are handed over as bytes.
+//! can happen inside one of the socket's own callbacks, a detached socket is freed in a later
+//! microtask rather than while its callback runs. Binary frames arrive as `ArrayBuffer`s and
+//! are handed over as bytes. No futures executor is needed.
 
-use std::cell::{Cell, RefCell};
+pub(crate) mod later;
+pub(crate) mod listener;
+
+use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use gloo_events::EventListener;
+use later::{later, Job};
+
 use gloo_timers::callback::Timeout;
+use listener::Listener;
 use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, CloseEvent, MessageEvent, PageTransitionEvent, WebSocket};
 
@@ -21,11 +26,23 @@ use crate::driver::{DriverHandle, Io};
 use crate::protocol::CloseCode;
 use crate::AppState;
 
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// `globalThis.window`: `None` where there is none (a worker).
+    #[wasm_bindgen(thread_local_v2, js_namespace = globalThis, js_name = window)]
+    static WINDOW: Option<web_sys::Window>;
+}
+
+/// The page's window, if it has one (read without the checks `web_sys::window` makes).
+pub(crate) fn window() -> Option<web_sys::Window> {
+    WINDOW.with(Clone::clone)
+}
+
 /// One browser socket and its four listeners.
 struct LiveSocket {
     id: SocketId,
     ws: WebSocket,
-    _listeners: [EventListener; 4],
+    _listeners: [Listener; 4],
 }
 
 impl Drop for LiveSocket {
@@ -37,16 +54,15 @@ impl Drop for LiveSocket {
     }
 }
 
-/// The sockets the driver holds: live ones, and detached ones waiting to be freed.
+/// The sockets the driver holds.
 #[derive(Default)]
 struct Sockets {
     live: RefCell<Vec<LiveSocket>>,
-    parked: RefCell<Vec<LiveSocket>>,
 }
 
 impl Sockets {
     /// Detaches a socket; it is freed in a later microtask, never inside its own callback.
-    fn park(self: &Rc<Self>, id: SocketId) {
+    fn park(&self, id: SocketId) {
         let socket = {
             let mut live = self.live.borrow_mut();
             let Some(pos) = live.iter().position(|s| s.id == id) else {
@@ -54,17 +70,7 @@ impl Sockets {
             };
             live.remove(pos)
         };
-        let first = self.parked.borrow().is_empty();
-        self.parked.borrow_mut().push(socket);
-        if first {
-            let weak = Rc::downgrade(self);
-            wasm_bindgen_futures::spawn_local(async move {
-                if let Some(sockets) = weak.upgrade() {
-                    let freed = std::mem::take(&mut *sockets.parked.borrow_mut());
-                    drop(freed);
-                }
-            });
-        }
+        later(Job::Free(Box::new(socket)));
     }
 }
 
@@ -72,8 +78,7 @@ impl Sockets {
 pub struct WebIo {
     sockets: Rc<Sockets>,
     timer: RefCell<Option<Timeout>>,
-    flush_scheduled: Rc<Cell<bool>>,
-    window_listeners: RefCell<Vec<EventListener>>,
+    window_listeners: RefCell<Vec<Listener>>,
 }
 
 /// Makes a relative URL such as `/api/ws/v2` absolute, with `ws://` or `wss://` from the page's
@@ -82,13 +87,18 @@ pub fn resolve_url(url: &str) -> String {
     if url.starts_with("ws://") || url.starts_with("wss://") {
         return url.to_owned();
     }
+    let mut out = String::with_capacity(url.len() + 32);
     if let Some(rest) = url.strip_prefix("http://") {
-        return format!("ws://{rest}");
+        out.push_str("ws://");
+        out.push_str(rest);
+        return out;
     }
     if let Some(rest) = url.strip_prefix("https://") {
-        return format!("wss://{rest}");
+        out.push_str("wss://");
+        out.push_str(rest);
+        return out;
     }
-    let location = web_sys::window().map(|w| w.location());
+    let location = window().map(|w| w.location());
     let secure = location
         .as_ref()
         .and_then(|l| l.protocol().ok())
@@ -96,7 +106,10 @@ pub fn resolve_url(url: &str) -> String {
     let host = location.and_then(|l| l.host().ok()).unwrap_or_default();
     let scheme = if secure { "wss" } else { "ws" };
     let slash = if url.starts_with('/') { "" } else { "/" };
-    format!("{scheme}://{host}{slash}{url}")
+    for part in [scheme, "://", &host, slash, url] {
+        out.push_str(part);
+    }
+    out
 }
 
 impl AppState {
@@ -105,10 +118,13 @@ impl AppState {
     /// lets `hooks::WsProvider` do it).
     pub fn connect(mut config: Config) -> Rc<AppState> {
         config.url = resolve_url(&config.url);
-        if config.share.is_some() && crate::tabs::web::supported() {
-            return crate::tabs::web::connect_shared(config);
+        #[cfg(feature = "tabs")]
+        {
+            if config.share.is_some() && crate::tabs::web::supported() {
+                return crate::tabs::web::connect_shared(config);
+            }
+            config.share = None;
         }
-        config.share = None;
         let seed = (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64;
         let io = Rc::new(WebIo::new());
         let (state, driver) = AppState::with_io(config, seed, Box::new(SharedWebIo(io.clone())));
@@ -126,56 +142,43 @@ impl WebIo {
         WebIo {
             sockets: Rc::new(Sockets::default()),
             timer: RefCell::new(None),
-            flush_scheduled: Rc::new(Cell::new(false)),
             window_listeners: RefCell::new(Vec::new()),
         }
     }
 
     pub(crate) fn listen_to_window(&self, driver: &DriverHandle) {
-        let Some(window) = web_sys::window() else {
+        let Some(window) = window() else {
             return;
         };
         let mut listeners = Vec::new();
         let d = driver.clone();
-        listeners.push(EventListener::new(&window, "online", move |_| {
-            d.handle_online()
-        }));
+        listeners.push(Listener::new(&window, "online", move |_| d.handle_online()));
         let d = driver.clone();
-        listeners.push(EventListener::new(&window, "offline", move |_| {
+        listeners.push(Listener::new(&window, "offline", move |_| {
             d.handle_offline()
         }));
         let d = driver.clone();
-        listeners.push(EventListener::new(&window, "pageshow", move |e| {
-            let persisted = e
-                .dyn_ref::<PageTransitionEvent>()
-                .is_some_and(|e| e.persisted());
-            d.handle_pageshow(persisted);
+        listeners.push(Listener::new(&window, "pageshow", move |e| {
+            d.handle_pageshow(e.unchecked_ref::<PageTransitionEvent>().persisted());
         }));
         if let Some(document) = window.document() {
             let d = driver.clone();
             let doc = document.clone();
-            listeners.push(EventListener::new(
-                &document,
-                "visibilitychange",
-                move |_| {
-                    d.handle_visibility(doc.visibility_state() == web_sys::VisibilityState::Visible)
-                },
-            ));
+            listeners.push(Listener::new(&document, "visibilitychange", move |_| {
+                d.handle_visibility(!doc.hidden())
+            }));
         }
         *self.window_listeners.borrow_mut() = listeners;
     }
 
-    fn listen(&self, ws: &WebSocket, id: SocketId, driver: &DriverHandle) -> [EventListener; 4] {
+    fn listen(&self, ws: &WebSocket, id: SocketId, driver: &DriverHandle) -> [Listener; 4] {
         let d = driver.clone();
-        let open = EventListener::new(ws, "open", move |_| d.handle_socket_opened(id));
+        let open = Listener::new(ws, "open", move |_| d.handle_socket_opened(id));
         let d = driver.clone();
-        let message = EventListener::new(ws, "message", move |e| {
-            let Some(e) = e.dyn_ref::<MessageEvent>() else {
-                return;
-            };
-            let data = e.data();
+        let message = Listener::new(ws, "message", move |e| {
+            let data = e.unchecked_ref::<MessageEvent>().data();
             match data.as_string() {
-                Some(text) => d.handle_socket_message(id, &text),
+                Some(text) => d.handle_socket_text(id, text),
                 None => {
                     let bytes = js_sys::Uint8Array::new(&data).to_vec();
                     d.handle_socket_binary(id, &bytes);
@@ -183,15 +186,12 @@ impl WebIo {
             }
         });
         let d = driver.clone();
-        let error = EventListener::new(ws, "error", move |_| d.handle_socket_error(id));
+        let error = Listener::new(ws, "error", move |_| d.handle_socket_error(id));
         let d = driver.clone();
         let sockets: Weak<Sockets> = Rc::downgrade(&self.sockets);
-        let close = EventListener::new(ws, "close", move |e| {
-            let (code, reason) = e
-                .dyn_ref::<CloseEvent>()
-                .map_or((CloseCode::ABNORMAL.0, String::new()), |e| {
-                    (e.code(), e.reason())
-                });
+        let close = Listener::new(ws, "close", move |e| {
+            let e = e.unchecked_ref::<CloseEvent>();
+            let (code, reason) = (e.code(), e.reason());
             if let Some(sockets) = sockets.upgrade() {
                 sockets.park(id);
             }
@@ -217,13 +217,8 @@ impl Io for SharedWebIo {
                     _listeners: listeners,
                 });
             }
-            Err(_) => {
-                // A URL the browser refuses: report it as a failed attempt, asynchronously.
-                let d = driver.clone();
-                wasm_bindgen_futures::spawn_local(async move {
-                    d.handle_socket_closed(socket, CloseCode::ABNORMAL, "invalid url");
-                });
-            }
+            // A URL the browser refuses: a failed attempt, reported after this call.
+            Err(_) => later(Job::Failed(driver.clone(), socket)),
         }
     }
 
@@ -245,24 +240,15 @@ impl Io for SharedWebIo {
         let timeout = at.map(|at| {
             let delay = at.0.saturating_sub(self.now().0).min(i32::MAX as u64) as u32;
             let d = driver.clone();
-            // The callback only queues the work, so replacing this Timeout from inside the
-            // work never drops a closure while it runs.
-            Timeout::new(delay, move || {
-                wasm_bindgen_futures::spawn_local(async move { d.handle_timeout() });
-            })
+            // The work re-arms the timer, dropping this Timeout while its closure runs: the
+            // closure is freed once it returns (wasm-bindgen counts the calls in progress).
+            Timeout::new(delay, move || d.handle_timeout())
         });
         *self.0.timer.borrow_mut() = timeout; // Dropping the previous Timeout cancels it.
     }
 
     fn schedule_flush(&self, driver: &DriverHandle) {
-        if self.0.flush_scheduled.replace(true) {
-            return;
-        }
-        let d = driver.clone();
-        let flag = self.0.flush_scheduled.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            flag.set(false);
-            d.handle_flush();
-        });
+        // The core asks once per tick (until its flush runs).
+        later(Job::Flush(driver.clone()));
     }
 }

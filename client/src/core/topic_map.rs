@@ -1,0 +1,149 @@
+//! [`TopicMap`]: values by topic, in a vector sorted by name. An app holds few topics (a
+//! connection at most 2,048), so a binary search over one vector does what a B-tree did, in a
+//! fraction of the code; and lookups take a `&str`, so a name read from a frame finds its
+//! topic without building one.
+
+use crate::protocol::Topic;
+
+/// Values by topic, in topic order.
+#[derive(Debug)]
+pub(crate) struct TopicMap<V> {
+    entries: Vec<(Topic, V)>,
+}
+
+impl<V> Default for TopicMap<V> {
+    fn default() -> Self {
+        TopicMap {
+            entries: Vec::new(),
+        }
+    }
+}
+
+impl<V> TopicMap<V> {
+    fn find(&self, name: &str) -> Result<usize, usize> {
+        self.entries.binary_search_by(|(t, _)| t.as_str().cmp(name))
+    }
+
+    /// The value of the topic `name`.
+    pub(crate) fn get(&self, name: &str) -> Option<&V> {
+        self.get_key_value(name).map(|(_, v)| v)
+    }
+
+    /// The topic `name` as held here, and its value.
+    pub(crate) fn get_key_value(&self, name: &str) -> Option<(&Topic, &V)> {
+        let i = self.find(name).ok()?;
+        self.entries.get(i).map(|(t, v)| (t, v))
+    }
+
+    /// Where the topic `name` is: for [`TopicMap::at`] and [`TopicMap::at_mut`], valid until
+    /// a topic is added or removed.
+    pub(crate) fn index(&self, name: &str) -> Option<usize> {
+        self.find(name).ok()
+    }
+
+    /// The topic and value at `index`.
+    pub(crate) fn at(&self, index: usize) -> Option<(&Topic, &V)> {
+        self.entries.get(index).map(|(t, v)| (t, v))
+    }
+
+    /// The value at `index`, to change.
+    pub(crate) fn at_mut(&mut self, index: usize) -> Option<&mut V> {
+        self.entries.get_mut(index).map(|(_, v)| v)
+    }
+
+    /// The value of the topic `name`, to change.
+    pub(crate) fn get_mut(&mut self, name: &str) -> Option<&mut V> {
+        let i = self.find(name).ok()?;
+        self.entries.get_mut(i).map(|(_, v)| v)
+    }
+
+    /// The value of `topic`, inserted with `new` if there is none.
+    pub(crate) fn get_or_insert_with(&mut self, topic: &Topic, new: impl FnOnce() -> V) -> &mut V {
+        let i = match self.find(topic.as_str()) {
+            Ok(i) => i,
+            Err(i) => {
+                self.entries.insert(i, (topic.clone(), new()));
+                i
+            }
+        };
+        &mut self.entries[i].1
+    }
+
+    /// Sets the value of `topic`, returning the one it replaces.
+    #[cfg_attr(not(feature = "tabs"), allow(dead_code))]
+    pub(crate) fn insert(&mut self, topic: &Topic, value: V) -> Option<V> {
+        match self.find(topic.as_str()) {
+            Ok(i) => self
+                .entries
+                .get_mut(i)
+                .map(|(_, v)| std::mem::replace(v, value)),
+            Err(i) => {
+                self.entries.insert(i, (topic.clone(), value));
+                None
+            }
+        }
+    }
+
+    /// True if the topic `name` has a value.
+    #[cfg_attr(not(feature = "tabs"), allow(dead_code))]
+    pub(crate) fn contains(&self, name: &str) -> bool {
+        self.find(name).is_ok()
+    }
+
+    /// Removes the topic `name`, returning its value.
+    pub(crate) fn remove(&mut self, name: &str) -> Option<V> {
+        let i = self.find(name).ok()?;
+        Some(self.entries.remove(i).1)
+    }
+
+    /// Keeps the topics for which `keep` returns true.
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&Topic, &mut V) -> bool) {
+        self.entries.retain_mut(|(t, v)| keep(t, v));
+    }
+
+    /// Every topic and its value, in topic order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&Topic, &V)> {
+        self.entries.iter().map(|(t, v)| (t, v))
+    }
+
+    /// Every value, in topic order.
+    pub(crate) fn values(&self) -> impl Iterator<Item = &V> {
+        self.entries.iter().map(|(_, v)| v)
+    }
+
+    /// Every value, to change.
+    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
+        self.entries.iter_mut().map(|(_, v)| v)
+    }
+
+    /// True if no topic has a value.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topics_stay_in_order_and_are_found_by_name() {
+        let mut m = TopicMap::default();
+        for (name, v) in [("b", 2), ("a", 1), ("c", 3), ("a", 9)] {
+            *m.get_or_insert_with(&Topic::new(name), || 0) += v;
+        }
+        let all: Vec<(&str, i32)> = m.iter().map(|(t, v)| (t.as_str(), *v)).collect();
+        assert_eq!(all, [("a", 10), ("b", 2), ("c", 3)]);
+        assert_eq!(m.get("b"), Some(&2));
+        assert_eq!(m.get("z"), None);
+        assert_eq!(m.remove("b"), Some(2));
+        m.retain(|t, _| t.as_str() != "c");
+        assert_eq!(m.values().copied().collect::<Vec<_>>(), [10]);
+        *m.get_mut("a").unwrap() = 0;
+        assert_eq!(
+            m.get_key_value("a").map(|(t, v)| (t.as_str(), *v)),
+            Some(("a", 0))
+        );
+        assert!(!m.is_empty());
+    }
+}

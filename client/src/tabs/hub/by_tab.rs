@@ -1,0 +1,59 @@
+//! [`ByTab`]: values by tab, in a vector. A leader serves a handful of tabs, so a linear
+//! search does what a B-tree did, in a fraction of the code.
+
+use crate::tabs::wire::TabId;
+
+/// Values by tab, in the order the tabs came.
+pub(super) struct ByTab<V>(Vec<(TabId, V)>);
+
+impl<V> Default for ByTab<V> {
+    fn default() -> Self {
+        ByTab(Vec::new())
+    }
+}
+
+impl<V> ByTab<V> {
+    fn position(&self, tab: TabId) -> Option<usize> {
+        self.0.iter().position(|(t, _)| *t == tab)
+    }
+
+    pub(super) fn get(&self, tab: TabId) -> Option<&V> {
+        self.0.iter().find(|(t, _)| *t == tab).map(|(_, v)| v)
+    }
+
+    pub(super) fn get_mut(&mut self, tab: TabId) -> Option<&mut V> {
+        self.0.iter_mut().find(|(t, _)| *t == tab).map(|(_, v)| v)
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub(super) fn contains(&self, tab: TabId) -> bool {
+        self.position(tab).is_some()
+    }
+
+    /// Sets `tab`'s value, returning the one it replaces.
+    pub(super) fn insert(&mut self, tab: TabId, value: V) -> Option<V> {
+        match self.get_mut(tab) {
+            Some(v) => Some(std::mem::replace(v, value)),
+            None => {
+                self.0.push((tab, value));
+                None
+            }
+        }
+    }
+
+    pub(super) fn remove(&mut self, tab: TabId) -> Option<V> {
+        let i = self.position(tab)?;
+        Some(self.0.remove(i).1)
+    }
+
+    pub(super) fn iter(&self) -> impl Iterator<Item = (TabId, &V)> {
+        self.0.iter().map(|(t, v)| (*t, v))
+    }
+
+    pub(super) fn values(&self) -> impl Iterator<Item = &V> {
+        self.0.iter().map(|(_, v)| v)
+    }
+}
