@@ -86,8 +86,11 @@ async fn stays_connected_and_gets_every_kind(profile: Profile, path: &str) {
                 }
                 Profile::Origin => {
                     // The origin announces a message only when its socket stores it, and
-                    // answers only a run of the thread.
-                    let ws = format!("{}?token={token}", stub.ws_url().replace("/api/ws/v2", path));
+                    // answers only a run of the thread. The frame is the origin's own front
+                    // end's, not an envelope: it goes to the stub directly, not through the
+                    // audit of what tether sends.
+                    let direct = stub.url.replacen("http", "ws", 1);
+                    let ws = format!("{direct}{path}?token={token}");
                     send_at_top_level(ws, thread, "hello").await;
                     run_thread(&stub, &token, thread).await;
                 }
