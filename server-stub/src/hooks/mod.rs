@@ -3,7 +3,8 @@
 //! domain's access rules; refusals worded per profile), the `agent_state` snapshot of an agent
 //! topic (at the position it is current to; in the origin profile echoing the subscribe's
 //! `message_id`), `send_message` ([`send_message`], read the way each profile reads it), and
-//! the recorder of how each subscribe was answered ([`crate::membership`]).
+//! the recorder of how each subscribe was answered ([`crate::membership`], with test control
+//! only).
 //!
 //! The hooks hold a weak reference to the state, which holds the server that holds them.
 
@@ -37,7 +38,7 @@ pub fn build(config: &Config, auth: &Authenticator, state: Weak<Shared>) -> Buil
         auth: auth.clone(),
         profile,
     };
-    TetherServer::builder(tokens)
+    let builder = TetherServer::builder(tokens)
         .authorize(Access {
             state: state.clone(),
             profile,
@@ -51,8 +52,14 @@ pub fn build(config: &Config, auth: &Authenticator, state: Weak<Shared>) -> Buil
                 state: state.clone(),
                 profile,
             },
-        )
-        .observe(Recorder { state })
+        );
+    // The membership log is test control's: without it, nothing is recorded (a hostile client
+    // churning topics would otherwise fill it).
+    if config.test_control {
+        builder.observe(Recorder { state })
+    } else {
+        builder
+    }
 }
 
 /// The stub's tokens, from `?token=`.
