@@ -49,7 +49,7 @@ cargo build -p tether-client --example ticker --features yew --target wasm32-unk
 trunk build --release
 # server/tests/minimal.rs runs this binary as a process (cargo test builds it too), and
 # tests/tests/nodes.rs runs the stub's binary as its nodes.
-cargo build -p tether-server --example minimal
+cargo build -p tether-server --example minimal_server
 cargo build -p tether-stub --bin server-stub
 
 step "size budgets (tests/size-budgets.toml: the apps as they ship, against their budgets)"

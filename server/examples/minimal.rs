@@ -2,7 +2,7 @@
 //! (`ticker:demo`), an auth hook (HS256 JWTs whose `sub` is the user, from `?token=`), and a
 //! publisher on a timer that prints what it published. In-memory broker, default limits.
 //!
-//! `TETHER_SECRET=<32+ bytes> PORT=3000 cargo run -p tether-server --example minimal`, then
+//! `TETHER_SECRET=<32+ bytes> PORT=3000 cargo run -p tether-server --example minimal_server`, then
 //! connect a tether client to `ws://127.0.0.1:3000/live` with a token.
 
 use std::time::Duration;

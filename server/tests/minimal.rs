@@ -7,7 +7,7 @@
 //! which the example printed what its `Publisher` returned.
 //!
 //! The example binary is built by `cargo test` (it builds every example of the package) and
-//! `cargo build --example minimal`.
+//! `cargo build -p tether-server --example minimal_server`.
 
 use std::cell::RefCell;
 use std::path::PathBuf;
@@ -142,7 +142,7 @@ async fn start_example() -> (Child, String, Arc<Mutex<Vec<u64>>>) {
     (child, addr, published)
 }
 
-/// `target/<profile>/examples/minimal`, beside this test's `deps/`.
+/// `target/<profile>/examples/minimal_server`, beside this test's `deps/`.
 fn example_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("the test's path");
     let dir = exe
@@ -151,10 +151,10 @@ fn example_binary() -> PathBuf {
         .expect("target/<profile>");
     let binary = dir
         .join("examples")
-        .join(format!("minimal{}", std::env::consts::EXE_SUFFIX));
+        .join(format!("minimal_server{}", std::env::consts::EXE_SUFFIX));
     assert!(
         binary.exists(),
-        "{} is missing: build it with `cargo build -p tether-server --example minimal`",
+        "{} is missing: build it with `cargo build -p tether-server --example minimal_server`",
         binary.display()
     );
     binary
