@@ -4,7 +4,8 @@
 //! Each `ResyncRequired` must be accounted for by the stub's records ([`Account`]): an answer
 //! to a subscribe at the `seq` it reports (or, for a tab told by its leader, asked with that
 //! `seq` as its `since`), that was a resync or came in a later epoch than the
-//! view mounted in (the history was lost since: the client, which learns epochs from
+//! view mounted in, or than the stub's previous answer on the topic when a `since` was sent
+//! (the history the `since` named was lost since: the client, which learns epochs from
 //! acknowledgements, resyncs at its next one), or, for the resync the stub sends a live subscriber when its topic's
 //! stream starts again (at `seq` 0), the first event of an epoch later than the last the view
 //! saw. One that nothing accounts for is counted as unjustified.
@@ -82,6 +83,9 @@ fn accounts<'a>(
     let mut epoch = log[..w.start].last().map_or(0, |e| e.epoch);
     let mounted = log[..w.mount_pos].last().map_or(0, |e| e.epoch);
     let position = run_positions(log);
+    // Each answer's previous one on the topic (any connection of the user): a `since` sent
+    // with an answer in a later epoch named a history lost since.
+    let previous = previous_epochs(truth);
     let mut out = Vec::with_capacity(marks.len());
     for mark in marks {
         let mut found = Vec::new();
@@ -95,11 +99,20 @@ fn accounts<'a>(
                 // At the stub's position, or (a tab's resync, passed on by the leader that
                 // resubscribed from the tab's `seq`) at the `since` it was asked with.
                 let at_q = |a: &&Answer<'a>| a.seq == *q || a.since == Some(*q);
+                let before = |a: &Answer<'a>| previous.get(&a.entry.n).copied().unwrap_or(epoch);
+                let named_lost = |a: &Answer<'a>| a.since.is_some() && before(a) < a.epoch;
                 let by_answer = answers
                     .iter()
                     .filter(at_q)
-                    .filter(|a| a.catch_up == "resync" || a.epoch > mounted);
-                found.extend(by_answer.map(|a| Account::Answer(*a, epoch)));
+                    .filter(|a| a.catch_up == "resync" || a.epoch > mounted || named_lost(a));
+                found.extend(by_answer.map(|a| {
+                    let seen = if named_lost(a) {
+                        epoch.min(before(a))
+                    } else {
+                        epoch
+                    };
+                    Account::Answer(*a, seen)
+                }));
                 // The hub tells a live subscriber to resync at the first event of a new stream.
                 let restarted = log
                     .iter()
@@ -111,6 +124,15 @@ fn accounts<'a>(
         out.push(found);
     }
     out
+}
+
+/// The epoch of the answer before each answer on the topic, by its entry's `n`.
+fn previous_epochs(truth: &Truth<'_>) -> std::collections::BTreeMap<u64, u64> {
+    let answers: Vec<Answer<'_>> = truth.answers().collect();
+    answers
+        .windows(2)
+        .map(|w| (w[1].entry.n, w[0].epoch))
+        .collect()
 }
 
 /// Whether the view's first `Subscribed` agrees with the stub: the `seq` of the answer that

@@ -372,3 +372,22 @@ fn without_replay_an_unannounced_gap_a_live_loss_and_an_impossible_delivery_are_
     let t = origin(vec![s, id(0, 1), id(0, 2), id(0, 4), r, id(0, 5), id(0, 6)]);
     assert_eq!(t.seen_in_gaps, 1, "event 4 was never sent: {t:?}");
 }
+
+#[test]
+fn a_since_from_a_history_lost_before_the_view_mounted_accounts_for_its_resync() {
+    // Epoch 0: 1, 2; lost; epoch 1: 1, 2, 3. The view mounts after the new 1 on a topic the
+    // client held from epoch 0; it resubscribes from the old `since` 2, which the stub replays
+    // in the new epoch (nothing after it), and the client, seeing another epoch, resyncs.
+    let log = log(&[(0, 1), (0, 2), (1, 1), (1, 2), (1, 3)]);
+    let membership = [
+        answered((1, 1, 0), None, "snapshot", (0, 0), None),
+        answered((2, 2, 4), Some(2), "replay", (1, 2), None),
+    ];
+    let v = view(vec![Resync { seq: Some(2) }, id(1, 3)], (3, 1), None);
+    let t = tether(&v, &log, &membership);
+    assert_eq!(
+        (t.announced, t.lost, t.unjustified_resyncs),
+        (1, 0, 0),
+        "{t:?}"
+    );
+}
