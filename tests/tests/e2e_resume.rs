@@ -1,0 +1,93 @@
+//! Resume across reloads, end to end: the demo app (`www/`, built by the test command, resume on
+//! by default, keyed by the user) in headless Chromium, against an in-process stub publishing
+//! continuously on three topics while the events page is reloaded five times. What every view
+//! delivered on every page is counted against the stub's publish log from the view's first
+//! start; the same run with `?resume=0` is the baseline.
+
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use fantoccini::Client;
+use tether_tests::e2e::resume::*;
+use tether_tests::e2e::tabs::{publish_until, published, seed};
+use tether_tests::e2e::*;
+
+const RELOADS: usize = 5;
+/// Events each topic delivers on a page before it is reloaded.
+const PER_PAGE: usize = 10;
+
+/// One tab on the events page of three topics, reloaded [`RELOADS`] times while events are
+/// published on each topic every 25 ms; `resume` is the page's `?resume=`. Returns the tally
+/// of every page against the publish log.
+async fn reload_while_publishing(c: &Client, resume: bool) -> Tally {
+    let stub = start_stub_with(|c| c.test_control = true).await;
+    let agents = seed(&stub, 1, 3).await;
+    let topics: Vec<String> = agents.iter().map(|a| format!("agent:{a}")).collect();
+    let page = format!(
+        "{stub}/?page=events&share=0&resume={}&topics={}",
+        u8::from(resume),
+        topics.join(",")
+    );
+    c.goto(&page).await.unwrap();
+    page_up(c, &topics).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let publisher = tokio::spawn(publish_until(stub.clone(), topics.clone(), stop.clone()));
+    for _ in 0..RELOADS {
+        received(c, &topics, PER_PAGE).await;
+        c.refresh().await.unwrap();
+        page_up(c, &topics).await;
+    }
+    received(c, &topics, PER_PAGE).await;
+    stop.store(true, Ordering::SeqCst);
+    publisher.await.unwrap();
+    let mut truth = BTreeMap::new();
+    for topic in &topics {
+        truth.insert(topic.clone(), published(&stub, topic).await);
+    }
+    // The last page gets the tail: wait until each topic's last published event arrived.
+    eventually(
+        "the last page has the last event of each topic",
+        async || {
+            let page = current_page(c).await;
+            truth
+                .iter()
+                .all(|(t, seqs)| page.messages.get(t).and_then(|m| m.last()) == seqs.last())
+                .then_some(())
+        },
+    )
+    .await;
+    let mut pages = earlier_pages(c).await;
+    assert_eq!(pages.len(), RELOADS, "every reloaded page's log was kept");
+    pages.push(current_page(c).await);
+    tally(&pages, &truth)
+}
+
+/// Resume on: every view remounted after a reload has every event from its first start once
+/// and in order, and starts where the page before stopped. Resume off, in the same run: the
+/// events published while each page reloaded are lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reloaded_page_misses_nothing_and_without_resume_it_does() {
+    let (_driver, webdriver) = start_chromedriver().await;
+    let c = browser(&webdriver).await;
+    let off = reload_while_publishing(&c, false).await;
+    let on = reload_while_publishing(&c, true).await;
+    println!("resume on:  {on:?}");
+    println!("resume off: {off:?}");
+    assert!(on.due > 0);
+    assert_eq!(
+        (on.lost, on.duplicated, on.reordered, on.resyncs),
+        (0, 0, 0, 0),
+        "{on:?}"
+    );
+    assert_eq!(on.delivered, on.due);
+    assert_eq!(
+        on.resumed_views,
+        3 * RELOADS,
+        "each view resumed where it stopped"
+    );
+    assert!(off.lost > 0, "the baseline must show the loss: {off:?}");
+    c.close().await.unwrap();
+}
