@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use fantoccini::Client;
 use tether_tests::e2e::resume::*;
-use tether_tests::e2e::tabs::{publish_until, published, seed};
+use tether_tests::e2e::tabs::{leader_tab, open_shared_tabs, publish_until, published, seed};
 use tether_tests::e2e::*;
 
 const RELOADS: usize = 5;
@@ -89,5 +89,82 @@ async fn a_reloaded_page_misses_nothing_and_without_resume_it_does() {
         "each view resumed where it stopped"
     );
     assert!(off.lost > 0, "the baseline must show the loss: {off:?}");
+    c.close().await.unwrap();
+}
+
+/// Two tabs of one user sharing one socket, resume on: whichever tab leads and then the other
+/// (a follower) are reloaded in turn, [`RELOADS`] times each role, while events are published
+/// on three topics. A reloaded
+/// follower resumes through the leader's hub; a reloaded leader hands over on `pagehide` and
+/// comes back as a follower (or leads again) and resumes. Every view of both tabs has every
+/// event from its first start once and in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_sharing_tabs_reloaded_in_turn_miss_nothing() {
+    let stub = start_stub_with(|c| c.test_control = true).await;
+    let agents = seed(&stub, 1, 3).await;
+    let topics: Vec<String> = agents.iter().map(|a| format!("agent:{a}")).collect();
+    let page = format!("{stub}/?page=events&topics={}", topics.join(","));
+    let (_driver, webdriver) = start_chromedriver().await;
+    let c = browser(&webdriver).await;
+    let tabs = open_shared_tabs(&c, &page, 2).await;
+    for tab in &tabs {
+        c.switch_to_window(tab.clone()).await.unwrap();
+        page_up(&c, &topics).await;
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let publisher = tokio::spawn(publish_until(stub.clone(), topics.clone(), stop.clone()));
+    for round in 0..2 * RELOADS {
+        let leader = leader_tab(&c, &tabs).await;
+        let reloaded = match round % 2 {
+            0 => leader,
+            _ => tabs.iter().find(|t| **t != leader).unwrap().clone(),
+        };
+        c.switch_to_window(reloaded).await.unwrap();
+        received(&c, &topics, PER_PAGE).await;
+        c.refresh().await.unwrap();
+        page_up(&c, &topics).await;
+        wait_for(&c, "[data-testid=sharing][data-tabs='2']").await;
+    }
+    for tab in &tabs {
+        c.switch_to_window(tab.clone()).await.unwrap();
+        received(&c, &topics, PER_PAGE).await;
+    }
+    stop.store(true, Ordering::SeqCst);
+    publisher.await.unwrap();
+    let mut truth = BTreeMap::new();
+    for topic in &topics {
+        truth.insert(topic.clone(), published(&stub, topic).await);
+    }
+    let mut tallies = Vec::new();
+    for tab in &tabs {
+        c.switch_to_window(tab.clone()).await.unwrap();
+        eventually("the tab has the last event of each topic", async || {
+            let page = current_page(&c).await;
+            truth
+                .iter()
+                .all(|(t, seqs)| page.messages.get(t).and_then(|m| m.last()) == seqs.last())
+                .then_some(())
+        })
+        .await;
+        let mut pages = earlier_pages(&c).await;
+        pages.push(current_page(&c).await);
+        tallies.push((pages.len() - 1, tally(&pages, &truth)));
+    }
+    assert_eq!(tallies.iter().map(|(n, _)| n).sum::<usize>(), 2 * RELOADS);
+    for (reloads, t) in &tallies {
+        println!("tab reloaded {reloads} times: {t:?}");
+        assert!(t.due > 0);
+        assert_eq!(
+            (t.lost, t.duplicated, t.reordered, t.resyncs),
+            (0, 0, 0, 0),
+            "{t:?}"
+        );
+        assert_eq!(t.delivered, t.due);
+        assert_eq!(
+            t.resumed_views,
+            3 * reloads,
+            "each view resumed where it stopped"
+        );
+    }
     c.close().await.unwrap();
 }
