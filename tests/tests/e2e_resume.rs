@@ -92,20 +92,20 @@ async fn a_reloaded_page_misses_nothing_and_without_resume_it_does() {
     c.close().await.unwrap();
 }
 
-/// Two tabs of one user sharing one socket, resume on: whichever tab leads and then the other
-/// (a follower) are reloaded in turn, [`RELOADS`] times each role, while events are published
-/// on three topics. A reloaded
-/// follower resumes through the leader's hub; a reloaded leader hands over on `pagehide` and
-/// comes back as a follower (or leads again) and resumes. Every view of both tabs has every
-/// event from its first start once and in order.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_sharing_tabs_reloaded_in_turn_miss_nothing() {
+/// Two tabs of one user sharing one socket, in a browser session of their own, `resume` the
+/// pages' `?resume=`: whichever tab leads and then the other (a follower) are reloaded in turn,
+/// [`RELOADS`] times each role, while events are published on three topics. Returns each tab's
+/// reloads and tally, and how many reloaded leaders came back leading.
+async fn two_tabs_reloaded_in_turn(webdriver: &str, resume: bool) -> (Vec<(usize, Tally)>, usize) {
     let stub = start_stub_with(|c| c.test_control = true).await;
     let agents = seed(&stub, 1, 3).await;
     let topics: Vec<String> = agents.iter().map(|a| format!("agent:{a}")).collect();
-    let page = format!("{stub}/?page=events&topics={}", topics.join(","));
-    let (_driver, webdriver) = start_chromedriver().await;
-    let c = browser(&webdriver).await;
+    let page = format!(
+        "{stub}/?page=events&resume={}&topics={}",
+        u8::from(resume),
+        topics.join(",")
+    );
+    let c = browser(webdriver).await;
     let tabs = open_shared_tabs(&c, &page, 2).await;
     for tab in &tabs {
         c.switch_to_window(tab.clone()).await.unwrap();
@@ -113,17 +113,21 @@ async fn two_sharing_tabs_reloaded_in_turn_miss_nothing() {
     }
     let stop = Arc::new(AtomicBool::new(false));
     let publisher = tokio::spawn(publish_until(stub.clone(), topics.clone(), stop.clone()));
+    let mut leads_again = 0;
     for round in 0..2 * RELOADS {
         let leader = leader_tab(&c, &tabs).await;
         let reloaded = match round % 2 {
             0 => leader,
             _ => tabs.iter().find(|t| **t != leader).unwrap().clone(),
         };
-        c.switch_to_window(reloaded).await.unwrap();
+        c.switch_to_window(reloaded.clone()).await.unwrap();
         received(&c, &topics, PER_PAGE).await;
         c.refresh().await.unwrap();
         page_up(&c, &topics).await;
         wait_for(&c, "[data-testid=sharing][data-tabs='2']").await;
+        if round % 2 == 0 && leader_tab(&c, &tabs).await == reloaded {
+            leads_again += 1;
+        }
     }
     for tab in &tabs {
         c.switch_to_window(tab.clone()).await.unwrap();
@@ -150,9 +154,23 @@ async fn two_sharing_tabs_reloaded_in_turn_miss_nothing() {
         pages.push(current_page(&c).await);
         tallies.push((pages.len() - 1, tally(&pages, &truth)));
     }
+    c.close().await.unwrap();
     assert_eq!(tallies.iter().map(|(n, _)| n).sum::<usize>(), 2 * RELOADS);
-    for (reloads, t) in &tallies {
-        println!("tab reloaded {reloads} times: {t:?}");
+    (tallies, leads_again)
+}
+
+/// Two tabs sharing one socket, the leader and a follower reloaded in turn: a reloaded
+/// follower resumes through the leader's hub; a reloaded leader hands over on `pagehide`, comes
+/// back as a follower (or leads again) and resumes. Every view of both tabs has every event
+/// from its first start once and in order. Without resume, in the same run, events are lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_sharing_tabs_reloaded_in_turn_miss_nothing_and_without_resume_they_do() {
+    let (_driver, webdriver) = start_chromedriver().await;
+    let (off, _) = two_tabs_reloaded_in_turn(&webdriver, false).await;
+    let (on, leads_again) = two_tabs_reloaded_in_turn(&webdriver, true).await;
+    println!("resume on: reloaded leaders that led again: {leads_again} of {RELOADS}");
+    for (reloads, t) in &on {
+        println!("resume on, a tab reloaded {reloads} times: {t:?}");
         assert!(t.due > 0);
         assert_eq!(
             (t.lost, t.duplicated, t.reordered, t.resyncs),
@@ -166,5 +184,9 @@ async fn two_sharing_tabs_reloaded_in_turn_miss_nothing() {
             "each view resumed where it stopped"
         );
     }
-    c.close().await.unwrap();
+    for (reloads, t) in &off {
+        println!("resume off, a tab reloaded {reloads} times: {t:?}");
+    }
+    let lost: usize = off.iter().map(|(_, t)| t.lost).sum();
+    assert!(lost > 0, "the baseline must show the loss: {off:?}");
 }
