@@ -190,3 +190,73 @@ async fn two_sharing_tabs_reloaded_in_turn_miss_nothing_and_without_resume_they_
     let lost: usize = off.iter().map(|(_, t)| t.lost).sum();
     assert!(lost > 0, "the baseline must show the loss: {off:?}");
 }
+
+/// Records every `pageshow`'s `persisted` in `window.__shows`: a page restored from the
+/// back/forward cache keeps its memory, so the list then grows; a reloaded page starts a new one.
+const RECORD_PAGESHOW: &str = "
+    window.__shows = [];
+    addEventListener('pageshow', (e) => window.__shows.push(e.persisted));";
+
+/// The back/forward cache, as headless Chromium treats the app: the events page (alone, or
+/// sharing its socket across tabs, which holds Web Locks) is left for another page of the
+/// origin and brought back with Back, three times, while events are published. Chromium
+/// restores it from the cache every time (`pageshow` with `persisted`), memory and all; the
+/// client checks its socket on `pageshow` and every view has every event from its first start
+/// once and in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_restored_from_the_back_forward_cache_misses_nothing() {
+    let (_driver, webdriver) = start_chromedriver().await;
+    for share in [false, true] {
+        let stub = start_stub_with(|c| c.test_control = true).await;
+        let agents = seed(&stub, 1, 3).await;
+        let topics: Vec<String> = agents.iter().map(|a| format!("agent:{a}")).collect();
+        let page = format!(
+            "{stub}/?page=events&share={}&topics={}",
+            u8::from(share),
+            topics.join(",")
+        );
+        let c = browser(&webdriver).await;
+        c.goto(&page).await.unwrap();
+        page_up(&c, &topics).await;
+        c.execute(RECORD_PAGESHOW, vec![]).await.unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let publisher = tokio::spawn(publish_until(stub.clone(), topics.clone(), stop.clone()));
+        for round in 1..=3 {
+            received(&c, &topics, PER_PAGE * round).await;
+            c.goto(&format!("{stub}/api/stats")).await.unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            c.back().await.unwrap();
+            wait_for(&c, "[data-testid=conn-badge][data-state=open]").await;
+        }
+        received(&c, &topics, PER_PAGE * 4).await;
+        stop.store(true, Ordering::SeqCst);
+        publisher.await.unwrap();
+        let shows = c
+            .execute("return window.__shows || null;", vec![])
+            .await
+            .unwrap();
+        assert_eq!(
+            shows,
+            serde_json::json!([true, true, true]),
+            "share {share}"
+        );
+        let mut truth = BTreeMap::new();
+        for topic in &topics {
+            truth.insert(topic.clone(), published(&stub, topic).await);
+        }
+        eventually("the page has the last event of each topic", async || {
+            let page = current_page(&c).await;
+            truth
+                .iter()
+                .all(|(t, seqs)| page.messages.get(t).and_then(|m| m.last()) == seqs.last())
+                .then_some(())
+        })
+        .await;
+        let t = tally(&[current_page(&c).await], &truth);
+        let sockets = stats(&stub).await["per_user"]["1"]["connections_opened"].clone();
+        println!("back/forward cache, share {share}: {t:?}; sockets opened: {sockets}");
+        assert_eq!((t.lost, t.duplicated, t.reordered), (0, 0, 0), "{t:?}");
+        assert_eq!(t.delivered, t.due);
+        c.close().await.unwrap();
+    }
+}
