@@ -31,6 +31,7 @@ step "lint (native and wasm32)"
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p tether-client --lib --examples --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p tether-client --lib --examples --features yew --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p tether-client --lib --examples --features resume --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p tether-www --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p tether-tests -p tether-bench --tests --target wasm32-unknown-unknown -- -D warnings
 # The server library without its default JWT authenticator and without the Redis broker (the

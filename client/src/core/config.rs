@@ -122,7 +122,11 @@ impl Config {
     /// ```
     /// use tether_client::Config;
     ///
-    /// let config = Config::new("/api/ws/v2").resume("my-app:7");
+    /// let user_id = 7;
+    /// let token = String::from("a token for user 7");
+    /// let config = Config::new("/api/ws/v2")
+    ///     .with_token(move || Some(token.clone()))
+    ///     .resume(format!("my-app:{user_id}"));
     /// assert_eq!(config.resume.unwrap().key, "my-app:7");
     /// ```
     #[cfg(feature = "resume")]

@@ -17,9 +17,8 @@
 //! must resync; it is never written again, so topics nobody mounts within the window are
 //! forgotten. Nothing here reads a clock or touches storage: the driver does.
 
-use std::collections::BTreeMap;
-
 use super::time::{Instant, Millis};
+use crate::protocol::json::push_u64;
 
 /// The first line of a record of this release's schema.
 const HEADER: &str = "tether-resume 1";
@@ -104,8 +103,8 @@ enum Rejected {
 #[derive(Debug)]
 pub(crate) struct Resume {
     pub cfg: ResumeConfig,
-    /// Restored positions of topics not mounted yet.
-    stored: BTreeMap<String, Position>,
+    /// Restored positions of topics not mounted yet (a record holds each topic once).
+    stored: Vec<(String, Position)>,
     pub counters: ResumeCounters,
     /// When the record is next written, if a position moved since the last one.
     pub due: Option<Instant>,
@@ -115,7 +114,7 @@ impl Resume {
     pub fn new(cfg: ResumeConfig) -> Resume {
         Resume {
             cfg,
-            stored: BTreeMap::new(),
+            stored: Vec::new(),
             counters: ResumeCounters::default(),
             due: None,
         }
@@ -142,7 +141,8 @@ impl Resume {
 
     /// Where `topic`, mounted at `now`, starts: taken out of the stored positions.
     pub fn take(&mut self, topic: &str, now: Instant) -> Option<Start> {
-        let p = self.stored.remove(topic)?;
+        let at = self.stored.iter().position(|(t, _)| t == topic)?;
+        let (_, p) = self.stored.swap_remove(at);
         if self.is_fresh(&p, now) {
             self.counters.positions_resumed += 1;
             Some(Start::From(p.seq, p.epoch))
@@ -195,8 +195,11 @@ impl Resume {
 }
 
 fn push_line(out: &mut String, topic: &str, seq: u64, epoch: Option<&str>, at: Instant) {
-    use std::fmt::Write;
-    let _ = write!(out, "\n{} {} ", at.0, seq);
+    out.push('\n');
+    push_u64(out, at.0);
+    out.push(' ');
+    push_u64(out, seq);
+    out.push(' ');
     match epoch {
         Some(epoch) => encode(out, epoch),
         None => out.push('-'),
@@ -206,7 +209,7 @@ fn push_line(out: &mut String, topic: &str, seq: u64, epoch: Option<&str>, at: I
 }
 
 /// Checks and reads a record stored under `key`.
-fn parse(text: &str, key: &str) -> Result<BTreeMap<String, Position>, Rejected> {
+fn parse(text: &str, key: &str) -> Result<Vec<(String, Position)>, Rejected> {
     if text.len() > MAX_RECORD_BYTES {
         return Err(Rejected::TooLarge);
     }
@@ -220,13 +223,17 @@ fn parse(text: &str, key: &str) -> Result<BTreeMap<String, Position>, Rejected> 
     if stored_key != key {
         return Err(Rejected::Foreign);
     }
-    let mut positions = BTreeMap::new();
+    let mut positions: Vec<(String, Position)> = Vec::new();
     for line in lines {
         if positions.len() == MAX_TOPICS {
             return Err(Rejected::TooLarge);
         }
         let (topic, position) = parse_line(line).ok_or(Rejected::Garbage)?;
-        positions.insert(topic, position);
+        // A topic written twice is not a record this client writes.
+        if positions.iter().any(|(t, _)| *t == topic) {
+            return Err(Rejected::Garbage);
+        }
+        positions.push((topic, position));
     }
     Ok(positions)
 }
