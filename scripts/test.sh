@@ -41,7 +41,7 @@ cargo clippy -p tether-server --lib --no-default-features --features redis -- -D
 
 step "host check and docs (the library off wasm32: hooks inert, every public item documented)"
 cargo check -p tether-client --all-features
-RUSTDOCFLAGS="-D warnings" cargo doc -p tether-client --no-deps --features yew,native
+RUSTDOCFLAGS="-D warnings" cargo doc -p tether-client --no-deps --features yew,native,resume
 RUSTDOCFLAGS="-D warnings" cargo doc -p tether-wire --no-deps --all-features
 RUSTDOCFLAGS="-D warnings" cargo doc -p tether-server --no-deps --all-features
 
