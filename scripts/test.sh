@@ -31,6 +31,7 @@ step "lint (native and wasm32)"
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p tether-client --lib --examples --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p tether-client --lib --examples --features yew --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p tether-client --lib --examples --features resume --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p tether-www --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p tether-tests -p tether-bench --tests --target wasm32-unknown-unknown -- -D warnings
 # The server library without its default JWT authenticator and without the Redis broker (the
@@ -40,7 +41,7 @@ cargo clippy -p tether-server --lib --no-default-features --features redis -- -D
 
 step "host check and docs (the library off wasm32: hooks inert, every public item documented)"
 cargo check -p tether-client --all-features
-RUSTDOCFLAGS="-D warnings" cargo doc -p tether-client --no-deps --features yew,native
+RUSTDOCFLAGS="-D warnings" cargo doc -p tether-client --no-deps --features yew,native,resume
 RUSTDOCFLAGS="-D warnings" cargo doc -p tether-wire --no-deps --all-features
 RUSTDOCFLAGS="-D warnings" cargo doc -p tether-server --no-deps --all-features
 

@@ -65,8 +65,16 @@ impl WsClientV2 {
     /// A client in `Idle` whose I/O `io` performs. `seed` feeds the backoff jitter.
     pub(crate) fn new(mut config: Config, seed: u64, io: Box<dyn Io>) -> WsClientV2 {
         let token = std::mem::replace(&mut config.token, Box::new(|| None));
+        #[cfg(feature = "resume")]
+        let resumes = config.resume.is_some();
+        #[allow(unused_mut)]
+        let mut core = Connection::new(config, seed);
+        #[cfg(feature = "resume")]
+        if let Some(record) = resumes.then(|| io.load_resume()).flatten() {
+            core.handle_restore(&record, io.now());
+        }
         let shared = Rc::new(Shared {
-            core: RefCell::new(Connection::new(config, seed)),
+            core: RefCell::new(core),
             io,
             token: RefCell::new(token),
             pumping: Cell::new(false),
@@ -165,6 +173,8 @@ impl WsClientV2 {
                     relay(&frame);
                 }
             }
+            #[cfg(feature = "resume")]
+            Output::Persist(record) => s.io.store_resume(&record),
         }
     }
 

@@ -28,6 +28,15 @@ pub trait Io {
     fn set_timer(&self, at: Option<Instant>, driver: &DriverHandle);
     /// Calls [`DriverHandle::handle_flush`] at the end of the current tick.
     fn schedule_flush(&self, driver: &DriverHandle);
+    /// The resume record this tab stored last, if any (feature `resume`; the browser's is
+    /// in `sessionStorage`). The default stores nothing.
+    #[cfg(feature = "resume")]
+    fn load_resume(&self) -> Option<String> {
+        None
+    }
+    /// Stores the resume record, replacing the previous one (feature `resume`).
+    #[cfg(feature = "resume")]
+    fn store_resume(&self, _record: &str) {}
 }
 
 /// Reports a driver's events to its client. Weak: it does not keep the client alive, and every
@@ -108,6 +117,12 @@ impl DriverHandle {
     /// The page became visible (`true`) or hidden.
     pub fn handle_visibility(&self, visible: bool) {
         self.drive(|c, now| c.handle_visibility(visible, now));
+    }
+
+    /// `pagehide`: the page may be unloading or entering the back/forward cache.
+    pub fn handle_pagehide(&self) {
+        #[cfg(feature = "resume")]
+        self.drive(|c, now| c.handle_pagehide(now));
     }
 
     /// `pageshow`; `persisted` when restored from the back/forward cache.

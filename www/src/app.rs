@@ -66,7 +66,8 @@ fn remember_page(view: View) {
 
 /// Who signs in and where the socket is: `?token=`, `?user=` and `?ws=` (the endpoint:
 /// `/api/ws/v2` for tether's stub, `/api/ws` for an origin-contract server); `?share=0` gives
-/// this tab its own socket; `?ping_ms=` sets the heartbeat; `?page=events&topics=a,b` opens
+/// this tab its own socket; `?resume=0` turns resuming across reloads off; `?ping_ms=` sets
+/// the heartbeat; `?page=events&topics=a,b` opens
 /// the events page on those topics (`user:{user}` without `topics`).
 #[derive(PartialEq)]
 struct Session {
@@ -74,6 +75,7 @@ struct Session {
     token: AttrValue,
     user: u64,
     share: bool,
+    resume: bool,
     ping_ms: Option<u64>,
     events_page: bool,
     topics: Vec<AttrValue>,
@@ -100,22 +102,27 @@ fn session() -> Session {
             .into(),
         user,
         share: query("share").is_none_or(|s| s != "0"),
+        resume: query("resume").is_none_or(|s| s != "0"),
         ping_ms: query("ping_ms").and_then(|ms| ms.parse().ok()),
         events_page: query("page").as_deref() == Some("events"),
         topics,
     }
 }
 
-/// The tabs of one user, on one endpoint, share a socket; another user's never do. `?ping_ms=`
-/// sets the heartbeat's period.
+/// The tabs of one user, on one endpoint, share a socket; another user's never do. A reloaded
+/// page resumes each topic where the page before it stopped, under a key of the user's own.
+/// `?ping_ms=` sets the heartbeat's period.
 fn configure(session: &Session) -> Callback<Config, Config> {
-    let share = session
-        .share
-        .then(|| format!("tether-demo:{}:{}", session.url, session.user));
+    let key = format!("tether-demo:{}:{}", session.url, session.user);
+    let share = session.share.then(|| key.clone());
+    let resume = session.resume.then_some(key);
     let ping = session.ping_ms.map(Millis);
     Callback::from(move |mut config: Config| {
         if let Some(ping) = ping {
             config.ping_interval = ping;
+        }
+        if let Some(key) = &resume {
+            config = config.resume(key.clone());
         }
         match &share {
             Some(name) => config.share_across_tabs(name.clone()),

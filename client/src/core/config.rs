@@ -3,6 +3,8 @@
 use std::fmt;
 
 use super::backoff::BackoffConfig;
+#[cfg(feature = "resume")]
+use super::resume::ResumeConfig;
 use super::time::Millis;
 
 /// Produces the token for each connection attempt; `None` connects without one. It runs
@@ -53,6 +55,11 @@ pub struct Config {
     /// Feature `tabs`.
     #[cfg(feature = "tabs")]
     pub share: Option<String>,
+    /// Resume across reloads: keep each topic's position in the tab's storage and start from
+    /// it after a reload. `None` (the default): every page starts from nothing. Feature
+    /// `resume`.
+    #[cfg(feature = "resume")]
+    pub resume: Option<ResumeConfig>,
     /// Also emit [`Output::Relay`](super::Output::Relay) for frames answering a `req_id` this
     /// client did not make: set by the tab that relays other tabs' requests.
     pub(crate) relay_replies: bool,
@@ -80,6 +87,8 @@ impl Config {
             rtt_ewma_alpha: 0.2,
             #[cfg(feature = "tabs")]
             share: None,
+            #[cfg(feature = "resume")]
+            resume: None,
             relay_replies: false,
         }
     }
@@ -104,6 +113,28 @@ impl Config {
         self
     }
 
+    /// Resumes across reloads (see [`Config::resume`](Config#structfield.resume)): each
+    /// topic's last `seq` and the server's epoch are kept in the tab's `sessionStorage` under
+    /// `key`, and a view that mounts the topic after a reload, within 5 minutes, starts from
+    /// there. Include the user in `key`: a record stored under another key is ignored. Feature
+    /// `resume`.
+    ///
+    /// ```
+    /// use tether_client::Config;
+    ///
+    /// let user_id = 7;
+    /// let token = String::from("a token for user 7");
+    /// let config = Config::new("/api/ws/v2")
+    ///     .with_token(move || Some(token.clone()))
+    ///     .resume(format!("my-app:{user_id}"));
+    /// assert_eq!(config.resume.unwrap().key, "my-app:7");
+    /// ```
+    #[cfg(feature = "resume")]
+    pub fn resume(mut self, key: impl Into<String>) -> Config {
+        self.resume = Some(ResumeConfig::new(key));
+        self
+    }
+
     /// A copy of every setting but the token provider (which connects without a token).
     #[cfg(feature = "tabs")]
     pub(crate) fn settings(&self) -> Config {
@@ -123,6 +154,8 @@ impl Config {
             max_frame_bytes: self.max_frame_bytes,
             rtt_ewma_alpha: self.rtt_ewma_alpha,
             share: self.share.clone(),
+            #[cfg(feature = "resume")]
+            resume: self.resume.clone(),
             relay_replies: self.relay_replies,
         }
     }

@@ -223,6 +223,10 @@ pub enum Output {
     /// A frame answering a `req_id` this client did not make, for the tab that relays other
     /// tabs' requests (only with sharing across tabs).
     Relay(Rc<Frame>),
+    /// Store this resume record in the tab's storage, replacing the previous one (feature
+    /// `resume`).
+    #[cfg(feature = "resume")]
+    Persist(String),
 }
 
 impl fmt::Debug for Output {
@@ -241,6 +245,8 @@ impl fmt::Debug for Output {
             Output::RequestDone { id, result } => write!(f, "RequestDone({id:?}, {result:?})"),
             Output::Error(e) => write!(f, "Error({e})"),
             Output::Relay(e) => write!(f, "Relay({e:?})"),
+            #[cfg(feature = "resume")]
+            Output::Persist(r) => write!(f, "Persist({} bytes)", r.len()),
         }
     }
 }

@@ -91,6 +91,9 @@ pub struct Metrics {
     pub pending_requests: usize,
     /// Whether the server replays missed events.
     pub replay: Replay,
+    /// What resuming across reloads did (feature `resume`; zeros when it is off).
+    #[cfg(feature = "resume")]
+    pub resume: super::resume::ResumeCounters,
 }
 
 impl Metrics {

@@ -17,6 +17,8 @@ mod metrics;
 mod outbox;
 pub mod reconnect;
 mod requests;
+#[cfg(feature = "resume")]
+mod resume;
 mod rng;
 mod state;
 mod time;
@@ -29,6 +31,8 @@ pub use config::{url_with_token, with_query, Config, TokenProvider};
 pub use connection::Connection;
 pub use event::{ClientError, Output, RequestError, RequestId, SendError, SocketId, TopicEvent};
 pub use metrics::{Counters, Metrics, Replay, Rtt};
+#[cfg(feature = "resume")]
+pub use resume::{ResumeConfig, ResumeCounters, MAX_RECORD_BYTES, MAX_TOPICS};
 pub use rng::Rng;
 pub use state::ConnectionState;
 pub use time::{Instant, Millis};

@@ -46,4 +46,15 @@ impl Io for TabLink {
     fn schedule_flush(&self, driver: &DriverHandle) {
         self.timers.schedule_flush(driver);
     }
+
+    /// The tab's own storage: each tab resumes its own topics, through the hub.
+    #[cfg(feature = "resume")]
+    fn load_resume(&self) -> Option<String> {
+        self.timers.load_resume()
+    }
+
+    #[cfg(feature = "resume")]
+    fn store_resume(&self, record: &str) {
+        self.timers.store_resume(record);
+    }
 }

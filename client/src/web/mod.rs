@@ -1,6 +1,8 @@
 //! The browser driver (wasm32 only): runs the client on `web_sys::WebSocket`, one gloo-timers
 //! `Timeout`, a microtask for end-of-tick flushes (`later`), and the window's `online`,
-//! `offline`, `pageshow` and the document's `visibilitychange` listeners.
+//! `offline`, `pageshow` and the document's `visibilitychange` listeners. With feature
+//! `resume`, it keeps the resume record in `sessionStorage` (under [`RESUME_STORAGE_KEY`]) and
+//! writes it on `pagehide`.
 //!
 //! Every callback is owned by [`WebIo`] and removed when it is dropped; nothing is leaked with
 //! `forget`. A socket's listeners are detached as soon as the core is done with it; since that
@@ -161,6 +163,13 @@ impl WebIo {
         listeners.push(Listener::new(&window, "pageshow", move |e| {
             d.handle_pageshow(e.unchecked_ref::<PageTransitionEvent>().persisted());
         }));
+        #[cfg(feature = "resume")]
+        {
+            let d = driver.clone();
+            listeners.push(Listener::new(&window, "pagehide", move |_| {
+                d.handle_pagehide()
+            }));
+        }
         if let Some(document) = window.document() {
             let d = driver.clone();
             let doc = document.clone();
@@ -201,7 +210,34 @@ impl WebIo {
     }
 }
 
+/// The `sessionStorage` item that holds the tab's resume record (feature `resume`). One per
+/// tab: the record names its resume key, and a record of another key is ignored.
+#[cfg(feature = "resume")]
+pub const RESUME_STORAGE_KEY: &str = "tether-resume";
+
+#[cfg(feature = "resume")]
+fn session_storage() -> Option<web_sys::Storage> {
+    window()?.session_storage().ok().flatten()
+}
+
 impl Io for SharedWebIo {
+    #[cfg(feature = "resume")]
+    fn load_resume(&self) -> Option<String> {
+        session_storage()?
+            .get_item(RESUME_STORAGE_KEY)
+            .ok()
+            .flatten()
+    }
+
+    #[cfg(feature = "resume")]
+    fn store_resume(&self, record: &str) {
+        if let Some(storage) = session_storage() {
+            // A full storage (quota) keeps the previous record: the next page resumes from
+            // there, or resyncs if it is too old.
+            let _ = storage.set_item(RESUME_STORAGE_KEY, record);
+        }
+    }
+
     fn now(&self) -> Instant {
         Instant(js_sys::Date::now() as u64)
     }

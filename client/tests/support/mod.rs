@@ -30,6 +30,8 @@ struct World {
     calls: RefCell<Vec<Call>>,
     timer: Cell<Option<Instant>>,
     flush: Cell<bool>,
+    /// The tab's storage of the resume record (feature `resume`).
+    stored: RefCell<Option<String>>,
 }
 
 struct FakeIo(Rc<World>);
@@ -90,6 +92,14 @@ impl Io for FakeIo {
     fn schedule_flush(&self, _: &DriverHandle) {
         self.0.flush.set(true);
     }
+    #[cfg(feature = "resume")]
+    fn load_resume(&self) -> Option<String> {
+        self.0.stored.borrow().clone()
+    }
+    #[cfg(feature = "resume")]
+    fn store_resume(&self, record: &str) {
+        *self.0.stored.borrow_mut() = Some(record.to_owned());
+    }
 }
 
 pub const T0: u64 = 1_000_000;
@@ -119,8 +129,14 @@ pub fn config() -> Config {
 
 impl Harness {
     pub fn new(config: Config) -> Harness {
+        Harness::reloaded(config, T0, None)
+    }
+
+    /// A client started at `now` in a tab whose storage holds `stored` (a page reloaded).
+    pub fn reloaded(config: Config, now: u64, stored: Option<String>) -> Harness {
         let world = Rc::new(World::default());
-        world.now.set(T0);
+        world.now.set(now);
+        *world.stored.borrow_mut() = stored;
         let (app, driver) = AppState::with_io(config, 42, Box::new(FakeIo(world.clone())));
         let states = Rc::new(RefCell::new(Vec::new()));
         let sink = states.clone();
@@ -190,6 +206,11 @@ impl Harness {
             self.driver.handle_timeout();
             self.end_tick();
         }
+    }
+
+    /// What the tab's storage holds (feature `resume`).
+    pub fn stored(&self) -> Option<String> {
+        self.world.stored.borrow().clone()
     }
 
     pub fn timer(&self) -> Option<Instant> {

@@ -7,6 +7,7 @@
 
 mod page;
 mod proxy;
+pub mod resume;
 mod retry;
 pub mod tabs;
 

@@ -126,6 +126,8 @@ impl Connection {
                 Timer::Outbox => self.on_outbox_timeout(now),
             }
         }
+        #[cfg(feature = "resume")]
+        self.on_persist_timeout(now);
     }
 
     /// The browser went online.

@@ -18,6 +18,8 @@
 
 mod heartbeat;
 mod lifecycle;
+#[cfg(feature = "resume")]
+mod resume;
 mod routing;
 mod sending;
 mod subscriptions;
@@ -30,6 +32,8 @@ use super::event::{Output, SocketId, TopicEvent};
 use super::metrics::{Counters, Metrics, Replay, Rtt};
 use super::outbox::Outbox;
 use super::requests::Requests;
+#[cfg(feature = "resume")]
+use super::resume::Resume;
 use super::rng::Rng;
 use super::state::ConnectionState;
 use super::time::Instant;
@@ -82,6 +86,8 @@ pub struct Connection {
     next_ping_id: u64,
     flush_scheduled: bool,
     outputs: VecDeque<Output>,
+    #[cfg(feature = "resume")]
+    resume: Option<Resume>,
 }
 
 impl Connection {
@@ -89,6 +95,8 @@ impl Connection {
     /// `cfg.token`: the shell does, outside the core.
     pub fn new(cfg: Config, seed: u64) -> Connection {
         Connection {
+            #[cfg(feature = "resume")]
+            resume: cfg.resume.clone().map(Resume::new),
             backoff: Backoff::new(cfg.backoff),
             outbox: Outbox::new(cfg.outbox_capacity),
             cfg,
@@ -130,6 +138,10 @@ impl Connection {
     pub fn poll_timeout(&mut self) -> Option<Instant> {
         self.sync_queue_timers();
         self.armed = self.timers.next();
+        #[cfg(feature = "resume")]
+        if let Some(due) = self.persist_due() {
+            self.armed = Some(self.armed.map_or(due, |at| at.min(due)));
+        }
         self.armed
     }
 
@@ -180,6 +192,8 @@ impl Connection {
                 Some(true) => Replay::Offered,
                 Some(false) => Replay::NotOffered,
             },
+            #[cfg(feature = "resume")]
+            resume: self.resume_counters(),
         }
     }
 
@@ -199,6 +213,8 @@ impl Connection {
     /// added to a topic that is already active is told so at once (`Subscribed`).
     pub fn subscribe(&mut self, topic: &Topic, now: Instant) {
         if self.topics.acquire(topic) {
+            #[cfg(feature = "resume")]
+            self.resume_start(topic, now);
             self.schedule_flush();
             self.work_arrived(now);
         }

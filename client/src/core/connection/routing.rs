@@ -36,13 +36,18 @@ impl Connection {
         if !self.accept_frame(socket, text.len(), now) {
             return None;
         }
-        match EnvelopeRef::parse(text) {
+        let delivery = match EnvelopeRef::parse(text) {
             Ok(envelope) => self.route(text, &envelope, now),
             Err(e) => {
                 self.malformed(ClientError::Malformed(e));
                 None
             }
+        };
+        #[cfg(feature = "resume")]
+        if delivery.is_some() {
+            self.position_moved(now);
         }
+        delivery
     }
 
     fn deliver_frame(&mut self, frame: Frame) {
@@ -107,13 +112,21 @@ impl Connection {
                     self.on_barrier_passed(ping);
                 }
             }
-            ControlRef::SubscribeAck(ack) => self.on_ack(&ack),
+            ControlRef::SubscribeAck(ack) => {
+                self.on_ack(&ack);
+                #[cfg(feature = "resume")]
+                self.position_moved(now);
+            }
             ControlRef::SubscribeError(e) => {
                 let topic = Topic::new(e.topic.value());
                 self.on_refused(topic, e.error_code.value().into(), e.error.value().into());
             }
             ControlRef::UnsubscribeSuccess => {}
-            ControlRef::ResyncRequired(r) => self.on_resync(&r),
+            ControlRef::ResyncRequired(r) => {
+                self.on_resync(&r);
+                #[cfg(feature = "resume")]
+                self.position_moved(now);
+            }
             ControlRef::Error(e) if !answered => {
                 if !self.on_subscribe_refused_by_error(req_id.as_deref(), &e) {
                     self.report_server_error(&e);

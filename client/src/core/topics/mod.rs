@@ -44,6 +44,10 @@ struct Entry {
     awaiting: Option<String>,
     /// The server's `seq` in its latest acknowledgement.
     server_seq: Option<u64>,
+    /// Mounted after a reload with a position too old to resume from: its activation tells
+    /// the handlers to resync.
+    #[cfg(feature = "resume")]
+    stale: bool,
 }
 
 /// What a flush must send.
@@ -119,6 +123,8 @@ impl TopicTable {
             rewinding: false,
             awaiting: None,
             server_seq: None,
+            #[cfg(feature = "resume")]
+            stale: false,
         });
         entry.refs += 1;
         let first = entry.refs == 1;
@@ -142,6 +148,43 @@ impl TopicTable {
         e.rewinding = true;
         self.dirty = true;
         true
+    }
+
+    /// A topic just acquired starts from a position stored before a reload: it is subscribed
+    /// with `since = seq`, and its acknowledgement checks `epoch` like a reconnect's. A topic
+    /// that already has a position (it was held in this page) keeps its own.
+    #[cfg(feature = "resume")]
+    pub fn start_from(&mut self, topic: &Topic, seq: u64, epoch: Option<String>) {
+        if let Some(e) = self.fresh(topic) {
+            e.last_seq = Some(seq);
+            e.epoch = epoch;
+            e.ever_active = true;
+        }
+    }
+
+    /// A topic just acquired had a stored position too old to trust: its activation tells the
+    /// handlers to resync.
+    #[cfg(feature = "resume")]
+    pub fn start_stale(&mut self, topic: &Topic) {
+        if let Some(e) = self.fresh(topic) {
+            e.stale = true;
+        }
+    }
+
+    #[cfg(feature = "resume")]
+    fn fresh(&mut self, topic: &Topic) -> Option<&mut Entry> {
+        self.entries
+            .get_mut(topic.as_str())
+            .filter(|e| !e.on_server && !e.ever_active && e.last_seq.is_none())
+    }
+
+    /// Every held topic with a position: its name, last `seq` and epoch.
+    #[cfg(feature = "resume")]
+    pub fn positions(&self) -> impl Iterator<Item = (&str, u64, Option<&str>)> {
+        self.entries
+            .iter()
+            .filter(|(_, e)| e.refs > 0)
+            .filter_map(|(t, e)| Some((t.as_str(), e.last_seq?, e.epoch.as_deref())))
     }
 
     /// A pending topic the server was told about is to be subscribed again at the next flush
@@ -298,6 +341,10 @@ impl TopicTable {
         }
         e.rewinding = false;
         e.server_seq = server_seq;
+        #[cfg(feature = "resume")]
+        let stale = std::mem::take(&mut e.stale);
+        #[cfg(not(feature = "resume"))]
+        let stale = false;
         let was_active = e.ever_active;
         e.status = TopicStatus::Active;
         e.ever_active = true;
@@ -320,7 +367,7 @@ impl TopicTable {
             }
             (_, None) => was_active,
             _ => false,
-        };
+        } || stale;
         Activation::Active {
             seq: e.last_seq,
             resync,
@@ -337,6 +384,9 @@ impl TopicTable {
         if e.status != TopicStatus::Pending {
             return Activation::Ignored;
         }
+        #[cfg(feature = "resume")]
+        let resync = e.ever_active || std::mem::take(&mut e.stale);
+        #[cfg(not(feature = "resume"))]
         let resync = e.ever_active;
         e.status = TopicStatus::Active;
         e.ever_active = true;

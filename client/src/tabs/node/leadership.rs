@@ -96,6 +96,11 @@ impl TabNode {
         let mut config = self.settings.settings();
         config.share = None;
         config.relay_replies = true;
+        // The tabs' own clients resume, each from its storage; the hub's never does.
+        #[cfg(feature = "resume")]
+        {
+            config.resume = None;
+        }
         let token = self.token.clone();
         config.token = Box::new(move || (token.borrow_mut())());
         let upstream = self.platform.real_client(config);
