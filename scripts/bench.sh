@@ -37,9 +37,13 @@ LOADS="before B1, B3-B5: $(load)"
 echo "==> B1, B3, B4, B5: browser benchmarks in headless Chromium"
 cargo build --quiet --release -p tether-stub --bin server-stub
 # A raised send queue (in frames and in bytes), so that B1's bursts are not cut off as a slow
-# consumer, and a raised inbound rate limit for B3's baseline (2,048 subscribe frames).
+# consumer, and a raised inbound rate limit for B3's baseline (2,048 subscribe frames). B5 posts
+# 12,000 chat messages as one user (six runs of 2,000), past the stub's per-user bounds on
+# stored records and runs in flight (10,000 and 16): those are raised too, or the posts past
+# them are refused with LIMIT and B5 waits for messages that never come.
 start_stub --port 0 --test-control --dev \
-  --queue-capacity 400000 --queue-bytes 268435456 --rate-burst 5000 --rate-per-sec 5000
+  --queue-capacity 400000 --queue-bytes 268435456 --rate-burst 5000 --rate-per-sec 5000 \
+  --max-records-per-user 1000000 --max-stored-bytes-per-user 1073741824 --max-runs-per-user 100000
 if ! (cd tests/bench && WASM_BINDGEN_TEST_TIMEOUT=900 TETHER_STUB_URL="$STUB_URL" \
   wasm-pack test --release --headless --chrome --test browser_bench -- --nocapture) \
   >"$WORK/browser.log" 2>&1; then
