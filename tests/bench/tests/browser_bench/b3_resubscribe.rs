@@ -9,7 +9,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use tether_client::{Subscription, TopicEvent};
-use tether_tests::web::{app_for, post, wait_for};
+use tether_tests::web::{app_for, post, user_stat, wait_for};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -114,6 +114,9 @@ async fn b3_resubscribe() {
     for _ in 0..RUNS {
         replayed.set(0.0);
         let before = app.client.metrics().counters.frames_out;
+        // A baseline's closed socket may still be open at the stub (its close is on the way):
+        // wait until the stub itself counts only the client's, so the drop below hits it alone.
+        one_socket_open(user).await;
         post("/api/test/refuse?ms=300").await;
         let hit = post(&format!("/api/test/drop?user={user}")).await["sockets"].as_u64();
         assert_eq!(hit, Some(1), "only the client's socket is open");
@@ -172,4 +175,15 @@ async fn raw_run_fresh(user: u64, list: &js_sys::Array) -> JsValue {
     let seqs = call(&js, "seqs", &[]);
     call(&js, "close", &[]);
     seqs
+}
+
+/// Waits up to 10 s until the stub counts exactly one open socket of `user`; panics if not.
+async fn one_socket_open(user: u64) {
+    for _ in 0..500 {
+        if user_stat(user, "connections_open").await == 1 {
+            return;
+        }
+        gloo_timers::future::TimeoutFuture::new(20).await;
+    }
+    panic!("the stub still counts more than the client's socket for user {user} after 10 s");
 }
