@@ -72,7 +72,13 @@ fn main() {
     let local = tokio::task::LocalSet::new();
     let ramps: Vec<Vec<Step>> = local.block_on(&runtime, async {
         // Direct: the native tests' wire audit (a proxy) would be measured too.
-        let stub = Stub::start_direct(|c| c.max_subscriptions = 64).await;
+        // Every client is one user's (300): the per-user cap on sockets (16) is raised to the
+        // ramp's largest step, or the stub closes the 17th with 1008 and the ramp stalls.
+        let stub = Stub::start_direct(|c| {
+            c.max_subscriptions = 64;
+            c.max_connections_per_user = ramp::CLIENTS[ramp::CLIENTS.len() - 1];
+        })
+        .await;
         let user = 300;
         let (ids, _) = stub.seed(user, 20, 0).await;
         let topics: Vec<String> = ids

@@ -67,7 +67,14 @@ pub struct Run {
 pub async fn run(setup: Setup) -> Run {
     let redis = (setup != Setup::Memory).then(RedisServer::start);
     let url = redis.as_ref().map(RedisServer::url);
-    let mut args = vec!["--max-subscriptions", "64"];
+    // Every client is the dev token's one user: the per-user cap on sockets (16) is raised
+    // above CLIENTS, or a node closes the 17th with 1008.
+    let mut args = vec![
+        "--max-subscriptions",
+        "64",
+        "--max-connections-per-user",
+        "100000",
+    ];
     if let Some(url) = &url {
         args.extend(["--redis-url", url.as_str()]);
     }
