@@ -5,7 +5,8 @@
 # (--enable-features=IntensiveWakeUpThrottling:grace_period_seconds/10), its two followers in
 # the foreground. Prints the leader's heartbeat as a wire tap in front of the stub saw it, each
 # tab's events against the stub's publish log, the sockets and closes at the stub, and how often
-# a chained 1 s timer woke in each tab (which shows the throttling took effect). Exits non-zero
+# a chained 250 ms timer woke in each tab and in a hidden control tab without the app (which
+# shows whether the throttling took effect). Exits non-zero
 # if a tab lost or repeated an event. Not part of the test command: it runs for minutes.
 # Usage: bash scripts/hidden_tabs.sh [--secs N] [--publish-ms N] [--grace-secs N]
 #   (--grace-secs 0: Chromium's own 5-minute grace period)

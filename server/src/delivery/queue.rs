@@ -353,4 +353,62 @@ mod tests {
         drop(rx);
         assert_eq!(queue.deliver_frame("a".into()), Delivery::Gone);
     }
+
+    fn texts(item: Outbound) -> Vec<String> {
+        match item {
+            Outbound::Frame(f) => vec![f.to_string()],
+            Outbound::Batch(b) => b.iter().map(|f| f.to_string()).collect(),
+        }
+    }
+
+    #[tokio::test]
+    async fn paced_frames_go_in_half_budget_batches_each_waiting_for_room() {
+        let stats = Arc::new(Stats::default());
+        let (queue, mut rx) = SendQueue::new(1, user(), (100, 10), true, stats.clone());
+        let frames = ["aaa", "bbb", "ccc", "dd", "eeeeeeeeeeee"].map(Utf8Bytes::from);
+        let writer = queue.clone();
+        let paced = tokio::spawn(async move { writer.deliver_paced(frames.to_vec()).await });
+        while queue.queued_bytes() < 6 {
+            tokio::task::yield_now().await;
+        }
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(queue.queued_bytes(), 6, "the third batch waits for room");
+        let mut got = Vec::new();
+        while got.len() < 4 {
+            let item = rx.recv().await.expect("a batch");
+            let bytes = item.bytes();
+            got.push(texts(item));
+            queue.written(bytes);
+        }
+        assert_eq!(paced.await.unwrap(), Delivery::Queued);
+        assert_eq!(
+            got,
+            [
+                vec!["aaa"],
+                vec!["bbb"],
+                vec!["ccc", "dd"],
+                vec!["eeeeeeeeeeee"],
+            ]
+        );
+        assert_eq!((queue.queued_bytes(), stats.queued_bytes()), (0, 0));
+        assert_eq!(queue.deliver_paced(Vec::new()).await, Delivery::Queued);
+    }
+
+    #[tokio::test]
+    async fn a_paced_delivery_waiting_for_room_ends_with_the_connection() {
+        let (queue, _rx) = SendQueue::new(1, user(), (100, 4), true, Arc::new(Stats::default()));
+        assert_eq!(queue.deliver_frame("1234".into()), Delivery::Queued);
+        let waiting = queue.clone();
+        let paced = tokio::spawn(async move { waiting.deliver_paced(vec!["5".into()]).await });
+        tokio::task::yield_now().await;
+        assert!(!paced.is_finished(), "no room: it waits");
+        queue.signal().abort();
+        assert_eq!(paced.await.unwrap(), Delivery::Gone);
+        let (queue, rx) = SendQueue::new(2, user(), (1, 4), true, Arc::new(Stats::default()));
+        drop(rx);
+        let item = Outbound::Frame("x".into());
+        assert_eq!(queue.deliver_when_room(item).await, Delivery::Gone);
+    }
 }

@@ -40,7 +40,7 @@ async fn main() {
     for t in &r.tabs {
         println!(
             "  {}: due {} got {} lost {} duplicated {} resynced/refused {}; visibility {:?}; \
-             1 s timer wake-ups: {} intervals, median {} ms, max {} ms, {} of >= 50 s",
+             250 ms timer wake-ups: {} intervals, median {} ms, max {} ms, {} of >= 50 s",
             t.role, t.due, t.got, t.lost, t.duplicated, t.resyncs, t.visibility,
             t.wakes.0, t.wakes.1, t.wakes.2, t.wakes.3,
         );

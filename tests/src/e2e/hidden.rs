@@ -5,7 +5,7 @@
 //! on two topics throughout. The leader's heartbeat is counted at a wire tap in front of the
 //! stub ([`WireTap`]); the followers' (and the leader's) events against the stub's publish log
 //! from the stub's position before the first publish; the sockets and closes at the stub; and,
-//! in every tab, when it was hidden and how often a chained 1 s timer really woke (which shows
+//! in every tab, when it was hidden and how often a chained 250 ms timer really woke (which shows
 //! whether the intensive wake-up throttling took effect).
 
 use std::collections::BTreeMap;
@@ -35,14 +35,15 @@ pub struct HiddenConfig {
 }
 
 /// Runs in every tab before the page's own scripts: notes each visibility change and each
-/// wake-up of a chained 1 s timer (the kind of timer intensive throttling aligns to minutes).
+/// wake-up of a chained 250 ms timer (a hidden page's timers are aligned to whole seconds;
+/// intensive wake-up throttling aligns chained timers to minutes).
 const PROBE: &str = r#"
 window.__probe = { vis: [[Date.now(), document.visibilityState]], wakes: [] };
 document.addEventListener('visibilitychange',
   () => window.__probe.vis.push([Date.now(), document.visibilityState]));
 (function tick() {
   const w = window.__probe.wakes;
-  if (w.length < 100000) { w.push(Date.now()); setTimeout(tick, 1000); }
+  if (w.length < 100000) { w.push(Date.now()); setTimeout(tick, 250); }
 })();
 "#;
 
@@ -147,12 +148,18 @@ pub async fn run(cfg: &HiddenConfig) -> HiddenReport {
     wait_for(&c, "[data-testid=sharing][data-role=leader]").await;
     wait_for(&c, "[data-testid=conn-badge][data-state=open]").await;
     let mut followers = Vec::new();
-    for as_tab in [true, false] {
-        let w = c.new_window(as_tab).await.unwrap().handle;
-        c.switch_to_window(w.clone()).await.unwrap();
-        load(&c, &webdriver, &page).await;
-        followers.push(w);
-    }
+    let f1 = c.new_window(true).await.unwrap().handle;
+    c.switch_to_window(f1.clone()).await.unwrap();
+    load(&c, &webdriver, &page).await;
+    followers.push(f1);
+    // A control: a hidden tab with no socket (no app), behind the second follower.
+    let control = c.new_window(false).await.unwrap().handle;
+    c.switch_to_window(control.clone()).await.unwrap();
+    load(&c, &webdriver, "data:text/html,<title>control</title>").await;
+    let f2 = c.new_window(true).await.unwrap().handle;
+    c.switch_to_window(f2.clone()).await.unwrap();
+    load(&c, &webdriver, &page).await;
+    followers.push(f2);
     for w in &followers {
         c.switch_to_window(w.clone()).await.unwrap();
         wait_for(&c, "[data-testid=sharing][data-role=follower][data-tabs='3']").await;
@@ -172,8 +179,8 @@ pub async fn run(cfg: &HiddenConfig) -> HiddenReport {
         stop.clone(),
         cfg.publish_every,
     ));
-    while began.elapsed() < cfg.duration {
-        tokio::time::sleep(Duration::from_secs(60).min(cfg.duration)).await;
+    while let Some(left) = cfg.duration.checked_sub(began.elapsed()) {
+        tokio::time::sleep(Duration::from_secs(60).min(left)).await;
         progress(&c, &followers, &stub, &tap, began).await;
     }
     stop.store(true, Ordering::SeqCst);
@@ -188,6 +195,7 @@ pub async fn run(cfg: &HiddenConfig) -> HiddenReport {
     for w in followers.iter().chain([&leader]) {
         tabs.push(tab_report(&c, w, &truth, &start, began).await);
     }
+    tabs.push(control_report(&c, &control, began).await);
     let user = user_stats(&stub, 1).await;
     let report = HiddenReport {
         chromium: chromium.as_str().unwrap_or("?").to_owned(),
@@ -278,6 +286,22 @@ async fn tab_report(
         lost,
         duplicated,
         resyncs: t.resyncs + t.refused,
+    }
+}
+
+/// The control tab's report: its probe only.
+async fn control_report(c: &Client, w: &WindowHandle, began: Instant) -> TabReport {
+    c.switch_to_window(w.clone()).await.unwrap();
+    let probe = c.execute("return window.__probe;", vec![]).await.unwrap();
+    TabReport {
+        role: "control (no app, no socket)".into(),
+        visibility: visibility(&probe, began),
+        wakes: wakes(&probe),
+        due: 0,
+        got: 0,
+        lost: 0,
+        duplicated: 0,
+        resyncs: 0,
     }
 }
 
