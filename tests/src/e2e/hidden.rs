@@ -93,7 +93,8 @@ impl HiddenReport {
     }
 }
 
-/// Headful Chromium (the display is Xvfb's) with `grace_secs`' switch.
+/// Headful Chromium (the display is Xvfb's) with `grace_secs`' switch, and without
+/// ChromeDriver's switches that stop background throttling.
 async fn headful(webdriver: &str, grace_secs: Option<u64>) -> Client {
     let mut args = vec![
         "--no-sandbox".to_owned(),
@@ -111,7 +112,13 @@ async fn headful(webdriver: &str, grace_secs: Option<u64>) -> Client {
         ));
     }
     let mut caps = serde_json::Map::new();
-    let options = json!({ "binary": "/usr/bin/chromium", "args": args });
+    // ChromeDriver turns a hidden page's timer throttling off by default: take its switches
+    // out, so the background tab is throttled as in a user's browser.
+    let exclude = [
+        "disable-background-timer-throttling",
+        "disable-backgrounding-occluded-windows",
+    ];
+    let options = json!({ "binary": "/usr/bin/chromium", "args": args, "excludeSwitches": exclude });
     caps.insert("goog:chromeOptions".into(), options);
     let connector = hyper_util::client::legacy::connect::HttpConnector::new();
     ClientBuilder::new(connector)
