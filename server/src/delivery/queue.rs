@@ -304,6 +304,17 @@ mod tests {
     }
 
     #[test]
+    fn a_queue_says_whose_it_is_and_its_budget() {
+        let (queue, _rx) = SendQueue::new(7, user(), (4, 1234), false, Arc::default());
+        assert_eq!(
+            (queue.id(), queue.user().as_str(), queue.max_bytes()),
+            (7, "1", 1234)
+        );
+        assert!(!queue.extended());
+        assert_eq!(UserKey::from("u9".to_owned()).to_string(), "u9");
+    }
+
+    #[test]
     fn overflow_closes_once_with_1008() {
         let stats = Arc::new(Stats::default());
         let (queue, _rx) = SendQueue::new(1, user(), (1, 1024), true, stats.clone());
@@ -368,7 +379,10 @@ mod tests {
         let frames = ["aaa", "bbb", "ccc", "dd", "eeeeeeeeeeee"].map(Utf8Bytes::from);
         let writer = queue.clone();
         let paced = tokio::spawn(async move { writer.deliver_paced(frames.to_vec()).await });
-        while queue.queued_bytes() < 6 {
+        for _ in 0..1000 {
+            if queue.queued_bytes() >= 6 {
+                break;
+            }
             tokio::task::yield_now().await;
         }
         for _ in 0..10 {
@@ -377,7 +391,8 @@ mod tests {
         assert_eq!(queue.queued_bytes(), 6, "the third batch waits for room");
         let mut got = Vec::new();
         while got.len() < 4 {
-            let item = rx.recv().await.expect("a batch");
+            let next = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv());
+            let item = next.await.expect("a batch within 5 s").expect("a batch");
             let bytes = item.bytes();
             got.push(texts(item));
             queue.written(bytes);

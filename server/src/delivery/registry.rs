@@ -140,7 +140,13 @@ mod tests {
 
     fn queue(reg: &Registry, user: &str) -> (SendQueue, tokio::sync::mpsc::Receiver<Outbound>) {
         let stats = Arc::new(Stats::default());
-        SendQueue::new(reg.next_id(), UserKey::from(user), (8, 1 << 16), true, stats)
+        SendQueue::new(
+            reg.next_id(),
+            UserKey::from(user),
+            (8, 1 << 16),
+            true,
+            stats,
+        )
     }
 
     #[test]
@@ -152,7 +158,10 @@ mod tests {
         assert_eq!((a1.id(), a2.id(), b1.id()), (1, 2, 3));
         assert!(reg.is_empty());
         assert!(reg.insert_within(a1.clone(), 1));
-        assert!(!reg.insert_within(a2.clone(), 1), "a's second is over its cap");
+        assert!(
+            !reg.insert_within(a2.clone(), 1),
+            "a's second is over its cap"
+        );
         assert!(reg.insert_within(b1, 1), "b has a cap of its own");
         assert_eq!((reg.len(), reg.count_of(&UserKey::from("a"))), (2, 1));
         assert!(!reg.is_empty());
@@ -173,9 +182,17 @@ mod tests {
         assert!(reg.insert_within(a, 1) && reg.insert_within(b, 1));
         reg.remove(1);
         assert_eq!(reg.count_of(&UserKey::from("a")), 0);
-        assert_eq!(reg.count_of(&UserKey::from("b")), 1, "only a's count went down");
+        assert_eq!(
+            reg.count_of(&UserKey::from("b")),
+            1,
+            "only a's count went down"
+        );
         let users: Vec<UserKey> = reg.lock().per_user.keys().cloned().collect();
-        assert_eq!(users, [UserKey::from("b")], "no entry for a user with none open");
+        assert_eq!(
+            users,
+            [UserKey::from("b")],
+            "no entry for a user with none open"
+        );
     }
 
     #[test]

@@ -140,12 +140,26 @@ fn a_lost_stretch_resyncs_live_members_behind_it_and_leaves_joining_ones_to_thei
         .collect();
     let resync = r#"{"topic":"t:1","seq":7,"epoch":"e"}"#.to_owned();
     assert_eq!(got, [("resync_required".to_owned(), resync)]);
-    assert!(drain(&mut ahead_rx).is_empty(), "not behind: nothing to say");
-    assert!(drain(&mut joining_rx).is_empty(), "joining: its catch-up covers it");
+    assert!(
+        drain(&mut ahead_rx).is_empty(),
+        "not behind: nothing to say"
+    );
+    assert!(
+        drain(&mut joining_rx).is_empty(),
+        "joining: its catch-up covers it"
+    );
     hub.fan_out(&publication(&topic, 8));
     let after: Vec<_> = drain(&mut behind_rx).iter().map(|e| e.seq).collect();
-    assert_eq!(after, [Some(8)], "moved to the lost stretch's end: 8 is next");
+    assert_eq!(
+        after,
+        [Some(8)],
+        "moved to the lost stretch's end: 8 is next"
+    );
     drop(behind_rx);
     hub.skip_to(&topic, &at(20));
-    assert_eq!(hub.subscriber_counts()["t:1"], 2, "a member whose connection is gone is removed");
+    assert_eq!(
+        hub.subscriber_counts()["t:1"],
+        2,
+        "a member whose connection is gone is removed"
+    );
 }

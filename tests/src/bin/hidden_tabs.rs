@@ -41,12 +41,24 @@ async fn main() {
         println!(
             "  {}: due {} got {} lost {} duplicated {} resynced/refused {}; visibility {:?}; \
              250 ms timer wake-ups: {} intervals, median {} ms, max {} ms, {} of >= 50 s",
-            t.role, t.due, t.got, t.lost, t.duplicated, t.resyncs, t.visibility,
-            t.wakes.0, t.wakes.1, t.wakes.2, t.wakes.3,
+            t.role,
+            t.due,
+            t.got,
+            t.lost,
+            t.duplicated,
+            t.resyncs,
+            t.visibility,
+            t.wakes.0,
+            t.wakes.1,
+            t.wakes.2,
+            t.wakes.3,
         );
     }
     let ok = r.is_sound();
-    println!("hidden tabs: {}", if ok { "0 lost, 0 duplicated" } else { "FAILED" });
+    println!(
+        "hidden tabs: {}",
+        if ok { "0 lost, 0 duplicated" } else { "FAILED" }
+    );
     std::process::exit(if ok { 0 } else { 1 });
 }
 

@@ -118,7 +118,8 @@ async fn headful(webdriver: &str, grace_secs: Option<u64>) -> Client {
         "disable-background-timer-throttling",
         "disable-backgrounding-occluded-windows",
     ];
-    let options = json!({ "binary": "/usr/bin/chromium", "args": args, "excludeSwitches": exclude });
+    let options =
+        json!({ "binary": "/usr/bin/chromium", "args": args, "excludeSwitches": exclude });
     caps.insert("goog:chromeOptions".into(), options);
     let connector = hyper_util::client::legacy::connect::HttpConnector::new();
     ClientBuilder::new(connector)
@@ -131,7 +132,13 @@ async fn headful(webdriver: &str, grace_secs: Option<u64>) -> Client {
 /// Loads `page` in `c`'s current window with the probe installed first.
 async fn load(c: &Client, webdriver: &str, page: &str) {
     let source = json!({ "source": PROBE });
-    cdp(c, webdriver, "Page.addScriptToEvaluateOnNewDocument", source).await;
+    cdp(
+        c,
+        webdriver,
+        "Page.addScriptToEvaluateOnNewDocument",
+        source,
+    )
+    .await;
     c.goto(page).await.unwrap();
 }
 
@@ -147,7 +154,10 @@ pub async fn run(cfg: &HiddenConfig) -> HiddenReport {
     let page = format!("{}/?page=events&topics={}", tap.url, topics.join(","));
     let (_driver, webdriver) = start_chromedriver().await;
     let c = headful(&webdriver, cfg.grace_secs).await;
-    let chromium = c.execute("return navigator.userAgent;", vec![]).await.unwrap();
+    let chromium = c
+        .execute("return navigator.userAgent;", vec![])
+        .await
+        .unwrap();
 
     // The leader first, then a follower's tab over it (hiding it), then a follower's window.
     let leader = c.window().await.unwrap();
@@ -169,7 +179,11 @@ pub async fn run(cfg: &HiddenConfig) -> HiddenReport {
     followers.push(f2);
     for w in &followers {
         c.switch_to_window(w.clone()).await.unwrap();
-        wait_for(&c, "[data-testid=sharing][data-role=follower][data-tabs='3']").await;
+        wait_for(
+            &c,
+            "[data-testid=sharing][data-role=follower][data-tabs='3']",
+        )
+        .await;
         wait_for(&c, "[data-testid=conn-badge][data-state=open]").await;
     }
 
@@ -314,9 +328,9 @@ async fn control_report(c: &Client, w: &WindowHandle, began: Instant) -> TabRepo
 
 /// Whether `t` has the last published event of every topic.
 fn complete(t: &Trace, truth: &BTreeMap<String, Vec<u64>>) -> bool {
-    truth
-        .iter()
-        .all(|(topic, log)| log.last().is_none() || t.messages.get(topic).and_then(|m| m.last()) == log.last())
+    truth.iter().all(|(topic, log)| {
+        log.last().is_none() || t.messages.get(topic).and_then(|m| m.last()) == log.last()
+    })
 }
 
 /// Due, had, lost and duplicated, over every topic, from the stub's positions in `start`.

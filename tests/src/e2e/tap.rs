@@ -121,7 +121,12 @@ impl WireTap {
                 if let Some(payload) = payload {
                     let kind = type_of(&payload);
                     let at = Instant::now();
-                    let frame = Tapped { at, socket, way, kind };
+                    let frame = Tapped {
+                        at,
+                        socket,
+                        way,
+                        kind,
+                    };
                     self.frames.lock().unwrap().push(frame);
                 }
             }
@@ -144,8 +149,14 @@ fn next_text_frame(bytes: &[u8]) -> Option<(Option<Vec<u8>>, usize)> {
     let (b0, b1) = (*bytes.first()?, *bytes.get(1)?);
     let masked = b1 & 0x80 != 0;
     let (len, mut at) = match b1 & 0x7f {
-        126 => (u16::from_be_bytes(bytes.get(2..4)?.try_into().ok()?) as usize, 4),
-        127 => (u64::from_be_bytes(bytes.get(2..10)?.try_into().ok()?) as usize, 10),
+        126 => (
+            u16::from_be_bytes(bytes.get(2..4)?.try_into().ok()?) as usize,
+            4,
+        ),
+        127 => (
+            u64::from_be_bytes(bytes.get(2..10)?.try_into().ok()?) as usize,
+            10,
+        ),
         n => (n as usize, 2),
     };
     let mask: Option<[u8; 4]> = if masked {
@@ -193,11 +204,25 @@ mod tests {
         masked.extend_from_slice(&mask);
         masked.extend(text.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
         let (payload, used) = next_text_frame(&masked).unwrap();
-        assert_eq!((type_of(&payload.unwrap()), used), ("ping".into(), masked.len()));
+        assert_eq!(
+            (type_of(&payload.unwrap()), used),
+            ("ping".into(), masked.len())
+        );
         let mut plain = vec![0x81, text.len() as u8];
         plain.extend_from_slice(text);
-        assert_eq!(next_text_frame(&plain).unwrap().0.as_deref(), Some(&text[..]));
-        assert_eq!(next_text_frame(&plain[..5]), None, "a frame cut short waits");
-        assert_eq!(next_text_frame(&[0x89, 0]), Some((None, 2)), "a WebSocket ping is no text");
+        assert_eq!(
+            next_text_frame(&plain).unwrap().0.as_deref(),
+            Some(&text[..])
+        );
+        assert_eq!(
+            next_text_frame(&plain[..5]),
+            None,
+            "a frame cut short waits"
+        );
+        assert_eq!(
+            next_text_frame(&[0x89, 0]),
+            Some((None, 2)),
+            "a WebSocket ping is no text"
+        );
     }
 }
