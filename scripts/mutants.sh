@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
-# Mutation testing of the client's sans-IO core: cargo-mutants changes the code under
-# client/src/core one way at a time and runs the client's native tests; a mutant they do not
-# catch is a place the tests are blind. Not part of the test command (it takes a long while).
-# Misses the tests cannot catch are listed in tests/MUTANTS.md, each with why it is equivalent.
-# Usage: bash scripts/mutants.sh [FILE-GLOB ...]   (default: every file under client/src/core)
+# Mutation testing: cargo-mutants changes the code one way at a time and runs the tests; a
+# mutant they do not catch is a place the tests are blind. Not part of the test command (it
+# takes a long while). Misses the tests cannot catch are listed in tests/MUTANTS.md, each with
+# why it is equivalent.
+# - The client's sans-IO core (default): every file under client/src/core against the core's
+#   native tests.
+# - `server`: the server's delivery and hub (server/src/delivery, server/src/hub, once the
+#   stub's ws/ and hub/) against tether-server's own tests (unit tests and its integration
+#   tests but the Redis one); MUTANTS_STUB_TESTS="protocol replay ..." adds those test targets
+#   of tether-stub (slower: the stub is rebuilt for each mutant).
+# Usage: bash scripts/mutants.sh [server] [FILE-GLOB ...]; MUTANTS_JOBS (1), MUTANTS_SHARD
+# (k/n, cargo-mutants' --shard).
 # Results: mutants.out/ (caught.txt, missed.txt, unviable.txt, timeout.txt, outcomes.json).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,16 +20,38 @@ if ! command -v cargo-mutants >/dev/null; then
   echo "[mutants] cargo install cargo-mutants --locked (once)" >&2
   cargo install --quiet cargo-mutants --locked >&2
 fi
+mode=core
+if [ "${1:-}" = server ]; then mode=server; shift; fi
 globs=("$@")
-[ ${#globs[@]} -gt 0 ] || globs=('client/src/core/**/*.rs')
-args=()
+if [ ${#globs[@]} -eq 0 ]; then
+  case "$mode" in
+    core) globs=('client/src/core/**/*.rs') ;;
+    server) globs=('server/src/delivery/**/*.rs' 'server/src/hub/**/*.rs') ;;
+  esac
+fi
+timeout=60
+[ "$mode" = core ] || timeout=180 # the server's socket tests take longer
+args=(--timeout "$timeout" --jobs "${MUTANTS_JOBS:-1}")
 for g in "${globs[@]}"; do args+=(-f "$g"); done
-# The core's tests: its unit tests and the fake-clock integration tests (the property tests,
-# the fuzzers and the schema checks add minutes per mutant and find nothing these miss).
-cargo mutants -p tether-client "${args[@]}" --timeout 60 --jobs "${MUTANTS_JOBS:-1}" -- \
-  --lib --test connection_lifecycle --test reconnect_table --test heartbeat --test subscriptions \
-  --test without_acks --test outbox_requests --test reentrancy --test views --test sans_io \
-  --test offline_topics || true
+[ -z "${MUTANTS_SHARD:-}" ] || args+=(--shard "$MUTANTS_SHARD")
+if [ "$mode" = core ]; then
+  # The core's tests: its unit tests and the fake-clock integration tests (the property tests,
+  # the fuzzers and the schema checks add minutes per mutant and find nothing these miss).
+  cargo mutants -p tether-client "${args[@]}" -- \
+    --lib --test connection_lifecycle --test reconnect_table --test heartbeat --test subscriptions \
+    --test without_acks --test outbox_requests --test reentrancy --test views --test sans_io \
+    --test offline_topics || true
+else
+  # The server's own tests (its unit tests exercise the hub's cursors and the delivery's
+  # queue, meter and registry; join, layers, minimal and unavailable run real sockets).
+  targets=(--lib --test join --test layers --test minimal --test unavailable)
+  pkgs=(--test-package tether-server)
+  if [ -n "${MUTANTS_STUB_TESTS:-}" ]; then
+    pkgs=(--test-package tether-server,tether-stub)
+    for t in $MUTANTS_STUB_TESTS; do targets+=(--test "$t"); done
+  fi
+  cargo mutants -p tether-server "${pkgs[@]}" "${args[@]}" -- "${targets[@]}" || true
+fi
 echo
 for kind in caught missed unviable timeout; do
   printf '%-9s %s\n' "$kind" "$(wc -l <"mutants.out/$kind.txt" 2>/dev/null || echo 0)"

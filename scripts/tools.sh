@@ -84,6 +84,14 @@ ensure_redis() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
 }
 
+# Debian's Xvfb (and xvfb-run): a display for headful Chromium (scripts/hidden_tabs.sh).
+ensure_xvfb() {
+  command -v xvfb-run >/dev/null && command -v Xvfb >/dev/null && return
+  log "installing xvfb from apt"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb xauth >/dev/null
+}
+
 ensure_browser_test_tools() {
   ensure_wasm_target
   ensure_chromium

@@ -131,3 +131,94 @@ impl Registry {
         self.open.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::delivery::{Ending, Outbound, Stats};
+    use std::sync::Arc;
+
+    fn queue(reg: &Registry, user: &str) -> (SendQueue, tokio::sync::mpsc::Receiver<Outbound>) {
+        let stats = Arc::new(Stats::default());
+        SendQueue::new(
+            reg.next_id(),
+            UserKey::from(user),
+            (8, 1 << 16),
+            true,
+            stats,
+        )
+    }
+
+    #[test]
+    fn ids_are_distinct_from_one_and_each_user_is_capped() {
+        let reg = Registry::default();
+        let (a1, _r1) = queue(&reg, "a");
+        let (a2, _r2) = queue(&reg, "a");
+        let (b1, _r3) = queue(&reg, "b");
+        assert_eq!((a1.id(), a2.id(), b1.id()), (1, 2, 3));
+        assert!(reg.is_empty());
+        assert!(reg.insert_within(a1.clone(), 1));
+        assert!(
+            !reg.insert_within(a2.clone(), 1),
+            "a's second is over its cap"
+        );
+        assert!(reg.insert_within(b1, 1), "b has a cap of its own");
+        assert_eq!((reg.len(), reg.count_of(&UserKey::from("a"))), (2, 1));
+        assert!(!reg.is_empty());
+        reg.remove(a1.id());
+        reg.remove(a1.id());
+        assert_eq!(reg.count_of(&UserKey::from("a")), 0, "removed once");
+        assert!(reg.insert_within(a2, 1), "the cap counts what is open");
+        assert_eq!(reg.len(), 2);
+        let (c, _r4) = queue(&reg, "c");
+        assert!(reg.insert_within(c, 0), "a cap of 0 is a cap of 1");
+    }
+
+    #[test]
+    fn a_user_with_none_open_leaves_no_entry_behind() {
+        let reg = Registry::default();
+        let (a, _r) = queue(&reg, "a");
+        let (b, _s) = queue(&reg, "b");
+        assert!(reg.insert_within(a, 1) && reg.insert_within(b, 1));
+        reg.remove(1);
+        assert_eq!(reg.count_of(&UserKey::from("a")), 0);
+        assert_eq!(
+            reg.count_of(&UserKey::from("b")),
+            1,
+            "only a's count went down"
+        );
+        let users: Vec<UserKey> = reg.lock().per_user.keys().cloned().collect();
+        assert_eq!(
+            users,
+            [UserKey::from("b")],
+            "no entry for a user with none open"
+        );
+    }
+
+    #[test]
+    fn closing_sending_and_half_opening_reach_the_user_asked_or_all() {
+        let reg = Registry::default();
+        let (a, mut a_rx) = queue(&reg, "a");
+        let (b, mut b_rx) = queue(&reg, "b");
+        for q in [&a, &b] {
+            assert!(reg.insert_within(q.clone(), 4));
+        }
+        let user_a = UserKey::from("a");
+        assert_eq!(reg.send(Some(&user_a), &Utf8Bytes::from("x")), 1);
+        assert!(a_rx.try_recv().is_ok() && b_rx.try_recv().is_err());
+        assert_eq!(reg.send(None, &Utf8Bytes::from("y")), 2);
+        assert!(a_rx.try_recv().is_ok() && b_rx.try_recv().is_ok());
+        assert_eq!(reg.half_open(Some(&user_a)), 1);
+        assert!(a.signal().is_half_open() && !b.signal().is_half_open());
+        assert_eq!(reg.abort(Some(&user_a)), 1);
+        assert_eq!(a.signal().ending(), Some(Ending::Abort));
+        assert_eq!(b.signal().ending(), None);
+        assert_eq!(reg.close_all(4000, "bye"), 2);
+        let closed = Ending::Close {
+            code: 4000,
+            reason: "bye".into(),
+        };
+        assert_eq!(b.signal().ending(), Some(closed));
+        assert_eq!(reg.close(Some(&UserKey::from("z")), 4000, "none"), 0);
+    }
+}

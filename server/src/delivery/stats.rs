@@ -264,4 +264,67 @@ mod tests {
         assert_eq!(json["per_user"]["3"]["subscriptions"], 1);
         assert_eq!(json["closes"]["1008"], 1);
     }
+
+    #[test]
+    fn every_counter_counts_in_its_own_field() {
+        let stats = Stats::default();
+        let (a, b) = (UserKey::from("a"), UserKey::from("b"));
+        for _ in 0..2 {
+            stats.connection_attempted();
+            stats.connection_opened(&a);
+        }
+        stats.connection_opened(&b);
+        stats.connection_closed(&a);
+        stats.connection_closed(&b);
+        stats.connection_closed(&b);
+        stats.rejected_unauthorized();
+        stats.rejected_refused();
+        stats.rejected_refused();
+        stats.rejected_origin();
+        stats.rejected_user_cap();
+        stats.frame_in();
+        stats.frame_out();
+        stats.frame_out();
+        stats.subscribe_frame_in(&a);
+        let drops = [
+            DropReason::SlowConsumer,
+            DropReason::Flood,
+            DropReason::TooBig,
+            DropReason::WriteTimeout,
+            DropReason::Protocol,
+        ];
+        for (i, why) in drops.into_iter().enumerate() {
+            for _ in 0..=i {
+                stats.dropped(why);
+            }
+        }
+        stats.queued_bytes_changed(10);
+        stats.queued_bytes_changed(-3);
+        assert_eq!(stats.queued_bytes(), 7);
+        stats.queued_bytes_changed(-30);
+        assert_eq!(stats.queued_bytes(), 0, "never below 0");
+        stats.tcp_connection(true);
+        stats.tcp_connection(true);
+        stats.tcp_connection(false);
+        stats.refused_busy();
+        stats.client_closed_with(1001);
+        let json = stats.to_json(BTreeMap::from([("t".to_owned(), 2)]));
+        let want = serde_json::json!({
+            "connections_opened_total": 3, "connections_open": 0,
+            "connection_attempts_total": 2, "rejected_unauthorized": 1, "rejected_refused": 2,
+            "rejected_origin": 1, "rejected_user_cap": 1, "subscribers": { "t": 2 },
+            "frames_in": 1, "frames_out": 2, "subscribe_frames_in": 1,
+            "drops": { "slow_consumer": 1, "flood": 2, "too_big": 3, "write_timeout": 4,
+                       "protocol": 5 },
+            "queued_bytes": 0, "tcp_connections_open": 1, "tcp_refused_busy": 1,
+            "closes": {}, "client_closes": { "1001": 1 },
+            "per_user": {
+                "a": { "connections_opened": 2, "connections_open": 1, "subscriptions": 0,
+                       "subscribe_frames_in": 1 },
+                "b": { "connections_opened": 1, "connections_open": 0, "subscriptions": 0,
+                       "subscribe_frames_in": 0 },
+            },
+        });
+        assert_eq!(json, want);
+    }
 }

@@ -119,3 +119,47 @@ fn resend_bypasses_cursors_and_counts_per_user() {
     assert!(drain(&mut b_rx).is_empty());
     assert_eq!(hub.topics_of(Some(&UserKey::from("u2"))), [topic]);
 }
+
+#[test]
+fn a_lost_stretch_resyncs_live_members_behind_it_and_leaves_joining_ones_to_their_catch_up() {
+    let hub = Hub::new(16);
+    let topic = Topic::new("t:1");
+    let (behind, mut behind_rx) = queue(1, true);
+    let (ahead, mut ahead_rx) = queue(2, true);
+    let (joining, mut joining_rx) = queue(3, true);
+    for (q, at_) in [(&behind, 3), (&ahead, 9)] {
+        hub.begin_join(std::slice::from_ref(&topic), q);
+        hub.complete_join(q, Vec::new(), vec![(topic.clone(), at(at_))]);
+    }
+    hub.begin_join(std::slice::from_ref(&topic), &joining);
+    hub.skip_to(&topic, &at(7));
+    hub.skip_to(&Topic::new("t:none"), &at(7));
+    let got: Vec<_> = drain(&mut behind_rx)
+        .iter()
+        .map(|e| (e.kind.clone(), e.data.get().to_owned()))
+        .collect();
+    let resync = r#"{"topic":"t:1","seq":7,"epoch":"e"}"#.to_owned();
+    assert_eq!(got, [("resync_required".to_owned(), resync)]);
+    assert!(
+        drain(&mut ahead_rx).is_empty(),
+        "not behind: nothing to say"
+    );
+    assert!(
+        drain(&mut joining_rx).is_empty(),
+        "joining: its catch-up covers it"
+    );
+    hub.fan_out(&publication(&topic, 8));
+    let after: Vec<_> = drain(&mut behind_rx).iter().map(|e| e.seq).collect();
+    assert_eq!(
+        after,
+        [Some(8)],
+        "moved to the lost stretch's end: 8 is next"
+    );
+    drop(behind_rx);
+    hub.skip_to(&topic, &at(20));
+    assert_eq!(
+        hub.subscriber_counts()["t:1"],
+        2,
+        "a member whose connection is gone is removed"
+    );
+}

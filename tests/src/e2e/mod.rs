@@ -5,11 +5,13 @@
 //! clicked or read that the app may legitimately remove or change in between without the
 //! helper allowing for it (a countdown re-rendering, the client's own retry winning).
 
+pub mod hidden;
 mod page;
 mod proxy;
 pub mod resume;
 mod retry;
 pub mod tabs;
+pub mod tap;
 
 pub use page::*;
 pub use proxy::FlakyProxy;

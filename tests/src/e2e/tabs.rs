@@ -115,13 +115,23 @@ pub async fn leader_tab(c: &Client, tabs: &[WindowHandle]) -> WindowHandle {
 
 /// Publishes one `agent_updated` on each topic every 25 ms until `stop`; returns how many.
 pub async fn publish_until(stub: String, topics: Vec<String>, stop: Arc<AtomicBool>) -> usize {
+    publish_until_every(stub, topics, stop, Duration::from_millis(25)).await
+}
+
+/// Publishes one `agent_updated` on each topic every `every` until `stop`; returns how many.
+pub async fn publish_until_every(
+    stub: String,
+    topics: Vec<String>,
+    stop: Arc<AtomicBool>,
+    every: Duration,
+) -> usize {
     let mut n = 0;
     while !stop.load(Ordering::SeqCst) {
         for topic in &topics {
             control(&stub, &format!("publish?topic={topic}")).await;
             n += 1;
         }
-        tokio::time::sleep(Duration::from_millis(25)).await;
+        tokio::time::sleep(every).await;
     }
     n
 }
