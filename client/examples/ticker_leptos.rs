@@ -35,7 +35,8 @@ fn Quote(symbol: &'static str) -> impl IntoView {
         Some(p) => format!("{} {}.{:02}", p.symbol, p.cents / 100, p.cents % 100),
         None => format!("{symbol} …"),
     };
-    view! { <li data-testid="quote" data-symbol=symbol data-prices=prices>{text}</li> }
+    let count = move || prices.get().to_string();
+    view! { <li data-testid="quote" data-symbol=symbol data-prices=count>{text}</li> }
 }
 
 /// The connection, in a word.

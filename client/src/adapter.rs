@@ -40,7 +40,10 @@ pub(crate) fn latest_value<T: DeserializeOwned>(
 }
 
 /// Calls `tick` every `period_ms` until the returned timer drops.
-pub(crate) fn every(period_ms: u32, tick: impl FnMut() + 'static) -> gloo_timers::callback::Interval {
+pub(crate) fn every(
+    period_ms: u32,
+    tick: impl FnMut() + 'static,
+) -> gloo_timers::callback::Interval {
     gloo_timers::callback::Interval::new(period_ms, tick)
 }
 

@@ -66,7 +66,11 @@ pub async fn published(topic: &str) -> Vec<Value> {
         .json()
         .await
         .unwrap_or_else(|e| panic!("the publish log of {topic}: {e}"));
-    assert_eq!(log["evicted"].as_u64(), Some(0), "the publish log of {topic} overflowed");
+    assert_eq!(
+        log["evicted"].as_u64(),
+        Some(0),
+        "the publish log of {topic} overflowed"
+    );
     log["events"].as_array().cloned().unwrap_or_default()
 }
 

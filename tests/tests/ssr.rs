@@ -16,9 +16,9 @@ mod ticker_leptos;
 mod ticker_yew;
 
 use leptos::prelude::*;
-use ticker_leptos::TickerApp;
 use tether_tests::e2e::eventually;
 use tether_tests::stub::Stub;
+use ticker_leptos::TickerApp;
 
 /// Opens a control socket to `stub` and returns the stub's `(attempts, opened)` connection
 /// counts once it has counted the control socket as open.
@@ -42,7 +42,10 @@ async fn counts_after_a_control_socket(stub: &Stub, token: &str) -> (u64, u64) {
 /// Asserts the ticker's HTML shows the disconnected state and no price.
 fn assert_disconnected(html: &str) {
     assert!(html.contains("data-state=\"idle\""), "not idle: {html}");
-    assert!(html.contains("BTC …") && html.contains("ETH …"), "prices: {html}");
+    assert!(
+        html.contains("BTC …") && html.contains("ETH …"),
+        "prices: {html}"
+    );
     assert!(!html.contains("data-state=\"open\""), "open: {html}");
 }
 

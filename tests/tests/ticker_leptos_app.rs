@@ -48,7 +48,10 @@ async fn subscribers(topic: &str) -> u64 {
 async fn wait_subscribers(what: &str, ok: impl Fn(u64, u64) -> bool) {
     let mut waited = 0;
     loop {
-        let (btc, eth) = (subscribers("ticker:BTC").await, subscribers("ticker:ETH").await);
+        let (btc, eth) = (
+            subscribers("ticker:BTC").await,
+            subscribers("ticker:ETH").await,
+        );
         if ok(btc, eth) {
             return;
         }
@@ -63,7 +66,10 @@ async fn the_leptos_ticker_shows_every_price_published_since_mount_and_the_lates
     let document = web_sys::window().unwrap().document().unwrap();
     let root = document.create_element("div").unwrap();
     document.body().unwrap().append_child(&root).unwrap();
-    let before = (subscribers("ticker:BTC").await, subscribers("ticker:ETH").await);
+    let before = (
+        subscribers("ticker:BTC").await,
+        subscribers("ticker:ETH").await,
+    );
     let (url, token) = (ws_url(), token_for(33).await);
     let mount = root.clone().dyn_into::<web_sys::HtmlElement>().unwrap();
     let app = leptos::mount::mount_to(mount, move || view! { <TickerApp url=url token=token /> });
@@ -80,7 +86,10 @@ async fn the_leptos_ticker_shows_every_price_published_since_mount_and_the_lates
         btc > before.0 && eth > before.1
     })
     .await;
-    let from = (published("ticker:BTC").await.len(), published("ticker:ETH").await.len());
+    let from = (
+        published("ticker:BTC").await.len(),
+        published("ticker:ETH").await.len(),
+    );
     for (symbol, cents) in [("BTC", 6_512_345u64), ("ETH", 301_050), ("BTC", 6_500_001)] {
         let path = format!("/api/test/publish?topic=ticker:{symbol}&kind=price");
         post_json(&path, &json!({ "symbol": symbol, "cents": cents })).await;
@@ -90,7 +99,10 @@ async fn the_leptos_ticker_shows_every_price_published_since_mount_and_the_lates
     };
     let btc = since(published("ticker:BTC").await, from.0);
     let eth = since(published("ticker:ETH").await, from.1);
-    assert!(btc >= 2 && eth >= 1, "the stub's log lacks the prices: BTC {btc}, ETH {eth}");
+    assert!(
+        btc >= 2 && eth >= 1,
+        "the stub's log lacks the prices: BTC {btc}, ETH {eth}"
+    );
     let want = vec![
         ("BTC".to_owned(), "BTC 65000.01".to_owned(), btc),
         ("ETH".to_owned(), "ETH 3010.50".to_owned(), eth),
