@@ -53,8 +53,8 @@ pub fn TickerApp(
     /// The WebSocket endpoint.
     #[prop(into)]
     url: String,
-    /// The token.
-    #[prop(optional, into)]
+    /// The token, if any.
+    #[prop(into)]
     token: Option<String>,
 ) -> impl IntoView {
     view! {

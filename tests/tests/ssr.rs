@@ -51,6 +51,12 @@ fn assert_disconnected(html: &str) {
 
 #[tokio::test(flavor = "current_thread")]
 async fn leptos_ssr_renders_the_disconnected_state_and_opens_no_socket() {
+    // In a `LocalSet`, as a server rendering on one thread would: anything the render spawned
+    // locally (a driver) would run while the test waits.
+    tokio::task::LocalSet::new().run_until(leptos_ssr()).await;
+}
+
+async fn leptos_ssr() {
     let stub = Stub::start_direct(|_| {}).await;
     let token = stub.token(31).await;
     let (url, t) = (stub.ws_url(), token.clone());
@@ -61,16 +67,20 @@ async fn leptos_ssr_renders_the_disconnected_state_and_opens_no_socket() {
             .to_html()
     });
     drop(owner);
-    assert_disconnected(&html);
     assert_eq!(
         counts_after_a_control_socket(&stub, &token).await,
         (1, 1),
         "the stub saw a socket besides the control one"
     );
+    assert_disconnected(&html);
 }
 
 #[tokio::test(flavor = "current_thread")]
 async fn yew_server_renderer_renders_the_disconnected_state_and_opens_no_socket() {
+    tokio::task::LocalSet::new().run_until(yew_ssr()).await;
+}
+
+async fn yew_ssr() {
     let stub = Stub::start_direct(|_| {}).await;
     let token = stub.token(32).await;
     let props = ticker_yew::TickerAppProps {
@@ -80,10 +90,10 @@ async fn yew_server_renderer_renders_the_disconnected_state_and_opens_no_socket(
     let html = yew::LocalServerRenderer::<ticker_yew::TickerApp>::with_props(props)
         .render()
         .await;
-    assert_disconnected(&html);
     assert_eq!(
         counts_after_a_control_socket(&stub, &token).await,
         (1, 1),
         "the stub saw a socket besides the control one"
     );
+    assert_disconnected(&html);
 }
