@@ -13,9 +13,9 @@
 //! | `use_sharing` (feature `tabs`) | `Signal<Option<Sharing>>`, checked each period |
 //!
 //! Each hook registers when its view mounts, in an effect, and drops what it registered when
-//! the view is cleaned up (its `mount` module). Effects run only in the browser: rendered on the server
-//! (Leptos's `ssr`), the hooks show the disconnected state and open nothing (the provider's
-//! state is inert off wasm32); on hydration they connect.
+//! the view is cleaned up (the private `mount` module). Effects run only in the browser:
+//! rendered on the server (Leptos's `ssr`), the hooks show the disconnected state and open
+//! nothing (the provider's state is inert off wasm32); on hydration they connect.
 
 mod mount;
 mod provider;
