@@ -2,6 +2,10 @@
 # The run command: starts the server stub (simulator on) on 127.0.0.1:8787 and the Yew app with
 # `trunk serve` on 127.0.0.1:8080, which proxies /api (REST and the WebSocket) to the stub, and
 # prints the URL to open. Ctrl-C stops both. Installs missing tools first (scripts/tools.sh).
+#
+# `scripts/run.sh --stub-only`: only the stub, on the same fixed port 127.0.0.1:8787, for an app
+# of your own (the starters in starters/ proxy to it): dev token `dev-token`, test control on
+# (`POST /api/test/publish?topic=ticker:BTC&kind=price` publishes), topics `ticker:*` open.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -9,6 +13,16 @@ source scripts/tools.sh
 source scripts/stub.sh
 APP_PORT="${APP_PORT:-8080}"
 STUB_PORT=8787 # Trunk.toml's proxies point here
+
+if [ "${1:-}" = "--stub-only" ]; then
+  cargo build --quiet -p tether-stub --bin server-stub
+  trap stop_stub EXIT
+  trap 'exit 130' INT TERM
+  start_stub --port "$STUB_PORT" --dev --test-control --open-topic ticker:
+  echo "stub running at $STUB_URL (token: dev-token; Ctrl-C stops it)"
+  wait "$STUB_PID"
+  exit
+fi
 
 ensure_wasm_target
 ensure_wasm_bindgen

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test command: every test in the workspace. Installs missing tools first (scripts/tools.sh),
 # and redis-server (the Redis broker's tests start their own), then: formatting, lints (native
-# and wasm32), `cargo check` and `cargo doc` on the host, the ticker example, the production
-# build of the app (Trunk) and the server's minimal example, the size budgets of the apps as
+# and wasm32), `cargo check` and `cargo doc` on the host, the ticker example (Yew and Leptos),
+# the production build of the app (Trunk) and the server's minimal example, the starters
+# (scripts/starters.sh), the size budgets of the apps as
 # they ship (scripts/size_gate.sh), the native tests of every crate (the end-to-end tests of
 # the built app in headless Chromium among them), and the browser tests of the client and the
 # ticker example against a live stub on 127.0.0.1.
@@ -32,6 +33,7 @@ cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p tether-client --lib --examples --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p tether-client --lib --examples --features yew --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p tether-client --lib --examples --features resume --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p tether-client --lib --examples --features leptos,tabs --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p tether-www --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p tether-tests -p tether-bench --tests --target wasm32-unknown-unknown -- -D warnings
 # The server library without its default JWT authenticator and without the Redis broker (the
@@ -41,12 +43,13 @@ cargo clippy -p tether-server --lib --no-default-features --features redis -- -D
 
 step "host check and docs (the library off wasm32: hooks inert, every public item documented)"
 cargo check -p tether-client --all-features
-RUSTDOCFLAGS="-D warnings" cargo doc -p tether-client --no-deps --features yew,native,resume
+RUSTDOCFLAGS="-D warnings" cargo doc -p tether-client --no-deps --features yew,leptos,tabs,native,resume
 RUSTDOCFLAGS="-D warnings" cargo doc -p tether-wire --no-deps --all-features
 RUSTDOCFLAGS="-D warnings" cargo doc -p tether-server --no-deps --all-features
 
-step "builds: the ticker example (wasm32), the app's production build (www/dist), the server's minimal example"
+step "builds: the ticker example in Yew and in Leptos (wasm32), the app's production build (www/dist), the server's minimal example"
 cargo build -p tether-client --example ticker --features yew --target wasm32-unknown-unknown
+cargo build -p tether-client --example ticker_leptos --features leptos --target wasm32-unknown-unknown
 trunk build --release
 # server/tests/minimal.rs runs this binary as a process (cargo test builds it too), and
 # tests/tests/nodes.rs runs the stub's binary as its nodes.
@@ -57,6 +60,9 @@ step "size budgets (tests/size-budgets.toml: the apps as they ship, against thei
 # Deterministic for a toolchain, so a check, not a timing; over a budget counts as a failure
 # below and names the twiggy commands to run.
 bash scripts/size_gate.sh 2>&1 | tee "$LOGS/size.log" || true
+
+step "starters (starters/yew and starters/leptos, each copied and built with trunk build --release, offline)"
+bash scripts/starters.sh 2>&1 | tee "$LOGS/starters.log" || true
 
 step "native tests (with the end-to-end test in headless Chromium)"
 # --show-output prints what passing tests wrote: only the reduced chaos run and the herd
@@ -82,7 +88,11 @@ read -r bp bf <<<"$(count "$LOGS/browser.log")"
 read -r sp sf <<<"$(sed -nE 's/^size: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "$LOGS/size.log" | tail -1)"
 sp=${sp:-0}
 sf=${sf:-1}
+# The starters' tally, likewise (two starters: a script that stopped early fails both).
+read -r tp tf <<<"$(sed -nE 's/^starters: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "$LOGS/starters.log" | tail -1)"
+tp=${tp:-0}
+tf=${tf:-2}
 echo
-echo "native: $np passed, $nf failed; browser: $bp passed, $bf failed; size: $sp passed, $sf failed"
-echo "$((np + bp + sp)) passed, $((nf + bf + sf)) failed"
-[ "$((nf + bf + sf))" -eq 0 ] && [ "$bp" -gt 0 ] && [ "$np" -gt 0 ]
+echo "native: $np passed, $nf failed; browser: $bp passed, $bf failed; size: $sp passed, $sf failed; starters: $tp passed, $tf failed"
+echo "$((np + bp + sp + tp)) passed, $((nf + bf + sf + tf)) failed"
+[ "$((nf + bf + sf + tf))" -eq 0 ] && [ "$bp" -gt 0 ] && [ "$np" -gt 0 ]

@@ -26,6 +26,14 @@
 //! every event, `hooks::use_send` to send, and `hooks::use_connection` / `hooks::use_metrics`
 //! for a status badge and a health panel. Each has an example in its documentation.
 //!
+//! ## With Leptos
+//!
+//! Feature `leptos` (Leptos 0.8): call `leptos::provide_tether(config)` at the root (or wrap
+//! the app in `<leptos::TetherProvider>`), then `leptos::use_topic::<T>` gives a signal of the
+//! latest value on a topic, `leptos::use_topic_events` every event, `leptos::use_send` a
+//! handle to send, and `leptos::use_connection` the state. Rendered on the server (Leptos's
+//! `ssr`), they show the disconnected state and open nothing; on hydration they connect.
+//!
 //! ## Servers
 //!
 //! tether speaks "envelope v1", the published contract of the backend it was designed for (the
@@ -48,6 +56,8 @@
 
 #![deny(missing_docs)]
 
+#[cfg(any(feature = "yew", feature = "leptos"))]
+mod adapter;
 #[cfg(feature = "agents")]
 pub mod agents;
 mod app_state;
@@ -58,6 +68,8 @@ pub mod driver;
 pub mod hooks;
 #[cfg(not(target_arch = "wasm32"))]
 mod inert;
+#[cfg(feature = "leptos")]
+pub mod leptos;
 mod listeners;
 pub mod live;
 #[cfg(all(not(target_arch = "wasm32"), feature = "native"))]
@@ -71,6 +83,8 @@ mod topic_manager;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
 
+#[cfg(any(feature = "yew", feature = "leptos"))]
+pub use adapter::{UseSend, UseSendError, UseTopicOptions};
 pub use app_state::AppState;
 pub use client::WsClientV2;
 pub use core::{Config, ConnectionState, Metrics, Replay, TopicEvent, TopicStatus};

@@ -55,6 +55,25 @@ pub async fn stats() -> Value {
         .unwrap()
 }
 
+/// The stub's publish log of `topic` (its `events`, oldest first): the ground truth of what
+/// was published. Panics if the log overflowed.
+pub async fn published(topic: &str) -> Vec<Value> {
+    let url = format!("{}/api/test/published?topic={topic}", stub());
+    let log: Value = gloo_net::http::Request::get(&url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET the publish log of {topic}: {e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("the publish log of {topic}: {e}"));
+    assert_eq!(
+        log["evicted"].as_u64(),
+        Some(0),
+        "the publish log of {topic} overflowed"
+    );
+    log["events"].as_array().cloned().unwrap_or_default()
+}
+
 /// One of `per_user[user]`'s counters.
 pub async fn user_stat(user: u64, key: &str) -> u64 {
     stats().await["per_user"][user.to_string()][key]

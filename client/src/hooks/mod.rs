@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | [`use_topic::<T>`](use_topic) | `Option<Rc<T>>`, the latest value on a topic (a snapshot counts) | when a new value arrives |
 //! | [`use_topic_callback`] | nothing: calls back with every event | never |
-//! | [`use_send`] | a handle with `send` and `request` | never |
+//! | [`use_send`] | a [`UseSend`](crate::UseSend) handle with `send` and `request` | never |
 //! | [`use_connection`] | the connection state | when the state changes |
 //! | [`use_metrics`] | the health snapshot | when it changes, checked each period |
 //! | `use_sharing` (feature `tabs`) | this tab's role and the shared connection, with tabs sharing one socket | when it changes, checked each period |
@@ -27,7 +27,7 @@ mod use_topic;
 pub(crate) use owned::{use_owned, Owned};
 pub use provider::{use_app, use_ws, WsContext, WsProvider, WsProviderProps};
 pub use use_connection::{use_connection, use_metrics};
-pub use use_send::{use_send, UseSend, UseSendError};
+pub use use_send::use_send;
 #[cfg(feature = "tabs")]
 pub use use_sharing::use_sharing;
-pub use use_topic::{use_topic, use_topic_callback, use_topic_with_options, UseTopicOptions};
+pub use use_topic::{use_topic, use_topic_callback, use_topic_with_options};

@@ -7,6 +7,7 @@ use yew::prelude::*;
 
 use super::owned::use_owned;
 use super::use_ws;
+use crate::adapter::every;
 use crate::core::{ConnectionState, Metrics};
 use crate::ListenerGuard;
 
@@ -59,7 +60,7 @@ pub fn use_metrics(period_ms: u32) -> Metrics {
     {
         let (app, setter) = (ws.app.clone(), metrics.setter());
         use_effect_with(period_ms, move |period| {
-            owned.set(|| Interval::new(*period, move || setter.set(app.metrics())));
+            owned.set(|| every(*period, move || setter.set(app.metrics())));
             move || owned.clear()
         });
     }

@@ -7,6 +7,7 @@ use yew::prelude::*;
 
 use super::owned::use_owned;
 use super::use_ws;
+use crate::adapter::every;
 use crate::tabs::Sharing;
 
 /// This tab's part in the shared connection, read every `period_ms`; re-renders only when it
@@ -36,7 +37,7 @@ pub fn use_sharing(period_ms: u32) -> Option<Sharing> {
         let (app, setter) = (ws.app.clone(), sharing.setter());
         use_effect_with(period_ms, move |period| {
             setter.set(app.sharing());
-            owned.set(|| Interval::new(*period, move || setter.set(app.sharing())));
+            owned.set(|| every(*period, move || setter.set(app.sharing())));
             move || owned.clear()
         });
     }

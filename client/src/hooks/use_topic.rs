@@ -10,18 +10,10 @@ use yew::prelude::*;
 
 use super::owned::use_owned;
 use super::use_ws;
+use crate::adapter::latest_value;
 use crate::core::TopicEvent;
 use crate::protocol::Topic;
-use crate::Subscription;
-
-/// Options of [`use_topic_with_options`].
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct UseTopicOptions {
-    /// The event types (`type` on the wire) that carry a value; empty means every type whose
-    /// `data` decodes as the value. Name them on topics that carry several payloads, such as
-    /// `agent:{id}` (`agent_state`, `agent_updated`, `run_update`, …).
-    pub kinds: &'static [&'static str],
-}
+use crate::{Subscription, UseTopicOptions};
 
 /// The latest value on `topic` whose `data` decodes as `T`: `None` until one arrives. A
 /// snapshot the server sends on subscribe counts as a value. Re-renders when a new one does.
@@ -53,7 +45,7 @@ where
     use_topic_with_options::<T>(topic, UseTopicOptions::default())
 }
 
-/// [`use_topic`], keeping only the event types `options.kinds` names.
+/// [`use_topic`], keeping only the event types `options.kinds` names ([`UseTopicOptions`]).
 #[hook]
 pub fn use_topic_with_options<T>(topic: impl Into<Topic>, options: UseTopicOptions) -> Option<Rc<T>>
 where
@@ -62,13 +54,7 @@ where
     let latest = use_state(|| None::<Rc<T>>);
     let setter = latest.setter();
     let callback = Callback::from(move |event: TopicEvent| {
-        let Some(message) = event.message() else {
-            return;
-        };
-        if !options.kinds.is_empty() && !options.kinds.contains(&message.kind()) {
-            return;
-        }
-        if let Ok(value) = message.data::<T>() {
+        if let Some(value) = latest_value::<T>(&event, &options) {
             setter.set(Some(Rc::new(value)));
         }
     });
