@@ -4,7 +4,7 @@
 
 use std::rc::Rc;
 
-use super::TabNode;
+use super::{NodeHost, TabNode};
 use crate::protocol::CloseCode;
 use crate::tabs::hub::Hub;
 use crate::tabs::wire::{TabId, TabMessage};
@@ -104,7 +104,7 @@ impl TabNode {
         let token = self.token.clone();
         config.token = Box::new(move || (token.borrow_mut())());
         let upstream = self.platform.real_client(config);
-        let hub = Hub::start(self.id, Rc::downgrade(self), upstream);
+        let hub = Hub::start(self.id, Box::new(NodeHost(Rc::downgrade(self))), upstream);
         *self.hub.borrow_mut() = Some(hub);
         self.post(TabMessage::Leader { tab: self.id });
     }

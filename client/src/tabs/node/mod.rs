@@ -8,8 +8,10 @@ use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use super::hub::Hub;
-use super::link::TabLink;
+use std::rc::Weak;
+
+use super::hub::{Hub, HubHost};
+use super::link::{LinkHost, TabLink};
 use super::wire::{TabId, TabMessage};
 use super::{Channel, Lock, Platform, Role, SharedHealth, Sharing};
 use crate::core::{Config, ConnectionState, Millis, Replay, SocketId, TokenProvider};
@@ -122,7 +124,7 @@ impl TabNode {
             Box::new(move |timers| {
                 Box::new(TabLink {
                     timers,
-                    node: link_node,
+                    node: Box::new(NodeHost(link_node)),
                 })
             }),
         );
@@ -370,4 +372,56 @@ impl TabNode {
     pub fn reconnect_shared(self: &Rc<Self>) {
         self.post(TabMessage::Reconnect { from: self.id });
     }
+}
+
+/// The node as its hub and its link see it (a weak reference: neither keeps it alive).
+pub(super) struct NodeHost(pub(super) Weak<TabNode>);
+
+impl HubHost for NodeHost {
+    fn post(&self, message: TabMessage) {
+        if let Some(node) = self.0.upgrade() {
+            node.post(message);
+        }
+    }
+
+    fn post_from_timer(&self, message: TabMessage) {
+        if let Some(node) = self.0.upgrade() {
+            node.post_from_timer(message);
+        }
+    }
+
+    fn watch_tab(&self, tab: TabId, gone: Box<dyn FnOnce()>) -> Box<dyn Lock> {
+        match self.0.upgrade() {
+            Some(node) => node.watch_tab(tab, gone),
+            None => Box::new(NoLock),
+        }
+    }
+}
+
+impl LinkHost for NodeHost {
+    fn open(&self, socket: SocketId, driver: DriverHandle) {
+        if let Some(node) = self.0.upgrade() {
+            node.open_virtual(socket, driver);
+        }
+    }
+
+    fn send(&self, socket: SocketId, text: &str) {
+        if let Some(node) = self.0.upgrade() {
+            node.send_virtual(socket, text);
+        }
+    }
+
+    fn close(&self, socket: SocketId, code: CloseCode) {
+        if let Some(node) = self.0.upgrade() {
+            node.close_virtual(socket, code);
+        }
+    }
+}
+
+/// A lock never granted (the node has gone).
+struct NoLock;
+
+impl Lock for NoLock {
+    fn request(&self, _: Box<dyn FnOnce()>, _: Box<dyn FnOnce()>) {}
+    fn steal(&self, _: Box<dyn FnOnce()>, _: Box<dyn FnOnce()>) {}
 }
