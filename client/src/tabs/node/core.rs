@@ -154,7 +154,8 @@ impl NodeCore {
     pub fn handle_leave(&mut self) {
         if self.leadership == Leadership::Leading {
             self.leadership = Leadership::InLine;
-            self.out.push_back(NodeOutput::StepDown(CloseCode::GOING_AWAY));
+            self.out
+                .push_back(NodeOutput::StepDown(CloseCode::GOING_AWAY));
         }
         self.post(TabMessage::Bye { from: self.id });
     }
@@ -173,10 +174,10 @@ impl NodeCore {
             | M::Close { .. }
             | M::Bye { .. }
             | M::Probe { .. }
-            | M::Reconnect { .. } => {
-                if self.leadership == Leadership::Leading {
-                    self.out.push_back(NodeOutput::ToHub(message));
-                }
+            | M::Reconnect { .. }
+                if self.leadership == Leadership::Leading =>
+            {
+                self.out.push_back(NodeOutput::ToHub(message));
             }
             M::Opened { to, socket, leader } if to == self.id => {
                 if let Some(v) = self.virtual_socket.as_mut().filter(|v| v.socket == socket) {
@@ -185,10 +186,10 @@ impl NodeCore {
                 }
             }
             M::Closed { to, socket, code } if to == self.id => self.end(socket, CloseCode(code)),
-            M::Deliver { to, socket, text } if to == self.id => {
-                if self.virtual_socket.is_some_and(|v| v.socket == socket) {
-                    self.out.push_back(NodeOutput::Text(socket, text));
-                }
+            M::Deliver { to, socket, text }
+                if to == self.id && self.virtual_socket.is_some_and(|v| v.socket == socket) =>
+            {
+                self.out.push_back(NodeOutput::Text(socket, text));
             }
             M::Leader { tab } => self.new_leader(tab),
             M::Status {
