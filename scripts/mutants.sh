@@ -4,6 +4,9 @@
 # catch is a place the tests are blind. Not part of the test command (it takes a long while).
 # Misses the tests cannot catch are listed in tests/MUTANTS.md, each with why it is equivalent.
 # Usage: bash scripts/mutants.sh [FILE-GLOB ...]   (default: every file under client/src/core)
+#        bash scripts/mutants.sh tabs [CARGO-MUTANTS-ARGS ...]   (the tabs' sans-IO cores: the
+#        hub's core, serve and cursor, and the node's core, against the tabs' table tests and
+#        tabs_hub; e.g. `tabs --shard 1/4`)
 # Results: mutants.out/ (caught.txt, missed.txt, unviable.txt, timeout.txt, outcomes.json).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -12,6 +15,19 @@ export PATH="$HOME/.cargo/bin:$PATH"
 if ! command -v cargo-mutants >/dev/null; then
   echo "[mutants] cargo install cargo-mutants --locked (once)" >&2
   cargo install --quiet cargo-mutants --locked >&2
+fi
+if [ "${1:-}" = tabs ]; then
+  shift
+  # The cores' table tests are unit tests (--lib); tabs_hub runs the hub on a real client.
+  cargo mutants -p tether-client --features tabs,native --copy-target=true \
+    -f 'client/src/tabs/hub/core.rs' -f 'client/src/tabs/hub/serve.rs' \
+    -f 'client/src/tabs/hub/cursor.rs' -f 'client/src/tabs/node/core.rs' \
+    --timeout 60 --jobs "${MUTANTS_JOBS:-1}" "$@" -- --lib --test tabs_hub || true
+  echo
+  for kind in caught missed unviable timeout; do
+    printf '%-9s %s\n' "$kind" "$(wc -l <"mutants.out/$kind.txt" 2>/dev/null || echo 0)"
+  done
+  exit 0
 fi
 globs=("$@")
 [ ${#globs[@]} -gt 0 ] || globs=('client/src/core/**/*.rs')

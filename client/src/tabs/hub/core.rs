@@ -18,8 +18,8 @@ use super::by_tab::ByTab;
 use crate::core::topic_map::TopicMap;
 use crate::core::{ConnectionState, Replay, TopicStatus};
 use crate::protocol::{CloseCode, Frame, Topic};
+use crate::tabs::platform::SharedHealth;
 use crate::tabs::wire::{TabId, TabMessage};
-use crate::tabs::SharedHealth;
 
 /// What the hub reads of the real client (the leader's own tether client).
 pub trait Upstream {

@@ -28,8 +28,8 @@ use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
 
 pub use self::core::{HubCore, HubOutput, Upstream};
+use super::platform::{Lock, SharedHealth};
 use super::wire::{TabId, TabMessage};
-use super::{Lock, SharedHealth};
 use crate::client::WsClientV2;
 use crate::core::{ConnectionState, Replay, TopicStatus};
 use crate::listeners::ListenerGuard;

@@ -8,8 +8,8 @@ use super::core::{HubCore, HubOutput, Upstream};
 use crate::core::{ConnectionState, Replay, SendError, TopicEvent, TopicStatus};
 use crate::protocol::control::{kind, write};
 use crate::protocol::{CloseCode, Frame, Topic};
+use crate::tabs::platform::SharedHealth;
 use crate::tabs::wire::{TabId, TabMessage};
-use crate::tabs::SharedHealth;
 
 const LEADER: TabId = 1;
 const A: TabId = 2;

@@ -23,8 +23,8 @@ use std::collections::VecDeque;
 
 use crate::core::{ConnectionState, Replay};
 use crate::protocol::CloseCode;
+use crate::tabs::platform::SharedHealth;
 use crate::tabs::wire::{TabId, TabMessage};
-use crate::tabs::SharedHealth;
 
 /// The leader's last status.
 #[derive(Clone, Copy, Debug, PartialEq)]

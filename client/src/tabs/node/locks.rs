@@ -3,8 +3,8 @@
 
 use super::{NodeCore, NodeHost, TabNode};
 use crate::tabs::hub::Hub;
+use crate::tabs::platform::Lock;
 use crate::tabs::wire::TabId;
-use crate::tabs::Lock;
 
 impl TabNode {
     /// Asks for the leadership lock (dropping any earlier request first); with `steal`, takes

@@ -17,8 +17,8 @@ use std::rc::{Rc, Weak};
 pub use self::core::{Leadership, NodeCore, NodeOutput, Status};
 use super::hub::{Hub, HubHost};
 use super::link::{LinkHost, TabLink};
+use super::platform::{Channel, Lock, Platform, Role, SharedHealth, Sharing, WrapIo};
 use super::wire::{TabId, TabMessage};
-use super::{Channel, Lock, Platform, Role, SharedHealth, Sharing};
 use crate::core::{Config, ConnectionState, Millis, Replay, SocketId, TokenProvider};
 use crate::driver::DriverHandle;
 use crate::listeners::{ListenerGuard, Listeners};
@@ -109,7 +109,7 @@ impl TabNode {
     }
 
     /// What replaces the tab client's socket: a link to this node.
-    fn link(&self) -> super::WrapIo {
+    fn link(&self) -> WrapIo {
         let node = self.me.clone();
         Box::new(move |timers| {
             Box::new(TabLink {

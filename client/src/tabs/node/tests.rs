@@ -4,8 +4,8 @@
 use super::core::{Leadership, NodeCore, NodeOutput};
 use crate::core::{ConnectionState, Replay};
 use crate::protocol::CloseCode;
+use crate::tabs::platform::SharedHealth;
 use crate::tabs::wire::{TabId, TabMessage};
-use crate::tabs::SharedHealth;
 
 const ME: TabId = 4;
 const OLD: TabId = 7;
