@@ -19,7 +19,8 @@ fi
 if [ "${1:-}" = tabs ]; then
   shift
   # The cores' table tests are unit tests (--lib); tabs_hub runs the hub on a real client.
-  cargo mutants -p tether-client --features tabs,native --copy-target=true \
+  # (`agents`: cargo-mutants builds every test target, and chat_posting needs it.)
+  cargo mutants -p tether-client --features tabs,native,agents --copy-target=true \
     -f 'client/src/tabs/hub/core.rs' -f 'client/src/tabs/hub/serve.rs' \
     -f 'client/src/tabs/hub/cursor.rs' -f 'client/src/tabs/node/core.rs' \
     --timeout 60 --jobs "${MUTANTS_JOBS:-1}" "$@" -- --lib --test tabs_hub || true
