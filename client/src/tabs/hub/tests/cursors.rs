@@ -354,3 +354,19 @@ fn a_request_not_sent_is_answered_with_an_error_and_a_tab_sees_no_echo_of_its_ow
         "its cursor moved past 2 with the echo"
     );
 }
+
+#[test]
+fn only_an_event_without_seq_from_a_numbering_server_is_kept_as_the_snapshot() {
+    let mut up = Fake::default();
+    up.server_seq.insert("t".into(), 4);
+    let mut hub = hub_with(&[A], &up);
+    subscribe(&mut hub, A, &[("t", None)], &up);
+    on(&mut hub, A, "t", subscribed("t", Some(4)), &up);
+    on(&mut hub, A, "t", event("t", Some(5)), &up);
+    assert!(
+        hub.snapshots.is_empty(),
+        "an event with a seq is no snapshot"
+    );
+    on(&mut hub, A, "t", event("t", None), &up);
+    assert!(hub.snapshots.contains("t"));
+}
