@@ -9,8 +9,11 @@
 #   stub's ws/ and hub/) against tether-server's own tests (unit tests and its integration
 #   tests but the Redis one); MUTANTS_STUB_TESTS="protocol replay ..." adds those test targets
 #   of tether-stub (slower: the stub is rebuilt for each mutant).
+# - `tabs`: the tabs' sans-IO cores (the hub's core, serve and cursor, and the node's core)
+#   against the tabs' table tests and tabs_hub; what follows `tabs` goes to cargo-mutants
+#   (e.g. `tabs --shard 1/4`).
 # Usage: bash scripts/mutants.sh [server] [FILE-GLOB ...]; MUTANTS_JOBS (1), MUTANTS_SHARD
-# (k/n, cargo-mutants' --shard).
+# (k/n, cargo-mutants' --shard); bash scripts/mutants.sh tabs [CARGO-MUTANTS-ARGS ...].
 # Results: mutants.out/ (caught.txt, missed.txt, unviable.txt, timeout.txt, outcomes.json).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,6 +22,20 @@ export PATH="$HOME/.cargo/bin:$PATH"
 if ! command -v cargo-mutants >/dev/null; then
   echo "[mutants] cargo install cargo-mutants --locked (once)" >&2
   cargo install --quiet cargo-mutants --locked >&2
+fi
+if [ "${1:-}" = tabs ]; then
+  shift
+  # The cores' table tests are unit tests (--lib); tabs_hub runs the hub on a real client.
+  # (`agents`: cargo-mutants builds every test target, and chat_posting needs it.)
+  cargo mutants -p tether-client --features tabs,native,agents --copy-target=true \
+    -f 'client/src/tabs/hub/core.rs' -f 'client/src/tabs/hub/serve.rs' \
+    -f 'client/src/tabs/hub/cursor.rs' -f 'client/src/tabs/node/core.rs' \
+    --timeout 60 --jobs "${MUTANTS_JOBS:-1}" "$@" -- --lib --test tabs_hub || true
+  echo
+  for kind in caught missed unviable timeout; do
+    printf '%-9s %s\n' "$kind" "$(wc -l <"mutants.out/$kind.txt" 2>/dev/null || echo 0)"
+  done
+  exit 0
 fi
 mode=core
 if [ "${1:-}" = server ]; then mode=server; shift; fi

@@ -3,17 +3,24 @@
 //! frames go to the leader's hub over the tabs' channel, and what the hub says for this tab
 //! comes back through the node to the client's [`DriverHandle`].
 
-use std::rc::Weak;
-
-use super::node::TabNode;
 use crate::core::{Instant, SocketId};
 use crate::driver::{DriverHandle, Io};
 use crate::protocol::CloseCode;
 
+/// The tab's end of the sharing, as its link sees it: where the virtual socket's frames go.
+pub(super) trait LinkHost {
+    /// The client opens its virtual socket.
+    fn open(&self, socket: SocketId, driver: DriverHandle);
+    /// The client sends a frame.
+    fn send(&self, socket: SocketId, text: &str);
+    /// The client closes its virtual socket.
+    fn close(&self, socket: SocketId, code: CloseCode);
+}
+
 /// A tab client's driver: the platform's timers, and a virtual socket to the hub.
 pub struct TabLink {
     pub(super) timers: Box<dyn Io>,
-    pub(super) node: Weak<TabNode>,
+    pub(super) node: Box<dyn LinkHost>,
 }
 
 impl Io for TabLink {
@@ -22,21 +29,15 @@ impl Io for TabLink {
     }
 
     fn open(&self, socket: SocketId, _url: &str, driver: &DriverHandle) {
-        if let Some(node) = self.node.upgrade() {
-            node.open_virtual(socket, driver.clone());
-        }
+        self.node.open(socket, driver.clone());
     }
 
     fn send(&self, socket: SocketId, text: &str) {
-        if let Some(node) = self.node.upgrade() {
-            node.send_virtual(socket, text);
-        }
+        self.node.send(socket, text);
     }
 
     fn close(&self, socket: SocketId, code: CloseCode, _reason: &str) {
-        if let Some(node) = self.node.upgrade() {
-            node.close_virtual(socket, code);
-        }
+        self.node.close(socket, code);
     }
 
     fn set_timer(&self, at: Option<Instant>, driver: &DriverHandle) {

@@ -11,8 +11,9 @@ use std::rc::{Rc, Weak};
 
 use tokio::sync::mpsc;
 
+use super::node::TabNode;
+use super::platform::{Channel, Lock, Platform, WrapIo};
 use super::wire::TabId;
-use super::{Channel, Lock, Platform, TabNode, WrapIo};
 use crate::core::Config;
 use crate::AppState;
 

@@ -11,7 +11,8 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{AbortController, BroadcastChannel, MessageEvent};
 
-use super::{Channel, Lock, Platform, TabNode, WrapIo};
+use super::node::TabNode;
+use super::platform::{Channel, Lock, Platform, WrapIo};
 use crate::core::Config;
 use crate::web::listener::Listener;
 use crate::web::WebIo;

@@ -9,84 +9,104 @@
 //! hub's position (a tab that was behind when a new leader took over) subscribes with its
 //! `since`, and the real client asks the server to replay from it: the events come again, and
 //! each tab's cursor lets through only those it has not had.
+//!
+//! The decisions are made by [`HubCore`], a state machine without I/O (`core.rs`, with
+//! `serve.rs` for a tab's frames and `cursor.rs` for the events passed down). This module is
+//! its shell: it feeds the core what happens (a tab's message, the real client's state,
+//! events and replies) and carries out its outputs, in order, on the real client, the tabs'
+//! channel (through the [`HubHost`]) and the tabs' locks.
+
+mod by_tab;
+mod core;
+mod cursor;
+mod serve;
+#[cfg(test)]
+mod tests;
 
 use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
 
+pub use self::core::{HubCore, HubOutput, Upstream};
+use super::platform::{Lock, SharedHealth};
+use super::wire::{TabId, TabMessage};
+use crate::client::WsClientV2;
+use crate::core::{ConnectionState, Replay, TopicStatus};
+use crate::listeners::ListenerGuard;
+use crate::protocol::{CloseCode, Frame, Topic};
+use crate::{AppState, Subscription};
 use by_tab::ByTab;
 
-use super::node::TabNode;
-use super::wire::{TabId, TabMessage};
-use super::Lock;
-use super::SharedHealth;
-use crate::core::topic_map::TopicMap;
-use crate::core::{ConnectionState, Replay};
-use crate::listeners::ListenerGuard;
-use crate::protocol::{CloseCode, Frame};
-use crate::{AppState, Subscription};
-
-/// One tab's topic.
-struct TabTopic {
-    since: Option<u64>,
-    /// The snapshot a tab joining an active topic gets with its acknowledgement: its `since` is
-    /// the snapshot's `seq`, so the events after it are replayed.
-    snapshot: Option<Rc<Frame>>,
-    cursor: Option<u64>,
-    acked: bool,
-    message_id: Option<String>,
-    guard: Option<Subscription>,
+/// What the hub needs from its tab: the tabs' channel, timer tasks, and the tabs' locks.
+pub trait HubHost {
+    /// Posts a message to every tab (this one included).
+    fn post(&self, message: TabMessage);
+    /// Posts a message from a timer task.
+    fn post_from_timer(&self, message: TabMessage);
+    /// Waits on `tab`'s own lock: `gone` runs once it is granted (the tab closed or
+    /// crashed). Dropping the lock stops waiting.
+    fn watch_tab(&self, tab: TabId, gone: Box<dyn FnOnce()>) -> Box<dyn Lock>;
 }
 
-/// One tab's virtual socket.
-struct VirtualTab {
-    socket: u64,
-    open: bool,
-    topics: TopicMap<TabTopic>,
-    /// `subscribe`s not yet acknowledged; pongs wait for them, as a server answers in order.
-    unacked: usize,
-    held_pongs: Vec<String>,
+/// The real client, as the core reads it.
+impl Upstream for WsClientV2 {
+    fn state(&self) -> ConnectionState {
+        WsClientV2::state(self)
+    }
+    fn replay(&self) -> Replay {
+        self.metrics().replay
+    }
+    fn health(&self) -> SharedHealth {
+        SharedHealth::of(&self.metrics())
+    }
+    fn topic_status(&self, topic: &Topic) -> Option<TopicStatus> {
+        WsClientV2::topic_status(self, topic)
+    }
+    fn server_seq(&self, topic: &Topic) -> Option<u64> {
+        self.topic_server_seq(topic)
+    }
+    fn last_seq(&self, topic: &Topic) -> Option<u64> {
+        WsClientV2::last_seq(self, topic)
+    }
+    fn epoch(&self, topic: &Topic) -> Option<String> {
+        self.topic_epoch(topic)
+    }
 }
 
-#[derive(Default)]
-struct State {
-    tabs: ByTab<VirtualTab>,
-    /// The last snapshot (an event without `seq`, from a server that numbers events) per topic,
-    /// with the server's `seq` it was taken at, for tabs that join a topic already active.
-    snapshots: TopicMap<(Rc<Frame>, u64)>,
-}
+/// A tab's topic held on the real client: (tab, its socket, topic).
+type SubKey = (TabId, u64, String);
 
 /// The leader's multiplexer. See the module docs.
 pub struct Hub {
-    me: TabId,
-    node: Weak<TabNode>,
+    core: RefCell<HubCore>,
+    host: Box<dyn HubHost>,
     upstream: Rc<AppState>,
-    state: RefCell<State>,
-    /// The replay and health the tabs were last told of.
-    told: Cell<(Replay, SharedHealth)>,
-    _listener: RefCell<Option<ListenerGuard>>,
+    subs: RefCell<BTreeMap<SubKey, Subscription>>,
     /// Each other tab's own lock, waited on: granted means the tab is gone.
     watches: RefCell<ByTab<Box<dyn Lock>>>,
+    /// Set while the outputs are carried out: an input meanwhile only queues more.
+    driving: Cell<bool>,
+    me: Weak<Hub>,
+    _listener: RefCell<Option<ListenerGuard>>,
 }
-
-/// Frames to deliver to one tab.
-type Outgoing = Vec<(TabId, u64, String)>;
 
 impl Hub {
     /// A hub for the leader `me` over the real client `upstream` (connecting).
-    pub(super) fn start(me: TabId, node: Weak<TabNode>, upstream: Rc<AppState>) -> Rc<Hub> {
-        let hub = Rc::new(Hub {
-            me,
-            node,
+    pub fn start(me: TabId, host: Box<dyn HubHost>, upstream: Rc<AppState>) -> Rc<Hub> {
+        let hub = Rc::new_cyclic(|weak| Hub {
+            core: RefCell::new(HubCore::new(me)),
+            host,
             upstream,
-            state: RefCell::default(),
-            told: Cell::default(),
-            _listener: RefCell::new(None),
+            subs: RefCell::default(),
             watches: RefCell::default(),
+            driving: Cell::new(false),
+            me: weak.clone(),
+            _listener: RefCell::new(None),
         });
         let weak = Rc::downgrade(&hub);
         let listener = hub.upstream.client.on_state_change(move |state| {
             if let Some(hub) = weak.upgrade() {
-                hub.on_upstream_state(*state);
+                hub.input(|core, up| core.handle_upstream_state(*state, up));
             }
         });
         *hub._listener.borrow_mut() = Some(listener);
@@ -95,7 +115,7 @@ impl Hub {
             .client
             .set_relay_sink(Some(Rc::new(move |frame: &Rc<Frame>| {
                 if let Some(hub) = weak.upgrade() {
-                    hub.on_relay(frame);
+                    hub.input(|core, _| core.handle_relay(frame));
                 }
             })));
         hub
@@ -113,247 +133,111 @@ impl Hub {
 
     /// Whether the server behind the real socket replays.
     pub fn replay(&self) -> Replay {
-        self.upstream.client.metrics().replay
+        Upstream::replay(&self.upstream.client)
     }
 
     /// The real socket's health.
     pub fn health(&self) -> SharedHealth {
-        SharedHealth::of(&self.upstream.client.metrics())
+        Upstream::health(&self.upstream.client)
     }
 
-    /// Tabs sharing the socket, this one included: every tab that asked for a virtual socket
-    /// and has not gone, whether or not the real socket is open now (while it is down, the
-    /// tabs wait for it).
+    /// Tabs sharing the socket, this one included.
     pub fn tabs(&self) -> usize {
-        1 + self.watches.borrow().len()
+        self.core.borrow().tabs()
     }
 
     /// Handles a message from a tab.
-    pub(super) fn handle(self: &Rc<Self>, message: TabMessage) {
-        match message {
-            TabMessage::Open { from, socket } => {
-                let known = self
-                    .state
-                    .borrow()
-                    .tabs
-                    .get(from)
-                    .map(|t| (t.socket == socket, t.open));
-                match known {
-                    // Asked again (the tab heard of a new leader, which is this one): it is
-                    // open already, or will be when the real socket is.
-                    Some((true, true)) => {
-                        self.post(TabMessage::Opened {
-                            to: from,
-                            socket,
-                            leader: self.me,
-                        });
-                        return;
-                    }
-                    Some((true, false)) => return,
-                    _ => {}
-                }
-                let joined = self.watch(from);
-                let old = self.state.borrow_mut().tabs.insert(
-                    from,
-                    VirtualTab {
-                        socket,
-                        open: false,
-                        topics: TopicMap::default(),
-                        unacked: 0,
-                        held_pongs: Vec::new(),
-                    },
-                );
-                drop(old);
-                if self.state().is_open() {
-                    self.open_tab(from);
-                } else if joined {
-                    self.broadcast_status();
-                }
-            }
-            TabMessage::Frame { from, socket, text } => self.on_frame(from, socket, &text),
-            TabMessage::Close { from, socket } => {
-                let gone = {
-                    let mut s = self.state.borrow_mut();
-                    match s.tabs.get(from) {
-                        Some(t) if t.socket == socket => s.tabs.remove(from),
-                        _ => None,
-                    }
-                };
-                drop(gone);
-                self.forget_unheld_snapshots();
-                self.broadcast_status();
-            }
-            TabMessage::Bye { from } => self.tab_gone(from),
-            TabMessage::Reconnect { .. } => self.upstream.client.reconnect(),
-            TabMessage::Probe { from } => self.post_from_timer(TabMessage::Alive {
-                to: from,
-                leader: self.me,
-            }),
-            _ => {}
-        }
-    }
-
-    /// Waits on `tab`'s own lock, once, unless it is this tab. Returns true if `tab` is new.
-    fn watch(self: &Rc<Self>, tab: TabId) -> bool {
-        if tab == self.me || self.watches.borrow().contains(tab) {
-            return false;
-        }
-        let Some(node) = self.node.upgrade() else {
-            return false;
-        };
-        let weak = Rc::downgrade(self);
-        let lock = node.watch_tab(
-            tab,
-            Box::new(move || {
-                if let Some(hub) = weak.upgrade() {
-                    hub.tab_gone(tab);
-                }
-            }),
-        );
-        self.watches.borrow_mut().insert(tab, lock);
-        true
-    }
-
-    /// `tab` said goodbye, or its lock came free (it crashed): its topics go.
-    fn tab_gone(&self, tab: TabId) {
-        let gone = self.state.borrow_mut().tabs.remove(tab);
-        let watch = self.watches.borrow_mut().remove(tab);
-        drop((gone, watch));
-        self.forget_unheld_snapshots();
-        self.broadcast_status();
-    }
-
-    /// Snapshots of topics no tab holds any more are forgotten.
-    pub(super) fn forget_unheld_snapshots(&self) {
-        let mut s = self.state.borrow_mut();
-        let State { tabs, snapshots } = &mut *s;
-        snapshots.retain(|topic, _| tabs.values().any(|t| t.topics.contains(topic.as_str())));
+    pub fn handle(&self, message: TabMessage) {
+        self.input(|core, up| core.handle_message(message, up));
     }
 
     /// Closes every virtual socket with `code` (the leader is leaving or stepping down).
     pub(super) fn close_all(&self, code: CloseCode) {
-        let watches = std::mem::take(&mut *self.watches.borrow_mut());
-        drop(watches);
-        let tabs = std::mem::take(&mut self.state.borrow_mut().tabs);
-        for (tab, t) in tabs.iter() {
-            self.post(TabMessage::Closed {
-                to: tab,
-                socket: t.socket,
-                code: code.0,
-            });
+        self.input(|core, _| core.close_all(code));
+    }
+
+    /// Gives the core an input, then carries out what it asks.
+    fn input(&self, f: impl FnOnce(&mut HubCore, &dyn Upstream)) {
+        f(&mut self.core.borrow_mut(), &self.upstream.client);
+        self.drive();
+    }
+
+    /// Carries out the core's outputs, in order (once: a nested call returns at once, and
+    /// the outer loop carries out what the nested input queued).
+    fn drive(&self) {
+        if self.driving.replace(true) {
+            return;
         }
-        drop(tabs);
-    }
-
-    fn post(&self, message: TabMessage) {
-        if let Some(node) = self.node.upgrade() {
-            node.post(message);
-        }
-    }
-
-    fn post_from_timer(&self, message: TabMessage) {
-        if let Some(node) = self.node.upgrade() {
-            node.post_from_timer(message);
-        }
-    }
-
-    fn deliver(&self, out: Outgoing) {
-        for (to, socket, text) in out {
-            self.post(TabMessage::Deliver { to, socket, text });
-        }
-    }
-
-    fn broadcast_status(&self) {
-        let (replay, health) = (self.replay(), self.health());
-        self.told.set((replay, health));
-        self.post(TabMessage::Status {
-            leader: self.me,
-            state: self.state(),
-            tabs: self.tabs(),
-            replay,
-            health,
-        });
-    }
-
-    /// Tells the tabs when the server turned out to replay or not, or the health changed (a
-    /// new RTT sample): checked on each event and each tab's heartbeat.
-    fn broadcast_if_changed(&self) {
-        if (self.replay(), self.health()) != self.told.get() {
-            self.broadcast_status();
-        }
-    }
-
-    fn open_tab(&self, tab: TabId) {
-        let socket = {
-            let mut s = self.state.borrow_mut();
-            match s.tabs.get_mut(tab).filter(|t| !t.open) {
-                Some(t) => {
-                    t.open = true;
-                    Some(t.socket)
-                }
-                None => None,
+        loop {
+            let next = self.core.borrow_mut().poll();
+            match next {
+                Some(output) => self.apply(output),
+                None => break,
             }
-        };
-        if let Some(socket) = socket {
-            self.post(TabMessage::Opened {
-                to: tab,
+        }
+        self.driving.set(false);
+    }
+
+    fn apply(&self, output: HubOutput) {
+        match output {
+            HubOutput::Post(message) => self.host.post(message),
+            HubOutput::PostFromTimer(message) => self.host.post_from_timer(message),
+            HubOutput::Subscribe {
+                tab,
                 socket,
-                leader: self.me,
-            });
-            self.broadcast_status();
+                topic,
+                since,
+            } => self.subscribe(tab, socket, topic, since),
+            HubOutput::Release { tab, socket, topic } => {
+                let key = (tab, socket, topic.as_str().to_owned());
+                let gone = self.subs.borrow_mut().remove(&key);
+                drop(gone); // after the borrow: dropping a guard calls into the real client
+            }
+            HubOutput::SendUp {
+                tab,
+                socket,
+                text,
+                req_id,
+            } => {
+                if let Err(e) = self.upstream.client.send_encoded(text) {
+                    let mut core = self.core.borrow_mut();
+                    core.handle_not_sent(tab, socket, req_id.as_deref(), &e);
+                }
+            }
+            HubOutput::Reconnect => self.upstream.client.reconnect(),
+            HubOutput::Watch(tab) => {
+                let weak = self.me.clone();
+                let gone = Box::new(move || {
+                    if let Some(hub) = weak.upgrade() {
+                        hub.input(|core, up| core.handle_tab_gone(tab, up));
+                    }
+                });
+                let lock = self.host.watch_tab(tab, gone);
+                self.watches.borrow_mut().insert(tab, lock);
+            }
+            HubOutput::Unwatch(tab) => {
+                let lock = self.watches.borrow_mut().remove(tab);
+                drop(lock);
+            }
         }
     }
 
-    /// The real socket opened or dropped: the tabs' virtual sockets follow it.
-    fn on_upstream_state(&self, state: ConnectionState) {
-        if state.is_open() {
-            let waiting: Vec<TabId> = self
-                .state
-                .borrow()
-                .tabs
-                .iter()
-                .filter(|(_, t)| !t.open)
-                .map(|(id, _)| id)
-                .collect();
-            for tab in waiting {
-                self.open_tab(tab);
-            }
-        } else if matches!(
-            state,
-            ConnectionState::Reconnecting { .. }
-                | ConnectionState::Offline
-                | ConnectionState::AuthFailed
-                | ConnectionState::Closed
-                | ConnectionState::Idle
-        ) {
-            let code = match state {
-                ConnectionState::AuthFailed => CloseCode::UNAUTHORIZED,
-                _ => CloseCode::RESTART,
-            };
-            let open: Vec<(TabId, VirtualTab)> = {
-                let mut s = self.state.borrow_mut();
-                let ids: Vec<TabId> = s
-                    .tabs
-                    .iter()
-                    .filter(|(_, t)| t.open)
-                    .map(|(i, _)| i)
-                    .collect();
-                ids.into_iter()
-                    .filter_map(|i| s.tabs.remove(i).map(|t| (i, t)))
-                    .collect()
-            };
-            for (tab, t) in &open {
-                self.post(TabMessage::Closed {
-                    to: *tab,
-                    socket: t.socket,
-                    code: code.0,
-                });
-            }
-            drop(open);
-        }
-        self.broadcast_status();
+    /// Holds a tab's topic on the real client; a guard it replaces goes after.
+    fn subscribe(&self, tab: TabId, socket: u64, topic: Topic, since: Option<u64>) {
+        let weak = self.me.clone();
+        let name = topic.clone();
+        let guard = self
+            .upstream
+            .topics
+            .subscribe_from(topic.clone(), since, move |event| {
+                if let Some(hub) = weak.upgrade() {
+                    hub.input(|core, up| core.handle_topic_event(tab, socket, &name, event, up));
+                }
+            });
+        let key = (tab, socket, topic.as_str().to_owned());
+        let replaced = self.subs.borrow_mut().insert(key, guard);
+        drop(replaced);
+        let mut core = self.core.borrow_mut();
+        core.handle_upstream_subscribed(tab, socket, &topic, &self.upstream.client);
     }
 }
-
-mod by_tab;
-mod frames;

@@ -1,17 +1,24 @@
-//! [`TabNode`]: one tab's end of the sharing. It routes the channel's messages (to its own
-//! client's virtual socket, or to its hub while it leads), takes the leadership when the lock
-//! is granted, and knows the shared connection's status.
+//! [`TabNode`]: one tab's end of the sharing. The decisions are [`NodeCore`]'s, a state
+//! machine without I/O (`core.rs`: leadership as explicit states, the virtual socket, the
+//! leader's status); this module is its shell. It feeds the core the channel's messages, the
+//! lock's grant and theft, and what this tab's client does with its virtual socket, and
+//! carries out the core's outputs: posting on the channel, asking for the lock (`locks.rs`),
+//! starting and stopping the hub, and driving the client's virtual socket.
 
-mod leadership;
+mod core;
+mod locks;
+#[cfg(test)]
+mod tests;
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
-use super::hub::Hub;
-use super::link::TabLink;
+pub use self::core::{Leadership, NodeCore, NodeOutput, Status};
+use super::hub::{Hub, HubHost};
+use super::link::{LinkHost, TabLink};
+use super::platform::{Channel, Lock, Platform, Role, SharedHealth, Sharing, WrapIo};
 use super::wire::{TabId, TabMessage};
-use super::{Channel, Lock, Platform, Role, SharedHealth, Sharing};
 use crate::core::{Config, ConnectionState, Millis, Replay, SocketId, TokenProvider};
 use crate::driver::DriverHandle;
 use crate::listeners::{ListenerGuard, Listeners};
@@ -26,26 +33,12 @@ const LINK_PONG_TIMEOUT: Millis = Millis(2_000);
 /// down, each time a probe shows the leader alive).
 const LINK_CONNECT_TIMEOUT: Millis = Millis(3_000);
 
-/// This tab's virtual socket.
-struct Virtual {
-    socket: SocketId,
-    driver: DriverHandle,
-    /// The leader that opened it, once one did.
-    leader: Option<TabId>,
-}
-
-/// The leader's last status.
-#[derive(Clone, Copy)]
-struct Status {
-    state: ConnectionState,
-    tabs: usize,
-    replay: Replay,
-    health: SharedHealth,
-}
-
 /// One tab's end of the sharing. See the module docs of `tabs`.
 pub struct TabNode {
     id: TabId,
+    core: RefCell<NodeCore>,
+    /// Set while the core's outputs are carried out: an input meanwhile only queues more.
+    driving: Cell<bool>,
     platform: Rc<dyn Platform>,
     settings: Config,
     token: Rc<RefCell<TokenProvider>>,
@@ -56,17 +49,15 @@ pub struct TabNode {
     /// This tab's own lock, held for its life: the leader waits on it to learn the tab is gone
     /// (closed or crashed, goodbye or not).
     alive: RefCell<Option<Box<dyn Lock>>>,
-    virtual_socket: RefCell<Option<Virtual>>,
-    /// Set when this tab probed a silent leader; cleared by any word from a leader.
-    probing: Cell<bool>,
-    probes: Cell<u64>,
+    /// The driver of this tab's client, for its virtual socket.
+    driver: RefCell<Option<(u64, DriverHandle)>>,
     /// Messages waiting for the timer task that posts them, and that task.
     timer_posts: RefCell<Vec<TabMessage>>,
     timer: RefCell<Option<Box<dyn Any>>>,
     hub: RefCell<Option<Rc<Hub>>>,
-    status: Cell<Option<Status>>,
     malformed: Cell<u64>,
     changes: Listeners<Sharing>,
+    me: Weak<TabNode>,
 }
 
 impl TabNode {
@@ -78,8 +69,10 @@ impl TabNode {
             Box::new(|| None),
         )));
         let name = config.share.clone().unwrap_or_default();
-        let node = Rc::new(TabNode {
+        let node = Rc::new_cyclic(|me| TabNode {
             id,
+            core: RefCell::new(NodeCore::new(id)),
+            driving: Cell::new(false),
             platform: platform.clone(),
             settings: config.settings(),
             token,
@@ -87,15 +80,13 @@ impl TabNode {
             channel: RefCell::new(None),
             lock: RefCell::new(None),
             alive: RefCell::new(None),
-            virtual_socket: RefCell::new(None),
-            probing: Cell::new(false),
-            probes: Cell::new(0),
+            driver: RefCell::new(None),
             timer_posts: RefCell::new(Vec::new()),
             timer: RefCell::new(None),
             hub: RefCell::new(None),
-            status: Cell::new(None),
             malformed: Cell::new(0),
             changes: Listeners::default(),
+            me: me.clone(),
         });
         let weak = Rc::downgrade(&node);
         let channel = platform.channel(
@@ -107,37 +98,35 @@ impl TabNode {
             }),
         );
         *node.channel.borrow_mut() = Some(channel);
-        let mut tab_config = config.settings();
-        tab_config.share = None;
-        // The link to the hub is local: retry it fast, and expect quick answers, so that a
-        // silent (frozen) leader is noticed within about 11 s at most.
-        tab_config.backoff.base = Millis(50);
-        tab_config.backoff.cap = Millis(1_000);
-        tab_config.ping_interval = tab_config.ping_interval.min(LINK_PING_INTERVAL);
-        tab_config.pong_timeout = tab_config.pong_timeout.min(LINK_PONG_TIMEOUT);
-        tab_config.connect_timeout = tab_config.connect_timeout.min(LINK_CONNECT_TIMEOUT);
-        let link_node = Rc::downgrade(&node);
-        let app = platform.tab_client(
-            tab_config,
-            Box::new(move |timers| {
-                Box::new(TabLink {
-                    timers,
-                    node: link_node,
-                })
-            }),
-        );
+        let app = platform.tab_client(link_config(&config), node.link());
         *app.tab.borrow_mut() = Some(node.clone());
-        let alive = platform.lock(&leadership::alive_lock(&name, id));
+        let alive = platform.lock(&locks::alive_lock(&name, id));
         alive.request(Box::new(|| {}), Box::new(|| {}));
         *node.alive.borrow_mut() = Some(alive);
-        node.ask_to_lead(false);
+        node.drive(); // the core's first output asks for the lock
         app.client.connect();
         app
+    }
+
+    /// What replaces the tab client's socket: a link to this node.
+    fn link(&self) -> WrapIo {
+        let node = self.me.clone();
+        Box::new(move |timers| {
+            Box::new(TabLink {
+                timers,
+                node: Box::new(NodeHost(node)),
+            })
+        })
     }
 
     /// This tab's id.
     pub fn id(&self) -> TabId {
         self.id
+    }
+
+    /// This tab's part in the leadership.
+    pub fn leadership(&self) -> Leadership {
+        self.core.borrow().leadership()
     }
 
     /// What this tab knows of the shared connection.
@@ -152,7 +141,7 @@ impl TabNode {
                 health: hub.health(),
             },
             None => {
-                let status = self.status.get().unwrap_or(Status {
+                let status = self.core.borrow().status().unwrap_or(Status {
                     state: ConnectionState::Connecting,
                     tabs: 0,
                     replay: Replay::Unknown,
@@ -189,7 +178,7 @@ impl TabNode {
     /// Probes this tab sent after a silence of the leader (each answered one was a false
     /// alarm; an unanswered one is followed by taking the lead).
     pub fn probes(&self) -> u64 {
-        self.probes.get()
+        self.core.borrow().probes()
     }
 
     /// The leader's real client, while this tab leads (for tests and the health panel).
@@ -199,36 +188,104 @@ impl TabNode {
 
     /// The page is going away: the other tabs are told, and, if this tab led, its tabs'
     /// virtual sockets close so that they move to the next leader at once.
-    pub fn leave(self: &Rc<Self>) {
-        let hub = self.hub.borrow_mut().take();
-        if let Some(hub) = hub {
-            hub.close_all(CloseCode::GOING_AWAY);
+    pub fn leave(&self) {
+        self.input(NodeCore::handle_leave);
+    }
+
+    /// Asks the leader to replace the shared socket now.
+    pub fn reconnect_shared(&self) {
+        self.post(TabMessage::Reconnect { from: self.id });
+    }
+
+    /// Gives the core an input, then carries out what it asks.
+    fn input(&self, f: impl FnOnce(&mut NodeCore)) {
+        f(&mut self.core.borrow_mut());
+        self.drive();
+    }
+
+    /// Carries out the core's outputs, in order (a nested call returns at once: the outer
+    /// loop carries out what the nested input queued).
+    fn drive(&self) {
+        if self.driving.replace(true) {
+            return;
         }
-        self.post(TabMessage::Bye { from: self.id });
+        loop {
+            let next = self.core.borrow_mut().poll();
+            match next {
+                Some(output) => self.apply(output),
+                None => break,
+            }
+        }
+        self.driving.set(false);
+    }
+
+    fn apply(&self, output: NodeOutput) {
+        match output {
+            NodeOutput::Post(message) => self.post(message),
+            NodeOutput::ToHub(message) => {
+                let hub = self.hub.borrow().clone();
+                if let Some(hub) = hub {
+                    hub.handle(message);
+                }
+            }
+            NodeOutput::AskLock { steal } => self.ask_to_lead(steal),
+            NodeOutput::Lead => self.lead(),
+            NodeOutput::StepDown(code) => {
+                let hub = self.hub.borrow_mut().take();
+                if let Some(hub) = hub {
+                    hub.close_all(code);
+                }
+            }
+            NodeOutput::Opened(socket) => {
+                if let Some(driver) = self.driver_of(socket) {
+                    driver.handle_socket_opened(SocketId(socket));
+                }
+            }
+            NodeOutput::Closed(socket, code) => {
+                let driver = self.driver.borrow_mut().take_if(|(s, _)| *s == socket);
+                if let Some((_, driver)) = driver {
+                    driver.handle_socket_closed(SocketId(socket), code, "shared connection");
+                }
+            }
+            NodeOutput::Text(socket, text) => {
+                if let Some(driver) = self.driver_of(socket) {
+                    driver.handle_socket_text(SocketId(socket), text);
+                }
+            }
+            NodeOutput::Changed => self.changes.notify(&self.sharing()),
+        }
+    }
+
+    fn driver_of(&self, socket: u64) -> Option<DriverHandle> {
+        let driver = self.driver.borrow();
+        driver
+            .as_ref()
+            .filter(|(s, _)| *s == socket)
+            .map(|(_, d)| d.clone())
     }
 
     /// Posts a message to every other tab, and handles it here too (later, not inside this
     /// call), as if the channel included its poster.
-    pub(super) fn post(self: &Rc<Self>, message: TabMessage) {
+    fn post(&self, message: TabMessage) {
         if let Some(channel) = self.channel.borrow().as_ref() {
             channel.post(&message.encode());
         }
-        let weak = Rc::downgrade(self);
+        let weak = self.me.clone();
         self.platform.defer(Box::new(move || {
             if let Some(node) = weak.upgrade() {
-                node.handle(message);
+                node.input(|core| core.handle_message(message));
             }
         }));
     }
 
     /// Posts `message` from a timer task (see [`Platform::later`]), after those already
     /// waiting.
-    pub(super) fn post_from_timer(self: &Rc<Self>, message: TabMessage) {
+    fn post_from_timer(&self, message: TabMessage) {
         self.timer_posts.borrow_mut().push(message);
         if self.timer.borrow().is_some() {
             return;
         }
-        let weak = Rc::downgrade(self);
+        let weak = self.me.clone();
         let timer = self.platform.later(Box::new(move || {
             if let Some(node) = weak.upgrade() {
                 let fired = node.timer.borrow_mut().take();
@@ -242,132 +299,73 @@ impl TabNode {
         *self.timer.borrow_mut() = Some(timer);
     }
 
-    fn receive(self: &Rc<Self>, text: &str) {
+    fn receive(&self, text: &str) {
         match TabMessage::decode(text) {
-            Some(message) => self.handle(message),
+            Some(message) => self.input(|core| core.handle_message(message)),
             None => self.malformed.set(self.malformed.get() + 1),
         }
     }
+}
 
-    fn handle(self: &Rc<Self>, message: TabMessage) {
-        use TabMessage as M;
-        if matches!(message, M::Leader { .. })
-            || matches!(message, M::Alive { to, .. } if to == self.id)
-        {
-            self.probing.set(false);
-        }
-        match message {
-            M::Open { .. }
-            | M::Frame { .. }
-            | M::Close { .. }
-            | M::Bye { .. }
-            | M::Probe { .. }
-            | M::Reconnect { .. } => {
-                let hub = self.hub.borrow().clone();
-                if let Some(hub) = hub {
-                    hub.handle(message);
-                }
-            }
-            M::Opened { to, socket, leader } if to == self.id => {
-                let driver = {
-                    let mut v = self.virtual_socket.borrow_mut();
-                    match v.as_mut().filter(|v| v.socket.0 == socket) {
-                        Some(v) => {
-                            v.leader = Some(leader);
-                            Some(v.driver.clone())
-                        }
-                        None => None,
-                    }
-                };
-                if let Some(driver) = driver {
-                    driver.handle_socket_opened(SocketId(socket));
-                }
-            }
-            M::Closed { to, socket, code } if to == self.id => {
-                self.end_virtual(socket, CloseCode(code));
-            }
-            M::Deliver { to, socket, text } if to == self.id => {
-                let driver = self
-                    .virtual_socket
-                    .borrow()
-                    .as_ref()
-                    .filter(|v| v.socket.0 == socket)
-                    .map(|v| v.driver.clone());
-                if let Some(driver) = driver {
-                    driver.handle_socket_text(SocketId(socket), text);
-                }
-            }
-            M::Leader { tab } => self.on_new_leader(tab),
-            M::Status {
-                state,
-                tabs,
-                replay,
-                health,
-                ..
-            } => {
-                self.status.set(Some(Status {
-                    state,
-                    tabs,
-                    replay,
-                    health,
-                }));
-                self.changes.notify(&self.sharing());
-            }
-            _ => {}
+/// The tab client's settings: the link to the hub is local, so it is retried fast and quick
+/// answers are expected, so that a silent (frozen) leader is noticed within about 11 s.
+fn link_config(config: &Config) -> Config {
+    let mut tab_config = config.settings();
+    tab_config.share = None;
+    tab_config.backoff.base = Millis(50);
+    tab_config.backoff.cap = Millis(1_000);
+    tab_config.ping_interval = tab_config.ping_interval.min(LINK_PING_INTERVAL);
+    tab_config.pong_timeout = tab_config.pong_timeout.min(LINK_PONG_TIMEOUT);
+    tab_config.connect_timeout = tab_config.connect_timeout.min(LINK_CONNECT_TIMEOUT);
+    tab_config
+}
+
+/// The node as its hub and its link see it (a weak reference: neither keeps it alive).
+struct NodeHost(Weak<TabNode>);
+
+impl HubHost for NodeHost {
+    fn post(&self, message: TabMessage) {
+        if let Some(node) = self.0.upgrade() {
+            node.post(message);
         }
     }
 
-    fn end_virtual(&self, socket: u64, code: CloseCode) {
-        let ended = {
-            let mut v = self.virtual_socket.borrow_mut();
-            match v.as_ref() {
-                Some(cur) if cur.socket.0 == socket => v.take(),
-                _ => None,
+    fn post_from_timer(&self, message: TabMessage) {
+        if let Some(node) = self.0.upgrade() {
+            node.post_from_timer(message);
+        }
+    }
+
+    fn watch_tab(&self, tab: TabId, gone: Box<dyn FnOnce()>) -> Box<dyn Lock> {
+        match self.0.upgrade() {
+            Some(node) => node.watch_tab(tab, gone),
+            None => Box::new(locks::NoLock),
+        }
+    }
+}
+
+impl LinkHost for NodeHost {
+    fn open(&self, socket: SocketId, driver: DriverHandle) {
+        if let Some(node) = self.0.upgrade() {
+            *node.driver.borrow_mut() = Some((socket.0, driver));
+            node.input(|core| core.handle_open(socket.0));
+        }
+    }
+
+    fn send(&self, socket: SocketId, text: &str) {
+        if let Some(node) = self.0.upgrade() {
+            node.input(|core| core.handle_send(socket.0, text.to_owned()));
+        }
+    }
+
+    fn close(&self, socket: SocketId, code: CloseCode) {
+        if let Some(node) = self.0.upgrade() {
+            let mut driver = node.driver.borrow_mut();
+            if driver.as_ref().is_some_and(|(s, _)| *s == socket.0) {
+                driver.take();
             }
-        };
-        if let Some(v) = ended {
-            v.driver
-                .handle_socket_closed(v.socket, code, "shared connection");
+            drop(driver);
+            node.input(|core| core.handle_close(socket.0, code));
         }
-    }
-
-    pub(super) fn open_virtual(self: &Rc<Self>, socket: SocketId, driver: DriverHandle) {
-        *self.virtual_socket.borrow_mut() = Some(Virtual {
-            socket,
-            driver,
-            leader: None,
-        });
-        self.post(TabMessage::Open {
-            from: self.id,
-            socket: socket.0,
-        });
-    }
-
-    pub(super) fn send_virtual(self: &Rc<Self>, socket: SocketId, text: &str) {
-        self.post(TabMessage::Frame {
-            from: self.id,
-            socket: socket.0,
-            text: text.to_owned(),
-        });
-    }
-
-    pub(super) fn close_virtual(self: &Rc<Self>, socket: SocketId, code: CloseCode) {
-        let mut v = self.virtual_socket.borrow_mut();
-        if v.as_ref().is_some_and(|v| v.socket == socket) {
-            v.take();
-        }
-        drop(v);
-        self.post(TabMessage::Close {
-            from: self.id,
-            socket: socket.0,
-        });
-        if code == CloseCode::CLIENT_DEAD_CONNECTION {
-            self.leader_silent();
-        }
-    }
-
-    /// Asks the leader to replace the shared socket now.
-    pub fn reconnect_shared(self: &Rc<Self>) {
-        self.post(TabMessage::Reconnect { from: self.id });
     }
 }

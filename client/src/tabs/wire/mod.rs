@@ -8,7 +8,7 @@
 #[cfg(test)]
 use serde::{Deserialize, Serialize};
 
-use super::SharedHealth;
+use super::platform::SharedHealth;
 use crate::core::{ConnectionState, Replay};
 
 /// Identifies one tab (one browsing context running the app) for its life.

@@ -6,7 +6,7 @@
 use super::{TabId, TabMessage};
 use crate::core::{ConnectionState, Instant, Millis, Replay, Rtt};
 use crate::protocol::json::{push_str, push_u64, Kind, Value};
-use crate::tabs::SharedHealth;
+use crate::tabs::platform::SharedHealth;
 
 impl TabMessage {
     /// Decodes a message; `None` for anything that is not one.
