@@ -2,7 +2,7 @@
 """One import path per public item: reads rustdoc's JSON of a library crate and fails when an
 item is reachable by two public paths (`tether_client::Config` and `tether_client::core::Config`).
 
-Usage: public_api.py CRATE.json [--list]
+Usage: public_api.py CRATE.json [--list] [--report-only]
 
 Walks the crate from its root through public modules and `pub use` re-exports (globs too). An
 item of another crate counts by its path there; when a whole crate is re-exported as a module
@@ -133,8 +133,8 @@ def main():
             print(crate.kinds[k], " | ".join(sorted(crate.found[k])))
     print(f"{crate.name}: {types} public types, {items} public items, {len(dups)} reachable by two paths")
     for paths in dups:
-        print("  two paths: " + " and ".join(paths))
-    return 1 if dups else 0
+        print(f"  {len(paths)} paths: " + " and ".join(paths))
+    return 1 if dups and "--report-only" not in sys.argv else 0
 
 
 if __name__ == "__main__":
