@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The test command: every test in the workspace. Installs missing tools first (scripts/tools.sh),
 # and redis-server (the Redis broker's tests start their own), then: formatting, lints (native
-# and wasm32), `cargo check` and `cargo doc` on the host, the ticker example, the production
+# and wasm32), `cargo check` and `cargo doc` on the host, the published crates' checks (one
+# import path per item, packaging, semver against the last release, the MSRV, an app on an
+# older wasm-bindgen), the ticker example, the production
 # build of the app (Trunk) and the server's minimal example, the size budgets of the apps as
 # they ship (scripts/size_gate.sh), the native tests of every crate (the end-to-end tests of
 # the built app in headless Chromium among them), and the browser tests of the client and the
@@ -44,6 +46,16 @@ cargo check -p tether-client --all-features
 RUSTDOCFLAGS="-D warnings" cargo doc -p tether-client --no-deps --features yew,native,resume
 RUSTDOCFLAGS="-D warnings" cargo doc -p tether-wire --no-deps --all-features
 RUSTDOCFLAGS="-D warnings" cargo doc -p tether-server --no-deps --all-features
+
+step "published crates: one path per public item, packaging, semver, MSRV, any wasm-bindgen 0.2"
+bash scripts/public_api.sh
+# Packages tether-wire, tether-client and tether-server as crates.io would get them (metadata,
+# files, path dependencies with versions); `--no-verify` skips rebuilding them from the
+# packages, which the builds and tests here already cover.
+cargo package --no-verify -p tether-wire -p tether-client -p tether-server
+bash scripts/semver.sh
+bash scripts/msrv.sh
+bash scripts/wasm_bindgen_compat.sh
 
 step "builds: the ticker example (wasm32), the app's production build (www/dist), the server's minimal example"
 cargo build -p tether-client --example ticker --features yew --target wasm32-unknown-unknown
