@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The test command: every test in the workspace. Installs missing tools first (scripts/tools.sh),
 # and redis-server (the Redis broker's tests start their own), then: formatting, lints (native
-# and wasm32), `cargo check` and `cargo doc` on the host, the ticker example (Yew and Leptos),
-# the production build of the app (Trunk) and the server's minimal example, the starters
-# (scripts/starters.sh), the size budgets of the apps as
+# and wasm32), `cargo check` and `cargo doc` on the host, the published crates' checks (one
+# import path per item, packaging, the MSRV, an app on an older wasm-bindgen), the ticker
+# example (Yew and Leptos), the production build of the app (Trunk) and the server's minimal
+# example, the starters (scripts/starters.sh), the size budgets of the apps as
 # they ship (scripts/size_gate.sh), the native tests of every crate (the end-to-end tests of
 # the built app in headless Chromium among them), and the browser tests of the client and the
 # ticker example against a live stub on 127.0.0.1.
@@ -47,6 +48,15 @@ RUSTDOCFLAGS="-D warnings" cargo doc -p tether-client --no-deps --features yew,l
 RUSTDOCFLAGS="-D warnings" cargo doc -p tether-wire --no-deps --all-features
 RUSTDOCFLAGS="-D warnings" cargo doc -p tether-server --no-deps --all-features
 
+step "published crates: one path per public item, packaging, MSRV, any wasm-bindgen 0.2"
+bash scripts/public_api.sh
+# Packages tether-wire, tether-client and tether-server as crates.io would get them (metadata,
+# files, path dependencies with versions); `--no-verify` skips rebuilding them from the
+# packages, which the builds and tests here already cover.
+cargo package --no-verify -p tether-wire -p tether-client -p tether-server
+bash scripts/msrv.sh
+bash scripts/wasm_bindgen_compat.sh
+
 step "builds: the ticker example in Yew and in Leptos (wasm32), the app's production build (www/dist), the server's minimal example"
 cargo build -p tether-client --example ticker --features yew --target wasm32-unknown-unknown
 cargo build -p tether-client --example ticker_leptos --features leptos --target wasm32-unknown-unknown
@@ -77,6 +87,9 @@ echo "stub at $STUB_URL"
 # what follows its first `--` to `cargo build`, and what follows a second one to the runner.
 (cd tests && TETHER_STUB_URL="$STUB_URL" wasm-pack test --headless --chrome -- -- --nocapture) 2>&1 |
   tee "$LOGS/browser.log"
+
+step "semver (cargo-semver-checks against the last release's revision, scripts/semver-baseline)"
+bash scripts/semver.sh
 
 count() { # file → "passed failed" summed over every cargo-style result line
   grep -E '^test result: ' "$1" | sed -E 's/.* ([0-9]+) passed; ([0-9]+) failed.*/\1 \2/' |

@@ -60,6 +60,10 @@ cargo_install_pinned() { # crate version binary [extra args]
   rm -f "$first_try"
 }
 
+# The semver check of the published crates (scripts/semver.sh) against the recorded baseline.
+SEMVER_CHECKS_VERSION="0.51.0"
+ensure_semver_checks() { cargo_install_pinned cargo-semver-checks "$SEMVER_CHECKS_VERSION" cargo-semver-checks; }
+
 ensure_wasm_bindgen() { cargo_install_pinned wasm-bindgen-cli "$(wasm_bindgen_version)" wasm-bindgen; }
 ensure_wasm_pack() { cargo_install_pinned wasm-pack "$WASM_PACK_VERSION" wasm-pack; }
 ensure_trunk() { cargo_install_pinned trunk "$TRUNK_VERSION" trunk; }

@@ -2,7 +2,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use serde::Deserialize;
-use tether_client::{AppState, Config, ConnectionState, Topic, TopicEvent};
+use tether_client::protocol::Topic;
+use tether_client::{AppState, Config, ConnectionState, TopicEvent};
 
 /// The part of an agent this view shows. Decode into any type of your own.
 #[derive(Deserialize)]

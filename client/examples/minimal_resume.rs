@@ -6,7 +6,8 @@
 #[cfg(target_arch = "wasm32")]
 fn main() {
     use serde::Deserialize;
-    use tether_client::{AppState, Config, Topic, TopicEvent};
+    use tether_client::protocol::Topic;
+    use tether_client::{AppState, Config, TopicEvent};
 
     /// The part of an agent this view shows.
     #[derive(Deserialize)]

@@ -8,7 +8,7 @@
 
 use serde::Deserialize;
 use tether_client::hooks::{use_connection, use_topic, WsProvider};
-use tether_client::Topic;
+use tether_client::protocol::Topic;
 use yew::prelude::*;
 
 /// This app's topics: one per symbol.

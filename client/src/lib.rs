@@ -45,14 +45,20 @@
 //!
 //! ## Map
 //!
-//! - [`protocol`]: the envelope, topics, the control messages and close codes.
-//! - [`core`]: the sans-IO connection state machine; [`core::reconnect::decide`] decides every
-//!   reconnect.
-//! - [`WsClientV2`], [`TopicManager`], [`AppState`]: what an app holds.
+//! Each public item has one path. The root holds what an app names: [`AppState`],
+//! [`WsClientV2`], [`TopicManager`], [`Config`], [`TopicEvent`], [`ConnectionState`],
+//! [`Metrics`] and the types they carry.
+//!
+//! - [`protocol`]: the envelope, topics, the control messages and close codes (the
+//!   `tether-wire` crate, re-exported whole: [`protocol::Topic`], [`protocol::Envelope`]).
 //! - [`live`]: the load lifecycle of views that mix a REST snapshot with live events.
-//! - [`driver`]: what a driver implements; `web` (wasm32) is the browser's, `native` (feature
-//!   `native`) tokio's.
-//! - `agents` (default feature `agents`): the origin's agents platform, built on the above.
+//! - `hooks` (feature `yew`), `native` (feature `native`, tokio's driver), `web` (wasm32, the
+//!   browser's driver), `tabs` (feature `tabs`), `agents` (feature `agents`: the origin's
+//!   agents platform, built on the above).
+//!
+//! The sans-IO core (`core`, whose `reconnect::decide` decides every reconnect) and the
+//! driver's interface (`driver`) are internals: public only for the workspace's own fake-clock
+//! tests and benchmarks, hidden from the documentation, and outside the semver promise.
 
 #![deny(missing_docs)]
 
@@ -62,7 +68,12 @@ mod adapter;
 pub mod agents;
 mod app_state;
 mod client;
+// The sans-IO core and the driver's interface: internals (not API, no semver promise), public
+// only because the workspace's tests drive the core on a fake clock (client/tests, tests/,
+// tests/bench) and implement `driver::Io` for a fake socket.
+#[doc(hidden)]
 pub mod core;
+#[doc(hidden)]
 pub mod driver;
 #[cfg(feature = "yew")]
 pub mod hooks;
@@ -87,7 +98,12 @@ pub mod web;
 pub use adapter::{UseSend, UseSendError, UseTopicOptions};
 pub use app_state::AppState;
 pub use client::WsClientV2;
-pub use core::{Config, ConnectionState, Metrics, Replay, TopicEvent, TopicStatus};
+pub use core::{
+    BackoffConfig, ClientError, Config, ConnectionState, Counters, Instant, Metrics, Millis,
+    Replay, RequestError, RequestId, Rtt, SendError, StatusCounts, TokenProvider, TopicEvent,
+    TopicStatus,
+};
+#[cfg(feature = "resume")]
+pub use core::{ResumeConfig, ResumeCounters};
 pub use listeners::ListenerGuard;
-pub use protocol::{Envelope, Topic};
 pub use topic_manager::{Subscription, TopicManager};

@@ -12,9 +12,9 @@ use std::rc::Rc;
 use futures_channel::oneshot;
 use serde_json::json;
 use support::*;
-use tether_client::agents::model::ChatMessage;
 use tether_client::agents::{ChatViewWsManager, Delivery};
 use tether_client::live::LoadTicket;
+use tether_client::protocol::agents::model::ChatMessage;
 
 /// The REST posts waiting for the test's answer.
 type Answers = Rc<RefCell<Vec<oneshot::Sender<ChatMessage>>>>;
@@ -46,7 +46,7 @@ fn chat_with_rest(h: &Harness) -> (Rc<ChatViewWsManager>, Tickets, Rc<Cell<usize
     (chat, tickets, calls, answers)
 }
 
-fn kinds(sent: &[tether_client::Envelope]) -> Vec<&str> {
+fn kinds(sent: &[tether_client::protocol::Envelope]) -> Vec<&str> {
     sent.iter().map(|f| f.kind.as_str()).collect()
 }
 

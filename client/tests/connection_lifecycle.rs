@@ -9,8 +9,8 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use support::*;
-use tether_client::core::{ClientError, ConnectionState, Instant, Millis};
 use tether_client::protocol::CloseCode;
+use tether_client::{ClientError, ConnectionState, Instant, Millis};
 
 fn reconnecting(h: &Harness) -> (u32, u64) {
     match h.state() {

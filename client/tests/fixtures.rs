@@ -4,9 +4,10 @@
 
 use std::path::PathBuf;
 
-use tether_client::agents::model::{AgentRef, ChatMessage};
-use tether_client::agents::{AgentsMessage, Timestamp};
-use tether_client::protocol::{Control, Envelope};
+use tether_client::protocol::agents::model::{AgentRef, ChatMessage};
+use tether_client::protocol::agents::{AgentsMessage, Timestamp};
+use tether_client::protocol::control::Control;
+use tether_client::protocol::Envelope;
 
 fn fixtures(direction: &str) -> Vec<(String, String)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -35,7 +36,7 @@ fn typed_data(envelope: &Envelope) -> serde_json::Value {
         return serde_json::from_str(control.to_envelope().data.get()).unwrap();
     }
     if envelope.kind == "send_message" {
-        let m: tether_client::agents::model::SendMessage = envelope.data().unwrap();
+        let m: tether_client::protocol::agents::model::SendMessage = envelope.data().unwrap();
         return serde_json::to_value(m).unwrap();
     }
     match envelope.decode_as::<AgentsMessage>() {

@@ -6,9 +6,10 @@ mod support;
 
 use proptest::prelude::*;
 use support::*;
-use tether_client::agents::AgentsMessage;
-use tether_client::core::ConnectionState;
-use tether_client::protocol::{Control, Envelope};
+use tether_client::protocol::agents::AgentsMessage;
+use tether_client::protocol::control::Control;
+use tether_client::protocol::Envelope;
+use tether_client::ConnectionState;
 
 fn fixtures() -> Vec<String> {
     ["server", "origin"]

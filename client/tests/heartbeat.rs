@@ -4,10 +4,10 @@
 mod support;
 
 use support::*;
-use tether_client::core::{ClientError, ConnectionState, Millis};
 use tether_client::protocol::control::Heartbeat;
+use tether_client::{ClientError, ConnectionState, Millis};
 
-fn ping_of(frames: &[tether_client::Envelope]) -> (String, u64) {
+fn ping_of(frames: &[tether_client::protocol::Envelope]) -> (String, u64) {
     match frames {
         [f] if f.kind == "ping" => {
             let data: Heartbeat = f.data().unwrap();
@@ -296,7 +296,7 @@ fn the_driver_timer_is_armed_for_the_next_ping() {
     h.connect_and_open();
     assert_eq!(
         h.timer(),
-        Some(tether_client::core::Instant(h.now() + 1_000)),
+        Some(tether_client::Instant(h.now() + 1_000)),
         "ping interval 1 s; the liveness check comes later"
     );
 }

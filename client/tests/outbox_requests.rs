@@ -8,9 +8,9 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use support::*;
-use tether_client::core::{ClientError, Millis, RequestError, SendError};
+use tether_client::protocol::Envelope;
 use tether_client::protocol::Topic;
-use tether_client::Envelope;
+use tether_client::{ClientError, Millis, RequestError, SendError};
 
 fn reply(req_id: &str, kind: &str, data: serde_json::Value) -> String {
     serde_json::json!({"v":1,"type":kind,"topic":"thread:1","req_id":req_id,"ts":0,"data":data})

@@ -10,8 +10,9 @@ use std::rc::Rc;
 
 use proptest::prelude::*;
 use support::*;
-use tether_client::core::{ConnectionState, SocketId};
+use tether_client::core::SocketId;
 use tether_client::protocol::CloseCode;
+use tether_client::ConnectionState;
 use tether_client::Subscription;
 
 #[derive(Clone, Debug)]
@@ -143,7 +144,7 @@ fn run(inputs: Vec<Input>) {
                     }
                     // Every other call, drop some guard (maybe this one) during dispatch.
                     calls.set(calls.get() + 1);
-                    if (calls.get() + usize::from(t)) % 2 == 0 {
+                    if (calls.get() + usize::from(t)).is_multiple_of(2) {
                         drop_some(&all, usize::from(t) + calls.get());
                     }
                 });

@@ -2,8 +2,8 @@
 //! context in, what happens next out. The module's documentation states the same table.
 
 use tether_client::core::reconnect::{decide, Context, Next, Trigger, Why};
-use tether_client::core::{ConnectionState as S, Instant, Millis};
 use tether_client::protocol::CloseCode;
+use tether_client::{ConnectionState as S, Instant, Millis};
 
 const RECONNECTING: S = S::Reconnecting {
     attempt: 3,

@@ -7,7 +7,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use support::*;
-use tether_client::core::ConnectionState;
+use tether_client::ConnectionState;
 use tether_client::Subscription;
 
 fn open_with_ack(h: &mut Harness, _topics: &[&str]) {

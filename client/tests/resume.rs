@@ -7,14 +7,14 @@
 mod support;
 
 use support::*;
-use tether_client::core::Config;
+use tether_client::Config;
 
 const KEY: &str = "app:7";
 const MINUTE: u64 = 60_000;
 
 fn resuming(key: &str) -> Config {
     let mut c = config();
-    c.resume = Some(tether_client::core::ResumeConfig::new(key));
+    c.resume = Some(tether_client::ResumeConfig::new(key));
     c
 }
 

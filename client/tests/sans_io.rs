@@ -2,8 +2,9 @@
 //! polled until there are none. Checks what the core reports about itself: its outputs, the
 //! frames and bytes it wrote, and the getters a driver or a relay reads.
 
-use tether_client::core::{Config, Connection, Instant, Output, SocketId};
+use tether_client::core::{Connection, Output, SocketId};
 use tether_client::protocol::Topic;
+use tether_client::{Config, Instant};
 
 const T0: Instant = Instant(1_000_000);
 

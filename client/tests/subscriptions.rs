@@ -7,9 +7,10 @@ mod support;
 use std::cell::RefCell;
 use std::rc::Rc;
 use support::*;
-use tether_client::core::TopicStatus;
+use tether_client::TopicStatus;
 
-use tether_client::protocol::{Control, Envelope};
+use tether_client::protocol::control::Control;
+use tether_client::protocol::Envelope;
 use tether_client::TopicEvent;
 
 #[test]
@@ -353,7 +354,7 @@ fn malformed_frames_are_counted_reported_and_survived() {
         [None, Some(1)],
         "an unknown type and a UTF-8 binary frame are delivered, not malformed"
     );
-    assert_eq!(h.state(), tether_client::core::ConnectionState::Open);
+    assert_eq!(h.state(), tether_client::ConnectionState::Open);
 }
 
 #[test]

@@ -10,11 +10,11 @@ use std::rc::Rc;
 
 use serde_json::json;
 use support::*;
-use tether_client::agents::model::{Agent, ChatMessage};
 use tether_client::agents::{ChatViewWsManager, DashboardWsManager, Delivery};
 use tether_client::live::{LoadState, LoadTicket};
-use tether_client::protocol::Control;
-use tether_client::Envelope;
+use tether_client::protocol::agents::model::{Agent, ChatMessage};
+use tether_client::protocol::control::Control;
+use tether_client::protocol::Envelope;
 
 fn agent(id: u64, status: &str, updated_at: u64) -> Agent {
     serde_json::from_value(json!({"id":id,"owner_id":1,"name":format!("a{id}"),"status":status,"updated_at":updated_at}))

@@ -6,10 +6,10 @@
 mod support;
 
 use support::*;
-use tether_client::core::{ConnectionState, Replay, TopicStatus};
+use tether_client::{ConnectionState, Replay, TopicStatus};
 
 /// Answers the latest ping the client sent, as an origin server does (echoing its `req_id`).
-fn answer_ping(h: &mut Harness, sent: &[tether_client::Envelope]) {
+fn answer_ping(h: &mut Harness, sent: &[tether_client::protocol::Envelope]) {
     let ping = sent
         .iter()
         .rev()

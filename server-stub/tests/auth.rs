@@ -7,8 +7,8 @@ use common::{control, End, Stub};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use tether_stub::auth::Authenticator;
+use tether_wire::control::Control;
 use tether_wire::control::ErrorData;
-use tether_wire::Control;
 use tokio_tungstenite::tungstenite::Error as WsError;
 
 async fn assert_unauthorized(stub: &Stub, token: &str) {

@@ -9,7 +9,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::time::Duration;
 use tether_wire::agents::AgentsMessage;
-use tether_wire::{Control, Envelope, Topic};
+use tether_wire::control::Control;
+use tether_wire::{Envelope, Topic};
 use tokio_tungstenite::tungstenite::Error as WsError;
 
 #[tokio::test]

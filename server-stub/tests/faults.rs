@@ -5,7 +5,8 @@
 mod common;
 
 use common::{End, Stub};
-use tether_wire::{Control, Topic};
+use tether_wire::control::Control;
+use tether_wire::Topic;
 
 #[tokio::test]
 async fn every_socket_fault_says_how_many_sockets_it_hit_and_can_target_a_user() {

@@ -15,8 +15,9 @@ use tether_stub::domain::store::Store;
 use tether_stub::domain::wire::{self, DomainEvent};
 use tether_stub::Profile;
 use tether_wire::agents::AgentsMessage;
+use tether_wire::control::Control;
 use tether_wire::control::{ErrorData, Heartbeat, ResyncRequired, SubscribeAck};
-use tether_wire::{Control, Envelope, Topic};
+use tether_wire::{Envelope, Topic};
 
 /// The tether profile's frame for each `fixtures/server/` file.
 fn tether_frame(kind: &str) -> Built {

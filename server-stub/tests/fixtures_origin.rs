@@ -12,8 +12,9 @@ use tether_stub::domain::store::Store;
 use tether_stub::domain::wire::{self, DomainEvent};
 use tether_stub::Profile;
 use tether_wire::agents::AgentsMessage;
+use tether_wire::control::Control;
 use tether_wire::control::Heartbeat;
-use tether_wire::{Control, Envelope, Topic};
+use tether_wire::{Envelope, Topic};
 
 /// The origin fixtures of types the stub never sends.
 const ORIGIN_ONLY: [&str; 4] = [

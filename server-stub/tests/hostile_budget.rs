@@ -23,8 +23,9 @@ use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 
 use tether_stub::Config;
+use tether_wire::control::Control;
 use tether_wire::control::Subscribe;
-use tether_wire::{Control, Topic};
+use tether_wire::Topic;
 
 /// One topic a connection holds: its membership in the hub, the session's set, the node's count.
 const TOPIC: u64 = 1 << 10;

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 
-use tether_wire::Control;
+use tether_wire::control::Control;
 
 const SECOND: Duration = Duration::from_secs(1);
 

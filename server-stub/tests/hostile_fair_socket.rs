@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use tokio_tungstenite::tungstenite::Message;
 
+use tether_wire::control::Control;
 use tether_wire::control::Subscribe;
-use tether_wire::{Control, Topic};
+use tether_wire::Topic;
 
 const SECOND: Duration = Duration::from_secs(1);
 

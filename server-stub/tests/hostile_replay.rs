@@ -9,7 +9,7 @@ use common::hostile::assert_served;
 use common::Stub;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use tether_wire::Control;
+use tether_wire::control::Control;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rest_fields_and_bodies_have_size_limits() {

@@ -10,7 +10,7 @@ use common::Stub;
 use futures_util::SinkExt;
 use serde_json::json;
 use std::time::Duration;
-use tether_wire::Control;
+use tether_wire::control::Control;
 use tokio_tungstenite::tungstenite::Message;
 
 /// The attack frame: `topics` invalid topics and a `message_id` of `id_bytes` bytes.

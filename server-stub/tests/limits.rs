@@ -5,7 +5,8 @@ mod common;
 
 use common::{End, Stub};
 use std::time::Duration;
-use tether_wire::{Control, Topic};
+use tether_wire::control::Control;
+use tether_wire::Topic;
 
 #[tokio::test]
 async fn a_1_mib_frame_closes_with_1009_and_others_keep_working() {

@@ -13,7 +13,7 @@ use serde_json::json;
 use std::time::Duration;
 use tether_stub::Profile;
 use tether_wire::agents::AgentsMessage;
-use tether_wire::Control;
+use tether_wire::control::Control;
 use tokio_tungstenite::tungstenite::Error as WsError;
 
 async fn origin() -> Stub {

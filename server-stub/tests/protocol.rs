@@ -9,8 +9,9 @@ use reqwest::Method;
 use serde_json::json;
 use std::time::Duration;
 use tether_wire::agents::AgentsMessage;
+use tether_wire::control::Control;
 use tether_wire::control::{ErrorData, Heartbeat};
-use tether_wire::{Control, Topic};
+use tether_wire::Topic;
 
 #[tokio::test]
 async fn ping_is_answered_with_pong_echoing_timestamp_and_req_id() {

@@ -6,7 +6,8 @@ mod common;
 
 use common::{control, seqs, Stub};
 use serde_json::Value;
-use tether_wire::{Control, Envelope, Topic};
+use tether_wire::control::Control;
+use tether_wire::{Envelope, Topic};
 
 async fn ack_seqs(client: &mut common::Client) -> std::collections::BTreeMap<Topic, u64> {
     let frame = client.recv().await;

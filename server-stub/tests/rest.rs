@@ -7,7 +7,8 @@ use common::{agents, seqs, Client, Stub};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use tether_wire::agents::AgentsMessage;
-use tether_wire::{Control, Envelope, Topic};
+use tether_wire::control::Control;
+use tether_wire::{Envelope, Topic};
 
 async fn recv_n(client: &mut Client, n: usize) -> Vec<Envelope> {
     let mut frames = Vec::with_capacity(n);

@@ -4,8 +4,9 @@
 
 use tungstenite::Utf8Bytes;
 
+use tether_wire::control::Control;
 use tether_wire::control::Heartbeat;
-use tether_wire::{Control, Envelope};
+use tether_wire::Envelope;
 
 use crate::clock::now_ms;
 

@@ -15,8 +15,9 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tether_client::core::Config;
-use tether_client::{Topic, TopicEvent};
+use tether_client::protocol::Topic;
+use tether_client::Config;
+use tether_client::TopicEvent;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 

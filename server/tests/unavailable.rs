@@ -12,8 +12,8 @@ use tether_server::broker::{BoxFuture, Broker, BrokerError, BrokerHandler, Histo
 use tether_server::{
     Authenticate, Event, MemoryBroker, Publication, PublishError, Refusal, TetherServer, Topic,
 };
+use tether_wire::control::Control;
 use tether_wire::control::Subscribe;
-use tether_wire::Control;
 use tokio_tungstenite::tungstenite::Message;
 
 /// Everyone is user `u`.

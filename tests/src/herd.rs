@@ -6,9 +6,9 @@ use std::fmt;
 use std::rc::Rc;
 use std::time::Duration;
 
-use tether_client::core::{Config, ConnectionState};
 use tether_client::native::DriverProbe;
 use tether_client::AppState;
+use tether_client::{Config, ConnectionState};
 
 use crate::stub::Stub;
 use crate::wait::{self, Timeouts};

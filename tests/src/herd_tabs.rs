@@ -8,9 +8,9 @@ use std::fmt;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use tether_client::core::{Config, ConnectionState};
 use tether_client::tabs::sim::SimBrowser;
 use tether_client::AppState;
+use tether_client::{Config, ConnectionState};
 
 use crate::stub::Stub;
 use crate::wait::{self, TimedOut, Timeouts};

@@ -125,7 +125,7 @@ pub struct Membership {
 #[derive(Clone, Debug, Deserialize)]
 pub struct RestHistory {
     /// Oldest first.
-    pub messages: Vec<tether_client::agents::model::ChatMessage>,
+    pub messages: Vec<tether_client::protocol::agents::model::ChatMessage>,
     /// The thread topic's `seq` it is current to (tether profile only).
     #[serde(default)]
     pub seq: Option<u64>,

@@ -6,8 +6,9 @@ use std::rc::Rc;
 
 use gloo_timers::future::TimeoutFuture;
 use serde_json::Value;
-use tether_client::core::{Config, Millis};
-use tether_client::{AppState, Subscription, Topic, TopicEvent};
+use tether_client::protocol::Topic;
+use tether_client::{AppState, Subscription, TopicEvent};
+use tether_client::{Config, Millis};
 
 /// The stub's URL, compiled in.
 pub fn stub() -> &'static str {

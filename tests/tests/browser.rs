@@ -10,8 +10,9 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use gloo_timers::future::TimeoutFuture;
-use tether_client::core::{ConnectionState, Millis, TopicStatus};
-use tether_client::{AppState, Subscription, Topic};
+use tether_client::protocol::Topic;
+use tether_client::{AppState, Subscription};
+use tether_client::{ConnectionState, Millis, TopicStatus};
 use tether_tests::web::{
     app_for, config, post, record, seed_agents, seed_threads, seqs_of, stats, token_for, user_stat,
     wait_for, Seen,

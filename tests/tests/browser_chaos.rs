@@ -5,8 +5,9 @@
 #![cfg(target_arch = "wasm32")]
 
 use gloo_timers::future::TimeoutFuture;
-use tether_client::core::{ConnectionState, Millis};
-use tether_client::{Subscription, Topic};
+use tether_client::protocol::Topic;
+use tether_client::Subscription;
+use tether_client::{ConnectionState, Millis};
 use tether_tests::web::{app_for, post, record, seed_agents, seqs_of, user_stat, wait_for, Seen};
 use wasm_bindgen_test::*;
 

@@ -19,8 +19,8 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use serde_json::json;
-use tether_client::core::{Config, Millis};
 use tether_client::{AppState, Subscription, TopicEvent};
+use tether_client::{Config, Millis};
 use tether_tests::nodes::balancer::Balancer;
 use tether_tests::nodes::truth::{read_log, Logged};
 use tether_tests::nodes::Node;

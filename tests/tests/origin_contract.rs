@@ -15,9 +15,10 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use tether_client::agents::AgentsMessage;
-use tether_client::core::Config;
-use tether_client::{Topic, TopicEvent};
+use tether_client::protocol::agents::AgentsMessage;
+use tether_client::protocol::Topic;
+use tether_client::Config;
+use tether_client::TopicEvent;
 use tether_tests::stub::{Profile, Stub};
 
 const IDLE_MS: u64 = 2_000;
@@ -239,8 +240,8 @@ async fn the_chat_posts_over_rest_to_the_origin_and_over_the_socket_to_tether() 
 /// returns how many messages went over REST.
 async fn chat_once(profile: Profile, path: &str, rest: bool) -> usize {
     use std::cell::Cell;
-    use tether_client::agents::model::ChatMessage;
     use tether_client::agents::{ChatViewWsManager, Delivery};
+    use tether_client::protocol::agents::model::ChatMessage;
 
     let stub = Stub::start(|c| {
         c.profile = profile;
@@ -256,7 +257,7 @@ async fn chat_once(profile: Profile, path: &str, rest: bool) -> usize {
     let provider = token.clone();
     let mut config = Config::new(stub.ws_url().replace("/api/ws/v2", path))
         .with_token(move || Some(provider.clone()));
-    config.request_timeout = tether_client::core::Millis(1_500);
+    config.request_timeout = tether_client::Millis(1_500);
     let (app, driver, _) = tether_client::native::app(config, 1);
     tokio::task::spawn_local(driver.run());
     app.client.connect();

@@ -9,10 +9,11 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use tether_client::core::{Config, ConnectionState, Millis};
+use tether_client::protocol::Topic;
 use tether_client::tabs::sim::SimBrowser;
 use tether_client::tabs::Role;
-use tether_client::{AppState, Subscription, Topic, TopicEvent};
+use tether_client::{AppState, Subscription, TopicEvent};
+use tether_client::{Config, ConnectionState, Millis};
 use tether_tests::stub::Stub;
 
 fn config(stub: &Stub, token: String, share: &str) -> Config {

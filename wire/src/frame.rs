@@ -282,10 +282,10 @@ impl Frame {
         &self.text
     }
 
-    /// Decodes `data` as `T` (with [`json::de`](crate::json::de): no serde_json, no
+    /// Decodes `data` as `T` (with [`json::from_str`](crate::json::from_str): no serde_json, no
     /// formatting; errors say what went wrong in a few static words).
     pub fn data<T: DeserializeOwned>(&self) -> Result<T, DecodeError> {
-        json::de::from_str(self.raw_data()).map_err(|e| DecodeError::Data {
+        json::from_str(self.raw_data()).map_err(|e| DecodeError::Data {
             kind: self.kind().to_owned(),
             error: e.text(),
         })

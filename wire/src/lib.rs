@@ -25,7 +25,6 @@ pub mod json;
 mod topic;
 
 pub use close_code::CloseCode;
-pub use control::Control;
 pub use envelope::{DecodeError, EncodeError, Envelope, Message, VERSION};
 pub use frame::{EnvelopeRef, Frame, FrameParts};
 pub use topic::{Topic, SYSTEM};

@@ -6,7 +6,7 @@ use tether_client::agents::hooks::AgentsProvider;
 use tether_client::hooks::WsProvider;
 use yew::prelude::*;
 
-use tether_client::core::{Config, Millis};
+use tether_client::{Config, Millis};
 
 use crate::chat::{ChatView, FirstAgent};
 use crate::dashboard::Dashboard;

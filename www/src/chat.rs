@@ -2,9 +2,9 @@
 //! and an input box. The thread's handler lives only while the view is mounted (`use_chat`).
 
 use tether_client::agents::hooks::{use_agents, use_chat};
-use tether_client::agents::model::Thread;
 use tether_client::agents::rest::ApiError;
 use tether_client::agents::{ChatEntry, Delivery};
+use tether_client::protocol::agents::model::Thread;
 use tether_client::ConnectionState;
 use web_sys::HtmlInputElement;
 use yew::platform::spawn_local;

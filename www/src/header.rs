@@ -5,9 +5,9 @@
 
 use std::collections::VecDeque;
 
-use tether_client::core::{ConnectionState, Replay, TopicStatus};
 use tether_client::hooks::{use_metrics, use_sharing, use_ws};
 use tether_client::tabs::{Role, Sharing};
+use tether_client::{ConnectionState, Replay, TopicStatus};
 
 use crate::sparkline::{spark_points, SPARK_H, SPARK_W};
 use crate::status::{use_status, StatusNow};

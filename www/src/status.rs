@@ -4,8 +4,8 @@
 //! data is not live it re-renders once a second (the countdown, "until 12 s ago").
 
 use gloo_timers::callback::Interval;
-use tether_client::core::{ConnectionState, Instant};
 use tether_client::hooks::use_connection;
+use tether_client::{ConnectionState, Instant};
 use yew::prelude::*;
 
 use crate::status_text::Status;

@@ -3,7 +3,7 @@
 //! both show; and the line about the tabs sharing the socket. Pure, so it is tested natively;
 //! `status.rs` keeps the [`Status`] and `header.rs` renders it.
 
-use tether_client::core::{ConnectionState, Instant};
+use tether_client::{ConnectionState, Instant};
 
 /// The connection as the app shows it: the client's state, and what the app remembers across
 /// states (whether anything was ever received, since when the data is not live, which try an

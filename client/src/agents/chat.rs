@@ -9,11 +9,11 @@
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use super::messages::AgentsMessage;
-use super::model::ChatMessage;
 use super::posting::{self, Posted, RestPosting};
 use crate::core::TopicEvent;
 use crate::live::{GateStep, LoadGate, LoadState, LoadTicket};
+use crate::protocol::agents::model::ChatMessage;
+use crate::protocol::agents::AgentsMessage;
 use crate::protocol::{Frame, Topic};
 use crate::{AppState, Subscription, TopicManager};
 
@@ -263,7 +263,7 @@ struct Inner {
 /// handler; the owner aborts its history load.
 ///
 /// ```no_run
-/// # use tether_client::agents::chat::ChatViewWsManager;
+/// # use tether_client::agents::ChatViewWsManager;
 /// # fn demo(app: &tether_client::AppState) {
 /// let chat = ChatViewWsManager::mount(&app.topics, 10, || { /* re-render */ }, |ticket| {
 ///     // Fetch GET /api/threads/10/messages, then call `chat.load_history(ticket, …)`.

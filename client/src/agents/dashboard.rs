@@ -9,10 +9,10 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
 
-use super::messages::AgentsMessage;
-use super::model::{Agent, RunUpdate};
 use crate::core::TopicEvent;
 use crate::live::{GateStep, LoadGate, LoadState, LoadTicket};
+use crate::protocol::agents::model::{Agent, RunUpdate};
+use crate::protocol::agents::AgentsMessage;
 use crate::protocol::{Frame, Topic};
 use crate::{Subscription, TopicManager};
 
@@ -171,7 +171,7 @@ struct Inner {
 /// Keeps a dashboard's model live while it is mounted. Dropping it drops every handler.
 ///
 /// ```no_run
-/// # use tether_client::agents::dashboard::DashboardWsManager;
+/// # use tether_client::agents::DashboardWsManager;
 /// # fn demo(app: &tether_client::AppState) {
 /// let dashboard = DashboardWsManager::mount(&app.topics, 1, || { /* re-render */ }, |ticket| {
 ///     // Fetch GET /api/agents, then call `dashboard.load_agents(ticket, …)`.

@@ -23,9 +23,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
 
-use super::messages::{kind, AgentsMessage};
-use super::model::{ChatMessage, SendMessage};
 use crate::core::{Replay, RequestError};
+use crate::protocol::agents::model::{ChatMessage, SendMessage};
+use crate::protocol::agents::{kind, AgentsMessage};
 use crate::protocol::{Envelope, Topic};
 use crate::{AppState, TopicManager};
 

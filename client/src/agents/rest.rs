@@ -6,7 +6,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use web_sys::{AbortController, AbortSignal};
 
-use super::model::{Agent, ChatMessage, Thread};
+use crate::protocol::agents::model::{Agent, ChatMessage, Thread};
 use crate::protocol::control::ErrorData;
 
 /// Why a REST call failed.

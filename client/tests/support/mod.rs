@@ -10,11 +10,13 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::sync::OnceLock;
 
-use tether_client::core::{Config, ConnectionState, Instant, Millis, SocketId};
+use tether_client::core::SocketId;
 use tether_client::driver::{DriverHandle, Io};
+use tether_client::protocol::control::Control;
 use tether_client::protocol::control::Subscribe;
-use tether_client::protocol::{CloseCode, Control, Envelope, Topic};
+use tether_client::protocol::{CloseCode, Envelope, Topic};
 use tether_client::{AppState, Subscription, TopicEvent, WsClientV2};
+use tether_client::{Config, ConnectionState, Instant, Millis};
 
 /// One recorded I/O call.
 #[derive(Clone, Debug, PartialEq)]

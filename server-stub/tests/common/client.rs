@@ -11,8 +11,9 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use tether_wire::agents::model::SendMessage;
 use tether_wire::agents::AgentsMessage;
+use tether_wire::control::Control;
 use tether_wire::control::{Heartbeat, Subscribe, Unsubscribe};
-use tether_wire::{Control, Envelope, Topic};
+use tether_wire::{Envelope, Topic};
 
 use super::TIMEOUT;
 

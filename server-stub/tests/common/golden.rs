@@ -5,9 +5,10 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use tether_stub::domain::records::{AgentRecord, ChunkRecord, MessageRecord, ThreadRecord};
 use tether_stub::domain::wire;
-use tether_wire::agents::time::Timestamp;
+use tether_wire::agents::Timestamp;
+use tether_wire::control::Control;
 use tether_wire::control::{Heartbeat, UnsubscribeSuccess};
-use tether_wire::{Control, Envelope, Topic};
+use tether_wire::{Envelope, Topic};
 
 pub fn fixture_dir(side: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

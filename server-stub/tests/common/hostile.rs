@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-use tether_wire::Control;
+use tether_wire::control::Control;
 
 use super::{Stub, TIMEOUT};
 

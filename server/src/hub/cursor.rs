@@ -13,8 +13,8 @@
 
 use tungstenite::Utf8Bytes;
 
+use tether_wire::control::Control;
 use tether_wire::control::ResyncRequired;
-use tether_wire::Control;
 
 use super::publication::{Publication, StreamPosition};
 use crate::frame::control_frame;

@@ -5,8 +5,9 @@
 //! such strings are never echoed. A `type` that is not one of the protocol's control messages
 //! is a request, for the app's handlers.
 
+use tether_wire::control::Control;
 use tether_wire::control::{Heartbeat, Subscribe, Unsubscribe};
-use tether_wire::{Control, DecodeError, Envelope};
+use tether_wire::{DecodeError, Envelope};
 
 use super::types::{code, ProtocolError};
 use crate::limits::Limits;

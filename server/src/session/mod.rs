@@ -16,8 +16,9 @@ use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::Arc;
 
+use tether_wire::control::Control;
 use tether_wire::control::{ErrorData, Heartbeat};
-use tether_wire::{Control, DecodeError, Envelope, Topic};
+use tether_wire::{DecodeError, Envelope, Topic};
 
 pub use inbound::{decode, ClientFrame, ClientMessage};
 pub use observed::{Answered, CatchUp};

@@ -9,8 +9,9 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use tungstenite::Utf8Bytes;
 
+use tether_wire::control::Control;
 use tether_wire::control::{ErrorData, ResyncRequired, Subscribe, SubscribeAck};
-use tether_wire::{Control, Topic};
+use tether_wire::Topic;
 
 use super::observed::CatchUp as Observed;
 use super::subscribe::{CatchUp, Kind};

@@ -23,8 +23,9 @@ use futures_util::future::try_join_all;
 use std::collections::BTreeSet;
 use tungstenite::Utf8Bytes;
 
+use tether_wire::control::Control;
 use tether_wire::control::{Subscribe, Unsubscribe, UnsubscribeSuccess};
-use tether_wire::{Control, Topic};
+use tether_wire::Topic;
 
 use super::observed::{self, Answered};
 use super::reply::{self, Refusals};

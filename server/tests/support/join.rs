@@ -8,8 +8,9 @@ use std::time::Duration;
 use axum::http::request::Parts;
 use futures_util::{SinkExt, StreamExt};
 use tether_server::{Authenticate, Broker, Refusal, TetherServer, Topic};
+use tether_wire::control::Control;
 use tether_wire::control::Subscribe;
-use tether_wire::{Control, Envelope};
+use tether_wire::Envelope;
 use tokio_tungstenite::tungstenite::Message;
 
 /// Everyone is user `u`.

@@ -27,8 +27,9 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use tether_client::core::{Config, ConnectionState, Millis, Rng};
+use tether_client::core::Rng;
 use tether_client::{AppState, ListenerGuard};
+use tether_client::{Config, ConnectionState, Millis};
 
 pub use check::Tally;
 pub use report::{ChaosReport, Sends};

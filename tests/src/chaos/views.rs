@@ -10,7 +10,8 @@ use std::rc::{Rc, Weak};
 
 use serde::Deserialize;
 use tether_client::agents::ChatViewWsManager;
-use tether_client::{AppState, Subscription, Topic, TopicEvent};
+use tether_client::protocol::Topic;
+use tether_client::{AppState, Subscription, TopicEvent};
 
 use super::sabotage::{Played, Sabotage};
 use crate::stub::{Point, Published, Stub};

@@ -3,9 +3,9 @@
 //! origin's shapes and tether's stub's ([`model`]), and the timestamps they carry ([`Timestamp`]).
 //! The client's dashboard and chat managers and the reference server's demo domain both use it.
 
-pub mod messages;
+mod messages;
 pub mod model;
-pub mod time;
+mod time;
 
-pub use messages::AgentsMessage;
+pub use messages::{kind, AgentsMessage};
 pub use time::Timestamp;

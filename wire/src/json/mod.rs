@@ -9,7 +9,7 @@
 //! **Invariant:** a [`Value`] exists only for text that was validated, so walking it again
 //! ([`Value::entries`], [`Value::items`]) never fails and never panics.
 
-pub mod de;
+mod de;
 #[cfg(test)]
 mod de_tests;
 mod read;

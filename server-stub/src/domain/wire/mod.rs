@@ -11,7 +11,8 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 
-use tether_wire::{Control, Envelope, Topic};
+use tether_wire::control::Control;
+use tether_wire::{Envelope, Topic};
 
 use crate::config::Profile;
 use crate::domain::records::{

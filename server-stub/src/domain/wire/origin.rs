@@ -6,8 +6,8 @@
 use serde::Serialize;
 use serde_json::json;
 
-use tether_wire::agents::messages::kind;
-use tether_wire::agents::time::Timestamp;
+use tether_wire::agents::kind;
+use tether_wire::agents::Timestamp;
 use tether_wire::control::ErrorData;
 use tether_wire::Topic;
 

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use tether_wire::agents::messages::kind;
+use tether_wire::agents::kind;
 use tether_wire::control::{ErrorData, SubscribeError};
 use tether_wire::Topic;
 

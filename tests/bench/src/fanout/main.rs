@@ -83,7 +83,11 @@ fn main() {
         let (ids, _) = stub.seed(user, 20, 0).await;
         let topics: Vec<String> = ids
             .iter()
-            .map(|id| tether_client::Topic::agent(*id).as_str().to_owned())
+            .map(|id| {
+                tether_client::protocol::Topic::agent(*id)
+                    .as_str()
+                    .to_owned()
+            })
             .collect();
         let token = stub.token(user).await;
         let mut ramps = Vec::new();

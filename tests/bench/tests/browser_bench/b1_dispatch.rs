@@ -14,9 +14,10 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use js_sys::Array;
-use tether_client::core::{Instant, SocketId};
+use tether_client::core::SocketId;
 use tether_client::driver::{DriverHandle, Io};
 use tether_client::protocol::{CloseCode, EnvelopeRef, Frame, Topic};
+use tether_client::Instant;
 use tether_client::{AppState, Config, Subscription, TopicEvent};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::wasm_bindgen_test;

@@ -9,7 +9,8 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use js_sys::Float64Array;
-use tether_client::{Topic, TopicEvent};
+use tether_client::protocol::Topic;
+use tether_client::TopicEvent;
 use tether_tests::web::{app_for, post, wait_for};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::wasm_bindgen_test;

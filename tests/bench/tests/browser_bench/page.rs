@@ -187,7 +187,11 @@ pub async fn publish_all(topics: &[String], per_topic: u32, rate: u32, size: u32
 pub async fn agent_topics(user: u64, n: usize) -> Vec<String> {
     let ids = tether_tests::web::seed_agents(user, n).await;
     ids.iter()
-        .map(|id| tether_client::Topic::agent(*id).as_str().to_owned())
+        .map(|id| {
+            tether_client::protocol::Topic::agent(*id)
+                .as_str()
+                .to_owned()
+        })
         .collect()
 }
 

@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use tether_client::agents::hooks::{use_chat, use_dashboard, AgentsContext};
 use tether_client::hooks::{use_connection, use_metrics, use_topic, WsContext};
-use tether_client::Topic;
+use tether_client::protocol::Topic;
 use yew::prelude::*;
 
 use crate::page::Agent;

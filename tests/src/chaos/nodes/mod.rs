@@ -20,8 +20,10 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use tether_client::core::{Config, ConnectionState, Rng};
-use tether_client::{AppState, Topic};
+use tether_client::core::Rng;
+use tether_client::protocol::Topic;
+use tether_client::AppState;
+use tether_client::{Config, ConnectionState};
 
 pub use report::NodesReport;
 
@@ -108,7 +110,7 @@ pub async fn run(cfg: &NodesConfig) -> NodesReport {
     let cluster = Cluster::start().await;
     let truth = Truth::new(cluster.redis.url(), topics.clone());
     let mut config = fast(Config::new(cluster.ws_url()).with_token(|| Some("dev-token".into())));
-    config.queue_timeout = tether_client::core::Millis(8_000);
+    config.queue_timeout = tether_client::Millis(8_000);
     let (app, driver, probe) = tether_client::native::app(config, cfg.seed);
     tokio::task::spawn_local(driver.run());
     let mut scene = Scene {

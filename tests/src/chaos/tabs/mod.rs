@@ -15,10 +15,11 @@ use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
 use std::time::{Duration, Instant};
 
-use tether_client::core::{Config, ConnectionState, Rng};
+use tether_client::core::Rng;
 use tether_client::tabs::sim::SimBrowser;
 use tether_client::tabs::Role;
 use tether_client::{AppState, ListenerGuard};
+use tether_client::{Config, ConnectionState};
 
 use crate::chaos::check::{self, Truth};
 use crate::chaos::faults::Fault;
