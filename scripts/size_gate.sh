@@ -43,7 +43,7 @@ while IFS='|' read -r name build wasm budget; do
     echo "size $name: $size B gzip ($(kb "$size") KB) is over its budget of $budget B by $((size - budget)) B"
     echo "  what holds it (twiggy: cargo install twiggy --version 0.8.0):"
     echo "    wasm-bindgen --target web --keep-debug --out-dir $OUT/$name-names --out-name app $WASM_OUT/$wasm"
-    echo "    $WASM_OPT -Oz -g $WASM_FEATURES $OUT/$name-names/app_bg.wasm -o $OUT/$name-names/opt.wasm"
+    echo "    $WASM_OPT -Oz -g $WASM_STRIP $WASM_FEATURES $OUT/$name-names/app_bg.wasm -o $OUT/$name-names/opt.wasm"
     echo "    twiggy top -n 30 $OUT/$name-names/opt.wasm"
     echo "    twiggy dominators -d 4 -r 60 $OUT/$name-names/opt.wasm"
     echo "  and what grew against main: build main's app the same way and run twiggy diff old.wasm new.wasm"

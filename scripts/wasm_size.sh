@@ -4,9 +4,11 @@
 # scripts/tools.sh's ensure_wasm_opt).
 #
 # The shipping build: cargo's profile wasm-release (opt-level z, LTO, one codegen unit, panic
-# abort), wasm-bindgen --target web, wasm-opt -Oz; what a page downloads is the wasm and its JS
-# glue, each gzip -9.
+# abort), wasm-bindgen --target web, wasm-opt -Oz (dropping the producers and target-features
+# sections, which no browser reads); what a page downloads is the wasm and its JS glue, each
+# gzip -9.
 
+WASM_STRIP="--strip-producers --strip-target-features"
 WASM_FEATURES="--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue"
 WASM_OUT="$TARGET/wasm32-unknown-unknown/wasm-release"
 
@@ -21,11 +23,11 @@ optimise() { # wasm out-dir [names]
   if [ "${3:-}" = names ]; then
     wasm-bindgen --target web --keep-debug --out-dir "$2" --out-name app "$1"
     # shellcheck disable=SC2086
-    "$WASM_OPT" -Oz -g $WASM_FEATURES "$2/app_bg.wasm" -o "$2/opt.wasm"
+    "$WASM_OPT" -Oz -g $WASM_STRIP $WASM_FEATURES "$2/app_bg.wasm" -o "$2/opt.wasm"
   else
     wasm-bindgen --target web --out-dir "$2" --out-name app "$1"
     # shellcheck disable=SC2086
-    "$WASM_OPT" -Oz $WASM_FEATURES "$2/app_bg.wasm" -o "$2/opt.wasm"
+    "$WASM_OPT" -Oz $WASM_STRIP $WASM_FEATURES "$2/app_bg.wasm" -o "$2/opt.wasm"
   fi
 }
 

@@ -1,5 +1,5 @@
-//! `minimal.rs` with resume across reloads turned on (feature `resume`): the size gate measures
-//! what resuming costs an app that uses it.
+//! `minimal.rs` (the same allocator, no `format!`) with resume across reloads turned on (feature
+//! `resume`): the size gate measures what resuming costs an app that uses it.
 //!
 //! `cargo build -p tether-client --example minimal_resume --features resume --target wasm32-unknown-unknown --profile wasm-release`
 
@@ -25,7 +25,8 @@ fn main() {
     // A view subscribes when it mounts, and decodes each event's `data` when it needs it.
     let subscription = app.topics.subscribe(Topic::agent(1), |event: &TopicEvent| {
         if let Some(Ok(agent)) = event.data::<Agent>() {
-            web_sys::console::log_1(&format!("{} is {}", agent.name, agent.status).into());
+            let line = [agent.name.as_str(), " is ", &agent.status].concat();
+            web_sys::console::log_1(&line.into());
         }
     });
 
@@ -38,6 +39,11 @@ fn main() {
     // out with the topic's last handler.
     drop(subscription);
 }
+
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOC: tether_client::small_alloc::SmallAlloc =
+    tether_client::small_alloc::SmallAlloc::new();
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {}

@@ -88,6 +88,7 @@ pub mod native;
 /// The wire protocol: the envelope, topics, the control messages and close codes (the
 /// `tether-wire` crate).
 pub use tether_wire as protocol;
+pub mod small_alloc;
 #[cfg(feature = "tabs")]
 pub mod tabs;
 mod topic_manager;

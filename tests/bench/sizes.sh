@@ -102,7 +102,7 @@ themes() { # wasm
                       "formatting (core::fmt, Display, Debug, format!)|fmt::|Formatter|Display|Debug;" \
                       "serde_json::Value|serde_json::value::de|serde_json::value::Value|ValueVisitor|serde_json::map;" \
                       "serde_json deserializer|serde_json::de::|Deserializer<;" \
-                      "allocator (dlmalloc)|dlmalloc;" \
+                      "allocator (dlmalloc, or the small allocator)|dlmalloc|small_alloc;" \
                       "sorting (slice::sort)|slice::sort;" \
                       "panics and unwraps|panic|unwrap_failed|expect_failed", groups, ";") }
     { size = $(NF - 3); name = $1; for (i = 2; i <= NF - 4; i++) name = name "," $i
@@ -171,7 +171,7 @@ measure_sizes() {
           else reached="; the moonshot (centrifuge's size or less) is not reached: $(kb $((after_gz - bytes))) KB to go"; fi
         fi
         line "B2 minimal client app vs $name $version (gzip)" "$(kb "$after_gz")" "$(kb "$bytes")" KB \
-          "each side's code; the JS clients also need no runtime (the wasm app carries its allocator and, here, formatting)$reached" \
+          "each side's code; the JS clients also need no runtime (the wasm app carries its allocator: here tether's small one)$reached" \
           "baseline: npm $name $version used by tests/bench/js/entries/$name.js, esbuild --bundle --minify, gzip -9"
       fi
     done <"$WORK/js-sizes"

@@ -21,6 +21,12 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
+// These tests run on the small allocator the minimal app ships with (README, "Shipping
+// small"): the whole client, and the test harness, in a real browser on it.
+#[global_allocator]
+static ALLOC: tether_client::small_alloc::SmallAlloc =
+    tether_client::small_alloc::SmallAlloc::new();
+
 #[wasm_bindgen_test]
 async fn connects_subscribes_and_receives() {
     let user = 101;

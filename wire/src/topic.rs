@@ -28,17 +28,25 @@ impl Topic {
 
     /// `agent:{id}`.
     pub fn agent(id: u64) -> Topic {
-        Topic::new(format!("agent:{id}"))
+        Topic::kind_id("agent:", id)
     }
 
     /// `thread:{id}`.
     pub fn thread(id: u64) -> Topic {
-        Topic::new(format!("thread:{id}"))
+        Topic::kind_id("thread:", id)
     }
 
     /// `user:{id}`.
     pub fn user(id: u64) -> Topic {
-        Topic::new(format!("user:{id}"))
+        Topic::kind_id("user:", id)
+    }
+
+    /// `{prefix}{id}`, written without `core::fmt`.
+    fn kind_id(prefix: &str, id: u64) -> Topic {
+        let mut name = String::with_capacity(prefix.len() + 20);
+        name.push_str(prefix);
+        crate::json::push_u64(&mut name, id);
+        Topic::new(name)
     }
 
     /// The name.
