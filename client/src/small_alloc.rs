@@ -93,7 +93,7 @@ impl State {
             return null_mut();
         };
         let head = self.free[class];
-        if head != 0 && head % layout.align() == 0 {
+        if head != 0 && head.is_multiple_of(layout.align()) {
             // SAFETY: `head` is a free block of this class; its first word links the next.
             self.free[class] = unsafe { *(head as *const usize) };
             return head as *mut u8;
