@@ -22,7 +22,8 @@ use redis::{RedisError, Script};
 use tether_wire::Topic;
 
 use super::RedisConfig;
-use crate::broker::{BrokerError, Event, History, Publication};
+use crate::broker::{BrokerError, History};
+use crate::hub::{Event, Publication};
 use crate::hub::{Epoch, StreamPosition};
 
 /// Numbers, keeps and publishes one event (see the module's documentation).
