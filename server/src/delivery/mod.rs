@@ -28,8 +28,8 @@ pub use queue::{ConnId, Delivery, Outbound, SendQueue};
 pub use registry::Registry;
 pub use signal::{CloseSignal, Ending};
 pub(crate) use socket::Inbound;
-pub(crate) use stats::Stats;
 pub use stats::DropReason;
+pub(crate) use stats::Stats;
 
 use crate::limits::Limits;
 
