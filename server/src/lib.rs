@@ -4,10 +4,10 @@
 //! repository root): tether's extensions (acknowledgements, per-topic `seq`, replay from
 //! `since`, `resync_required`, epochs) to clients that ask for them with `tether=1`, and the
 //! origin's contract to those that don't; heartbeats and the idle close; and every hardening
-//! limit of [`Limits`]. The app supplies its hooks ([`Authenticate`],
-//! [`Authorize`], [`Snapshots`], [`RequestHandler`], [`Observe`]): who connects, who may hold which
-//! topic, topics' snapshots, and handlers of client requests; it publishes with a
-//! [`Publisher`], from anywhere, and mounts the WebSocket at a path of its choosing.
+//! limit of [`Limits`]. The app supplies its hooks ([`Authenticate`], [`Authorize`],
+//! [`Snapshots`], [`RequestHandler`], [`Observe`]): who connects, who may hold which topic,
+//! topics' snapshots, and handlers of client requests; it publishes with a [`Publisher`], from
+//! anywhere, and mounts the WebSocket at a path of its choosing.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -32,15 +32,16 @@
 //!
 //! ## Layers
 //!
-//! Each module imports only from those above it in this list: `limits` ([`Limits`]), [`clock`] and
-//! [`frame`] (the ground: configuration and helpers); [`delivery`] (one socket's reader and
-//! writer, its send queue, rate limit, close signal, the registry of connections; it knows
-//! nothing of topics); [`hub`] (this node's topics and subscribers, fan-out through each
+//! Each module imports only from those above it in this list: `limits` ([`Limits`]),
+//! [`clock`] and [`frame`] (the ground: configuration and helpers); [`delivery`] (one socket's
+//! reader and writer, its send queue, rate limit, close signal, the registry of connections; it
+//! knows nothing of topics); [`hub`] (this node's topics and subscribers, fan-out through each
 //! subscriber's cursor, the join protocol); [`broker`] (numbering, history and distribution:
-//! the [`Broker`](broker::Broker) trait and [`MemoryBroker`](broker::MemoryBroker)); [`session`]
-//! (one connection's protocol); `app` (the hooks an app implements, and the JWT authenticator); and at the top [`TetherServer`],
-//! the upgrade, [`Publisher`], [`serve`](serve::serve) (an optional hardened accept loop) and,
-//! with feature `faults`, a test server's faults.
+//! the [`Broker`](broker::Broker) trait and [`MemoryBroker`](broker::MemoryBroker));
+//! [`session`] (one connection's protocol); `app` (the hooks an app implements, and the JWT
+//! authenticator); and at the top [`TetherServer`], the upgrade, [`Publisher`],
+//! [`serve`](serve::serve) (an optional hardened accept loop) and, with feature `faults`, a
+//! test server's faults.
 //!
 //! ## Features
 //!
