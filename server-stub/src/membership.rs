@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use std::sync::Weak;
 
 use serde::Serialize;
-use tether_server::app::{Answered, CatchUp, Observe};
+use tether_server::{Answered, CatchUp, Observe};
 use tether_wire::Topic;
 
 use crate::auth::UserId;

@@ -12,10 +12,8 @@ use std::sync::{Arc, Mutex, Weak};
 use tokio_util::sync::CancellationToken;
 
 use tether_server::broker::redis::{RedisBroker, RedisConfig};
-use tether_server::{
-    Broker, BrokerError, MemoryBroker, Publication, PublishError, Publisher, StreamPosition,
-    TetherServer,
-};
+use tether_server::broker::{Broker, BrokerError, MemoryBroker};
+use tether_server::{Publication, PublishError, Publisher, StreamPosition, TetherServer};
 use tether_wire::Topic;
 
 use crate::auth::Authenticator;

@@ -1,5 +1,5 @@
 //! Wall-clock time in the protocol's unit: milliseconds since the Unix epoch. The ground
-//! floor, beside [`crate::limits`]: it imports nothing of the crate.
+//! floor, beside `limits` ([`crate::Limits`]): it imports nothing of the crate.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -4,9 +4,10 @@
 //! repository root): tether's extensions (acknowledgements, per-topic `seq`, replay from
 //! `since`, `resync_required`, epochs) to clients that ask for them with `tether=1`, and the
 //! origin's contract to those that don't; heartbeats and the idle close; and every hardening
-//! limit of [`Limits`]. The app supplies its hooks ([`app`]): who connects, who may hold which
-//! topic, topics' snapshots, and handlers of client requests; it publishes with a
-//! [`Publisher`], from anywhere, and mounts the WebSocket at a path of its choosing.
+//! limit of [`Limits`]. The app supplies its hooks ([`Authenticate`], [`Authorize`],
+//! [`Snapshots`], [`RequestHandler`], [`Observe`]): who connects, who may hold which topic,
+//! topics' snapshots, and handlers of client requests; it publishes with a [`Publisher`], from
+//! anywhere, and mounts the WebSocket at a path of its choosing.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -31,15 +32,16 @@
 //!
 //! ## Layers
 //!
-//! Each module imports only from those above it in this list: [`limits`], [`clock`] and
-//! [`frame`] (the ground: configuration and helpers); [`delivery`] (one socket's reader and
-//! writer, its send queue, rate limit, close signal, the registry of connections; it knows
-//! nothing of topics); [`hub`] (this node's topics and subscribers, fan-out through each
+//! Each module imports only from those above it in this list: `limits` ([`Limits`]),
+//! [`clock`] and [`frame`] (the ground: configuration and helpers); [`delivery`] (one socket's
+//! reader and writer, its send queue, rate limit, close signal, the registry of connections; it
+//! knows nothing of topics); [`hub`] (this node's topics and subscribers, fan-out through each
 //! subscriber's cursor, the join protocol); [`broker`] (numbering, history and distribution:
-//! the [`Broker`] trait and [`MemoryBroker`]); [`session`] (one connection's protocol); [`app`]
-//! (the hooks an app implements, and the JWT authenticator); and at the top [`TetherServer`],
-//! the upgrade, [`Publisher`], [`serve`](serve::serve) (an optional hardened accept loop) and,
-//! with feature `faults`, a test server's faults.
+//! the [`Broker`](broker::Broker) trait and [`MemoryBroker`](broker::MemoryBroker));
+//! [`session`] (one connection's protocol); `app` (the hooks an app implements, and the JWT
+//! authenticator); and at the top [`TetherServer`], the upgrade, [`Publisher`],
+//! [`serve`](serve::serve) (an optional hardened accept loop) and, with feature `faults`, a
+//! test server's faults.
 //!
 //! ## Features
 //!
@@ -48,7 +50,14 @@
 
 #![deny(missing_docs)]
 
-pub mod app;
+// One import path per public item (scripts/public_api.sh fails on a second one). What an app
+// names lives at the root: the hooks (`app`, `session`'s answer types), the publisher, the
+// limits and the hub's event types, re-exported from modules that are private or that keep
+// them `pub(crate)`. The rest lives in its public module only (`broker::*`, `serve::serve`,
+// `origin::OriginPolicy`, ...), and a module's re-export of its submodules' items is their
+// only path: such submodules are `pub(crate)`.
+
+mod app;
 pub mod broker;
 pub mod clock;
 pub mod delivery;
@@ -56,9 +65,9 @@ pub mod delivery;
 pub mod faults;
 pub mod frame;
 pub mod hub;
-pub mod limits;
+mod limits;
 pub mod origin;
-pub mod publisher;
+mod publisher;
 pub mod serve;
 mod server;
 pub mod session;
@@ -67,11 +76,12 @@ mod upgrade;
 #[cfg(feature = "jwt")]
 pub use app::JwtHs256;
 pub use app::{Authenticate, Authorize, Observe, Refusal, RequestHandler, Snapshots};
-pub use broker::{Broker, BrokerError, MemoryBroker};
-pub use delivery::{Stats, UserKey};
-pub use hub::{Epoch, Event, Publication, StreamPosition};
+pub use delivery::queue::UserKey;
+pub use delivery::stats::Stats;
+pub use hub::publication::{Epoch, Event, Publication, StreamPosition};
 pub use limits::Limits;
 pub use publisher::{PublishError, Publisher};
 pub use server::{Builder, TetherServer};
-pub use session::{Denial, ProtocolError, Reply, Snapshot, SnapshotRequest};
+pub use session::observed::{Answered, CatchUp};
+pub use session::types::{Denial, ProtocolError, Reply, Snapshot, SnapshotRequest};
 pub use tether_wire::{Envelope, Topic};

@@ -7,8 +7,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tether_server::broker::{BoxFuture, Broker, BrokerError, BrokerHandler, History};
-use tether_server::{Event, MemoryBroker, Publication, TetherServer, Topic};
+use tether_server::broker::{BoxFuture, Broker, BrokerError, BrokerHandler, History, MemoryBroker};
+use tether_server::{Event, Publication, TetherServer, Topic};
 
 mod support;
 

@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tether_server::broker::redis::{RedisBroker, RedisConfig};
-use tether_server::{BrokerError, PublishError, Topic};
+use tether_server::broker::BrokerError;
+use tether_server::{PublishError, Topic};
 use tether_wire::control::Control;
 use tether_wire::control::Subscribe;
 use tether_wire::Envelope;

@@ -8,10 +8,8 @@ use std::time::Duration;
 
 use axum::http::request::Parts;
 use futures_util::{SinkExt, StreamExt};
-use tether_server::broker::{BoxFuture, Broker, BrokerError, BrokerHandler, History};
-use tether_server::{
-    Authenticate, Event, MemoryBroker, Publication, PublishError, Refusal, TetherServer, Topic,
-};
+use tether_server::broker::{BoxFuture, Broker, BrokerError, BrokerHandler, History, MemoryBroker};
+use tether_server::{Authenticate, Event, Publication, PublishError, Refusal, TetherServer, Topic};
 use tether_wire::control::Control;
 use tether_wire::control::Subscribe;
 use tokio_tungstenite::tungstenite::Message;

@@ -12,8 +12,8 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use std::sync::Weak;
 
-use tether_server::app::{Authenticate, Authorize, Snapshots};
 use tether_server::session::tether_refusal;
+use tether_server::{Authenticate, Authorize, Snapshots};
 use tether_server::{Builder, Denial, Refusal, Snapshot, SnapshotRequest};
 use tether_server::{TetherServer, Topic};
 use tether_wire::control::ErrorData;

@@ -14,7 +14,7 @@
 use serde_json::{json, Map, Value};
 use std::sync::Weak;
 
-use tether_server::app::RequestHandler;
+use tether_server::RequestHandler;
 use tether_server::{ProtocolError, Reply};
 use tether_wire::agents::model::SendMessage as SendMessageData;
 use tether_wire::control::ErrorData;

@@ -32,9 +32,7 @@ pub use jwt::JwtHs256;
 use crate::broker::BoxFuture;
 use crate::delivery::ConnId;
 use crate::session::{tether_refusal, Policy};
-pub use crate::session::{
-    Answered, CatchUp, Denial, ProtocolError, Reply, Snapshot, SnapshotRequest,
-};
+use crate::session::{Answered, Denial, ProtocolError, Reply, Snapshot, SnapshotRequest};
 
 /// How an upgrade without a valid identity is refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -23,7 +23,7 @@
 //!   position. A topic never published has offset 0, in the epoch its first publication will
 //!   have (a subscriber that joined before it is otherwise told to resync at its first event).
 //! - **Epochs.** When a topic's stream is lost (a restart without persistence, an eviction),
-//!   its next stream has another [`Epoch`], never one used before for that topic.
+//!   its next stream has another [`Epoch`](crate::Epoch), never one used before for that topic.
 //! - **Subscriptions** are counted by the server ([`NodeTopics`]): `subscribe` is called when a
 //!   topic gains its first member on this node, before its history is read; `unsubscribe`
 //!   when it loses its last. Calls for one node are serialized.
@@ -43,7 +43,7 @@ use std::sync::Arc;
 
 use tether_wire::Topic;
 
-pub use crate::hub::{Epoch, Event, Publication, StreamPosition};
+use crate::hub::{Event, Publication, StreamPosition};
 pub use memory::{MemoryBroker, ReplayLimits};
 
 use crate::hub::Hub;

@@ -1,20 +1,20 @@
 //! Delivery: the sockets. One socket's reader and writer ([`socket`]), its bounded send queue
-//! ([`queue`]), the inbound rate limit, the close signal, the registry of open connections,
-//! the door for new ones ([`admission`]) and the counters.
+//! ([`SendQueue`]), the inbound rate limit, the close signal, the registry of open connections,
+//! the door for new ones ([`Admission`]) and the counters.
 //!
 //! **Architecture Invariant:** delivery knows nothing of topics, events or the protocol's
 //! messages. It moves text frames: inbound ones go to an [`Inbound`] that the layer above
 //! implements, outbound ones come from a [`SendQueue`] that anyone may fill without waiting.
 
-pub mod admission;
+pub(crate) mod admission;
 mod closing;
 pub mod meter;
-pub mod queue;
+pub(crate) mod queue;
 pub mod rate_limit;
-pub mod registry;
-pub mod signal;
+pub(crate) mod registry;
+pub(crate) mod signal;
 pub mod socket;
-pub mod stats;
+pub(crate) mod stats;
 
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -23,11 +23,13 @@ use tokio_util::task::TaskTracker;
 use tether_wire::CloseCode;
 
 pub use admission::Admission;
-pub use queue::{ConnId, Delivery, Outbound, SendQueue, UserKey};
+pub(crate) use queue::UserKey;
+pub use queue::{ConnId, Delivery, Outbound, SendQueue};
 pub use registry::Registry;
 pub use signal::{CloseSignal, Ending};
-pub use socket::Inbound;
-pub use stats::{DropReason, Stats};
+pub(crate) use socket::Inbound;
+pub use stats::DropReason;
+pub(crate) use stats::Stats;
 
 use crate::limits::Limits;
 

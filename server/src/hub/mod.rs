@@ -18,7 +18,7 @@
 //! `try_send`.
 
 pub mod cursor;
-pub mod publication;
+pub(crate) mod publication;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -26,7 +26,7 @@ use tungstenite::Utf8Bytes;
 
 use tether_wire::Topic;
 
-pub use publication::{Epoch, Event, Publication, StreamPosition};
+pub(crate) use publication::{Epoch, Event, Publication, StreamPosition};
 
 use crate::delivery::{ConnId, Delivery, Outbound, SendQueue, UserKey};
 

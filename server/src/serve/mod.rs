@@ -2,7 +2,7 @@
 //! TCP connection to hyper's HTTP/1 server (with upgrades, for the WebSocket), within limits
 //! that `axum::serve` does not offer:
 //!
-//! - fair admission ([`budget`]): at most [`Limits::max_connections`](crate::Limits) open TCP
+//! - fair admission ([`Budget`]): at most [`Limits::max_connections`](crate::Limits) open TCP
 //!   connections, WebSockets included (the slot travels with the socket through the upgrade);
 //!   of those, connections that are not a signed-in user's WebSocket have their own budget, in
 //!   total and per peer address, so that they cannot take the slots signed-in users need. A
@@ -21,7 +21,7 @@
 //!
 //! [`http_limits`] adds the request limits (body size, whole-request timeout) to a router.
 
-pub mod budget;
+pub(crate) mod budget;
 mod held;
 
 use axum::extract::DefaultBodyLimit;

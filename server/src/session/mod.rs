@@ -6,11 +6,11 @@
 //! Frames are handled one at a time, in order. Every reply goes through the connection's send
 //! queue like events do, so replies and events keep their order.
 
-pub mod inbound;
-pub mod observed;
+pub(crate) mod inbound;
+pub(crate) mod observed;
 mod reply;
 mod subscribe;
-pub mod types;
+pub(crate) mod types;
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -21,10 +21,9 @@ use tether_wire::control::{ErrorData, Heartbeat};
 use tether_wire::{DecodeError, Envelope, Topic};
 
 pub use inbound::{decode, ClientFrame, ClientMessage};
-pub use observed::{Answered, CatchUp};
-pub use types::{
-    code, subscribe_error, tether_refusal, Denial, ProtocolError, Reply, Snapshot, SnapshotRequest,
-};
+pub(crate) use observed::Answered;
+pub use types::{code, subscribe_error, tether_refusal};
+pub(crate) use types::{Denial, ProtocolError, Reply, Snapshot, SnapshotRequest};
 
 use crate::broker::{Broker, NodeTopics};
 use crate::clock::now_ms;

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use axum::http::request::Parts;
 use futures_util::{SinkExt, StreamExt};
-use tether_server::{Authenticate, Broker, Refusal, TetherServer, Topic};
+use tether_server::broker::Broker;
+use tether_server::{Authenticate, Refusal, TetherServer, Topic};
 use tether_wire::control::Control;
 use tether_wire::control::Subscribe;
 use tether_wire::Envelope;

@@ -27,7 +27,8 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::store::{bounded, unavailable, Store};
-use crate::broker::{BrokerError, BrokerHandler, Publication};
+use crate::broker::{BrokerError, BrokerHandler};
+use crate::hub::Publication;
 use crate::hub::StreamPosition;
 
 /// Longest pause between two attempts to reconnect the pub/sub connection.

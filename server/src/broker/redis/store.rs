@@ -22,8 +22,9 @@ use redis::{RedisError, Script};
 use tether_wire::Topic;
 
 use super::RedisConfig;
-use crate::broker::{BrokerError, Event, History, Publication};
+use crate::broker::{BrokerError, History};
 use crate::hub::{Epoch, StreamPosition};
+use crate::hub::{Event, Publication};
 
 /// Numbers, keeps and publishes one event (see the module's documentation).
 /// KEYS: meta, log. ARGV: a new epoch, the frame before `"seq"`, the frame from `,"data":`,
