@@ -95,7 +95,7 @@ async fn the_leptos_ticker_shows_every_price_published_since_mount_and_the_lates
         post_json(&path, &json!({ "symbol": symbol, "cents": cents })).await;
     }
     let since = |log: Vec<serde_json::Value>, from: usize| {
-        log[from..].iter().filter(|e| e["kind"] == "price").count() as u64
+        log[from..].iter().filter(|e| e["type"] == "price").count() as u64
     };
     let btc = since(published("ticker:BTC").await, from.0);
     let eth = since(published("ticker:ETH").await, from.1);
