@@ -206,13 +206,23 @@ mod tests {
         };
         let p = Publication::new(&Topic::new("a:1"), event, position, 7);
         assert!(!p.has_plain_text());
-        let plain = Envelope::decode(&p.text_for(false)).expect("valid");
         let full = Envelope::decode(&p.text_for(true)).expect("valid");
+        assert!(
+            !p.has_plain_text(),
+            "an extended connection needs no plain text"
+        );
+        let plain = Envelope::decode(&p.text_for(false)).expect("valid");
+        assert!(
+            p.has_plain_text(),
+            "made once, for the first plain connection"
+        );
         assert_eq!((plain.seq, full.seq), (None, Some(5)));
         assert_eq!(plain.data.get(), full.data.get());
         assert_eq!((plain.req_id, plain.ts), (Some("r1".into()), 7));
         let again = Publication::from_frame(&p.text_for(true), Epoch::new("e")).expect("decodes");
         assert_eq!((again.seq(), again.topic.as_str()), (5, "a:1"));
+        assert_eq!(again.epoch().as_str(), "e", "the epoch it was carried in");
+        assert_eq!(again.epoch().as_str(), again.epoch().to_string());
         assert!(Publication::from_frame(&p.text_for(false), Epoch::new("e")).is_err());
     }
 }

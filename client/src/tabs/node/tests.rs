@@ -128,6 +128,58 @@ fn the_leader_closing_a_tabs_socket_closes_it_once() {
     assert!(drain(&mut node).is_empty(), "the socket is gone");
 }
 
+/// Socket numbers are each tab's own, so another tab's socket may carry this one's number: a
+/// close addressed to that tab leaves this tab's socket open.
+#[test]
+fn a_close_for_another_tab_with_the_same_socket_number_leaves_this_one_open() {
+    let mut node = follower();
+    node.handle_message(TabMessage::Closed {
+        to: NEW,
+        socket: SOCKET,
+        code: CloseCode::GOING_AWAY.0,
+    });
+    assert!(drain(&mut node).is_empty(), "not this tab's close");
+    let text = String::from("d");
+    node.handle_message(TabMessage::Deliver {
+        to: ME,
+        socket: SOCKET,
+        text,
+    });
+    assert_eq!(drain(&mut node), [NodeOutput::Text(SOCKET, "d".into())]);
+}
+
+/// The client closing its socket ends it here at once: what the leader still delivers to it
+/// goes nowhere. Closing a socket it no longer has leaves the one it has.
+#[test]
+fn the_client_closing_its_socket_ends_that_socket_and_no_other() {
+    let deliver = |node: &mut NodeCore, socket: u64| {
+        let text = String::from("d");
+        node.handle_message(TabMessage::Deliver {
+            to: ME,
+            socket,
+            text,
+        });
+        drain(node)
+    };
+    let mut node = follower();
+    node.handle_close(SOCKET, CloseCode::NORMAL);
+    let close = TabMessage::Close {
+        from: ME,
+        socket: SOCKET,
+    };
+    assert_eq!(drain(&mut node), [post(close)]);
+    assert!(deliver(&mut node, SOCKET).is_empty(), "the closed socket");
+
+    let mut node = follower();
+    node.handle_close(SOCKET - 1, CloseCode::NORMAL);
+    drain(&mut node);
+    assert_eq!(
+        deliver(&mut node, SOCKET),
+        [NodeOutput::Text(SOCKET, "d".into())],
+        "an older socket's close leaves the open one"
+    );
+}
+
 /// The leader crashed or closed: a new one says so. A socket the old one opened is stale; one
 /// still opening asks the new leader; none: nothing to do.
 #[test]

@@ -101,6 +101,40 @@ fn events_before_a_tabs_acknowledgement_are_held_back_then_only_those_after_its_
     );
 }
 
+/// The real client subscribes again after each reconnect: the tab, which asked once, is
+/// acknowledged once, and its cursor keeps the events it has from coming twice.
+#[test]
+fn the_real_clients_resubscribe_is_not_acknowledged_to_the_tab_again() {
+    let up = Fake::default();
+    let mut hub = hub_with(&[A], &up);
+    subscribe(&mut hub, A, &[("t", None)], &up);
+    let first = on(&mut hub, A, "t", subscribed("t", Some(3)), &up);
+    assert_eq!(to(A, &first), [ack("t", Some(3))]);
+    on(&mut hub, A, "t", event("t", Some(4)), &up);
+    let again = on(&mut hub, A, "t", subscribed("t", Some(4)), &up);
+    assert!(to(A, &again).is_empty(), "acknowledged once: {again:?}");
+    let mut seqs = Vec::new();
+    for seq in [4, 5] {
+        let out = on(&mut hub, A, "t", event("t", Some(seq)), &up);
+        seqs.extend(kinds(A, &out).into_iter().map(|(_, s)| s));
+    }
+    assert_eq!(seqs, [Some(5)], "4 came before the resubscribe");
+}
+
+/// An event the real client raised for a tab's earlier virtual socket reaches no one: the
+/// tab's new socket has its own subscriptions.
+#[test]
+fn an_event_for_a_tabs_earlier_socket_is_not_delivered() {
+    let up = Fake::default();
+    let mut hub = hub_with(&[A], &up);
+    subscribe(&mut hub, A, &[("t", None)], &up);
+    on(&mut hub, A, "t", subscribed("t", Some(3)), &up);
+    hub.handle_topic_event(A, 99, &Topic::new("t"), &event("t", Some(4)), &up);
+    assert!(to(A, &drain(&mut hub)).is_empty(), "socket 99 is not A's");
+    let out = on(&mut hub, A, "t", event("t", Some(4)), &up);
+    assert_eq!(kinds(A, &out), [("ev".to_owned(), Some(4))]);
+}
+
 #[test]
 fn a_rewind_for_one_tab_replays_to_it_alone() {
     let up = Fake::default();
