@@ -56,6 +56,7 @@ mod tests {
         assert!(door.admits());
         door.refuse_for(Duration::from_secs(60));
         assert!(!door.admits());
+        assert!(!door.is_closed(), "refused for a while, not shut");
         let door = Admission::default();
         door.refuse_for(Duration::ZERO);
         assert!(door.admits());
@@ -65,5 +66,6 @@ mod tests {
         door.close();
         door.admit_now();
         assert!(!door.admits());
+        assert!(door.is_closed());
     }
 }

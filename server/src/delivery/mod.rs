@@ -9,6 +9,7 @@
 pub(crate) mod admission;
 mod closing;
 pub mod meter;
+mod preview;
 pub(crate) mod queue;
 pub mod rate_limit;
 pub(crate) mod registry;

@@ -24,6 +24,7 @@ use tether_wire::CloseCode;
 use super::closing::close_handshake;
 pub use super::closing::{reject_over_user_cap, reject_unauthorized};
 use super::meter::{is_flooded, Metered};
+use super::preview::preview;
 use super::{CloseSignal, DropReason, Ending, Outbound, SendQueue, Sockets};
 
 /// An upgraded WebSocket, read through its frame meter.
@@ -354,19 +355,4 @@ async fn finish(mut socket: WebSocket, exit: Exit, sockets: &Sockets) {
         Exit::Ending(Ending::Abort) => tracing::info!("connection dropped by the server"),
         Exit::Lost => tracing::info!("connection lost"),
     }
-}
-
-/// Most of a frame that a trace line shows.
-const PREVIEW_BYTES: usize = 512;
-
-/// A frame for the log: whole when short, else its start and its length.
-fn preview(text: &str) -> String {
-    if text.len() <= PREVIEW_BYTES {
-        return text.to_owned();
-    }
-    let end = (0..=PREVIEW_BYTES)
-        .rev()
-        .find(|&i| text.is_char_boundary(i))
-        .unwrap_or(0);
-    format!("{}… ({} bytes)", &text[..end], text.len())
 }
