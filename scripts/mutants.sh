@@ -7,8 +7,9 @@
 #   native tests.
 # - `server`: the server's delivery and hub (server/src/delivery, server/src/hub, once the
 #   stub's ws/ and hub/) against tether-server's own tests (unit tests and its integration
-#   tests but the Redis one); MUTANTS_STUB_TESTS="protocol replay ..." adds those test targets
-#   of tether-stub (slower: the stub is rebuilt for each mutant).
+#   tests but the Redis one). cargo-mutants runs only the mutated package's tests, so the
+#   mutants these miss are judged again against the stub's socket tests by
+#   scripts/mutants_against.py (see tests/MUTANTS.md).
 # - `tabs`: the tabs' sans-IO cores (the hub's core, serve and cursor, and the node's core)
 #   against the tabs' table tests and tabs_hub; what follows `tabs` goes to cargo-mutants
 #   (e.g. `tabs --shard 1/4`).
@@ -61,13 +62,8 @@ if [ "$mode" = core ]; then
 else
   # The server's own tests (its unit tests exercise the hub's cursors and the delivery's
   # queue, meter and registry; join, layers, minimal and unavailable run real sockets).
-  targets=(--lib --test join --test layers --test minimal --test unavailable)
-  pkgs=(--test-package tether-server)
-  if [ -n "${MUTANTS_STUB_TESTS:-}" ]; then
-    pkgs=(--test-package tether-server,tether-stub)
-    for t in $MUTANTS_STUB_TESTS; do targets+=(--test "$t"); done
-  fi
-  cargo mutants -p tether-server "${pkgs[@]}" "${args[@]}" -- "${targets[@]}" || true
+  cargo mutants -p tether-server "${args[@]}" -- \
+    --lib --test join --test layers --test minimal --test unavailable || true
 fi
 echo
 for kind in caught missed unviable timeout; do
