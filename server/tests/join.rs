@@ -12,7 +12,7 @@ use tether_server::{Event, Publication, TetherServer, Topic};
 
 mod support;
 
-use support::join::{after, publish_steadily, serve, subscribe_and_read};
+use support::join::{serve, subscribe_and_read, Steady};
 
 /// A broker whose history answers late: it waits, reads, and waits again, so that
 /// events are published both before and after the moment the history is read.
@@ -72,34 +72,34 @@ async fn start(delay: Duration) -> (TetherServer, String) {
 async fn a_replay_from_a_slow_history_meets_the_live_events_with_no_gap_and_no_repeat() {
     let (server, addr) = start(Duration::from_millis(80)).await;
     let topic = Topic::new("t:1");
-    let (published, stop) = publish_steadily(&server, &topic);
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let since = published.lock().expect("not poisoned")[10];
-    let (_, got) = subscribe_and_read(&addr, &topic, Some(since), || stop.stop()).await;
-    let want = after(&published, since);
+    let steady = Steady::start(&server, &topic);
+    let since = steady.nth(10).await;
+    let read = subscribe_and_read(&addr, &topic, Some(since), &steady, Some(200)).await;
+    let want = read.after(since);
     assert!(
         want.len() > 100,
         "{} events published after since",
         want.len()
     );
-    assert_eq!(got, want, "every event after since, once, in order");
+    assert_eq!(read.got, want, "every event after since, once, in order");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_join_without_since_continues_from_its_acknowledged_seq_with_no_gap_and_no_repeat() {
     let (server, addr) = start(Duration::from_millis(80)).await;
     let topic = Topic::new("t:1");
-    let (published, stop) = publish_steadily(&server, &topic);
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    let (acked, got) = subscribe_and_read(&addr, &topic, None, || stop.stop()).await;
-    let want = after(&published, acked);
+    let steady = Steady::start(&server, &topic);
+    steady.nth(0).await;
+    let read = subscribe_and_read(&addr, &topic, None, &steady, Some(200)).await;
+    let want = read.after(read.acked);
     assert!(
-        acked > 0 && want.len() > 100,
-        "acked {acked}, {} after",
+        read.acked > 0 && want.len() > 100,
+        "acked {}, {} after",
+        read.acked,
         want.len()
     );
     assert_eq!(
-        got, want,
+        read.got, want,
         "every event after the acknowledged seq, once, in order"
     );
 }
@@ -121,13 +121,12 @@ mod on_redis {
         let redis = RedisServer::start();
         let (server, addr) = start_on(broker(&redis), Duration::from_millis(80)).await;
         let topic = Topic::new("t:1");
-        let (published, stop) = publish_steadily(&server, &topic);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let since = published.lock().expect("not poisoned")[10];
-        let (_, got) = subscribe_and_read(&addr, &topic, Some(since), || stop.stop()).await;
-        let want = after(&published, since);
+        let steady = Steady::start(&server, &topic);
+        let since = steady.nth(10).await;
+        let read = subscribe_and_read(&addr, &topic, Some(since), &steady, Some(200)).await;
+        let want = read.after(since);
         assert!(want.len() > 100, "{} published after since", want.len());
-        assert_eq!(got, want, "every event after since, once, in order");
+        assert_eq!(read.got, want, "every event after since, once, in order");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -135,13 +134,13 @@ mod on_redis {
         let redis = RedisServer::start();
         let (server, addr) = start_on(broker(&redis), Duration::from_millis(80)).await;
         let topic = Topic::new("t:1");
-        let (published, stop) = publish_steadily(&server, &topic);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let (acked, got) = subscribe_and_read(&addr, &topic, None, || stop.stop()).await;
-        let want = after(&published, acked);
-        assert!(acked > 0 && want.len() > 100, "acked {acked}");
+        let steady = Steady::start(&server, &topic);
+        steady.nth(0).await;
+        let read = subscribe_and_read(&addr, &topic, None, &steady, Some(200)).await;
+        let want = read.after(read.acked);
+        assert!(read.acked > 0 && want.len() > 100, "acked {}", read.acked);
         assert_eq!(
-            got, want,
+            read.got, want,
             "every event after the acknowledged seq, once, in order"
         );
     }

@@ -27,7 +27,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 mod support;
 
-use support::join::{after, publish_steadily, serve, subscribe_and_read};
+use support::join::{serve, subscribe_and_read, Steady};
 use support::redis_server::{command, RedisServer};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -169,11 +169,12 @@ async fn a_killed_pubsub_connection_is_repaired_from_the_log_with_no_gap_and_no_
     let broker = broker(&redis);
     let (server, addr) = serve(broker.clone()).await;
     let topic = Topic::new("t:1");
-    let (published, stop) = publish_steadily(&server, &topic);
+    let steady = Steady::start(&server, &topic);
+    let (stop, so_far) = (steady.stopper(), steady.so_far());
     let port = redis.port;
     // A kill takes effect as a repair only when an event was published while the node was
     // resubscribing, which a fast reconnect can miss: kill again until one did (or fail).
-    let (node, so_far) = (broker.clone(), published.clone());
+    let node = broker.clone();
     let killer = tokio::spawn(async move {
         let mut killed = 0;
         for _ in 0..40 {
@@ -191,11 +192,11 @@ async fn a_killed_pubsub_connection_is_repaired_from_the_log_with_no_gap_and_no_
         stop.stop();
         killed
     });
-    // subscribe_and_read fails on any resync_required; it reads until the server is quiet,
-    // which it is once the killer has stopped the publisher.
-    let (acked, got) = subscribe_and_read(&addr, &topic, None, || {}).await;
+    // subscribe_and_read fails on any resync_required; it reads until it has the last event
+    // published before the killer stopped the publisher.
+    let read = subscribe_and_read(&addr, &topic, None, &steady, None).await;
     let killed = killer.await.expect("the killer ran");
-    let want = after(&published, acked);
+    let want = read.after(read.acked);
     let counters = broker.counters();
     assert!(killed >= 2, "pub/sub connections killed: {killed}");
     assert!(
@@ -203,7 +204,10 @@ async fn a_killed_pubsub_connection_is_repaired_from_the_log_with_no_gap_and_no_
         "the node noticed and repaired: {counters:?}"
     );
     assert!(want.len() >= 200, "{} published after the ack", want.len());
-    assert_eq!(got, want, "once each, in order, from the acknowledged seq");
+    assert_eq!(
+        read.got, want,
+        "once each, in order, from the acknowledged seq"
+    );
 }
 
 #[cfg(feature = "faults")]

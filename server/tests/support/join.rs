@@ -1,9 +1,11 @@
 //! The join tests' helpers: a user for everyone, a server on a free port, a steady publisher,
-//! and a raw subscriber that reads until the server is quiet.
+//! and a raw subscriber that reads until it has the publisher's last event. Nothing here
+//! depends on how fast the machine is: every wait is for a condition, and one that does not
+//! come within [`PATIENCE`] fails the test.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::http::request::Parts;
 use futures_util::{SinkExt, StreamExt};
@@ -12,6 +14,7 @@ use tether_server::{Authenticate, Refusal, TetherServer, Topic};
 use tether_wire::control::Control;
 use tether_wire::control::Subscribe;
 use tether_wire::Envelope;
+use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 
 /// Everyone is user `u`.
@@ -37,27 +40,71 @@ pub async fn serve(broker: Arc<dyn Broker>) -> (TetherServer, String) {
     (server, addr)
 }
 
-/// Publishes on `topic` every 2 ms until stopped; the `seq`s the publisher returned.
-/// Stopping takes effect between two publishes, so that every publish made is recorded.
-pub fn publish_steadily(server: &TetherServer, topic: &Topic) -> (Arc<Mutex<Vec<u64>>>, Stop) {
-    let publisher = server.publisher();
-    let (topic, seqs) = (topic.clone(), Arc::new(Mutex::new(Vec::new())));
-    let (sink, stop) = (seqs.clone(), Stop::default());
-    let stopped = stop.clone();
-    tokio::spawn(async move {
-        for n in 0u64.. {
-            if stopped.0.load(Ordering::SeqCst) {
-                return;
+/// How long a wait may last before the test fails: far beyond any machine's pace.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// A publisher on one topic, every 2 ms until stopped, recording the `seq` of each publish.
+pub struct Steady {
+    seqs: Arc<Mutex<Vec<u64>>>,
+    stop: Stop,
+    task: JoinHandle<()>,
+}
+
+impl Steady {
+    /// Starts publishing on `topic`.
+    pub fn start(server: &TetherServer, topic: &Topic) -> Steady {
+        let publisher = server.publisher();
+        let (topic, seqs, stop) = (topic.clone(), Arc::default(), Stop::default());
+        let (sink, stopped) = (Arc::clone(&seqs), stop.clone());
+        let task = tokio::spawn(async move {
+            for n in 0u64.. {
+                if stopped.0.load(Ordering::SeqCst) {
+                    return;
+                }
+                let published = publisher
+                    .publish(&topic, "tick", &n)
+                    .await
+                    .expect("published");
+                lock(&sink).push(published.seq());
+                tokio::time::sleep(Duration::from_millis(2)).await;
             }
-            let published = publisher
-                .publish(&topic, "tick", &n)
-                .await
-                .expect("published");
-            sink.lock().expect("not poisoned").push(published.seq());
-            tokio::time::sleep(Duration::from_millis(2)).await;
+        });
+        Steady { seqs, stop, task }
+    }
+
+    /// What it has published so far.
+    pub fn so_far(&self) -> Arc<Mutex<Vec<u64>>> {
+        Arc::clone(&self.seqs)
+    }
+
+    /// A handle that stops it (after the publish under way).
+    pub fn stopper(&self) -> Stop {
+        self.stop.clone()
+    }
+
+    /// The `seq` of its `n`-th publish (from 0), once made.
+    pub async fn nth(&self, n: usize) -> u64 {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(&seq) = lock(&self.seqs).get(n) {
+                return seq;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{n} publishes within {PATIENCE:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
-    });
-    (seqs, stop)
+    }
+
+    /// Every `seq` it published, once it has stopped; `None` while it runs.
+    fn all(&self) -> Option<Vec<u64>> {
+        self.task.is_finished().then(|| lock(&self.seqs).clone())
+    }
+}
+
+fn lock(seqs: &Mutex<Vec<u64>>) -> std::sync::MutexGuard<'_, Vec<u64>> {
+    seqs.lock().expect("not poisoned")
 }
 
 /// Stops a steady publisher.
@@ -71,14 +118,36 @@ impl Stop {
     }
 }
 
-/// Subscribes (with `since` if given) and reads until the server has been quiet for 300 ms;
-/// returns the acknowledged `seq` and the `seq`s of the events received, in order.
+/// What a subscriber read: the acknowledged `seq`, the `seq`s of the events it received in
+/// order, and every `seq` the publisher returned.
+pub struct Read {
+    pub acked: u64,
+    pub got: Vec<u64>,
+    pub published: Vec<u64>,
+}
+
+impl Read {
+    /// The published `seq`s after `since`: what the subscriber must have received.
+    pub fn after(&self, since: u64) -> Vec<u64> {
+        self.published
+            .iter()
+            .copied()
+            .filter(|&s| s > since)
+            .collect()
+    }
+}
+
+/// Subscribes (with `since` if given) while `steady` publishes, stops it once `stop_after`
+/// events came (if given; else something else stops it), and reads until it has the last
+/// event the publisher made, then 300 ms more (a repeat after the last would show). Fails on
+/// a `resync_required`, and when [`PATIENCE`] goes by with no event while one is due.
 pub async fn subscribe_and_read(
     addr: &str,
     topic: &Topic,
     since: Option<u64>,
-    stop: impl FnOnce(),
-) -> (u64, Vec<u64>) {
+    steady: &Steady,
+    stop_after: Option<usize>,
+) -> Read {
     let url = format!("ws://{addr}/ws?tether=1");
     let (mut ws, _) = tokio_tungstenite::connect_async(url)
         .await
@@ -90,32 +159,46 @@ pub async fn subscribe_and_read(
     };
     let frame = Control::Subscribe(request).to_envelope().encode();
     ws.send(Message::text(frame)).await.expect("sends");
-    let mut acked = None;
-    let mut seqs = Vec::new();
-    let mut stop = Some(stop);
+    let (mut acked, mut got) = (None, Vec::new());
+    let mut heard = Instant::now();
+    let mut last_due: Option<(Vec<u64>, Instant)> = None;
     loop {
-        let next = tokio::time::timeout(Duration::from_millis(300), ws.next()).await;
-        let Ok(Some(Ok(Message::Text(text)))) = next else {
-            break;
+        if last_due.is_none() {
+            let all = steady.all();
+            let done = all.filter(|all| all.last().is_none_or(|l| got.last() >= Some(l)));
+            last_due = done.map(|all| (all, Instant::now() + Duration::from_millis(300)));
+        }
+        if let Some((all, until)) = &last_due {
+            if Instant::now() >= *until {
+                let acked = acked.expect("acknowledged");
+                return Read {
+                    acked,
+                    got,
+                    published: all.clone(),
+                };
+            }
+        }
+        assert!(
+            heard.elapsed() < PATIENCE,
+            "no event for {PATIENCE:?}, with {} read",
+            got.len()
+        );
+        let next = tokio::time::timeout(Duration::from_millis(50), ws.next()).await;
+        let Ok(next) = next else { continue };
+        let Some(Ok(Message::Text(text))) = next else {
+            panic!("the socket ended: {next:?}");
         };
+        heard = Instant::now();
         let envelope = Envelope::decode(&text).expect("an envelope");
         match Control::parse(&envelope) {
             Some(Ok(Control::SubscribeAck(ack))) => acked = ack.seqs.get(topic).copied(),
             Some(Ok(Control::Ping(_))) => {}
             Some(Ok(Control::ResyncRequired(r))) => panic!("a gap, announced: {r:?}"),
             Some(other) => panic!("unexpected {other:?}"),
-            None => seqs.push(envelope.seq.expect("numbered")),
+            None => got.push(envelope.seq.expect("numbered")),
         }
-        if seqs.len() == 200 {
-            if let Some(stop) = stop.take() {
-                stop();
-            }
+        if Some(got.len()) == stop_after {
+            steady.stop.stop();
         }
     }
-    (acked.expect("acknowledged"), seqs)
-}
-
-pub fn after(published: &Mutex<Vec<u64>>, since: u64) -> Vec<u64> {
-    let published = published.lock().expect("not poisoned");
-    published.iter().copied().filter(|&s| s > since).collect()
 }
