@@ -188,14 +188,20 @@ pub async fn subscribe_and_read(
         let Some(Ok(Message::Text(text))) = next else {
             panic!("the socket ended: {next:?}");
         };
-        heard = Instant::now();
         let envelope = Envelope::decode(&text).expect("an envelope");
         match Control::parse(&envelope) {
-            Some(Ok(Control::SubscribeAck(ack))) => acked = ack.seqs.get(topic).copied(),
+            Some(Ok(Control::SubscribeAck(ack))) => {
+                acked = ack.seqs.get(topic).copied();
+                heard = Instant::now();
+            }
+            // The server's heartbeat is not an event: it must not keep a stalled read alive.
             Some(Ok(Control::Ping(_))) => {}
             Some(Ok(Control::ResyncRequired(r))) => panic!("a gap, announced: {r:?}"),
             Some(other) => panic!("unexpected {other:?}"),
-            None => got.push(envelope.seq.expect("numbered")),
+            None => {
+                got.push(envelope.seq.expect("numbered"));
+                heard = Instant::now();
+            }
         }
         if Some(got.len()) == stop_after {
             steady.stop.stop();
