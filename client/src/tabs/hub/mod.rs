@@ -19,12 +19,12 @@
 mod by_tab;
 mod core;
 mod cursor;
+mod held;
 mod serve;
 #[cfg(test)]
 mod tests;
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
 
 pub use self::core::{HubCore, HubOutput, Upstream};
@@ -34,8 +34,9 @@ use crate::client::WsClientV2;
 use crate::core::{ConnectionState, Replay, TopicStatus};
 use crate::listeners::ListenerGuard;
 use crate::protocol::{CloseCode, Frame, Topic};
-use crate::{AppState, Subscription};
+use crate::AppState;
 use by_tab::ByTab;
+use held::Held;
 
 /// What the hub needs from its tab: the tabs' channel, timer tasks, and the tabs' locks.
 pub trait HubHost {
@@ -73,15 +74,12 @@ impl Upstream for WsClientV2 {
     }
 }
 
-/// A tab's topic held on the real client: (tab, its socket, topic).
-type SubKey = (TabId, u64, String);
-
 /// The leader's multiplexer. See the module docs.
 pub struct Hub {
     core: RefCell<HubCore>,
     host: Box<dyn HubHost>,
     upstream: Rc<AppState>,
-    subs: RefCell<BTreeMap<SubKey, Subscription>>,
+    subs: RefCell<Held>,
     /// Each other tab's own lock, waited on: granted means the tab is gone.
     watches: RefCell<ByTab<Box<dyn Lock>>>,
     /// Set while the outputs are carried out: an input meanwhile only queues more.
@@ -189,8 +187,7 @@ impl Hub {
                 since,
             } => self.subscribe(tab, socket, topic, since),
             HubOutput::Release { tab, socket, topic } => {
-                let key = (tab, socket, topic.as_str().to_owned());
-                let gone = self.subs.borrow_mut().remove(&key);
+                let gone = self.subs.borrow_mut().remove(tab, socket, topic.as_str());
                 drop(gone); // after the borrow: dropping a guard calls into the real client
             }
             HubOutput::SendUp {
@@ -234,8 +231,7 @@ impl Hub {
                     hub.input(|core, up| core.handle_topic_event(tab, socket, &name, event, up));
                 }
             });
-        let key = (tab, socket, topic.as_str().to_owned());
-        let replaced = self.subs.borrow_mut().insert(key, guard);
+        let replaced = self.subs.borrow_mut().insert(tab, socket, &topic, guard);
         drop(replaced);
         let mut core = self.core.borrow_mut();
         core.handle_upstream_subscribed(tab, socket, &topic, &self.upstream.client);
