@@ -99,6 +99,22 @@ async fn half_open_sockets_go_silent_but_new_ones_are_normal() {
     );
 }
 
+/// A half-open socket (its network dead under it) asked to close sends no close frame, which
+/// could not cross a dead network: the stub drops it without one.
+#[tokio::test]
+async fn a_half_open_socket_asked_to_close_is_dropped_without_a_close_frame() {
+    let stub = Stub::start().await;
+    let mut stale = stub.connect(1).await;
+    stub.wait_open(1).await;
+    assert_eq!(stub.control("half-open").await["half_open"], 1);
+    assert_eq!(
+        stub.control("close?code=4000&reason=bye").await["closed"],
+        1
+    );
+    assert_eq!(stale.end(false).await, End::Dropped);
+    stub.wait_open(0).await;
+}
+
 #[tokio::test]
 async fn malformed_sends_a_broken_frame_and_the_socket_stays_usable() {
     let stub = Stub::start().await;

@@ -130,6 +130,25 @@ async fn protocol_violations_get_the_close_codes_of_rfc_6455() {
     assert_served(&stub).await;
 }
 
+/// A client that goes away without a close frame (a closed laptop, a killed tab) is a lost
+/// connection, not a protocol violation: nothing is counted against it as a drop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_leaves_without_a_close_frame_is_lost_not_a_violation() {
+    let stub = Stub::start().await;
+    let mut sockets = Vec::new();
+    for _ in 0..3 {
+        sockets.push(raw_ws(&stub, &stub.token(2)).await);
+    }
+    stub.wait_open(3).await;
+    drop(sockets); // each TCP connection ends with no close frame
+    let stats = stub.wait_open(0).await;
+    assert_eq!(
+        stats["drops"],
+        serde_json::json!({"slow_consumer": 0, "flood": 0, "too_big": 0, "write_timeout": 0, "protocol": 0})
+    );
+    assert_served(&stub).await;
+}
+
 /// Finding 8: each idle connection cost 136 kB (a 128 KiB read buffer). Measured on the stub
 /// binary alone: the RSS grown by 2,000 idle sockets, per socket.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
