@@ -152,7 +152,7 @@ impl HubCore {
     }
 
     /// Handles a message from a tab (or from this one, as the channel does not echo).
-    pub fn handle_message(&mut self, message: TabMessage, up: &dyn Upstream) {
+    pub fn handle_message(&mut self, message: TabMessage, up: &impl Upstream) {
         match message {
             TabMessage::Open { from, socket } => self.open(from, socket, up),
             TabMessage::Frame { from, socket, text } => self.handle_frame(from, socket, &text, up),
@@ -173,7 +173,7 @@ impl HubCore {
         }
     }
 
-    fn open(&mut self, from: TabId, socket: u64, up: &dyn Upstream) {
+    fn open(&mut self, from: TabId, socket: u64, up: &impl Upstream) {
         match self.tabs.get(from).map(|t| (t.socket == socket, t.open)) {
             // Asked again (the tab heard of a new leader, which is this one): it is open
             // already, or will be when the real socket is.
@@ -210,7 +210,7 @@ impl HubCore {
     }
 
     /// `tab` said goodbye, or its lock came free (it crashed): its topics go.
-    pub fn handle_tab_gone(&mut self, tab: TabId, up: &dyn Upstream) {
+    pub fn handle_tab_gone(&mut self, tab: TabId, up: &impl Upstream) {
         self.remove_tab(tab);
         if self.watched.remove(tab).is_some() {
             self.out.push_back(HubOutput::Unwatch(tab));
@@ -257,7 +257,7 @@ impl HubCore {
     }
 
     /// The real socket opened or dropped: the tabs' virtual sockets follow it.
-    pub fn handle_upstream_state(&mut self, state: ConnectionState, up: &dyn Upstream) {
+    pub fn handle_upstream_state(&mut self, state: ConnectionState, up: &impl Upstream) {
         if state.is_open() {
             let waiting: Vec<TabId> = self
                 .tabs
@@ -299,7 +299,7 @@ impl HubCore {
         self.broadcast_status(up);
     }
 
-    fn open_tab(&mut self, tab: TabId, up: &dyn Upstream) {
+    fn open_tab(&mut self, tab: TabId, up: &impl Upstream) {
         let Some(t) = self.tabs.get_mut(tab).filter(|t| !t.open) else {
             return;
         };
@@ -330,7 +330,7 @@ impl HubCore {
     }
 
     /// Tells the tabs the shared socket's status.
-    pub fn broadcast_status(&mut self, up: &dyn Upstream) {
+    pub fn broadcast_status(&mut self, up: &impl Upstream) {
         let (replay, health) = (up.replay(), up.health());
         self.told = (replay, health);
         let status = TabMessage::Status {
@@ -345,7 +345,7 @@ impl HubCore {
 
     /// Tells the tabs when the server turned out to replay or not, or the health changed (a
     /// new RTT sample): checked on each acknowledgement and each tab's heartbeat.
-    pub(super) fn broadcast_if_changed(&mut self, up: &dyn Upstream) {
+    pub(super) fn broadcast_if_changed(&mut self, up: &impl Upstream) {
         if (up.replay(), up.health()) != self.told {
             self.broadcast_status(up);
         }

@@ -37,7 +37,7 @@ struct Known {
 }
 
 impl Known {
-    fn of(topic: &Topic, event: &TopicEvent, up: &dyn Upstream) -> Known {
+    fn of(topic: &Topic, event: &TopicEvent, up: &impl Upstream) -> Known {
         let numbered = up.replay() == Replay::Offered;
         let snapshot_at = match event {
             TopicEvent::Message(m) if m.seq.is_none() && numbered => up.server_seq(topic),
@@ -67,7 +67,7 @@ impl HubCore {
         tab: TabId,
         socket: u64,
         topic: &Topic,
-        up: &dyn Upstream,
+        up: &impl Upstream,
     ) {
         if let Some(TopicStatus::Failed { code, error }) = up.topic_status(topic) {
             let refused = TopicEvent::Refused {
@@ -86,7 +86,7 @@ impl HubCore {
         socket: u64,
         topic: &Topic,
         event: &TopicEvent,
-        up: &dyn Upstream,
+        up: &impl Upstream,
     ) {
         if matches!(event, TopicEvent::Subscribed { .. }) {
             self.broadcast_if_changed(up);

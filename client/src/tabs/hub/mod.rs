@@ -155,7 +155,7 @@ impl Hub {
     }
 
     /// Gives the core an input, then carries out what it asks.
-    fn input(&self, f: impl FnOnce(&mut HubCore, &dyn Upstream)) {
+    fn input(&self, f: impl FnOnce(&mut HubCore, &WsClientV2)) {
         f(&mut self.core.borrow_mut(), &self.upstream.client);
         self.drive();
     }

@@ -55,7 +55,7 @@ fn not_sent(e: &SendError) -> &'static str {
 
 impl HubCore {
     /// A frame from a tab's client.
-    pub(super) fn handle_frame(&mut self, tab: TabId, socket: u64, text: &str, up: &dyn Upstream) {
+    pub(super) fn handle_frame(&mut self, tab: TabId, socket: u64, text: &str, up: &impl Upstream) {
         let open = self
             .tabs
             .get(tab)
@@ -105,7 +105,7 @@ impl HubCore {
 
     /// A tab subscribes: each topic is held for it on the real client, from the `since` it
     /// asked for, or, when it joins a topic already active, from the cached snapshot's `seq`.
-    fn subscribe(&mut self, tab: TabId, socket: u64, request: Request, up: &dyn Upstream) {
+    fn subscribe(&mut self, tab: TabId, socket: u64, request: Request, up: &impl Upstream) {
         let Some(t) = self.tabs.get_mut(tab) else {
             return;
         };
