@@ -6,7 +6,7 @@
 //! reading of every frame it takes).
 
 use super::EnvelopeRef;
-use crate::json::{Cursor, Str, STRING_STOPS};
+use crate::json::{leading_u64, plain_run, Cursor, Str};
 
 /// Where the scan is.
 struct Layout<'a> {
@@ -29,7 +29,7 @@ impl<'a> Layout<'a> {
     /// A string's text up to its closing quote, if it has no escape or control character.
     fn plain_string(&mut self) -> Option<&'a str> {
         let rest = self.rest();
-        let end = rest.bytes().position(|b| STRING_STOPS[usize::from(b)])?;
+        let end = plain_run(rest.as_bytes());
         if rest.as_bytes().get(end) != Some(&b'"') {
             return None;
         }
@@ -40,11 +40,7 @@ impl<'a> Layout<'a> {
     /// An unsigned integer that fits a `u64` (no sign, fraction, exponent or leading zero).
     fn number(&mut self) -> Option<u64> {
         let digits = self.rest().as_bytes();
-        let (mut n, mut len) = (0u64, 0);
-        while let Some(d) = digits.get(len).filter(|d| d.is_ascii_digit()) {
-            n = n.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
-            len += 1;
-        }
+        let (n, len) = leading_u64(digits)?;
         if len == 0 || (len > 1 && digits.first() == Some(&b'0')) {
             return None;
         }

@@ -19,7 +19,7 @@ mod write;
 
 pub use de::{from_str, DataError};
 pub use read::Cursor;
-pub(crate) use read::STRING_STOPS;
+pub(crate) use read::{leading_u64, plain_run};
 pub use write::{push_str, push_u64};
 
 use std::borrow::Cow;
