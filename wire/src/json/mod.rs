@@ -13,13 +13,14 @@ mod de;
 #[cfg(test)]
 mod de_tests;
 mod read;
+mod scan;
 mod skip;
 mod unescape;
 mod write;
 
 pub use de::{from_str, DataError};
 pub use read::Cursor;
-pub(crate) use read::{leading_u64, plain_run};
+pub(crate) use scan::{leading_u64, plain_run};
 pub use write::{push_str, push_u64};
 
 use std::borrow::Cow;

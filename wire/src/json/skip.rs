@@ -2,7 +2,8 @@
 //! handler decodes it), and walking text already validated (for [`Value`]'s iterators). On text
 //! that is not JSON these return garbage, never a panic: no index, no overflow.
 
-use super::read::{plain_run, Cursor};
+use super::read::Cursor;
+use super::scan::plain_run;
 use super::{slice, Error, Kind, Str, Value};
 
 impl<'a> Cursor<'a> {

@@ -220,7 +220,7 @@ proptest! {
             .iter()
             .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
             .unwrap_or(text.len());
-        prop_assert_eq!(read::plain_run(&text), expected);
+        prop_assert_eq!(scan::plain_run(&text), expected);
     }
 
     /// Integers read without a checked multiply per digit read as `str::parse` does.
