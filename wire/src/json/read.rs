@@ -1,7 +1,8 @@
 //! Reading: [`Cursor`] validates as it goes (for text from the network); `skip` has what it
-//! skips without validating; `scan` the runs of plain bytes and digits both read.
+//! skips without validating. Runs of plain bytes in a string are scanned with a table, not a
+//! branch per byte.
 
-use super::scan::{leading_u64, plain_run};
+use super::digits::leading_u64;
 use super::{slice, Error, Kind, Str, Value, MAX_DEPTH};
 
 /// A position in a JSON text. Every method that reads skips the whitespace before what it
@@ -181,11 +182,13 @@ impl<'a> Cursor<'a> {
         let start = self.pos + 1;
         let (mut i, mut escaped) = (start, false);
         loop {
-            i += plain_run(bytes.get(i..).unwrap_or_default());
             let Some(&b) = bytes.get(i) else {
                 return Err(Error("unterminated string"));
             };
             i += 1;
+            if !STRING_STOPS[usize::from(b)] {
+                continue;
+            }
             match b {
                 b'"' => break,
                 b'\\' => {
@@ -338,6 +341,20 @@ impl<'a> Cursor<'a> {
         self.depth = self.depth.saturating_sub(1);
     }
 }
+
+/// The bytes that end a run of plain characters in a string: `"`, `\` and the control
+/// characters (one table load per byte, as serde_json does).
+pub(crate) static STRING_STOPS: [bool; 256] = {
+    let mut stops = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        stops[b] = true;
+        b += 1;
+    }
+    stops[b'"' as usize] = true;
+    stops[b'\\' as usize] = true;
+    stops
+};
 
 /// Four hex digits as a number.
 pub(super) fn hex4(digits: &[u8]) -> Option<u32> {

@@ -3,7 +3,6 @@
 //! that is not JSON these return garbage, never a panic: no index, no overflow.
 
 use super::read::Cursor;
-use super::scan::plain_run;
 use super::{slice, Error, Kind, Str, Value};
 
 impl<'a> Cursor<'a> {
@@ -75,28 +74,45 @@ impl<'a> Cursor<'a> {
     }
 
     fn skip_string_trusted(&mut self) -> Value<'a> {
-        let start = self.pos;
-        let (end, escaped) = string_end_trusted(self.bytes(), start);
-        self.pos = end;
+        let (bytes, start) = (self.bytes(), self.pos);
+        let (mut i, mut escaped) = (start + 1, false);
+        loop {
+            let Some(&b) = bytes.get(i) else {
+                i = bytes.len() + 1; // unterminated: past the end
+                break;
+            };
+            i += 1;
+            if !QUOTE_STOPS[usize::from(b)] {
+                continue;
+            }
+            if b == b'"' {
+                break;
+            }
+            escaped = true;
+            i += 1; // the escaped character
+        }
+        self.pos = i;
         Value {
-            raw: slice(self.text, start, end.min(self.text.len())),
+            raw: slice(self.text, start, i.min(self.text.len())),
             kind: Kind::String,
             escaped,
         }
     }
 
-    /// Skips an object or an array: one pass that skips strings whole (brackets inside them do
-    /// not count) and tracks the depth.
+    /// Skips an object or an array: one pass that tracks strings (brackets inside them do
+    /// not count) and the depth.
     fn skip_nested_trusted(&mut self) {
         let bytes = self.bytes();
-        let (mut i, mut depth) = (self.pos, 0usize);
+        let (mut i, mut depth, mut in_string) = (self.pos, 0usize, false);
         while let Some(&b) = bytes.get(i) {
             i += 1;
             if !NESTING_STOPS[usize::from(b)] {
                 continue;
             }
             match b {
-                b'"' => i = string_end_trusted(bytes, i - 1).0,
+                b'\\' => i += usize::from(in_string),
+                b'"' => in_string = !in_string,
+                _ if in_string => {}
                 b'{' | b'[' => depth += 1,
                 _ => {
                     depth = depth.saturating_sub(1);
@@ -111,32 +127,20 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// The end of the string whose opening quote is at `open` (just past its closing quote; past
-/// the end of `bytes` when it has none), and whether it has escapes. The character after a
-/// backslash is skipped whatever it is; nothing is validated.
-fn string_end_trusted(bytes: &[u8], open: usize) -> (usize, bool) {
-    let (mut i, mut escaped) = (open + 1, false);
-    loop {
-        i += plain_run(bytes.get(i..).unwrap_or_default());
-        let Some(&b) = bytes.get(i) else {
-            return (bytes.len() + 1, escaped);
-        };
-        i += 1;
-        match b {
-            b'"' => return (i, escaped),
-            b'\\' => {
-                escaped = true;
-                i += 1; // the escaped character
-            }
-            _ => {} // a control character: not JSON, but not a stop here
-        }
-    }
-}
+/// The bytes that end a run inside a string already validated: `"` and `\`.
+static QUOTE_STOPS: [bool; 256] = {
+    let mut stops = [false; 256];
+    stops[b'"' as usize] = true;
+    stops[b'\\' as usize] = true;
+    stops
+};
 
-/// The bytes that matter when skipping over an object or array: quotes and brackets.
+/// The bytes that matter when skipping over an object or array: quotes, backslashes and
+/// brackets.
 static NESTING_STOPS: [bool; 256] = {
     let mut stops = [false; 256];
     stops[b'"' as usize] = true;
+    stops[b'\\' as usize] = true;
     stops[b'{' as usize] = true;
     stops[b'[' as usize] = true;
     stops[b'}' as usize] = true;

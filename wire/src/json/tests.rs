@@ -208,21 +208,6 @@ proptest! {
 }
 
 proptest! {
-    /// The eight-at-a-time scan stops where a byte-by-byte one does, wherever the stop falls.
-    #[test]
-    fn plain_runs_end_at_the_first_stop(bytes in proptest::collection::vec(
-        prop_oneof![Just(b'"'), Just(b'\\'), Just(0x1F), Just(0x20), Just(0x7F), Just(0x80), Just(0xFF), any::<u8>()],
-        0..40,
-    ), plain in 0usize..30) {
-        let mut text = vec![b'a'; plain];
-        text.extend(bytes);
-        let expected = text
-            .iter()
-            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
-            .unwrap_or(text.len());
-        prop_assert_eq!(scan::plain_run(&text), expected);
-    }
-
     /// Integers read without a checked multiply per digit read as `str::parse` does.
     #[test]
     fn integers_parse_as_the_standard_library_does(n in any::<u64>(), extra in 0u8..10, zeros in 0usize..3) {
