@@ -6,7 +6,7 @@
 //! reading of every frame it takes).
 
 use super::EnvelopeRef;
-use crate::json::{Cursor, Str, STRING_STOPS};
+use crate::json::{leading_u64, Cursor, Str, STRING_STOPS};
 
 /// Where the scan is.
 struct Layout<'a> {
@@ -40,11 +40,7 @@ impl<'a> Layout<'a> {
     /// An unsigned integer that fits a `u64` (no sign, fraction, exponent or leading zero).
     fn number(&mut self) -> Option<u64> {
         let digits = self.rest().as_bytes();
-        let (mut n, mut len) = (0u64, 0);
-        while let Some(d) = digits.get(len).filter(|d| d.is_ascii_digit()) {
-            n = n.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
-            len += 1;
-        }
+        let (n, len) = leading_u64(digits)?;
         if len == 0 || (len > 1 && digits.first() == Some(&b'0')) {
             return None;
         }

@@ -12,12 +12,14 @@
 mod de;
 #[cfg(test)]
 mod de_tests;
+mod digits;
 mod read;
 mod skip;
 mod unescape;
 mod write;
 
 pub use de::{from_str, DataError};
+pub(crate) use digits::leading_u64;
 pub use read::Cursor;
 pub(crate) use read::STRING_STOPS;
 pub use write::{push_str, push_u64};

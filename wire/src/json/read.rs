@@ -2,6 +2,7 @@
 //! skips without validating. Runs of plain bytes in a string are scanned with a table, not a
 //! branch per byte.
 
+use super::digits::leading_u64;
 use super::{slice, Error, Kind, Str, Value, MAX_DEPTH};
 
 /// A position in a JSON text. Every method that reads skips the whitespace before what it
@@ -371,13 +372,7 @@ pub(super) fn hex4(digits: &[u8]) -> Option<u32> {
 /// An unsigned integer literal (no sign, fraction, exponent or leading zero) that fits a u64.
 pub(super) fn parse_u64(raw: &str) -> Option<u64> {
     let bytes = raw.as_bytes();
-    if bytes.is_empty() || (bytes[0] == b'0' && bytes.len() > 1) {
-        return None;
-    }
-    bytes.iter().try_fold(0u64, |n, &d| {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
-    })
+    let (n, len) = leading_u64(bytes)?;
+    let canonical = len == bytes.len() && len > 0 && (len == 1 || bytes[0] != b'0');
+    canonical.then_some(n)
 }

@@ -206,3 +206,15 @@ proptest! {
         prop_assert_eq!(out, serde_json::to_string(&s).unwrap());
     }
 }
+
+proptest! {
+    /// Integers read without a checked multiply per digit read as `str::parse` does.
+    #[test]
+    fn integers_parse_as_the_standard_library_does(n in any::<u64>(), extra in 0u8..10, zeros in 0usize..3) {
+        for raw in [n.to_string(), format!("{n}{extra}"), format!("{}{n}", "0".repeat(zeros))] {
+            let canonical = raw == "0" || !raw.starts_with('0');
+            let expected = raw.parse::<u64>().ok().filter(|_| canonical);
+            prop_assert_eq!(read::parse_u64(&raw), expected, "{}", raw);
+        }
+    }
+}
