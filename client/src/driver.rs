@@ -91,6 +91,12 @@ impl DriverHandle {
         self.drive(|c, now| c.handle_socket_binary(socket, bytes, now));
     }
 
+    /// A binary frame arrived that the driver owns: UTF-8 JSON text (a server's answer to
+    /// `binary=1`) is kept by an event without a copy.
+    pub fn handle_socket_bytes(&self, socket: SocketId, bytes: Vec<u8>) {
+        self.drive(|c, now| c.handle_socket_bytes(socket, bytes, now));
+    }
+
     /// The armed timer fired.
     pub fn handle_timeout(&self) {
         if let Some(shared) = self.0.upgrade() {

@@ -213,7 +213,7 @@ impl Driver {
             match event {
                 DriverEvent::Opened(id) => d.handle_socket_opened(id),
                 DriverEvent::Text(id, text) => d.handle_socket_text(id, text),
-                DriverEvent::Binary(id, bytes) => d.handle_socket_binary(id, &bytes),
+                DriverEvent::Binary(id, bytes) => d.handle_socket_bytes(id, bytes),
                 DriverEvent::Closed(id, code, reason) => d.handle_socket_closed(id, code, &reason),
                 DriverEvent::Refused(id, status) => d.handle_socket_refused(id, status),
                 DriverEvent::Timer(generation) => {

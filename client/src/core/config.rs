@@ -24,6 +24,11 @@ pub struct Config {
     /// topics when a ping sent after their `subscribe` is answered, and reports that missed
     /// events are not replayed.
     pub extensions: bool,
+    /// With the extensions, also ask for frames as binary WebSocket messages (`binary=1`):
+    /// the same UTF-8 JSON, which a browser hands over as bytes to copy into wasm, where a text
+    /// frame is first decoded into a JavaScript string and then encoded again. A server that
+    /// ignores it sends text, which the client reads as before.
+    pub binary_frames: bool,
     /// Reconnect delays.
     pub backoff: BackoffConfig,
     /// How long a socket must stay up before its close resets the backoff.
@@ -74,6 +79,7 @@ impl Config {
             url: url.into(),
             token: Box::new(|| None),
             extensions: true,
+            binary_frames: true,
             backoff: BackoffConfig::default(),
             stable_after: Millis::secs(5),
             ping_interval: Millis::secs(25),
@@ -142,6 +148,7 @@ impl Config {
             url: self.url.clone(),
             token: Box::new(|| None),
             extensions: self.extensions,
+            binary_frames: self.binary_frames,
             backoff: self.backoff,
             stable_after: self.stable_after,
             ping_interval: self.ping_interval,
@@ -168,10 +175,10 @@ impl Config {
 
     /// The URL a new socket opens, without the token.
     pub(crate) fn socket_url(&self) -> String {
-        if self.extensions {
-            with_query(&self.url, "tether", "1")
-        } else {
-            self.url.clone()
+        match (self.extensions, self.binary_frames) {
+            (true, true) => with_query(&with_query(&self.url, "tether", "1"), "binary", "1"),
+            (true, false) => with_query(&self.url, "tether", "1"),
+            (false, _) => self.url.clone(),
         }
     }
 }
@@ -182,6 +189,7 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("url", &self.url)
             .field("extensions", &self.extensions)
+            .field("binary_frames", &self.binary_frames)
             .field("backoff", &self.backoff)
             .field("stable_after", &self.stable_after)
             .field("ping_interval", &self.ping_interval)
@@ -244,7 +252,10 @@ mod tests {
     #[test]
     fn extensions_are_asked_for_in_the_url_unless_turned_off() {
         let mut c = Config::new("ws://h/api/ws");
+        assert_eq!(c.socket_url(), "ws://h/api/ws?tether=1&binary=1");
+        c.binary_frames = false;
         assert_eq!(c.socket_url(), "ws://h/api/ws?tether=1");
+        c.binary_frames = true;
         c.extensions = false;
         assert_eq!(c.socket_url(), "ws://h/api/ws");
     }

@@ -188,10 +188,7 @@ impl WebIo {
             let data = e.unchecked_ref::<MessageEvent>().data();
             match data.as_string() {
                 Some(text) => d.handle_socket_text(id, text),
-                None => {
-                    let bytes = js_sys::Uint8Array::new(&data).to_vec();
-                    d.handle_socket_binary(id, &bytes);
-                }
+                None => d.handle_socket_bytes(id, frame_bytes(&data)),
             }
         });
         let d = driver.clone();
@@ -208,6 +205,13 @@ impl WebIo {
         });
         [open, message, error, close]
     }
+}
+
+/// A binary frame's bytes (its `ArrayBuffer`), copied into wasm memory: what the driver hands
+/// the client for each binary frame, public so that a benchmark copies frames as it does.
+/// Anything but an `ArrayBuffer` or a view of one gives no bytes.
+pub fn frame_bytes(data: &wasm_bindgen::JsValue) -> Vec<u8> {
+    js_sys::Uint8Array::new(data).to_vec()
 }
 
 /// The `sessionStorage` item that holds the tab's resume record (feature `resume`). One per

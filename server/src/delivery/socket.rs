@@ -125,7 +125,11 @@ async fn run<I: Inbound>(
     mut inbound: I,
     ping: PingFrame,
 ) {
-    tracing::info!(extended = queue.extended(), "connection opened");
+    tracing::info!(
+        extended = queue.extended(),
+        binary = queue.binary(),
+        "connection opened"
+    );
     let signal = queue.signal().clone();
     let (mut sink, mut stream) = socket.split();
     let exit = {
@@ -302,10 +306,15 @@ impl Writer<'_> {
     /// Writes frames (counting them) and flushes.
     async fn write(&mut self, frames: Vec<Utf8Bytes>) -> Result<(), tungstenite::Error> {
         let stats = &self.sockets.stats;
+        let binary = self.queue.binary();
         for frame in frames {
             stats.frame_out();
             tracing::trace!(frame = %preview(&frame), "frame out");
-            self.sink.feed(Message::Text(frame)).await?;
+            let message = match binary {
+                true => Message::Binary(frame.into()),
+                false => Message::Text(frame),
+            };
+            self.sink.feed(message).await?;
         }
         self.sink.flush().await
     }

@@ -73,14 +73,15 @@ pub(crate) async fn upgrade<A: Authenticate>(
             return (status, Json(refusal_body(status))).into_response();
         }
     }
-    let extended = up.extensions && asks_for_extensions(&parts);
+    let extended = up.extensions && asks_for(&parts, "tether=1");
+    let binary = extended && asks_for(&parts, "binary=1");
     let slot = parts.extensions.get::<Arc<ConnectionSlot>>().cloned();
     let task = sockets.tasks.token();
     let (config, meter) = socket_config(&sockets.limits);
     handshake.accept(config, meter, move |socket| async move {
         let _task = task;
         match user {
-            Ok(user) => serve(&up, socket, user, (extended, slot)).await,
+            Ok(user) => serve(&up, socket, user, (extended, binary, slot)).await,
             Err(_) => socket::reject_unauthorized(socket, &up.ctx.sockets).await,
         }
     })
@@ -104,12 +105,15 @@ async fn serve<A: Authenticate>(
     up: &Upgrade<A>,
     socket: WebSocket,
     user: A::User,
-    (extended, slot): (bool, Option<Arc<ConnectionSlot>>),
+    (extended, binary, slot): (bool, bool, Option<Arc<ConnectionSlot>>),
 ) {
     let sockets: &Sockets = &up.ctx.sockets;
     let Some((queue, outgoing)) = sockets.open(UserKey::from(user.to_string()), extended) else {
         return socket::reject_over_user_cap(socket, sockets).await;
     };
+    if binary {
+        queue.send_binary();
+    }
     if let Some(slot) = slot {
         slot.promote();
     }
@@ -131,12 +135,13 @@ fn refusal_body(status: StatusCode) -> serde_json::Value {
     json!({ "error": error, "details": details })
 }
 
-/// Whether the query says `tether=1`.
-fn asks_for_extensions(parts: &Parts) -> bool {
+/// Whether the query holds `pair` (`tether=1`: the extensions; `binary=1`, with them: frames
+/// as binary messages).
+fn asks_for(parts: &Parts, pair: &str) -> bool {
     parts
         .uri
         .query()
-        .is_some_and(|query| query.split('&').any(|pair| pair == "tether=1"))
+        .is_some_and(|query| query.split('&').any(|p| p == pair))
 }
 
 /// No `Origin` header, or an allowed one.

@@ -7,7 +7,10 @@
 pub enum Message {
     /// A text message (the payload, lossily decoded if it is not UTF-8).
     Text(String),
-    /// A binary message, by its length.
+    /// A binary message holding UTF-8 text: what tether's server sends a client that asked for
+    /// `binary=1`, judged as the text it holds.
+    BinaryText(String),
+    /// Any other binary message, by its length.
     Binary(usize),
     /// A frame compressed by an extension (RSV1): not read.
     Compressed,
@@ -89,7 +92,10 @@ impl FrameReader {
             TEXT => Some(Message::Text(
                 String::from_utf8_lossy(&payload).into_owned(),
             )),
-            BINARY => Some(Message::Binary(payload.len())),
+            BINARY => Some(match String::from_utf8(payload) {
+                Ok(text) => Message::BinaryText(text),
+                Err(e) => Message::Binary(e.as_bytes().len()),
+            }),
             _ => None,
         }
     }
@@ -175,11 +181,13 @@ mod tests {
         stream.extend(frame(true, 9, b"ping", Some([5, 5, 5, 5])));
         stream.extend(frame(true, 0, b"2}", Some([0, 1, 0, 1])));
         stream.extend(frame(true, TEXT, long.as_bytes(), None));
-        stream.extend(frame(true, BINARY, &[0; 300], None));
+        stream.extend(frame(true, BINARY, b"{\"c\":3}", None));
+        stream.extend(frame(true, BINARY, &[0xff; 300], None));
         let want = vec![
             Message::Text("{\"a\":1}".into()),
             Message::Text("{\"b\":2}".into()),
             Message::Text(long.clone()),
+            Message::BinaryText("{\"c\":3}".into()),
             Message::Binary(300),
         ];
         for chunk in [1, 7, 1000, stream.len()] {

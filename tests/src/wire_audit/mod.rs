@@ -33,7 +33,8 @@ pub struct FrameTally {
     pub injected: u64,
     /// Frames the origin sends outside its own contract, not validated.
     pub deviations: u64,
-    /// Binary or compressed messages, which the audit cannot read.
+    /// Compressed messages, and binary ones that are not UTF-8 text, which the audit cannot
+    /// read.
     pub unreadable: u64,
     /// Frames that break the contract.
     pub violations: u64,
@@ -79,7 +80,7 @@ struct Counts {
 impl Counts {
     fn count(&self, direction: Direction, message: Message) {
         let text = match message {
-            Message::Text(text) => text,
+            Message::Text(text) | Message::BinaryText(text) => text,
             Message::Binary(_) | Message::Compressed => {
                 self.unreadable.fetch_add(1, Relaxed);
                 return;

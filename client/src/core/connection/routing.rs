@@ -54,17 +54,24 @@ impl Connection {
         self.deliver(TopicEvent::Message(Rc::new(frame)));
     }
 
-    /// A binary frame arrived: read as UTF-8 JSON text when it is that, else dropped and
-    /// reported as [`ClientError::UnsupportedBinary`].
-    pub fn handle_socket_binary(&mut self, socket: SocketId, bytes: &[u8], now: Instant) {
-        match std::str::from_utf8(bytes) {
-            Ok(text) => self.handle_socket_message(socket, text, now),
-            Err(_) => {
-                if self.accept_frame(socket, bytes.len(), now) {
-                    self.malformed(ClientError::UnsupportedBinary { len: bytes.len() });
+    /// A binary frame arrived that the driver owns: UTF-8 JSON text (what a server sends for
+    /// `binary=1`) is read as a text frame, and an event delivered keeps it without a copy;
+    /// anything else is dropped and reported as [`ClientError::UnsupportedBinary`].
+    pub fn handle_socket_bytes(&mut self, socket: SocketId, bytes: Vec<u8>, now: Instant) {
+        match String::from_utf8(bytes) {
+            Ok(text) => self.handle_socket_text(socket, text, now),
+            Err(e) => {
+                if self.accept_frame(socket, e.as_bytes().len(), now) {
+                    let len = e.as_bytes().len();
+                    self.malformed(ClientError::UnsupportedBinary { len });
                 }
             }
         }
+    }
+
+    /// [`Connection::handle_socket_bytes`] for bytes the driver keeps.
+    pub fn handle_socket_binary(&mut self, socket: SocketId, bytes: &[u8], now: Instant) {
+        self.handle_socket_bytes(socket, bytes.to_vec(), now);
     }
 
     /// Counts a frame from the current open socket and treats it as a sign of life (and, for

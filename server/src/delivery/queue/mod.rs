@@ -11,7 +11,7 @@
 //! than the budget either.
 
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
@@ -97,6 +97,8 @@ struct Shared {
     id: ConnId,
     user: UserKey,
     extended: bool,
+    /// Frames go out as binary WebSocket messages (the same UTF-8 JSON): the client asked.
+    binary: AtomicBool,
     tx: mpsc::Sender<Outbound>,
     signal: Arc<CloseSignal>,
     stats: Arc<Stats>,
@@ -122,6 +124,7 @@ impl SendQueue {
             id,
             user,
             extended,
+            binary: AtomicBool::new(false),
             tx,
             signal: Arc::new(CloseSignal::default()),
             stats,
@@ -188,6 +191,17 @@ impl SendQueue {
     /// Whether it gets tether's extensions (`seq`, acknowledgements, replay).
     pub fn extended(&self) -> bool {
         self.0.extended
+    }
+
+    /// Sends its frames as binary messages from now on: the same UTF-8 JSON, which a browser
+    /// hands over as bytes rather than decoding it into a string (tether's `binary=1`).
+    pub fn send_binary(&self) {
+        self.0.binary.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether its frames go out as binary messages ([`SendQueue::send_binary`]).
+    pub fn binary(&self) -> bool {
+        self.0.binary.load(Ordering::Relaxed)
     }
 
     /// Its close signal.
