@@ -7,6 +7,7 @@ mod common;
 use common::{Client, Stub};
 use reqwest::Method;
 use serde_json::json;
+use tether_stub::Profile;
 use tether_wire::Envelope;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -78,4 +79,14 @@ async fn binary_without_the_extensions_is_ignored() {
     let mut client = stub.connect_url(&url).await.expect("connects");
     // Fails on anything but text frames.
     client.subscribe_plain_ok(&["agent:1"]).await;
+}
+
+#[tokio::test]
+async fn the_origin_profile_ignores_binary_as_it_ignores_tether_1() {
+    let stub = Stub::start_with(|c| c.profile = Profile::Origin).await;
+    let url = format!("{}&binary=1", stub.ws_url(&stub.token(1)));
+    let mut client = stub.connect_url(&url).await.expect("connects");
+    client.subscribe("s1", &["agent:1"], &[]).await;
+    // Fails on anything but a text frame.
+    assert_eq!(client.recv().await.kind, "agent_state");
 }

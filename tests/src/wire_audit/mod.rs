@@ -33,8 +33,8 @@ pub struct FrameTally {
     pub injected: u64,
     /// Frames the origin sends outside its own contract, not validated.
     pub deviations: u64,
-    /// Compressed messages, and binary ones that are not UTF-8 text, which the audit cannot
-    /// read.
+    /// Compressed messages, binary ones that are not UTF-8 text, and any binary message from
+    /// a client, which the audit cannot read.
     pub unreadable: u64,
     /// Frames that break the contract.
     pub violations: u64,
@@ -80,8 +80,10 @@ struct Counts {
 impl Counts {
     fn count(&self, direction: Direction, message: Message) {
         let text = match message {
-            Message::Text(text) | Message::BinaryText(text) => text,
-            Message::Binary(_) | Message::Compressed => {
+            Message::Text(text) => text,
+            // Only a server sends binary frames (for `binary=1`); a client sends text.
+            Message::BinaryText(text) if direction == Direction::ServerToClient => text,
+            Message::BinaryText(_) | Message::Binary(_) | Message::Compressed => {
                 self.unreadable.fetch_add(1, Relaxed);
                 return;
             }
@@ -183,5 +185,27 @@ async fn pump(
         for message in reader.feed(&buf[..n]) {
             counts.count(direction, message);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binary_text_is_read_from_a_server_and_unreadable_from_a_client() {
+        let counts = Counts::default();
+        let ping = r#"{"v":1,"type":"ping","topic":"system","ts":1,"data":{}}"#;
+        counts.count(Direction::ServerToClient, Message::BinaryText(ping.into()));
+        counts.count(Direction::ClientToServer, Message::BinaryText(ping.into()));
+        let read = |c: &AtomicU64| c.load(Relaxed);
+        assert_eq!(
+            (
+                read(&counts.server),
+                read(&counts.client),
+                read(&counts.unreadable)
+            ),
+            (1, 0, 1)
+        );
     }
 }

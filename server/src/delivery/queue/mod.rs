@@ -194,9 +194,12 @@ impl SendQueue {
     }
 
     /// Sends its frames as binary messages from now on: the same UTF-8 JSON, which a browser
-    /// hands over as bytes rather than decoding it into a string (tether's `binary=1`).
+    /// hands over as bytes rather than decoding it into a string (tether's `binary=1`). Only
+    /// with the extensions: a queue without them keeps sending text.
     pub fn send_binary(&self) {
-        self.0.binary.store(true, Ordering::Relaxed);
+        if self.0.extended {
+            self.0.binary.store(true, Ordering::Relaxed);
+        }
     }
 
     /// Whether its frames go out as binary messages ([`SendQueue::send_binary`]).

@@ -19,6 +19,17 @@ fn a_queue_says_whose_it_is_and_its_budget() {
 }
 
 #[test]
+fn binary_frames_come_only_with_the_extensions() {
+    let (plain, _rx) = SendQueue::new(1, user(), (4, 1234), false, Arc::default());
+    plain.send_binary();
+    assert!(!plain.binary(), "a queue without the extensions keeps text");
+    let (extended, _rx) = SendQueue::new(2, user(), (4, 1234), true, Arc::default());
+    assert!(!extended.binary(), "text until asked");
+    extended.send_binary();
+    assert!(extended.binary());
+}
+
+#[test]
 fn overflow_closes_once_with_1008() {
     let stats = Arc::new(Stats::default());
     let (queue, _rx) = SendQueue::new(1, user(), (1, 1024), true, stats.clone());
