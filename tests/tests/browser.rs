@@ -63,6 +63,36 @@ async fn connects_subscribes_and_receives() {
     app.client.close();
 }
 
+/// With `Config::binary_frames`, the stub sends binary messages (its own tests check that),
+/// which the browser driver copies into wasm as bytes: every event arrives as over text.
+#[wasm_bindgen_test]
+async fn binary_frames_deliver_every_event_in_order() {
+    let user = 141;
+    let agent = seed_agents(user, 1).await[0];
+    let app = app_for(user, |c| c.binary_frames = true).await;
+    let topic = Topic::agent(agent);
+    let (_sub, seen) = record(&app, topic.clone());
+    wait_for("ack", 5_000, || {
+        app.topics.status(&topic) == Some(TopicStatus::Active)
+    })
+    .await;
+    let published = post(&format!(
+        "/api/test/publish?topic=agent:{agent}&count=20&rate=0"
+    ))
+    .await;
+    let first = published["first_seq"].as_u64().unwrap();
+    wait_for("20 events", 5_000, || {
+        seqs_of(&seen, "agent_updated").len() == 20
+    })
+    .await;
+    assert_eq!(
+        seqs_of(&seen, "agent_updated"),
+        (first..first + 20).collect::<Vec<_>>()
+    );
+    assert_eq!(app.client.metrics().counters.malformed_frames, 0);
+    app.client.close();
+}
+
 #[wasm_bindgen_test]
 async fn after_a_drop_every_missed_event_arrives_once_and_in_order() {
     let user = 102;

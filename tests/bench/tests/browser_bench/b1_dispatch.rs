@@ -5,7 +5,7 @@
 //! decodes its `data` into a struct in the handler, and the baseline reads the same two fields.
 //!
 //! The client runs twice on the same frames: as binary messages (`ArrayBuffer`s of the same
-//! bytes, what the stub sends a client that asks for `binary=1`, the default), whose bytes are
+//! bytes, what the stub sends a client that asks for `binary=1`), whose bytes are
 //! copied into wasm; and as text (a server without `binary=1`, such as the origin), where a JS
 //! string is encoded into wasm. The baseline always gets text, as a JavaScript client does.
 //!
@@ -133,7 +133,9 @@ async fn record(user: u64, topics: &[String], list: &Array) -> Recorded {
 fn client_run(frames: &Recorded, wire: Wire, topics: &[String]) -> (f64, Rc<Seen>) {
     let io = PageIo::default();
     let (opened, sent) = (io.opened.clone(), io.sent.clone());
-    let (app, driver) = AppState::with_io(Config::new("ws://in-page/api/ws/v2"), 1, Box::new(io));
+    let mut config = Config::new("ws://in-page/api/ws/v2");
+    config.binary_frames = matches!(wire, Wire::Binary);
+    let (app, driver) = AppState::with_io(config, 1, Box::new(io));
     let seen = Rc::new(Seen::default());
     let subs: Vec<Subscription> = topics
         .iter()
@@ -263,7 +265,7 @@ fn report_wire(
     let (name, how, floor) = match wire {
         Wire::Binary => (
             format!("B1 dispatch in the page, no socket ({} events on {TOPICS} topics)", events as u64),
-            "binary frames (binary=1, the default with tether's server): ArrayBuffers of the recorded bytes",
+            "binary frames (binary=1, Config::binary_frames, which tether's server answers): ArrayBuffers of the recorded bytes",
             "the copy of an ArrayBuffer's bytes into wasm memory (Uint8Array::to_vec)",
         ),
         Wire::Text => (
