@@ -61,8 +61,8 @@ impl Connection {
         match String::from_utf8(bytes) {
             Ok(text) => self.handle_socket_text(socket, text, now),
             Err(e) => {
-                if self.accept_frame(socket, e.as_bytes().len(), now) {
-                    let len = e.as_bytes().len();
+                let len = e.as_bytes().len();
+                if self.accept_frame(socket, len, now) {
                     self.malformed(ClientError::UnsupportedBinary { len });
                 }
             }
