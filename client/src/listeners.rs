@@ -8,6 +8,8 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use crate::core::vec_edit::remove_at;
+
 /// One registered callback.
 struct Entry<A: ?Sized> {
     id: u64,
@@ -56,10 +58,13 @@ impl<A: ?Sized> Listeners<A> {
     /// Removes a callback. Returns false if it was already gone.
     pub(crate) fn remove(&self, id: u64) -> bool {
         let mut entries = self.entries.borrow_mut();
-        let Some(pos) = entries.iter().position(|e| e.id == id) else {
+        let Some(entry) = entries
+            .iter()
+            .position(|e| e.id == id)
+            .and_then(|pos| remove_at(&mut entries, pos))
+        else {
             return false;
         };
-        let entry = entries.remove(pos);
         entry.alive.set(false);
         true
     }

@@ -19,6 +19,7 @@ use std::rc::{Rc, Weak};
 
 use crate::client::WsClientV2;
 use crate::core::topic_map::TopicMap;
+use crate::core::vec_edit::remove_at;
 use crate::core::{TopicEvent, TopicStatus};
 use crate::protocol::Topic;
 
@@ -180,7 +181,9 @@ impl Inner {
             let Some(pos) = list.iter().position(|h| h.id == id) else {
                 return;
             };
-            let handler = list.remove(pos);
+            let Some(handler) = remove_at(&mut list, pos) else {
+                return;
+            };
             if list.is_empty() {
                 handlers.remove(topic.as_str());
             }

@@ -25,6 +25,7 @@ mod time;
 mod timers;
 pub(crate) mod topic_map;
 mod topics;
+pub(crate) mod vec_edit;
 
 pub use backoff::{Backoff, BackoffConfig};
 pub use config::{url_with_token, with_query, Config, TokenProvider};

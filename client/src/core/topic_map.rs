@@ -3,6 +3,7 @@
 //! fraction of the code; and lookups take a `&str`, so a name read from a frame finds its
 //! topic without building one.
 
+use super::vec_edit::{insert_at, remove_at};
 use crate::protocol::Topic;
 
 /// Values by topic, in topic order.
@@ -62,7 +63,7 @@ impl<V> TopicMap<V> {
         let i = match self.find(topic.as_str()) {
             Ok(i) => i,
             Err(i) => {
-                self.entries.insert(i, (topic.clone(), new()));
+                insert_at(&mut self.entries, i, (topic.clone(), new()));
                 i
             }
         };
@@ -78,7 +79,7 @@ impl<V> TopicMap<V> {
                 .get_mut(i)
                 .map(|(_, v)| std::mem::replace(v, value)),
             Err(i) => {
-                self.entries.insert(i, (topic.clone(), value));
+                insert_at(&mut self.entries, i, (topic.clone(), value));
                 None
             }
         }
@@ -93,7 +94,7 @@ impl<V> TopicMap<V> {
     /// Removes the topic `name`, returning its value.
     pub(crate) fn remove(&mut self, name: &str) -> Option<V> {
         let i = self.find(name).ok()?;
-        Some(self.entries.remove(i).1)
+        remove_at(&mut self.entries, i).map(|(_, v)| v)
     }
 
     /// Keeps the topics for which `keep` returns true.

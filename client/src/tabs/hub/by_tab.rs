@@ -1,6 +1,7 @@
 //! [`ByTab`]: values by tab, in a vector. A leader serves a handful of tabs, so a linear
 //! search does what a B-tree did, in a fraction of the code.
 
+use crate::core::vec_edit::remove_at;
 use crate::tabs::wire::TabId;
 
 /// Values by tab, in the order the tabs came.
@@ -46,7 +47,7 @@ impl<V> ByTab<V> {
 
     pub(super) fn remove(&mut self, tab: TabId) -> Option<V> {
         let i = self.position(tab)?;
-        Some(self.0.remove(i).1)
+        remove_at(&mut self.0, i).map(|(_, v)| v)
     }
 
     pub(super) fn iter(&self) -> impl Iterator<Item = (TabId, &V)> {

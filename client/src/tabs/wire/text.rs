@@ -3,152 +3,139 @@
 //! writes them. The leader's status carries the connection state, replay and health in serde's
 //! shapes too; the RTT average is written with three decimals.
 
-use super::{TabId, TabMessage};
+use super::TabMessage;
 use crate::core::{ConnectionState, Instant, Millis, Replay, Rtt};
 use crate::protocol::json::{push_str, push_u64, Kind, Value};
 use crate::tabs::platform::SharedHealth;
+
+/// Each variant's tag and its number fields, in the order serde writes them. `frame` and
+/// `deliver` then have their `text`; `status` its state, tab count, replay and health.
+const SHAPES: [(&str, &[&str]); 12] = [
+    ("open", &["from", "socket"]),
+    ("opened", &["to", "socket", "leader"]),
+    ("closed", &["to", "socket", "code"]),
+    ("frame", &["from", "socket"]),
+    ("deliver", &["to", "socket"]),
+    ("close", &["from", "socket"]),
+    ("bye", &["from"]),
+    ("leader", &["tab"]),
+    ("status", &["leader"]),
+    ("probe", &["from"]),
+    ("alive", &["to", "leader"]),
+    ("reconnect", &["from"]),
+];
 
 impl TabMessage {
     /// Decodes a message; `None` for anything that is not one.
     pub fn decode(text: &str) -> Option<TabMessage> {
         let v = Value::parse(text).ok()?;
-        let n = |name: &str| v.get(name)?.as_u64();
-        let s = |name: &str| Some(v.get(name)?.as_str()?.value().into_owned());
         let tag = v.get("t")?.as_str()?;
-        Some(match &*tag.value() {
-            "open" => TabMessage::Open {
-                from: n("from")?,
-                socket: n("socket")?,
+        let shape = SHAPES.iter().position(|(name, _)| tag.is(name))?;
+        let mut n = [0u64; 3];
+        for (slot, name) in n.iter_mut().zip(SHAPES[shape].1) {
+            *slot = v.get(name)?.as_u64()?;
+        }
+        let [a, b, c] = n;
+        let text = || Some(v.get("text")?.as_str()?.value().into_owned());
+        Some(match shape {
+            0 => TabMessage::Open { from: a, socket: b },
+            1 => TabMessage::Opened {
+                to: a,
+                socket: b,
+                leader: c,
             },
-            "opened" => TabMessage::Opened {
-                to: n("to")?,
-                socket: n("socket")?,
-                leader: n("leader")?,
+            2 => TabMessage::Closed {
+                to: a,
+                socket: b,
+                code: u16::try_from(c).ok()?,
             },
-            "closed" => TabMessage::Closed {
-                to: n("to")?,
-                socket: n("socket")?,
-                code: u16::try_from(n("code")?).ok()?,
+            3 => TabMessage::Frame {
+                from: a,
+                socket: b,
+                text: text()?,
             },
-            "frame" => TabMessage::Frame {
-                from: n("from")?,
-                socket: n("socket")?,
-                text: s("text")?,
+            4 => TabMessage::Deliver {
+                to: a,
+                socket: b,
+                text: text()?,
             },
-            "deliver" => TabMessage::Deliver {
-                to: n("to")?,
-                socket: n("socket")?,
-                text: s("text")?,
-            },
-            "close" => TabMessage::Close {
-                from: n("from")?,
-                socket: n("socket")?,
-            },
-            "bye" => TabMessage::Bye { from: n("from")? },
-            "leader" => TabMessage::Leader { tab: n("tab")? },
-            "status" => TabMessage::Status {
-                leader: n("leader")?,
+            5 => TabMessage::Close { from: a, socket: b },
+            6 => TabMessage::Bye { from: a },
+            7 => TabMessage::Leader { tab: a },
+            8 => TabMessage::Status {
+                leader: a,
                 state: read_state(v.get("state")?)?,
-                tabs: usize::try_from(n("tabs")?).ok()?,
+                tabs: usize::try_from(v.get("tabs")?.as_u64()?).ok()?,
                 replay: v.get("replay").map_or(Some(Replay::Unknown), read_replay)?,
                 health: v
                     .get("health")
                     .map_or(Some(SharedHealth::default()), read_health)?,
             },
-            "probe" => TabMessage::Probe { from: n("from")? },
-            "alive" => TabMessage::Alive {
-                to: n("to")?,
-                leader: n("leader")?,
-            },
-            "reconnect" => TabMessage::Reconnect { from: n("from")? },
-            _ => return None,
+            9 => TabMessage::Probe { from: a },
+            10 => TabMessage::Alive { to: a, leader: b },
+            _ => TabMessage::Reconnect { from: a },
         })
     }
 
     /// Encodes it.
     pub fn encode(&self) -> String {
-        match self {
-            TabMessage::Open { from, socket } => {
-                Obj::new("open").n("from", *from).n("socket", *socket)
-            }
-            TabMessage::Opened { to, socket, leader } => Obj::new("opened")
-                .n("to", *to)
-                .n("socket", *socket)
-                .n("leader", *leader),
-            TabMessage::Closed { to, socket, code } => Obj::new("closed")
-                .n("to", *to)
-                .n("socket", *socket)
-                .n("code", (*code).into()),
-            TabMessage::Frame { from, socket, text } => Obj::new("frame")
-                .n("from", *from)
-                .n("socket", *socket)
-                .s("text", text),
-            TabMessage::Deliver { to, socket, text } => Obj::new("deliver")
-                .n("to", *to)
-                .n("socket", *socket)
-                .s("text", text),
-            TabMessage::Close { from, socket } => {
-                Obj::new("close").n("from", *from).n("socket", *socket)
-            }
-            TabMessage::Bye { from } => Obj::new("bye").n("from", *from),
-            TabMessage::Leader { tab } => Obj::new("leader").n("tab", *tab),
-            TabMessage::Status {
-                leader,
-                state,
-                tabs,
-                replay,
-                health,
-            } => {
-                let mut o = Obj::new("status").n("leader", *leader);
-                o.key("state");
-                write_state(&mut o.0, *state);
-                let mut o = o.n("tabs", *tabs as u64);
-                o.key("replay");
-                push_str(&mut o.0, replay_name(*replay));
-                o.key("health");
-                write_health(&mut o.0, health);
-                o
-            }
-            TabMessage::Probe { from } => Obj::new("probe").n("from", *from),
-            TabMessage::Alive { to, leader } => Obj::new("alive").n("to", *to).n("leader", *leader),
-            TabMessage::Reconnect { from } => Obj::new("reconnect").n("from", *from),
+        let (shape, n, text) = self.parts();
+        let (tag, names) = SHAPES[shape];
+        let mut o = String::from("{\"t\":");
+        push_str(&mut o, tag);
+        for (name, value) in names.iter().zip(n) {
+            key(&mut o, name);
+            push_u64(&mut o, value);
         }
-        .end()
+        if let Some(text) = text {
+            key(&mut o, "text");
+            push_str(&mut o, text);
+        }
+        if let TabMessage::Status {
+            state,
+            tabs,
+            replay,
+            health,
+            ..
+        } = self
+        {
+            key(&mut o, "state");
+            write_state(&mut o, *state);
+            key(&mut o, "tabs");
+            push_u64(&mut o, *tabs as u64);
+            key(&mut o, "replay");
+            push_str(&mut o, replay_name(*replay));
+            key(&mut o, "health");
+            write_health(&mut o, health);
+        }
+        o.push('}');
+        o
+    }
+
+    /// Its shape (an index into [`SHAPES`]), its numbers in that shape's order, and its text.
+    fn parts(&self) -> (usize, [u64; 3], Option<&str>) {
+        match self {
+            TabMessage::Open { from, socket } => (0, [*from, *socket, 0], None),
+            TabMessage::Opened { to, socket, leader } => (1, [*to, *socket, *leader], None),
+            TabMessage::Closed { to, socket, code } => (2, [*to, *socket, (*code).into()], None),
+            TabMessage::Frame { from, socket, text } => (3, [*from, *socket, 0], Some(text)),
+            TabMessage::Deliver { to, socket, text } => (4, [*to, *socket, 0], Some(text)),
+            TabMessage::Close { from, socket } => (5, [*from, *socket, 0], None),
+            TabMessage::Bye { from } => (6, [*from, 0, 0], None),
+            TabMessage::Leader { tab } => (7, [*tab, 0, 0], None),
+            TabMessage::Status { leader, .. } => (8, [*leader, 0, 0], None),
+            TabMessage::Probe { from } => (9, [*from, 0, 0], None),
+            TabMessage::Alive { to, leader } => (10, [*to, *leader, 0], None),
+            TabMessage::Reconnect { from } => (11, [*from, 0, 0], None),
+        }
     }
 }
 
-/// An object being written: `{"t":…` then `,"name":value` for each field.
-struct Obj(String);
-
-impl Obj {
-    fn new(tag: &str) -> Obj {
-        let mut out = String::from("{\"t\":");
-        push_str(&mut out, tag);
-        Obj(out)
-    }
-
-    fn key(&mut self, name: &str) {
-        self.0.push(',');
-        push_str(&mut self.0, name);
-        self.0.push(':');
-    }
-
-    fn n(mut self, name: &str, value: TabId) -> Obj {
-        self.key(name);
-        push_u64(&mut self.0, value);
-        self
-    }
-
-    fn s(mut self, name: &str, value: &str) -> Obj {
-        self.key(name);
-        push_str(&mut self.0, value);
-        self
-    }
-
-    fn end(mut self) -> String {
-        self.0.push('}');
-        self.0
-    }
+/// `,"name":`, before a field's value.
+fn key(out: &mut String, name: &str) {
+    out.push(',');
+    push_str(out, name);
+    out.push(':');
 }
 
 const STATES: [(&str, ConnectionState); 6] = [
