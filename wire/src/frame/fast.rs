@@ -6,7 +6,7 @@
 //! reading of every frame it takes).
 
 use super::EnvelopeRef;
-use crate::json::{leading_u64, Cursor, Str, STRING_STOPS};
+use crate::json::{leading_u64, plain_len, Cursor, Str};
 
 /// Where the scan is.
 struct Layout<'a> {
@@ -29,7 +29,7 @@ impl<'a> Layout<'a> {
     /// A string's text up to its closing quote, if it has no escape or control character.
     fn plain_string(&mut self) -> Option<&'a str> {
         let rest = self.rest();
-        let end = rest.bytes().position(|b| STRING_STOPS[usize::from(b)])?;
+        let end = plain_len(rest.as_bytes());
         if rest.as_bytes().get(end) != Some(&b'"') {
             return None;
         }

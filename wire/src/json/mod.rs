@@ -15,13 +15,14 @@ mod de_tests;
 mod digits;
 mod read;
 mod skip;
+mod swar;
 mod unescape;
 mod write;
 
 pub use de::{from_str, DataError};
 pub(crate) use digits::leading_u64;
 pub use read::Cursor;
-pub(crate) use read::STRING_STOPS;
+pub(crate) use swar::plain_len;
 pub use write::{push_str, push_u64};
 
 use std::borrow::Cow;

@@ -3,7 +3,7 @@
 //! that is not JSON these return garbage, never a panic: no index, no overflow.
 
 use super::read::Cursor;
-use super::{slice, Error, Kind, Str, Value};
+use super::{slice, swar, Error, Kind, Str, Value};
 
 impl<'a> Cursor<'a> {
     /// Finds the end of one value without validating it (its text may not be JSON): what a
@@ -104,11 +104,12 @@ impl<'a> Cursor<'a> {
     fn skip_nested_trusted(&mut self) {
         let bytes = self.bytes();
         let (mut i, mut depth, mut in_string) = (self.pos, 0usize, false);
-        while let Some(&b) = bytes.get(i) {
+        loop {
+            i = swar::next_stop(bytes, i, swar::nesting_stops, &NESTING_STOPS);
+            let Some(&b) = bytes.get(i) else {
+                break;
+            };
             i += 1;
-            if !NESTING_STOPS[usize::from(b)] {
-                continue;
-            }
             match b {
                 b'\\' => i += usize::from(in_string),
                 b'"' => in_string = !in_string,

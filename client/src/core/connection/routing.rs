@@ -58,7 +58,7 @@ impl Connection {
     /// `binary=1`) is read as a text frame, and an event delivered keeps it without a copy;
     /// anything else is dropped and reported as [`ClientError::UnsupportedBinary`].
     pub fn handle_socket_bytes(&mut self, socket: SocketId, bytes: Vec<u8>, now: Instant) {
-        match String::from_utf8(bytes) {
+        match utf8(bytes) {
             Ok(text) => self.handle_socket_text(socket, text, now),
             Err(e) => {
                 let len = e.as_bytes().len();
@@ -229,6 +229,17 @@ impl Connection {
             SeqVerdict::NotHeld => self.counters.events_unrouted += 1,
         }
         None
+    }
+}
+
+/// The bytes as text if they are UTF-8: [`String::from_utf8`], with a faster check for the
+/// common case of ASCII.
+fn utf8(bytes: Vec<u8>) -> Result<String, std::string::FromUtf8Error> {
+    if bytes.is_ascii() {
+        // SAFETY: every byte is below 0x80, and ASCII is UTF-8.
+        Ok(unsafe { String::from_utf8_unchecked(bytes) })
+    } else {
+        String::from_utf8(bytes)
     }
 }
 
