@@ -93,7 +93,7 @@ async fn slow_and_large_bodies_are_refused() {
 /// closes once the body passes its limit, without reading the rest, so the kernel resets the
 /// connection. A client that reads only after writing the whole body (reqwest) can meet that
 /// reset first and never see the answer (it did, in one CI run); one that reads meanwhile, as
-/// this one does, always gets the 413.
+/// this one does, gets the 413 (Linux keeps what arrived before a reset readable).
 async fn post_raw(stub: &Stub, body: String) -> [u8; 12] {
     let socket = TcpStream::connect(stub.addr).await.expect("connect");
     let (mut read, mut write) = socket.into_split();

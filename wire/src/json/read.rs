@@ -1,6 +1,6 @@
 //! Reading: [`Cursor`] validates as it goes (for text from the network); `skip` has what it
-//! skips without validating. Runs of plain bytes in a string are scanned with a table, not a
-//! branch per byte: eight at a time (`swar`), then one by one.
+//! skips without validating. Runs of plain bytes in a string are scanned eight bytes at a
+//! time (`swar`), and the last few with a table.
 
 use super::digits::leading_u64;
 use super::{slice, swar, Error, Kind, Str, Value, MAX_DEPTH};
@@ -341,7 +341,7 @@ impl<'a> Cursor<'a> {
 }
 
 /// The bytes that end a run of plain characters in a string: `"`, `\` and the control
-/// characters (one table load per byte, as serde_json does).
+/// characters (for the bytes after the last whole word).
 pub(crate) static STRING_STOPS: [bool; 256] = {
     let mut stops = [false; 256];
     let mut b = 0;

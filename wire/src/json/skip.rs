@@ -138,7 +138,7 @@ static QUOTE_STOPS: [bool; 256] = {
 
 /// The bytes that matter when skipping over an object or array: quotes, backslashes and
 /// brackets.
-static NESTING_STOPS: [bool; 256] = {
+pub(super) static NESTING_STOPS: [bool; 256] = {
     let mut stops = [false; 256];
     stops[b'"' as usize] = true;
     stops[b'\\' as usize] = true;

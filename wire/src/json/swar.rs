@@ -81,29 +81,51 @@ pub(crate) fn plain_len(bytes: &[u8]) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use super::super::read::STRING_STOPS;
+    use super::super::skip::NESTING_STOPS;
     use super::*;
 
-    /// Every position of every byte value, against the tables the scalar scans use.
+    /// Each byte value, alone in a word of plain bytes, is flagged exactly when the table the
+    /// one-by-one tail uses marks it: the two paths stop at the same bytes.
     #[test]
-    fn words_flag_exactly_what_the_tables_mark() {
-        let string: [bool; 256] = std::array::from_fn(|b| b < 0x20 || b == 0x22 || b == 0x5C);
-        let nesting: [bool; 256] = std::array::from_fn(|b| b"\"\\{}[]".contains(&(b as u8)));
+    fn words_and_tables_stop_at_the_same_bytes() {
+        for b in 0..=255u8 {
+            let word = u64::from_le_bytes([b'a', b'a', b'a', b, b'a', b'a', b'a', b'a']);
+            let i = usize::from(b);
+            assert_eq!(
+                string_stops(word) != 0,
+                STRING_STOPS[i],
+                "string, byte {b:#x}"
+            );
+            assert_eq!(
+                nesting_stops(word) != 0,
+                NESTING_STOPS[i],
+                "nesting, byte {b:#x}"
+            );
+        }
+    }
+
+    /// Every stop byte at every place, from every start, after every filler: the first stop
+    /// found is the first byte the table marks (false flags above a true one never win).
+    #[test]
+    fn the_first_stop_is_the_first_byte_the_table_marks() {
         for stop in 0..=255u8 {
-            for at in 0..12 {
-                for fill in [b'a', 0x80, 0xFF, b' ', 0x7F] {
-                    let mut bytes = vec![fill; 12];
+            for at in 0..19 {
+                for fill in [b'a', 0x80, 0xFF, b' ', 0x7F, 0x01, 0x21, 0x5D] {
+                    let mut bytes = vec![fill; 19];
                     bytes[at] = stop;
-                    let first = |table: &[bool; 256]| {
-                        bytes
-                            .iter()
-                            .position(|&b| table[usize::from(b)])
-                            .unwrap_or(12)
-                    };
-                    assert_eq!(next_stop(&bytes, 0, string_stops, &string), first(&string));
-                    assert_eq!(
-                        next_stop(&bytes, 0, nesting_stops, &nesting),
-                        first(&nesting)
-                    );
+                    for from in [0, 1, 7, 8, 12, 19, 20] {
+                        let first = |table: &[bool; 256]| {
+                            let rest = bytes.get(from..).unwrap_or_default();
+                            rest.iter()
+                                .position(|&b| table[usize::from(b)])
+                                .map_or(bytes.len(), |i| from + i)
+                        };
+                        let string = next_stop(&bytes, from, string_stops, &STRING_STOPS);
+                        assert_eq!(string, first(&STRING_STOPS));
+                        let nesting = next_stop(&bytes, from, nesting_stops, &NESTING_STOPS);
+                        assert_eq!(nesting, first(&NESTING_STOPS));
+                    }
                 }
             }
         }

@@ -73,7 +73,8 @@ impl TabMessage {
             },
             9 => TabMessage::Probe { from: a },
             10 => TabMessage::Alive { to: a, leader: b },
-            _ => TabMessage::Reconnect { from: a },
+            11 => TabMessage::Reconnect { from: a },
+            _ => return None,
         })
     }
 
