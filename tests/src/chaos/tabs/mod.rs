@@ -99,6 +99,8 @@ struct Run {
     sabotage: Option<crate::chaos::Sabotage>,
     /// Where the stub's logs were at each fault that hit.
     faults: Vec<Point>,
+    /// When the run started (for `CHAOS_DEBUG`'s lines).
+    started: Instant,
 }
 
 /// Runs the scenario. Call it inside a `tokio::task::LocalSet`.
@@ -118,6 +120,7 @@ pub async fn run(cfg: &TabChaosConfig) -> TabChaosReport {
         report: TabChaosReport::default(),
         sabotage: cfg.sabotage,
         faults: Vec::new(),
+        started,
     };
     let mut rng = Rng::new(cfg.seed);
     for _ in 0..3 {
@@ -229,9 +232,14 @@ impl Run {
 
     /// Closes or kills tab `i`. Its views (and those of its views still catching up) end now:
     /// the tab goes once each has what was published before, or waited [`DRAIN`] (what it
-    /// then misses is counted).
+    /// then misses is counted). Until it goes it lives on as before, re-authenticating on 4401
+    /// too: a fault just injected may close its socket while its views catch up.
     async fn remove_tab(&mut self, i: usize, kill: bool) {
-        let Tab { app, views, .. } = self.tabs.swap_remove(i);
+        let Tab {
+            app,
+            views,
+            _reauth: reauth,
+        } = self.tabs.swap_remove(i);
         let now = self.stub.now().await;
         let mut ending: Vec<EventView> = views;
         let (theirs, others): (Vec<_>, Vec<_>) = std::mem::take(&mut self.draining)
@@ -255,6 +263,23 @@ impl Run {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        if std::env::var("CHAOS_DEBUG").is_ok() {
+            let mut behind = Vec::new();
+            for v in &ending {
+                let log = self.stub.published(&self.topics[v.topic]).await;
+                if !v.caught_up(&log) {
+                    behind.push(self.topics[v.topic].as_str());
+                }
+            }
+            eprintln!(
+                "{:?} REMOVE tab {:?} (kill {kill}): {} views, waited {:?}, behind on {behind:?}",
+                self.started.elapsed(),
+                self.browser.tab_id(&app),
+                ending.len(),
+                since.elapsed(),
+            );
+        }
+        drop(reauth);
         if kill {
             self.browser.crash_tab(app);
         } else {
