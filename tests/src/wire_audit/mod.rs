@@ -29,6 +29,8 @@ pub struct FrameTally {
     pub client: u64,
     /// Frames from the server, validated.
     pub server: u64,
+    /// Of the server's frames read, those that came as binary messages (`binary=1`).
+    pub server_binary: u64,
     /// Malformed frames the stub sent on purpose (a fault), not validated.
     pub injected: u64,
     /// Frames the origin sends outside its own contract, not validated.
@@ -54,8 +56,14 @@ impl fmt::Display for FrameTally {
         write!(
             f,
             "frames validated against schema/envelope-v1.json: {} from the client, {} from the server \
-             ({} injected malformed, {} origin deviations, {} unreadable); {} violations",
-            self.client, self.server, self.injected, self.deviations, self.unreadable, self.violations
+             ({} injected malformed, {} origin deviations, {} unreadable; {} binary); {} violations",
+            self.client,
+            self.server,
+            self.injected,
+            self.deviations,
+            self.unreadable,
+            self.server_binary,
+            self.violations
         )?;
         for e in &self.examples {
             write!(f, "\n    {e}")?;
@@ -68,6 +76,7 @@ impl fmt::Display for FrameTally {
 struct Counts {
     client: AtomicU64,
     server: AtomicU64,
+    server_binary: AtomicU64,
     injected: AtomicU64,
     deviations: AtomicU64,
     unreadable: AtomicU64,
@@ -82,7 +91,10 @@ impl Counts {
         let text = match message {
             Message::Text(text) => text,
             // Only a server sends binary frames (for `binary=1`); a client sends text.
-            Message::BinaryText(text) if direction == Direction::ServerToClient => text,
+            Message::BinaryText(text) if direction == Direction::ServerToClient => {
+                self.server_binary.fetch_add(1, Relaxed);
+                text
+            }
             Message::BinaryText(_) | Message::Binary(_) | Message::Compressed => {
                 self.unreadable.fetch_add(1, Relaxed);
                 return;
@@ -145,6 +157,7 @@ impl WireAudit {
         FrameTally {
             client: c.client.load(Relaxed),
             server: c.server.load(Relaxed),
+            server_binary: c.server_binary.load(Relaxed),
             injected: c.injected.load(Relaxed),
             deviations: c.deviations.load(Relaxed),
             unreadable: c.unreadable.load(Relaxed),
@@ -197,15 +210,17 @@ mod tests {
         let counts = Counts::default();
         let ping = r#"{"v":1,"type":"ping","topic":"system","ts":1,"data":{}}"#;
         counts.count(Direction::ServerToClient, Message::BinaryText(ping.into()));
+        counts.count(Direction::ServerToClient, Message::Text(ping.into()));
         counts.count(Direction::ClientToServer, Message::BinaryText(ping.into()));
         let read = |c: &AtomicU64| c.load(Relaxed);
         assert_eq!(
             (
                 read(&counts.server),
+                read(&counts.server_binary),
                 read(&counts.client),
                 read(&counts.unreadable)
             ),
-            (1, 0, 1)
+            (2, 1, 0, 1)
         );
     }
 }
