@@ -71,7 +71,12 @@ async fn against_the_origin_profile_views_that_reload_lose_nothing_and_none_repe
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tabs_opening_closing_and_losing_their_leader_under_faults_lose_nothing() {
-    let cfg = chaos::tabs::TabChaosConfig::reduced(17);
+    let cfg = chaos::tabs::TabChaosConfig {
+        // CHAOS_TEXT=1: the same run on text frames.
+        binary_frames: std::env::var("CHAOS_TEXT").is_err(),
+        ..chaos::tabs::TabChaosConfig::reduced(17)
+    };
+    let binary = cfg.binary_frames;
     let report = tokio::task::LocalSet::new()
         .run_until(async move { chaos::tabs::run(&cfg).await })
         .await;
@@ -82,6 +87,11 @@ async fn tabs_opening_closing_and_losing_their_leader_under_faults_lose_nothing(
         "the leader went away: {report}"
     );
     assert!(report.tally.delivered > 100, "{report}");
+    assert_eq!(
+        report.frames.server_binary > 0,
+        binary,
+        "the server's frames came as asked: {report}"
+    );
     assert!(report.is_sound(), "{report}");
 }
 

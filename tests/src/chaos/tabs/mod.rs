@@ -49,6 +49,8 @@ pub struct TabChaosConfig {
     pub max_tabs: usize,
     /// A misbehaviour every event view plays (to show the checks catch it), if any.
     pub sabotage: Option<crate::chaos::Sabotage>,
+    /// Ask for frames as binary WebSocket messages (`Config::binary_frames`).
+    pub binary_frames: bool,
 }
 
 impl TabChaosConfig {
@@ -63,6 +65,7 @@ impl TabChaosConfig {
             min_tabs: 2,
             max_tabs: 5,
             sabotage: None,
+            binary_frames: true,
         }
     }
 
@@ -99,6 +102,7 @@ struct Run {
     sabotage: Option<crate::chaos::Sabotage>,
     /// Where the stub's logs were at each fault that hit.
     faults: Vec<Point>,
+    binary_frames: bool,
     /// When the run started (for `CHAOS_DEBUG`'s lines).
     started: Instant,
 }
@@ -120,6 +124,7 @@ pub async fn run(cfg: &TabChaosConfig) -> TabChaosReport {
         report: TabChaosReport::default(),
         sabotage: cfg.sabotage,
         faults: Vec::new(),
+        binary_frames: cfg.binary_frames,
         started,
     };
     let mut rng = Rng::new(cfg.seed);
@@ -159,11 +164,13 @@ pub async fn run(cfg: &TabChaosConfig) -> TabChaosReport {
 impl Run {
     fn config(&self) -> Config {
         let token = self.token.clone();
-        crate::chaos::fast(
+        let mut config = crate::chaos::fast(
             Config::new(self.stub.ws_url())
                 .with_token(move || Some(token.borrow().clone()))
                 .share_across_tabs(format!("chaos:{USER}")),
-        )
+        );
+        config.binary_frames = self.binary_frames;
+        config
     }
 
     async fn open_tab(&mut self, rng: &mut Rng) {
