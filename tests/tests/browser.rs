@@ -63,13 +63,22 @@ async fn connects_subscribes_and_receives() {
     app.client.close();
 }
 
-/// With `Config::binary_frames`, the stub sends binary messages (its own tests check that),
-/// which the browser driver copies into wasm as bytes: every event arrives as over text.
+/// With `Config::binary_frames` (the default), the stub sends binary messages (its own tests
+/// check that), which the browser driver copies into wasm as bytes; without it, text. Every
+/// event arrives either way.
 #[wasm_bindgen_test]
 async fn binary_frames_deliver_every_event_in_order() {
-    let user = 141;
+    frames_deliver_every_event_in_order(141, true).await;
+}
+
+#[wasm_bindgen_test]
+async fn text_frames_deliver_every_event_in_order() {
+    frames_deliver_every_event_in_order(143, false).await;
+}
+
+async fn frames_deliver_every_event_in_order(user: u64, binary: bool) {
     let agent = seed_agents(user, 1).await[0];
-    let app = app_for(user, |c| c.binary_frames = true).await;
+    let app = app_for(user, |c| c.binary_frames = binary).await;
     let topic = Topic::agent(agent);
     let (_sub, seen) = record(&app, topic.clone());
     wait_for("ack", 5_000, || {

@@ -27,8 +27,7 @@ pub struct Config {
     /// With the extensions, also ask for frames as binary WebSocket messages (`binary=1`):
     /// the same UTF-8 JSON, which a browser hands over as bytes to copy into wasm, where a text
     /// frame is first decoded into a JavaScript string and then encoded again. A server that
-    /// ignores it sends text, which the client reads as before. Off by default for now (an
-    /// opt-in while the chaos runs with it on are looked into).
+    /// ignores it sends text, which the client reads as before. On by default.
     pub binary_frames: bool,
     /// Reconnect delays.
     pub backoff: BackoffConfig,
@@ -80,7 +79,7 @@ impl Config {
             url: url.into(),
             token: Box::new(|| None),
             extensions: true,
-            binary_frames: false,
+            binary_frames: true,
             backoff: BackoffConfig::default(),
             stable_after: Millis::secs(5),
             ping_interval: Millis::secs(25),
@@ -253,9 +252,10 @@ mod tests {
     #[test]
     fn extensions_are_asked_for_in_the_url_unless_turned_off() {
         let mut c = Config::new("ws://h/api/ws");
+        assert_eq!(c.socket_url(), "ws://h/api/ws?tether=1&binary=1");
+        c.binary_frames = false;
         assert_eq!(c.socket_url(), "ws://h/api/ws?tether=1");
         c.binary_frames = true;
-        assert_eq!(c.socket_url(), "ws://h/api/ws?tether=1&binary=1");
         c.extensions = false;
         assert_eq!(c.socket_url(), "ws://h/api/ws");
     }
