@@ -233,7 +233,10 @@ fn token_provider_runs_on_every_attempt_and_4401_waits_for_reconnect() {
     let provider = token.clone();
     let mut h = Harness::new(config().with_token(move || Some(provider.borrow().clone())));
     h.connect_and_open();
-    assert_eq!(h.last_url(), "ws://stub/api/ws/v2?tether=1&binary=1&token=old");
+    assert_eq!(
+        h.last_url(),
+        "ws://stub/api/ws/v2?tether=1&binary=1&token=old"
+    );
     h.server_closes(4401);
     assert_eq!(h.state(), ConnectionState::AuthFailed);
     h.advance(120_000);
