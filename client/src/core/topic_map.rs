@@ -69,8 +69,7 @@ impl<V> TopicMap<V> {
         let i = match self.find(topic.as_str()) {
             Ok(i) => i,
             Err(i) => {
-                let entry = (prefix(topic.as_str()), topic.clone(), new());
-                insert_at(&mut self.entries, i, entry);
+                self.insert_new(i, topic, new());
                 i
             }
         };
@@ -86,11 +85,16 @@ impl<V> TopicMap<V> {
                 .get_mut(i)
                 .map(|(_, _, v)| std::mem::replace(v, value)),
             Err(i) => {
-                let entry = (prefix(topic.as_str()), topic.clone(), value);
-                insert_at(&mut self.entries, i, entry);
+                self.insert_new(i, topic, value);
                 None
             }
         }
+    }
+
+    /// Inserts `topic` with `value` at `index`, where [`TopicMap::find`] said it goes.
+    fn insert_new(&mut self, index: usize, topic: &Topic, value: V) {
+        let entry = (prefix(topic.as_str()), topic.clone(), value);
+        insert_at(&mut self.entries, index, entry);
     }
 
     /// True if the topic `name` has a value.
