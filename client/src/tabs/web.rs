@@ -15,7 +15,6 @@ use super::node::TabNode;
 use super::platform::{Channel, Lock, Platform, WrapIo};
 use crate::core::Config;
 use crate::web::listener::Listener;
-use crate::web::WebIo;
 use crate::AppState;
 
 /// True if this browser has what sharing needs: Web Locks and `BroadcastChannel`.
@@ -213,15 +212,7 @@ impl Platform for WebPlatform {
     }
 
     fn tab_client(&self, config: Config, wrap: WrapIo) -> Rc<AppState> {
-        let seed = (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64;
-        let io = Rc::new(WebIo::new());
-        let (app, driver) = AppState::with_io(
-            config,
-            seed,
-            wrap(Box::new(crate::web::SharedWebIo(io.clone()))),
-        );
-        io.listen_to_window(&driver);
-        app
+        crate::web::on_browser_io(config, Some(wrap))
     }
 
     fn real_client(&self, config: Config) -> Rc<AppState> {

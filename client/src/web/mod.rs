@@ -133,13 +133,28 @@ impl AppState {
             }
             config.share = None;
         }
-        let seed = (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64;
-        let io = Rc::new(WebIo::new());
-        let (state, driver) = AppState::with_io(config, seed, Box::new(SharedWebIo(io.clone())));
-        io.listen_to_window(&driver);
+        let state = on_browser_io(config, None);
         state.client.connect();
         state
     }
+}
+
+/// What makes a client's sockets of the browser's (the tabs' `WrapIo`).
+pub(crate) type WrapBrowserIo = Box<dyn FnOnce(Box<dyn Io>) -> Box<dyn Io>>;
+
+/// A client on the browser's sockets and timers, listening to the window, not yet connecting;
+/// with `wrap`, its sockets are what `wrap` makes of the browser's (a tab's virtual socket).
+pub(crate) fn on_browser_io(config: Config, wrap: Option<WrapBrowserIo>) -> Rc<AppState> {
+    let seed = (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64;
+    let io = Rc::new(WebIo::new());
+    let browser: Box<dyn Io> = Box::new(SharedWebIo(io.clone()));
+    let io_of_client = match wrap {
+        Some(wrap) => wrap(browser),
+        None => browser,
+    };
+    let (state, driver) = AppState::with_io(config, seed, io_of_client);
+    io.listen_to_window(&driver);
+    state
 }
 
 /// The `Io` the client owns; the window listeners are attached once the handle exists.
