@@ -266,7 +266,7 @@ fn report_wire(
         Wire::Binary => (
             format!("B1 dispatch in the page, no socket ({} events on {TOPICS} topics)", events as u64),
             "binary frames (binary=1, Config::binary_frames, which tether's server answers): ArrayBuffers of the recorded bytes",
-            "the copy of an ArrayBuffer's bytes into wasm memory (Uint8Array::to_vec)",
+            "the copy of an ArrayBuffer's bytes into wasm memory (web::frame_bytes: Uint8Array.prototype.set into a Vec)",
         ),
         Wire::Text => (
             format!("B1 dispatch with text frames (a server without binary=1, such as the origin; {} events)", events as u64),
