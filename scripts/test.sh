@@ -36,7 +36,7 @@ cargo clippy -p tether-client --lib --examples --features yew --target wasm32-un
 cargo clippy -p tether-client --lib --examples --features resume --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p tether-client --lib --examples --features leptos,tabs --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p tether-www --target wasm32-unknown-unknown -- -D warnings
-cargo clippy -p tether-tests -p tether-bench --tests --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p tether-tests -p tether-bench --tests --examples --target wasm32-unknown-unknown -- -D warnings
 # The server library without its default JWT authenticator and without the Redis broker (the
 # workspace lint above builds it with `jwt`, and with `faults` and `redis` through the stub).
 cargo clippy -p tether-server --lib --no-default-features -- -D warnings

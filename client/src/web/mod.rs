@@ -34,9 +34,9 @@ extern "C" {
     #[wasm_bindgen(thread_local_v2, js_namespace = globalThis, js_name = window)]
     static WINDOW: Option<web_sys::Window>;
 
-    /// `Uint8Array.prototype.set.call(into, from)`: copies `from` into `into`, whose length
-    /// must be `from`'s (js-sys's `to_vec` does the same after an assertion that links Rust's
-    /// formatting, 1 KB gzip in an app with tab sharing).
+    /// `Uint8Array.prototype.set.call(into, from)`: copies `from` into the start of `into`,
+    /// which must be at least as long (js-sys's `to_vec` does the same after an assertion
+    /// that links Rust's formatting: 0.3 KB gzip in an app with tab sharing).
     #[wasm_bindgen(js_namespace = Uint8Array, js_name = "prototype.set.call")]
     fn copy_into(into: &mut [u8], from: &js_sys::Uint8Array);
 }
@@ -139,7 +139,8 @@ impl AppState {
     }
 }
 
-/// What makes a client's sockets of the browser's (the tabs' `WrapIo`).
+/// Turns the browser's `Io` into the one a client uses (a tab's virtual socket): the same
+/// type as the tabs' `WrapIo`.
 pub(crate) type WrapBrowserIo = Box<dyn FnOnce(Box<dyn Io>) -> Box<dyn Io>>;
 
 /// A client on the browser's sockets and timers, listening to the window, not yet connecting;
@@ -230,7 +231,8 @@ impl WebIo {
 
 /// A binary frame's bytes (its `ArrayBuffer`), copied into wasm memory: what the driver hands
 /// the client for each binary frame, public so that a benchmark copies frames as it does.
-/// Anything but an `ArrayBuffer` or a view of one gives no bytes.
+/// `data` must be an `ArrayBuffer` (or a `Uint8Array`), as a socket whose `binaryType` is
+/// `arraybuffer` gives.
 pub fn frame_bytes(data: &wasm_bindgen::JsValue) -> Vec<u8> {
     let view = js_sys::Uint8Array::new(data);
     let mut bytes = vec![0; view.length() as usize];
