@@ -31,7 +31,7 @@ type Reply = Result<Rc<Frame>, RequestError>;
 type Settle = Box<dyn FnOnce(Reply)>;
 
 /// Where delivered events go: the topic manager's dispatch.
-pub(crate) type EventSink = Rc<dyn Fn(&TopicEvent)>;
+pub(crate) type EventSink = Rc<dyn Fn(&TopicEvent, Option<usize>)>;
 
 /// Where replies to other tabs' requests go (sharing across tabs).
 #[cfg(feature = "tabs")]
@@ -146,10 +146,10 @@ impl WsClientV2 {
                 reason,
             } => s.io.close(socket, code, reason),
             Output::ScheduleFlush => s.io.schedule_flush(&self.driver_handle()),
-            Output::Deliver(event) => {
+            Output::Deliver(event, index) => {
                 let sink = s.sink.borrow().clone();
                 if let Some(sink) = sink {
-                    sink(&event);
+                    sink(&event, index);
                 }
             }
             Output::StateChanged(state) => s.state_listeners.notify(&state),

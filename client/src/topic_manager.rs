@@ -68,9 +68,9 @@ impl TopicManager {
         let weak = Rc::downgrade(&inner);
         inner
             .client
-            .set_event_sink(Rc::new(move |event: &TopicEvent| {
+            .set_event_sink(Rc::new(move |event: &TopicEvent, index| {
                 if let Some(inner) = weak.upgrade() {
-                    inner.dispatch(event);
+                    inner.dispatch(event, index);
                 }
             }));
         TopicManager { inner }
@@ -156,9 +156,9 @@ impl Inner {
     /// only if it is still registered when its turn comes. Nothing is borrowed while a
     /// handler runs, and nothing is copied: each turn finds the next handler by id in the
     /// topic's list, looked up once.
-    fn dispatch(&self, event: &TopicEvent) {
+    fn dispatch(&self, event: &TopicEvent, index: Option<usize>) {
         let only_new = matches!(event, TopicEvent::Subscribed { .. });
-        let list = self.handlers.borrow().get(event.topic().as_str()).cloned();
+        let list = self.handlers_of(event.topic(), index);
         let Some(list) = list else {
             return;
         };
@@ -168,6 +168,20 @@ impl Inner {
             if !(only_new && handler.subscribed.replace(true)) {
                 (handler.callback)(event);
             }
+        }
+    }
+
+    /// The handlers of an event's `topic`. `index` is where the client's topic table has it:
+    /// this table holds the same topics (each added by a `subscribe` here) in the same order,
+    /// so the entry there is the topic's when its name is the very one the event carries (the
+    /// same allocation, shared by both tables). Otherwise (a topic added or removed since, or
+    /// no index) the topic is searched for by name.
+    fn handlers_of(&self, topic: &Topic, index: Option<usize>) -> Option<Handlers> {
+        let handlers = self.handlers.borrow();
+        let hinted = index.and_then(|i| handlers.at(i));
+        match hinted {
+            Some((key, list)) if same_name(key, topic) => Some(list.clone()),
+            _ => handlers.get(topic.as_str()).cloned(),
         }
     }
 
@@ -192,6 +206,12 @@ impl Inner {
         self.client.unsubscribe_topic(topic);
         drop(removed); // after the borrow: the callback's captures may call back
     }
+}
+
+/// True if `a` and `b` are clones of one `Topic` (one allocation of the name): while either
+/// lives, no other topic's name is at that address.
+fn same_name(a: &Topic, b: &Topic) -> bool {
+    std::ptr::eq(a.as_str(), b.as_str())
 }
 
 /// The first handler in `list` with an id in `(after, last]`.

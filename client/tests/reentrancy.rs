@@ -166,3 +166,27 @@ fn a_state_listener_may_call_back_into_the_client() {
         "both made in the listener go out after it returns, the subscription first"
     );
 }
+
+/// The client hands the topic manager where an event's topic sits in its own table, and the
+/// two tables differ for the rest of a tick in which a topic's last handler went: the client
+/// keeps the topic until its `unsubscribe` goes out. An event then still reaches its own
+/// topic's handlers, and no other's.
+#[test]
+fn an_event_reaches_its_own_topic_while_a_dropped_topic_keeps_its_place() {
+    let mut h = Harness::new(config());
+    let (first, _) = h.record("agent:1");
+    let (_second, second_seen) = h.record("agent:2");
+    let (_third, third_seen) = h.record("agent:3");
+    open_with_ack(&mut h, &["agent:1", "agent:2", "agent:3"]);
+    drop(first); // agent:2 is second in the client's table, first in the manager's
+    h.event(2, 1);
+    assert_eq!(*second_seen.borrow(), vec![Some(1)]);
+    assert_eq!(
+        *third_seen.borrow(),
+        vec![],
+        "agent:3's handler got agent:2's event"
+    );
+    h.end_tick();
+    h.event(3, 1);
+    assert_eq!(*third_seen.borrow(), vec![Some(1)]);
+}

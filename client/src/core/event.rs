@@ -207,8 +207,10 @@ pub enum Output {
     },
     /// Call the core's `handle_flush` soon (at the end of the current tick).
     ScheduleFlush,
-    /// Deliver an event to the topic's handlers.
-    Deliver(TopicEvent),
+    /// Deliver an event to the topic's handlers. With an app event comes where its topic sits
+    /// in the client's topic table: a hint for a router whose table holds the same topics in
+    /// the same order (the topic manager's does), to find the topic without a search.
+    Deliver(TopicEvent, Option<usize>),
     /// The connection state changed.
     StateChanged(ConnectionState),
     /// A request finished.
@@ -240,7 +242,7 @@ impl fmt::Debug for Output {
                 reason,
             } => write!(f, "CloseSocket({socket:?}, {code}, {reason})"),
             Output::ScheduleFlush => f.write_str("ScheduleFlush"),
-            Output::Deliver(e) => write!(f, "Deliver({e:?})"),
+            Output::Deliver(e, _) => write!(f, "Deliver({e:?})"),
             Output::StateChanged(s) => write!(f, "StateChanged({s:?})"),
             Output::RequestDone { id, result } => write!(f, "RequestDone({id:?}, {result:?})"),
             Output::Error(e) => write!(f, "Error({e})"),

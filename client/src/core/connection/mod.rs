@@ -220,11 +220,13 @@ impl Connection {
         }
         if self.topics.status(topic) == Some(&TopicStatus::Active) {
             let seq = self.topics.last_seq(topic);
-            self.outputs
-                .push_back(Output::Deliver(TopicEvent::Subscribed {
+            self.outputs.push_back(Output::Deliver(
+                TopicEvent::Subscribed {
                     topic: topic.clone(),
                     seq,
-                }));
+                },
+                None,
+            ));
         }
     }
 
@@ -301,12 +303,17 @@ impl Connection {
     }
 
     fn deliver(&mut self, event: TopicEvent) {
+        self.deliver_at(event, None);
+    }
+
+    /// Delivers `event`, whose topic is at `index` in the topic table if known.
+    fn deliver_at(&mut self, event: TopicEvent, index: Option<usize>) {
         match &event {
             TopicEvent::Message(_) => self.counters.events_delivered += 1,
             TopicEvent::ResyncRequired { .. } => self.counters.resyncs += 1,
             _ => {}
         }
-        self.outputs.push_back(Output::Deliver(event));
+        self.outputs.push_back(Output::Deliver(event, index));
     }
 
     /// Mirrors the request and outbox deadlines into the timer table.

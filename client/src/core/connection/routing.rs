@@ -17,16 +17,16 @@ use crate::protocol::{EnvelopeRef, Frame, FrameParts, Topic, SYSTEM};
 impl Connection {
     /// A text frame arrived. An event delivered keeps a copy of `text`.
     pub fn handle_socket_message(&mut self, socket: SocketId, text: &str, now: Instant) {
-        if let Some((topic, parts)) = self.receive(socket, text, now) {
-            self.deliver_frame(Frame::assemble(text.into(), parts, topic));
+        if let Some((topic, parts, index)) = self.receive(socket, text, now) {
+            self.deliver_frame(Frame::assemble(text.into(), parts, topic), index);
         }
     }
 
     /// [`Connection::handle_socket_message`] for a text the driver owns: an event delivered
     /// keeps `text` itself, not a copy.
     pub fn handle_socket_text(&mut self, socket: SocketId, text: String, now: Instant) {
-        if let Some((topic, parts)) = self.receive(socket, &text, now) {
-            self.deliver_frame(Frame::assemble(text.into_boxed_str(), parts, topic));
+        if let Some((topic, parts, index)) = self.receive(socket, &text, now) {
+            self.deliver_frame(Frame::assemble(text.into_boxed_str(), parts, topic), index);
         }
     }
 
@@ -50,8 +50,8 @@ impl Connection {
         delivery
     }
 
-    fn deliver_frame(&mut self, frame: Frame) {
-        self.deliver(TopicEvent::Message(Rc::new(frame)));
+    fn deliver_frame(&mut self, frame: Frame, index: usize) {
+        self.deliver_at(TopicEvent::Message(Rc::new(frame)), Some(index));
     }
 
     /// A binary frame arrived that the driver owns: UTF-8 JSON text (what a server sends for
@@ -223,7 +223,7 @@ impl Connection {
         match self.topics.admit_at(index, envelope.seq) {
             SeqVerdict::Deliver { gap } => {
                 self.counters.seq_gaps += u64::from(gap);
-                return Some((topic, FrameParts::of(text, envelope)));
+                return Some((topic, FrameParts::of(text, envelope), index));
             }
             SeqVerdict::Duplicate => self.counters.duplicates_dropped += 1,
             SeqVerdict::NotHeld => self.counters.events_unrouted += 1,
@@ -235,7 +235,7 @@ impl Connection {
 /// The bytes as text if they are UTF-8: [`String::from_utf8`], with a faster check for the
 /// common case of ASCII.
 fn utf8(bytes: Vec<u8>) -> Result<String, std::string::FromUtf8Error> {
-    if bytes.is_ascii() {
+    if is_ascii(&bytes) {
         // SAFETY: every byte is below 0x80, and ASCII is UTF-8.
         Ok(unsafe { String::from_utf8_unchecked(bytes) })
     } else {
@@ -243,8 +243,21 @@ fn utf8(bytes: Vec<u8>) -> Result<String, std::string::FromUtf8Error> {
     }
 }
 
-/// An app event to deliver: its topic (the held one) and where its parts lie in its text.
-type Delivery = (Topic, FrameParts);
+/// True if every byte is below 0x80: eight bytes at a time (wasm has 64-bit integers, and
+/// the standard library's check goes by `usize`, four bytes on wasm32).
+fn is_ascii(bytes: &[u8]) -> bool {
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let words = bytes.chunks_exact(8);
+    let tail = words.remainder().iter().fold(0, |acc, &b| acc | b);
+    let high = words.fold(0, |acc, w| {
+        acc | u64::from_le_bytes(w.try_into().unwrap_or_default())
+    });
+    high & HIGHS == 0 && tail < 0x80
+}
+
+/// An app event to deliver: its topic (the held one), where its parts lie in its text, and
+/// where the topic sits in the topic table.
+type Delivery = (Topic, FrameParts, usize);
 
 /// The topic a frame names (`system` when it names none), as a new name.
 fn topic_of(envelope: &EnvelopeRef<'_>) -> Topic {
@@ -314,5 +327,26 @@ mod tests {
         assert_eq!(m.counters.events_unrouted, 1);
         assert_eq!(m.counters.malformed_frames, 0);
         assert_eq!(m.counters.bytes_in, bytes_before + frame.len() as u64);
+    }
+
+    /// The word-at-a-time check agrees with the standard library's for a high byte at every
+    /// place of every length around the word size, and for none.
+    #[test]
+    fn the_ascii_check_finds_a_high_byte_anywhere() {
+        for len in 0..26 {
+            let plain = vec![b'a'; len];
+            assert!(super::is_ascii(&plain));
+            for at in 0..len {
+                for high in [0x80, 0xC3, 0xFF] {
+                    let mut bytes = plain.clone();
+                    bytes[at] = high;
+                    assert_eq!(
+                        super::is_ascii(&bytes),
+                        bytes.is_ascii(),
+                        "len {len}, at {at}"
+                    );
+                }
+            }
+        }
     }
 }

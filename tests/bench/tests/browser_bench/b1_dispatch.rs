@@ -32,7 +32,7 @@ use crate::report::{median, num as fmt, report};
 
 const TOPICS: usize = 100;
 const PER_TOPIC: u32 = 500;
-const RUNS: usize = 9;
+const RUNS: usize = 15;
 
 /// A driver with no socket: it remembers what the client opened and sent, and the bench feeds
 /// frames through the client's `DriverHandle` itself. Timers never fire.
@@ -248,6 +248,7 @@ async fn b1_dispatch() -> f64 {
     ];
     for (wire, rates, copy) in wires {
         report_wire(wire, (events, rates, &theirs), &split, copy, &source);
+        report_paired(wire, rates, &theirs);
     }
     median(&ours)
 }
@@ -299,6 +300,26 @@ fn report_wire(
         "µs/event",
         &format!("{floor}, {} µs; all the rest of the client's work is {} µs", fmt(copy), fmt(ours_us - copy)),
         "baseline: one pass copying every frame into wasm and nothing else (the driver does the same per message)",
+    );
+}
+
+/// B1's ratio run by run: each run's client rate over `wire` divided by the baseline's rate in
+/// the same run (the runs alternate, so that both sides of a ratio see the same conditions; a
+/// slow spell of the machine moves both). The median of these ratios is B1's figure: the
+/// medians of the two sides taken apart pair runs that did not run together.
+fn report_paired(wire: Wire, ours: &[f64], theirs: &[f64]) {
+    let ratios: Vec<f64> = ours.iter().zip(theirs).map(|(o, t)| o / t).collect();
+    let label = match wire {
+        Wire::Binary => "binary frames",
+        Wire::Text => "text frames",
+    };
+    report(
+        &format!("B1 dispatch, paired: the client's rate ÷ raw JavaScript's in the same run ({label})"),
+        &ratios,
+        &[1.0],
+        "× raw JavaScript",
+        "as B1 dispatch above: the page's main thread, both sides in one page",
+        "one ratio per run (client then baseline, back to back); baseline 1 is raw JavaScript's own rate in each run",
     );
 }
 
