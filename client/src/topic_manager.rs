@@ -174,8 +174,9 @@ impl Inner {
     /// The handlers of an event's `topic`. `index` is where the client's topic table has it:
     /// this table holds the same topics (each added by a `subscribe` here) in the same order,
     /// so the entry there is the topic's when its name is the very one the event carries (the
-    /// same allocation, shared by both tables). Otherwise (a topic added or removed since, or
-    /// no index) the topic is searched for by name.
+    /// same allocation, shared by both tables). Otherwise (a topic added or removed since, a
+    /// topic held again in the tick its last handler went, whose name in the client's table
+    /// is the old allocation, or no index) the topic is searched for by name.
     fn handlers_of(&self, topic: &Topic, index: Option<usize>) -> Option<Handlers> {
         let handlers = self.handlers.borrow();
         let hinted = index.and_then(|i| handlers.at(i));

@@ -250,7 +250,7 @@ fn is_ascii(bytes: &[u8]) -> bool {
     let words = bytes.chunks_exact(8);
     let tail = words.remainder().iter().fold(0, |acc, &b| acc | b);
     let high = words.fold(0, |acc, w| {
-        acc | u64::from_le_bytes(w.try_into().unwrap_or_default())
+        acc | w.try_into().map_or(HIGHS, u64::from_le_bytes)
     });
     high & HIGHS == 0 && tail < 0x80
 }

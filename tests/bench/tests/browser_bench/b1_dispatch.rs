@@ -305,13 +305,13 @@ fn report_wire(
 
 /// B1's ratio run by run: each run's client rate over `wire` divided by the baseline's rate in
 /// the same run (the runs alternate, so that both sides of a ratio see the same conditions; a
-/// slow spell of the machine moves both). The median of these ratios is B1's figure: the
-/// medians of the two sides taken apart pair runs that did not run together.
+/// slow spell of the machine moves both). Reported next to the ratio of the two sides' medians,
+/// which pairs runs that did not run together, as the steadier estimate of the same ratio.
 fn report_paired(wire: Wire, ours: &[f64], theirs: &[f64]) {
     let ratios: Vec<f64> = ours.iter().zip(theirs).map(|(o, t)| o / t).collect();
-    let label = match wire {
-        Wire::Binary => "binary frames",
-        Wire::Text => "text frames",
+    let (label, order) = match wire {
+        Wire::Binary => ("binary frames", "the client's pass, then the baseline's"),
+        Wire::Text => ("text frames", "the baseline's pass, then the client's"),
     };
     report(
         &format!("B1 dispatch, paired: the client's rate ÷ raw JavaScript's in the same run ({label})"),
@@ -319,7 +319,7 @@ fn report_paired(wire: Wire, ours: &[f64], theirs: &[f64]) {
         &[1.0],
         "× raw JavaScript",
         "as B1 dispatch above: the page's main thread, both sides in one page",
-        "one ratio per run (client then baseline, back to back); baseline 1 is raw JavaScript's own rate in each run",
+        &format!("one ratio per run, of two passes back to back ({order}); the baseline, 1, is raw JavaScript's own rate in each run, the unit of every ratio"),
     );
 }
 
