@@ -3,7 +3,7 @@
 # BENCHMARKS.md as one line each: value and baseline (the median of their runs, with the spread
 # min–max for timings), ratio, units, runs, what limits it, and notes; then what holds the
 # size of the minimal app (twiggy). Servers listen on 127.0.0.1 only. Not part of the test
-# command. Honours CARGO_TARGET_DIR. Takes about 10 minutes on 2 cores once built.
+# command. Honours CARGO_TARGET_DIR. Takes about 15 minutes on 2 cores once built.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
