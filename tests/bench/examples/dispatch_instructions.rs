@@ -21,35 +21,13 @@ mod harness {
     use std::rc::Rc;
 
     use serde::Deserialize;
+    use tether_bench::PageIo;
     use tether_client::core::SocketId;
-    use tether_client::driver::{DriverHandle, Io};
-    use tether_client::protocol::CloseCode;
-    use tether_client::{AppState, Config, Instant, Subscription, TopicEvent};
+    use tether_client::driver::DriverHandle;
+    use tether_client::{AppState, Config, Subscription, TopicEvent};
     use wasm_bindgen::prelude::*;
 
     const TOPICS: u64 = 100;
-
-    /// No socket and no timers: the harness feeds the driver itself.
-    #[derive(Default)]
-    struct NoIo {
-        opened: Rc<Cell<Option<SocketId>>>,
-        sent: Rc<RefCell<Vec<String>>>,
-    }
-
-    impl Io for NoIo {
-        fn now(&self) -> Instant {
-            Instant(js_sys::Date::now() as u64)
-        }
-        fn open(&self, socket: SocketId, _url: &str, _driver: &DriverHandle) {
-            self.opened.set(Some(socket));
-        }
-        fn send(&self, _socket: SocketId, text: &str) {
-            self.sent.borrow_mut().push(text.to_owned());
-        }
-        fn close(&self, _socket: SocketId, _code: CloseCode, _reason: &str) {}
-        fn set_timer(&self, _at: Option<Instant>, _driver: &DriverHandle) {}
-        fn schedule_flush(&self, _driver: &DriverHandle) {}
-    }
 
     /// The part of an agent the handler reads, as B1's does.
     #[derive(Deserialize)]
@@ -138,7 +116,7 @@ mod harness {
     /// A client with 100 topics subscribed and acknowledged, and `n` events for it.
     #[wasm_bindgen]
     pub fn prepare(n: u32) {
-        let io = NoIo::default();
+        let io = PageIo::default();
         let (opened, sent) = (io.opened.clone(), io.sent.clone());
         let config = Config::new("ws://harness/api/ws/v2");
         let (app, driver) = AppState::with_io(config, 1, Box::new(io));

@@ -14,15 +14,15 @@
 //! into the struct, and the rest (the `seq` check, the topic's lookup, keeping the frame,
 //! routing, the handler calls). The baseline's: `JSON.parse`, and the rest.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::rc::Rc;
 
 use js_sys::Array;
+use tether_bench::PageIo;
 use tether_client::core::SocketId;
-use tether_client::driver::{DriverHandle, Io};
-use tether_client::protocol::{CloseCode, EnvelopeRef, Frame, Topic};
+use tether_client::driver::DriverHandle;
+use tether_client::protocol::{EnvelopeRef, Frame, Topic};
 use tether_client::web::frame_bytes;
-use tether_client::Instant;
 use tether_client::{AppState, Config, Subscription, TopicEvent};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::wasm_bindgen_test;
@@ -33,29 +33,6 @@ use crate::report::{median, num as fmt, report};
 const TOPICS: usize = 100;
 const PER_TOPIC: u32 = 500;
 const RUNS: usize = 15;
-
-/// A driver with no socket: it remembers what the client opened and sent, and the bench feeds
-/// frames through the client's `DriverHandle` itself. Timers never fire.
-#[derive(Default)]
-struct PageIo {
-    opened: Rc<Cell<Option<SocketId>>>,
-    sent: Rc<RefCell<Vec<String>>>,
-}
-
-impl Io for PageIo {
-    fn now(&self) -> Instant {
-        Instant(js_sys::Date::now() as u64)
-    }
-    fn open(&self, socket: SocketId, _url: &str, _driver: &DriverHandle) {
-        self.opened.set(Some(socket));
-    }
-    fn send(&self, _socket: SocketId, text: &str) {
-        self.sent.borrow_mut().push(text.to_owned());
-    }
-    fn close(&self, _socket: SocketId, _code: CloseCode, _reason: &str) {}
-    fn set_timer(&self, _at: Option<Instant>, _driver: &DriverHandle) {}
-    fn schedule_flush(&self, _driver: &DriverHandle) {}
-}
 
 /// What the client's handlers saw.
 #[derive(Default)]
