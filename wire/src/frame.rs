@@ -109,15 +109,17 @@ impl<'a> EnvelopeRef<'a> {
             }
         }
         c.end().map_err(malformed)?;
+        // A missing `type` is reported before a wrong `v`, as `Envelope::decode` reports them.
+        let kind = fields
+            .kind
+            .ok_or(malformed(json::Error("missing field `type`")))?;
         match fields.v.map(|v| v.raw()) {
             Some("1") => {}
             Some(other) => return Err(DecodeError::Version(other.to_owned())),
             None => return Err(malformed(json::Error("missing field `v`"))),
         }
         Ok(EnvelopeRef {
-            kind: fields
-                .kind
-                .ok_or(malformed(json::Error("missing field `type`")))?,
+            kind,
             topic: fields.topic.flatten(),
             req_id: fields.req_id.flatten(),
             ts: fields.ts.flatten().unwrap_or(0),

@@ -138,6 +138,11 @@ fn agree(text: &str) -> Result<(), TestCaseError> {
             prop_assert_eq!((f.ts, f.seq), (e.ts, e.seq));
             prop_assert_eq!(f.raw_data(), e.data.get());
         }
+        // A text that is both not JSON and not a valid envelope: reading it (which finds
+        // `data` without validating it) can meet the bad field (a `v` of 11, say) before the
+        // bad syntax, where serde reports the syntax. Both refuse it.
+        (Err(a), Err(DecodeError::Envelope(_)))
+            if !matches!(a, DecodeError::Envelope(_)) && json::Value::parse(text).is_err() => {}
         (Err(a), Err(b)) => prop_assert_eq!(
             std::mem::discriminant(a),
             std::mem::discriminant(b),
