@@ -22,6 +22,15 @@ async fn main() -> std::io::Result<()> {
         })
         .build();
 
+    let app = axum::Router::new()
+        .route("/", axum::routing::get(|| async { "tether at /live" }))
+        .merge(server.router("/live"));
+    let listener =
+        tokio::net::TcpListener::bind(("127.0.0.1", env("PORT", "3000").parse().unwrap_or(3000)))
+            .await?;
+    // The address first: the publisher prints from another task, after it.
+    println!("listening on http://{}", listener.local_addr()?);
+
     let publisher = server.publisher();
     tokio::spawn(async move {
         let topic = Topic::new("ticker:demo");
@@ -38,12 +47,5 @@ async fn main() -> std::io::Result<()> {
         }
     });
 
-    let app = axum::Router::new()
-        .route("/", axum::routing::get(|| async { "tether at /live" }))
-        .merge(server.router("/live"));
-    let listener =
-        tokio::net::TcpListener::bind(("127.0.0.1", env("PORT", "3000").parse().unwrap_or(3000)))
-            .await?;
-    println!("listening on http://{}", listener.local_addr()?);
     axum::serve(listener, app).await
 }
