@@ -17,6 +17,11 @@ use crate::core::Config;
 use crate::web::listener::Listener;
 use crate::AppState;
 
+/// What names the channel and the locks, before the app's name. It carries the version of the
+/// channel's messages (`wire`): tabs of a build that writes them otherwise share among
+/// themselves, on a channel and locks of their own, and never misread each other.
+const CHANNEL_PREFIX: &str = "tether.2:";
+
 /// True if this browser has what sharing needs: Web Locks and `BroadcastChannel`.
 pub(crate) fn supported() -> bool {
     let Some(window) = crate::web::window() else {
@@ -177,7 +182,7 @@ impl Drop for WebLock {
 
 impl Platform for WebPlatform {
     fn channel(&self, name: &str, on_message: Box<dyn Fn(String)>) -> Box<dyn Channel> {
-        let Ok(channel) = BroadcastChannel::new(&["tether:", name].concat()) else {
+        let Ok(channel) = BroadcastChannel::new(&[CHANNEL_PREFIX, name].concat()) else {
             // Checked before sharing; should the browser still refuse, this tab hears no one
             // and, once it holds the lock, serves itself.
             return Box::new(Silent);
@@ -195,7 +200,7 @@ impl Platform for WebPlatform {
 
     fn lock(&self, name: &str) -> Box<dyn Lock> {
         Box::new(WebLock {
-            name: ["tether:", name].concat(),
+            name: [CHANNEL_PREFIX, name].concat(),
             callback: RefCell::new(None),
             on_rejected: RefCell::new(None),
             release: Rc::default(),

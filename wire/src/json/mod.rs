@@ -21,7 +21,7 @@ mod write;
 
 pub use de::{from_str, DataError};
 pub(crate) use digits::leading_u64;
-pub use read::Cursor;
+pub use read::{parse_u64, Cursor};
 pub(crate) use swar::plain_len;
 pub use write::{push_str, push_u64};
 

@@ -368,7 +368,7 @@ pub(super) fn hex4(digits: &[u8]) -> Option<u32> {
 }
 
 /// An unsigned integer literal (no sign, fraction, exponent or leading zero) that fits a u64.
-pub(super) fn parse_u64(raw: &str) -> Option<u64> {
+pub fn parse_u64(raw: &str) -> Option<u64> {
     let bytes = raw.as_bytes();
     let (n, len) = leading_u64(bytes)?;
     let canonical = len == bytes.len() && len > 0 && (len == 1 || bytes[0] != b'0');

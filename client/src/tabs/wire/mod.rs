@@ -1,12 +1,7 @@
 //! The messages tabs exchange over their channel (a `BroadcastChannel` in the browser), as
-//! JSON. Every tab reads every message; `to` and `from` say whom it concerns. A message that
-//! does not decode is dropped and counted, like a malformed frame from the network.
-//!
-//! The JSON is written and read by hand (`text`), without serde: it is the same JSON as serde's
-//! derive would write (tests hold it to that), so tabs of an older build still understand it.
-
-#[cfg(test)]
-use serde::{Deserialize, Serialize};
+//! short text (`text`: a letter, numbers, and a frame's text as it is). Every tab reads every
+//! message; `to` and `from` say whom it concerns. A message that does not decode is dropped and
+//! counted, like a malformed frame from the network.
 
 use super::platform::SharedHealth;
 use crate::core::{ConnectionState, Replay};
@@ -16,8 +11,6 @@ pub type TabId = u64;
 
 /// One message on the tabs' channel.
 #[derive(Clone, Debug, PartialEq)]
-#[cfg_attr(test, derive(Serialize, Deserialize))]
-#[cfg_attr(test, serde(tag = "t", rename_all = "snake_case"))]
 pub enum TabMessage {
     /// A tab asks the leader for a virtual socket.
     Open {
@@ -87,11 +80,9 @@ pub enum TabMessage {
         state: ConnectionState,
         /// Tabs with a virtual socket, the leader's own included.
         tabs: usize,
-        /// Whether the server behind the shared socket replays (absent from older tabs).
-        #[cfg_attr(test, serde(default))]
+        /// Whether the server behind the shared socket replays.
         replay: Replay,
-        /// The shared socket's health (absent from older tabs).
-        #[cfg_attr(test, serde(default))]
+        /// The shared socket's health.
         health: SharedHealth,
     },
     /// A tab heard nothing from the leader: a live leader answers with [`TabMessage::Alive`].

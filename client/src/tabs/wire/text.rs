@@ -1,42 +1,61 @@
-//! Tab messages as JSON text, written and read without serde: `{"t":"open","from":1,…}`, the
-//! variant's name in `t` then its fields, as serde's derive (internally tagged, snake case)
-//! writes them. The leader's status carries the connection state, replay and health in serde's
-//! shapes too; the RTT average is written with three decimals.
+//! Tab messages as short text, written and read by hand: one letter for the variant, its
+//! numbers in decimal, each followed by a comma, then, for a frame, the frame's own text as it
+//! is (no escaping: it is the rest of the message). `d7,2,{"v":1,…}` is frame text delivered
+//! to socket 2 of tab 7.
+//!
+//! The leader's status is all numbers: the state as a code (with a reconnect's attempt and
+//! time), the tab count, replay as a code, and the health, each optional number as a flag and
+//! a value; the RTT average in microseconds.
+//!
+//! The format changed from JSON (whose writer and reader weighed more than all of the rest of
+//! the channel's code) together with the channel's and the locks' names (`web.rs`), so tabs of
+//! an older build never read it: they share among themselves.
 
 use super::TabMessage;
 use crate::core::{ConnectionState, Instant, Millis, Replay, Rtt};
-use crate::protocol::json::{push_str, push_u64, Kind, Value};
+use crate::protocol::json::{parse_u64, push_u64};
 use crate::tabs::platform::SharedHealth;
 
-/// Each variant's tag and its number fields, in the order serde writes them. `frame` and
-/// `deliver` then have their `text`; `status` its state, tab count, replay and health.
-const SHAPES: [(&str, &[&str]); 12] = [
-    ("open", &["from", "socket"]),
-    ("opened", &["to", "socket", "leader"]),
-    ("closed", &["to", "socket", "code"]),
-    ("frame", &["from", "socket"]),
-    ("deliver", &["to", "socket"]),
-    ("close", &["from", "socket"]),
-    ("bye", &["from"]),
-    ("leader", &["tab"]),
-    ("status", &["leader"]),
-    ("probe", &["from"]),
-    ("alive", &["to", "leader"]),
-    ("reconnect", &["from"]),
+/// Each variant's letter, in the order of [`TabMessage::parts`]'s shapes.
+const TAGS: &[u8; 12] = b"oOxfdcblspar";
+/// How many numbers each shape carries. `frame` and `deliver` then have their text.
+const COUNTS: [usize; 12] = [2, 3, 3, 2, 2, 2, 1, 1, STATUS_NUMBERS, 1, 2, 1];
+/// A status's numbers: leader, state, attempt, retry at, tabs, replay, then the health (RTT
+/// last: flag and value; RTT average: flag and microseconds; reconnects; failed attempts).
+const STATUS_NUMBERS: usize = 12;
+/// The shapes that end with a frame's text.
+const FRAME: usize = 3;
+const DELIVER: usize = 4;
+const STATUS: usize = 8;
+
+/// The states with no fields, by code; `Reconnecting` is the code after them.
+const STATES: [ConnectionState; 6] = [
+    ConnectionState::Idle,
+    ConnectionState::Connecting,
+    ConnectionState::Open,
+    ConnectionState::Offline,
+    ConnectionState::AuthFailed,
+    ConnectionState::Closed,
 ];
+const REPLAYS: [Replay; 3] = [Replay::Unknown, Replay::Offered, Replay::NotOffered];
 
 impl TabMessage {
     /// Decodes a message; `None` for anything that is not one.
     pub fn decode(text: &str) -> Option<TabMessage> {
-        let v = Value::parse(text).ok()?;
-        let tag = v.get("t")?.as_str()?;
-        let shape = SHAPES.iter().position(|(name, _)| tag.is(name))?;
-        let mut n = [0u64; 3];
-        for (slot, name) in n.iter_mut().zip(SHAPES[shape].1) {
-            *slot = v.get(name)?.as_u64()?;
+        let shape = TAGS
+            .iter()
+            .position(|t| text.as_bytes().first() == Some(t))?;
+        let mut rest = text.get(1..)?;
+        let mut n = [0u64; STATUS_NUMBERS];
+        for slot in &mut n[..COUNTS[shape]] {
+            let (digits, after) = rest.split_once(',')?;
+            *slot = parse_u64(digits)?;
+            rest = after;
         }
-        let [a, b, c] = n;
-        let text = || Some(v.get("text")?.as_str()?.value().into_owned());
+        if !rest.is_empty() && shape != FRAME && shape != DELIVER {
+            return None;
+        }
+        let [a, b, c, ..] = n;
         Some(match shape {
             0 => TabMessage::Open { from: a, socket: b },
             1 => TabMessage::Opened {
@@ -49,216 +68,168 @@ impl TabMessage {
                 socket: b,
                 code: u16::try_from(c).ok()?,
             },
-            3 => TabMessage::Frame {
+            FRAME => TabMessage::Frame {
                 from: a,
                 socket: b,
-                text: text()?,
+                text: rest.to_owned(),
             },
-            4 => TabMessage::Deliver {
+            DELIVER => TabMessage::Deliver {
                 to: a,
                 socket: b,
-                text: text()?,
+                text: rest.to_owned(),
             },
             5 => TabMessage::Close { from: a, socket: b },
             6 => TabMessage::Bye { from: a },
             7 => TabMessage::Leader { tab: a },
-            8 => TabMessage::Status {
-                leader: a,
-                state: read_state(v.get("state")?)?,
-                tabs: usize::try_from(v.get("tabs")?.as_u64()?).ok()?,
-                replay: v.get("replay").map_or(Some(Replay::Unknown), read_replay)?,
-                health: v
-                    .get("health")
-                    .map_or(Some(SharedHealth::default()), read_health)?,
-            },
+            STATUS => status(n)?,
             9 => TabMessage::Probe { from: a },
             10 => TabMessage::Alive { to: a, leader: b },
-            11 => TabMessage::Reconnect { from: a },
-            _ => return None,
+            _ => TabMessage::Reconnect { from: a },
         })
     }
 
     /// Encodes it.
     pub fn encode(&self) -> String {
         let (shape, n, text) = self.parts();
-        let (tag, names) = SHAPES[shape];
-        let mut o = String::from("{\"t\":");
-        push_str(&mut o, tag);
-        for (name, value) in names.iter().zip(n) {
-            key(&mut o, name);
-            push_u64(&mut o, value);
+        let mut o = String::with_capacity(24 + text.map_or(0, str::len));
+        o.push(char::from(TAGS[shape]));
+        for value in &n[..COUNTS[shape]] {
+            push_u64(&mut o, *value);
+            o.push(',');
         }
-        if let Some(text) = text {
-            key(&mut o, "text");
-            push_str(&mut o, text);
-        }
-        if let TabMessage::Status {
-            state,
-            tabs,
-            replay,
-            health,
-            ..
-        } = self
-        {
-            key(&mut o, "state");
-            write_state(&mut o, *state);
-            key(&mut o, "tabs");
-            push_u64(&mut o, *tabs as u64);
-            key(&mut o, "replay");
-            push_str(&mut o, replay_name(*replay));
-            key(&mut o, "health");
-            write_health(&mut o, health);
-        }
-        o.push('}');
+        o.push_str(text.unwrap_or_default());
         o
     }
 
-    /// Its shape (an index into [`SHAPES`]), its numbers in that shape's order, and its text.
-    fn parts(&self) -> (usize, [u64; 3], Option<&str>) {
-        match self {
-            TabMessage::Open { from, socket } => (0, [*from, *socket, 0], None),
-            TabMessage::Opened { to, socket, leader } => (1, [*to, *socket, *leader], None),
-            TabMessage::Closed { to, socket, code } => (2, [*to, *socket, (*code).into()], None),
-            TabMessage::Frame { from, socket, text } => (3, [*from, *socket, 0], Some(text)),
-            TabMessage::Deliver { to, socket, text } => (4, [*to, *socket, 0], Some(text)),
-            TabMessage::Close { from, socket } => (5, [*from, *socket, 0], None),
-            TabMessage::Bye { from } => (6, [*from, 0, 0], None),
-            TabMessage::Leader { tab } => (7, [*tab, 0, 0], None),
-            TabMessage::Status { leader, .. } => (8, [*leader, 0, 0], None),
-            TabMessage::Probe { from } => (9, [*from, 0, 0], None),
-            TabMessage::Alive { to, leader } => (10, [*to, *leader, 0], None),
-            TabMessage::Reconnect { from } => (11, [*from, 0, 0], None),
+    /// Its shape (an index into [`TAGS`]), its numbers in that shape's order, and its text.
+    fn parts(&self) -> (usize, [u64; STATUS_NUMBERS], Option<&str>) {
+        let mut n = [0; STATUS_NUMBERS];
+        let (shape, text) = match self {
+            TabMessage::Open { from, socket } => {
+                n[..2].copy_from_slice(&[*from, *socket]);
+                (0, None)
+            }
+            TabMessage::Opened { to, socket, leader } => {
+                n[..3].copy_from_slice(&[*to, *socket, *leader]);
+                (1, None)
+            }
+            TabMessage::Closed { to, socket, code } => {
+                n[..3].copy_from_slice(&[*to, *socket, (*code).into()]);
+                (2, None)
+            }
+            TabMessage::Frame { from, socket, text } => {
+                n[..2].copy_from_slice(&[*from, *socket]);
+                (FRAME, Some(text.as_str()))
+            }
+            TabMessage::Deliver { to, socket, text } => {
+                n[..2].copy_from_slice(&[*to, *socket]);
+                (DELIVER, Some(text.as_str()))
+            }
+            TabMessage::Close { from, socket } => {
+                n[..2].copy_from_slice(&[*from, *socket]);
+                (5, None)
+            }
+            TabMessage::Bye { from } => {
+                n[0] = *from;
+                (6, None)
+            }
+            TabMessage::Leader { tab } => {
+                n[0] = *tab;
+                (7, None)
+            }
+            TabMessage::Status {
+                leader,
+                state,
+                tabs,
+                replay,
+                health,
+            } => {
+                n = status_numbers(*leader, *state, *tabs, *replay, health);
+                (STATUS, None)
+            }
+            TabMessage::Probe { from } => {
+                n[0] = *from;
+                (9, None)
+            }
+            TabMessage::Alive { to, leader } => {
+                n[..2].copy_from_slice(&[*to, *leader]);
+                (10, None)
+            }
+            TabMessage::Reconnect { from } => {
+                n[0] = *from;
+                (11, None)
+            }
+        };
+        (shape, n, text)
+    }
+}
+
+/// A status as its numbers (see [`STATUS_NUMBERS`]).
+fn status_numbers(
+    leader: u64,
+    state: ConnectionState,
+    tabs: usize,
+    replay: Replay,
+    health: &SharedHealth,
+) -> [u64; STATUS_NUMBERS] {
+    let (code, attempt, retry_at) = match state {
+        ConnectionState::Reconnecting { attempt, retry_at } => {
+            (STATES.len(), attempt.into(), retry_at.0)
         }
-    }
+        _ => (STATES.iter().position(|s| *s == state).unwrap_or(0), 0, 0),
+    };
+    let replay = REPLAYS.iter().position(|r| *r == replay).unwrap_or(0);
+    let last = health.rtt.last.map(|ms| ms.0);
+    // Three decimals of a millisecond, as the health panel shows them.
+    let ewma = health
+        .rtt
+        .ewma
+        .filter(|e| e.is_finite() && *e >= 0.0)
+        .map(|ms| (ms * 1000.0).round() as u64);
+    [
+        leader,
+        code as u64,
+        attempt,
+        retry_at,
+        tabs as u64,
+        replay as u64,
+        last.is_some().into(),
+        last.unwrap_or(0),
+        ewma.is_some().into(),
+        ewma.unwrap_or(0),
+        health.reconnects,
+        health.failed_attempts,
+    ]
 }
 
-/// `,"name":`, before a field's value.
-fn key(out: &mut String, name: &str) {
-    out.push(',');
-    push_str(out, name);
-    out.push(':');
-}
-
-const STATES: [(&str, ConnectionState); 6] = [
-    ("Idle", ConnectionState::Idle),
-    ("Connecting", ConnectionState::Connecting),
-    ("Open", ConnectionState::Open),
-    ("Offline", ConnectionState::Offline),
-    ("AuthFailed", ConnectionState::AuthFailed),
-    ("Closed", ConnectionState::Closed),
-];
-
-fn write_state(out: &mut String, state: ConnectionState) {
-    if let ConnectionState::Reconnecting { attempt, retry_at } = state {
-        out.push_str("{\"Reconnecting\":{\"attempt\":");
-        push_u64(out, attempt.into());
-        out.push_str(",\"retry_at\":");
-        push_u64(out, retry_at.0);
-        out.push_str("}}");
-    } else if let Some((name, _)) = STATES.iter().find(|(_, s)| *s == state) {
-        push_str(out, name);
-    }
-}
-
-fn read_state(v: Value<'_>) -> Option<ConnectionState> {
-    if let Some(name) = v.as_str() {
-        return STATES.iter().find(|(n, _)| name.is(n)).map(|(_, s)| *s);
-    }
-    let r = v.get("Reconnecting")?;
-    Some(ConnectionState::Reconnecting {
-        attempt: u32::try_from(r.get("attempt")?.as_u64()?).ok()?,
-        retry_at: Instant(r.get("retry_at")?.as_u64()?),
+/// A status from its numbers; `None` if one is out of range.
+fn status(n: [u64; STATUS_NUMBERS]) -> Option<TabMessage> {
+    let [leader, code, attempt, retry_at, tabs, replay, has_last, last, has_ewma, ewma, reconnects, failed_attempts] =
+        n;
+    let state = match usize::try_from(code).ok()? {
+        code if code == STATES.len() => ConnectionState::Reconnecting {
+            attempt: u32::try_from(attempt).ok()?,
+            retry_at: Instant(retry_at),
+        },
+        code => *STATES.get(code)?,
+    };
+    let flag = |f: u64, v| match f {
+        0 => Some(None),
+        1 => Some(Some(v)),
+        _ => None,
+    };
+    Some(TabMessage::Status {
+        leader,
+        state,
+        tabs: usize::try_from(tabs).ok()?,
+        replay: *REPLAYS.get(usize::try_from(replay).ok()?)?,
+        health: SharedHealth {
+            rtt: Rtt {
+                last: flag(has_last, last)?.map(Millis),
+                ewma: flag(has_ewma, ewma)?.map(|micros| micros as f64 / 1000.0),
+            },
+            reconnects,
+            failed_attempts,
+        },
     })
-}
-
-fn replay_name(replay: Replay) -> &'static str {
-    match replay {
-        Replay::Unknown => "Unknown",
-        Replay::Offered => "Offered",
-        Replay::NotOffered => "NotOffered",
-    }
-}
-
-fn read_replay(v: Value<'_>) -> Option<Replay> {
-    let name = v.as_str()?;
-    [Replay::Unknown, Replay::Offered, Replay::NotOffered]
-        .into_iter()
-        .find(|r| name.is(replay_name(*r)))
-}
-
-fn write_health(out: &mut String, h: &SharedHealth) {
-    out.push_str("{\"rtt\":{\"last\":");
-    match h.rtt.last {
-        Some(ms) => push_u64(out, ms.0),
-        None => out.push_str("null"),
-    }
-    out.push_str(",\"ewma\":");
-    match h.rtt.ewma.filter(|e| e.is_finite() && *e >= 0.0) {
-        Some(ewma) => push_millis(out, ewma),
-        None => out.push_str("null"),
-    }
-    out.push_str("},\"reconnects\":");
-    push_u64(out, h.reconnects);
-    out.push_str(",\"failed_attempts\":");
-    push_u64(out, h.failed_attempts);
-    out.push('}');
-}
-
-fn read_health(v: Value<'_>) -> Option<SharedHealth> {
-    let count = |name: &str| v.get(name).map_or(Some(0), |n| n.as_u64());
-    let rtt = v.get("rtt");
-    let field = |name: &str| rtt.and_then(|r| r.get(name)).filter(|v| !v.is_null());
-    let last = match field("last") {
-        Some(last) => Some(Millis(last.as_u64()?)),
-        None => None,
-    };
-    let ewma = match field("ewma") {
-        Some(ewma) => Some(read_f64(ewma)?),
-        None => None,
-    };
-    Some(SharedHealth {
-        rtt: Rtt { last, ewma },
-        reconnects: count("reconnects")?,
-        failed_attempts: count("failed_attempts")?,
-    })
-}
-
-/// Milliseconds with three decimals, without float formatting.
-fn push_millis(out: &mut String, ms: f64) {
-    let micros = (ms * 1000.0).round() as u64;
-    push_u64(out, micros / 1000);
-    out.push('.');
-    let frac = micros % 1000;
-    for digit in [frac / 100, frac / 10 % 10, frac % 10] {
-        out.push(char::from(b'0' + digit as u8));
-    }
-}
-
-/// A JSON number as an `f64`, without the float parser: its digits as an integer, scaled by
-/// its exponent (exact for the three-decimal numbers tabs write; close for any other).
-fn read_f64(v: Value<'_>) -> Option<f64> {
-    if v.kind() != Kind::Number {
-        return None;
-    }
-    let raw = v.raw();
-    let (negative, raw) = match raw.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, raw),
-    };
-    let (digits, exp) = match raw.split_once(['e', 'E']) {
-        Some((digits, exp)) => (digits, exp.trim_start_matches('+').parse::<i32>().ok()?),
-        None => (raw, 0),
-    };
-    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
-    let mut mantissa = 0f64;
-    for d in int.bytes().chain(frac.bytes()) {
-        mantissa = mantissa * 10.0 + f64::from(d - b'0');
-    }
-    let scale = exp - frac.len() as i32;
-    let n = if scale < 0 {
-        mantissa / 10f64.powi(-scale)
-    } else {
-        mantissa * 10f64.powi(scale)
-    };
-    Some(if negative { -n } else { n })
 }
