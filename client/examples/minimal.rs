@@ -19,7 +19,13 @@ fn main() {
     }
 
     // Once per app: connects now and reconnects forever, with jittered backoff and heartbeats.
-    let app = AppState::connect(Config::new("/api/ws/v2").with_token(|| Some("dev-token".into())));
+    let config = Config::new("/api/ws/v2").with_token(|| Some("dev-token".into()));
+    // Built with feature `tabs` (the size gate's and the bench's measure of what sharing costs),
+    // the app's tabs share one socket: the name keys the channel and the locks, and includes
+    // the user.
+    #[cfg(feature = "tabs")]
+    let config = config.share_across_tabs("minimal:dev-user");
+    let app = AppState::connect(config);
 
     // A view subscribes when it mounts, and decodes each event's `data` when it needs it.
     let subscription = app.topics.subscribe(Topic::agent(1), |event: &TopicEvent| {

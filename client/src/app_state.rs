@@ -23,7 +23,7 @@ pub struct AppState {
     pub topics: TopicManager,
     /// This tab's end of the sharing, when tabs share one socket.
     #[cfg(feature = "tabs")]
-    pub(crate) tab: RefCell<Option<Rc<crate::tabs::TabNode>>>,
+    pub(crate) tab: RefCell<Option<Rc<dyn crate::tabs::TabEnd>>>,
 }
 
 impl AppState {
@@ -105,7 +105,8 @@ impl AppState {
                 self.client.on_state_change(move |_| report())
             };
             let node = self.tab.borrow().clone();
-            let shared = node.map(|node| node.on_change(move |_| report()));
+            let shared =
+                node.map(|node| node.on_change(Rc::new(move |_: &crate::tabs::Sharing| report())));
             ListenerGuard::new(move || drop((own, shared)))
         }
     }

@@ -155,7 +155,7 @@ measure_sizes() {
   line "B2 tab sharing's cost: the minimal app built with feature tabs minus without (gzip)" \
     "$(kb $((tabs_gz - after_gz)))" "$(kb "$after_gz")" KB \
     "the hub, the tab node, the tabs' channel and locks (twiggy: see What tab sharing adds); aim: 15 KB gzip or less" \
-    "with tabs: $(kb "$tabs_gz") KB (AppState::connect then links the sharing); baseline: the minimal app without the feature"
+    "with tabs: $(kb "$tabs_gz") KB (the app turns sharing on, with Config::share_across_tabs); baseline: the minimal app without the feature"
 
   if js_sizes >"$WORK/js-sizes"; then
     local name version bytes

@@ -54,7 +54,7 @@ pub mod wire;
 mod platform;
 
 #[doc(hidden)]
-pub use node::TabNode;
+pub use node::{TabEnd, TabNode};
 pub use platform::{Channel, Lock, Platform, Role, SharedHealth, Sharing, WrapIo};
 #[doc(hidden)]
 pub use wire::{TabId, TabMessage};

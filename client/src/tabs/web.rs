@@ -78,8 +78,11 @@ impl Drop for WebChannel {
     }
 }
 
-/// The callback `navigator.locks.request` calls once the lock is granted.
-type LockCallback = Closure<dyn FnMut(JsValue) -> Promise>;
+/// The callback `navigator.locks.request` calls once the lock is granted. It ignores the lock
+/// the browser passes: taking it as an argument would make its shim the same wasm type as
+/// `Display::fmt`, and so keep Rust's formatting code in every app that shares tabs (wasm-opt
+/// keeps a table's functions of each type some indirect call has).
+type LockCallback = Closure<dyn FnMut() -> Promise>;
 /// Handles the rejection of the request: aborted before it was granted (nothing to do), or
 /// stolen by another tab after it was.
 type OnRejected = Closure<dyn FnMut(JsValue)>;
@@ -100,7 +103,7 @@ impl WebLock {
     fn ask(&self, steal: bool, granted: Box<dyn FnOnce()>, stolen: Box<dyn FnOnce()>) {
         let mut granted = Some(granted);
         let release = self.release.clone();
-        let callback = LockCallback::new(move |_lock: JsValue| {
+        let callback = LockCallback::new(move || {
             if let Some(granted) = granted.take() {
                 granted();
             }
@@ -216,11 +219,8 @@ impl Platform for WebPlatform {
         Box::new(gloo_timers::callback::Timeout::new(0, f))
     }
 
-    fn tab_client(&self, config: Config, wrap: WrapIo) -> Rc<AppState> {
-        crate::web::on_browser_io(config, Some(wrap))
-    }
-
-    fn real_client(&self, config: Config) -> Rc<AppState> {
-        AppState::connect(config)
+    /// (`config.url` is resolved already: `AppState::connect` did it before sharing.)
+    fn client(&self, config: Config, wrap: Option<WrapIo>) -> Rc<AppState> {
+        crate::web::on_browser_io(config, wrap)
     }
 }

@@ -3,10 +3,10 @@
 
 use super::{NodeCore, NodeHost, TabNode};
 use crate::tabs::hub::Hub;
-use crate::tabs::platform::Lock;
+use crate::tabs::platform::{Lock, Platform};
 use crate::tabs::wire::TabId;
 
-impl TabNode {
+impl<P: Platform + 'static> TabNode<P> {
     /// Asks for the leadership lock (dropping any earlier request first); with `steal`, takes
     /// it from a leader that has gone silent.
     pub(super) fn ask_to_lead(&self, steal: bool) {
@@ -44,7 +44,8 @@ impl TabNode {
         }
         let token = self.token.clone();
         config.token = Box::new(move || (token.borrow_mut())());
-        let upstream = self.platform.real_client(config);
+        let upstream = self.platform.client(config, None);
+        upstream.client.connect();
         let hub = Hub::start(self.id, Box::new(NodeHost(self.me.clone())), upstream);
         *self.hub.borrow_mut() = Some(hub);
     }

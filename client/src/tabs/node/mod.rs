@@ -34,12 +34,12 @@ const LINK_PONG_TIMEOUT: Millis = Millis(2_000);
 const LINK_CONNECT_TIMEOUT: Millis = Millis(3_000);
 
 /// One tab's end of the sharing. See the module docs of `tabs`.
-pub struct TabNode {
+pub struct TabNode<P> {
     id: TabId,
     core: RefCell<NodeCore>,
     /// Set while the core's outputs are carried out: an input meanwhile only queues more.
     driving: Cell<bool>,
-    platform: Rc<dyn Platform>,
+    platform: Rc<P>,
     settings: Config,
     token: Rc<RefCell<TokenProvider>>,
     /// The channel's and the lock's name.
@@ -57,13 +57,13 @@ pub struct TabNode {
     hub: RefCell<Option<Rc<Hub>>>,
     malformed: Cell<u64>,
     changes: Listeners<Sharing>,
-    me: Weak<TabNode>,
+    me: Weak<TabNode<P>>,
 }
 
-impl TabNode {
+impl<P: Platform + 'static> TabNode<P> {
     /// This tab's app state, sharing the socket named `config.share` with the other tabs of
     /// `platform`: it connects at once, and takes the lead when the lock is granted.
-    pub fn start(mut config: Config, id: TabId, platform: Rc<dyn Platform>) -> Rc<AppState> {
+    pub fn start(mut config: Config, id: TabId, platform: Rc<P>) -> Rc<AppState> {
         let token = Rc::new(RefCell::new(std::mem::replace(
             &mut config.token,
             Box::new(|| None),
@@ -98,7 +98,7 @@ impl TabNode {
             }),
         );
         *node.channel.borrow_mut() = Some(channel);
-        let app = platform.tab_client(link_config(&config), node.link());
+        let app = platform.client(link_config(&config), Some(node.link()));
         *app.tab.borrow_mut() = Some(node.clone());
         let alive = platform.lock(&locks::alive_lock(&name, id));
         alive.request(Box::new(|| {}), Box::new(|| {}));
@@ -119,55 +119,9 @@ impl TabNode {
         })
     }
 
-    /// This tab's id.
-    pub fn id(&self) -> TabId {
-        self.id
-    }
-
     /// This tab's part in the leadership.
     pub fn leadership(&self) -> Leadership {
         self.core.borrow().leadership()
-    }
-
-    /// What this tab knows of the shared connection.
-    pub fn sharing(&self) -> Sharing {
-        let hub = self.hub.borrow().clone();
-        match hub {
-            Some(hub) => Sharing {
-                role: Role::Leader,
-                state: hub.state(),
-                tabs: hub.tabs(),
-                replay: hub.replay(),
-                health: hub.health(),
-            },
-            None => {
-                let status = self.core.borrow().status().unwrap_or(Status {
-                    state: ConnectionState::Connecting,
-                    tabs: 0,
-                    replay: Replay::Unknown,
-                    health: SharedHealth::default(),
-                });
-                Sharing {
-                    role: Role::Follower,
-                    state: status.state,
-                    tabs: status.tabs,
-                    replay: status.replay,
-                    health: status.health,
-                }
-            }
-        }
-    }
-
-    /// Calls `callback` with what this tab knows of the shared connection whenever the leader
-    /// reports a change (and when this tab takes or loses the lead), until the guard drops.
-    pub fn on_change(self: &Rc<Self>, callback: impl Fn(&Sharing) + 'static) -> ListenerGuard {
-        let id = self.changes.add(Rc::new(callback));
-        let weak = Rc::downgrade(self);
-        ListenerGuard::new(move || {
-            if let Some(node) = weak.upgrade() {
-                node.changes.remove(id);
-            }
-        })
     }
 
     /// Channel messages that did not decode.
@@ -175,26 +129,9 @@ impl TabNode {
         self.malformed.get()
     }
 
-    /// Probes this tab sent after a silence of the leader (each answered one was a false
-    /// alarm; an unanswered one is followed by taking the lead).
-    pub fn probes(&self) -> u64 {
-        self.core.borrow().probes()
-    }
-
     /// The leader's real client, while this tab leads (for tests and the health panel).
     pub fn leader_client(&self) -> Option<Rc<AppState>> {
         self.hub.borrow().as_ref().map(|h| h.upstream().clone())
-    }
-
-    /// The page is going away: the other tabs are told, and, if this tab led, its tabs'
-    /// virtual sockets close so that they move to the next leader at once.
-    pub fn leave(&self) {
-        self.input(NodeCore::handle_leave);
-    }
-
-    /// Asks the leader to replace the shared socket now.
-    pub fn reconnect_shared(&self) {
-        self.post(TabMessage::Reconnect { from: self.id });
     }
 
     /// Gives the core an input, then carries out what it asks.
@@ -252,7 +189,7 @@ impl TabNode {
                     driver.handle_socket_text(SocketId(socket), text);
                 }
             }
-            NodeOutput::Changed => self.changes.notify(&self.sharing()),
+            NodeOutput::Changed => self.changes.notify(&TabEnd::sharing(self)),
         }
     }
 
@@ -307,6 +244,82 @@ impl TabNode {
     }
 }
 
+/// A tab's end of the sharing as its [`AppState`] holds it, whatever the platform under it (the
+/// node is generic over its platform, so that its calls into the platform are direct).
+pub trait TabEnd {
+    /// This tab's id.
+    fn id(&self) -> TabId;
+    /// What this tab knows of the shared connection.
+    fn sharing(&self) -> Sharing;
+    /// Calls `callback` with what this tab knows of the shared connection whenever the leader
+    /// reports a change (and when this tab takes or loses the lead), until the guard drops.
+    fn on_change(&self, callback: Rc<dyn Fn(&Sharing)>) -> ListenerGuard;
+    /// Probes this tab sent after a silence of the leader (each answered one was a false
+    /// alarm; an unanswered one is followed by taking the lead).
+    fn probes(&self) -> u64;
+    /// The page is going away: the other tabs are told, and, if this tab led, its tabs'
+    /// virtual sockets close so that they move to the next leader at once.
+    fn leave(&self);
+    /// Asks the leader to replace the shared socket now.
+    fn reconnect_shared(&self);
+}
+
+impl<P: Platform + 'static> TabEnd for TabNode<P> {
+    fn id(&self) -> TabId {
+        self.id
+    }
+
+    fn sharing(&self) -> Sharing {
+        let hub = self.hub.borrow().clone();
+        match hub {
+            Some(hub) => Sharing {
+                role: Role::Leader,
+                state: hub.state(),
+                tabs: hub.tabs(),
+                replay: hub.replay(),
+                health: hub.health(),
+            },
+            None => {
+                let status = self.core.borrow().status().unwrap_or(Status {
+                    state: ConnectionState::Connecting,
+                    tabs: 0,
+                    replay: Replay::Unknown,
+                    health: SharedHealth::default(),
+                });
+                Sharing {
+                    role: Role::Follower,
+                    state: status.state,
+                    tabs: status.tabs,
+                    replay: status.replay,
+                    health: status.health,
+                }
+            }
+        }
+    }
+
+    fn on_change(&self, callback: Rc<dyn Fn(&Sharing)>) -> ListenerGuard {
+        let id = self.changes.add(callback);
+        let weak = self.me.clone();
+        ListenerGuard::new(move || {
+            if let Some(node) = weak.upgrade() {
+                node.changes.remove(id);
+            }
+        })
+    }
+
+    fn probes(&self) -> u64 {
+        self.core.borrow().probes()
+    }
+
+    fn leave(&self) {
+        self.input(NodeCore::handle_leave);
+    }
+
+    fn reconnect_shared(&self) {
+        self.post(TabMessage::Reconnect { from: self.id });
+    }
+}
+
 /// The tab client's settings: the link to the hub is local, so it is retried fast and quick
 /// answers are expected, so that a silent (frozen) leader is noticed within about 11 s.
 fn link_config(config: &Config) -> Config {
@@ -321,9 +334,9 @@ fn link_config(config: &Config) -> Config {
 }
 
 /// The node as its hub and its link see it (a weak reference: neither keeps it alive).
-struct NodeHost(Weak<TabNode>);
+struct NodeHost<P>(Weak<TabNode<P>>);
 
-impl HubHost for NodeHost {
+impl<P: Platform + 'static> HubHost for NodeHost<P> {
     fn post(&self, message: TabMessage) {
         if let Some(node) = self.0.upgrade() {
             node.post(message);
@@ -344,7 +357,7 @@ impl HubHost for NodeHost {
     }
 }
 
-impl LinkHost for NodeHost {
+impl<P: Platform + 'static> LinkHost for NodeHost<P> {
     fn open(&self, socket: SocketId, driver: DriverHandle) {
         if let Some(node) = self.0.upgrade() {
             *node.driver.borrow_mut() = Some((socket.0, driver));
