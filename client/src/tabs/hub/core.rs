@@ -11,7 +11,6 @@
 //! The frames a tab sends are served in `serve.rs`, the real client's events are passed on by
 //! each tab's cursor in `cursor.rs`.
 
-use std::collections::VecDeque;
 use std::rc::Rc;
 
 use super::by_tab::ByTab;
@@ -100,6 +99,8 @@ pub(super) struct TabTopic {
     /// Whether the tab had its answer (acknowledgement or refusal).
     pub(super) acked: bool,
     pub(super) message_id: Option<String>,
+    /// The tab's request that asked for it (its socket's count of subscribes).
+    pub(super) request: u64,
 }
 
 /// One tab's virtual socket.
@@ -110,6 +111,8 @@ pub(super) struct VirtualTab {
     /// `subscribe`s not yet acknowledged; pongs wait for them, as a server answers in order.
     pub(super) unacked: usize,
     pub(super) held_pongs: Vec<String>,
+    /// Subscribes received, which numbers each one's topics.
+    pub(super) requests: u64,
 }
 
 /// The hub's state. See the module docs.
@@ -124,7 +127,8 @@ pub struct HubCore {
     watched: ByTab<()>,
     /// The replay and health the tabs were last told of.
     told: (Replay, SharedHealth),
-    out: VecDeque<HubOutput>,
+    /// The outputs waiting, oldest first (a vector: it holds a few at a time).
+    pub(super) out: Vec<HubOutput>,
 }
 
 impl HubCore {
@@ -136,13 +140,13 @@ impl HubCore {
             snapshots: TopicMap::default(),
             watched: ByTab::default(),
             told: (Replay::default(), SharedHealth::default()),
-            out: VecDeque::new(),
+            out: Vec::new(),
         }
     }
 
     /// The next output, in order.
     pub fn poll(&mut self) -> Option<HubOutput> {
-        self.out.pop_front()
+        (!self.out.is_empty()).then(|| self.out.remove(0))
     }
 
     /// Tabs sharing the socket, this one included: every tab that asked for a virtual socket
@@ -164,7 +168,7 @@ impl HubCore {
                 self.broadcast_status(up);
             }
             TabMessage::Bye { from } => self.handle_tab_gone(from, up),
-            TabMessage::Reconnect { .. } => self.out.push_back(HubOutput::Reconnect),
+            TabMessage::Reconnect { .. } => self.out.push(HubOutput::Reconnect),
             TabMessage::Probe { from } => self.post_from_timer(TabMessage::Alive {
                 to: from,
                 leader: self.me,
@@ -191,7 +195,7 @@ impl HubCore {
         let joined = from != self.me && !self.watched.contains(from);
         if joined {
             self.watched.insert(from, ());
-            self.out.push_back(HubOutput::Watch(from));
+            self.out.push(HubOutput::Watch(from));
         }
         self.remove_tab(from);
         let tab = VirtualTab {
@@ -200,6 +204,7 @@ impl HubCore {
             topics: TopicMap::default(),
             unacked: 0,
             held_pongs: Vec::new(),
+            requests: 0,
         };
         self.tabs.insert(from, tab);
         if up.state().is_open() {
@@ -213,7 +218,7 @@ impl HubCore {
     pub fn handle_tab_gone(&mut self, tab: TabId, up: &impl Upstream) {
         self.remove_tab(tab);
         if self.watched.remove(tab).is_some() {
-            self.out.push_back(HubOutput::Unwatch(tab));
+            self.out.push(HubOutput::Unwatch(tab));
         }
         self.forget_unheld_snapshots();
         self.broadcast_status(up);
@@ -223,7 +228,7 @@ impl HubCore {
     pub(super) fn remove_tab(&mut self, tab: TabId) -> Option<VirtualTab> {
         let gone = self.tabs.remove(tab)?;
         for (topic, _) in gone.topics.iter() {
-            self.out.push_back(HubOutput::Release {
+            self.out.push(HubOutput::Release {
                 tab,
                 socket: gone.socket,
                 topic: topic.clone(),
@@ -242,7 +247,7 @@ impl HubCore {
     /// Closes every virtual socket with `code` (the leader is leaving or stepping down).
     pub fn close_all(&mut self, code: CloseCode) {
         for (tab, ()) in std::mem::take(&mut self.watched).iter() {
-            self.out.push_back(HubOutput::Unwatch(tab));
+            self.out.push(HubOutput::Unwatch(tab));
         }
         let ids: Vec<TabId> = self.tabs.iter().map(|(id, _)| id).collect();
         for tab in ids {
@@ -314,15 +319,15 @@ impl HubCore {
     }
 
     pub(super) fn post(&mut self, message: TabMessage) {
-        self.out.push_back(HubOutput::Post(message));
+        self.out.push(HubOutput::Post(message));
     }
 
     pub(super) fn post_from_timer(&mut self, message: TabMessage) {
-        self.out.push_back(HubOutput::PostFromTimer(message));
+        self.out.push(HubOutput::PostFromTimer(message));
     }
 
     pub(super) fn push(&mut self, output: HubOutput) {
-        self.out.push_back(output);
+        self.out.push(output);
     }
 
     pub(super) fn deliver(&mut self, to: TabId, socket: u64, text: String) {

@@ -17,33 +17,6 @@ pub(super) fn relay_prefix(tab: TabId) -> String {
     prefix
 }
 
-/// What a tab asked to subscribe or unsubscribe, each topic once.
-pub(super) struct Request {
-    pub(super) topics: Vec<Topic>,
-    pub(super) message_id: Option<String>,
-    pub(super) since: TopicMap<u64>,
-}
-
-impl Request {
-    fn of(r: &TopicsRef<'_>) -> Request {
-        let mut seen = TopicMap::default();
-        let topics = r
-            .topics()
-            .map(|t| Topic::new(t.value()))
-            .filter(|t| seen.insert(t, ()).is_none())
-            .collect();
-        let mut since = TopicMap::default();
-        for (topic, seq) in r.since() {
-            since.insert(&Topic::new(topic.value()), seq);
-        }
-        Request {
-            topics,
-            message_id: r.message_id.map(|m| m.value().into_owned()),
-            since,
-        }
-    }
-}
-
 /// Why a relayed frame was not sent, in a few words.
 fn not_sent(e: &SendError) -> &'static str {
     match e {
@@ -76,12 +49,12 @@ impl HubCore {
         match ControlRef::parse(&envelope) {
             Some(Ok(ControlRef::Subscribe)) => {
                 if let Some(Ok(s)) = TopicsRef::parse(&envelope) {
-                    self.subscribe(tab, socket, Request::of(&s), up);
+                    self.subscribe(tab, &s, up);
                 }
             }
             Some(Ok(ControlRef::Unsubscribe)) => {
                 if let Some(Ok(u)) = TopicsRef::parse(&envelope) {
-                    self.unsubscribe(tab, socket, Request::of(&u));
+                    self.unsubscribe(tab, socket, &u);
                 }
             }
             Some(Ok(ControlRef::Ping(timestamp))) => {
@@ -105,75 +78,87 @@ impl HubCore {
 
     /// A tab subscribes: each topic is held for it on the real client, from the `since` it
     /// asked for, or, when it joins a topic already active, from the cached snapshot's `seq`.
-    fn subscribe(&mut self, tab: TabId, socket: u64, request: Request, up: &impl Upstream) {
-        let Some(t) = self.tabs.get_mut(tab) else {
+    /// A topic listed twice is held once.
+    fn subscribe(&mut self, tab: TabId, request: &TopicsRef<'_>, up: &impl Upstream) {
+        let mut asked = TopicMap::default();
+        for (topic, seq) in request.since() {
+            asked.insert(&Topic::new(topic.value()), seq);
+        }
+        let message_id = request.message_id.map(|m| m.value().into_owned());
+        let HubCore {
+            tabs,
+            snapshots,
+            out,
+            ..
+        } = self;
+        let Some(t) = tabs.get_mut(tab) else {
             return;
         };
-        let mut held = Vec::new();
-        for topic in &request.topics {
-            let active = up.topic_status(topic) == Some(TopicStatus::Active);
-            let joined = self
-                .snapshots
-                .get(topic.as_str())
-                .filter(|_| active && !request.since.contains(topic.as_str()));
-            let (since, snapshot) = match request.since.get(topic.as_str()) {
+        t.requests += 1;
+        for name in request.topics() {
+            let topic = Topic::new(name.value());
+            let active = up.topic_status(&topic) == Some(TopicStatus::Active);
+            let (since, snapshot) = match asked.get(topic.as_str()) {
                 Some(at) => (Some(*at), None),
-                None => joined.map_or((None, None), |(snap, at)| (Some(*at), Some(snap.clone()))),
+                None => match snapshots.get(topic.as_str()).filter(|_| active) {
+                    Some((snap, at)) => (Some(*at), Some(snap.clone())),
+                    None => (None, None),
+                },
             };
             let entry = TabTopic {
                 since,
                 snapshot,
                 cursor: None,
                 acked: false,
-                message_id: request.message_id.clone(),
+                message_id: message_id.clone(),
+                request: t.requests,
             };
             t.unacked += 1;
-            if let Some(old) = t.topics.insert(topic, entry) {
+            match t.topics.insert(&topic, entry) {
+                Some(old) if old.request == t.requests => {
+                    t.unacked -= 1; // listed twice: held once, answered once
+                    continue;
+                }
                 // Its answer will not count any more.
-                t.unacked -= usize::from(!old.acked);
+                Some(old) => t.unacked -= usize::from(!old.acked),
+                None => {}
             }
-            held.push(HubOutput::Subscribe {
+            out.push(HubOutput::Subscribe {
                 tab,
-                socket,
-                topic: topic.clone(),
+                socket: t.socket,
+                topic,
                 since,
             });
         }
-        for output in held {
-            self.push(output);
-        }
     }
 
-    fn unsubscribe(&mut self, tab: TabId, socket: u64, request: Request) {
-        let Some(t) = self.tabs.get_mut(tab) else {
+    fn unsubscribe(&mut self, tab: TabId, socket: u64, request: &TopicsRef<'_>) {
+        let HubCore { tabs, out, .. } = self;
+        let Some(t) = tabs.get_mut(tab) else {
             return;
         };
-        let dropped = request
-            .topics
-            .iter()
-            .filter_map(|topic| t.topics.remove(topic.as_str()).map(|d| (topic, d)));
-        let mut released = Vec::new();
-        for (topic, d) in dropped {
-            // Subscribes dropped before their answer will get none: pongs need not wait.
-            t.unacked -= usize::from(!d.acked);
-            released.push(topic.clone());
+        let mut echoed = Vec::new();
+        for name in request.topics() {
+            let topic = Topic::new(name.value());
+            if let Some(dropped) = t.topics.remove(topic.as_str()) {
+                // A subscribe dropped before its answer will get none: pongs need not wait.
+                t.unacked -= usize::from(!dropped.acked);
+                out.push(HubOutput::Release {
+                    tab,
+                    socket: t.socket,
+                    topic: topic.clone(),
+                });
+            }
+            echoed.push(topic);
         }
-        let pongs: Vec<String> = if t.unacked == 0 {
-            t.held_pongs.drain(..).collect()
+        let pongs = if t.unacked == 0 {
+            std::mem::take(&mut t.held_pongs)
         } else {
             Vec::new()
         };
-        let tab_socket = t.socket;
-        for topic in released {
-            self.push(HubOutput::Release {
-                tab,
-                socket: tab_socket,
-                topic,
-            });
-        }
         self.forget_unheld_snapshots();
-        let mid = request.message_id.as_deref();
-        let done = write::unsubscribe_success(0, mid, &request.topics);
+        let mid = request.message_id.map(|m| m.value());
+        let done = write::unsubscribe_success(0, mid.as_deref(), &echoed);
         self.deliver(tab, socket, done);
         for pong in pongs {
             self.deliver(tab, socket, pong);

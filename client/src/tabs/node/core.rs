@@ -19,8 +19,6 @@
 //! a live leader answers from a timer task, even with its server down. When the link fails
 //! again with no answer in between, the leader's timers are frozen or stuck: take its lock.
 
-use std::collections::VecDeque;
-
 use crate::core::{ConnectionState, Replay};
 use crate::protocol::CloseCode;
 use crate::tabs::platform::SharedHealth;
@@ -93,14 +91,15 @@ pub struct NodeCore {
     virtual_socket: Option<Virtual>,
     probes: u64,
     status: Option<Status>,
-    out: VecDeque<NodeOutput>,
+    /// The outputs waiting, oldest first (a vector: it holds a few at a time).
+    out: Vec<NodeOutput>,
 }
 
 impl NodeCore {
     /// Tab `id`, in line for the lock (its first output asks for it).
     pub fn new(id: TabId) -> NodeCore {
-        let mut out = VecDeque::new();
-        out.push_back(NodeOutput::AskLock { steal: false });
+        let mut out = Vec::new();
+        out.push(NodeOutput::AskLock { steal: false });
         NodeCore {
             id,
             leadership: Leadership::InLine,
@@ -113,7 +112,7 @@ impl NodeCore {
 
     /// The next output, in order.
     pub fn poll(&mut self) -> Option<NodeOutput> {
-        self.out.pop_front()
+        (!self.out.is_empty()).then(|| self.out.remove(0))
     }
 
     /// This tab's part in the leadership.
@@ -134,7 +133,7 @@ impl NodeCore {
     /// The lock was granted: lead.
     pub fn handle_granted(&mut self) {
         self.leadership = Leadership::Leading;
-        self.out.push_back(NodeOutput::Lead);
+        self.out.push(NodeOutput::Lead);
         self.post(TabMessage::Leader { tab: self.id });
     }
 
@@ -142,11 +141,11 @@ impl NodeCore {
     /// sending the tabs to the new leader, and wait in line again.
     pub fn handle_stolen(&mut self) {
         if self.leadership == Leadership::Leading {
-            self.out.push_back(NodeOutput::StepDown(CloseCode::RESTART));
+            self.out.push(NodeOutput::StepDown(CloseCode::RESTART));
         }
         self.leadership = Leadership::InLine;
-        self.out.push_back(NodeOutput::Changed);
-        self.out.push_back(NodeOutput::AskLock { steal: false });
+        self.out.push(NodeOutput::Changed);
+        self.out.push(NodeOutput::AskLock { steal: false });
     }
 
     /// The page is going away: the tabs it led move to the next leader at once, and the
@@ -154,8 +153,7 @@ impl NodeCore {
     pub fn handle_leave(&mut self) {
         if self.leadership == Leadership::Leading {
             self.leadership = Leadership::InLine;
-            self.out
-                .push_back(NodeOutput::StepDown(CloseCode::GOING_AWAY));
+            self.out.push(NodeOutput::StepDown(CloseCode::GOING_AWAY));
         }
         self.post(TabMessage::Bye { from: self.id });
     }
@@ -177,19 +175,19 @@ impl NodeCore {
             | M::Reconnect { .. }
                 if self.leadership == Leadership::Leading =>
             {
-                self.out.push_back(NodeOutput::ToHub(message));
+                self.out.push(NodeOutput::ToHub(message));
             }
             M::Opened { to, socket, leader } if to == self.id => {
                 if let Some(v) = self.virtual_socket.as_mut().filter(|v| v.socket == socket) {
                     v.leader = Some(leader);
-                    self.out.push_back(NodeOutput::Opened(socket));
+                    self.out.push(NodeOutput::Opened(socket));
                 }
             }
             M::Closed { to, socket, code } if to == self.id => self.end(socket, CloseCode(code)),
             M::Deliver { to, socket, text }
                 if to == self.id && self.virtual_socket.is_some_and(|v| v.socket == socket) =>
             {
-                self.out.push_back(NodeOutput::Text(socket, text));
+                self.out.push(NodeOutput::Text(socket, text));
             }
             M::Leader { tab } => self.new_leader(tab),
             M::Status {
@@ -205,7 +203,7 @@ impl NodeCore {
                     replay,
                     health,
                 });
-                self.out.push_back(NodeOutput::Changed);
+                self.out.push(NodeOutput::Changed);
             }
             _ => {}
         }
@@ -217,7 +215,7 @@ impl NodeCore {
         if leader != self.id && self.leadership == Leadership::Leading {
             // Two leaders cannot both hold the lock; step down rather than split the tabs.
             self.leadership = Leadership::InLine;
-            self.out.push_back(NodeOutput::StepDown(CloseCode::RESTART));
+            self.out.push(NodeOutput::StepDown(CloseCode::RESTART));
         }
         match self.virtual_socket {
             Some(v) if v.leader.is_some_and(|l| l != leader) => {
@@ -237,7 +235,7 @@ impl NodeCore {
     fn end(&mut self, socket: u64, code: CloseCode) {
         if self.virtual_socket.is_some_and(|v| v.socket == socket) {
             self.virtual_socket = None;
-            self.out.push_back(NodeOutput::Closed(socket, code));
+            self.out.push(NodeOutput::Closed(socket, code));
         }
     }
 
@@ -284,7 +282,7 @@ impl NodeCore {
             Leadership::Leading => {}
             Leadership::Probing => {
                 self.leadership = Leadership::Stealing;
-                self.out.push_back(NodeOutput::AskLock { steal: true });
+                self.out.push(NodeOutput::AskLock { steal: true });
             }
             Leadership::InLine | Leadership::Stealing => {
                 self.leadership = Leadership::Probing;
@@ -295,6 +293,6 @@ impl NodeCore {
     }
 
     fn post(&mut self, message: TabMessage) {
-        self.out.push_back(NodeOutput::Post(message));
+        self.out.push(NodeOutput::Post(message));
     }
 }
