@@ -98,15 +98,13 @@ pub struct NodeCore {
 impl NodeCore {
     /// Tab `id`, in line for the lock (its first output asks for it).
     pub fn new(id: TabId) -> NodeCore {
-        let mut out = Vec::new();
-        out.push(NodeOutput::AskLock { steal: false });
         NodeCore {
             id,
             leadership: Leadership::InLine,
             virtual_socket: None,
             probes: 0,
             status: None,
-            out,
+            out: vec![NodeOutput::AskLock { steal: false }],
         }
     }
 
