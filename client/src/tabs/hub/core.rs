@@ -249,7 +249,18 @@ impl HubCore {
         for (tab, ()) in std::mem::take(&mut self.watched).iter() {
             self.out.push(HubOutput::Unwatch(tab));
         }
-        let ids: Vec<TabId> = self.tabs.iter().map(|(id, _)| id).collect();
+        self.close_tabs(true, code);
+    }
+
+    /// Closes the open virtual sockets (all of them, with `waiting` too) with `code`, releasing
+    /// their topics.
+    fn close_tabs(&mut self, waiting: bool, code: CloseCode) {
+        let ids: Vec<TabId> = self
+            .tabs
+            .iter()
+            .filter(|(_, t)| waiting || t.open)
+            .map(|(id, _)| id)
+            .collect();
         for tab in ids {
             if let Some(t) = self.remove_tab(tab) {
                 self.post(TabMessage::Closed {
@@ -285,21 +296,7 @@ impl HubCore {
                 ConnectionState::AuthFailed => CloseCode::UNAUTHORIZED,
                 _ => CloseCode::RESTART,
             };
-            let open: Vec<TabId> = self
-                .tabs
-                .iter()
-                .filter(|(_, t)| t.open)
-                .map(|(id, _)| id)
-                .collect();
-            for tab in open {
-                if let Some(t) = self.remove_tab(tab) {
-                    self.post(TabMessage::Closed {
-                        to: tab,
-                        socket: t.socket,
-                        code: code.0,
-                    });
-                }
-            }
+            self.close_tabs(false, code);
         }
         self.broadcast_status(up);
     }

@@ -7,7 +7,7 @@
 use std::rc::Rc;
 
 use super::core::{HubCore, TabTopic, Upstream};
-use super::serve::relay_prefix;
+use super::serve::relayed_for;
 use crate::core::{Replay, TopicEvent, TopicStatus};
 use crate::protocol::control::write;
 use crate::protocol::{EnvelopeRef, Frame, Topic};
@@ -111,7 +111,8 @@ impl HubCore {
             TopicEvent::Message(m) if sub.acked => {
                 let own_reply = m
                     .req_id()
-                    .is_some_and(|r| r.starts_with(&relay_prefix(tab)));
+                    .and_then(relayed_for)
+                    .is_some_and(|(to, _)| to == tab);
                 let fresh = match (m.seq, sub.cursor) {
                     (Some(q), Some(c)) => q > c,
                     _ => true,
@@ -158,11 +159,7 @@ impl HubCore {
         let Some(req_id) = frame.req_id() else {
             return;
         };
-        let Some((tab, original)) = req_id
-            .strip_prefix('t')
-            .and_then(|r| r.split_once('.'))
-            .and_then(|(tab, original)| Some((tab.parse::<TabId>().ok()?, original)))
-        else {
+        let Some((tab, original)) = relayed_for(req_id) else {
             return;
         };
         let socket = self.tabs.get(tab).filter(|t| t.open).map(|t| t.socket);

@@ -5,7 +5,7 @@ use super::core::{HubCore, HubOutput, TabTopic, Upstream};
 use crate::core::topic_map::TopicMap;
 use crate::core::{SendError, TopicStatus};
 use crate::protocol::control::{kind, write, ControlRef, TopicsRef};
-use crate::protocol::json::push_u64;
+use crate::protocol::json::{parse_u64, push_u64};
 use crate::protocol::{CloseCode, EnvelopeRef, Topic};
 use crate::tabs::wire::{TabId, TabMessage};
 
@@ -15,6 +15,13 @@ pub(super) fn relay_prefix(tab: TabId) -> String {
     push_u64(&mut prefix, tab);
     prefix.push('.');
     prefix
+}
+
+/// The tab a relayed request's id names, and the tab's own id: the reverse of
+/// [`relay_prefix`].
+pub(super) fn relayed_for(req_id: &str) -> Option<(TabId, &str)> {
+    let (tab, original) = req_id.strip_prefix('t')?.split_once('.')?;
+    Some((parse_u64(tab)?, original))
 }
 
 /// Why a relayed frame was not sent, in a few words.
