@@ -32,6 +32,14 @@ optimise() { # wasm out-dir [names]
 }
 
 raw_of() { wc -c <"$1/opt.wasm"; }
-# wasm gzip -9 plus its JS glue gzip -9: what a page downloads.
-gz_of() { echo $(($(gzip -9 -c "$1/opt.wasm" | wc -c) + $(gzip -9 -c "$1/app.js" | wc -c))); }
+# wasm gzip -9 plus its JS glue gzip -9, and any JS snippet the glue imports (wasm-bindgen's
+# inline_js, under snippets/), each gzip -9: what a page downloads.
+gz_of() {
+  local total snippet
+  total=$(($(gzip -9 -c "$1/opt.wasm" | wc -c) + $(gzip -9 -c "$1/app.js" | wc -c)))
+  while IFS= read -r snippet; do
+    total=$((total + $(gzip -9 -c "$snippet" | wc -c)))
+  done < <(find "$1" -path '*/snippets/*' -name '*.js' 2>/dev/null | sort)
+  echo "$total"
+}
 kb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1024 }'; }

@@ -6,10 +6,11 @@ use std::any::Any;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Function, Promise, Reflect};
+use js_sys::Reflect;
 use wasm_bindgen::closure::Closure;
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{AbortController, BroadcastChannel, MessageEvent};
+use web_sys::{BroadcastChannel, MessageEvent};
 
 use super::node::TabNode;
 use super::platform::{Channel, Lock, Platform, WrapIo};
@@ -78,83 +79,70 @@ impl Drop for WebChannel {
     }
 }
 
-/// The callback `navigator.locks.request` calls once the lock is granted. It ignores the lock
-/// the browser passes: taking it as an argument would make its shim the same wasm type as
-/// `Display::fmt`, and so keep Rust's formatting code in every app that shares tabs (wasm-opt
-/// keeps a table's functions of each type some indirect call has).
-type LockCallback = Closure<dyn FnMut() -> Promise>;
-/// Handles the rejection of the request: aborted before it was granted (nothing to do), or
-/// stolen by another tab after it was.
-type OnRejected = Closure<dyn FnMut(JsValue)>;
+/// One request for a Web Lock, in JavaScript (its promises say in a few lines what Rust says in
+/// many, through glue for each call).
+#[wasm_bindgen(inline_js = r#"
+export function tether_lock(name, steal, granted, stolen) {
+  const held = { release: null, abort: steal ? null : new AbortController() };
+  const options = steal ? { steal: true } : { signal: held.abort.signal };
+  navigator.locks
+    .request(name, options, () => {
+      granted();
+      return new Promise((resolve) => { held.release = resolve; });
+    })
+    .catch(() => {
+      if (held.release) { held.release = null; stolen(); }
+    });
+  return held;
+}
+export function tether_unlock(held) {
+  const release = held.release;
+  held.release = null;
+  if (release) release(); else if (held.abort) held.abort.abort();
+}
+"#)]
+extern "C" {
+    /// Asks for the lock `name` (with `steal`, takes it at once): `granted` runs once this page
+    /// holds it, which it does until [`tether_unlock`]; `stolen` runs if another tab steals it
+    /// after that (the request's promise rejects; before the grant, a rejection means the
+    /// request was abandoned). Returns the request's handle.
+    fn tether_lock(
+        name: &str,
+        steal: bool,
+        granted: &Closure<dyn FnMut()>,
+        stolen: &Closure<dyn FnMut()>,
+    ) -> JsValue;
+    /// Lets the lock go: resolves the promise its grant returned, or abandons the request if it
+    /// was not granted yet.
+    fn tether_unlock(held: &JsValue);
+}
+
+/// A callback the browser may call more than once, running `f` the first time.
+fn once(f: Box<dyn FnOnce()>) -> Closure<dyn FnMut()> {
+    let mut f = Some(f);
+    Closure::new(move || {
+        if let Some(f) = f.take() {
+            f();
+        }
+    })
+}
 
 /// One request for a Web Lock. The lock is held until this is dropped (the page going away
-/// drops it too): dropping resolves the promise the grant returned, which releases the lock, or
-/// aborts the request if it was not granted yet.
+/// drops it too), unless another tab steals it.
 struct WebLock {
     name: String,
-    callback: RefCell<Option<LockCallback>>,
-    on_rejected: RefCell<Option<OnRejected>>,
-    /// Resolves the promise that holds the lock, once granted (taken when it is stolen).
-    release: Rc<RefCell<Option<Function>>>,
-    abort: RefCell<Option<AbortController>>,
+    /// The request's handle and the callbacks it holds.
+    held: RefCell<Option<(JsValue, [Closure<dyn FnMut()>; 2])>>,
 }
 
 impl WebLock {
     fn ask(&self, steal: bool, granted: Box<dyn FnOnce()>, stolen: Box<dyn FnOnce()>) {
-        let mut granted = Some(granted);
-        let release = self.release.clone();
-        let callback = LockCallback::new(move || {
-            if let Some(granted) = granted.take() {
-                granted();
-            }
-            // Settles when the lock is dropped: until then this page holds the lock.
-            let release = release.clone();
-            Promise::new(&mut |resolve, _| *release.borrow_mut() = Some(resolve))
-        });
-        let locks = crate::web::window()
-            .map(|w| Reflect::get(&w.navigator(), &"locks".into()).unwrap_or(JsValue::UNDEFINED));
-        let request = locks
-            .filter(|l| !l.is_undefined())
-            .and_then(|l| Some((Reflect::get(&l, &"request".into()).ok()?, l)));
-        if let Some((request, locks)) = request {
-            if let Some(request) = request.dyn_ref::<Function>() {
-                let options = js_sys::Object::new();
-                // A steal cannot be aborted (the API refuses both together), and is granted
-                // at once anyway.
-                let abort = if steal {
-                    let _ = Reflect::set(&options, &"steal".into(), &JsValue::TRUE);
-                    None
-                } else {
-                    AbortController::new().ok()
-                };
-                if let Some(abort) = &abort {
-                    let _ = Reflect::set(&options, &"signal".into(), &abort.signal());
-                }
-                let pending = request.call3(
-                    &locks,
-                    &JsValue::from_str(&self.name),
-                    &options,
-                    callback.as_ref().unchecked_ref(),
-                );
-                // The request's promise rejects when the request is aborted before the grant,
-                // or, once granted, when another tab steals the lock.
-                let release = self.release.clone();
-                let mut stolen = Some(stolen);
-                let on_rejected = OnRejected::new(move |_| {
-                    if release.borrow_mut().take().is_some() {
-                        if let Some(stolen) = stolen.take() {
-                            stolen();
-                        }
-                    }
-                });
-                if let Ok(pending) = pending.and_then(|p| p.dyn_into::<Promise>()) {
-                    let _ = pending.catch(&on_rejected);
-                }
-                *self.on_rejected.borrow_mut() = Some(on_rejected);
-                *self.abort.borrow_mut() = abort;
-            }
+        let callbacks = [once(granted), once(stolen)];
+        let held = tether_lock(&self.name, steal, &callbacks[0], &callbacks[1]);
+        let replaced = self.held.replace(Some((held, callbacks)));
+        if let Some((old, _)) = replaced {
+            tether_unlock(&old);
         }
-        *self.callback.borrow_mut() = Some(callback);
     }
 }
 
@@ -170,15 +158,8 @@ impl Lock for WebLock {
 
 impl Drop for WebLock {
     fn drop(&mut self) {
-        match self.release.borrow_mut().take() {
-            Some(resolve) => {
-                let _ = resolve.call0(&JsValue::UNDEFINED);
-            }
-            None => {
-                if let Some(abort) = self.abort.borrow_mut().take() {
-                    abort.abort();
-                }
-            }
+        if let Some((held, _)) = self.held.get_mut().take() {
+            tether_unlock(&held);
         }
     }
 }
@@ -204,10 +185,7 @@ impl Platform for WebPlatform {
     fn lock(&self, name: &str) -> Box<dyn Lock> {
         Box::new(WebLock {
             name: [CHANNEL_PREFIX, name].concat(),
-            callback: RefCell::new(None),
-            on_rejected: RefCell::new(None),
-            release: Rc::default(),
-            abort: RefCell::new(None),
+            held: RefCell::new(None),
         })
     }
 
