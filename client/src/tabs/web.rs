@@ -131,16 +131,18 @@ fn once(f: Box<dyn FnOnce()>) -> Closure<dyn FnMut()> {
 /// drops it too), unless another tab steals it.
 struct WebLock {
     name: String,
-    /// The request's handle and the callbacks it holds.
-    held: RefCell<Option<(JsValue, [Closure<dyn FnMut()>; 2])>>,
+    held: RefCell<Option<Asked>>,
 }
+
+/// A request made: its handle, and the callbacks JavaScript holds (granted, stolen).
+struct Asked(JsValue, [Closure<dyn FnMut()>; 2]);
 
 impl WebLock {
     fn ask(&self, steal: bool, granted: Box<dyn FnOnce()>, stolen: Box<dyn FnOnce()>) {
         let callbacks = [once(granted), once(stolen)];
         let held = tether_lock(&self.name, steal, &callbacks[0], &callbacks[1]);
-        let replaced = self.held.replace(Some((held, callbacks)));
-        if let Some((old, _)) = replaced {
+        let replaced = self.held.replace(Some(Asked(held, callbacks)));
+        if let Some(Asked(old, _)) = replaced {
             tether_unlock(&old);
         }
     }
@@ -158,7 +160,7 @@ impl Lock for WebLock {
 
 impl Drop for WebLock {
     fn drop(&mut self) {
-        if let Some((held, _)) = self.held.get_mut().take() {
+        if let Some(Asked(held, _)) = self.held.get_mut().take() {
             tether_unlock(&held);
         }
     }
