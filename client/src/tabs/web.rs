@@ -134,16 +134,22 @@ struct WebLock {
     held: RefCell<Option<Asked>>,
 }
 
-/// A request made: its handle, and the callbacks JavaScript holds (granted, stolen).
-struct Asked(JsValue, [Closure<dyn FnMut()>; 2]);
+/// A request made: its handle, and the callbacks JavaScript holds (granted, stolen), kept
+/// alive with it.
+struct Asked {
+    handle: JsValue,
+    _callbacks: [Closure<dyn FnMut()>; 2],
+}
 
 impl WebLock {
     fn ask(&self, steal: bool, granted: Box<dyn FnOnce()>, stolen: Box<dyn FnOnce()>) {
         let callbacks = [once(granted), once(stolen)];
-        let held = tether_lock(&self.name, steal, &callbacks[0], &callbacks[1]);
-        let replaced = self.held.replace(Some(Asked(held, callbacks)));
-        if let Some(Asked(old, _)) = replaced {
-            tether_unlock(&old);
+        let asked = Asked {
+            handle: tether_lock(&self.name, steal, &callbacks[0], &callbacks[1]),
+            _callbacks: callbacks,
+        };
+        if let Some(old) = self.held.replace(Some(asked)) {
+            tether_unlock(&old.handle);
         }
     }
 }
@@ -160,8 +166,8 @@ impl Lock for WebLock {
 
 impl Drop for WebLock {
     fn drop(&mut self) {
-        if let Some(Asked(held, _)) = self.held.get_mut().take() {
-            tether_unlock(&held);
+        if let Some(asked) = self.held.get_mut().take() {
+            tether_unlock(&asked.handle);
         }
     }
 }
