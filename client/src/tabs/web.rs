@@ -3,7 +3,7 @@
 //! the browser is owned here and removed on drop.
 
 use std::any::Any;
-use std::cell::RefCell;
+use std::cell::{Cell, OnceCell};
 use std::rc::Rc;
 
 use js_sys::Reflect;
@@ -45,14 +45,14 @@ pub(crate) fn connect_shared(config: Config) -> Rc<AppState> {
                 node.leave();
             }
         });
-        *platform.pagehide.borrow_mut() = Some(listener);
+        let _ = platform.pagehide.set(listener);
     }
     app
 }
 
 #[derive(Default)]
 struct WebPlatform {
-    pagehide: RefCell<Option<Listener>>,
+    pagehide: OnceCell<Listener>,
 }
 
 struct WebChannel {
@@ -131,7 +131,7 @@ fn once(f: Box<dyn FnOnce()>) -> Closure<dyn FnMut()> {
 /// drops it too), unless another tab steals it.
 struct WebLock {
     name: String,
-    held: RefCell<Option<Asked>>,
+    held: Cell<Option<Asked>>,
 }
 
 /// A request made: its handle, and the callbacks JavaScript holds (granted, stolen), kept
@@ -193,7 +193,7 @@ impl Platform for WebPlatform {
     fn lock(&self, name: &str) -> Box<dyn Lock> {
         Box::new(WebLock {
             name: [CHANNEL_PREFIX, name].concat(),
-            held: RefCell::new(None),
+            held: Cell::new(None),
         })
     }
 

@@ -24,7 +24,7 @@ mod serve;
 #[cfg(test)]
 mod tests;
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::rc::{Rc, Weak};
 
 pub use self::core::{HubCore, HubOutput, Upstream};
@@ -85,7 +85,7 @@ pub struct Hub {
     /// Set while the outputs are carried out: an input meanwhile only queues more.
     driving: Cell<bool>,
     me: Weak<Hub>,
-    _listener: RefCell<Option<ListenerGuard>>,
+    _listener: OnceCell<ListenerGuard>,
 }
 
 impl Hub {
@@ -99,7 +99,7 @@ impl Hub {
             watches: RefCell::default(),
             driving: Cell::new(false),
             me: weak.clone(),
-            _listener: RefCell::new(None),
+            _listener: OnceCell::new(),
         });
         let weak = Rc::downgrade(&hub);
         let listener = hub.upstream.client.on_state_change(move |state| {
@@ -107,7 +107,7 @@ impl Hub {
                 hub.input(|core, up| core.handle_upstream_state(*state, up));
             }
         });
-        *hub._listener.borrow_mut() = Some(listener);
+        let _ = hub._listener.set(listener);
         let weak = Rc::downgrade(&hub);
         hub.upstream
             .client

@@ -10,7 +10,7 @@ impl<P: Platform + 'static> TabNode<P> {
     /// Asks for the leadership lock (dropping any earlier request first); with `steal`, takes
     /// it from a leader that has gone silent.
     pub(super) fn ask_to_lead(&self, steal: bool) {
-        drop(self.lock.borrow_mut().take());
+        drop(self.lock.take());
         let lock = self.platform.lock(&self.name);
         let granted = self.me.clone();
         let granted: Box<dyn FnOnce()> = Box::new(move || {
@@ -29,7 +29,7 @@ impl<P: Platform + 'static> TabNode<P> {
         } else {
             lock.request(granted, stolen);
         }
-        *self.lock.borrow_mut() = Some(lock);
+        self.lock.set(Some(lock));
     }
 
     /// Opens the real socket, in a hub: this tab leads.
@@ -47,7 +47,7 @@ impl<P: Platform + 'static> TabNode<P> {
         let upstream = self.platform.client(config, None);
         upstream.client.connect();
         let hub = Hub::start(self.id, Box::new(NodeHost(self.me.clone())), upstream);
-        *self.hub.borrow_mut() = Some(hub);
+        self.hub.set(Some(hub));
     }
 
     /// Waits on `tab`'s own lock: `gone` runs (later, not inside the grant) once the browser

@@ -11,7 +11,7 @@ mod locks;
 mod tests;
 
 use std::any::Any;
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::rc::{Rc, Weak};
 
 pub use self::core::{Leadership, NodeCore, NodeOutput, Status};
@@ -44,17 +44,17 @@ pub struct TabNode<P> {
     token: Rc<RefCell<TokenProvider>>,
     /// The channel's and the lock's name.
     name: String,
-    channel: RefCell<Option<Box<dyn Channel>>>,
-    lock: RefCell<Option<Box<dyn Lock>>>,
+    channel: OnceCell<Box<dyn Channel>>,
+    lock: Cell<Option<Box<dyn Lock>>>,
     /// This tab's own lock, held for its life: the leader waits on it to learn the tab is gone
     /// (closed or crashed, goodbye or not).
-    alive: RefCell<Option<Box<dyn Lock>>>,
+    alive: OnceCell<Box<dyn Lock>>,
     /// The driver of this tab's client, for its virtual socket.
-    driver: RefCell<Option<(u64, DriverHandle)>>,
+    driver: Cell<Option<(u64, DriverHandle)>>,
     /// Messages waiting for the timer task that posts them, and that task.
-    timer_posts: RefCell<Vec<TabMessage>>,
-    timer: RefCell<Option<Box<dyn Any>>>,
-    hub: RefCell<Option<Rc<Hub>>>,
+    timer_posts: Cell<Vec<TabMessage>>,
+    timer: Cell<Option<Box<dyn Any>>>,
+    hub: Cell<Option<Rc<Hub>>>,
     malformed: Cell<u64>,
     changes: Listeners<Sharing>,
     me: Weak<TabNode<P>>,
@@ -77,13 +77,13 @@ impl<P: Platform + 'static> TabNode<P> {
             settings: config.settings(),
             token,
             name: name.clone(),
-            channel: RefCell::new(None),
-            lock: RefCell::new(None),
-            alive: RefCell::new(None),
-            driver: RefCell::new(None),
-            timer_posts: RefCell::new(Vec::new()),
-            timer: RefCell::new(None),
-            hub: RefCell::new(None),
+            channel: OnceCell::new(),
+            lock: Cell::new(None),
+            alive: OnceCell::new(),
+            driver: Cell::new(None),
+            timer_posts: Cell::new(Vec::new()),
+            timer: Cell::new(None),
+            hub: Cell::new(None),
             malformed: Cell::new(0),
             changes: Listeners::default(),
             me: me.clone(),
@@ -97,12 +97,12 @@ impl<P: Platform + 'static> TabNode<P> {
                 }
             }),
         );
-        *node.channel.borrow_mut() = Some(channel);
+        let _ = node.channel.set(channel);
         let app = platform.client(link_config(&config), Some(node.link()));
         *app.tab.borrow_mut() = Some(node.clone());
         let alive = platform.lock(&locks::alive_lock(&name, id));
         alive.request(Box::new(|| {}), Box::new(|| {}));
-        *node.alive.borrow_mut() = Some(alive);
+        let _ = node.alive.set(alive);
         node.drive(); // the core's first output asks for the lock
         app.client.connect();
         app
@@ -131,7 +131,7 @@ impl<P: Platform + 'static> TabNode<P> {
 
     /// The leader's real client, while this tab leads (for tests and the health panel).
     pub fn leader_client(&self) -> Option<Rc<AppState>> {
-        self.hub.borrow().as_ref().map(|h| h.upstream().clone())
+        self.hub().map(|h| h.upstream().clone())
     }
 
     /// Gives the core an input, then carries out what it asks.
@@ -160,7 +160,7 @@ impl<P: Platform + 'static> TabNode<P> {
         match output {
             NodeOutput::Post(message) => self.post(message),
             NodeOutput::ToHub(message) => {
-                let hub = self.hub.borrow().clone();
+                let hub = self.hub();
                 if let Some(hub) = hub {
                     hub.handle(message);
                 }
@@ -168,7 +168,7 @@ impl<P: Platform + 'static> TabNode<P> {
             NodeOutput::AskLock { steal } => self.ask_to_lead(steal),
             NodeOutput::Lead => self.lead(),
             NodeOutput::StepDown(code) => {
-                let hub = self.hub.borrow_mut().take();
+                let hub = self.hub.take();
                 if let Some(hub) = hub {
                     hub.close_all(code);
                 }
@@ -179,8 +179,7 @@ impl<P: Platform + 'static> TabNode<P> {
                 }
             }
             NodeOutput::Closed(socket, code) => {
-                let driver = self.driver.borrow_mut().take_if(|(s, _)| *s == socket);
-                if let Some((_, driver)) = driver {
+                if let Some(driver) = self.take_driver(socket) {
                     driver.handle_socket_closed(SocketId(socket), code, "shared connection");
                 }
             }
@@ -193,18 +192,36 @@ impl<P: Platform + 'static> TabNode<P> {
         }
     }
 
+    /// The driver of this tab's client, if its virtual socket is `socket`.
     fn driver_of(&self, socket: u64) -> Option<DriverHandle> {
-        let driver = self.driver.borrow();
-        driver
+        let driver = self.driver.take();
+        let handle = driver
             .as_ref()
             .filter(|(s, _)| *s == socket)
-            .map(|(_, d)| d.clone())
+            .map(|(_, d)| d.clone());
+        self.driver.set(driver);
+        handle
+    }
+
+    /// Takes the driver of this tab's client, if its virtual socket is `socket` (it closed).
+    fn take_driver(&self, socket: u64) -> Option<DriverHandle> {
+        let mut driver = self.driver.take();
+        let taken = driver.take_if(|(s, _)| *s == socket).map(|(_, d)| d);
+        self.driver.set(driver);
+        taken
+    }
+
+    /// The hub, while this tab leads.
+    fn hub(&self) -> Option<Rc<Hub>> {
+        let hub = self.hub.take();
+        self.hub.set(hub.clone());
+        hub
     }
 
     /// Posts a message to every other tab, and handles it here too (later, not inside this
     /// call), as if the channel included its poster.
     fn post(&self, message: TabMessage) {
-        if let Some(channel) = self.channel.borrow().as_ref() {
+        if let Some(channel) = self.channel.get() {
             channel.post(&message.encode());
         }
         let weak = self.me.clone();
@@ -218,22 +235,26 @@ impl<P: Platform + 'static> TabNode<P> {
     /// Posts `message` from a timer task (see [`Platform::later`]), after those already
     /// waiting.
     fn post_from_timer(&self, message: TabMessage) {
-        self.timer_posts.borrow_mut().push(message);
-        if self.timer.borrow().is_some() {
+        let mut waiting = self.timer_posts.take();
+        waiting.push(message);
+        self.timer_posts.set(waiting);
+        let timer = self.timer.take();
+        if timer.is_some() {
+            self.timer.set(timer);
             return;
         }
         let weak = self.me.clone();
         let timer = self.platform.later(Box::new(move || {
             if let Some(node) = weak.upgrade() {
-                let fired = node.timer.borrow_mut().take();
-                let messages = std::mem::take(&mut *node.timer_posts.borrow_mut());
+                let fired = node.timer.take();
+                let messages = node.timer_posts.take();
                 for message in messages {
                     node.post(message);
                 }
                 drop(fired);
             }
         }));
-        *self.timer.borrow_mut() = Some(timer);
+        self.timer.set(Some(timer));
     }
 
     fn receive(&self, text: &str) {
@@ -270,7 +291,7 @@ impl<P: Platform + 'static> TabEnd for TabNode<P> {
     }
 
     fn sharing(&self) -> Sharing {
-        let hub = self.hub.borrow().clone();
+        let hub = self.hub();
         match hub {
             Some(hub) => Sharing {
                 role: Role::Leader,
@@ -360,7 +381,7 @@ impl<P: Platform + 'static> HubHost for NodeHost<P> {
 impl<P: Platform + 'static> LinkHost for NodeHost<P> {
     fn open(&self, socket: SocketId, driver: DriverHandle) {
         if let Some(node) = self.0.upgrade() {
-            *node.driver.borrow_mut() = Some((socket.0, driver));
+            node.driver.set(Some((socket.0, driver)));
             node.input(|core| core.handle_open(socket.0));
         }
     }
@@ -373,11 +394,7 @@ impl<P: Platform + 'static> LinkHost for NodeHost<P> {
 
     fn close(&self, socket: SocketId, code: CloseCode) {
         if let Some(node) = self.0.upgrade() {
-            let mut driver = node.driver.borrow_mut();
-            if driver.as_ref().is_some_and(|(s, _)| *s == socket.0) {
-                driver.take();
-            }
-            drop(driver);
+            drop(node.take_driver(socket.0));
             node.input(|core| core.handle_close(socket.0, code));
         }
     }
