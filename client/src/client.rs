@@ -207,6 +207,18 @@ impl WsClientV2 {
         self.shared.core.borrow().metrics()
     }
 
+    /// Whether the server replays (the metrics' `replay`, without building the metrics).
+    #[cfg(feature = "tabs")]
+    pub(crate) fn replay(&self) -> crate::core::Replay {
+        self.shared.core.borrow().replay()
+    }
+
+    /// The round-trip time and the counters (the metrics' own, without building the rest).
+    #[cfg(feature = "tabs")]
+    pub(crate) fn rtt_and_counters(&self) -> (crate::core::Rtt, crate::core::Counters) {
+        self.shared.core.borrow().rtt_and_counters()
+    }
+
     /// The driver's clock, for countdowns such as `retry_at - now()`.
     pub fn now(&self) -> Instant {
         self.shared.io.now()

@@ -177,6 +177,20 @@ impl Connection {
         self.topics.server_seq(topic)
     }
 
+    /// Whether the server replays missed events, as its acknowledgements showed.
+    pub fn replay(&self) -> Replay {
+        match self.server_acks {
+            None => Replay::Unknown,
+            Some(true) => Replay::Offered,
+            Some(false) => Replay::NotOffered,
+        }
+    }
+
+    /// The round-trip time, and the counters (without the counts by topic of [`Self::metrics`]).
+    pub fn rtt_and_counters(&self) -> (Rtt, Counters) {
+        (self.rtt, self.counters.clone())
+    }
+
     /// A snapshot of the counters.
     pub fn metrics(&self) -> Metrics {
         Metrics {
@@ -187,11 +201,7 @@ impl Connection {
             subscriptions: self.topics.counts(),
             outbox_len: self.outbox.len(),
             pending_requests: self.requests.len(),
-            replay: match self.server_acks {
-                None => Replay::Unknown,
-                Some(true) => Replay::Offered,
-                Some(false) => Replay::NotOffered,
-            },
+            replay: self.replay(),
             #[cfg(feature = "resume")]
             resume: self.resume_counters(),
         }

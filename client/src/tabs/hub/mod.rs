@@ -55,10 +55,15 @@ impl Upstream for WsClientV2 {
         WsClientV2::state(self)
     }
     fn replay(&self) -> Replay {
-        self.metrics().replay
+        WsClientV2::replay(self)
     }
     fn health(&self) -> SharedHealth {
-        SharedHealth::of(&self.metrics())
+        let (rtt, counters) = self.rtt_and_counters();
+        SharedHealth {
+            rtt,
+            reconnects: counters.reconnects,
+            failed_attempts: counters.unproven_sockets,
+        }
     }
     fn topic_status(&self, topic: &Topic) -> Option<TopicStatus> {
         WsClientV2::topic_status(self, topic)
