@@ -5,8 +5,8 @@
 #
 # The shipping build: cargo's profile wasm-release (opt-level z, LTO, one codegen unit, panic
 # abort), wasm-bindgen --target web, wasm-opt -Oz (dropping the producers and target-features
-# sections, which no browser reads); what a page downloads is the wasm and its JS glue, each
-# gzip -9.
+# sections, which no browser reads); what a page downloads is the wasm, its JS glue and the
+# JS snippets the glue imports (feature tabs has one), each gzip -9.
 
 WASM_STRIP="--strip-producers --strip-target-features"
 WASM_FEATURES="--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue"

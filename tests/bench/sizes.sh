@@ -190,7 +190,7 @@ measure_sizes() {
     "ticker (client/examples/ticker.rs) $(kb "$ticker") KB; baseline: the same components on web_sys::WebSocket + serde_json (tests/bench/examples/ticker_plain.rs) $(kb "$plain") KB"
   line "B2 ticker app (Yew + tether), gzip (wasm + JS glue)" "$(kb "$ticker")" "$(kb "$plain")" KB \
     "Yew itself (the baseline is mostly Yew)" "baseline: the same app on a plain WebSocket"
-  line "B2 whole www app (Yew + tether + agents + tabs), gzip (wasm + JS glue)" "$(kb "$www")" "$(kb "$plain")" KB \
+  line "B2 whole www app (Yew + tether + agents + tabs), gzip (wasm, JS glue and snippets)" "$(kb "$www")" "$(kb "$plain")" KB \
     "the app's own views and the agents platform on top of Yew" "baseline: the ticker app on a plain WebSocket (Yew's share)"
 
   {
