@@ -90,10 +90,9 @@ pub trait Platform {
     /// messages (Chromium does): the leader answers pings and probes this way, so that its
     /// answers prove its timers, and so its heartbeat, still run.
     fn later(&self, f: Box<dyn FnOnce()>) -> Box<dyn Any>;
-    /// A client, not connecting yet (one method for both, so that the node's calls through
-    /// this trait have no `(self, one argument) -> pointer` shape, which is `Display::fmt`'s,
-    /// and would keep Rust's formatting code in the app): on a real socket (the leader's), or, with `wrap`, on a
-    /// driver whose sockets `wrap` replaces (the tab's virtual socket): the driver keeps the
-    /// clock, the timer and the end-of-tick flush.
-    fn client(&self, config: Config, wrap: Option<WrapIo>) -> Rc<AppState>;
+    /// A client on a driver whose sockets `wrap` replaces (the tab's virtual socket): the
+    /// driver keeps the clock, the timer and the end-of-tick flush.
+    fn tab_client(&self, config: Config, wrap: WrapIo) -> Rc<AppState>;
+    /// A client on a real socket, for the leader.
+    fn real_client(&self, config: Config) -> Rc<AppState>;
 }

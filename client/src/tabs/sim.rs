@@ -345,12 +345,16 @@ impl Platform for SimPlatform {
         Box::new(AbortOnDrop(task.abort_handle()))
     }
 
-    fn client(&self, config: Config, wrap: Option<WrapIo>) -> Rc<AppState> {
-        let (app, driver, _) = match wrap {
-            Some(wrap) => crate::native::app_wrapped(config, self.seed(), wrap),
-            None => crate::native::app(config, self.seed()),
-        };
+    fn tab_client(&self, config: Config, wrap: WrapIo) -> Rc<AppState> {
+        let (app, driver, _) = crate::native::app_wrapped(config, self.seed(), wrap);
         tokio::task::spawn_local(driver.run());
+        app
+    }
+
+    fn real_client(&self, config: Config) -> Rc<AppState> {
+        let (app, driver, _) = crate::native::app(config, self.seed());
+        tokio::task::spawn_local(driver.run());
+        app.client.connect();
         app
     }
 }

@@ -84,11 +84,13 @@ impl Drop for WebChannel {
 #[wasm_bindgen(inline_js = r#"
 export function tether_lock(name, steal, granted, stolen) {
   const held = { release: null, abort: steal ? null : new AbortController() };
+  if (!navigator.locks) return held;
   const options = steal ? { steal: true } : { signal: held.abort.signal };
   navigator.locks
     .request(name, options, () => {
-      granted();
-      return new Promise((resolve) => { held.release = resolve; });
+      const holding = new Promise((resolve) => { held.release = resolve; });
+      granted(); // may let the lock go at once: `release` is set already
+      return holding;
     })
     .catch(() => {
       if (held.release) { held.release = null; stolen(); }
@@ -205,8 +207,14 @@ impl Platform for WebPlatform {
         Box::new(gloo_timers::callback::Timeout::new(0, f))
     }
 
+    fn tab_client(&self, config: Config, wrap: WrapIo) -> Rc<AppState> {
+        crate::web::on_browser_io(config, Some(wrap))
+    }
+
     /// (`config.url` is resolved already: `AppState::connect` did it before sharing.)
-    fn client(&self, config: Config, wrap: Option<WrapIo>) -> Rc<AppState> {
-        crate::web::on_browser_io(config, wrap)
+    fn real_client(&self, config: Config) -> Rc<AppState> {
+        let app = crate::web::on_browser_io(config, None);
+        app.client.connect();
+        app
     }
 }

@@ -44,8 +44,7 @@ impl<P: Platform + 'static> TabNode<P> {
         }
         let token = self.token.clone();
         config.token = Box::new(move || (token.borrow_mut())());
-        let upstream = self.platform.client(config, None);
-        upstream.client.connect();
+        let upstream = self.platform.real_client(config);
         let hub = Hub::start(self.id, Box::new(NodeHost(self.me.clone())), upstream);
         self.hub.set(Some(hub));
     }

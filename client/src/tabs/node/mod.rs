@@ -98,7 +98,7 @@ impl<P: Platform + 'static> TabNode<P> {
             }),
         );
         let _ = node.channel.set(channel);
-        let app = platform.client(link_config(&config), Some(node.link()));
+        let app = platform.tab_client(link_config(&config), node.link());
         *app.tab.borrow_mut() = Some(node.clone());
         let alive = platform.lock(&locks::alive_lock(&name, id));
         alive.request(Box::new(|| {}), Box::new(|| {}));

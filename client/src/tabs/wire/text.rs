@@ -204,8 +204,9 @@ fn status_numbers(
 
 /// A status from its numbers; `None` if one is out of range.
 fn status(n: [u64; STATUS_NUMBERS]) -> Option<TabMessage> {
-    let [leader, code, attempt, retry_at, tabs, replay, has_last, last, has_ewma, ewma, reconnects, failed_attempts] =
-        n;
+    let [leader, code, attempt, retry_at, tabs, replay] = [n[0], n[1], n[2], n[3], n[4], n[5]];
+    let [has_last, last, has_ewma, ewma, reconnects, failed_attempts] =
+        [n[6], n[7], n[8], n[9], n[10], n[11]];
     let state = match usize::try_from(code).ok()? {
         code if code == STATES.len() => ConnectionState::Reconnecting {
             attempt: u32::try_from(attempt).ok()?,

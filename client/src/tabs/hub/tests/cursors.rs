@@ -239,6 +239,12 @@ fn pongs_stop_waiting_for_subscribes_cancelled_repeated_or_refused() {
     ping(&mut hub, A, &up);
     let out = on(&mut hub, A, "t", subscribed("t", Some(1)), &up);
     assert_eq!(to(A, &out), [ack("t", Some(1)), pong()]);
+    // Listed twice in one subscribe: held once, answered once.
+    let mut hub = hub_with(&[A], &up);
+    subscribe(&mut hub, A, &[("t", None), ("t", None)], &up);
+    ping(&mut hub, A, &up);
+    let out = on(&mut hub, A, "t", subscribed("t", Some(1)), &up);
+    assert_eq!(to(A, &out), [ack("t", Some(1)), pong()]);
     // Refused: the refusal is the answer.
     let mut hub = hub_with(&[A], &up);
     subscribe(&mut hub, A, &[("t", None)], &up);
