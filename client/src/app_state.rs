@@ -105,8 +105,17 @@ impl AppState {
                 self.client.on_state_change(move |_| report())
             };
             let node = self.tab.borrow().clone();
-            let shared =
-                node.map(|node| node.on_change(Rc::new(move |_: &crate::tabs::Sharing| report())));
+            let shared = node.map(|node| {
+                let id = node
+                    .changes()
+                    .add(Rc::new(move |_: &crate::tabs::Sharing| report()));
+                let node = Rc::downgrade(&node);
+                ListenerGuard::new(move || {
+                    if let Some(node) = node.upgrade() {
+                        node.changes().remove(id);
+                    }
+                })
+            });
             ListenerGuard::new(move || drop((own, shared)))
         }
     }

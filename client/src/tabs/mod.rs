@@ -53,8 +53,9 @@ pub mod wire;
 
 mod platform;
 
+pub(crate) use node::TabEnd;
 #[doc(hidden)]
-pub use node::{TabEnd, TabNode};
+pub use node::TabNode;
 pub use platform::{Channel, Lock, Platform, Role, SharedHealth, Sharing, WrapIo};
 #[doc(hidden)]
 pub use wire::{TabId, TabMessage};

@@ -123,7 +123,8 @@ impl NodeCore {
         self.status
     }
 
-    /// Probes sent to a silent leader.
+    /// Probes sent to a silent leader (read by the tests and the simulated browser).
+    #[cfg_attr(any(target_arch = "wasm32", not(feature = "native")), allow(dead_code))]
     pub fn probes(&self) -> u64 {
         self.probes
     }

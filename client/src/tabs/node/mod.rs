@@ -21,7 +21,7 @@ use super::platform::{Channel, Lock, Platform, Role, SharedHealth, Sharing, Wrap
 use super::wire::{TabId, TabMessage};
 use crate::core::{Config, ConnectionState, Millis, Replay, SocketId, TokenProvider};
 use crate::driver::DriverHandle;
-use crate::listeners::{ListenerGuard, Listeners};
+use crate::listeners::Listeners;
 use crate::protocol::CloseCode;
 use crate::AppState;
 
@@ -267,16 +267,18 @@ impl<P: Platform + 'static> TabNode<P> {
 
 /// A tab's end of the sharing as its [`AppState`] holds it, whatever the platform under it (the
 /// node is generic over its platform, so that its calls into the platform are direct).
-pub trait TabEnd {
-    /// This tab's id.
+pub(crate) trait TabEnd {
+    /// This tab's id (for the simulated browser's tests).
+    #[cfg(all(not(target_arch = "wasm32"), feature = "native"))]
     fn id(&self) -> TabId;
     /// What this tab knows of the shared connection.
     fn sharing(&self) -> Sharing;
-    /// Calls `callback` with what this tab knows of the shared connection whenever the leader
-    /// reports a change (and when this tab takes or loses the lead), until the guard drops.
-    fn on_change(&self, callback: Rc<dyn Fn(&Sharing)>) -> ListenerGuard;
+    /// The callbacks called with what this tab knows of the shared connection whenever the
+    /// leader reports a change (and when this tab takes or loses the lead).
+    fn changes(&self) -> &Listeners<Sharing>;
     /// Probes this tab sent after a silence of the leader (each answered one was a false
     /// alarm; an unanswered one is followed by taking the lead).
+    #[cfg(all(not(target_arch = "wasm32"), feature = "native"))]
     fn probes(&self) -> u64;
     /// The page is going away: the other tabs are told, and, if this tab led, its tabs'
     /// virtual sockets close so that they move to the next leader at once.
@@ -286,6 +288,7 @@ pub trait TabEnd {
 }
 
 impl<P: Platform + 'static> TabEnd for TabNode<P> {
+    #[cfg(all(not(target_arch = "wasm32"), feature = "native"))]
     fn id(&self) -> TabId {
         self.id
     }
@@ -318,16 +321,11 @@ impl<P: Platform + 'static> TabEnd for TabNode<P> {
         }
     }
 
-    fn on_change(&self, callback: Rc<dyn Fn(&Sharing)>) -> ListenerGuard {
-        let id = self.changes.add(callback);
-        let weak = self.me.clone();
-        ListenerGuard::new(move || {
-            if let Some(node) = weak.upgrade() {
-                node.changes.remove(id);
-            }
-        })
+    fn changes(&self) -> &Listeners<Sharing> {
+        &self.changes
     }
 
+    #[cfg(all(not(target_arch = "wasm32"), feature = "native"))]
     fn probes(&self) -> u64 {
         self.core.borrow().probes()
     }
