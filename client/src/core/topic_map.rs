@@ -97,12 +97,6 @@ impl<V> TopicMap<V> {
         insert_at(&mut self.entries, index, entry);
     }
 
-    /// True if the topic `name` has a value.
-    #[cfg_attr(not(feature = "tabs"), allow(dead_code))]
-    pub(crate) fn contains(&self, name: &str) -> bool {
-        self.find(name).is_ok()
-    }
-
     /// Removes the topic `name`, returning its value.
     pub(crate) fn remove(&mut self, name: &str) -> Option<V> {
         let i = self.find(name).ok()?;

@@ -91,9 +91,11 @@ pub enum HubOutput {
 pub(super) struct TabTopic {
     /// The `seq` the tab asked to continue from.
     pub(super) since: Option<u64>,
-    /// The snapshot a tab joining an active topic gets with its acknowledgement: its `since` is
-    /// the snapshot's `seq`, so the events after it are replayed.
-    pub(super) snapshot: Option<Rc<Frame>>,
+    /// The topic's last snapshot (an event without `seq`, from a server that numbers events),
+    /// with the server's `seq` it was taken at. A tab joining a topic already active starts
+    /// with another tab's, sent after its acknowledgement (its `since` is the snapshot's `seq`,
+    /// so the events after it are replayed).
+    pub(super) snapshot: Option<(Rc<Frame>, u64)>,
     /// The last `seq` the tab has (or was told to continue from).
     pub(super) cursor: Option<u64>,
     /// Whether the tab had its answer (acknowledgement or refusal).
@@ -119,9 +121,6 @@ pub(super) struct VirtualTab {
 pub struct HubCore {
     pub(super) me: TabId,
     pub(super) tabs: ByTab<VirtualTab>,
-    /// The last snapshot (an event without `seq`, from a server that numbers events) per topic,
-    /// with the server's `seq` it was taken at, for tabs that join a topic already active.
-    pub(super) snapshots: TopicMap<(Rc<Frame>, u64)>,
     /// The other tabs whose lock the hub waits on: every tab that asked for a socket and has
     /// not gone.
     watched: ByTab<()>,
@@ -137,7 +136,6 @@ impl HubCore {
         HubCore {
             me,
             tabs: ByTab::default(),
-            snapshots: TopicMap::default(),
             watched: ByTab::default(),
             told: (Replay::default(), SharedHealth::default()),
             out: Vec::new(),
@@ -164,7 +162,6 @@ impl HubCore {
                 if self.tabs.get(from).is_some_and(|t| t.socket == socket) {
                     self.remove_tab(from);
                 }
-                self.forget_unheld_snapshots();
                 self.broadcast_status(up);
             }
             TabMessage::Bye { from } => self.handle_tab_gone(from, up),
@@ -220,7 +217,6 @@ impl HubCore {
         if self.watched.remove(tab).is_some() {
             self.out.push(HubOutput::Unwatch(tab));
         }
-        self.forget_unheld_snapshots();
         self.broadcast_status(up);
     }
 
@@ -237,11 +233,11 @@ impl HubCore {
         Some(gone)
     }
 
-    /// Snapshots of topics no tab holds any more are forgotten.
-    pub(super) fn forget_unheld_snapshots(&mut self) {
-        let tabs = &self.tabs;
-        self.snapshots
-            .retain(|topic, _| tabs.values().any(|t| t.topics.contains(topic.as_str())));
+    /// The last snapshot of `topic` a tab holds, with the server's `seq` it was taken at.
+    pub(super) fn snapshot(&self, topic: &str) -> Option<(Rc<Frame>, u64)> {
+        self.tabs
+            .values()
+            .find_map(|t| t.topics.get(topic)?.snapshot.clone())
     }
 
     /// Closes every virtual socket with `code` (the leader is leaving or stepping down).

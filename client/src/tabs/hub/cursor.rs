@@ -121,7 +121,7 @@ impl HubCore {
                     sub.cursor = Some(q);
                 }
                 if let Some(at) = known.snapshot_at {
-                    self.snapshots.insert(topic, (m.clone(), at));
+                    sub.snapshot = Some((m.clone(), at));
                 }
                 if fresh && !own_reply {
                     out.push(with_req_id(m, None));
@@ -199,7 +199,7 @@ fn acknowledge(
         &seqs,
         epoch,
     ));
-    if let Some(snapshot) = sub.snapshot.take() {
-        out.push(with_req_id(&snapshot, None));
+    if let Some((snapshot, _)) = &sub.snapshot {
+        out.push(with_req_id(snapshot, None));
     }
 }

@@ -92,25 +92,23 @@ impl HubCore {
             asked.insert(&Topic::new(topic.value()), seq);
         }
         let message_id = request.message_id.map(|m| m.value().into_owned());
-        let HubCore {
-            tabs,
-            snapshots,
-            out,
-            ..
-        } = self;
-        let Some(t) = tabs.get_mut(tab) else {
+        let Some(t) = self.tabs.get_mut(tab) else {
             return;
         };
         t.requests += 1;
+        let number = t.requests;
         for name in request.topics() {
             let topic = Topic::new(name.value());
             let active = up.topic_status(&topic) == Some(TopicStatus::Active);
             let (since, snapshot) = match asked.get(topic.as_str()) {
                 Some(at) => (Some(*at), None),
-                None => match snapshots.get(topic.as_str()).filter(|_| active) {
-                    Some((snap, at)) => (Some(*at), Some(snap.clone())),
+                None => match self.snapshot(topic.as_str()).filter(|_| active) {
+                    Some(snapshot) => (Some(snapshot.1), Some(snapshot)),
                     None => (None, None),
                 },
+            };
+            let Some(t) = self.tabs.get_mut(tab) else {
+                return;
             };
             let entry = TabTopic {
                 since,
@@ -118,11 +116,11 @@ impl HubCore {
                 cursor: None,
                 acked: false,
                 message_id: message_id.clone(),
-                request: t.requests,
+                request: number,
             };
             t.unacked += 1;
             match t.topics.insert(&topic, entry) {
-                Some(old) if old.request == t.requests => {
+                Some(old) if old.request == number => {
                     t.unacked -= 1; // listed twice: held once, answered once
                     continue;
                 }
@@ -130,9 +128,10 @@ impl HubCore {
                 Some(old) => t.unacked -= usize::from(!old.acked),
                 None => {}
             }
-            out.push(HubOutput::Subscribe {
+            let socket = t.socket;
+            self.push(HubOutput::Subscribe {
                 tab,
-                socket: t.socket,
+                socket,
                 topic,
                 since,
             });
@@ -163,7 +162,6 @@ impl HubCore {
         } else {
             Vec::new()
         };
-        self.forget_unheld_snapshots();
         let mid = request.message_id.map(|m| m.value());
         let done = write::unsubscribe_success(0, mid.as_deref(), &echoed);
         self.deliver(tab, socket, done);
