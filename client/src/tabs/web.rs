@@ -6,7 +6,6 @@ use std::any::Any;
 use std::cell::{Cell, OnceCell};
 use std::rc::Rc;
 
-use js_sys::Reflect;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
@@ -25,12 +24,7 @@ const CHANNEL_PREFIX: &str = "tether.2:";
 
 /// True if this browser has what sharing needs: Web Locks and `BroadcastChannel`.
 pub(crate) fn supported() -> bool {
-    let Some(window) = crate::web::window() else {
-        return false;
-    };
-    let locks = Reflect::get(&window.navigator(), &"locks".into()).unwrap_or(JsValue::UNDEFINED);
-    let channel = Reflect::get(&window, &"BroadcastChannel".into()).unwrap_or(JsValue::UNDEFINED);
-    !locks.is_undefined() && !channel.is_undefined()
+    tether_can_share()
 }
 
 /// This tab's state, sharing `config.share` with the other tabs of the browser profile.
@@ -82,32 +76,35 @@ impl Drop for WebChannel {
 /// One request for a Web Lock, in JavaScript (its promises say in a few lines what Rust says in
 /// many, through glue for each call).
 #[wasm_bindgen(inline_js = r#"
+export function tether_can_share() {
+  return !!(self.navigator && navigator.locks && self.BroadcastChannel);
+}
 export function tether_lock(name, steal, granted, stolen) {
-  const held = { release: null, abort: steal ? null : new AbortController() };
+  const held = { go: null, abort: steal ? null : new AbortController() };
   if (!navigator.locks) return held;
-  const options = steal ? { steal: true } : { signal: held.abort.signal };
   navigator.locks
-    .request(name, options, () => {
-      const holding = new Promise((resolve) => { held.release = resolve; });
-      granted(); // may let the lock go at once: `release` is set already
+    .request(name, steal ? { steal } : { signal: held.abort.signal }, () => {
+      const holding = new Promise((go) => { held.go = go; });
+      granted();
       return holding;
     })
-    .catch(() => {
-      if (held.release) { held.release = null; stolen(); }
-    });
+    .catch(() => { if (held.go) { held.go = null; stolen(); } });
   return held;
 }
 export function tether_unlock(held) {
-  const release = held.release;
-  held.release = null;
-  if (release) release(); else if (held.abort) held.abort.abort();
+  const go = held.go;
+  held.go = null;
+  if (go) go(); else if (held.abort) held.abort.abort();
 }
 "#)]
 extern "C" {
+    /// True if this browser has Web Locks and `BroadcastChannel`.
+    fn tether_can_share() -> bool;
     /// Asks for the lock `name` (with `steal`, takes it at once): `granted` runs once this page
     /// holds it, which it does until [`tether_unlock`]; `stolen` runs if another tab steals it
     /// after that (the request's promise rejects; before the grant, a rejection means the
-    /// request was abandoned). Returns the request's handle.
+    /// request was abandoned). Returns the request's handle (`go` releases a granted lock: it
+    /// is set before `granted` runs, which may let the lock go at once).
     fn tether_lock(
         name: &str,
         steal: bool,
