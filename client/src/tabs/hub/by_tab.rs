@@ -26,6 +26,11 @@ impl<V> ByTab<V> {
         self.0.iter_mut().find(|(t, _)| *t == tab).map(|(_, v)| v)
     }
 
+    /// The first tab whose value passes `test`.
+    pub(super) fn first(&self, test: impl Fn(&V) -> bool) -> Option<TabId> {
+        self.0.iter().find(|(_, v)| test(v)).map(|(t, _)| *t)
+    }
+
     pub(super) fn len(&self) -> usize {
         self.0.len()
     }

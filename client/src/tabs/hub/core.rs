@@ -251,13 +251,8 @@ impl HubCore {
     /// Closes the open virtual sockets (all of them, with `waiting` too) with `code`, releasing
     /// their topics.
     fn close_tabs(&mut self, waiting: bool, code: CloseCode) {
-        let ids: Vec<TabId> = self
-            .tabs
-            .iter()
-            .filter(|(_, t)| waiting || t.open)
-            .map(|(id, _)| id)
-            .collect();
-        for tab in ids {
+        // One at a time, from the first: a leader serves a handful of tabs.
+        while let Some(tab) = self.tabs.first(|t| waiting || t.open) {
             if let Some(t) = self.remove_tab(tab) {
                 self.post(TabMessage::Closed {
                     to: tab,
@@ -271,14 +266,8 @@ impl HubCore {
     /// The real socket opened or dropped: the tabs' virtual sockets follow it.
     pub fn handle_upstream_state(&mut self, state: ConnectionState, up: &impl Upstream) {
         if state.is_open() {
-            let waiting: Vec<TabId> = self
-                .tabs
-                .iter()
-                .filter(|(_, t)| !t.open)
-                .map(|(id, _)| id)
-                .collect();
-            for tab in waiting {
-                self.open_tab(tab, up);
+            while let Some(tab) = self.tabs.first(|t| !t.open) {
+                self.open_tab(tab, up); // opens it: the next search finds the next
             }
         } else if matches!(
             state,
