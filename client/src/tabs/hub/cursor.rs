@@ -6,12 +6,12 @@
 
 use std::rc::Rc;
 
-use super::core::{HubCore, TabTopic, Upstream};
+use super::core::{HubCore, HubOutput, TabTopic, Upstream};
 use super::serve::relayed_for;
 use crate::core::{Replay, TopicEvent, TopicStatus};
 use crate::protocol::control::write;
 use crate::protocol::{EnvelopeRef, Frame, Topic};
-use crate::tabs::wire::TabId;
+use crate::tabs::wire::{TabId, TabMessage};
 
 /// A frame's text for a tab, with its `req_id` set to `req_id` (a tab's requests are its own).
 pub(super) fn with_req_id(frame: &Frame, req_id: Option<&str>) -> String {
@@ -92,12 +92,15 @@ impl HubCore {
             self.broadcast_if_changed(up);
         }
         let known = Known::of(topic, event, up);
-        let mut out = Vec::new();
-        let Some(t) = self
-            .tabs
-            .get_mut(tab)
-            .filter(|t| t.socket == socket && t.open)
-        else {
+        let HubCore { tabs, out, .. } = self;
+        let mut deliver = |text| {
+            out.push(HubOutput::Post(TabMessage::Deliver {
+                to: tab,
+                socket,
+                text,
+            }))
+        };
+        let Some(t) = tabs.get_mut(tab).filter(|t| t.socket == socket && t.open) else {
             return;
         };
         let Some(sub) = t.topics.get_mut(topic.as_str()) else {
@@ -105,7 +108,7 @@ impl HubCore {
         };
         match event {
             TopicEvent::Subscribed { seq, .. } if !sub.acked => {
-                acknowledge(sub, topic, *seq, &known, &mut out);
+                acknowledge(sub, topic, *seq, &known, &mut deliver);
                 t.unacked = t.unacked.saturating_sub(1);
             }
             TopicEvent::Message(m) if sub.acked => {
@@ -124,7 +127,7 @@ impl HubCore {
                     sub.snapshot = Some((m.clone(), at));
                 }
                 if fresh && !own_reply {
-                    out.push(with_req_id(m, None));
+                    deliver(with_req_id(m, None));
                 }
             }
             TopicEvent::ResyncRequired { seq, .. } => {
@@ -133,11 +136,11 @@ impl HubCore {
                 }
                 // The follower's own client sees no epoch: the leader's `history_lost` is not
                 // passed on (see ARCHITECTURE.md, tabs).
-                out.push(write::resync_required(0, topic.as_str(), *seq, None));
+                deliver(write::resync_required(0, topic.as_str(), *seq, None));
             }
             TopicEvent::Refused { code, error, .. } => {
                 let mid = sub.message_id.as_deref();
-                out.push(write::subscribe_error(0, mid, topic.as_str(), error, code));
+                deliver(write::subscribe_error(0, mid, topic.as_str(), error, code));
                 if !sub.acked {
                     sub.acked = true;
                     t.unacked = t.unacked.saturating_sub(1);
@@ -147,10 +150,7 @@ impl HubCore {
         }
         // The pongs held for the answers go after the last one (a refusal answers too).
         if t.unacked == 0 {
-            out.append(&mut t.held_pongs);
-        }
-        for text in out {
-            self.deliver(tab, socket, text);
+            t.held_pongs.drain(..).for_each(deliver);
         }
     }
 
@@ -177,7 +177,7 @@ fn acknowledge(
     topic: &Topic,
     seq: Option<u64>,
     known: &Known,
-    out: &mut Vec<String>,
+    deliver: &mut impl FnMut(String),
 ) {
     sub.acked = true;
     sub.cursor = match (sub.since, known.server_seq) {
@@ -185,21 +185,12 @@ fn acknowledge(
         (Some(since), _) => Some(since),
         (None, _) => seq,
     };
-    let seqs: Vec<(&str, u64)> = sub
-        .cursor
-        .map(|c| (topic.as_str(), c))
-        .into_iter()
-        .collect();
+    let seq = sub.cursor.map(|c| (topic.as_str(), c));
     let mid = sub.message_id.as_deref();
     let epoch = known.epoch.as_deref();
-    out.push(write::subscribe_ack(
-        0,
-        mid,
-        &[topic.as_str()],
-        &seqs,
-        epoch,
-    ));
+    let ack = write::subscribe_ack(0, mid, &[topic.as_str()], seq.as_slice(), epoch);
+    deliver(ack);
     if let Some((snapshot, _)) = &sub.snapshot {
-        out.push(with_req_id(snapshot, None));
+        deliver(with_req_id(snapshot, None));
     }
 }
