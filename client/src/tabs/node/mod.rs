@@ -233,28 +233,24 @@ impl<P: Platform + 'static> TabNode<P> {
     }
 
     /// Posts `message` from a timer task (see [`Platform::later`]), after those already
-    /// waiting.
+    /// waiting: one task posts all that wait (messages wait only while a task is asked for).
     fn post_from_timer(&self, message: TabMessage) {
         let mut waiting = self.timer_posts.take();
+        let first = waiting.is_empty();
         waiting.push(message);
         self.timer_posts.set(waiting);
-        let timer = self.timer.take();
-        if timer.is_some() {
-            self.timer.set(timer);
-            return;
-        }
-        let weak = self.me.clone();
-        let timer = self.platform.later(Box::new(move || {
-            if let Some(node) = weak.upgrade() {
-                let fired = node.timer.take();
-                let messages = node.timer_posts.take();
-                for message in messages {
-                    node.post(message);
+        if first {
+            let weak = self.me.clone();
+            let task = self.platform.later(Box::new(move || {
+                if let Some(node) = weak.upgrade() {
+                    for message in node.timer_posts.take() {
+                        node.post(message);
+                    }
                 }
-                drop(fired);
-            }
-        }));
-        self.timer.set(Some(timer));
+            }));
+            // Replaces the task that ran last (dropping it, outside its own run).
+            self.timer.set(Some(task));
+        }
     }
 
     fn receive(&self, text: &str) {
