@@ -24,40 +24,6 @@ pub(super) fn with_req_id(frame: &Frame, req_id: Option<&str>) -> String {
     }
 }
 
-/// What the real client knew when an event came: read before the tab's state is touched.
-struct Known {
-    /// For a snapshot (an event without `seq`) from a server that numbers events: the
-    /// server's `seq` it was taken at.
-    snapshot_at: Option<u64>,
-    /// For an acknowledgement: the topic's epoch and the server's `seq` (its latest
-    /// acknowledgement, or the last event since: an acknowledgement long ago is not the
-    /// server's `seq` now).
-    epoch: Option<String>,
-    server_seq: Option<u64>,
-}
-
-impl Known {
-    fn of(topic: &Topic, event: &TopicEvent, up: &impl Upstream) -> Known {
-        let numbered = up.replay() == Replay::Offered;
-        let snapshot_at = match event {
-            TopicEvent::Message(m) if m.seq.is_none() && numbered => up.server_seq(topic),
-            _ => None,
-        };
-        let (epoch, server_seq) = match event {
-            TopicEvent::Subscribed { .. } => (
-                up.epoch(topic),
-                up.server_seq(topic).max(up.last_seq(topic)),
-            ),
-            _ => (None, None),
-        };
-        Known {
-            snapshot_at,
-            epoch,
-            server_seq,
-        }
-    }
-}
-
 impl HubCore {
     /// The real client subscribed a tab's topic ([`super::HubOutput::Subscribe`]). A topic the
     /// server already refused is not asked again on this socket: the tab is told now, as the
@@ -91,7 +57,6 @@ impl HubCore {
         if matches!(event, TopicEvent::Subscribed { .. }) {
             self.broadcast_if_changed(up);
         }
-        let known = Known::of(topic, event, up);
         let HubCore { tabs, out, .. } = self;
         let mut deliver = |text| {
             out.push(HubOutput::Post(TabMessage::Deliver {
@@ -108,7 +73,11 @@ impl HubCore {
         };
         match event {
             TopicEvent::Subscribed { seq, .. } if !sub.acked => {
-                acknowledge(sub, topic, *seq, &known, &mut deliver);
+                // The server's `seq`: its latest acknowledgement, or the last event since (an
+                // acknowledgement long ago is not the server's `seq` now).
+                let server_seq = up.server_seq(topic).max(up.last_seq(topic));
+                let epoch = up.epoch(topic);
+                acknowledge(sub, topic, *seq, server_seq, epoch, &mut deliver);
                 t.unacked = t.unacked.saturating_sub(1);
             }
             TopicEvent::Message(m) if sub.acked => {
@@ -123,8 +92,12 @@ impl HubCore {
                 if let Some(q) = m.seq.filter(|_| fresh) {
                     sub.cursor = Some(q);
                 }
-                if let Some(at) = known.snapshot_at {
-                    sub.snapshot = Some((m.clone(), at));
+                // A snapshot (an event without `seq`) from a server that numbers events, taken
+                // at the server's `seq`.
+                if m.seq.is_none() && up.replay() == Replay::Offered {
+                    if let Some(at) = up.server_seq(topic) {
+                        sub.snapshot = Some((m.clone(), at));
+                    }
                 }
                 if fresh && !own_reply {
                     deliver(with_req_id(m, None));
@@ -176,19 +149,19 @@ fn acknowledge(
     sub: &mut TabTopic,
     topic: &Topic,
     seq: Option<u64>,
-    known: &Known,
+    server_seq: Option<u64>,
+    epoch: Option<String>,
     deliver: &mut impl FnMut(String),
 ) {
     sub.acked = true;
-    sub.cursor = match (sub.since, known.server_seq) {
+    sub.cursor = match (sub.since, server_seq) {
         (Some(since), Some(server)) if server < since => Some(server),
         (Some(since), _) => Some(since),
         (None, _) => seq,
     };
     let seq = sub.cursor.map(|c| (topic.as_str(), c));
     let mid = sub.message_id.as_deref();
-    let epoch = known.epoch.as_deref();
-    let ack = write::subscribe_ack(0, mid, &[topic.as_str()], seq.as_slice(), epoch);
+    let ack = write::subscribe_ack(0, mid, &[topic.as_str()], seq.as_slice(), epoch.as_deref());
     deliver(ack);
     if let Some((snapshot, _)) = &sub.snapshot {
         deliver(with_req_id(snapshot, None));
