@@ -207,16 +207,11 @@ impl WsClientV2 {
         self.shared.core.borrow().metrics()
     }
 
-    /// Whether the server replays (the metrics' `replay`, without building the metrics).
+    /// Calls `f` with the connection's state machine, to read it (the tabs' hub reads what it
+    /// needs of the real client this way, borrowing it once).
     #[cfg(feature = "tabs")]
-    pub(crate) fn replay(&self) -> crate::core::Replay {
-        self.shared.core.borrow().replay()
-    }
-
-    /// The round-trip time and the counters (the metrics' own, without building the rest).
-    #[cfg(feature = "tabs")]
-    pub(crate) fn rtt_and_counters(&self) -> (crate::core::Rtt, crate::core::Counters) {
-        self.shared.core.borrow().rtt_and_counters()
+    pub(crate) fn read_core<R>(&self, f: impl FnOnce(&crate::core::Connection) -> R) -> R {
+        f(&self.shared.core.borrow())
     }
 
     /// The driver's clock, for countdowns such as `retry_at - now()`.

@@ -30,8 +30,7 @@ use std::rc::{Rc, Weak};
 pub use self::core::{HubCore, HubOutput, Upstream};
 use super::platform::{Lock, SharedHealth};
 use super::wire::{TabId, TabMessage};
-use crate::client::WsClientV2;
-use crate::core::{ConnectionState, Replay, TopicStatus};
+use crate::core::{Connection, ConnectionState, Replay, TopicStatus};
 use crate::listeners::ListenerGuard;
 use crate::protocol::{CloseCode, Frame, Topic};
 use crate::AppState;
@@ -49,13 +48,13 @@ pub trait HubHost {
     fn watch_tab(&self, tab: TabId, gone: Box<dyn FnOnce()>) -> Box<dyn Lock>;
 }
 
-/// The real client, as the core reads it.
-impl Upstream for WsClientV2 {
+/// The real client's state machine, as the core reads it.
+impl Upstream for Connection {
     fn state(&self) -> ConnectionState {
-        WsClientV2::state(self)
+        Connection::state(self)
     }
     fn replay(&self) -> Replay {
-        WsClientV2::replay(self)
+        Connection::replay(self)
     }
     fn health(&self) -> SharedHealth {
         let (rtt, counters) = self.rtt_and_counters();
@@ -66,16 +65,16 @@ impl Upstream for WsClientV2 {
         }
     }
     fn topic_status(&self, topic: &Topic) -> Option<TopicStatus> {
-        WsClientV2::topic_status(self, topic)
+        Connection::topic_status(self, topic).cloned()
     }
     fn server_seq(&self, topic: &Topic) -> Option<u64> {
         self.topic_server_seq(topic)
     }
     fn last_seq(&self, topic: &Topic) -> Option<u64> {
-        WsClientV2::last_seq(self, topic)
+        Connection::last_seq(self, topic)
     }
     fn epoch(&self, topic: &Topic) -> Option<String> {
-        self.topic_epoch(topic)
+        self.topic_epoch(topic).map(str::to_owned)
     }
 }
 
@@ -136,12 +135,12 @@ impl Hub {
 
     /// Whether the server behind the real socket replays.
     pub fn replay(&self) -> Replay {
-        Upstream::replay(&self.upstream.client)
+        self.upstream.client.read_core(Connection::replay)
     }
 
     /// The real socket's health.
     pub fn health(&self) -> SharedHealth {
-        Upstream::health(&self.upstream.client)
+        self.upstream.client.read_core(Upstream::health)
     }
 
     /// Tabs sharing the socket, this one included.
@@ -160,8 +159,10 @@ impl Hub {
     }
 
     /// Gives the core an input, then carries out what it asks.
-    fn input(&self, f: impl FnOnce(&mut HubCore, &WsClientV2)) {
-        f(&mut self.core.borrow_mut(), &self.upstream.client);
+    fn input(&self, f: impl FnOnce(&mut HubCore, &Connection)) {
+        let mut core = self.core.borrow_mut();
+        self.upstream.client.read_core(|up| f(&mut core, up));
+        drop(core);
         self.drive();
     }
 
@@ -238,7 +239,6 @@ impl Hub {
             });
         let replaced = self.subs.borrow_mut().insert(tab, socket, &topic, guard);
         drop(replaced);
-        let mut core = self.core.borrow_mut();
-        core.handle_upstream_subscribed(tab, socket, &topic, &self.upstream.client);
+        self.input(|core, up| core.handle_upstream_subscribed(tab, socket, &topic, up));
     }
 }
