@@ -31,14 +31,6 @@ impl<V> ByTab<V> {
         self.0.iter().find(|(_, v)| test(v)).map(|(t, _)| *t)
     }
 
-    pub(super) fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub(super) fn contains(&self, tab: TabId) -> bool {
-        self.position(tab).is_some()
-    }
-
     /// Sets `tab`'s value, returning the one it replaces.
     pub(super) fn insert(&mut self, tab: TabId, value: V) -> Option<V> {
         match self.get_mut(tab) {
@@ -53,10 +45,6 @@ impl<V> ByTab<V> {
     pub(super) fn remove(&mut self, tab: TabId) -> Option<V> {
         let i = self.position(tab)?;
         remove_at(&mut self.0, i).map(|(_, v)| v)
-    }
-
-    pub(super) fn iter(&self) -> impl Iterator<Item = (TabId, &V)> {
-        self.0.iter().map(|(t, v)| (*t, v))
     }
 
     pub(super) fn values(&self) -> impl Iterator<Item = &V> {

@@ -123,7 +123,7 @@ pub struct HubCore {
     pub(super) tabs: ByTab<VirtualTab>,
     /// The other tabs whose lock the hub waits on: every tab that asked for a socket and has
     /// not gone.
-    watched: ByTab<()>,
+    watched: Vec<TabId>,
     /// The replay and health the tabs were last told of.
     told: (Replay, SharedHealth),
     /// The outputs waiting, oldest first (a vector: it holds a few at a time).
@@ -136,7 +136,7 @@ impl HubCore {
         HubCore {
             me,
             tabs: ByTab::default(),
-            watched: ByTab::default(),
+            watched: Vec::new(),
             told: (Replay::default(), SharedHealth::default()),
             out: Vec::new(),
         }
@@ -189,9 +189,9 @@ impl HubCore {
             Some((true, false)) => return,
             _ => {}
         }
-        let joined = from != self.me && !self.watched.contains(from);
+        let joined = from != self.me && !self.watched.contains(&from);
         if joined {
-            self.watched.insert(from, ());
+            self.watched.push(from);
             self.out.push(HubOutput::Watch(from));
         }
         self.remove_tab(from);
@@ -214,7 +214,8 @@ impl HubCore {
     /// `tab` said goodbye, or its lock came free (it crashed): its topics go.
     pub fn handle_tab_gone(&mut self, tab: TabId, up: &impl Upstream) {
         self.remove_tab(tab);
-        if self.watched.remove(tab).is_some() {
+        if let Some(i) = self.watched.iter().position(|t| *t == tab) {
+            self.watched.swap_remove(i);
             self.out.push(HubOutput::Unwatch(tab));
         }
         self.broadcast_status(up);
@@ -242,7 +243,7 @@ impl HubCore {
 
     /// Closes every virtual socket with `code` (the leader is leaving or stepping down).
     pub fn close_all(&mut self, code: CloseCode) {
-        for (tab, ()) in std::mem::take(&mut self.watched).iter() {
+        for tab in std::mem::take(&mut self.watched) {
             self.out.push(HubOutput::Unwatch(tab));
         }
         self.close_tabs(true, code);

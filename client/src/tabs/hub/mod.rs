@@ -34,7 +34,6 @@ use crate::core::{Connection, ConnectionState, Replay, TopicStatus};
 use crate::listeners::ListenerGuard;
 use crate::protocol::{CloseCode, Frame, Topic};
 use crate::AppState;
-use by_tab::ByTab;
 use held::Held;
 
 /// What the hub needs from its tab: the tabs' channel, timer tasks, and the tabs' locks.
@@ -85,7 +84,7 @@ pub struct Hub {
     upstream: Rc<AppState>,
     subs: RefCell<Held>,
     /// Each other tab's own lock, waited on: granted means the tab is gone.
-    watches: RefCell<ByTab<Box<dyn Lock>>>,
+    watches: RefCell<Vec<(TabId, Box<dyn Lock>)>>,
     /// Set while the outputs are carried out: an input meanwhile only queues more.
     driving: Cell<bool>,
     me: Weak<Hub>,
@@ -216,11 +215,14 @@ impl Hub {
                     }
                 });
                 let lock = self.host.watch_tab(tab, gone);
-                self.watches.borrow_mut().insert(tab, lock);
+                self.watches.borrow_mut().push((tab, lock)); // the core watches a tab once
             }
             HubOutput::Unwatch(tab) => {
-                let lock = self.watches.borrow_mut().remove(tab);
-                drop(lock);
+                let mut watches = self.watches.borrow_mut();
+                let i = watches.iter().position(|(t, _)| *t == tab);
+                let lock = i.map(|i| watches.swap_remove(i));
+                drop(watches);
+                drop(lock); // after the borrow
             }
         }
     }
