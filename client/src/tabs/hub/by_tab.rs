@@ -31,15 +31,9 @@ impl<V> ByTab<V> {
         self.0.iter().find(|(_, v)| test(v)).map(|(t, _)| *t)
     }
 
-    /// Sets `tab`'s value, returning the one it replaces.
-    pub(super) fn insert(&mut self, tab: TabId, value: V) -> Option<V> {
-        match self.get_mut(tab) {
-            Some(v) => Some(std::mem::replace(v, value)),
-            None => {
-                self.0.push((tab, value));
-                None
-            }
-        }
+    /// Adds `tab`, which has no value yet.
+    pub(super) fn push(&mut self, tab: TabId, value: V) {
+        self.0.push((tab, value));
     }
 
     pub(super) fn remove(&mut self, tab: TabId) -> Option<V> {

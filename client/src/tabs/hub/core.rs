@@ -203,7 +203,7 @@ impl HubCore {
             held_pongs: Vec::new(),
             requests: 0,
         };
-        self.tabs.insert(from, tab);
+        self.tabs.push(from, tab); // removed above
         if up.state().is_open() {
             self.open_tab(from, up);
         } else if joined {
