@@ -71,7 +71,7 @@ impl<'a> TopicsRef<'a> {
 
     /// Each topic's `since`.
     pub fn since(&self) -> impl Iterator<Item = (Str<'a>, u64)> {
-        let entries = self.since.map(|s| s.entries()).into_iter().flatten();
+        let entries = self.since.map(|s| s.entries()).unwrap_or_default();
         entries.filter_map(|(topic, seq)| Some((topic, seq.as_u64()?)))
     }
 }
@@ -91,13 +91,13 @@ impl<'a> AckRef<'a> {
     /// The topics now active.
     pub fn topics(&self) -> impl Iterator<Item = Str<'a>> {
         let items = self.topics.map(|t| t.items());
-        items.into_iter().flatten().filter_map(|t| t.as_str())
+        items.unwrap_or_default().filter_map(|t| t.as_str())
     }
 
     /// Each topic's current `seq`.
     pub fn seqs(&self) -> impl Iterator<Item = (Str<'a>, u64)> {
         let entries = self.seqs.map(|s| s.entries());
-        let entries = entries.into_iter().flatten();
+        let entries = entries.unwrap_or_default();
         entries.filter_map(|(topic, seq)| Some((topic, seq.as_u64()?)))
     }
 }

@@ -182,6 +182,7 @@ fn inside(raw: &str) -> &str {
 }
 
 /// The entries of a validated object.
+#[derive(Default)]
 pub struct Entries<'a>(Option<Cursor<'a>>);
 
 impl<'a> Iterator for Entries<'a> {
@@ -197,6 +198,7 @@ impl<'a> Iterator for Entries<'a> {
 }
 
 /// The items of a validated array.
+#[derive(Default)]
 pub struct Items<'a>(Option<Cursor<'a>>);
 
 impl<'a> Iterator for Items<'a> {
