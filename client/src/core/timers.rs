@@ -60,7 +60,7 @@ impl TimerTable {
 
     /// The earliest deadline.
     pub fn next(&self) -> Option<Instant> {
-        self.0.iter().flatten().min().copied()
+        self.0.iter().filter_map(|t| *t).min()
     }
 
     /// Stops and returns every timer due at `now`, in handling order.

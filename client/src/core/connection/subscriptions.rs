@@ -132,8 +132,10 @@ impl Connection {
         }
         socket.acks = Some(false);
         self.server_acks = Some(false);
-        for topic in passed.into_iter().flat_map(|u| u.topics) {
-            self.activate_without_ack(topic);
+        for unconfirmed in passed {
+            for topic in unconfirmed.topics {
+                self.activate_without_ack(topic);
+            }
         }
     }
 
