@@ -35,7 +35,7 @@ pub trait Upstream {
     /// The last `seq` the real client delivered on `topic`.
     fn last_seq(&self, topic: &Topic) -> Option<u64>;
     /// The server's epoch of `topic`.
-    fn epoch(&self, topic: &Topic) -> Option<String>;
+    fn epoch(&self, topic: &Topic) -> Option<&str>;
 }
 
 /// One output of the hub, in the order it must happen.

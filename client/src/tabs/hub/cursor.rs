@@ -150,7 +150,7 @@ fn acknowledge(
     topic: &Topic,
     seq: Option<u64>,
     server_seq: Option<u64>,
-    epoch: Option<String>,
+    epoch: Option<&str>,
     deliver: &mut impl FnMut(String),
 ) {
     sub.acked = true;
@@ -161,7 +161,7 @@ fn acknowledge(
     };
     let seq = sub.cursor.map(|c| (topic.as_str(), c));
     let mid = sub.message_id.as_deref();
-    let ack = write::subscribe_ack(0, mid, &[topic.as_str()], seq.as_slice(), epoch.as_deref());
+    let ack = write::subscribe_ack(0, mid, &[topic.as_str()], seq.as_slice(), epoch);
     deliver(ack);
     if let Some((snapshot, _)) = &sub.snapshot {
         deliver(with_req_id(snapshot, None));

@@ -72,8 +72,8 @@ impl Upstream for Connection {
     fn last_seq(&self, topic: &Topic) -> Option<u64> {
         Connection::last_seq(self, topic)
     }
-    fn epoch(&self, topic: &Topic) -> Option<String> {
-        self.topic_epoch(topic).map(str::to_owned)
+    fn epoch(&self, topic: &Topic) -> Option<&str> {
+        self.topic_epoch(topic)
     }
 }
 

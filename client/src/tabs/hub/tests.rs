@@ -62,8 +62,8 @@ impl Upstream for Fake {
     fn last_seq(&self, topic: &Topic) -> Option<u64> {
         self.last_seq.get(topic.as_str()).copied()
     }
-    fn epoch(&self, _: &Topic) -> Option<String> {
-        self.epoch.clone()
+    fn epoch(&self, _: &Topic) -> Option<&str> {
+        self.epoch.as_deref()
     }
 }
 
