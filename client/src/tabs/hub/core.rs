@@ -29,7 +29,7 @@ pub trait Upstream {
     /// Its health.
     fn health(&self) -> SharedHealth;
     /// A topic's status on the real socket.
-    fn topic_status(&self, topic: &Topic) -> Option<TopicStatus>;
+    fn topic_status(&self, topic: &Topic) -> Option<&TopicStatus>;
     /// The server's `seq` of `topic` in its latest acknowledgement.
     fn server_seq(&self, topic: &Topic) -> Option<u64>;
     /// The last `seq` the real client delivered on `topic`.

@@ -38,8 +38,8 @@ impl HubCore {
         if let Some(TopicStatus::Failed { code, error }) = up.topic_status(topic) {
             let refused = TopicEvent::Refused {
                 topic: topic.clone(),
-                code,
-                error,
+                code: code.clone(),
+                error: error.clone(),
             };
             self.handle_topic_event(tab, socket, topic, &refused, up);
         }

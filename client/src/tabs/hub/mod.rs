@@ -63,8 +63,8 @@ impl Upstream for Connection {
             failed_attempts: counters.unproven_sockets,
         }
     }
-    fn topic_status(&self, topic: &Topic) -> Option<TopicStatus> {
-        Connection::topic_status(self, topic).cloned()
+    fn topic_status(&self, topic: &Topic) -> Option<&TopicStatus> {
+        Connection::topic_status(self, topic)
     }
     fn server_seq(&self, topic: &Topic) -> Option<u64> {
         self.topic_server_seq(topic)

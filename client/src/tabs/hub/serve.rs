@@ -99,7 +99,7 @@ impl HubCore {
         let number = t.requests;
         for name in request.topics() {
             let topic = Topic::new(name.value());
-            let active = up.topic_status(&topic) == Some(TopicStatus::Active);
+            let active = up.topic_status(&topic) == Some(&TopicStatus::Active);
             let (since, snapshot) = match asked.get(topic.as_str()) {
                 Some(at) => (Some(*at), None),
                 None => match self.snapshot(topic.as_str()).filter(|_| active) {

@@ -53,8 +53,8 @@ impl Upstream for Fake {
             ..SharedHealth::default()
         }
     }
-    fn topic_status(&self, topic: &Topic) -> Option<TopicStatus> {
-        self.status.get(topic.as_str()).cloned()
+    fn topic_status(&self, topic: &Topic) -> Option<&TopicStatus> {
+        self.status.get(topic.as_str())
     }
     fn server_seq(&self, topic: &Topic) -> Option<u64> {
         self.server_seq.get(topic.as_str()).copied()
