@@ -77,7 +77,7 @@ impl Drop for WebChannel {
 /// many, through glue for each call).
 #[wasm_bindgen(inline_js = r#"
 export function tether_can_share() {
-  return !!(self.navigator && navigator.locks && self.BroadcastChannel);
+  return !!(navigator.locks && self.BroadcastChannel);
 }
 export function tether_lock(name, steal, granted, stolen) {
   const held = { go: null, abort: steal ? null : new AbortController() };

@@ -27,9 +27,9 @@ pub(super) fn relayed_for(req_id: &str) -> Option<(TabId, &str)> {
 /// Why a relayed frame was not sent, in a few words.
 fn not_sent(e: &SendError) -> &'static str {
     match e {
-        SendError::OutboxFull(_) => "the outbox is full",
-        SendError::TooLarge(_) => "the frame is over the limit",
-        SendError::Closed => "the client is closed",
+        SendError::OutboxFull(_) => "outbox full",
+        SendError::TooLarge(_) => "frame over the limit",
+        SendError::Closed => "client closed",
     }
 }
 

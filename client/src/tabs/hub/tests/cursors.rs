@@ -381,7 +381,7 @@ fn a_request_not_sent_is_answered_with_an_error_and_a_tab_sees_no_echo_of_its_ow
     let up = Fake::default();
     let mut hub = hub_with(&[A], &up);
     hub.handle_not_sent(A, 12, Some("r1"), &SendError::Closed);
-    let error = write::error(0, Some("r1"), "NOT_SENT", "the client is closed");
+    let error = write::error(0, Some("r1"), "NOT_SENT", "client closed");
     assert_eq!(to(A, &drain(&mut hub)), [error]);
     hub.handle_not_sent(A, 12, None, &SendError::Closed);
     assert!(drain(&mut hub).is_empty(), "no id, no answer");
