@@ -7,6 +7,9 @@
 
 #[cfg(feature = "tabs")]
 use std::cell::RefCell;
+
+#[cfg(all(feature = "tabs", target_arch = "wasm32"))]
+use crate::tabs::TabEnd;
 use std::rc::Rc;
 
 use crate::client::WsClientV2;
@@ -23,7 +26,7 @@ pub struct AppState {
     pub topics: TopicManager,
     /// This tab's end of the sharing, when tabs share one socket.
     #[cfg(feature = "tabs")]
-    pub(crate) tab: RefCell<Option<Rc<dyn crate::tabs::TabEnd>>>,
+    pub(crate) tab: RefCell<Option<Rc<crate::tabs::TabHandle>>>,
 }
 
 impl AppState {

@@ -54,6 +54,14 @@ pub mod wire;
 mod platform;
 
 pub(crate) use node::TabEnd;
+
+/// This tab's end of the sharing, as its `AppState` holds it: in the browser, the node on the
+/// browser's platform, called directly, so that an app links only the methods it calls (of a
+/// trait object, every method is linked); natively, any platform's (the simulated browser's).
+#[cfg(target_arch = "wasm32")]
+pub(crate) type TabHandle = TabNode<web::WebPlatform>;
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) type TabHandle = dyn TabEnd;
 #[doc(hidden)]
 pub use node::TabNode;
 pub use platform::{Channel, Lock, Platform, Role, SharedHealth, Sharing, WrapIo};

@@ -73,7 +73,8 @@ impl SimBrowser {
             browser: self.clone(),
             tab: id,
         });
-        let app = TabNode::start(config, id, platform);
+        let (app, node) = TabNode::start(config, id, platform);
+        *app.tab.borrow_mut() = Some(node);
         self.profile
             .borrow_mut()
             .tabs

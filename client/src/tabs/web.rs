@@ -11,7 +11,7 @@ use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{BroadcastChannel, MessageEvent};
 
-use super::node::TabNode;
+use super::node::{TabEnd, TabNode};
 use super::platform::{Channel, Lock, Platform, WrapIo};
 use crate::core::Config;
 use crate::web::listener::Listener;
@@ -31,8 +31,9 @@ pub(crate) fn supported() -> bool {
 pub(crate) fn connect_shared(config: Config) -> Rc<AppState> {
     let id = (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64;
     let platform = Rc::new(WebPlatform::default());
-    let app = TabNode::start(config, id, platform.clone());
-    if let (Some(window), Some(node)) = (crate::web::window(), app.tab.borrow().clone()) {
+    let (app, node) = TabNode::start(config, id, platform.clone());
+    *app.tab.borrow_mut() = Some(node.clone());
+    if let Some(window) = crate::web::window() {
         let weak = Rc::downgrade(&node);
         let listener = Listener::new(&window, "pagehide", move |_| {
             if let Some(node) = weak.upgrade() {
@@ -44,8 +45,9 @@ pub(crate) fn connect_shared(config: Config) -> Rc<AppState> {
     app
 }
 
+/// The browser, as sharing uses it.
 #[derive(Default)]
-struct WebPlatform {
+pub(crate) struct WebPlatform {
     pagehide: OnceCell<Listener>,
 }
 

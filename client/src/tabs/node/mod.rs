@@ -62,8 +62,10 @@ pub struct TabNode<P> {
 
 impl<P: Platform + 'static> TabNode<P> {
     /// This tab's app state, sharing the socket named `config.share` with the other tabs of
-    /// `platform`: it connects at once, and takes the lead when the lock is granted.
-    pub fn start(mut config: Config, id: TabId, platform: Rc<P>) -> Rc<AppState> {
+    /// `platform`: it connects at once, and takes the lead when the lock is granted. The
+    /// platform's glue keeps the node in the state (`AppState::tab`: in the browser, as the
+    /// browser's own node, so that an app links only the node's methods it calls).
+    pub fn start(mut config: Config, id: TabId, platform: Rc<P>) -> (Rc<AppState>, Rc<Self>) {
         let token = Rc::new(RefCell::new(std::mem::replace(
             &mut config.token,
             Box::new(|| None),
@@ -99,13 +101,12 @@ impl<P: Platform + 'static> TabNode<P> {
         );
         let _ = node.channel.set(channel);
         let app = platform.tab_client(link_config(&config), node.link());
-        *app.tab.borrow_mut() = Some(node.clone());
         let alive = platform.lock(&locks::alive_lock(&name, id));
         alive.request(Box::new(|| {}), Box::new(|| {}));
         let _ = node.alive.set(alive);
         node.drive(); // the core's first output asks for the lock
         app.client.connect();
-        app
+        (app, node)
     }
 
     /// What replaces the tab client's socket: a link to this node.
