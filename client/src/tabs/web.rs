@@ -22,9 +22,10 @@ use crate::AppState;
 /// themselves, on a channel and locks of their own, and never misread each other.
 const CHANNEL_PREFIX: &str = "tether.2:";
 
-/// True if this browser has what sharing needs: Web Locks and `BroadcastChannel`.
+/// True if this is a page (not a worker) whose browser has what sharing needs: Web Locks and
+/// `BroadcastChannel`.
 pub(crate) fn supported() -> bool {
-    tether_can_share()
+    crate::web::window().is_some() && tether_can_share()
 }
 
 /// This tab's state, sharing `config.share` with the other tabs of the browser profile.

@@ -6,7 +6,8 @@
 //! on a tab's lock, stop waiting).
 //!
 //! What the core needs to know of the real client it asks through [`Upstream`], a read-only
-//! view: the shell passes the real client, the table tests a plain struct.
+//! view: the shell passes the real client's state machine (`Connection`), the table tests a
+//! plain struct.
 //!
 //! The frames a tab sends are served in `serve.rs`, the real client's events are passed on by
 //! each tab's cursor in `cursor.rs`.
@@ -91,10 +92,11 @@ pub enum HubOutput {
 pub(super) struct TabTopic {
     /// The `seq` the tab asked to continue from.
     pub(super) since: Option<u64>,
-    /// The topic's last snapshot (an event without `seq`, from a server that numbers events),
-    /// with the server's `seq` it was taken at. A tab joining a topic already active starts
-    /// with another tab's, sent after its acknowledgement (its `since` is the snapshot's `seq`,
-    /// so the events after it are replayed).
+    /// A snapshot of the topic (an event without `seq`, from a server that numbers events), with
+    /// the server's `seq` it was taken at: the last this tab's topic had once acknowledged; for
+    /// a tab joining a topic already active, first a copy of another tab's, sent after its
+    /// acknowledgement (its `since` is the snapshot's `seq`, so the events after it are
+    /// replayed).
     pub(super) snapshot: Option<(Rc<Frame>, u64)>,
     /// The last `seq` the tab has (or was told to continue from).
     pub(super) cursor: Option<u64>,
@@ -234,7 +236,10 @@ impl HubCore {
         Some(gone)
     }
 
-    /// The last snapshot of `topic` a tab holds, with the server's `seq` it was taken at.
+    /// A snapshot of `topic` a tab holds, the first tab's in order, with the `seq` it was taken
+    /// at. Not always the newest: a tab that joined keeps the copy it was given until a newer
+    /// one reaches it after its acknowledgement, so a tab joining from that copy has more events
+    /// replayed (never a wrong state: its `since` is the copy's `seq`).
     pub(super) fn snapshot(&self, topic: &str) -> Option<(Rc<Frame>, u64)> {
         self.tabs
             .values()
