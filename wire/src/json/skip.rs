@@ -100,31 +100,11 @@ impl<'a> Cursor<'a> {
     }
 
     /// Skips an object or an array: one pass that tracks strings (brackets inside them do
-    /// not count) and the depth.
+    /// not count) and the depth, eight bytes at a time.
     fn skip_nested_trusted(&mut self) {
         let bytes = self.bytes();
-        let (mut i, mut depth, mut in_string) = (self.pos, 0usize, false);
-        loop {
-            i = swar::next_stop(bytes, i, swar::nesting_stops, &NESTING_STOPS);
-            let Some(&b) = bytes.get(i) else {
-                break;
-            };
-            i += 1;
-            match b {
-                b'\\' => i += usize::from(in_string),
-                b'"' => in_string = !in_string,
-                _ if in_string => {}
-                b'{' | b'[' => depth += 1,
-                _ => {
-                    depth = depth.saturating_sub(1);
-                    if depth == 0 {
-                        self.pos = i;
-                        return;
-                    }
-                }
-            }
-        }
-        self.pos = bytes.len() + 1; // unterminated: past the end
+        // Unterminated: past the end.
+        self.pos = swar::nested_end(bytes, self.pos).unwrap_or(bytes.len() + 1);
     }
 }
 
@@ -133,18 +113,5 @@ static QUOTE_STOPS: [bool; 256] = {
     let mut stops = [false; 256];
     stops[b'"' as usize] = true;
     stops[b'\\' as usize] = true;
-    stops
-};
-
-/// The bytes that matter when skipping over an object or array: quotes, backslashes and
-/// brackets.
-pub(super) static NESTING_STOPS: [bool; 256] = {
-    let mut stops = [false; 256];
-    stops[b'"' as usize] = true;
-    stops[b'\\' as usize] = true;
-    stops[b'{' as usize] = true;
-    stops[b'[' as usize] = true;
-    stops[b'}' as usize] = true;
-    stops[b']' as usize] = true;
     stops
 };
