@@ -20,10 +20,9 @@ impl<'a> Layout<'a> {
     }
 
     /// Steps over `expected` if it is next.
+    #[inline(always)]
     fn literal(&mut self, expected: &str) -> Option<()> {
-        self.rest()
-            .starts_with(expected)
-            .then(|| self.pos += expected.len())
+        starts_with(self.rest().as_bytes(), expected.as_bytes()).then(|| self.pos += expected.len())
     }
 
     /// A string's text up to its closing quote, if it has no escape or control character.
@@ -55,6 +54,41 @@ impl<'a> Layout<'a> {
         self.pos += c.position();
         Some(data)
     }
+}
+
+/// The eight bytes at `i` (zeros past the end) as a number.
+#[inline(always)]
+fn word(bytes: &[u8], i: usize) -> u64 {
+    match bytes.get(i..i + 8) {
+        Some(w) => <[u8; 8]>::try_from(w).map_or(0, u64::from_le_bytes),
+        None => (0..8).fold(0, |w, k| {
+            w | u64::from(bytes.get(i + k).copied().unwrap_or(0)) << (8 * k)
+        }),
+    }
+}
+
+/// `bytes` starts with `expected`: compared eight bytes at a time (the literals are constants,
+/// so their words are too), not by the byte-at-a-time `memcmp` a slice comparison calls on
+/// wasm32.
+#[inline(always)]
+fn starts_with(bytes: &[u8], expected: &[u8]) -> bool {
+    let len = expected.len();
+    if bytes.len() < len {
+        return false;
+    }
+    if len < 8 {
+        let mask = (1u64 << (8 * len)) - 1;
+        return (word(bytes, 0) ^ word(expected, 0)) & mask == 0;
+    }
+    let mut i = 0;
+    while i + 8 < len {
+        if word(bytes, i) != word(expected, i) {
+            return false;
+        }
+        i += 8;
+    }
+    // The last eight bytes, overlapping the words before.
+    word(bytes, len - 8) == word(expected, len - 8)
 }
 
 /// Reads a frame laid out as tether-wire writes it; `None` for any other.

@@ -73,6 +73,18 @@ fn exactly(word: u64, byte: u8) -> u64 {
     exact_zero_bytes(word ^ (ONES * u64::from(byte)))
 }
 
+/// Flags (at least) each byte of `folded` (a word with every 0x20 bit set) that was a bracket
+/// or a backslash: with that bit set, `[` `\\` `]` `{` `|` `}` are the bytes 0x7B to 0x7D.
+/// Nothing is flagged if there is none (a `|` is flagged too: the caller then looks closer).
+#[inline(always)]
+fn brackets_or_backslashes(folded: u64) -> u64 {
+    const LOWS: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    let low = folded & LOWS;
+    let from = low + ONES * (0x80 - 0x7B);
+    let past = low + ONES * (0x80 - 0x7E);
+    from & !past & !folded & HIGHS
+}
+
 /// Each byte's lowest bit xored with those of every byte below it (a prefix parity).
 #[inline(always)]
 fn prefix_parity(bits: u64) -> u64 {
@@ -92,19 +104,19 @@ pub(super) fn nested_end(bytes: &[u8], from: usize) -> Option<usize> {
     let (mut i, mut depth, mut in_string) = (from, 0usize, false);
     while i < bytes.len() {
         let (word, n) = word_at(bytes, i);
+        let quotes = exactly(word, b'"');
+        let folded = word | (ONES * 0x20);
+        if brackets_or_backslashes(folded) == 0 {
+            // Neither (the common word): only whether it ends in a string carries on.
+            in_string ^= quotes.count_ones() & 1 == 1;
+            i += n;
+            continue;
+        }
         if equal(word, b'\\') != 0 {
             match nested_end_bytewise(bytes, i, n, &mut depth, &mut in_string) {
                 Ok(end) => return Some(end),
                 Err(next) => i = next,
             }
-            continue;
-        }
-        let quotes = exactly(word, b'"');
-        let folded = word | (ONES * 0x20);
-        if equal(folded, b'{') | equal(folded, b'}') == 0 {
-            // No bracket (the common word): only whether it ends in a string carries on.
-            in_string ^= quotes.count_ones() & 1 == 1;
-            i += n;
             continue;
         }
         let opens = exactly(folded, b'{');
@@ -242,6 +254,26 @@ mod tests {
                         let flagged = flags >> (8 * k + 7) & 1 == 1;
                         assert_eq!(flagged, byte == sought, "{sought:#x} in {bytes:?}");
                     }
+                }
+            }
+        }
+    }
+
+    /// Brackets and backslashes are flagged (and `|`, which folds with the backslash), each
+    /// byte on its own, whatever its neighbours.
+    #[test]
+    fn brackets_and_backslashes_are_flagged() {
+        for b in 0..=255u8 {
+            for neighbour in [0, b'{', b'a', 0xFF, 0x7E] {
+                let bytes = [neighbour, b, neighbour, b, b, neighbour, b, neighbour];
+                let flags = brackets_or_backslashes(u64::from_le_bytes(bytes) | (ONES * 0x20));
+                for (k, &byte) in bytes.iter().enumerate() {
+                    let flagged = flags >> (8 * k + 7) & 1 == 1;
+                    assert_eq!(
+                        flagged,
+                        b"[]{}\\|".contains(&byte),
+                        "{byte:#x} in {bytes:?}"
+                    );
                 }
             }
         }
