@@ -20,7 +20,6 @@ impl<'a> Layout<'a> {
     }
 
     /// Steps over `expected` if it is next.
-    #[inline(always)]
     fn literal(&mut self, expected: &str) -> Option<()> {
         starts_with(self.rest().as_bytes(), expected.as_bytes()).then(|| self.pos += expected.len())
     }
@@ -56,29 +55,27 @@ impl<'a> Layout<'a> {
     }
 }
 
-/// The eight bytes at `i` (zeros past the end) as a number.
+/// The eight bytes at `i` as a number (0 if there are not eight).
 #[inline(always)]
 fn word(bytes: &[u8], i: usize) -> u64 {
-    match bytes.get(i..i + 8) {
-        Some(w) => <[u8; 8]>::try_from(w).map_or(0, u64::from_le_bytes),
-        None => (0..8).fold(0, |w, k| {
-            w | u64::from(bytes.get(i + k).copied().unwrap_or(0)) << (8 * k)
-        }),
-    }
+    bytes
+        .get(i..i + 8)
+        .and_then(|w| <[u8; 8]>::try_from(w).ok())
+        .map_or(0, u64::from_le_bytes)
 }
 
 /// `bytes` starts with `expected`: compared eight bytes at a time (the literals are constants,
 /// so their words are too), not by the byte-at-a-time `memcmp` a slice comparison calls on
-/// wasm32.
-#[inline(always)]
+/// wasm32, which only a text shorter than eight bytes gets.
 fn starts_with(bytes: &[u8], expected: &[u8]) -> bool {
     let len = expected.len();
-    if bytes.len() < len {
-        return false;
+    if bytes.len() < len.max(8) {
+        return bytes.starts_with(expected);
     }
     if len < 8 {
+        let padded = expected.iter().rev().fold(0, |w, &b| w << 8 | u64::from(b));
         let mask = (1u64 << (8 * len)) - 1;
-        return (word(bytes, 0) ^ word(expected, 0)) & mask == 0;
+        return word(bytes, 0) & mask == padded;
     }
     let mut i = 0;
     while i + 8 < len {
