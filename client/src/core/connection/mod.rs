@@ -25,6 +25,7 @@ mod sending;
 mod subscriptions;
 
 use std::collections::VecDeque;
+use std::rc::Rc;
 
 use super::backoff::Backoff;
 use super::config::Config;
@@ -39,7 +40,7 @@ use super::state::ConnectionState;
 use super::time::Instant;
 use super::timers::{Timer, TimerTable};
 use super::topics::{TopicStatus, TopicTable};
-use crate::protocol::Topic;
+use crate::protocol::{Frame, Topic};
 
 use subscriptions::Unconfirmed;
 
@@ -86,6 +87,8 @@ pub struct Connection {
     next_ping_id: u64,
     flush_scheduled: bool,
     outputs: VecDeque<Output>,
+    /// The last event's frame, whose allocation the next event's reuses if nothing else kept it.
+    last_frame: Option<Rc<Frame>>,
     #[cfg(feature = "resume")]
     resume: Option<Resume>,
 }
@@ -119,6 +122,7 @@ impl Connection {
             next_ping_id: 0,
             flush_scheduled: false,
             outputs: VecDeque::new(),
+            last_frame: None,
         }
     }
 
