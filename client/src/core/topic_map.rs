@@ -144,13 +144,9 @@ fn past_prefix(topic: &Topic, name: &[u8]) -> std::cmp::Ordering {
 /// numbers differ are in the same order as the numbers (equal numbers need the names).
 fn prefix(name: &str) -> u64 {
     let bytes = name.as_bytes();
-    match bytes.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
-        Some(head) => u64::from_be_bytes(head),
-        None => bytes
-            .iter()
-            .rev()
-            .fold(0, |key, &b| key >> 8 | u64::from(b) << 56),
-    }
+    (0..8).fold(0, |key, i| {
+        key << 8 | u64::from(bytes.get(i).copied().unwrap_or(0))
+    })
 }
 
 #[cfg(test)]
