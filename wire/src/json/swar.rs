@@ -1,8 +1,10 @@
-//! Eight bytes at a time: where the next byte that matters is in a run of plain bytes (inside
-//! a string, or over a whole object being skipped). A word of eight bytes is tested against
-//! each byte of the set with the classic "has a zero byte" test, whose lowest flagged byte is
-//! always a true match (a false flag can only follow a true one), so the first match is exact.
-//! Bytes past the last whole word are tested one by one with the caller's table.
+//! Eight bytes at a time. Inside a string, where the next byte that matters is in a run of
+//! plain bytes: a word is tested against each byte of the set with the classic "has a zero
+//! byte" test, whose lowest flagged byte is always a true match (a false flag can only follow a
+//! true one), so the first match is exact; bytes past the last whole word are tested one by one
+//! with the caller's table. Over an object or array being skipped, where it ends: exact tests
+//! flag a word's quotes and brackets, the quotes' prefix parity tells which brackets lie inside
+//! strings, and a word with no bracket only carries that parity on.
 
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
