@@ -18,8 +18,8 @@ use std::rc::Rc;
 use futures_channel::oneshot;
 
 use crate::core::{
-    url_with_token, ClientError, Config, Connection, ConnectionState, Instant, Metrics, Output,
-    RequestError, RequestId, SendError, TokenProvider, TopicEvent, TopicStatus,
+    url_with_token, ClientError, Clock, Config, Connection, ConnectionState, Instant, Metrics,
+    Output, RequestError, RequestId, SendError, TokenProvider, TopicEvent, TopicStatus,
 };
 use crate::driver::{DriverHandle, Io};
 use crate::listeners::{ListenerGuard, Listeners};
@@ -100,6 +100,15 @@ impl WsClientV2 {
         let r = f(&mut self.shared.core.borrow_mut(), now);
         self.pump();
         r
+    }
+
+    /// [`WsClientV2::drive`] for a frame: the core reads the clock only if the frame needs the
+    /// time (an app event on a proven socket does not).
+    pub(crate) fn drive_frame(&self, f: impl FnOnce(&mut Connection, Clock)) {
+        let io = &self.shared.io;
+        let read = || io.now();
+        f(&mut self.shared.core.borrow_mut(), Clock::lazy(&read));
+        self.pump();
     }
 
     fn pump(&self) {

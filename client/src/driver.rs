@@ -8,7 +8,7 @@
 use std::rc::Weak;
 
 use crate::client::{Shared, WsClientV2};
-use crate::core::{Connection, Instant, SocketId};
+use crate::core::{Clock, Connection, Instant, SocketId};
 use crate::protocol::CloseCode;
 
 /// What a driver must be able to do. No call may synchronously call back into the client:
@@ -76,25 +76,32 @@ impl DriverHandle {
         self.drive(|c, now| c.handle_socket_error(socket, now));
     }
 
+    /// A frame arrived: the clock is read only if the core needs the time.
+    fn drive_frame(&self, f: impl FnOnce(&mut Connection, Clock)) {
+        if let Some(shared) = self.0.upgrade() {
+            WsClientV2 { shared }.drive_frame(f);
+        }
+    }
+
     /// A text frame arrived.
     pub fn handle_socket_message(&self, socket: SocketId, text: &str) {
-        self.drive(|c, now| c.handle_socket_message(socket, text, now));
+        self.drive_frame(|c, clock| c.handle_socket_message_clocked(socket, text, clock));
     }
 
     /// A text frame arrived that the driver owns: an event keeps it without a copy.
     pub fn handle_socket_text(&self, socket: SocketId, text: String) {
-        self.drive(|c, now| c.handle_socket_text(socket, text, now));
+        self.drive_frame(|c, clock| c.handle_socket_text_clocked(socket, text, clock));
     }
 
     /// A binary frame arrived.
     pub fn handle_socket_binary(&self, socket: SocketId, bytes: &[u8]) {
-        self.drive(|c, now| c.handle_socket_binary(socket, bytes, now));
+        self.handle_socket_bytes(socket, bytes.to_vec());
     }
 
     /// A binary frame arrived that the driver owns: UTF-8 JSON text (a server's answer to
     /// `binary=1`) is kept by an event without a copy.
     pub fn handle_socket_bytes(&self, socket: SocketId, bytes: Vec<u8>) {
-        self.drive(|c, now| c.handle_socket_bytes(socket, bytes, now));
+        self.drive_frame(|c, clock| c.handle_socket_bytes_clocked(socket, bytes, clock));
     }
 
     /// The armed timer fired.

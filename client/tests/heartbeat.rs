@@ -110,6 +110,53 @@ fn silence_for_ping_interval_plus_pong_timeout_replaces_the_socket() {
     assert_eq!(h.client().metrics().counters.dead_connections, 1);
 }
 
+/// Events between pings are heard without reading the clock (the first after each ping is
+/// timed); they keep the link alive all the same, and when they stop, the link is declared dead
+/// after the ping interval plus the pong timeout at the soonest, one ping interval more at the
+/// latest.
+#[test]
+fn events_between_pings_are_untimed_and_keep_the_link_alive() {
+    let mut h = Harness::new(config());
+    let (_sub, seen) = h.record("agent:1");
+    h.connect_and_open();
+    let first = h.socket();
+    h.event(1, 1); // the first frame after the ping on open: timed
+    let reads = h.clock_reads();
+    for seq in 2..=11 {
+        h.event(1, seq);
+    }
+    assert_eq!(
+        h.clock_reads(),
+        reads,
+        "ten events between pings read no clock"
+    );
+    assert_eq!(seen.borrow().len(), 11);
+    // Events every 300 ms for 10 s, no pong ever: alive throughout.
+    let mut seq = 11;
+    for _ in 0..33 {
+        h.advance(300);
+        seq += 1;
+        h.event(1, seq);
+    }
+    assert_eq!(h.socket(), first, "events keep the link alive");
+    assert_eq!(h.client().metrics().counters.dead_connections, 0);
+    // Silence: declared dead after 1,500 ms (ping interval + pong timeout) at the soonest,
+    // 2,500 ms (one ping interval more) at the latest.
+    let silent_from = h.now();
+    while h.socket() == first {
+        h.advance(10);
+        assert!(
+            h.now() - silent_from <= 2_500,
+            "declared dead within 2,500 ms"
+        );
+    }
+    assert!(
+        h.now() - silent_from >= 1_500,
+        "not before 1,500 ms of silence"
+    );
+    assert_eq!(h.client().metrics().counters.dead_connections, 1);
+}
+
 #[test]
 fn events_and_opens_from_a_replaced_socket_change_nothing() {
     let mut h = Harness::new(config());

@@ -167,7 +167,8 @@ pub enum ClientError {
     /// No frame arrived within ping interval + pong timeout; the socket was replaced.
     #[error("connection declared dead after {silent_ms} ms of silence")]
     DeadConnection {
-        /// How long nothing arrived.
+        /// How long nothing arrived: since the last frame the client timed, or since the ping
+        /// that counted the events after it (which are not timed one by one).
         silent_ms: u64,
     },
     /// `send`s that waited in the outbox while disconnected longer than the queue timeout were

@@ -36,6 +36,6 @@ pub use metrics::{Counters, Metrics, Replay, Rtt};
 pub use resume::{ResumeConfig, ResumeCounters, MAX_RECORD_BYTES, MAX_TOPICS};
 pub use rng::Rng;
 pub use state::ConnectionState;
-pub use time::{Instant, Millis};
+pub use time::{Clock, Instant, Millis};
 pub use timers::Timer;
 pub use topics::{StatusCounts, TopicStatus};

@@ -1,5 +1,8 @@
 //! Time as the core sees it: milliseconds on a clock the driver reads (the browser's `Date.now()`,
-//! or a fake clock in tests). The core never reads a clock itself.
+//! or a fake clock in tests). The core never reads a clock itself: an input brings the time, or,
+//! for a frame, a [`Clock`] the core reads only if it needs the time (an app event on a proven
+//! socket does not: see the heartbeat's untimed frames). Reading the browser's clock costs
+//! about as much as reading an event's envelope.
 
 use std::ops::{Add, Sub};
 
@@ -64,9 +67,66 @@ impl Add for Millis {
     }
 }
 
+/// The time of a frame: given, or read from the driver's clock when the core first asks, then
+/// kept for the rest of the frame.
+pub struct Clock<'a> {
+    now: Option<Instant>,
+    read: Option<&'a dyn Fn() -> Instant>,
+}
+
+impl<'a> Clock<'a> {
+    /// The time is `now`.
+    pub fn at(now: Instant) -> Clock<'static> {
+        Clock {
+            now: Some(now),
+            read: None,
+        }
+    }
+
+    /// The time is what `read` says, asked for at most once.
+    pub fn lazy(read: &'a dyn Fn() -> Instant) -> Clock<'a> {
+        Clock {
+            now: None,
+            read: Some(read),
+        }
+    }
+
+    /// The time, read now if it has not been.
+    pub(crate) fn now(&mut self) -> Instant {
+        match (self.now, self.read) {
+            (Some(now), _) => now,
+            (None, read) => *self.now.insert(read.map_or_else(Instant::default, |r| r())),
+        }
+    }
+
+    /// The time if it was given or has been read.
+    pub(crate) fn known(&self) -> Option<Instant> {
+        self.now
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{Instant, Millis};
+    use super::{Clock, Instant, Millis};
+
+    /// A lazy clock is read once, on the first ask, and never if nobody asks.
+    #[test]
+    fn a_lazy_clock_is_read_once_and_only_when_asked() {
+        let reads = std::cell::Cell::new(0);
+        let read = || {
+            reads.set(reads.get() + 1);
+            Instant(7)
+        };
+        let unasked = Clock::lazy(&read);
+        assert_eq!((unasked.known(), reads.get()), (None, 0));
+        let mut clock = Clock::lazy(&read);
+        assert_eq!(
+            (clock.now(), clock.now(), clock.known()),
+            (Instant(7), Instant(7), Some(Instant(7)))
+        );
+        assert_eq!(reads.get(), 1);
+        assert_eq!(Clock::at(Instant(3)).known(), Some(Instant(3)));
+    }
 
     #[test]
     fn arithmetic_saturates_instead_of_wrapping() {

@@ -29,6 +29,8 @@ pub enum Call {
 #[derive(Default)]
 struct World {
     now: Cell<u64>,
+    /// How many times the client read the clock.
+    clock_reads: Cell<u64>,
     calls: RefCell<Vec<Call>>,
     timer: Cell<Option<Instant>>,
     flush: Cell<bool>,
@@ -70,6 +72,7 @@ pub fn assert_conforms(validator: &jsonschema::Validator, text: &str) {
 
 impl Io for FakeIo {
     fn now(&self) -> Instant {
+        self.0.clock_reads.set(self.0.clock_reads.get() + 1);
         Instant(self.0.now.get())
     }
     fn open(&self, socket: SocketId, url: &str, _: &DriverHandle) {
@@ -161,6 +164,11 @@ impl Harness {
 
     pub fn now(&self) -> u64 {
         self.world.now.get()
+    }
+
+    /// How many times the client has read the clock.
+    pub fn clock_reads(&self) -> u64 {
+        self.world.clock_reads.get()
     }
 
     /// Runs what the browser would run at the end of the tick.

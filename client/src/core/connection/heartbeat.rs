@@ -2,6 +2,15 @@
 //! link silent for the ping interval plus the pong timeout is declared dead and replaced
 //! (through the reconnect decision). After sleep, a return from the back/forward cache, going
 //! offline or becoming visible, liveness is checked at once instead of waiting.
+//!
+//! Timing every frame would read the clock for every event, which in a browser costs about as
+//! much as reading the event's envelope. So a socket's first frame, every control frame and the
+//! first frame after each ping are timed, and any other app event is heard *untimed*. Untimed
+//! frames count as heard at the next ping (a time after theirs; pings go out every ping
+//! interval, before any deadline): the link is alive for another ping interval plus pong
+//! timeout from there. A link that carries events is so never declared dead, and one that goes
+//! silent is declared dead at most one ping interval later than if every frame had been timed,
+//! never sooner.
 
 use super::Connection;
 use crate::core::event::{ClientError, Output};
@@ -19,9 +28,13 @@ impl Connection {
     /// Sends a ping with its own id; its `pong` gives a round-trip time and passes every
     /// subscribe sent before it (see `subscriptions`).
     pub(super) fn send_ping(&mut self, now: Instant) {
+        if self.untimed_frames {
+            self.heard_from_server(now);
+        }
         let Some(socket) = self.socket.as_mut().filter(|s| s.opened_at.is_some()) else {
             return;
         };
+        self.time_next_frame = true;
         self.next_ping_id += 1;
         let id = self.next_ping_id;
         socket.pings.push((id, now));
@@ -64,12 +77,19 @@ impl Connection {
     /// Any frame arrived: the link is alive for another ping interval plus pong timeout.
     pub(super) fn heard_from_server(&mut self, now: Instant) {
         self.last_frame_at = Some(now);
+        self.untimed_frames = false;
+        self.time_next_frame = false;
         if self.proven_socket().is_some() {
             self.timers.set(
                 Timer::Liveness,
                 now + self.cfg.ping_interval + self.cfg.pong_timeout,
             );
         }
+    }
+
+    /// A frame arrived whose time was not read: it counts as heard at the next ping.
+    pub(super) fn heard_untimed(&mut self) {
+        self.untimed_frames = true;
     }
 
     pub(super) fn silent_for_a_ping_interval(&self, now: Instant) -> bool {
@@ -94,9 +114,15 @@ impl Connection {
         }
     }
 
-    /// The link went silent: it is declared dead, closed with 4000, and replaced.
+    /// The deadline came: the link went silent. It is declared dead, closed with 4000, and
+    /// replaced. (Untimed frames since the last timed one, which a ping would have counted
+    /// first, count as heard now.)
     pub(super) fn on_liveness_timeout(&mut self, now: Instant) {
         if self.proven_socket().is_none() {
+            return;
+        }
+        if self.untimed_frames {
+            self.heard_from_server(now);
             return;
         }
         let silent_ms = self.last_frame_at.map_or(0, |t| (now - t).0);

@@ -276,6 +276,7 @@ impl Connection {
         };
         socket.proven_at = Some(now);
         let id = socket.id;
+        self.untimed_frames = false;
         if self.ever_proven {
             self.counters.reconnects += 1;
         }

@@ -78,6 +78,10 @@ pub struct Connection {
     timers: TimerTable,
     armed: Option<Instant>,
     last_frame_at: Option<Instant>,
+    /// Frames arrived after `last_frame_at` whose time was not read (see `heartbeat`).
+    untimed_frames: bool,
+    /// The next frame is timed: a ping went out since the last timed frame.
+    time_next_frame: bool,
     topics: TopicTable,
     outbox: Outbox,
     requests: Requests,
@@ -114,6 +118,8 @@ impl Connection {
             timers: TimerTable::default(),
             armed: None,
             last_frame_at: None,
+            untimed_frames: false,
+            time_next_frame: false,
             topics: TopicTable::default(),
             requests: Requests::default(),
             rtt: Rtt::default(),

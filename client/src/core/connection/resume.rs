@@ -44,6 +44,11 @@ impl Connection {
         }
     }
 
+    /// True if this connection keeps positions to resume from.
+    pub(super) fn resumes(&self) -> bool {
+        self.resume.is_some()
+    }
+
     /// A position moved (an event delivered, a topic activated or resynced): the record is
     /// written `persist_every` from now, unless a write is already due.
     pub(super) fn position_moved(&mut self, now: Instant) {

@@ -2,6 +2,11 @@
 //! a control frame is handled here (heartbeats, acknowledgements, refusals, resyncs, errors);
 //! anything else is an app event, checked against its topic's last `seq` and delivered to the
 //! topic's handlers. Frames from a socket that is not current are ignored.
+//!
+//! Each input comes with the time, or with a [`Clock`] read only when a frame needs the time
+//! (the `_clocked` inputs, which the client uses): a first frame proves its socket, a heartbeat
+//! is stamped or timed, a position to resume from is kept. An app event on a proven socket
+//! needs none; it is heard untimed (see `heartbeat`).
 
 use std::borrow::Cow;
 use std::rc::Rc;
@@ -9,7 +14,7 @@ use std::rc::Rc;
 use super::Connection;
 use crate::core::event::{ClientError, Output, RequestError, SocketId, TopicEvent};
 use crate::core::requests::Requests;
-use crate::core::time::Instant;
+use crate::core::time::{Clock, Instant};
 use crate::core::topics::SeqVerdict;
 use crate::protocol::control::{kind, ControlRef, ErrorRef, ResyncRef};
 use crate::protocol::{EnvelopeRef, Frame, FrameParts, Topic, SYSTEM};
@@ -17,7 +22,12 @@ use crate::protocol::{EnvelopeRef, Frame, FrameParts, Topic, SYSTEM};
 impl Connection {
     /// A text frame arrived. An event delivered keeps a copy of `text`.
     pub fn handle_socket_message(&mut self, socket: SocketId, text: &str, now: Instant) {
-        if let Some((topic, parts, index)) = self.receive(socket, text, now) {
+        self.handle_socket_message_clocked(socket, text, Clock::at(now));
+    }
+
+    /// [`Connection::handle_socket_message`], reading `clock` only if the frame needs the time.
+    pub fn handle_socket_message_clocked(&mut self, socket: SocketId, text: &str, clock: Clock) {
+        if let Some((topic, parts, index)) = self.receive(socket, text, clock) {
             self.deliver_frame(Frame::assemble(text.into(), parts, topic), index);
         }
     }
@@ -25,27 +35,37 @@ impl Connection {
     /// [`Connection::handle_socket_message`] for a text the driver owns: an event delivered
     /// keeps `text` itself, not a copy.
     pub fn handle_socket_text(&mut self, socket: SocketId, text: String, now: Instant) {
-        if let Some((topic, parts, index)) = self.receive(socket, &text, now) {
+        self.handle_socket_text_clocked(socket, text, Clock::at(now));
+    }
+
+    /// [`Connection::handle_socket_text`], reading `clock` only if the frame needs the time.
+    pub fn handle_socket_text_clocked(&mut self, socket: SocketId, text: String, clock: Clock) {
+        if let Some((topic, parts, index)) = self.receive(socket, &text, clock) {
             self.deliver_frame(Frame::assemble(text.into_boxed_str(), parts, topic), index);
         }
     }
 
     /// Reads and routes a frame; an app event to deliver comes back as its topic and parts,
-    /// for the caller to keep the text with.
-    fn receive(&mut self, socket: SocketId, text: &str, now: Instant) -> Option<Delivery> {
-        if !self.accept_frame(socket, text.len(), now) {
+    /// for the caller to keep the text with. The frame is heard at its time if anything read
+    /// it, and untimed otherwise.
+    fn receive(&mut self, socket: SocketId, text: &str, mut clock: Clock) -> Option<Delivery> {
+        if !self.accept_frame(socket, text.len(), &mut clock) {
             return None;
         }
         let delivery = match EnvelopeRef::parse(text) {
-            Ok(envelope) => self.route(text, &envelope, now),
+            Ok(envelope) => self.route(text, &envelope, &mut clock),
             Err(e) => {
                 self.malformed(ClientError::Malformed(e));
                 None
             }
         };
         #[cfg(feature = "resume")]
-        if delivery.is_some() {
-            self.position_moved(now);
+        if delivery.is_some() && self.resumes() {
+            self.position_moved(clock.now());
+        }
+        match clock.known() {
+            Some(now) => self.heard_from_server(now),
+            None => self.heard_untimed(),
         }
         delivery
     }
@@ -72,12 +92,19 @@ impl Connection {
     /// `binary=1`) is read as a text frame, and an event delivered keeps it without a copy;
     /// anything else is dropped and reported as [`ClientError::UnsupportedBinary`].
     pub fn handle_socket_bytes(&mut self, socket: SocketId, bytes: Vec<u8>, now: Instant) {
+        self.handle_socket_bytes_clocked(socket, bytes, Clock::at(now));
+    }
+
+    /// [`Connection::handle_socket_bytes`], reading `clock` only if the frame needs the time.
+    pub fn handle_socket_bytes_clocked(&mut self, socket: SocketId, bytes: Vec<u8>, clock: Clock) {
         match utf8(bytes) {
-            Ok(text) => self.handle_socket_text(socket, text, now),
+            Ok(text) => self.handle_socket_text_clocked(socket, text, clock),
             Err(e) => {
+                let mut clock = clock;
                 let len = e.as_bytes().len();
-                if self.accept_frame(socket, len, now) {
+                if self.accept_frame(socket, len, &mut clock) {
                     self.malformed(ClientError::UnsupportedBinary { len });
+                    self.heard_from_server(clock.now());
                 }
             }
         }
@@ -88,20 +115,25 @@ impl Connection {
         self.handle_socket_bytes(socket, bytes.to_vec(), now);
     }
 
-    /// Counts a frame from the current open socket and treats it as a sign of life (and, for
-    /// the first one, as the socket's proof). False for a frame from any other socket.
-    fn accept_frame(&mut self, socket: SocketId, len: usize, now: Instant) -> bool {
-        if !self
+    /// Counts a frame from the current open socket. The first one proves the socket, and the
+    /// first after a ping is timed (see `heartbeat`): both read the time. False for a frame
+    /// from any other socket.
+    fn accept_frame(&mut self, socket: SocketId, len: usize, clock: &mut Clock) -> bool {
+        let Some(s) = self
             .socket
             .as_ref()
-            .is_some_and(|s| s.id == socket && s.opened_at.is_some())
-        {
+            .filter(|s| s.id == socket && s.opened_at.is_some())
+        else {
             return false;
-        }
+        };
+        let first = s.proven_at.is_none();
         self.counters.frames_in += 1;
         self.counters.bytes_in += len as u64;
-        self.prove(now);
-        self.heard_from_server(now);
+        if first {
+            self.prove(clock.now());
+        } else if self.time_next_frame {
+            clock.now();
+        }
         true
     }
 
@@ -110,7 +142,12 @@ impl Connection {
         self.outputs.push_back(Output::Error(error));
     }
 
-    fn route(&mut self, text: &str, envelope: &EnvelopeRef<'_>, now: Instant) -> Option<Delivery> {
+    fn route(
+        &mut self,
+        text: &str,
+        envelope: &EnvelopeRef<'_>,
+        clock: &mut Clock,
+    ) -> Option<Delivery> {
         let req_id = envelope.req_id.map(|r| r.value());
         let answered = self.finish_request(text, envelope, req_id.as_deref());
         if !answered && self.cfg.relay_replies && req_id.is_some() {
@@ -127,16 +164,18 @@ impl Connection {
             }
         };
         match control {
-            ControlRef::Ping(timestamp) => self.write_heartbeat(kind::PONG, None, timestamp, now),
+            ControlRef::Ping(timestamp) => {
+                self.write_heartbeat(kind::PONG, None, timestamp, clock.now())
+            }
             ControlRef::Pong(_) => {
-                if let Some(ping) = self.on_pong(req_id.as_deref(), now) {
+                if let Some(ping) = self.on_pong(req_id.as_deref(), clock.now()) {
                     self.on_barrier_passed(ping);
                 }
             }
             ControlRef::SubscribeAck(ack) => {
                 self.on_ack(&ack);
                 #[cfg(feature = "resume")]
-                self.position_moved(now);
+                self.position_moved(clock.now());
             }
             ControlRef::SubscribeError(e) => {
                 let topic = Topic::new(e.topic.value());
@@ -146,7 +185,7 @@ impl Connection {
             ControlRef::ResyncRequired(r) => {
                 self.on_resync(&r);
                 #[cfg(feature = "resume")]
-                self.position_moved(now);
+                self.position_moved(clock.now());
             }
             ControlRef::Error(e) if !answered => {
                 if !self.on_subscribe_refused_by_error(req_id.as_deref(), &e) {
