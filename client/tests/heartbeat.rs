@@ -120,9 +120,8 @@ fn events_between_pings_are_untimed_and_keep_the_link_alive() {
     let (_sub, seen) = h.record("agent:1");
     h.connect_and_open();
     let first = h.socket();
-    h.event(1, 1); // the first frame after the ping on open: timed
     let reads = h.clock_reads();
-    for seq in 2..=11 {
+    for seq in 1..=10 {
         h.event(1, seq);
     }
     assert_eq!(
@@ -130,9 +129,19 @@ fn events_between_pings_are_untimed_and_keep_the_link_alive() {
         reads,
         "ten events between pings read no clock"
     );
-    assert_eq!(seen.borrow().len(), 11);
+    h.advance(1_000); // the ping timer: a ping goes out
+    let reads = h.clock_reads();
+    h.event(1, 11);
+    assert_eq!(
+        h.clock_reads(),
+        reads + 1,
+        "the first event after a ping is timed"
+    );
+    h.event(1, 12);
+    assert_eq!(h.clock_reads(), reads + 1, "and only the first");
+    assert_eq!(seen.borrow().len(), 12);
     // Events every 300 ms for 10 s, no pong ever: alive throughout.
-    let mut seq = 11;
+    let mut seq = 12;
     for _ in 0..33 {
         h.advance(300);
         seq += 1;

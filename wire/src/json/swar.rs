@@ -308,7 +308,7 @@ mod tests {
         /// as the byte-by-byte walk (strings, escapes and words split at any place).
         #[test]
         fn the_nested_end_is_the_byte_by_byte_one(
-            text in "[{}\\[\\]\"\\\\a ,\\x7b\\x80]{0,80}",
+            text in "[{}\\[\\]\"\\\\a ,|\\x7b\\x80]{0,80}",
             from in 0usize..8,
         ) {
             let bytes = text.as_bytes();

@@ -4,13 +4,14 @@
 //! offline or becoming visible, liveness is checked at once instead of waiting.
 //!
 //! Timing every frame would read the clock for every event, which in a browser costs about as
-//! much as reading the event's envelope. So a socket's first frame, every control frame and the
-//! first frame after each ping are timed, and any other app event is heard *untimed*. Untimed
-//! frames count as heard at the next ping (a time after theirs; pings go out every ping
-//! interval, before any deadline): the link is alive for another ping interval plus pong
-//! timeout from there. A link that carries events is so never declared dead, and one that goes
-//! silent is declared dead at most one ping interval later than if every frame had been timed,
-//! never sooner.
+//! much as reading the event's envelope. So a socket's first frame, a ping or pong from the
+//! server, and the first frame after each of the client's pings are timed, and any other frame
+//! is heard *untimed*. Untimed frames count as heard at the next ping (a time after theirs;
+//! pings go out every ping interval, before any deadline): the link is alive for another ping
+//! interval plus pong timeout from there. A link that carries events is so never declared dead,
+//! and one that goes silent is declared dead at most one ping interval later than if every frame
+//! had been timed. (A check asked for at once, on waking, going offline or becoming visible,
+//! gives any link one pong timeout, as before.)
 
 use super::Connection;
 use crate::core::event::{ClientError, Output};
@@ -92,9 +93,13 @@ impl Connection {
         self.untimed_frames = true;
     }
 
+    /// Nothing heard for a ping interval: no untimed frame since the last timed one, and that
+    /// one (if any) a ping interval ago.
     pub(super) fn silent_for_a_ping_interval(&self, now: Instant) -> bool {
-        self.last_frame_at
-            .is_none_or(|t| now - t >= self.cfg.ping_interval)
+        !self.untimed_frames
+            && self
+                .last_frame_at
+                .is_none_or(|t| now - t >= self.cfg.ping_interval)
     }
 
     /// Pings now and expects some frame within the pong timeout.

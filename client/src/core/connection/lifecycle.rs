@@ -317,6 +317,8 @@ impl Connection {
 
     fn forget_socket(&mut self, socket: SocketId) {
         self.socket = None;
+        (self.untimed_frames, self.time_next_frame) = (false, false);
+        self.last_frame = None;
         for timer in [Timer::Connect, Timer::Ping, Timer::Liveness] {
             self.timers.stop(timer);
         }
