@@ -14,8 +14,10 @@
 //! The parts live in sibling modules: `lifecycle` (attempts, proof, the reconnect decision
 //! applied), `heartbeat` (pings, liveness, waking up), `subscriptions` (flushing topic
 //! changes, acknowledgements and the barrier for servers without them), `routing` (incoming
-//! frames) and `sending` (the outbox and requests).
+//! frames; `frame_text`, a binary frame's bytes as text) and `sending` (the outbox and
+//! requests).
 
+mod frame_text;
 mod heartbeat;
 mod lifecycle;
 #[cfg(feature = "resume")]
